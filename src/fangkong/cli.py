@@ -1,0 +1,86 @@
+"""`fangkong` — the command line (Typer + Rich). Sub-commands live with their modules."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+
+import typer
+
+from fangkong.kernel.cli_support import (
+    EXIT_USAGE,
+    CliError,
+    err_console,
+    export_app,
+    import_app,
+    jobs_app,
+)
+from fangkong.kernel.i18n import _
+
+app = typer.Typer(
+    help=_("Fangkong: outbreak prevention and control command platform."),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(jobs_app, name="jobs")
+
+#: modules that add commands to `app` or to the shared groups when imported (kernel first)
+COMMAND_MODULES = [
+    "fangkong.kernel.commands",
+]
+
+_debug = False
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks on errors."))) -> None:
+    global _debug
+    _debug = debug
+
+
+def _load_commands() -> None:
+    from fangkong.registry import CAPABILITIES
+
+    for name in COMMAND_MODULES + [f"fangkong.{c}.cli" for c in CAPABILITIES]:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def main() -> None:
+    _load_commands()
+    try:
+        app(standalone_mode=False)
+    except CliError as exc:
+        err_console.print(f"[red]{_('Error')}:[/red] {exc}")
+        sys.exit(exc.code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print(_("Aborted."))
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if "--debug" in sys.argv:
+            traceback.print_exc()
+        else:
+            err_console.print(f"[red]{_('Error')}:[/red] {type(exc).__name__}: {exc}")
+            err_console.print(_("Run again with --debug to see the traceback."))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Roles as data and the permission matrix (角色与权限). Seeded by `fangkong init`; editable in the
+database. Capabilities add their own permission codes here as they arrive."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.auth.models import Role, RolePermission
+
+#: code → (Chinese name, English name)
+ROLES: dict[str, tuple[str, str]] = {
+    "admin": ("系统管理员", "Administrator"),
+    "command": ("指挥中心", "Command centre"),
+    "district": ("区县", "District"),
+    "street": ("街道/镇", "Street / town"),
+    "community": ("社区/村", "Community / village"),
+    "grid": ("网格员", "Grid worker"),
+    "checkpoint": ("卡口查验", "Checkpoint"),
+    "sampler": ("采样人员", "Sampler"),
+    "lab": ("检测机构", "Laboratory"),
+    "epidemiologist": ("流调人员", "Epidemiologist"),
+    "inspector": ("督查人员", "Inspector"),
+    "enterprise": ("企业", "Enterprise"),
+    "viewer": ("只读", "Viewer"),
+}
+
+#: permission code → Chinese description
+PERMISSIONS: dict[str, str] = {
+    "person.view": "查看人员(脱敏)",
+    "person.unmask": "查看完整证件号和手机号",
+    "person.edit": "登记和修改人员",
+    "person.export": "导出人员数据",
+    "unit.view": "查看属地树",
+    "unit.manage": "管理属地树和地址库",
+    "place.view": "查看场所",
+    "place.manage": "管理场所",
+    "task.view": "查看任务",
+    "task.work": "办理任务",
+    "task.assign": "分派任务",
+    "user.manage": "管理用户和令牌",
+    "audit.view": "查看审计日志",
+    "policy.view": "查看政策包",
+    "policy.manage": "管理政策包",
+    "data.import": "导入数据",
+    "data.export": "导出数据",
+}
+
+_READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
+_WORK = _READ | {"task.work", "person.edit"}
+_MANAGE = _WORK | {"person.unmask", "task.assign", "data.import", "data.export", "person.export"}
+
+MATRIX: dict[str, set[str]] = {
+    "admin": set(PERMISSIONS),
+    "command": _MANAGE | {"audit.view", "policy.manage", "place.manage"},
+    "district": _MANAGE | {"unit.manage", "place.manage"},
+    "street": _MANAGE | {"place.manage"},
+    "community": _WORK | {"person.unmask", "task.assign", "data.import"},
+    "grid": _WORK | {"person.unmask"},
+    "checkpoint": {"person.view", "place.view", "task.view", "task.work", "person.edit"},
+    "sampler": {"person.view", "place.view", "person.edit"},
+    "lab": {"place.view", "data.import"},
+    "epidemiologist": _WORK | {"person.unmask", "data.export"},
+    "inspector": _READ | {"task.work"},
+    "enterprise": {"person.view", "person.edit", "data.import", "place.view"},
+    "viewer": set(_READ),
+}
+
+
+def seed_roles(session: Session) -> int:
+    """Insert missing roles and matrix cells; never removes what an administrator added. Returns inserts."""
+    added = 0
+    existing = set(session.execute(select(Role.code)).scalars())
+    for code, (zh, en) in ROLES.items():
+        if code not in existing:
+            session.add(Role(code=code, name_zh=zh, name_en=en))
+            added += 1
+    session.flush()
+    cells = {(r, p) for r, p in session.execute(select(RolePermission.role_code, RolePermission.permission))}
+    for role, perms in MATRIX.items():
+        for perm in sorted(perms):
+            if (role, perm) not in cells:
+                session.add(RolePermission(role_code=role, permission=perm))
+                added += 1
+    session.flush()
+    return added
+
+
+def permissions_of(session: Session, role_code: str) -> frozenset[str]:
+    return frozenset(
+        session.execute(select(RolePermission.permission).where(RolePermission.role_code == role_code)).scalars()
+    )

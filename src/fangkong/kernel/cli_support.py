@@ -1,0 +1,91 @@
+"""Shared command-line plumbing: the `import`/`export`/`jobs` groups every module adds to, output in
+the agreed shapes (Rich table on a terminal, TSV otherwise, JSON with --json), progress bars, and
+errors without tracebacks (decisions.md, "Command line")."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fangkong.kernel.i18n import _
+
+EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+import_app = typer.Typer(help=_("Import data files (CSV or XLSX) with a per-row report."), no_args_is_help=True)
+export_app = typer.Typer(help=_("Export data to CSV or XLSX (audited)."), no_args_is_help=True)
+jobs_app = typer.Typer(help=_("Run scheduled jobs by name."), no_args_is_help=True)
+
+#: job name → callable(session, **kwargs)
+JOBS: dict[str, Callable[..., Any]] = {}
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a named job: `fangkong jobs run NAME` calls it in its own unit of work."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        JOBS[name] = fn
+        return fn
+
+    return deco
+
+
+class CliError(Exception):
+    """A clear error for the user; exits with `code` (1 unusable input, 2 usage)."""
+
+    def __init__(self, message: str, code: int = EXIT_UNUSABLE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = EXIT_UNUSABLE) -> None:
+    raise CliError(message, code)
+
+
+def print_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, as_json: bool = False,
+               title: str | None = None) -> None:
+    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects."""
+    rows = [["" if v is None else v for v in r] for r in rows]
+    if as_json:
+        typer.echo(json.dumps([dict(zip(headers, r, strict=False)) for r in rows], ensure_ascii=False, default=str))
+    elif sys.stdout.isatty():
+        table = Table(title=title)
+        for h in headers:
+            table.add_column(h)
+        for r in rows:
+            table.add_row(*[str(v) for v in r])
+        out_console.print(table)
+    else:
+        typer.echo("\t".join(headers))
+        for r in rows:
+            typer.echo("\t".join(str(v).replace("\t", " ").replace("\n", " ") for v in r))
+
+
+def print_created(message: str, ids: dict[str, Any], *, as_json: bool = False) -> None:
+    """What a creating command prints: a sentence, or a JSON object with the new ids."""
+    if as_json:
+        typer.echo(json.dumps(ids, ensure_ascii=False, default=str))
+    else:
+        typer.echo(message)
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (stderr); silent when not a terminal. Yields `advance(n)`."""
+    if not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)

@@ -1,0 +1,91 @@
+"""The one clock of the platform (时钟). Every due time, cut-off, job and decision asks it.
+
+`FANGKONG_NOW` fixes it, but only in a database initialised in `test` or `drill` mode; production
+ignores the variable (decisions.md, "Clock and modes").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+MODES = ("production", "test", "drill")
+
+_mode: str = "production"
+_frozen: dt.datetime | None = None
+
+
+def configure(mode: str) -> None:
+    """Tell the clock the database's mode (read at start-up from system_setting `mode`)."""
+    global _mode
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    _mode = mode
+
+
+def mode() -> str:
+    return _mode
+
+
+def tz() -> ZoneInfo:
+    from fangkong.settings import get_settings
+
+    return ZoneInfo(get_settings().timezone)
+
+
+def now() -> dt.datetime:
+    """Current time, aware, in UTC."""
+    if _frozen is not None:
+        return _frozen
+    if _mode in ("test", "drill"):
+        from fangkong.settings import get_settings
+
+        fixed = get_settings().now
+        if fixed:
+            return parse_fixed(fixed)
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_fixed(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz())
+    return value.astimezone(dt.UTC)
+
+
+def local_now() -> dt.datetime:
+    return now().astimezone(tz())
+
+
+def today() -> dt.date:
+    """Today's date in the platform's time zone."""
+    return local_now().date()
+
+
+def to_local(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else value.astimezone(tz())
+
+
+def iso_local(value: dt.datetime | None) -> str:
+    """ISO 8601 local time with offset, as every export and API response gives it."""
+    return "" if value is None else value.astimezone(tz()).isoformat(timespec="seconds")
+
+
+def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day, in UTC."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz())
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+@contextmanager
+def frozen(at: dt.datetime) -> Iterator[None]:
+    """Freeze the clock (tests only: the brief allows mocking the clock)."""
+    global _frozen
+    previous = _frozen
+    _frozen = at if at.tzinfo else at.replace(tzinfo=tz())
+    try:
+        yield
+    finally:
+        _frozen = previous

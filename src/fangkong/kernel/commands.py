@@ -1,0 +1,56 @@
+"""Kernel commands: init, serve, and the kernel modules' own sub-commands."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from fangkong.cli import app
+from fangkong.kernel.i18n import _
+
+#: kernel modules that register commands (each has a `cli.py`)
+for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy"):
+    try:
+        importlib.import_module(f"fangkong.kernel.{_mod}.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"fangkong.kernel.{_mod}.cli":
+            raise
+
+
+@app.command("init")
+def init_cmd(
+    mode: str = typer.Option(None, "--mode", help=_("production (default), test or drill; fixed at the first init.")),
+) -> None:
+    """Create the data directory and key, migrate the database to head, seed roles and the default policy pack."""
+    from fangkong.kernel import db
+    from fangkong.kernel.bootstrap import ModeMismatch, initialise
+    from fangkong.kernel.cli_support import fail
+    from fangkong.settings import get_settings
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.get_engine()
+    try:
+        with db.unit_of_work() as session:
+            report = initialise(engine, session, mode=mode)
+    except ModeMismatch as exc:
+        fail(str(exc), 2)
+    typer.echo(_("Database ready: {url} (mode: {mode})").format(
+        url=engine.url.render_as_string(hide_password=True), mode=report.mode))
+    if report.key_created:
+        typer.echo(_("Secret key created: {path}").format(path=settings.key_file))
+    if report.root_unit_created:
+        typer.echo(_("Root unit created: {name}").format(name=settings.root_unit_name))
+
+
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", help=_("Address to listen on.")),
+    port: int = typer.Option(8000, help=_("Port to listen on.")),
+) -> None:
+    """Serve the web platform and the API."""
+    import uvicorn
+
+    typer.echo(_("Serving on http://{host}:{port}").format(host=host, port=port))
+    uvicorn.run("fangkong.app:create_app", factory=True, host=host, port=port, log_level="info")

@@ -1,0 +1,156 @@
+"""Database: engine, sessions, the declarative base, portable column types and migrations.
+
+One code path for SQLite (default, embedded) and PostgreSQL (production, through psycopg 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns aware UTC; refuses naive datetimes so local time never leaks in."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone first")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+class SystemSetting(Base):
+    """System-wide key/value settings stored in the database (mode, active policy pack …)."""
+
+    __tablename__ = "system_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the platform's connection settings for either backend."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    return engine
+
+
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _factory
+    if _engine is None:
+        from fangkong.settings import get_settings
+
+        _engine = make_engine(get_settings().resolved_database_url)
+        _factory = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Use this engine for the process (tests, the CLI after reading --database)."""
+    global _engine, _factory
+    _engine = engine
+    _factory = sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+
+
+def session_factory() -> sessionmaker[Session]:
+    get_engine()
+    assert _factory is not None
+    return _factory
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session whose work is committed at the end of the block, or rolled back on error."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def alembic_config(engine: Engine | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "fangkong:migrations")
+    cfg.attributes["engine"] = engine or get_engine()
+    return cfg
+
+
+def migrate(engine: Engine | None = None, revision: str = "head") -> None:
+    """Bring the schema to `revision` (Alembic)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def get_setting(session: Session, key: str, default: str | None = None) -> str | None:
+    row = session.execute(select(SystemSetting.value).where(SystemSetting.key == key)).scalar_one_or_none()
+    return default if row is None else row
+
+
+def put_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(SystemSetting, key)
+    if row is None:
+        session.add(SystemSetting(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()

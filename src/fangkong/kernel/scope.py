@@ -1,0 +1,31 @@
+"""Jurisdiction scope (属地范围): the only code that narrows rows to an actor's subtree.
+
+Every list and get of a scoped row goes through `visible` / `get_visible`. A row outside the
+subtree is a 404 (NotFound), never a 403, so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import NotFound
+
+M = TypeVar("M")
+
+
+def visible(stmt: Select[Any], actor: Actor, model: Any) -> Select[Any]:
+    """Rows whose `unit_path` lies in the actor's subtree (paths end in '/')."""
+    if actor.unit_path == "/":
+        return stmt
+    return stmt.where(model.unit_path.startswith(actor.unit_path, autoescape=False))
+
+
+def get_visible(session: Session, actor: Actor, model: type[M], pk: Any) -> M:
+    row = session.get(model, pk)
+    if row is None or not actor.sees_path(row.unit_path):  # type: ignore[attr-defined]
+        raise NotFound(f"{model.__name__.lower()} {pk} not found")
+    return row

@@ -1,0 +1,47 @@
+"""Settings from FANGKONG_* environment variables, with defaults that work on a laptop."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FANGKONG_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.
+    now: str | None = None
+    #: Base64 field-encryption key material; when unset the key file in data_dir is used.
+    secret_key: str | None = None
+    root_unit_name: str = "本市"
+    root_unit_code: str = "000000"
+    session_timeout_minutes: int = Field(default=30, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    default_locale: str = "zh_CN"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fangkong.db').as_posix()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests and the CLI change FANGKONG_* variables at run time)."""
+    get_settings.cache_clear()

@@ -1,0 +1,24 @@
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from fangkong.kernel.db import Base, get_setting
+from fangkong.registry import import_all_models
+
+
+def test_migrations_match_the_models(connection):
+    import_all_models()
+    diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == [], f"models and migrations differ; write a migration: {diff}"
+
+
+def test_init_stored_test_mode(session):
+    assert get_setting(session, "mode") == "test"
+
+
+def test_sqlite_pragmas_are_on(connection):
+    if connection.dialect.name != "sqlite":
+        return
+    assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10000
