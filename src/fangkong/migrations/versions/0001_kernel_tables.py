@@ -1,8 +1,7 @@
 """kernel tables
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-24 16:21:48.826920
+Revises:
 """
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import fangkong.kernel.db
+
 
 revision = '0001'
 down_revision = None
