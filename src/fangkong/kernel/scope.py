@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
@@ -17,11 +17,20 @@ from fangkong.kernel.errors import NotFound
 M = TypeVar("M")
 
 
+def subtree(column: Any, path: str) -> ColumnElement[bool]:
+    """`column` lies in the subtree at `path` ("/1/4/"): a range on the binary-collated index.
+
+    '0' follows '/' in ASCII, so every string starting with "/1/4/" sorts in ["/1/4/", "/1/40").
+    A LIKE 'prefix%' would not use the index in SQLite (LIKE is case-insensitive there).
+    """
+    return and_(column >= path, column < path[:-1] + "0")
+
+
 def visible(stmt: Select[Any], actor: Actor, model: Any) -> Select[Any]:
     """Rows whose `unit_path` lies in the actor's subtree (paths end in '/')."""
     if actor.unit_path == "/":
         return stmt
-    return stmt.where(model.unit_path.startswith(actor.unit_path, autoescape=False))
+    return stmt.where(subtree(model.unit_path, actor.unit_path))
 
 
 def get_visible(session: Session, actor: Actor, model: type[M], pk: Any) -> M:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+#: materialised paths compare bytewise ("C" collation on PostgreSQL, SQLite's default BINARY), so
+#: a subtree is the index range [path, path-with-last-'/'-replaced-by-'0').
+PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
+
 
 class Scoped:
     """A row owned by a unit; `unit_path` copies the unit's materialised path for subtree filters."""
@@ -15,4 +19,4 @@ class Scoped:
 
     @declared_attr
     def unit_path(cls) -> Mapped[str]:
-        return mapped_column(String(255), index=True)
+        return mapped_column(PathString, index=True)

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base
-from fangkong.kernel.scoped import Scoped
+from fangkong.kernel.scoped import PathString, Scoped
 
 LEVELS = ("city", "district", "street", "community", "grid")
 LEVEL_NAMES_ZH = {"city": "市", "district": "区县", "street": "街道/镇", "community": "社区/村", "grid": "网格"}
@@ -24,7 +24,7 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
-    path: Mapped[str] = mapped_column(String(255), index=True)
+    path: Mapped[str] = mapped_column(PathString, index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
 
 

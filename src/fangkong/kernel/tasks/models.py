@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
-from fangkong.kernel.scoped import Scoped
+from fangkong.kernel.scoped import PathString, Scoped
 
 STATUSES = ("open", "done", "cancelled")
 
@@ -35,7 +35,7 @@ class Task(Base, Scoped):
     outcome_code: Mapped[str | None] = mapped_column(String(48))
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     escalated_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    escalated_unit_path: Mapped[str | None] = mapped_column(String(255), index=True)
+    escalated_unit_path: Mapped[str | None] = mapped_column(PathString, index=True)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     #: policy pack version and rule that set the due time
