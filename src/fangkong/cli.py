@@ -31,6 +31,7 @@ app.add_typer(jobs_app, name="jobs")
 #: modules that add commands to `app` or to the shared groups when imported (kernel first)
 COMMAND_MODULES = [
     "fangkong.kernel.commands",
+    "fangkong.kernel.bench",
 ]
 
 _debug = False

@@ -1,0 +1,50 @@
+"""The navigation registry (导航): each area registers its menu entry once; the page header shows the
+entries whose permission the actor holds, in `order`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fangkong.kernel.auth.actor import Actor
+
+
+@dataclass(frozen=True)
+class NavItem:
+    code: str
+    #: English message id, translated at render time
+    label_msgid: str
+    url: str
+    #: permission needed to see the entry; None = every signed-in user
+    permission: str | None
+    order: int
+
+
+_ITEMS: dict[str, NavItem] = {}
+
+
+def register_nav(code: str, label_msgid: str, url: str, permission: str | None = None, order: int = 100) -> None:
+    """Add (or replace) a menu entry. Capabilities call this at import time of their routes module."""
+    _ITEMS[code] = NavItem(code, label_msgid, url, permission, order)
+
+
+def nav_for(actor: Actor | None) -> list[NavItem]:
+    """The entries this actor may see, in order (none when nobody is signed in)."""
+    if actor is None:
+        return []
+    items = [i for i in _ITEMS.values() if i.permission is None or actor.can(i.permission)]
+    return sorted(items, key=lambda i: (i.order, i.code))
+
+
+def _gettext_noop(message: str) -> str:
+    """Marks a msgid for extraction; the label is translated when the page is rendered."""
+    return message
+
+
+N_ = _gettext_noop
+
+register_nav("home", N_("Home"), "/", None, 0)
+register_nav("tasks", N_("Tasks"), "/tasks", "task.view", 10)
+register_nav("persons", N_("Persons"), "/persons", "person.view", 20)
+register_nav("units", N_("Jurisdictions"), "/units", "unit.view", 30)
+register_nav("places", N_("Places"), "/places", "place.view", 40)
+register_nav("audit", N_("Audit"), "/audit", "audit.view", 90)
