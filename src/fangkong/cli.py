@@ -16,6 +16,7 @@ from fangkong.kernel.cli_support import (
     import_app,
     jobs_app,
 )
+from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
 
 app = typer.Typer(
@@ -61,6 +62,10 @@ def main() -> None:
     except CliError as exc:
         err_console.print(f"[red]{_('Error')}:[/red] {exc}")
         sys.exit(exc.code)
+    except DomainError as exc:
+        detail = "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields)
+        err_console.print(f"[red]{_('Error')}:[/red] {_(exc.message)}" + (f" ({detail})" if detail else ""))
+        sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print(_("Aborted."))
         sys.exit(1)

@@ -22,3 +22,15 @@ def test_sqlite_pragmas_are_on(connection):
     assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_a_commit_inside_a_test_is_rolled_back_with_the_test(session_factory, connection):
+    """Savepoints nest for real on both backends: a service's commit stays inside the test."""
+    from fangkong.kernel.db import SystemSetting
+
+    s = session_factory()
+    s.add(SystemSetting(key="isolation-probe", value="1"))
+    s.commit()
+    assert connection.execute(text("SELECT count(*) FROM system_setting WHERE key='isolation-probe'")).scalar() == 1
+    connection.rollback()
+    assert connection.execute(text("SELECT count(*) FROM system_setting WHERE key='isolation-probe'")).scalar() == 0

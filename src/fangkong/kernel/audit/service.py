@@ -93,7 +93,9 @@ def _iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     last_id = 0
     while True:
         rows = session.execute(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch),
+            # the stored values, not what this session may already hold in its identity map
+            execution_options={"populate_existing": True},
         ).scalars().all()
         if not rows:
             return
@@ -115,3 +117,34 @@ def verify(session: Session) -> VerifyResult:
         prev = ev.hash
         checked += 1
     return VerifyResult(checked)
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str | None = None,
+    actor_name: str | None = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[AuditEvent]:
+    """Audit events, newest first (审计查询). `action` ending in `*` matches a prefix (`auth.*`);
+    `before_id` pages backwards (pass the last id of the previous page). At most 1,000 per call."""
+    actor.require("audit.view")
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(int(limit), 1000)))
+    if action:
+        if action.endswith("*"):
+            stmt = stmt.where(AuditEvent.action.startswith(action[:-1], autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == action)
+    if actor_name:
+        stmt = stmt.where(AuditEvent.actor_name == actor_name)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == str(object_id))
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return list(session.execute(stmt).scalars())

@@ -36,6 +36,8 @@ class Address(Base, Scoped):
     text: Mapped[str] = mapped_column(String(255))
     #: normalised form used by the matcher (no region prefix, ASCII digits, canonical 号/栋/单元/室)
     key: Mapped[str] = mapped_column(String(255), unique=True)
+    #: the key without the room: places an unknown room by its building (None without a house number)
+    building_key: Mapped[str | None] = mapped_column(String(255), index=True)
     road: Mapped[str | None] = mapped_column(String(100))
     house_no: Mapped[str | None] = mapped_column(String(20))
     building: Mapped[str | None] = mapped_column(String(20))

@@ -11,7 +11,7 @@ from fangkong.kernel.db import Base, UTCDateTime
 
 
 class PolicyPack(Base):
-    """A validated pack; `version` is `code@version`, unique; one row is active at a time."""
+    """A validated pack (政策包版本); (`code`, `version`) is unique; one row is active at a time."""
 
     __tablename__ = "policy_pack"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,3 +25,8 @@ class PolicyPack(Base):
     is_active: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (UniqueConstraint("code", "version", name="uq_policy_pack_code_version"),)
+
+    @property
+    def version_tag(self) -> str:
+        """"code@version", as decisions record it."""
+        return f"{self.code}@{self.version}"

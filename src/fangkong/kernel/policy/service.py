@@ -1,10 +1,196 @@
-"""Policy packs: load, validate, store, activate (placeholder until the policy module lands)."""
+"""Policy packs (政策包): parse, store, activate, and read the active pack.
+
+Every stored version stays, so a decision recorded with its `RuleRef` can be explained later with
+`get_pack(session, "cn-2022-v9@1")`. Parsed packs are cached by the content's sha256: the active
+pack is parsed once per process, however often it is asked for.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from typing import Any, NamedTuple
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.policy.models import PolicyPack
+from fangkong.kernel.policy.schema import Pack
+from fangkong.policy_packs import read_pack_text
 
-def ensure_default_pack(session: Session) -> None:
-    """Store and activate the default pack when no pack is active."""
-    return None
+
+class RuleRef(NamedTuple):
+    """Which pack and which rule made a decision (e.g. ("cn-2022-v9@1", "categories.close_contact"))."""
+
+    pack_version: str
+    rule: str
+
+
+#: sha256 of a pack's text → the parsed pack (packs are immutable, so sharing is safe)
+_cache: dict[str, Pack] = {}
+_cache_lock = threading.Lock()
+
+
+def sha256_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "pack"
+
+
+def parse_pack(text: str) -> Pack:
+    """YAML text → a validated Pack; errors as ValidationFailed with one FieldError per problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidationFailed("policy pack is not valid YAML", [FieldError("yaml", f"{problem}{where}")]) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("policy pack must be a YAML mapping", [FieldError("pack", "expected a mapping")])
+    try:
+        return Pack.model_validate(data)
+    except ValidationError as exc:
+        fields = [FieldError(_loc(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise ValidationFailed("invalid policy pack", fields) from None
+
+
+def _parsed(row: PolicyPack) -> Pack:
+    with _cache_lock:
+        pack = _cache.get(row.sha256)
+    if pack is None:
+        pack = parse_pack(row.content)
+        with _cache_lock:
+            pack = _cache.setdefault(row.sha256, pack)
+    return pack
+
+
+def _find(session: Session, code: str, version: str) -> PolicyPack | None:
+    return session.execute(
+        select(PolicyPack).where(PolicyPack.code == code, PolicyPack.version == version)
+    ).scalar_one_or_none()
+
+
+def store_pack(session: Session, actor: Actor, text: str) -> PolicyPack:
+    """Validate and store a pack version. The same text again is a no-op; other text under a stored
+    code and version is a Conflict (a version, once stored, never changes)."""
+    actor.require("policy.manage")
+    pack = parse_pack(text)
+    digest = sha256_of(text)
+    row = _find(session, pack.code, pack.version)
+    if row is not None:
+        if row.sha256 != digest:
+            raise Conflict(f"policy pack {pack.version_tag} is already stored with different content; "
+                           "raise its version")
+        return row
+    row = PolicyPack(code=pack.code, version=pack.version, name=pack.name, content=text, sha256=digest,
+                     loaded_at=clock.now(), is_active=False)
+    session.add(row)
+    session.flush()
+    with _cache_lock:
+        _cache.setdefault(digest, pack)
+    audit.record(session, actor, "policy.stored", object_type="policy_pack", object_id=row.id,
+                 version=pack.version_tag, sha256=digest)
+    return row
+
+
+def activate_pack(session: Session, actor: Actor, *, code: str, version: str) -> PolicyPack:
+    """Make one stored pack the active one (exactly one is active)."""
+    actor.require("policy.manage")
+    row = _find(session, code, version)
+    if row is None:
+        raise NotFound(f"policy pack {code}@{version} not found")
+    previous = session.execute(
+        select(PolicyPack.code, PolicyPack.version).where(PolicyPack.is_active.is_(True), PolicyPack.id != row.id)
+    ).first()
+    session.execute(update(PolicyPack).where(PolicyPack.id != row.id, PolicyPack.is_active.is_(True))
+                    .values(is_active=False).execution_options(synchronize_session="fetch"))
+    if not row.is_active:
+        row.is_active = True
+        row.activated_at = clock.now()
+    session.flush()
+    audit.record(session, actor, "policy.activated", object_type="policy_pack", object_id=row.id,
+                 version=row.version_tag,
+                 previous=f"{previous.code}@{previous.version}" if previous else None)
+    return row
+
+
+def ensure_default_pack(session: Session) -> PolicyPack:
+    """Store the bundled default pack if it is not stored; activate it if no pack is active. Idempotent."""
+    text = read_pack_text()
+    pack = parse_pack(text)
+    row = _find(session, pack.code, pack.version)
+    if row is None:
+        row = store_pack(session, SYSTEM_ACTOR, text)
+    active = _active_row(session)
+    if active is None:
+        active = activate_pack(session, SYSTEM_ACTOR, code=row.code, version=row.version)
+    return active
+
+
+def _active_row(session: Session) -> PolicyPack | None:
+    return session.execute(
+        select(PolicyPack).where(PolicyPack.is_active.is_(True)).order_by(PolicyPack.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def active_pack(session: Session) -> Pack:
+    """The active pack, parsed once per process (cached by the active row's sha256)."""
+    found = session.execute(
+        select(PolicyPack.sha256).where(PolicyPack.is_active.is_(True)).order_by(PolicyPack.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no active policy pack; run `fangkong init` or `fangkong policy activate`")
+    with _cache_lock:
+        pack = _cache.get(found)
+    if pack is not None:
+        return pack
+    row = _active_row(session)
+    assert row is not None
+    return _parsed(row)
+
+
+def active_version(session: Session) -> str:
+    """The active pack's version tag ("code@version")."""
+    row = session.execute(
+        select(PolicyPack.code, PolicyPack.version).where(PolicyPack.is_active.is_(True))
+        .order_by(PolicyPack.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("no active policy pack")
+    return f"{row.code}@{row.version}"
+
+
+def list_packs(session: Session) -> list[PolicyPack]:
+    return list(session.execute(select(PolicyPack).order_by(PolicyPack.code, PolicyPack.id)).scalars())
+
+
+def get_pack_row(session: Session, version_tag: str) -> PolicyPack:
+    code, sep, version = version_tag.rpartition("@")
+    row = _find(session, code, version) if sep else None
+    if row is None:
+        raise NotFound(f"policy pack {version_tag} not found")
+    return row
+
+
+def get_pack(session: Session, version_tag: str) -> Pack:
+    """A stored pack by "code@version" (also old ones, to explain old decisions)."""
+    return _parsed(get_pack_row(session, version_tag))
+
+
+def export_pack_text(session: Session, version_tag: str | None = None) -> str:
+    """The stored YAML text of a pack (the active one by default), byte for byte as loaded."""
+    if version_tag is None:
+        row = _active_row(session)
+        if row is None:
+            raise NotFound("no active policy pack")
+        return row.content
+    return get_pack_row(session, version_tag).content

@@ -1,17 +1,23 @@
 """Request-scoped database session: the request owns the transaction (commit after the handler,
-rollback on error)."""
+rollback on error).
+
+`scope="function"` makes the commit happen before the response is sent: a client that receives a
+2xx can rely on the write being stored (and a failed commit becomes an error response, not a lie).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 
 def get_db(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.session_factory()
+    # the page renderer reads the header (user, unit) through the same session
+    request.state.db = session
     try:
         yield session
         session.commit()
@@ -20,6 +26,22 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        request.state.db = None
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def parse_cursor(value: str | None, field: str = "cursor") -> int | None:
+    """A page cursor from a previous answer (`next_cursor`): the last id seen. Anything else is a 422."""
+    from fangkong.kernel.errors import FieldError, ValidationFailed
+
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationFailed("invalid cursor", [FieldError(field, "not a cursor from a previous page")])
+    return int(value)
+
+
+#: a row id in a path: bounded so an absurd number is a 422, never a database overflow
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('text', sa.String(length=255), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('building_key', sa.String(length=255), nullable=True),
     sa.Column('road', sa.String(length=100), nullable=True),
     sa.Column('house_no', sa.String(length=20), nullable=True),
     sa.Column('building', sa.String(length=20), nullable=True),
@@ -95,6 +96,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_address_key'))
     )
     with op.batch_alter_table('address', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_address_building_key'), ['building_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_unit_path'), ['unit_path'], unique=False)
 
@@ -315,6 +317,7 @@ def downgrade() -> None:
     with op.batch_alter_table('address', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_address_unit_path'))
         batch_op.drop_index(batch_op.f('ix_address_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_address_building_key'))
 
     op.drop_table('address')
     with op.batch_alter_table('unit', schema=None) as batch_op:

@@ -1,0 +1,92 @@
+"""The web application (Web 应用): pages for people, JSON under /api/v1 for machines.
+
+`uvicorn fangkong.app:create_app --factory` (what `fangkong serve` runs) builds it on the configured
+database; tests pass their own `session_factory`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from fangkong.kernel.web.errors import install_error_handlers
+from fangkong.kernel.web.templating import LocaleMiddleware, add_template_dir
+
+log = logging.getLogger("fangkong.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_PREFIX = "/api/v1"
+
+
+def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
+    from fangkong.kernel.web import (
+        routes_api,
+        routes_audit,
+        routes_home,
+        routes_persons,
+        routes_places,
+        routes_tasks,
+        routes_units,
+    )
+
+    pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
+             routes_places.pages, routes_audit.pages]
+    return [routes_api.api], [routes_home.health, *pages]
+
+
+def _include_capabilities(app: FastAPI) -> None:
+    """`fangkong.<cap>.routes` for each registered capability: `api` under /api/v1, `pages` at the root."""
+    from fangkong.registry import CAPABILITIES
+
+    for name in CAPABILITIES:
+        module_name = f"fangkong.{name}.routes"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        add_template_dir(Path(module.__file__ or "").resolve().parent / "templates")
+        api = getattr(module, "api", None)
+        if api is not None:
+            app.include_router(api, prefix=API_PREFIX)
+        pages = getattr(module, "pages", None)
+        if pages is not None:
+            app.include_router(pages)
+
+
+def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """Build the app. Without `session_factory`, use the configured database and read its mode."""
+    if session_factory is None:
+        from fangkong.kernel import db
+        from fangkong.kernel.bootstrap import load_mode
+
+        session_factory = db.session_factory()
+        with session_factory() as session:
+            load_mode(session)
+
+    app = FastAPI(
+        title="Fangkong 防控",
+        summary="Outbreak prevention and control command platform",
+        version="0.1.0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.session_factory = session_factory
+    install_error_handlers(app)
+    app.add_middleware(LocaleMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    api_routers, page_routers = _kernel_routers()
+    for router in api_routers:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in page_routers:
+        app.include_router(router)
+    _include_capabilities(app)
+    return app

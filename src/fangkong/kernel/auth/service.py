@@ -1,0 +1,499 @@
+"""Users, sign-in, web sessions, API tokens and demo users (用户与认证).
+
+Service functions flush, never commit. One exception in spirit: a failed sign-in must leave its
+audit row and its failure count behind even though the caller shows an error, so `authenticate`
+does not raise — it returns a `LoginResult`, and the caller commits before showing the failure:
+
+    result = auth_service.authenticate(session, username=u, password=p, ip=ip)
+    if not result.ok:
+        session.commit()              # keep the failed-login audit row and the counter
+        raise LoginFailed()           # or render the form with LoginFailed().message
+    token, csrf = auth_service.start_session(session, result.user)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth import passwords, roles
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.auth.models import ApiToken, Role, User, WebSession
+from fangkong.kernel.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.scope import subtree
+from fangkong.settings import get_settings
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+MIN_PASSWORD_LENGTH = 8
+#: bounded input for argon2 and forms
+MAX_PASSWORD_LENGTH = 256
+TOKEN_PREFIX = "fk_"
+#: last_seen_at / last_used_at are written at most this often: a write on every request would
+#: serialise SQLite writers for nothing (the session timeout is counted in minutes).
+TOUCH_EVERY = dt.timedelta(seconds=30)
+
+LOGIN_FAILED_MESSAGE = "wrong username or password"
+
+#: who an unauthenticated sign-in attempt is recorded as; its path is a prefix of no unit path
+ANONYMOUS = Actor(user_id=None, username="anonymous", role="", unit_id=None, unit_path="-",
+                  permissions=frozenset())
+
+
+class LoginFailed(DomainError):
+    """Sign-in refused (登录失败). One message for every cause, so nobody learns which users exist."""
+
+    def __init__(self) -> None:
+        super().__init__(LOGIN_FAILED_MESSAGE, status=401, code="login_failed")
+
+
+class CannotManageUser(DomainError):
+    """The actor may manage users, but not this one (it holds permissions the actor lacks)."""
+
+    def __init__(self) -> None:
+        super().__init__("you cannot manage a user with permissions you do not hold", status=403,
+                         code="forbidden")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- units -------------------------------------------------------------------------------------------
+
+def root_unit(session: Session) -> Unit:
+    """The root of the jurisdiction tree: the lowest id without a parent."""
+    unit = session.execute(
+        select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)
+    ).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("no root unit; run `fangkong init` first")
+    return unit
+
+
+def unit_of(session: Session, user: User) -> Unit:
+    """The unit a user is bound to."""
+    unit = session.get(Unit, user.unit_id)
+    assert unit is not None  # foreign key
+    return unit
+
+
+# --- users -------------------------------------------------------------------------------------------
+
+def _password_errors(password: str | None, field: str = "password") -> list[FieldError]:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        return [FieldError(field, "at least 8 characters")]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [FieldError(field, "at most 256 characters")]
+    return []
+
+
+def _may_grant(session: Session, actor: Actor, role_code: str) -> bool:
+    """An actor hands out no permission it does not hold itself (no escalation through user.manage)."""
+    return "*" in actor.permissions or roles.permissions_of(session, role_code) <= actor.permissions
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    role: str,
+    unit_code: str | None = None,
+    password: str,
+    display_name: str | None = None,
+) -> User:
+    """Create a user (新建用户) bound to one unit in the actor's subtree.
+
+    Without `unit_code` the user gets the actor's own unit (the root unit for the system actor).
+    """
+    actor.require("user.manage")
+    username = (username or "").strip()
+    errors: list[FieldError] = []
+    if not USERNAME_RE.fullmatch(username):
+        errors.append(FieldError("username", "3 to 64 letters, digits, '_', '.' or '-'"))
+    if not role or session.get(Role, role) is None:
+        errors.append(FieldError("role", "unknown role"))
+    elif not _may_grant(session, actor, role):
+        errors.append(FieldError("role", "you cannot grant permissions you do not hold"))
+    unit: Unit | None
+    if unit_code:
+        unit = session.execute(select(Unit).where(Unit.code == unit_code.strip())).scalar_one_or_none()
+        if unit is None or not actor.sees_path(unit.path):
+            errors.append(FieldError("unit_code", "unknown unit"))
+            unit = None
+    elif actor.unit_id is not None:
+        unit = session.get(Unit, actor.unit_id)
+    else:
+        unit = root_unit(session)
+    errors += _password_errors(password)
+    display_name = (display_name or "").strip()
+    if len(display_name) > 64:
+        errors.append(FieldError("display_name", "at most 64 characters"))
+    if errors:
+        raise ValidationFailed("invalid user", errors)
+    assert unit is not None
+    taken = session.execute(
+        select(User.id).where(func.lower(User.username) == username.lower())
+    ).first()
+    if taken is not None:
+        raise Conflict("username already taken")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role_code=role,
+        unit_id=unit.id,
+        password_hash=passwords.hash_password(password),
+        failed_logins=0,
+        is_active=True,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.created", object_type="user", object_id=user.id,
+                 username=username, role=role, unit=unit.code)
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    """Users whose unit lies in the actor's subtree (用户列表), by username."""
+    actor.require("user.manage")
+    stmt = select(User).join(Unit, Unit.id == User.unit_id).order_by(User.username)
+    if actor.unit_path != "/":
+        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
+    return list(session.execute(stmt).scalars())
+
+
+def _visible_user(session: Session, actor: Actor, user: User | None, ref: object) -> User:
+    if user is None or not actor.sees_path(unit_of(session, user).path):
+        raise NotFound(f"user {ref} not found")
+    return user
+
+
+def get_user(
+    session: Session, actor: Actor, *, username: str | None = None, user_id: int | None = None
+) -> User:
+    """One user in the actor's subtree, by username or id; NotFound otherwise."""
+    actor.require("user.manage")
+    if user_id is not None:
+        return _visible_user(session, actor, session.get(User, user_id), user_id)
+    user = session.execute(select(User).where(User.username == (username or "").strip())).scalar_one_or_none()
+    return _visible_user(session, actor, user, username)
+
+
+def _managed_user(session: Session, actor: Actor, user_id: int) -> User:
+    user = get_user(session, actor, user_id=user_id)
+    if not _may_grant(session, actor, user.role_code):
+        raise CannotManageUser()
+    return user
+
+
+def _end_all_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+def set_password(session: Session, actor: Actor, *, user_id: int, password: str) -> User:
+    """Set a user's password (重置口令); clears any lockout and signs the user out everywhere."""
+    user = _managed_user(session, actor, user_id)
+    errors = _password_errors(password)
+    if errors:
+        raise ValidationFailed("invalid password", errors)
+    user.password_hash = passwords.hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    _end_all_sessions(session, user.id)
+    session.flush()
+    audit.record(session, actor, "user.updated", object_type="user", object_id=user.id,
+                 username=user.username, change="password")
+    return user
+
+
+def set_active(session: Session, actor: Actor, *, user_id: int, active: bool) -> User:
+    """Enable or disable a user (启用/停用); a disabled user is signed out and its tokens stop working."""
+    user = _managed_user(session, actor, user_id)
+    if not active and actor.user_id == user.id:
+        raise ValidationFailed("invalid change", [FieldError("is_active", "you cannot disable yourself")])
+    if user.is_active != active:
+        user.is_active = active
+        if not active:
+            _end_all_sessions(session, user.id)
+        session.flush()
+        audit.record(session, actor, "user.updated", object_type="user", object_id=user.id,
+                     username=user.username, is_active=active)
+    return user
+
+
+def actor_for_user(session: Session, user: User, *, ip: str | None = None) -> Actor:
+    """The Actor a signed-in user acts as: role permissions from the matrix, unit path from the unit."""
+    unit = unit_of(session, user)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role_code,
+        unit_id=unit.id,
+        unit_path=unit.path,
+        permissions=roles.permissions_of(session, user.role_code),
+        ip=ip,
+    )
+
+
+def actor_for(session: Session, username: str, *, ip: str | None = None) -> Actor:
+    """The Actor of an active user by name (`--as USER` on the command line); NotFound otherwise."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        raise NotFound(f"user {username} not found")
+    return actor_for_user(session, user, ip=ip)
+
+
+# --- sign-in -----------------------------------------------------------------------------------------
+
+@dataclass
+class LoginResult:
+    """What a sign-in attempt came to. `reason` (None on success) is for the audit log and tests,
+    never for the person signing in: they see `LoginFailed().message` whatever it is."""
+
+    user: User | None
+    #: None | "unknown_user" | "wrong_password" | "inactive" | "locked"
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+    def user_or_raise(self) -> User:
+        """The user, or LoginFailed. Commit the session before calling this on a failure."""
+        if self.user is None:
+            raise LoginFailed()
+        return self.user
+
+
+def _find_login_user(session: Session, username: str) -> User | None:
+    if not username or len(username) > 64:
+        return None
+    rows = list(session.execute(select(User).where(func.lower(User.username) == username.lower())).scalars())
+    exact = [u for u in rows if u.username == username]
+    if exact:
+        return exact[0]
+    return rows[0] if len(rows) == 1 else None
+
+
+def _login_failed(session: Session, user: User | None, attempted: str, reason: str, ip: str | None,
+                  **extra: object) -> LoginResult:
+    audit.record(
+        session,
+        replace(ANONYMOUS, ip=ip),
+        "auth.login_failed",
+        object_type="user" if user is not None else None,
+        object_id=user.id if user is not None else None,
+        username=attempted[:64],
+        reason=reason,
+        ip=ip,
+        **extra,
+    )
+    session.flush()
+    return LoginResult(None, reason)
+
+
+def authenticate(session: Session, *, username: str, password: str, ip: str | None = None) -> LoginResult:
+    """Check a username and password (登录校验). Never raises for a refusal: see the module docstring.
+
+    Unknown user, wrong password, disabled user and locked user all take one password verification
+    (a dummy hash for unknown users) and give one outward answer. After `login_max_failures`
+    consecutive wrong passwords the user is locked for `login_lockout_minutes`; during the lockout
+    even the right password fails. Success resets the counter and sets `last_login_at`.
+    """
+    settings = get_settings()
+    now = clock.now()
+    attempted = (username or "").strip()
+    password = password or ""
+    user = _find_login_user(session, attempted)
+    if user is None:
+        passwords.burn_verify(password)
+        return _login_failed(session, None, attempted, "unknown_user", ip)
+    password_ok = passwords.verify_password(user.password_hash, password)
+    if not user.is_active:
+        return _login_failed(session, user, attempted, "inactive", ip)
+    if user.locked_until is not None and user.locked_until > now:
+        return _login_failed(session, user, attempted, "locked", ip)
+    if not password_ok:
+        # increment in the database, so parallel attempts cannot each read the same old count
+        session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1),
+            execution_options={"synchronize_session": False},
+        )
+        session.refresh(user, ["failed_logins"])
+        extra: dict[str, object] = {"failures": user.failed_logins}
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+            extra["locked_until"] = clock.iso_local(user.locked_until)
+        return _login_failed(session, user, attempted, "wrong_password", ip, **extra)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    session.flush()
+    audit.record(session, actor_for_user(session, user, ip=ip), "auth.login", object_type="user",
+                 object_id=user.id, ip=ip)
+    return LoginResult(user, None)
+
+
+# --- web sessions ------------------------------------------------------------------------------------
+
+def start_session(session: Session, user: User) -> tuple[str, str]:
+    """Open a browser session (会话): returns (cookie token, CSRF token). Only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(WebSession(token_hash=_sha256(token), user_id=user.id, csrf_token=csrf,
+                           created_at=now, last_seen_at=now))
+    session.flush()
+    return token, csrf
+
+
+def _session_timeout() -> dt.timedelta:
+    return dt.timedelta(minutes=get_settings().session_timeout_minutes)
+
+
+def resolve_session(session: Session, token: str | None) -> tuple[User, WebSession] | None:
+    """The user behind a cookie token, or None. Sliding expiry: `session_timeout_minutes` without
+    activity ends the session (the row is deleted); activity moves `last_seen_at` (at most every 30 s)."""
+    if not token or len(token) > 200:
+        return None
+    ws = session.get(WebSession, _sha256(token))
+    if ws is None:
+        return None
+    now = clock.now()
+    user = session.get(User, ws.user_id)
+    if user is None or not user.is_active or now - ws.last_seen_at > _session_timeout():
+        session.delete(ws)
+        session.flush()
+        return None
+    if now - ws.last_seen_at >= TOUCH_EVERY:
+        ws.last_seen_at = now
+        session.flush()
+    return user, ws
+
+
+def end_session(session: Session, token: str | None, *, ip: str | None = None) -> None:
+    """Sign out (退出登录): delete the session; audited as auth.logout. Unknown tokens are ignored."""
+    if not token:
+        return
+    ws = session.get(WebSession, _sha256(token))
+    if ws is None:
+        return
+    user = session.get(User, ws.user_id)
+    session.delete(ws)
+    session.flush()
+    if user is not None:
+        audit.record(session, actor_for_user(session, user, ip=ip), "auth.logout", object_type="user",
+                     object_id=user.id)
+
+
+def purge_expired_sessions(session: Session) -> int:
+    """Delete sessions idle longer than the timeout; returns how many."""
+    cutoff = clock.now() - _session_timeout()
+    result = session.execute(delete(WebSession).where(WebSession.last_seen_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- API tokens --------------------------------------------------------------------------------------
+
+def create_token(
+    session: Session, actor: Actor, *, username: str, label: str | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a bearer token (接口令牌) for a user; returns (row, plaintext). The plaintext is shown
+    once: only its SHA-256 and a short prefix (for recognising it in lists) are stored."""
+    user = get_user(session, actor, username=username)
+    if not _may_grant(session, actor, user.role_code):
+        raise CannotManageUser()
+    label = (label or "").strip() or None
+    if label is not None and len(label) > 100:
+        raise ValidationFailed("invalid token", [FieldError("label", "at most 100 characters")])
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, label=label, token_hash=_sha256(plaintext), prefix=plaintext[:10],
+                     created_at=clock.now())
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, "token.created", object_type="api_token", object_id=token.id,
+                 username=user.username, label=label, prefix=token.prefix)
+    return token, plaintext
+
+
+def resolve_token(session: Session, plaintext: str | None) -> User | None:
+    """The active user behind a bearer token, or None (unknown, revoked, or the user is disabled)."""
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
+        return None
+    token = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _sha256(plaintext))
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = clock.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+        session.flush()
+    return user
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """Revoke a token (吊销令牌); revoking it again changes nothing."""
+    actor.require("user.manage")
+    token = session.get(ApiToken, token_id)
+    user = session.get(User, token.user_id) if token is not None else None
+    if token is None or user is None or not actor.sees_path(unit_of(session, user).path):
+        raise NotFound(f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        session.flush()
+        audit.record(session, actor, "token.revoked", object_type="api_token", object_id=token.id,
+                     username=user.username, prefix=token.prefix)
+    return token
+
+
+def list_tokens(
+    session: Session, actor: Actor, *, username: str | None = None
+) -> list[tuple[ApiToken, User]]:
+    """Tokens of users in the actor's subtree (newest first), with their users."""
+    actor.require("user.manage")
+    stmt = (select(ApiToken, User).join(User, User.id == ApiToken.user_id).join(Unit, Unit.id == User.unit_id)
+            .order_by(ApiToken.id.desc()))
+    if actor.unit_path != "/":
+        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
+    if username:
+        stmt = stmt.where(User.username == username)
+    return [(t, u) for t, u in session.execute(stmt)]
+
+
+# --- demo users --------------------------------------------------------------------------------------
+
+@dataclass
+class DemoUser:
+    """One demo account (演示账号); `password` is None when the user existed and its password is unknown."""
+
+    username: str
+    role: str
+    role_name: str
+    unit_code: str
+    unit_name: str
+    password: str | None
+
+
+def ensure_demo_users(session: Session, *, password_file: Path) -> list[DemoUser]:
+    """One demo user per role (演示账号); see `fangkong.kernel.auth.demo.ensure_demo_users`."""
+    from fangkong.kernel.auth import demo
+
+    return demo.ensure_demo_users(session, password_file=password_file)

@@ -1,0 +1,271 @@
+"""Person registry (人员库): registering, finding, showing and unmasking persons.
+
+ID and phone numbers are stored encrypted (`crypto.encrypt`) with a keyed blind index for exact
+lookups; only *valid* numbers get an index, so an invalid number is kept and shown but never used as
+a match key (decisions.md, "Identity fields"). Full values leave the registry only through `unmask`,
+which is permission-checked and audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import (
+    IdNumberCheck,
+    PhoneCheck,
+    age_on,
+    check_id_number,
+    check_phone,
+    clean_name,
+    mask_id,
+    mask_phone,
+    name_key,
+)
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.places.models import Place
+
+NAME_MAX = 64
+ADDRESS_MAX = 255
+UNMASK_FIELDS = ("id_number", "phone")
+
+
+def identity_columns(*, id_check: IdNumberCheck | None, phone_check: PhoneCheck | None) -> dict[str, Any]:
+    """Person column values for checked ID and phone numbers (bulk loaders build rows with it).
+
+    The number is encrypted whether valid or not; the blind index only for a valid one.
+    """
+    cols: dict[str, Any] = {
+        "id_number_enc": None, "id_number_bidx": None, "id_number_valid": False, "id_number_masked": None,
+        "sex": None, "birth_date": None, "phone_enc": None, "phone_bidx": None, "phone_masked": None,
+    }
+    if id_check is not None:
+        cols["id_number_enc"] = crypto.encrypt(id_check.value)
+        cols["id_number_masked"] = mask_id(id_check.value)
+        cols["id_number_valid"] = id_check.valid
+        if id_check.valid:
+            cols["id_number_bidx"] = crypto.blind_index(id_check.value, "id_number")
+            cols["sex"] = id_check.sex
+            cols["birth_date"] = id_check.birth_date
+    if phone_check is not None:
+        cols["phone_enc"] = crypto.encrypt(phone_check.value)
+        cols["phone_masked"] = mask_phone(phone_check.value)
+        if phone_check.valid:
+            cols["phone_bidx"] = crypto.blind_index(phone_check.value, "phone")
+    return cols
+
+
+def name_columns(raw: object) -> dict[str, Any]:
+    """`name` (as written, cleaned for display) and `name_key` (for comparison) of a Person row."""
+    name = clean_name(raw)
+    return {"name": name[:NAME_MAX] if name else None, "name_key": (name_key(name) or "")[:NAME_MAX] or None}
+
+
+def _place(session: Session, actor: Actor, *, unit_id: int | None, address_text: str | None,
+           errors: list[FieldError]) -> tuple[Unit | None, int | None]:
+    """The unit that owns a new person, and the gazetteer address when the text matched one."""
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+
+    if unit_id is not None:
+        unit = session.get(Unit, unit_id)
+        if unit is None or not actor.sees_path(unit.path):
+            errors.append(FieldError("unit_id", f"unknown unit {unit_id}"))
+            return None, None
+        return unit, None
+    address_id = None
+    if address_text:
+        match = jurisdictions_service.match_address(session, address_text)
+        address_id = match.address.id if match.address is not None else None
+        if match.unit is not None:
+            return match.unit, address_id
+    # no grid from the address: the actor's own unit (so a grid worker sees whom they registered),
+    # the root for the system and for data that arrives before the tree exists
+    if actor.unit_id is not None:
+        own = session.get(Unit, actor.unit_id)
+        if own is not None:
+            return own, address_id
+    return jurisdictions_service.root_unit(session), address_id
+
+
+def register_person(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str | None,
+    id_number: object = None,
+    phone: object = None,
+    address_text: str | None = None,
+    unit_id: int | None = None,
+    employer_id: int | None = None,
+    source: str = "manual",
+    strict: bool = True,
+) -> Person:
+    """Register one person (人员登记). `strict` refuses an invalid ID or phone number; otherwise it is
+    stored (encrypted, masked, unindexed) and the person registered anyway.
+
+    A valid ID number already in the registry is a Conflict naming the existing person (exception
+    attribute `person_id`). A name is required unless a valid ID or phone number identifies the person.
+    Placement: `unit_id`, else the grid of the matched address, else the actor's unit, else the root.
+    """
+    actor.require("person.edit")
+    errors: list[FieldError] = []
+    names = name_columns(name)
+    display = clean_name(name)
+    if display and len(display) > NAME_MAX:
+        errors.append(FieldError("name", f"at most {NAME_MAX} characters"))
+    id_check = check_id_number(id_number)
+    phone_check = check_phone(phone)
+    if strict and id_check is not None and not id_check.valid:
+        errors.append(FieldError("id_number", "; ".join(id_check.issues)))
+    if strict and phone_check is not None and not phone_check.valid:
+        errors.append(FieldError("phone", "; ".join(phone_check.issues)))
+    identified = (id_check is not None and id_check.valid) or (phone_check is not None and phone_check.valid)
+    if not display and not identified:
+        errors.append(FieldError("name", "required unless a valid ID or phone number is given"))
+    address = " ".join(address_text.split()) if address_text else None
+    if address and len(address) > ADDRESS_MAX:
+        errors.append(FieldError("address", f"at most {ADDRESS_MAX} characters"))
+    if employer_id is not None:
+        employer = session.get(Place, employer_id)
+        if employer is None or not actor.sees_path(employer.unit_path):
+            errors.append(FieldError("employer_id", f"unknown employer {employer_id}"))
+    if errors:
+        raise ValidationFailed("invalid person", errors)
+    if id_check is not None and id_check.valid:
+        existing = find_by_id_number(session, id_check.value)
+        if existing is not None:
+            exc = Conflict(f"id_number already registered as person {existing.id}")
+            exc.person_id = existing.id  # type: ignore[attr-defined]
+            raise exc
+    unit, address_id = _place(session, actor, unit_id=unit_id, address_text=address, errors=errors)
+    if errors or unit is None:
+        raise ValidationFailed("invalid person", errors)
+    now = clock.now()
+    person = Person(
+        **names, **identity_columns(id_check=id_check, phone_check=phone_check),
+        address_id=address_id, address_text=address, employer_id=employer_id,
+        unit_id=unit.id, unit_path=unit.path, created_at=now, updated_at=now, source=source,
+    )
+    session.add(person)
+    session.flush()
+    audit.record(session, actor, "person.registered", object_type="person", object_id=person.id,
+                 source=source, unit=unit.code, id_number_valid=person.id_number_valid,
+                 id_number_converted=bool(id_check and id_check.converted),
+                 phone_valid=person.phone_bidx is not None if phone_check else None)
+    return person
+
+
+# -------------------------------------------------------------------------- internal (unscoped) lookups
+
+def find_by_id_number(session: Session, raw: object) -> Person | None:
+    """The person with this ID number (valid numbers only, by blind index). Unscoped: for matching."""
+    check = check_id_number(raw)
+    if check is None or not check.valid:
+        return None
+    bidx = crypto.blind_index(check.value, "id_number")
+    return session.execute(select(Person).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
+
+
+def find_by_phone(session: Session, raw: object) -> list[Person]:
+    """Everyone registered with this phone (families share one), by id. Unscoped: for matching."""
+    check = check_phone(raw)
+    if check is None or not check.valid:
+        return []
+    bidx = crypto.blind_index(check.value, "phone")
+    return list(session.execute(select(Person).where(Person.phone_bidx == bidx).order_by(Person.id)).scalars())
+
+
+# ---------------------------------------------------------------------------------- scoped use cases
+
+def get_person(session: Session, actor: Actor, person_id: int, *, audit_view: bool = True) -> Person:
+    """One person in the actor's jurisdiction (NotFound otherwise); the view is audited."""
+    actor.require("person.view")
+    person = scope.get_visible(session, actor, Person, person_id)
+    if audit_view:
+        audit.record(session, actor, "person.view", object_type="person", object_id=person.id)
+    return person
+
+
+def _query_kind(q: str) -> tuple[str, str | None]:
+    """What a search box holds: ("id_number" | "phone", blind index), ("name", key),
+    ("number", None) for a number that is neither a valid ID nor a valid mobile, or ("all", None)."""
+    if not q:
+        return "all", None
+    id_check = check_id_number(q)
+    if id_check is not None and id_check.valid:
+        return "id_number", crypto.blind_index(id_check.value, "id_number")
+    phone_check = check_phone(q)
+    if phone_check is not None and phone_check.valid and not phone_check.issues:
+        return "phone", crypto.blind_index(phone_check.value, "phone")
+    compact = "".join(q.split())
+    if sum(c.isdigit() for c in compact) >= 6:
+        # partial or invalid numbers cannot be searched (they are encrypted): find nobody
+        return "number", None
+    return "name", name_key(q)
+
+
+def search_persons(session: Session, actor: Actor, *, q: str, limit: int = 50,
+                   after_id: int | None = None) -> list[Person]:
+    """Persons in the actor's jurisdiction by full ID number, full mobile number, or name (exact or
+    prefix of the comparison key), ordered by id; `after_id` continues a page. Audited without the
+    number searched for."""
+    actor.require("person.view")
+    q = (q or "").strip()
+    kind, key = _query_kind(q)
+    limit = max(1, min(int(limit), 500))
+    persons: list[Person] = []
+    if kind != "number":
+        stmt = scope.visible(select(Person), actor, Person)
+        if kind == "id_number":
+            stmt = stmt.where(Person.id_number_bidx == key)
+        elif kind == "phone":
+            stmt = stmt.where(Person.phone_bidx == key)
+        elif kind == "name" and key:
+            stmt = stmt.where(Person.name_key.startswith(key, autoescape=True))
+        if after_id is not None:
+            stmt = stmt.where(Person.id > after_id)
+        persons = list(session.execute(stmt.order_by(Person.id).limit(limit)).scalars())
+    detail: dict[str, Any] = {"kind": kind, "count": len(persons)}
+    if kind == "name":
+        detail["q"] = q
+    audit.record(session, actor, "person.search", object_type="person", **detail)
+    return persons
+
+
+def unmask(session: Session, actor: Actor, person_id: int, *, field: str) -> str:
+    """The full ID or phone number of a person in the actor's jurisdiction (查看完整号码); audited."""
+    actor.require("person.unmask")
+    if field not in UNMASK_FIELDS:
+        raise ValidationFailed("invalid field", [FieldError("field", f"one of {', '.join(UNMASK_FIELDS)}")])
+    person = scope.get_visible(session, actor, Person, person_id)
+    blob = person.id_number_enc if field == "id_number" else person.phone_enc
+    if blob is None:
+        raise NotFound(f"person {person_id} has no {field}")
+    value = crypto.decrypt(blob)
+    audit.record(session, actor, "person.unmask", object_type="person", object_id=person.id, field=field)
+    return value
+
+
+def masked_view(person: Person) -> dict[str, Any]:
+    """What lists and pages show of a person: masked numbers, age from the platform clock."""
+    return {
+        "id": person.id,
+        "name": person.name,
+        "id_number_masked": person.id_number_masked,
+        "id_number_valid": person.id_number_valid,
+        "phone_masked": person.phone_masked,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "age": age_on(person.birth_date, clock.today()),
+        "address_text": person.address_text,
+        "unit_id": person.unit_id,
+        "employer_id": person.employer_id,
+    }

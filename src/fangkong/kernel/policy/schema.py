@@ -1,0 +1,319 @@
+"""The policy pack schema (政策包): every rule and number the platform applies, as versioned data.
+
+Nothing here holds a policy number: the numbers live in YAML packs (`fangkong/policy_packs/`), are
+validated by these models and stored per version, so an old decision can be explained with the pack
+that made it. Structural errors carry Pydantic's field path; cross-references (a phase naming an
+unknown measure, a test day outside its phase, a duplicate group code) are checked after the
+structure and reported with the same kind of path (`categories.close_contact.phases.0.test_days.2`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from fangkong.kernel.errors import FieldError, ValidationFailed
+
+MeasureKind = Literal[
+    "centralised_quarantine",
+    "home_quarantine",
+    "home_health_monitoring",
+    "self_health_monitoring",
+    "temporary_control",
+    "test_only",
+    "none",
+]
+MEASURE_KINDS: tuple[str, ...] = MeasureKind.__args__  # type: ignore[attr-defined]
+
+#: intake categories every pack must define (intake decides by these codes); packs may add more
+CATEGORIES: tuple[str, ...] = (
+    "close_contact",
+    "secondary_contact",
+    "inbound_traveller",
+    "high_risk_area",
+    "medium_risk_area",
+    "low_risk_area",
+    "colocation",
+    "positive_pool_member",
+    "case_discharge",
+    "truck_driver",
+    "other",
+)
+RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Measure(_Model):
+    """A control measure (管控措施): centralised quarantine, home quarantine, monitoring …"""
+
+    name_zh: Text
+    name_en: Text
+    kind: MeasureKind
+    source: str = ""
+
+
+class Phase(_Model):
+    """One stretch of a category's measures; test days count from the phase's first day (day 1)."""
+
+    measure: Code
+    #: None: open-ended, ends when the category's `until_negatives` is met (last phase only)
+    days: int | None = Field(default=None, ge=1)
+    test_days: list[int] = Field(default_factory=list)
+
+
+class UntilNegatives(_Model):
+    """Ends the measure after `count` negative tests at least `min_gap_hours` apart within `within_days`."""
+
+    count: int = Field(ge=1)
+    min_gap_hours: float = Field(default=0, ge=0)
+    within_days: int | None = Field(default=None, ge=1)
+
+
+class Category(_Model):
+    """An intake category (人员类别): who a person is to the outbreak, and what is done about it."""
+
+    name_zh: Text
+    name_en: Text
+    phases: list[Phase] = Field(default_factory=list)
+    until_negatives: UntilNegatives | None = None
+    note: str = ""
+    source: str = ""
+
+    @property
+    def total_days(self) -> int | None:
+        """Days from the first phase's start to the last phase's end (None when open-ended)."""
+        if any(p.days is None for p in self.phases):
+            return None
+        return sum(p.days or 0 for p in self.phases)
+
+    def test_schedule(self) -> list[tuple[int, str]]:
+        """(day counted from the start of the first phase, measure code) for every test day."""
+        out: list[tuple[int, str]] = []
+        offset = 0
+        for phase in self.phases:
+            out.extend((offset + d, phase.measure) for d in phase.test_days)
+            offset += phase.days or 0
+        return out
+
+
+class Downgrade(_Model):
+    """When an area moves down a level (降级)."""
+
+    to: Literal["medium", "low"]
+    days_without_new_case: int = Field(ge=1)
+    negative_round_required: bool = False
+    #: for a medium area that was itself downgraded from high: days until low (None: as above)
+    days_after_downgrade_from_high: int | None = Field(default=None, ge=1)
+
+
+class RiskLevel(_Model):
+    """A risk-area level (高/中/低风险区) and what a stay there within the window means."""
+
+    name_zh: Text
+    name_en: Text
+    stay_window_days: int = Field(ge=1)
+    #: the intake category a stay maps to
+    category: Code
+    downgrade: Downgrade | None = None
+    source: str = ""
+
+
+class RiskAreas(_Model):
+    high: RiskLevel
+    medium: RiskLevel
+    low: RiskLevel
+    source: str = ""
+
+
+class KeyGroup(_Model):
+    """A key group (重点人群) tested on a schedule (应检尽检)."""
+
+    code: Code
+    name_zh: Text
+    name_en: Text
+    frequency_days: int = Field(ge=1)
+    test_type: Literal["pcr", "antigen"] = "pcr"
+    tier: int = Field(ge=1)
+    source: str = ""
+
+
+class PoolSize(_Model):
+    """Persons per tube (混采) for a risk level or setting."""
+
+    size: int = Field(ge=1, le=50)
+    source: str = ""
+
+
+class Hours(_Model):
+    hours: float = Field(gt=0)
+    source: str = ""
+
+
+class Venues(_Model):
+    retention_days: int = Field(ge=1)
+    colocation_window_min: int = Field(ge=1)
+    source: str = ""
+
+
+class QuarantineSites(_Model):
+    rooms_per_10k: float = Field(gt=0)
+    temperature_checks_per_day: int = Field(ge=1)
+    source: str = ""
+
+
+class Epass(_Model):
+    driver_negative_hours: int = Field(ge=1)
+    book_ahead_hours: int = Field(ge=0)
+    validity_days: int = Field(ge=1)
+    source: str = ""
+
+
+class Retention(_Model):
+    scan_days: int = Field(ge=1)
+    access_log_months: int = Field(ge=1)
+    source: str = ""
+
+
+class Pack(_Model):
+    """A whole policy pack (政策包). `version_tag` ("code@version") names it in every decision."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+    version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)]
+    name: Text
+    source: Text
+    effective_from: dt.date
+    measures: dict[Code, Measure]
+    categories: dict[Code, Category]
+    risk_areas: RiskAreas
+    key_groups: list[KeyGroup]
+    pooling: dict[Code, PoolSize]
+    turnaround_hours: dict[Code, Hours]
+    sla_hours: dict[Code, Hours]
+    daily_clearance_cutoff: str = "24:00"
+    venues: Venues
+    quarantine_sites: QuarantineSites
+    epass: Epass
+    retention: Retention
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # YAML reads `version: 1` as an int; a version is a label
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("daily_clearance_cutoff")
+    @classmethod
+    def _cutoff(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("expected HH:MM between 00:00 and 24:00")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Pack:
+        # Raised as ValidationFailed (not ValueError) so the exact paths survive Pydantic.
+        problems = cross_check(self)
+        if problems:
+            raise ValidationFailed("invalid policy pack", problems)
+        return self
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def version_tag(self) -> str:
+        return f"{self.code}@{self.version}"
+
+    def category(self, code: str) -> Category:
+        try:
+            return self.categories[code]
+        except KeyError:
+            raise KeyError(f"policy pack {self.version_tag} has no category {code!r}") from None
+
+    def measure(self, code: str) -> Measure:
+        try:
+            return self.measures[code]
+        except KeyError:
+            raise KeyError(f"policy pack {self.version_tag} has no measure {code!r}") from None
+
+    def group(self, code: str) -> KeyGroup:
+        for g in self.key_groups:
+            if g.code == code:
+                return g
+        raise KeyError(f"policy pack {self.version_tag} has no key group {code!r}")
+
+    def risk_level(self, level: str) -> RiskLevel:
+        if level not in RISK_LEVELS:
+            raise KeyError(f"unknown risk level {level!r}")
+        return getattr(self.risk_areas, level)
+
+    def sla(self, name: str) -> dt.timedelta:
+        try:
+            return dt.timedelta(hours=self.sla_hours[name].hours)
+        except KeyError:
+            raise KeyError(f"policy pack {self.version_tag} has no SLA {name!r}") from None
+
+    def turnaround(self, setting: str) -> dt.timedelta:
+        try:
+            return dt.timedelta(hours=self.turnaround_hours[setting].hours)
+        except KeyError:
+            raise KeyError(f"policy pack {self.version_tag} has no turnaround {setting!r}") from None
+
+    def pool_size(self, setting: str) -> int:
+        try:
+            return self.pooling[setting].size
+        except KeyError:
+            raise KeyError(f"policy pack {self.version_tag} has no pool size for {setting!r}") from None
+
+    @property
+    def clearance_cutoff(self) -> dt.timedelta:
+        """The daily clearance cut-off (日产日清) as an offset from local midnight (24:00 → 24 h)."""
+        hh, mm = (int(x) for x in self.daily_clearance_cutoff.split(":"))
+        return dt.timedelta(hours=hh, minutes=mm)
+
+
+def cross_check(pack: Pack) -> list[FieldError]:
+    """References and ranges Pydantic cannot see field by field, each with its field path."""
+    problems: list[FieldError] = []
+    for code in CATEGORIES:
+        if code not in pack.categories:
+            problems.append(FieldError(f"categories.{code}", "required category is missing"))
+    for code, cat in pack.categories.items():
+        base = f"categories.{code}"
+        if not cat.phases:
+            problems.append(FieldError(f"{base}.phases", "at least one phase is required"))
+        for i, phase in enumerate(cat.phases):
+            p = f"{base}.phases.{i}"
+            if phase.measure not in pack.measures:
+                problems.append(FieldError(f"{p}.measure", f"unknown measure {phase.measure!r}"))
+            if phase.days is None and (i != len(cat.phases) - 1 or cat.until_negatives is None):
+                problems.append(FieldError(
+                    f"{p}.days", "only the last phase of a category with until_negatives may be open-ended"))
+            for j, day in enumerate(phase.test_days):
+                limit = phase.days if phase.days is not None else (
+                    cat.until_negatives.within_days if cat.until_negatives else None)
+                if day < 1 or (limit is not None and day > limit):
+                    problems.append(FieldError(
+                        f"{p}.test_days.{j}", f"test day {day} is outside the phase (days 1–{limit or '…'})"))
+            if phase.test_days != sorted(set(phase.test_days)):
+                problems.append(FieldError(f"{p}.test_days", "test days must be increasing, without repeats"))
+    for level in RISK_LEVELS:
+        rl: RiskLevel = getattr(pack.risk_areas, level)
+        if rl.category not in pack.categories:
+            problems.append(FieldError(f"risk_areas.{level}.category", f"unknown category {rl.category!r}"))
+        if rl.downgrade is not None and RISK_LEVELS.index(rl.downgrade.to) <= RISK_LEVELS.index(level):
+            problems.append(FieldError(f"risk_areas.{level}.downgrade.to", "must be a lower level"))
+    seen: dict[str, int] = {}
+    for i, group in enumerate(pack.key_groups):
+        if group.code in seen:
+            problems.append(FieldError(f"key_groups.{i}.code",
+                                       f"duplicate code {group.code!r} (also key_groups.{seen[group.code]})"))
+        seen.setdefault(group.code, i)
+    return problems

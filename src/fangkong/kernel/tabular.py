@@ -1,0 +1,397 @@
+"""Files in, reports out (导入文件与结果报告): the one reader and report writer every `fangkong import`
+uses (decisions.md, "Files in, reports out").
+
+`read_table` opens CSV (UTF-8 with or without BOM, GB18030; `,` `;` or tab) or a spreadsheet (XLSX,
+XLS, ODS through python-calamine), finds the header row below any title rows by matching the known
+column names, and yields `Row`s numbered as the user sees them in Excel or a text editor. Fully blank
+rows are skipped; unknown columns are kept in `Row.extra`.
+
+`write_report` writes the per-row report: UTF-8 with BOM, first columns `row,status,person_id,issues`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: rows searched for the header (title rows, notes and blank rows come first in real files)
+HEADER_SEARCH_ROWS = 30
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+REPORT_COLUMNS = ["row", "status", "person_id", "issues"]
+
+
+class UnusableFile(Exception):
+    """The file cannot be used at all (missing, unreadable, no recognisable header): store nothing."""
+
+
+@dataclass
+class Row:
+    """One non-blank data row."""
+
+    #: the row number a user sees (spreadsheet row / CSV line, counting title and header rows)
+    number: int
+    #: canonical field → cleaned text ('' when empty or when the file has no such column)
+    values: dict[str, str]
+    #: unknown columns by their original header text
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReportRow:
+    """One line of an import report."""
+
+    row: int
+    status: str  # accepted | duplicate | rejected | conflict
+    person_id: int | None = None
+    issues: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -------------------------------------------------------------------------------------------- headers
+
+_NOTE = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
+
+
+def header_key(text: str) -> str:
+    """Trim, NFKC, casefold; spaces, `_`, `-` and required-field stars dropped ("ID Number*" → "idnumber")."""
+    s = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[\s_\-*:：]+", "", s)
+
+
+def _alias_map(columns: dict[str, list[str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for canon, aliases in columns.items():
+        for alias in [canon, *aliases]:
+            out.setdefault(header_key(alias), canon)
+    return out
+
+
+def _match(text: str, aliases: dict[str, str]) -> str | None:
+    if not text:
+        return None
+    key = header_key(text)
+    if key in aliases:
+        return aliases[key]
+    # "身份证号码（必填）", "手机号(11位)": a note in brackets after the name
+    bare = header_key(_NOTE.sub("", unicodedata.normalize("NFKC", text)))
+    return aliases.get(bare) if bare else None
+
+
+# ---------------------------------------------------------------------------------------------- cells
+
+def clean_cell(value: Any) -> str:
+    """A cell as text: whole floats as integers (calamine reads 13812345678 as 13812345678.0), dates and
+    datetimes in ISO 8601, strings stripped (including U+3000 and no-break spaces)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep="T", timespec="seconds" if not value.microsecond else "microseconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value).strip()
+
+
+# ------------------------------------------------------------------------------------------- sources
+
+def _decode(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # GB18030 is a superset of GBK and GB2312, the encodings of Chinese Excel's "CSV" exports
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise UnusableFile(f"cannot decode the file as UTF-8 or GB18030 (byte {exc.start})") from None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter among , ; tab that splits most of the first lines into several fields.
+
+    Hand-written: csv.Sniffer guesses wrongly when title rows without delimiters come first.
+    """
+    head = "\n".join(text.splitlines()[:60])
+    best, best_score = ",", -1
+    for delim in (",", "\t", ";"):
+        rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=delim))
+        widths = Counter(len(r) for r in rows if len(r) > 1)
+        score = max(widths.values(), default=0) * 1000 + sum(widths.values())
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    line = 0
+    try:
+        for rec in reader:
+            yield line + 1, rec
+            line = reader.line_num
+    except csv.Error as exc:
+        raise UnusableFile(f"line {line + 1}: {exc}") from None
+
+
+class _Sheet:
+    def __init__(self, path: Path, sheet: str | None) -> None:
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_path(str(path))
+            if sheet is not None:
+                if sheet not in wb.sheet_names:
+                    raise UnusableFile(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+                ws = wb.get_sheet_by_name(sheet)
+            else:
+                if not wb.sheet_names:
+                    raise UnusableFile("the workbook has no sheets")
+                ws = wb.get_sheet_by_index(0)
+        except UnusableFile:
+            raise
+        except Exception as exc:  # calamine raises its own error types for broken files
+            raise UnusableFile(f"cannot read the spreadsheet: {exc}") from None
+        self.ws = ws
+        self.merged = list(ws.merged_cell_ranges or [])
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        # to_python(skip_empty_area=False) keeps absolute coordinates (iter_rows offsets columns but
+        # not rows), so row numbers and merged ranges line up with what the user sees
+        for i, rec in enumerate(self.ws.to_python(skip_empty_area=False)):
+            yield i + 1, rec
+
+
+# --------------------------------------------------------------------------------------------- table
+
+class Table:
+    """A file opened for import: `headers`, `fields` (canonical → column), `unknown_headers`, and
+    iteration over its data `Row`s (also as `.rows`)."""
+
+    def __init__(self, path: Path, columns: dict[str, list[str]], *, required_any: list[str] | None = None,
+                 sheet: str | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise UnusableFile(f"no such file: {path}")
+        self.columns = columns
+        self._aliases = _alias_map(columns)
+        merged: list[Any] = []
+        if self._is_spreadsheet():
+            sh = _Sheet(self.path, sheet)
+            source, merged = sh.rows(), sh.merged
+            #: an estimate of the data rows (for a progress bar)
+            self.total_rows = (sh.ws.end[0] + 1) if sh.ws.end else 0
+        else:
+            try:
+                text = _decode(self.path.read_bytes())
+            except OSError as exc:
+                raise UnusableFile(f"cannot read {path}: {exc.strerror}") from None
+            source = _csv_rows(text)
+            self.total_rows = text.count("\n") + 1
+        self._source = source
+        head: list[tuple[int, list[str]]] = []
+        for number, rec in source:
+            head.append((number, [clean_cell(v) for v in rec]))
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        self._find_header(head, merged, required_any)
+        self.total_rows = max(0, self.total_rows - self.header_row)
+        self._consumed = False
+
+    def _is_spreadsheet(self) -> bool:
+        suffix = self.path.suffix.lower()
+        if suffix in SPREADSHEET_SUFFIXES:
+            return True
+        if suffix in {".csv", ".txt", ".tsv"}:
+            return False
+        with self.path.open("rb") as fh:
+            magic = fh.read(8)
+        return magic.startswith(b"PK\x03\x04") or magic.startswith(b"\xd0\xcf\x11\xe0")
+
+    def _find_header(self, head: list[tuple[int, list[str]]], merged: list[Any],
+                     required_any: list[str] | None) -> None:
+        best: tuple[int, int, list[str]] | None = None  # (score, index into head, header texts)
+        for i, (_, cells) in enumerate(head):
+            score = len({m for c in cells if (m := _match(c, self._aliases))})
+            if score and (best is None or score > best[0]):
+                best = (score, i, cells)
+            if i + 1 < len(head):
+                lower = head[i + 1][1]
+                two = self._two_line_header(cells, lower, head[i][0], merged)
+                score2 = len({m for c in two if (m := _match(c, self._aliases))})
+                # the line below names columns too: one header over two lines (data rows rarely hold names)
+                lower_names = any(_match(c, self._aliases) for c in lower)
+                if score and lower_names and score2 >= score and score2 >= best[0]:  # type: ignore[index]
+                    best = (score2, i + 1, two)
+        if best is None:
+            raise UnusableFile("no recognisable header row (expected columns such as "
+                               + ", ".join(next(iter(a), c) for c, a in list(self.columns.items())[:4]) + ")")
+        _, idx, header = best
+        while header and not header[-1]:
+            header = header[:-1]  # trailing empty columns
+        self.header_row = head[idx][0]
+        self.headers = header
+        self.fields: dict[str, int] = {}
+        self.unknown_headers: list[str] = []
+        self._extra_cols: list[tuple[int, str]] = []
+        for col, text in enumerate(header):
+            canon = _match(text, self._aliases)
+            if canon is not None and canon not in self.fields:
+                self.fields[canon] = col
+            elif text:
+                self.unknown_headers.append(text)
+                self._extra_cols.append((col, text))
+        if required_any and not any(f in self.fields for f in required_any):
+            raise UnusableFile("none of the required columns found: " + ", ".join(required_any))
+        self._pending = head[idx + 1:]
+
+    @staticmethod
+    def _two_line_header(upper: list[str], lower: list[str], upper_number: int, merged: list[Any]) -> list[str]:
+        """A header split over two lines: "联系方式" merged over "手机 | 固话" below it.
+
+        For each column the lower text when it is a column name, else the upper one; the upper text
+        of a horizontally merged cell is carried across its span (calamine keeps it in the first cell).
+        """
+        width = max(len(upper), len(lower))
+        up = upper + [""] * (width - len(upper))
+        low = lower + [""] * (width - len(lower))
+        r = upper_number - 1
+        for (r0, c0), (r1, c1) in merged:
+            if r0 <= r <= r1 and c1 > c0 and c0 < width:
+                for c in range(c0 + 1, min(c1 + 1, width)):
+                    up[c] = up[c] or up[c0]
+        return [lo or u for u, lo in zip(up, low, strict=True)]
+
+    def _row(self, number: int, cells: list[str]) -> Row | None:
+        if not any(cells):
+            return None
+        values = {canon: "" for canon in self.columns}
+        n = len(cells)
+        for canon, col in self.fields.items():
+            values[canon] = cells[col] if col < n else ""
+        extra = {text: cells[col] for col, text in self._extra_cols if col < n and cells[col]}
+        width = len(self.headers)
+        for col in range(width, n):
+            if cells[col]:
+                extra[f"column {col + 1}"] = cells[col]
+        return Row(number, values, extra)
+
+    def __iter__(self) -> Iterator[Row]:
+        if self._consumed:
+            raise RuntimeError("a Table can be iterated once")
+        self._consumed = True
+        for number, cells in self._pending:
+            row = self._row(number, cells)
+            if row is not None:
+                yield row
+        for number, rec in self._source:
+            row = self._row(number, [clean_cell(v) for v in rec])
+            if row is not None:
+                yield row
+
+    @property
+    def rows(self) -> Iterator[Row]:
+        return iter(self)
+
+
+def read_table(path: Path, columns: dict[str, list[str]], *, required_any: list[str] | None = None,
+               sheet: str | None = None) -> Table:
+    """Open `path` and find its header. `columns` maps each canonical field to its header aliases,
+    e.g. {"name": ["姓名"], "id_number": ["身份证号", "身份证号码", "证件号码"]}. Raises UnusableFile."""
+    return Table(path, columns, required_any=required_any, sheet=sheet)
+
+
+# -------------------------------------------------------------------------------------------- reports
+
+def write_report(out: Path, rows: Iterable[ReportRow], extra_columns: list[str] | None = None) -> None:
+    """The per-row report: UTF-8 with BOM (Excel opens it), `row,status,person_id,issues` first."""
+    extra_columns = list(extra_columns or [])
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(REPORT_COLUMNS + extra_columns)
+        for r in rows:
+            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id, "; ".join(r.issues),
+                        *[_report_cell(r.extra.get(c)) for c in extra_columns]])
+
+
+def _report_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def summarise(rows: Iterable[ReportRow]) -> dict[str, int]:
+    """Counts by status, in the order accepted, duplicate, conflict, rejected, then any other."""
+    counts = Counter(r.status for r in rows)
+    order = ["accepted", "duplicate", "conflict", "rejected"]
+    out = {s: counts[s] for s in order if counts[s]}
+    out.update({s: n for s, n in counts.items() if s not in out})
+    return out
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    """`12 rows: 10 accepted, 1 duplicate, 1 rejected` for stderr."""
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{total} rows: {parts}" if parts else f"{total} rows"
+
+
+# ------------------------------------------------------------------------------------ command line
+
+def run_import(description: str, path: Path, report: Path | None, work: Any,
+               extra_columns: list[str] | None = None) -> list[ReportRow]:
+    """The body of every `fangkong import KIND FILE [--report OUT]` command.
+
+    `work(session, actor, path, progress=advance)` returns the report rows. One unit of work for
+    the whole file; an unusable file (or a refused permission) exits 1 with nothing stored; otherwise
+    the report is written, a summary line goes to stderr, and the command exits 0.
+    """
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.bootstrap import load_mode
+    from fangkong.kernel.cli_support import err_console, fail, progress
+    from fangkong.kernel.db import unit_of_work
+    from fangkong.kernel.errors import DomainError
+
+    rows: list[ReportRow] = []
+    try:
+        with progress(description, None) as advance, unit_of_work() as session:
+            load_mode(session)
+            rows = work(session, SYSTEM_ACTOR, Path(path), progress=advance)
+    except UnusableFile as exc:
+        fail(f"{path}: {exc}", 1)
+    except DomainError as exc:
+        fail(str(exc), 1)
+    if report is not None:
+        write_report(report, rows, extra_columns)
+    err_console.print(summary_line(summarise(rows)), highlight=False)
+    return rows

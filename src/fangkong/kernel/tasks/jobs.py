@@ -1,0 +1,16 @@
+"""Scheduled task work: escalate overdue tasks (逾期任务上报)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.cli_support import job
+from fangkong.kernel.tasks import service as tasks_service
+
+
+@job("tasks.escalate")
+def escalate(session: Session) -> dict[str, Any]:
+    """Escalate open tasks past due to the parent unit, and again each repeat period."""
+    return {"escalated": tasks_service.escalate_overdue(session)}

@@ -1,0 +1,66 @@
+"""Task kinds (任务类型): what a task is for and how it may be closed.
+
+Capabilities register their kinds when their modules are imported (`register_kind("intake.verify", …)`);
+the kernel registers `generic`. A kind's `sla` names an entry of the policy pack's `sla_hours`, from
+which a task's due time follows when the creator gives none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fangkong.kernel.i18n import cli_locale
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    code: str
+    label_zh: str
+    label_en: str
+    #: outcome code → (Chinese label, English label)
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sla: str | None = None
+
+    def label(self, locale: str | None = None) -> str:
+        return self.label_en if (locale or cli_locale()) == "en" else self.label_zh
+
+    def outcome_label(self, code: str, locale: str | None = None) -> str:
+        zh, en = self.outcomes[code]
+        return en if (locale or cli_locale()) == "en" else zh
+
+
+_KINDS: dict[str, TaskKind] = {}
+
+
+def register_kind(code: str, *, label_zh: str, label_en: str, outcomes: dict[str, tuple[str, str]],
+                  sla: str | None = None) -> TaskKind:
+    """Register a task kind. Registering the same definition again (a re-import) is harmless; a
+    different definition under a registered code is a programming error."""
+    if not outcomes:
+        raise ValueError(f"task kind {code!r} needs at least one outcome")
+    new = TaskKind(code, label_zh, label_en, dict(outcomes), sla)
+    old = _KINDS.get(code)
+    if old is not None and old != new:
+        raise ValueError(f"task kind {code!r} is already registered with a different definition")
+    _KINDS[code] = new
+    return new
+
+
+def kind(code: str) -> TaskKind:
+    """The registered kind; KeyError when no loaded module registered it."""
+    try:
+        return _KINDS[code]
+    except KeyError:
+        raise KeyError(f"unknown task kind {code!r}") from None
+
+
+def kinds() -> list[TaskKind]:
+    return sorted(_KINDS.values(), key=lambda k: k.code)
+
+
+GENERIC = register_kind(
+    "generic",
+    label_zh="通用任务",
+    label_en="Task",
+    outcomes={"done": ("已办结", "Done"), "not_applicable": ("无需办理", "Not applicable")},
+)

@@ -1,0 +1,343 @@
+"""Tasks (任务): create, assign, complete, list, and escalate the overdue ones (逾期上报).
+
+A task belongs to a unit and is visible in that unit's subtree; once escalated it is also visible
+in the subtree of the unit it was escalated to. Escalation never moves ownership.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, case, func, insert, literal, null, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.auth.models import User
+from fangkong.kernel.db import UTCDateTime, is_postgres
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.tasks import kinds
+from fangkong.kernel.tasks.models import STATUSES, Task, TaskEvent
+
+MAX_LIMIT = 500
+
+
+def _event(session: Session, task: Task, actor: Actor, event: str, **detail: Any) -> None:
+    session.add(TaskEvent(task_id=task.id, at=clock.now(), actor_id=actor.user_id, event=event,
+                          detail=detail or None))
+
+
+def _kind(code: str, field: str = "kind") -> kinds.TaskKind:
+    try:
+        return kinds.kind(code)
+    except KeyError:
+        raise ValidationFailed("unknown task kind", [FieldError(field, f"unknown task kind {code!r}")]) from None
+
+
+def _visible_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None or not actor.sees_path(unit.path):
+        raise NotFound(f"unit {unit_id} not found")
+    return unit
+
+
+def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationFailed("naive datetime", [FieldError(field, "a time zone is required")])
+    return value
+
+
+def _check_assignee(session: Session, assignee_id: int, unit_path: str) -> None:
+    row = session.execute(
+        select(User.id, User.is_active, Unit.path).join(Unit, Unit.id == User.unit_id).where(User.id == assignee_id)
+    ).first()
+    if row is None or not row.is_active:
+        raise ValidationFailed("unknown assignee", [FieldError("assignee_id", f"no active user {assignee_id}")])
+    if not row.path.startswith(unit_path):
+        raise ValidationFailed("assignee outside the task's unit",
+                               [FieldError("assignee_id", "the assignee's unit is not within the task's unit")])
+
+
+def create_task(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    title: str,
+    unit_id: int,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    assignee_id: int | None = None,
+    due_at: dt.datetime | None = None,
+    policy_version: str | None = None,
+    rule: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Task:
+    """Create an open task owned by `unit_id` (派发任务).
+
+    Without `due_at`, a kind with an `sla` is due that many hours from now by the active policy
+    pack, and the task records the pack version and rule (`sla_hours.<name>`).
+    """
+    actor.require("task.assign")
+    task_kind = _kind(kind)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed("title required", [FieldError("title", "required")])
+    unit = _visible_unit(session, actor, unit_id)
+    _aware(due_at, "due_at")
+    if assignee_id is not None:
+        _check_assignee(session, assignee_id, unit.path)
+    now = clock.now()
+    if due_at is None and task_kind.sla is not None:
+        from fangkong.kernel.policy import service as policy_service
+
+        pack = policy_service.active_pack(session)
+        due_at = now + pack.sla(task_kind.sla)
+        policy_version = policy_version or pack.version_tag
+        rule = rule or f"sla_hours.{task_kind.sla}"
+    task = Task(
+        kind=kind, title=title[:200], unit_id=unit.id, unit_path=unit.path, subject_type=subject_type,
+        subject_id=subject_id, assignee_id=assignee_id, status="open", created_at=now, due_at=due_at,
+        escalation_level=0, policy_version=policy_version, rule=rule, detail=detail,
+    )
+    session.add(task)
+    session.flush()
+    _event(session, task, actor, "created", **({"assignee_id": assignee_id} if assignee_id else {}))
+    session.flush()
+    return task
+
+
+def _sees(actor: Actor, task: Task) -> bool:
+    return actor.sees_path(task.unit_path) or actor.sees_path(task.escalated_unit_path)
+
+
+def get_task(session: Session, actor: Actor, task_id: int) -> Task:
+    """A task in the actor's subtree, or escalated into it; NotFound otherwise."""
+    actor.require("task.view")
+    task = session.get(Task, task_id)
+    if task is None or not _sees(actor, task):
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def _open(task: Task) -> None:
+    if task.status != "open":
+        raise Conflict(f"task {task.id} is already {task.status}")
+
+
+def assign_task(session: Session, actor: Actor, task_id: int, *, assignee_id: int | None) -> Task:
+    """Give a task to a user of the task's unit or below (None: back to the unit)."""
+    actor.require("task.assign")
+    task = get_task(session, actor, task_id)
+    _open(task)
+    if assignee_id is not None:
+        _check_assignee(session, assignee_id, task.unit_path)
+    previous = task.assignee_id
+    task.assignee_id = assignee_id
+    _event(session, task, actor, "assigned", assignee_id=assignee_id, previous=previous)
+    audit.record(session, actor, "task.assigned", object_type="task", object_id=task.id,
+                 assignee_id=assignee_id, previous=previous)
+    session.flush()
+    return task
+
+
+def complete_task(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    *,
+    outcome_code: str,
+    outcome: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> Task:
+    """Close a task with one of its kind's outcomes (办结)."""
+    actor.require("task.work")
+    task = get_task(session, actor, task_id)
+    _open(task)
+    task_kind = _kind(task.kind)
+    if outcome_code not in task_kind.outcomes:
+        raise ValidationFailed("unknown outcome", [FieldError(
+            "outcome_code", f"{outcome_code!r} is not an outcome of {task.kind} "
+            f"(expected one of: {', '.join(task_kind.outcomes)})")])
+    result = dict(outcome or {})
+    if note:
+        result["note"] = note
+    task.status = "done"
+    task.done_at = clock.now()
+    task.outcome_code = outcome_code
+    task.outcome = result or None
+    _event(session, task, actor, "done", outcome_code=outcome_code, note=note)
+    audit.record(session, actor, "task.completed", object_type="task", object_id=task.id,
+                 kind=task.kind, outcome_code=outcome_code)
+    session.flush()
+    return task
+
+
+def cancel_task(session: Session, actor: Actor, task_id: int, *, reason: str | None = None) -> Task:
+    """Withdraw an open task (撤销), e.g. when its subject turned out to be a duplicate."""
+    actor.require("task.assign")
+    task = get_task(session, actor, task_id)
+    _open(task)
+    task.status = "cancelled"
+    task.done_at = clock.now()
+    _event(session, task, actor, "cancelled", reason=reason)
+    audit.record(session, actor, "task.cancelled", object_type="task", object_id=task.id, kind=task.kind)
+    session.flush()
+    return task
+
+
+def open_task_for(session: Session, *, kind: str, subject_type: str, subject_id: int) -> Task | None:
+    """The open task of this kind about this subject, if any (so callers never create a duplicate)."""
+    return session.execute(
+        select(Task).where(Task.kind == kind, Task.subject_type == subject_type, Task.subject_id == subject_id,
+                           Task.status == "open").order_by(Task.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def events(session: Session, actor: Actor, task_id: int) -> list[TaskEvent]:
+    """A task's history, oldest first."""
+    task = get_task(session, actor, task_id)
+    return list(session.execute(
+        select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)).scalars())
+
+
+# -- lists -----------------------------------------------------------------------------------------
+def _visible_clause(path: str) -> ColumnElement[bool]:
+    return or_(scope.subtree(Task.unit_path, path), scope.subtree(Task.escalated_unit_path, path))
+
+
+def _scoped(stmt: Any, actor: Actor) -> Any:
+    if actor.unit_path == "/":
+        return stmt
+    return stmt.where(_visible_clause(actor.unit_path))
+
+
+def inbox(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = "open",
+    mine_only: bool = False,
+    kind: str | None = None,
+    overdue_only: bool = False,
+    unit_id: int | None = None,
+    escalated_only: bool = False,
+    limit: int = 50,
+    after_id: int | None = None,
+) -> list[Task]:
+    """Visible tasks, soonest due first (no due time last), then by id; keyset pagination by `after_id`.
+
+    `status` None means any status. `unit_id` narrows to that unit's subtree (ownership or escalation).
+    """
+    actor.require("task.view")
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed("unknown status", [FieldError("status", f"expected one of {', '.join(STATUSES)}")])
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt = _scoped(select(Task), actor)
+    if status is not None:
+        stmt = stmt.where(Task.status == status)
+    if mine_only:
+        stmt = stmt.where(Task.assignee_id == actor.user_id) if actor.user_id is not None else stmt.where(
+            Task.assignee_id.is_(None))
+    if kind is not None:
+        stmt = stmt.where(Task.kind == kind)
+    if overdue_only:
+        stmt = stmt.where(Task.status == "open", Task.due_at < clock.now())
+    if escalated_only:
+        stmt = stmt.where(Task.escalation_level > 0)
+    if unit_id is not None:
+        unit = _visible_unit(session, actor, unit_id)
+        stmt = stmt.where(_visible_clause(unit.path))
+    if after_id is not None:
+        anchor = session.execute(_scoped(select(Task.id, Task.due_at), actor).where(Task.id == after_id)).first()
+        if anchor is None:
+            raise ValidationFailed("unknown cursor", [FieldError("after_id", "no such task")])
+        if anchor.due_at is None:
+            stmt = stmt.where(Task.due_at.is_(None), Task.id > anchor.id)
+        else:
+            stmt = stmt.where(or_(
+                Task.due_at > anchor.due_at,
+                and_(Task.due_at == anchor.due_at, Task.id > anchor.id),
+                Task.due_at.is_(None),
+            ))
+    stmt = stmt.order_by(Task.due_at.asc().nulls_last(), Task.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def counts(session: Session, actor: Actor) -> dict[str, int]:
+    """Visible tasks: open, overdue (open past due), due today and done today (local day)."""
+    actor.require("task.view")
+    now = clock.now()
+    start, end = clock.local_day_bounds(clock.today())
+    open_ = Task.status == "open"
+
+    def n(cond: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    stmt = _scoped(select(
+        n(open_),
+        n(and_(open_, Task.due_at < now)),
+        n(and_(open_, Task.due_at >= start, Task.due_at < end)),
+        n(and_(Task.status == "done", Task.done_at >= start, Task.done_at < end)),
+    ).select_from(Task), actor)
+    row = session.execute(stmt).one()
+    return {"open": int(row[0]), "overdue": int(row[1]), "due_today": int(row[2]), "done_today": int(row[3])}
+
+
+# -- escalation ----------------------------------------------------------------------------------
+def _json_detail(session: Session, **pairs: Any) -> Any:
+    args: list[Any] = []
+    for key, value in pairs.items():
+        args += [literal(key, String), value]
+    return func.json_build_object(*args) if is_postgres(session) else func.json_object(*args)
+
+
+def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Escalate every open task past due (逾期上报); returns how many tasks moved up a level.
+
+    Never escalated → the parent of its owning unit (level 1). Already escalated and the active pack's
+    `task_escalation_repeat` has passed since → the next parent up. The root goes no further. Running
+    it again within the period changes nothing. Set-based: one INSERT … SELECT and one UPDATE per step.
+    """
+    from fangkong.kernel.policy import service as policy_service
+
+    now = _aware(now, "now") or clock.now()
+    repeat = policy_service.active_pack(session).sla("task_escalation_repeat")
+    session.flush()
+    owner, target = aliased(Unit), aliased(Unit)
+    at = literal(now, UTCDateTime())
+    moved = 0
+
+    # A task escalated before goes from its escalated unit to that unit's parent.
+    steps = [
+        (Task.escalation_level == 0, Task.unit_id, owner),
+        (and_(Task.escalation_level > 0, Task.escalated_at <= now - repeat), Task.escalated_unit_id, owner),
+    ]
+    for due_cond, from_unit_col, src in steps:
+        base = and_(Task.status == "open", Task.due_at < now, due_cond)
+        parent_id = select(src.parent_id).where(src.id == from_unit_col).scalar_subquery()
+        parent_path = (select(target.path).join(src, src.parent_id == target.id)
+                       .where(src.id == from_unit_col).scalar_subquery())
+        history = (
+            select(Task.id, at, null(), literal("escalated", String),
+                   _json_detail(session, unit_id=src.parent_id, level=Task.escalation_level + 1))
+            .join(src, src.id == from_unit_col)
+            .where(base, src.parent_id.is_not(None))
+        )
+        session.execute(insert(TaskEvent).from_select(
+            ["task_id", "at", "actor_id", "event", "detail"], history))
+        result = session.execute(
+            update(Task).where(base, parent_id.is_not(None))
+            .values(escalated_unit_id=parent_id, escalated_unit_path=parent_path,
+                    escalation_level=Task.escalation_level + 1, escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount or 0
+    # rows changed behind the identity map's back
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Task | TaskEvent):
+            session.expire(obj)
+    return moved

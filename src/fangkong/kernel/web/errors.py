@@ -1,0 +1,152 @@
+"""One place that turns errors into responses (错误处理).
+
+- `/api/...`: JSON `{"error": {"code", "message", "fields": [{"field", "message"}]}}` with the status.
+- pages: an error page; for HTMX requests a toast partial retargeted to the toast area; a 401 sends the
+  browser to `/login?next=…`.
+Anything unexpected is a 500 in the same shapes, logged with its traceback — and a bug to fix, since
+nothing a client sends may yield a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from fangkong.kernel.errors import DomainError, FieldError
+
+log = logging.getLogger("fangkong.web")
+
+#: stable codes for plain HTTP statuses (unknown route, wrong method …)
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "too_many_requests",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def error_body(code: str, message: str, fields: list[FieldError] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message,
+                      "fields": [{"field": f.field, "message": f.message} for f in fields or []]}}
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target we accept from a client: a relative path on this site, nothing else.
+
+    Rejects absolute URLs, scheme-relative `//host`, backslash tricks (`/\\host`) and control characters.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) < 0x20 or c == "\x7f" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def login_redirect_target(request: Request) -> str:
+    """Where to come back after signing in: the page the user was on (HTMX: the page, not the fragment)."""
+    if is_htmx(request):
+        current = request.headers.get("HX-Current-URL", "")
+        parts = urlsplit(current)
+        here = parts.path + (f"?{parts.query}" if parts.query else "")
+    else:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = safe_next(here, "/")
+    return "/login" if here in ("/", "/login") else f"/login?next={quote(here, safe='/')}"
+
+
+def _page_error(request: Request, status: int, code: str, message: str,
+                fields: list[FieldError] | None = None) -> Response:
+    from fangkong.kernel.web.templating import gettext_for, render, request_locale
+
+    if status == 401:
+        target = login_redirect_target(request)
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    _ = gettext_for(request)
+    titles = {403: _("You do not have permission for this."), 404: _("Not found."),
+              409: _("This has changed in the meantime: reload the page."),
+              422: _("Please check the input."), 500: _("Something went wrong on our side.")}
+    title = titles.get(status, _("The request could not be completed."))
+    shown_fields = [FieldError(f.field, _(f.message)) for f in fields or []]
+    detail = _(message) if message else ""
+    # a service message without a translation is shown, but quietly, under the translated title
+    quiet = bool(detail) and detail == message and request_locale(request) != "en"
+    if is_htmx(request):
+        return render(request, "_toast.html", status_code=status, level="error", title=title,
+                      message=detail, quiet=quiet, fields=shown_fields,
+                      headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"})
+    return render(request, "error.html", status_code=status, status=status, code=code, title=title,
+                  message=detail, quiet=quiet, fields=shown_fields)
+
+
+def respond(request: Request, status: int, code: str, message: str,
+            fields: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> Response:
+    if is_api(request):
+        return JSONResponse(error_body(code, message, fields), status_code=status, headers=headers)
+    return _page_error(request, status, code, message, fields)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return respond(request, exc.status, exc.code, exc.message, exc.fields, headers)
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """`("body", "phone")` → `phone`; `("query", "limit")` → `limit`; a whole-body error → `body`."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie", "form")]
+    return ".".join(parts) if parts else str(loc[0]) if loc else "request"
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = [FieldError(_field_name(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()]
+    return respond(request, 422, "invalid", "invalid input", fields)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    headers = dict(exc.headers) if exc.headers else None
+    if status < 400:
+        return Response(status_code=status, headers=headers)
+    return respond(request, status, code, message, None, headers)
+
+
+async def _data_error(request: Request, exc: Exception) -> Response:
+    """The database refused a value a client sent (a NUL character, a number out of range): a 422."""
+    log.info("database refused input on %s %s: %s", request.method, request.url.path, exc)
+    return respond(request, 422, "invalid", "invalid input")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return respond(request, 500, "internal", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(Exception, _server_error)
