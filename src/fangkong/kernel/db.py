@@ -139,8 +139,9 @@ def alembic_config(engine: Engine | None = None) -> Any:
     return cfg
 
 
-def migrate(engine: Engine | None = None, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic)."""
+def migrate(engine: Engine | None = None, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (Alembic). Each capability is its own branch off the kernel, so
+    the default is every head."""
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
