@@ -27,7 +27,7 @@ $(VENDOR)/.stamp: web/package.json web/package-lock.json
 	@touch $@
 
 demo: setup
-	$(BIN)/fangkong init
+	$(BIN)/fangkong init --mode drill
 	$(BIN)/fangkong demo --persons $(PERSONS) --if-empty
 	$(BIN)/fangkong users demo
 	$(BIN)/fangkong serve --host $(HOST) --port $(PORT)
