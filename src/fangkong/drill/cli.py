@@ -8,7 +8,14 @@ import time
 import typer
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import EXIT_UNUSABLE, err_console, fail, print_rows, progress
+from fangkong.kernel.cli_support import (
+    EXIT_UNUSABLE,
+    cli_session,
+    err_console,
+    fail,
+    print_rows,
+    progress,
+)
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
 
@@ -34,12 +41,9 @@ def demo_cmd(
     as_json: bool = typer.Option(False, "--json", help=_("Print the counts as JSON.")),
 ) -> None:
     from fangkong.drill.city import city_exists, generate_city
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
 
     started = time.monotonic()
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         if city_exists(session):
             if if_empty:
                 if as_json:

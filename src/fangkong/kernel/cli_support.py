@@ -89,3 +89,27 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
                   TimeElapsedColumn(), console=err_console, transient=False) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def describe_error(exc: Any) -> str:
+    """A domain error in the command line's language (message ids are English)."""
+    text = _(exc.message)
+    if exc.fields:
+        text += " (" + "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields) + ")"
+    return text
+
+
+@contextmanager
+def cli_session() -> Iterator[Any]:
+    """The unit of work of one command: the stored mode loaded into the clock, committed at the end;
+    a domain error becomes a clean error line and exit 1 (nothing stored)."""
+    from fangkong.kernel.bootstrap import load_mode
+    from fangkong.kernel.db import unit_of_work
+    from fangkong.kernel.errors import DomainError
+
+    try:
+        with unit_of_work() as session:
+            load_mode(session)
+            yield session
+    except DomainError as exc:
+        fail(describe_error(exc), EXIT_UNUSABLE)

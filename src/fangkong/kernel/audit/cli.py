@@ -11,7 +11,7 @@ from fangkong.cli import app
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.cli_support import EXIT_UNUSABLE, fail, print_rows
+from fangkong.kernel.cli_support import EXIT_UNUSABLE, cli_session, fail, print_rows
 from fangkong.kernel.i18n import _
 
 audit_app = typer.Typer(help=_("Audit log: verify the hash chain, list events."), no_args_is_help=True)
@@ -22,11 +22,8 @@ app.add_typer(audit_app, name="audit")
     "Walk the hash chain. Exit 0 when intact; exit 1 naming the first broken event."))
 def audit_verify() -> None:
     """Walk the hash chain. Exit 0 when intact; exit 1 naming the first broken event."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         result = audit_service.verify(session)
     if result.ok:
         typer.echo(_("Audit chain intact: {count} events checked.").format(count=result.checked))
@@ -47,11 +44,8 @@ def audit_list(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """List audit events, newest first."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         events = audit_service.list_events(
             session, SYSTEM_ACTOR, action=action, actor_name=actor_name, object_type=object_type,
             object_id=object_id, limit=limit, before_id=before)

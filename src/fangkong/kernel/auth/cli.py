@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import typer
 from sqlalchemy.orm import Session
@@ -15,8 +13,15 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth import passwords
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.cli_support import EXIT_UNUSABLE, err_console, fail, job, print_created, print_rows
-from fangkong.kernel.errors import DomainError
+from fangkong.kernel.cli_support import (
+    EXIT_UNUSABLE,
+    cli_session,
+    err_console,
+    fail,
+    job,
+    print_created,
+    print_rows,
+)
 from fangkong.kernel.i18n import _
 
 users_app = typer.Typer(help=_("User accounts: add, list, disable, demo accounts."), no_args_is_help=True)
@@ -26,26 +31,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
 
 
-def describe_error(exc: DomainError) -> str:
-    """A domain error in the command line's language (message ids are English)."""
-    text = _(exc.message)
-    if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields) + ")"
-    return text
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A unit of work with the stored mode loaded; domain errors become clean CLI errors (exit 1)."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
-
-    try:
-        with unit_of_work() as session:
-            load_mode(session)
-            yield session
-    except DomainError as exc:
-        fail(describe_error(exc), EXIT_UNUSABLE)
 
 
 def _read_password(password_stdin: bool) -> tuple[str, bool]:
@@ -79,7 +64,7 @@ def users_add(
     """Add a user. Without --password-stdin: asks twice on a terminal, otherwise generates a password and
     prints it once."""
     password, generated = _read_password(password_stdin)
-    with _session() as session:
+    with cli_session() as session:
         user = auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit,
                                         password=password, display_name=display_name)
         unit_row = auth_service.unit_of(session, user)
@@ -95,7 +80,7 @@ def users_add(
 @users_app.command("list", help=_("List users (a table on a terminal, TSV when piped)."))
 def users_list(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List users (a table on a terminal, TSV when piped)."""
-    with _session() as session:
+    with cli_session() as session:
         rows = []
         for u in auth_service.list_users(session, SYSTEM_ACTOR):
             unit = auth_service.unit_of(session, u)
@@ -114,7 +99,7 @@ def users_set_password(
 ) -> None:
     """Set a user's password; clears a lockout and ends the user's sessions."""
     password, generated = _read_password(password_stdin)
-    with _session() as session:
+    with cli_session() as session:
         user = auth_service.get_user(session, SYSTEM_ACTOR, username=username)
         auth_service.set_password(session, SYSTEM_ACTOR, user_id=user.id, password=password)
     typer.echo(_("Password of {username} changed.").format(username=username))
@@ -123,7 +108,7 @@ def users_set_password(
 
 
 def _set_active(username: str, active: bool) -> None:
-    with _session() as session:
+    with cli_session() as session:
         user = auth_service.get_user(session, SYSTEM_ACTOR, username=username)
         auth_service.set_active(session, SYSTEM_ACTOR, user_id=user.id, active=active)
     typer.echo((_("User {username} enabled.") if active else _("User {username} disabled.")).format(
@@ -151,7 +136,7 @@ def users_demo(as_json: bool = typer.Option(False, "--json", help=_("Print JSON.
     from fangkong.settings import get_settings
 
     path = get_settings().data_dir / "demo-users.txt"
-    with _session() as session:
+    with cli_session() as session:
         mode = clock.mode()
         users = auth_service.ensure_demo_users(session, password_file=path)
     if mode == "production":
@@ -171,7 +156,7 @@ def token_create(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Create an API token; it is printed once and only its hash is kept."""
-    with _session() as session:
+    with cli_session() as session:
         token, plaintext = auth_service.create_token(session, SYSTEM_ACTOR, username=username, label=label)
         ids = {"id": token.id, "username": username, "label": token.label, "prefix": token.prefix,
                "token": plaintext}
@@ -185,7 +170,7 @@ def token_revoke(
     token_id: int = typer.Argument(..., help=_("Token id (see `fangkong token list`).")),
 ) -> None:
     """Revoke an API token."""
-    with _session() as session:
+    with cli_session() as session:
         auth_service.revoke_token(session, SYSTEM_ACTOR, token_id)
     typer.echo(_("Token {id} revoked.").format(id=token_id))
 
@@ -197,7 +182,7 @@ def token_list(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """List API tokens (prefix only; the token itself is never stored)."""
-    with _session() as session:
+    with cli_session() as session:
         rows = [[t.id, u.username, t.label, t.prefix + "…", clock.iso_local(t.created_at),
                  clock.iso_local(t.last_used_at), clock.iso_local(t.revoked_at)]
                 for t, u in auth_service.list_tokens(session, SYSTEM_ACTOR, username=username)]

@@ -9,7 +9,14 @@ from pathlib import Path
 import typer
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import export_app, fail, import_app, out_console, print_rows
+from fangkong.kernel.cli_support import (
+    cli_session,
+    export_app,
+    fail,
+    import_app,
+    out_console,
+    print_rows,
+)
 from fangkong.kernel.i18n import _
 
 units_app = typer.Typer(help=_("Jurisdiction units (city → grid)."), no_args_is_help=True)
@@ -47,13 +54,10 @@ def export_units_cmd(
     out: Path = typer.Option(..., "--out", help=_("CSV file to write.")),
 ) -> None:
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.jurisdictions import service
 
     try:
-        with unit_of_work() as session:
-            load_mode(session)
+        with cli_session() as session:
             n = service.export_units(session, SYSTEM_ACTOR, out)
     except OSError as exc:
         fail(f"{out}: {exc.strerror}", 1)
@@ -68,12 +72,9 @@ def tree_cmd(
     from rich.tree import Tree
 
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.jurisdictions import service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         top = service.get_unit_by_code(session, root) if root else service.root_unit(session)
         if top is None or not SYSTEM_ACTOR.sees_path(top.path):
             fail(_("unknown unit {code}").format(code=root), 1)
@@ -102,12 +103,9 @@ def match_cmd(
     texts: list[str] = typer.Argument(..., help=_("Addresses to place on grids.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.jurisdictions import service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         matches = service.match_addresses(session, texts)
         rows = [(m.text, m.key, m.unit.code if m.unit else "", m.unit.name if m.unit else "",
                  m.address.id if m.address else "", m.reason or "") for m in matches]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import typer
-from sqlalchemy.orm import Session
 
 from fangkong.cli import app
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.cli_support import EXIT_UNUSABLE, EXIT_USAGE, fail, print_created, print_rows
-from fangkong.kernel.errors import DomainError
+from fangkong.kernel.cli_support import (
+    EXIT_UNUSABLE,
+    EXIT_USAGE,
+    cli_session,
+    fail,
+    print_created,
+    print_rows,
+)
 from fangkong.kernel.i18n import _
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.identity import check_id_number, check_phone
@@ -20,25 +22,6 @@ people_app = typer.Typer(help=_("Person registry: check ID numbers, register and
                          no_args_is_help=True)
 app.add_typer(people_app, name="people")
 
-def _describe(exc: DomainError) -> str:
-    """A domain error in the command line's language (message ids are English)."""
-    text = _(exc.message)
-    if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {f.message}" for f in exc.fields) + ")"
-    return text
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
-
-    try:
-        with unit_of_work() as session:
-            load_mode(session)
-            yield session
-    except DomainError as exc:
-        fail(_describe(exc), EXIT_UNUSABLE)
 
 
 @people_app.command("check-id", help=_(
@@ -96,7 +79,7 @@ def add_cmd(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Register a person (人员登记)."""
-    with _session() as session:
+    with cli_session() as session:
         person = people_service.register_person(session, SYSTEM_ACTOR, name=name, id_number=id_number,
                                                 phone=phone, address_text=address, source="manual")
         view = people_service.masked_view(person)
@@ -136,7 +119,7 @@ def find_cmd(
         q = p.value
     else:
         q = name
-    with _session() as session:
+    with cli_session() as session:
         rows = []
         for person in people_service.search_persons(session, SYSTEM_ACTOR, q=q, limit=limit):
             v = people_service.masked_view(person)

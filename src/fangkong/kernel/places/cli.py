@@ -6,7 +6,7 @@ import typer
 from sqlalchemy import select
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import fail, print_rows
+from fangkong.kernel.cli_support import cli_session, fail, print_rows
 from fangkong.kernel.i18n import _
 
 places_app = typer.Typer(help=_("Places: employers, venues, checkpoints, sampling points, sentinels, quarantine sites."),
@@ -23,16 +23,13 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.jurisdictions.models import Unit
     from fangkong.kernel.places import service
     from fangkong.kernel.places.models import KINDS
 
     if kind is not None and kind not in KINDS:
         fail(_("unknown kind {kind}; use one of {kinds}").format(kind=kind, kinds=", ".join(KINDS)), 2)
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         places = service.list_places(session, SYSTEM_ACTOR, kind=kind, category=category, limit=limit,
                                      after_id=after)
         ids = {p.unit_id for p in places}

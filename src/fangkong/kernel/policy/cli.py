@@ -11,7 +11,13 @@ import typer
 from fangkong.cli import app
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.cli_support import fail, out_console, print_created, print_rows
+from fangkong.kernel.cli_support import (
+    cli_session,
+    fail,
+    out_console,
+    print_created,
+    print_rows,
+)
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _, cli_locale
 from fangkong.kernel.policy.schema import Category, Pack
@@ -53,12 +59,9 @@ def _error(exc: DomainError) -> None:
 @policy_app.command("show", help=_("Show the active pack: categories with measures, days and test days, and the time limits."))
 def show_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """Show the active pack: categories with measures, days and test days, and the time limits."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         try:
             pack = service.active_pack(session)
         except DomainError as exc:
@@ -86,12 +89,9 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")
 @policy_app.command("list", help=_("List every stored pack version; one is active."))
 def list_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List every stored pack version; one is active."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         rows = [[r.version_tag, r.name, "yes" if r.is_active else "", clock.iso_local(r.loaded_at),
                  clock.iso_local(r.activated_at), r.sha256[:12]] for r in service.list_packs(session)]
     print_rows(["version", "name", "active", "loaded_at", "activated_at", "sha256"], rows, as_json=as_json)
@@ -104,8 +104,6 @@ def load_cmd(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Validate and store a policy pack (and optionally activate it)."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
     try:
@@ -113,8 +111,7 @@ def load_cmd(
     except (OSError, UnicodeDecodeError) as exc:
         fail(_("cannot read {file}: {error}").format(file=file, error=exc))
     try:
-        with unit_of_work() as session:
-            load_mode(session)
+        with cli_session() as session:
             row = service.store_pack(session, SYSTEM_ACTOR, text)
             if activate:
                 row = service.activate_pack(session, SYSTEM_ACTOR, code=row.code, version=row.version)
@@ -134,13 +131,10 @@ def activate_cmd(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Make a stored pack the active one."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
     try:
-        with unit_of_work() as session:
-            load_mode(session)
+        with cli_session() as session:
             row = service.activate_pack(session, SYSTEM_ACTOR, code=code, version=version)
             ids = {"id": row.id, "version": row.version_tag, "active": True}
     except DomainError as exc:
@@ -154,13 +148,10 @@ def export_cmd(
     version: str = typer.Option(None, "--version", help=_("code@version (default: the active pack).")),
 ) -> None:
     """Write a stored pack's YAML, exactly as it was loaded."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
     try:
-        with unit_of_work() as session:
-            load_mode(session)
+        with cli_session() as session:
             text = service.export_pack_text(session, version)
     except DomainError as exc:
         _error(exc)
@@ -174,12 +165,9 @@ def export_cmd(
 @app.command("groups", help=_("List the key groups of the active policy pack and their test frequency in days."))
 def groups_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List the key groups of the active policy pack and their test frequency in days."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.policy import service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         try:
             pack = service.active_pack(session)
         except DomainError as exc:

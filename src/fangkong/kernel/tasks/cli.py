@@ -13,7 +13,14 @@ import typer
 from fangkong.cli import app
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.cli_support import EXIT_USAGE, JOBS, fail, jobs_app, print_rows
+from fangkong.kernel.cli_support import (
+    EXIT_USAGE,
+    JOBS,
+    cli_session,
+    fail,
+    jobs_app,
+    print_rows,
+)
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
 from fangkong.kernel.tasks import jobs as _jobs  # noqa: F401  (registers tasks.escalate)
@@ -76,16 +83,13 @@ def jobs_run(
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Run a job now, as the system, in one unit of work, and print its result."""
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
 
     fn = JOBS.get(name)
     if fn is None:
         fail(_("unknown job {name}; see `fangkong jobs list`").format(name=name), EXIT_USAGE)
     kwargs = job_kwargs(fn, param)
     try:
-        with unit_of_work() as session:
-            load_mode(session)
+        with cli_session() as session:
             result = fn(session, **kwargs)
     except DomainError as exc:
         fail(str(exc))
@@ -110,13 +114,10 @@ def tasks_list(
     """List tasks, soonest due first."""
     from sqlalchemy import select
 
-    from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.jurisdictions.models import Unit
     from fangkong.kernel.tasks import service as tasks_service
 
-    with unit_of_work() as session:
-        load_mode(session)
+    with cli_session() as session:
         unit_id = None
         if unit:
             unit_id = session.execute(select(Unit.id).where(Unit.code == unit)).scalar_one_or_none()
