@@ -44,20 +44,21 @@ def _include_capabilities(app: FastAPI) -> None:
     from fangkong.registry import CAPABILITIES
 
     for name in CAPABILITIES:
-        module_name = f"fangkong.{name}.routes"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        add_template_dir(Path(module.__file__ or "").resolve().parent / "templates")
-        api = getattr(module, "api", None)
-        if api is not None:
-            app.include_router(api, prefix=API_PREFIX)
-        pages = getattr(module, "pages", None)
-        if pages is not None:
-            app.include_router(pages)
+        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py
+        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages"):
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue
+            add_template_dir(Path(module.__file__ or "").resolve().parent / "templates")
+            api = getattr(module, "api", None)
+            if api is not None:
+                app.include_router(api, prefix=API_PREFIX)
+            pages = getattr(module, "pages", None)
+            if pages is not None:
+                app.include_router(pages)
 
 
 def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
