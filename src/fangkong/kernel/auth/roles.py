@@ -44,6 +44,11 @@ PERMISSIONS: dict[str, str] = {
     "policy.manage": "管理政策包",
     "data.import": "导入数据",
     "data.export": "导出数据",
+    # testing (应检尽检)
+    "testing.sample": "采样登记",
+    "testing.result": "报送检测结果",
+    "testing.enrol": "纳入名单、申报人数",
+    "testing.view": "查看应检尽检",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -65,6 +70,19 @@ MATRIX: dict[str, set[str]] = {
     "enterprise": {"person.view", "person.edit", "data.import", "place.view"},
     "viewer": set(_READ),
 }
+
+#: capability permission → the roles that hold it (admin holds every permission already)
+CAPABILITY_GRANTS: dict[str, set[str]] = {
+    "testing.sample": {"sampler", "community"},
+    "testing.result": {"lab"},
+    "testing.enrol": {"command", "district", "street", "community", "enterprise"},
+    "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
+                     "viewer", "enterprise"},
+}
+for _perm, _roles in CAPABILITY_GRANTS.items():
+    for _role in _roles:
+        MATRIX[_role].add(_perm)
+MATRIX["community"].add("data.export")
 
 
 def seed_roles(session: Session) -> int:
