@@ -21,11 +21,13 @@ with tempfile.TemporaryDirectory() as tmp:
     for old in VERSIONS.glob("0001_*.py"):
         old.unlink()
     # later hand-written migrations (triggers …) are set aside while 0001 is generated against an empty database
-    later = [(p, p.read_text()) for p in VERSIONS.glob("0*.py")]
+    later = [(p, p.read_text()) for p in VERSIONS.glob("[0-9]*.py")]
     for p, _ in later:
         p.unlink()
     try:
-        command.revision(alembic_config(get_engine()), message="kernel tables", autogenerate=True, rev_id="0001")
+        cfg = alembic_config(get_engine())
+        cfg.attributes["kernel_only"] = True
+        command.revision(cfg, message="kernel tables", autogenerate=True, rev_id="0001")
     finally:
         for p, body in later:
             p.write_text(body)

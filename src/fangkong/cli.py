@@ -15,6 +15,7 @@ from fangkong.kernel.cli_support import (
     export_app,
     import_app,
     jobs_app,
+    report_app,
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(report_app, name="report")
 
 #: modules that add commands to `app` or to the shared groups when imported (kernel first)
 COMMAND_MODULES = [

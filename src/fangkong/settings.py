@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_locale: str = "zh_CN"
+    #: the platform's public address, for links printed on paper (venue QR codes); else the request's
+    public_url: str | None = None
 
     @property
     def resolved_database_url(self) -> str:

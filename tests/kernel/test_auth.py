@@ -349,3 +349,9 @@ def test_password_file_round_trips(rows):
         path = Path(tmp) / "demo.txt"
         path.write_text("# 头\n" + demo.format_demo_table(users), encoding="utf-8")
         assert demo._read_password_file(path) == {u.username: u.password for u in users}
+
+
+def test_each_administrative_level_holds_what_the_levels_below_hold():
+    for lower, higher in zip(roles.ADMIN_CHAIN, roles.ADMIN_CHAIN[1:], strict=False):
+        assert roles.MATRIX[lower] <= roles.MATRIX[higher], (lower, higher)
+    assert roles.MATRIX["admin"] == set(roles.PERMISSIONS)

@@ -24,6 +24,7 @@ out_console = Console()
 
 import_app = typer.Typer(help=_("Import data files (CSV or XLSX) with a per-row report."), no_args_is_help=True)
 export_app = typer.Typer(help=_("Export data to CSV or XLSX (audited)."), no_args_is_help=True)
+report_app = typer.Typer(help=_("Reports (daily clearance, reconciliation, compliance …)."), no_args_is_help=True)
 jobs_app = typer.Typer(help=_("Run scheduled jobs by name."), no_args_is_help=True)
 
 #: job name → callable(session, **kwargs)

@@ -7,6 +7,8 @@ ignores the variable (decisions.md, "Clock and modes").
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
@@ -89,3 +91,43 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         yield
     finally:
         _frozen = previous
+
+
+# Times in files and API bodies (decisions.md, "Time").
+_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s*(\d{1,2})[:时](\d{1,2})?(?:[:分](\d{1,2}))?秒?)?$")
+_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
+_DAY_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+class BadTime(ValueError):
+    pass
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """A time from a file or API body, aware UTC; naive times are local (`FANGKONG_TIMEZONE`).
+
+    Accepts ISO 8601 (`T` or space, with or without seconds or offset), `YYYY/MM/DD HH:MM`,
+    `YYYY年M月D日 H:MM`, Excel date cells (read as ISO by the table reader) and dates alone
+    (midnight). Empty → None; anything else raises BadTime with a short message.
+    """
+    s = " ".join(unicodedata.normalize("NFKC", text or "").split())
+    if not s:
+        return None
+    value: dt.datetime | None = None
+    m = _CN_DATE.match(s) or _SLASH.match(s)
+    try:
+        if m:
+            y, mo, d, hh, mm, ss = m.groups()
+            value = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+        else:
+            iso = s.replace("Z", "+00:00")
+            if _DAY_ONLY.match(iso):
+                y, mo, d = iso.split("-")
+                value = dt.datetime(int(y), int(mo), int(d))
+            else:
+                value = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        raise BadTime(f"not a date or time: {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz())
+    return value.astimezone(dt.UTC)

@@ -7,8 +7,12 @@ from alembic import context
 from fangkong.kernel.db import Base, get_engine
 from fangkong.registry import import_all_models
 
-import_all_models()
 config = context.config
+if config.attributes.get("kernel_only"):
+    # scripts/regen_initial_migration.py: 0001 holds the kernel's tables only; capabilities own theirs
+    import fangkong.kernel.models  # noqa: F401
+else:
+    import_all_models()
 target_metadata = Base.metadata
 
 

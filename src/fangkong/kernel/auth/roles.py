@@ -44,6 +44,21 @@ PERMISSIONS: dict[str, str] = {
     "policy.manage": "管理政策包",
     "data.import": "导入数据",
     "data.export": "导出数据",
+    # intake (重点人员排查)
+    "lead.view": "查看线索",
+    "lead.import": "导入和登记线索",
+    "lead.verify": "核查线索(四个查清)",
+    "lead.export": "导出线索",
+    "risk_area.manage": "管理风险地区",
+    "person.split": "拆分误合并的人员",
+    "measure.start": "落实和解除管控措施",
+    # venues (场所码、时空伴随)
+    "venues.view": "查看场所码、扫码覆盖情况",
+    "venues.manage": "发放、轮换场所码,导入场所",
+    "venues.scan_staff": "在场所登记扫码、体温和口罩查验",
+    "venues.flag": "标记未落实扫码的场所(督查)",
+    "scans.upload": "批量上传扫码记录",
+    "colocation.query": "时空伴随查询",
     # testing (应检尽检)
     "testing.sample": "采样登记",
     "testing.result": "报送检测结果",
@@ -73,6 +88,19 @@ MATRIX: dict[str, set[str]] = {
 
 #: capability permission → the roles that hold it (admin holds every permission already)
 CAPABILITY_GRANTS: dict[str, set[str]] = {
+    "lead.view": set(ROLES) - {"lab", "enterprise"},
+    "lead.import": {"command", "district", "street", "community", "checkpoint", "enterprise"},
+    "lead.verify": {"command", "district", "street", "community", "grid"},
+    "lead.export": {"command", "district", "street", "epidemiologist"},
+    "risk_area.manage": {"command"},
+    "person.split": {"command", "district", "street", "community"},
+    "measure.start": {"command", "district", "street", "community", "grid"},
+    "venues.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector", "viewer"},
+    "venues.manage": {"command", "district", "street"},
+    "venues.scan_staff": {"community", "grid", "checkpoint", "enterprise"},
+    "venues.flag": {"command", "district", "street", "inspector"},
+    "scans.upload": {"command", "district", "street", "enterprise"},
+    "colocation.query": {"command", "district", "epidemiologist"},
     "testing.sample": {"sampler", "community"},
     "testing.result": {"lab"},
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},
@@ -83,6 +111,12 @@ for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:
         MATRIX[_role].add(_perm)
 MATRIX["community"].add("data.export")
+
+#: administrative chain, lowest first: a level holds every permission of the levels below it, so a
+#: manager can do (and create users for) whatever its subordinate units do
+ADMIN_CHAIN = ("grid", "community", "street", "district", "command")
+for _lower, _higher in zip(ADMIN_CHAIN, ADMIN_CHAIN[1:], strict=False):
+    MATRIX[_higher] |= MATRIX[_lower]
 
 
 def seed_roles(session: Session) -> int:

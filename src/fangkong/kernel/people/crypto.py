@@ -57,6 +57,11 @@ def _derive(purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"fangkong:" + purpose).derive(_master_key())
 
 
+def derive_key(purpose: bytes) -> bytes:
+    """A 32-byte sub-key of the master key for `purpose` (HKDF-SHA256), e.g. venue-code signing."""
+    return _derive(purpose)
+
+
 @lru_cache(maxsize=1)
 def _aead() -> AESGCM:
     return AESGCM(_derive(b"field-encryption"))

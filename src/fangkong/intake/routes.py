@@ -1,0 +1,130 @@
+"""Intake JSON API under /api/v1 (线索接口): leads in (one or a batch), lists, verification, reports,
+risk areas. Thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from fangkong.intake import service
+from fangkong.intake.schemas import (
+    ItemOut,
+    LeadOut,
+    LeadPage,
+    LeadsIn,
+    LeadsReportOut,
+    RiskAreaIn,
+    RiskAreaOut,
+    RiskAreaPatch,
+    VerificationIn,
+)
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.clock import BadTime, parse_time
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
+from fangkong.kernel.web.schemas import ERROR_RESPONSES
+
+api = APIRouter(tags=["intake"], responses=ERROR_RESPONSES)
+
+CanView = Annotated[Actor, Depends(requires("lead.view"))]
+CanImport = Annotated[Actor, Depends(requires("lead.import"))]
+CanVerify = Annotated[Actor, Depends(requires("lead.verify"))]
+CanManageAreas = Annotated[Actor, Depends(requires("risk_area.manage"))]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the previous page")]
+Day = Annotated[dt.date, Query(description="local day, YYYY-MM-DD")]
+
+
+def _time(value: str | None, field: str) -> dt.datetime | None:
+    try:
+        return parse_time(value or "")
+    except BadTime as exc:
+        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+
+
+@api.post("/leads", response_model=LeadsReportOut, summary="Receive one lead or a batch")
+def post_leads(body: LeadsIn, session: DbSession, actor: CanImport) -> LeadsReportOut:
+    """Same validation and per-item report as a file import; a repeat (same source_ref, or the same
+    content without one) is reported `duplicate` with the first answer's lead and person."""
+    items = [service.LeadItem(i + 1, it.values(), it.extra(), it.model_dump(exclude_none=True))
+             for i, it in enumerate(body.items or [])]
+    result = service.ingest_leads(session, actor, channel=body.channel, items=items, category=body.category,
+                                  via="api")
+    return LeadsReportOut(batch_id=result.batch_id, counts=result.counts, items=[
+        ItemOut(row=r.row, status=r.status, person_id=r.person_id, issues=r.issues, lead_id=r.extra.get("lead_id"),
+                match_rule=r.extra.get("match_rule")) for r in result.rows])
+
+
+@api.get("/leads", response_model=LeadPage, summary="Leads in your jurisdiction, newest first")
+def get_leads(
+    session: DbSession,
+    actor: CanView,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    person_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    received_from: Annotated[str | None, Query(max_length=64)] = None,
+    received_to: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = "",
+) -> LeadPage:
+    found = service.list_leads(session, actor, status=status, channel=channel, person_id=person_id,
+                               unit_id=unit_id, received_from=_time(received_from, "received_from"),
+                               received_to=_time(received_to, "received_to"), limit=limit + 1,
+                               after_id=parse_cursor(cursor))
+    next_cursor = str(found[limit - 1].id) if len(found) > limit else None
+    return LeadPage(items=[LeadOut.of(lead) for lead in found[:limit]], next_cursor=next_cursor)
+
+
+@api.get("/leads/{lead_id}", response_model=LeadOut, summary="One lead")
+def get_one_lead(lead_id: RowId, session: DbSession, actor: CanView) -> LeadOut:
+    return LeadOut.of(service.get_lead(session, actor, lead_id))
+
+
+@api.post("/leads/{lead_id}/verification", response_model=LeadOut, summary="Record the four checks")
+def post_verification(lead_id: RowId, body: VerificationIn, session: DbSession, actor: CanVerify) -> LeadOut:
+    lead = service.record_verification(session, actor, lead_id=lead_id, outcome_code=body.outcome_code,
+                                       four_checks=body.four_checks, destination=body.destination,
+                                       site_place_id=body.site_place_id, note=body.note)
+    return LeadOut.of(lead)
+
+
+@api.get("/reports/clearance", summary="Daily clearance (日产日清) for a day and unit")
+def get_clearance(session: DbSession, actor: CanView, day: Day,
+                  unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None) -> dict[str, Any]:
+    return service.daily_clearance(session, actor, day=day, unit_id=unit_id)
+
+
+@api.get("/reports/reconciliation", summary="Reconciliation across channels (数据闭环)")
+def get_reconciliation(session: DbSession, actor: CanView, day: Day,
+                       unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None) -> dict[str, Any]:
+    return service.reconciliation(session, actor, day=day, unit_id=unit_id)
+
+
+@api.get("/risk-areas", response_model=list[RiskAreaOut], summary="Risk areas")
+def get_risk_areas(session: DbSession, actor: CanView,
+                   active_at: Annotated[str | None, Query(max_length=64)] = None) -> list[RiskAreaOut]:
+    areas = service.list_risk_areas(session, actor, active_at=_time(active_at, "active_at"))
+    return [RiskAreaOut.of(a) for a in areas]
+
+
+@api.post("/risk-areas", response_model=RiskAreaOut, status_code=201, summary="Declare a risk area")
+def post_risk_area(body: RiskAreaIn, session: DbSession, actor: CanManageAreas) -> RiskAreaOut:
+    start = _time(body.start_at, "start_at")
+    if start is None:
+        raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
+    area = service.add_risk_area(session, actor, region_name=body.region_name, level=body.level, start_at=start,
+                                 end_at=_time(body.end_at, "end_at"), region_code=body.region_code,
+                                 source=body.source)
+    return RiskAreaOut.of(area)
+
+
+@api.patch("/risk-areas/{area_id}", response_model=RiskAreaOut, summary="Change or lift a risk area")
+def patch_risk_area(area_id: RowId, body: RiskAreaPatch, session: DbSession, actor: CanManageAreas) -> RiskAreaOut:
+    area = service.update_risk_area(session, actor, area_id=area_id, level=body.level,
+                                    end_at=_time(body.end_at, "end_at"), clear_end=body.end_at == "",
+                                    source=body.source)
+    return RiskAreaOut.of(area)

@@ -1,0 +1,74 @@
+"""Undoing a wrong merge (拆分人员): some of a person's leads belong to someone else."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.control.models import Measure
+from fangkong.intake.models import Lead
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.people.models import Person
+
+#: until roles.py has "person.split", splitting needs "person.edit" (see the report to the lead)
+SPLIT_PERMISSION = "person.split"
+
+
+def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: list[int]) -> Person:
+    """Move `lead_ids` (and the measures they started) from `person_id` to a new person built from the
+    first of them; a valid ID number only the moved leads carry moves with them. Refused when a lead
+    to move and a lead to keep carry the same valid ID number (same ID, same person) or when they are
+    all of the person's leads. Audited."""
+    actor.require(SPLIT_PERMISSION)
+    person = scope.get_visible(session, actor, Person, person_id)
+    wanted = sorted(set(lead_ids))
+    if not wanted:
+        raise ValidationFailed("no leads to split", [FieldError("lead_ids", "name at least one lead")])
+    leads = list(session.execute(select(Lead).where(Lead.person_id == person.id).order_by(Lead.id)).scalars())
+    moving = [lead for lead in leads if lead.id in wanted]
+    errors = []
+    if len(moving) != len(wanted):
+        missing = sorted(set(wanted) - {lead.id for lead in moving})
+        errors.append(FieldError("lead_ids", f"not leads of person {person.id}: {', '.join(map(str, missing))}"))
+    elif len(moving) == len(leads):
+        errors.append(FieldError("lead_ids", "these are all the person's leads: nothing would stay"))
+    staying_ids = {lead.id_number_bidx for lead in leads if lead.id not in wanted and lead.id_number_bidx}
+    if any(lead.id_number_bidx in staying_ids for lead in moving if lead.id_number_bidx):
+        errors.append(FieldError("lead_ids", "a lead to move and a lead to keep carry the same valid ID number"))
+    if errors:
+        raise ValidationFailed("cannot split", errors)
+    first = moving[0]
+    ids = sorted({lead.id_number_bidx for lead in moving if lead.id_number_bidx})
+    phones = [lead for lead in moving if lead.phone_enc is not None]
+    src = next((lead for lead in moving if lead.id_number_bidx), first)
+    ph = phones[0] if phones else None
+    now = clock.now()
+    # an ID number the wrong merge copied onto the old person leaves with its leads
+    if ids and person.id_number_bidx in ids:
+        person.id_number_bidx, person.id_number_enc, person.id_number_masked = None, None, None
+        person.id_number_valid, person.sex, person.birth_date = False, None, None
+        session.flush()
+    new = Person(
+        name=first.name, name_key=first.name_key,
+        id_number_enc=src.id_number_enc, id_number_bidx=ids[0] if ids else None,
+        id_number_valid=bool(ids) or src.id_number_valid, id_number_masked=src.id_number_masked,
+        phone_enc=ph.phone_enc if ph else None, phone_bidx=ph.phone_bidx if ph else None,
+        phone_masked=ph.phone_masked if ph else None, address_id=first.address_id, address_text=first.address_text,
+        unit_id=first.unit_id, unit_path=first.unit_path, created_at=now, updated_at=now, source="split",
+    )
+    session.add(new)
+    session.flush()
+    for lead in moving:
+        lead.person_id, lead.match_rule = new.id, "split"
+        if lead.measure_id is not None:
+            measure = session.get(Measure, lead.measure_id)
+            if measure is not None and measure.person_id == person.id:
+                measure.person_id = new.id
+    person.updated_at = now
+    session.flush()
+    audit.record(session, actor, "person.split", object_type="person", object_id=person.id,
+                 new_person_id=new.id, lead_ids=[lead.id for lead in moving])
+    return new

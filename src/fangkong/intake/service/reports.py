@@ -1,0 +1,162 @@
+"""Intake reports: daily clearance (日产日清) with the three clocks, and reconciliation (数据闭环)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.intake.models import AssistRequest, Lead
+from fangkong.kernel import clock, scope
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import NotFound
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tasks.models import Task
+
+#: the three steps of a lead's clocks: (name, from, to)
+STEPS = (("received_known", "received_at", "known_at"), ("known_managed", "known_at", "managed_at"),
+         ("managed_controlled", "managed_at", "controlled_at"))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return round(s[lo] + (s[hi] - s[lo]) * (pos - lo), 1)
+
+
+def _scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
+    if unit_id is None:
+        if actor.unit_id is not None:
+            unit = session.get(Unit, actor.unit_id)
+            if unit is not None:
+                return unit
+        from fangkong.kernel.jurisdictions import service as jurisdictions_service
+
+        return jurisdictions_service.root_unit(session)
+    unit = session.get(Unit, unit_id)
+    if unit is None or not actor.sees_path(unit.path):
+        raise NotFound(f"unit {unit_id} not found")
+    return unit
+
+
+def _stats(rows: list[Any], cutoff: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+    cleared = [r for r in rows if r.managed_at is not None]
+    out: dict[str, Any] = {
+        "received": len(rows),
+        "cleared": len(cleared),
+        "open": len(rows) - len(cleared),
+        "overdue": sum(1 for r in rows if r.managed_at is None and r.status not in ("closed",)
+                       and r.due_at is not None and r.due_at < now),
+        "not_cleared_by_cutoff": sum(1 for r in rows if r.managed_at is None or r.managed_at > cutoff),
+    }
+    for name, a, b in STEPS:
+        minutes = [(getattr(r, b) - getattr(r, a)).total_seconds() / 60 for r in rows
+                   if getattr(r, a) is not None and getattr(r, b) is not None]
+        out[f"{name}_median_min"] = percentile(minutes, 0.5)
+        out[f"{name}_p90_min"] = percentile(minutes, 0.9)
+    out["daily_clearance_ok"] = out["not_cleared_by_cutoff"] == 0
+    return out
+
+
+def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None) -> dict[str, Any]:
+    """Per owning unit and in total, for leads received on `day` (local): received, cleared (verified),
+    open, overdue (open past the task's due time), the median and 90th percentile minutes of each
+    clock step, and 日产日清 — leads of the day not verified by the pack's cut-off (local time)."""
+    actor.require("lead.view")
+    unit = _scope_unit(session, actor, unit_id)
+    start, end = clock.local_day_bounds(day)
+    pack = policy_service.active_pack(session)
+    local_midnight = dt.datetime.combine(day, dt.time(0), tzinfo=clock.tz())
+    cutoff = (local_midnight + pack.clearance_cutoff).astimezone(dt.UTC)
+    now = clock.now()
+    stmt = (select(Lead.id, Lead.unit_id, Lead.status, Lead.received_at, Lead.known_at, Lead.managed_at,
+                   Lead.controlled_at, Task.due_at, Unit.code, Unit.name)
+            .join(Unit, Unit.id == Lead.unit_id)
+            .outerjoin(Task, Task.id == Lead.verification_task_id)
+            .where(Lead.received_at >= start, Lead.received_at < end, scope.subtree(Lead.unit_path, unit.path)))
+    stmt = scope.visible(stmt, actor, Lead)
+    rows = list(session.execute(stmt.order_by(Lead.id)))
+    by_unit: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in rows:
+        by_unit[(r.code, r.name)].append(r)
+    return {
+        "day": day.isoformat(),
+        "unit_code": unit.code,
+        "cutoff_at": clock.iso_local(cutoff),
+        "totals": _stats(rows, cutoff, now),
+        "units": [{"unit_code": code, "unit_name": name, **_stats(rs, cutoff, now)}
+                  for (code, name), rs in sorted(by_unit.items())],
+        "not_cleared_lead_ids": [r.id for r in rows if r.managed_at is None or r.managed_at > cutoff],
+    }
+
+
+def reconciliation(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None) -> dict[str, Any]:
+    """Channels set against each other for a day (数据闭环), each a list to act on:
+
+    - `data_not_community`: persons reported by bigdata or telecom that day whom no community lead has
+      reported (up to the day's end);
+    - `checkpoint_not_verified`: persons seen at a checkpoint that day with no verified lead by the day's end;
+    - `assist_unanswered`: assist requests (in and out) still open, created by the day's end.
+    """
+    actor.require("lead.view")
+    unit = _scope_unit(session, actor, unit_id)
+    start, end = clock.local_day_bounds(day)
+
+    def scoped(stmt: Any, model: Any) -> Any:
+        return scope.visible(stmt.where(scope.subtree(model.unit_path, unit.path)), actor, model)
+
+    def persons_seen(channels: tuple[str, ...]) -> dict[int, list[Any]]:
+        stmt = scoped(select(Lead.person_id, Lead.id, Lead.channel, Lead.unit_id).where(
+            Lead.channel.in_(channels), Lead.received_at >= start, Lead.received_at < end,
+            Lead.person_id.is_not(None)), Lead)
+        out: dict[int, list[Any]] = defaultdict(list)
+        for r in session.execute(stmt.order_by(Lead.id)):
+            out[r.person_id].append(r)
+        return out
+
+    def persons_with(cond: Any, ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for i in range(0, len(ids), 500):
+            stmt = select(Lead.person_id).where(Lead.person_id.in_(ids[i:i + 500]), cond).distinct()
+            found.update(session.execute(stmt).scalars())
+        return found
+
+    data = persons_seen(("bigdata", "telecom"))
+    community = persons_with((Lead.channel == "community") & (Lead.received_at < end), sorted(data))
+    checkpoint = persons_seen(("checkpoint",))
+    verified = persons_with(Lead.managed_at.is_not(None) & (Lead.managed_at < end), sorted(checkpoint))
+    names = _names(session, sorted(set(data) | set(checkpoint)))
+
+    def items(found: dict[int, list[Any]], keep: set[int]) -> list[dict[str, Any]]:
+        return [{"person_id": pid, "name": names.get(pid), "channels": sorted({r.channel for r in rs}),
+                 "lead_ids": [r.id for r in rs]} for pid, rs in sorted(found.items()) if pid in keep]
+
+    assist = session.execute(scoped(select(AssistRequest).where(
+        AssistRequest.status == "open", AssistRequest.created_at < end), AssistRequest).order_by(AssistRequest.id)
+    ).scalars()
+    return {
+        "day": day.isoformat(),
+        "unit_code": unit.code,
+        "data_not_community": items(data, set(data) - community),
+        "checkpoint_not_verified": items(checkpoint, set(checkpoint) - verified),
+        "assist_unanswered": [{"id": a.id, "direction": a.direction, "person_id": a.person_id,
+                               "lead_id": a.lead_id, "region": a.region,
+                               "created_at": clock.iso_local(a.created_at)} for a in assist],
+    }
+
+
+def _names(session: Session, ids: list[int]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
+    for i in range(0, len(ids), 500):
+        out.update(dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids[i:i + 500]))).all()))
+    return out

@@ -1,0 +1,141 @@
+"""Verification (即管) and the start of control (即控): the outcome of the four checks moves the lead.
+
+found_home / found_site → the measure starts (controlled); not_at_address → a locate task one level
+up (re-push); left_city → an outbound assist request, lead closed; controlled_elsewhere / false_lead →
+closed. A lead whose decision needs nothing new (a measure already in force, or no measure) is
+closed, or counted controlled when a measure is already in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.control import service as control_service
+from fangkong.intake import kinds
+from fangkong.intake.errors import LeadNotOpen
+from fangkong.intake.models import AssistRequest, Lead
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tasks import service as tasks_service
+
+OPEN_STATUSES = ("known", "locating")
+
+
+def _lead_for(session: Session, actor: Actor, lead_id: int | None, task_id: int | None) -> Lead:
+    if (lead_id is None) == (task_id is None):
+        raise ValidationFailed("name a lead or a task", [FieldError("lead_id", "give lead_id or task_id")])
+    if task_id is not None:
+        task = tasks_service.get_task(session, actor, task_id)
+        if task.subject_type != "lead" or task.subject_id is None:
+            raise NotFound(f"task {task_id} is not about a lead")
+        lead = session.get(Lead, task.subject_id)
+        if lead is None or lead.verification_task_id != task.id:
+            raise LeadNotOpen(f"task {task_id} is not the lead's current task")
+        return lead
+    assert lead_id is not None
+    return scope.get_visible(session, actor, Lead, lead_id)
+
+
+def _answer_assist_in(session: Session, lead: Lead, now: Any, note: str) -> None:
+    for req in session.execute(select(AssistRequest).where(
+            AssistRequest.lead_id == lead.id, AssistRequest.direction == "in",
+            AssistRequest.status == "open")).scalars():
+        req.status, req.answered_at, req.note = "answered", now, note[:500]
+
+
+def record_verification(
+    session: Session,
+    actor: Actor,
+    *,
+    lead_id: int | None = None,
+    task_id: int | None = None,
+    outcome_code: str,
+    four_checks: dict[str, Any] | None = None,
+    destination: str | None = None,
+    site_place_id: int | None = None,
+    note: str | None = None,
+) -> Lead:
+    """Record the four checks (四个查清) of a lead's open task and take the next step."""
+    actor.require("lead.verify")
+    lead = _lead_for(session, actor, lead_id, task_id)
+    if lead.status not in OPEN_STATUSES or lead.verification_task_id is None:
+        raise LeadNotOpen(f"lead {lead.id} is {lead.status}, not waiting for verification")
+    errors: list[FieldError] = []
+    if outcome_code not in kinds.OUTCOMES:
+        errors.append(FieldError("outcome_code", f"one of {', '.join(kinds.OUTCOMES)}"))
+    checks = dict(four_checks or {})
+    unknown = sorted(set(checks) - set(kinds.FOUR_CHECKS))
+    if unknown:
+        errors.append(FieldError("four_checks", f"unknown checks {', '.join(unknown)}; "
+                                                f"expected {', '.join(kinds.FOUR_CHECKS)}"))
+    destination = " ".join((destination or "").split()) or None
+    if outcome_code == "left_city" and not destination:
+        errors.append(FieldError("destination", "required when the person left the city"))
+    if outcome_code == "found_site" and site_place_id is None:
+        errors.append(FieldError("site_place_id", "required when the person was transferred to a site"))
+    if errors:
+        raise ValidationFailed("invalid verification", errors)
+
+    outcome: dict[str, Any] = {"four_checks": checks}
+    if destination:
+        outcome["destination"] = destination
+    if site_place_id is not None:
+        outcome["site_place_id"] = site_place_id
+    tasks_service.complete_task(session, actor, lead.verification_task_id, outcome_code=outcome_code,
+                                outcome=outcome, note=note)
+    now = clock.now()
+    lead.outcome_code = outcome_code
+    next_task_id = None
+    if outcome_code in ("found_home", "found_site"):
+        lead.managed_at = now
+        if lead.measure_code and lead.rule != "measures.in_force" and _needs_measure(session, lead):
+            assert lead.person_id is not None and lead.decision_category and lead.rule
+            measure = control_service.start_measure(
+                session, actor, person_id=lead.person_id, category=lead.decision_category, rule=lead.rule,
+                lead_id=lead.id, place_kind="site" if outcome_code == "found_site" else "home",
+                place_id=site_place_id, started_at=now, pack_version=lead.pack_version)
+            lead.measure_id = measure.id
+            lead.controlled_at, lead.status = now, "controlled"
+        elif lead.rule == "measures.in_force":
+            lead.controlled_at, lead.status = now, "controlled"
+        else:
+            lead.closed_at, lead.status = now, "closed"
+    elif outcome_code == "not_at_address":
+        # re-push: locating the person becomes the parent unit's task
+        unit = session.get(Unit, lead.unit_id)
+        parent = session.get(Unit, unit.parent_id) if unit is not None and unit.parent_id else unit
+        assert parent is not None
+        pack = policy_service.active_pack(session)
+        task = tasks_service.create_task(
+            session, SYSTEM_ACTOR, kind=kinds.LOCATE, title=f"查找重点人员 {lead.name or '#' + str(lead.person_id)}",
+            unit_id=parent.id, subject_type="lead", subject_id=lead.id, due_at=now + pack.sla("lead_verify"),
+            policy_version=pack.version_tag, rule="sla_hours.lead_verify",
+            detail={"person_id": lead.person_id, "repushed_from_unit": lead.unit_id})
+        lead.verification_task_id, lead.status = task.id, "locating"
+        next_task_id = task.id
+    else:
+        lead.managed_at, lead.closed_at, lead.status = now, now, "closed"
+        if outcome_code == "left_city":
+            session.add(AssistRequest(direction="out", person_id=lead.person_id, lead_id=lead.id,
+                                      region=destination[:100] if destination else None, status="open",
+                                      created_at=now, unit_id=lead.unit_id, unit_path=lead.unit_path))
+    if lead.channel == "assist" and lead.managed_at is not None:
+        _answer_assist_in(session, lead, now, kinds.OUTCOMES[outcome_code][0])
+    session.flush()
+    audit.record(session, actor, "intake.lead_verified", object_type="lead", object_id=lead.id,
+                 outcome_code=outcome_code, status=lead.status, measure_id=lead.measure_id,
+                 next_task_id=next_task_id, checks=sorted(checks))
+    return lead
+
+
+def _needs_measure(session: Session, lead: Lead) -> bool:
+    """False for a decision whose measure is of kind `none` (nothing to start)."""
+    decision = lead.decision or {}
+    return decision.get("kind", "none") != "none"

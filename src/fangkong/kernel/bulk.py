@@ -1,0 +1,99 @@
+"""Bulk writes and lookups (批量读写): IN-lists that keep their index on PostgreSQL, ids
+reserved before inserting, and COPY on PostgreSQL. Used by every import pipeline (intake, testing, venues, the synthetic city)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, any_, bindparam, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.db import is_postgres
+
+#: IN-lists are sent in chunks of this size (SQLite's variable limit, PostgreSQL plan size)
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def in_list(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter.
+
+    psycopg prepares a statement after a few executions, and PostgreSQL may then settle on a generic
+    plan; for a 500-parameter IN-list on a table without statistics yet (a fresh import) that plan
+    is a sequential scan per chunk (measured: 190 s instead of 0.7 s for 100,000 duplicate checks).
+    `= ANY(array)` keeps the index in the generic plan.
+    """
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def reserve_ids(session: Session, table: Any, n: int) -> list[int]:
+    """Ids for `n` new rows of `table`, reserved before the insert.
+
+    `INSERT … RETURNING` cannot promise the order of the returned ids on SQLite, so SQLAlchemy falls
+    back to one statement per row there (40× slower); reserved ids keep one multi-row executemany and
+    let rows name each other (a lead its task) without a second pass. PostgreSQL hands out a block from
+    the table's sequence; SQLite takes max(id) + 1 … while this transaction holds the database's write
+    lock (the import has written its batch row already, so no other writer can interleave).
+    """
+    if not n:
+        return []
+    if is_postgres(session):
+        seq = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        return list(session.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                                    {"s": seq, "n": n}).scalars())
+    session.flush()
+    start = (session.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(start, start + n))
+
+
+def bulk_insert(session: Session, table: Any, params: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (ids reserved with `reserve_ids` unless given); returns the ids in order."""
+    if not params:
+        return []
+    if "id" not in params[0]:
+        for row, i in zip(params, reserve_ids(session, table, len(params)), strict=True):
+            row["id"] = i
+    if is_postgres(session):
+        _copy(session, table, params)
+    else:
+        for chunk in chunks(params, 5000):
+            session.execute(insert(table), chunk)
+    return [row["id"] for row in params]
+
+
+def _copy(session: Session, table: Any, params: list[dict[str, Any]]) -> None:
+    """PostgreSQL `COPY … FROM STDIN` (psycopg): 3–4× faster than an executemany of INSERTs.
+
+    Values are converted as the column types would bind them: aware datetimes to naive UTC (the
+    `UTCDateTime` convention), JSON to text; bytes and the rest are adapted by psycopg.
+    """
+    from fangkong.kernel.db import UTCDateTime
+
+    cols = [c for c in table.columns if c.name in params[0]]
+    kinds = ["time" if isinstance(c.type, UTCDateTime) else "json" if c.type._type_affinity is JSON else ""
+             for c in cols]
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in params:
+            out = []
+            for c, kind in zip(cols, kinds, strict=True):
+                v = row.get(c.name)
+                if v is not None and kind == "time":
+                    v = v.astimezone(dt.UTC).replace(tzinfo=None)
+                elif v is not None and kind == "json":
+                    v = json.dumps(v, ensure_ascii=False)
+                out.append(v)
+            copy.write_row(out)

@@ -1,0 +1,22 @@
+"""Scheduled testing work (每日应检督促): rule members, refreshed due times, overdue tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.cli_support import job
+
+
+@job("testing.overdue")
+def overdue(session: Session) -> dict[str, Any]:
+    """Daily: enrol persons under home measures, refresh due times, and give every member past due and
+    grace an overdue task at the employer's unit or the person's grid."""
+    from fangkong.testing import service
+
+    synced = service.sync_rule_members(session, SYSTEM_ACTOR)
+    refreshed = service.refresh_due(session)
+    created = service.create_overdue_tasks(session)
+    return {"rule_members": synced, "refreshed": refreshed, "overdue_tasks": created}

@@ -1,0 +1,58 @@
+"""Testing use cases (应检尽检、应纳尽纳), split by use case; the only testing modules that write."""
+
+from fangkong.testing.service.compliance import (
+    EXPORT_COLUMNS,
+    ComplianceRow,
+    create_overdue_tasks,
+    export_compliance,
+    list_compliance,
+    refresh_due,
+    summary,
+)
+from fangkong.testing.service.groups import (
+    CoverageReport,
+    CoverageRow,
+    RosterItem,
+    coverage,
+    declare_headcount,
+    employer_or_register,
+    end_membership,
+    enrol,
+    enrol_roster,
+    find_employer,
+    import_roster,
+    sync_rule_members,
+)
+from fangkong.testing.service.persons import PersonKeys, Resolved, resolve_person, resolve_persons
+from fangkong.testing.service.pools import follow_ups, on_individual_result, on_positive_pool
+from fangkong.testing.service.reports import turnaround
+from fangkong.testing.service.results import ResultItem, import_results, ingest_results
+from fangkong.testing.service.sampling import (
+    CitizenView,
+    PointView,
+    SampleItem,
+    SampleRefused,
+    add_sample,
+    citizen_status,
+    clean_barcode,
+    close_tube,
+    get_tube,
+    import_samples,
+    ingest_samples,
+    list_tubes,
+    open_tube,
+    sampling_points,
+    set_hours,
+    tube_samples,
+)
+
+__all__ = [
+    "EXPORT_COLUMNS", "CitizenView", "ComplianceRow", "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
+    "Resolved", "ResultItem", "RosterItem", "SampleItem", "SampleRefused", "add_sample", "citizen_status",
+    "clean_barcode", "close_tube", "coverage", "create_overdue_tasks", "declare_headcount", "employer_or_register",
+    "end_membership", "enrol", "enrol_roster", "export_compliance", "find_employer", "follow_ups", "get_tube",
+    "import_results", "import_roster", "import_samples", "ingest_results", "ingest_samples", "list_compliance",
+    "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "refresh_due", "resolve_person",
+    "resolve_persons", "sampling_points", "set_hours", "summary", "sync_rule_members", "tube_samples",
+    "turnaround",
+]

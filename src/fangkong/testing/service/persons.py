@@ -1,0 +1,187 @@
+"""Finding the person behind a roster row, a sample or a citizen's check (人员匹配).
+
+Every channel resolves through the same matcher (decisions.md): the rules are intake's
+(`fangkong.intake.matching.Registry`: valid ID → phone + name → …), applied here to the keys testing
+rows carry (name, ID number, phone; no address). A row whose person is unknown creates one from what
+it gives, so the registry is the union of everyone any channel has seen.
+
+Intake keeps its batch loader private (`ingest._resolve`); until it exposes one, `resolve_persons` is
+the one place testing loads candidates and creates persons (see the report to the lead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.intake.matching import Candidate, Probe, Registry
+from fangkong.kernel import clock
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import check_id_numbers, check_phone, clean_name, name_keys
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.people.service import identity_columns
+
+CHUNK = 500
+
+
+@dataclass
+class PersonKeys:
+    """What a row says about a person."""
+
+    name: str | None = None
+    id_number: object = None
+    phone: object = None
+
+
+@dataclass
+class Resolved:
+    person_id: int | None
+    #: matcher rule (`id_number`, `phone_name`, `phone` …) or `new_person`; None when rejected
+    rule: str | None
+    issues: list[str] = field(default_factory=list)
+    rejected: bool = False
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK):  # type: ignore[no-untyped-def]
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+_COLS = (Person.id, Person.name_key, Person.id_number_bidx, Person.phone_bidx, Person.unit_id,
+         Person.address_id, Person.address_text, Person.birth_date)
+
+
+def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], *, source: str,
+                    unit: Unit | None = None) -> list[Resolved]:
+    """One person per row, in order; persons are created where nothing matches (in `unit`, else the
+    actor's unit, else the root). A row with neither an ID number nor a phone is rejected; invalid
+    numbers are issues (kept on a new person, never used as keys). Rows of one call resolve against
+    each other as against stored persons."""
+    id_checks = check_id_numbers([r.id_number if r.id_number not in ("", None) else None for r in rows])
+    keys = name_keys([r.name or None for r in rows])
+    phone_checks = [check_phone(r.phone if r.phone not in ("", None) else None) for r in rows]
+    probes: list[Probe | None] = []
+    out: list[Resolved] = []
+    for id_check, phone_check, nk in zip(id_checks, phone_checks, keys, strict=True):
+        res = Resolved(None, None)
+        if id_check is not None and not id_check.valid:
+            res.issues.extend(f"id_number: {m}" for m in id_check.issues)
+        elif id_check is not None and id_check.converted:
+            res.issues.append("id_number: 15-digit number converted to 18 digits")
+        if phone_check is not None and phone_check.issues:
+            res.issues.extend(f"phone: {m}" for m in phone_check.issues)
+        if id_check is None and phone_check is None:
+            res.rejected = True
+            res.issues.append("id_number: nothing to find the person by (no ID number, no phone)")
+            probes.append(None)
+        else:
+            probes.append(Probe(
+                name_key=nk,
+                id_bidx=crypto.blind_index(id_check.value, "id_number") if id_check and id_check.valid else None,
+                phone_bidx=crypto.blind_index(phone_check.value, "phone") if phone_check and phone_check.valid
+                else None,
+                birth_date=id_check.birth_date if id_check else None))
+        out.append(res)
+
+    registry = Registry()
+    ids = sorted({p.id_bidx for p in probes if p is not None and p.id_bidx})
+    phones = sorted({p.phone_bidx for p in probes if p is not None and p.phone_bidx})
+    for chunk in _chunks(ids):
+        for p in session.execute(select(*_COLS).where(Person.id_number_bidx.in_(chunk))):
+            registry.add(Candidate(*p))
+    for chunk in _chunks(phones):
+        for p in session.execute(select(*_COLS).where(Person.phone_bidx.in_(chunk))):
+            registry.add(Candidate(*p))
+
+    home = unit
+    if home is None and actor.unit_id is not None:
+        home = session.get(Unit, actor.unit_id)
+    if home is None:
+        home = jurisdictions_service.root_unit(session)
+    now = clock.now()
+    new_person_of: dict[int, Person] = {}  # id(candidate) → the person this call creates
+    pending: list[tuple[Resolved, Candidate]] = []  # rows whose person is new in this call
+    for i, (row, probe, res) in enumerate(zip(rows, probes, out, strict=True)):
+        if probe is None:
+            continue
+        match = registry.match(probe)
+        if match is None:
+            name = clean_name(row.name)
+            person = Person(name=name[:64] if name else None, name_key=probe.name_key,
+                            **identity_columns(id_check=id_checks[i], phone_check=phone_checks[i]),
+                            unit_id=home.id, unit_path=home.path, created_at=now, updated_at=now, source=source)
+            cand = Candidate(None, probe.name_key, probe.id_bidx, probe.phone_bidx, home.id, None, None,
+                             probe.birth_date, created_by_row=i)
+            registry.add(cand)
+            new_person_of[id(cand)] = person
+            pending.append((res, cand))
+            res.rule = "new_person"
+            continue
+        cand = match.candidate
+        res.rule = match.rule
+        # keys the person lacked and the row brings (the registry learns from every channel)
+        gained: dict[str, object] = {}
+        if probe.id_bidx and not cand.id_bidx:
+            gained.update({k: v for k, v in identity_columns(id_check=id_checks[i], phone_check=None).items()
+                           if k.startswith("id_number") or k in ("sex", "birth_date")})
+        if probe.phone_bidx and not cand.phone_bidx:
+            gained.update({k: v for k, v in identity_columns(id_check=None, phone_check=phone_checks[i]).items()
+                           if k.startswith("phone")})
+        if probe.name_key and not cand.name_key:
+            gained.update({"name": clean_name(row.name), "name_key": probe.name_key})
+        registry.reindex(cand, id_bidx=probe.id_bidx, phone_bidx=probe.phone_bidx, name_key=probe.name_key)
+        if cand.person_id is None:
+            target: Person | None = new_person_of[id(cand)]
+            pending.append((res, cand))
+        else:
+            res.person_id = cand.person_id
+            target = session.get(Person, cand.person_id) if gained else None
+        if target is not None and gained:
+            for k, v in gained.items():
+                setattr(target, k, v)
+            target.updated_at = now
+    if new_person_of:
+        session.add_all(list(new_person_of.values()))
+        session.flush()
+    for res, cand in pending:
+        res.person_id = new_person_of[id(cand)].id
+    return out
+
+
+def resolve_person(session: Session, actor: Actor, keys: PersonKeys, *, source: str,
+                   unit: Unit | None = None) -> Resolved:
+    """`resolve_persons` for one row."""
+    return resolve_persons(session, actor, [keys], source=source, unit=unit)[0]
+
+
+def find_known(session: Session, *, id_number: object = None, phone: object = None,
+               name: str | None = None) -> tuple[list[int], str | None]:
+    """Persons already known by a valid ID number, or by a valid phone (narrowed by name when given),
+    without creating anyone: (person ids, issue). Unscoped: for matching."""
+    from fangkong.kernel.people.identity import check_id_number, name_key
+
+    id_check = check_id_number(id_number) if id_number not in (None, "") else None
+    if id_check is not None:
+        if not id_check.valid:
+            return [], "id_number: " + "; ".join(id_check.issues)
+        bidx = crypto.blind_index(id_check.value, "id_number")
+        pid = session.execute(select(Person.id).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
+        return ([pid] if pid is not None else []), None
+    phone_check = check_phone(phone) if phone not in (None, "") else None
+    if phone_check is None:
+        return [], None
+    if not phone_check.valid:
+        return [], "phone: " + "; ".join(phone_check.issues)
+    bidx = crypto.blind_index(phone_check.value, "phone")
+    found = session.execute(select(Person.id, Person.name_key).where(Person.phone_bidx == bidx)
+                            .order_by(Person.id)).all()
+    nk = name_key(name) if name else None
+    if nk:
+        found = [f for f in found if f.name_key == nk]
+    return [f.id for f in found], None

@@ -1,0 +1,457 @@
+"""Sampling (采样): sampling points and their hours, tubes (single or pooled), one sample per person per
+tube, sample files from other systems, and the citizen's own page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.clock import BadTime, parse_time
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import check_id_number, check_phone
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.places import service as places_service
+from fangkong.kernel.places.models import Place
+from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.testing import rules
+from fangkong.testing.headers import SAMPLE_COLUMNS
+from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeSample
+from fangkong.testing.service import common
+from fangkong.testing.service.persons import PersonKeys, find_known, resolve_persons
+
+BARCODE_MAX = 64
+MAX_POOL = 50
+
+
+def clean_barcode(raw: object) -> str:
+    """A tube barcode as scanned or typed: NFKC, no spaces, upper case."""
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", str(raw or "")).split()).upper()
+
+
+def _barcode_error(barcode: str) -> FieldError | None:
+    if not barcode:
+        return FieldError("tube_barcode", "required")
+    if len(barcode) > BARCODE_MAX or not all(c.isalnum() or c in "-_." for c in barcode):
+        return FieldError("tube_barcode", f"letters, digits and - _ . only, at most {BARCODE_MAX}")
+    return None
+
+
+# ------------------------------------------------------------------------------------- sampling points
+
+def set_hours(session: Session, actor: Actor, *, place_id: int, opens: str, closes: str, days: str = "1234567",
+              note: str | None = None) -> SamplingHours:
+    """Set a sampling point's opening hours (采样点开放时间), local time."""
+    actor.require("place.manage")
+    place = places_service.get_place(session, actor, place_id)
+    if place.kind != "sampling_point":
+        raise ValidationFailed("not a sampling point", [FieldError("place_id", "not a sampling point")])
+    try:
+        opens, closes = rules.parse_hours(f"{opens}-{closes}")
+    except ValueError as exc:
+        raise ValidationFailed("invalid hours", [FieldError("hours", str(exc))]) from None
+    days = "".join(sorted({d for d in (days or "") if d in "1234567"}))
+    if not days:
+        raise ValidationFailed("invalid days", [FieldError("days", "ISO weekdays 1 (Mon) to 7 (Sun)")])
+    row = session.get(SamplingHours, place.id)
+    if row is None:
+        row = SamplingHours(place_id=place.id, opens=opens, closes=closes, days=days, note=note)
+        session.add(row)
+    else:
+        row.opens, row.closes, row.days, row.note = opens, closes, days, note
+    session.flush()
+    audit.record(session, actor, "testing.hours_set", object_type="place", object_id=place.id, opens=opens,
+                 closes=closes, days=days)
+    return row
+
+
+@dataclass
+class PointView:
+    id: int
+    code: str
+    name: str
+    address_text: str | None
+    opens: str | None
+    closes: str | None
+    days: str | None
+    open_now: bool
+    distance: int
+
+
+def sampling_points(session: Session, *, near_path: str | None = None, at: dt.datetime | None = None,
+                    open_only: bool = False, limit: int = 10) -> list[PointView]:
+    """Sampling points with their hours, nearest first by the jurisdiction tree (same grid, then the
+    community, the street …), open ones first. Public information: unscoped."""
+    at_local = clock.to_local(at or clock.now())
+    assert at_local is not None
+    stmt = (select(Place, SamplingHours).outerjoin(SamplingHours, SamplingHours.place_id == Place.id)
+            .where(Place.kind == "sampling_point"))
+    out = []
+    for place, hours in session.execute(stmt):
+        is_open = hours is not None and rules.is_open(opens=hours.opens, closes=hours.closes, days=hours.days,
+                                                       at_local=at_local)
+        if open_only and not is_open:
+            continue
+        out.append(PointView(place.id, place.code, place.name, place.address_text,
+                             hours.opens if hours else None, hours.closes if hours else None,
+                             hours.days if hours else None, is_open,
+                             rules.tree_distance(near_path, place.unit_path) if near_path else 0))
+    out.sort(key=lambda p: (not p.open_now, p.distance, p.code))
+    return out[:limit]
+
+
+def sampling_point_or_register(session: Session, actor: Actor, code: str) -> tuple[Place, bool]:
+    """The sampling point with this code, registered on first use (decisions.md). (place, created)"""
+    code = (code or "").strip()
+    place = session.execute(select(Place).where(Place.code == code)).scalar_one_or_none()
+    if place is not None:
+        if place.kind != "sampling_point":
+            raise ValidationFailed("not a sampling point", [FieldError("sampling_point", f"{code} is a {place.kind}")])
+        return place, False
+    return places_service.create_place(session, actor, kind="sampling_point", name=code, code=code), True
+
+
+# ---------------------------------------------------------------------------------------------- tubes
+
+def get_tube(session: Session, actor: Actor, barcode: str) -> Tube:
+    """A tube in the actor's jurisdiction by barcode; NotFound otherwise."""
+    tube = session.execute(select(Tube).where(Tube.barcode == clean_barcode(barcode))).scalar_one_or_none()
+    if tube is None or not actor.sees_path(tube.unit_path):
+        raise NotFound(f"tube {barcode} not found")
+    return tube
+
+
+def tube_samples(session: Session, tube_id: int) -> list[tuple[TubeSample, Person]]:
+    rows = session.execute(select(TubeSample, Person).join(Person, Person.id == TubeSample.person_id)
+                           .where(TubeSample.tube_id == tube_id).order_by(TubeSample.position))
+    return [(sample, person) for sample, person in rows]
+
+
+def _count(session: Session, tube_id: int) -> int:
+    return int(session.execute(select(func.count()).select_from(TubeSample)
+                               .where(TubeSample.tube_id == tube_id)).scalar_one())
+
+
+def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | None = None,
+              sampling_point_id: int | None = None, via: str = "page") -> tuple[Tube, bool]:
+    """Start a tube (开管), or carry on with it: a barcode is one tube, so scanning it again returns the
+    stored tube (a different pool size for a tube that has samples is a Conflict). (tube, created)"""
+    actor.require("testing.sample")
+    code = clean_barcode(barcode)
+    p = common.pack(session)
+    size = pool_size if pool_size is not None else common.default_pool_size(p)
+    errors = [e for e in [_barcode_error(code)] if e]
+    if not 1 <= size <= MAX_POOL:
+        errors.append(FieldError("pool_size", f"between 1 and {MAX_POOL}"))
+    point = None
+    if sampling_point_id is not None:
+        point = session.get(Place, sampling_point_id)
+        if point is None or point.kind != "sampling_point" or not actor.sees_path(point.unit_path):
+            errors.append(FieldError("sampling_point_id", "unknown sampling point"))
+    if errors:
+        raise ValidationFailed("invalid tube", errors)
+    tube = session.execute(select(Tube).where(Tube.barcode == code)).scalar_one_or_none()
+    if tube is not None:
+        if not actor.sees_path(tube.unit_path):
+            raise Conflict(f"tube {code} is already registered elsewhere")
+        if tube.pool_size != size:
+            if _count(session, tube.id):
+                raise Conflict(f"tube {code} is a {tube.pool_size}-person tube with samples in it")
+            tube.pool_size = size
+        return tube, False
+    if point is not None:
+        unit_id, unit_path = point.unit_id, point.unit_path
+    elif actor.unit_id is not None:
+        unit = session.get(Unit, actor.unit_id)
+        assert unit is not None
+        unit_id, unit_path = unit.id, unit.path
+    else:
+        root = jurisdictions_service.root_unit(session)
+        unit_id, unit_path = root.id, root.path
+    tube = Tube(barcode=code, pool_size=size, sampling_point_id=point.id if point else None, status="open",
+                opened_at=clock.now(), opened_by=actor.username, via=via, unit_id=unit_id, unit_path=unit_path)
+    session.add(tube)
+    session.flush()
+    audit.record(session, actor, "testing.tube_opened", object_type="tube", object_id=tube.id, barcode=code,
+                 pool_size=size, sampling_point_id=tube.sampling_point_id)
+    return tube, True
+
+
+def close_tube(session: Session, actor: Actor, *, barcode: str) -> Tube:
+    """Close a tube before it is full (封管); an empty tube cannot be closed."""
+    actor.require("testing.sample")
+    tube = get_tube(session, actor, barcode)
+    if tube.status != "closed":
+        if not _count(session, tube.id):
+            raise ValidationFailed("empty tube", [FieldError("tube_barcode", "the tube has no samples")])
+        tube.status, tube.closed_at = "closed", clock.now()
+        session.flush()
+        audit.record(session, actor, "testing.tube_closed", object_type="tube", object_id=tube.id, early=True)
+    return tube
+
+
+class SampleRefused(ValidationFailed):
+    """A sample the tube cannot take: `kind` is `duplicate` (the same person twice), `closed` (full or
+    closed) or `shared_phone` (a phone several persons share, without a name); `params` fill the
+    translated message on the sampler's page."""
+
+    def __init__(self, message: str, fields: list[FieldError], *, kind: str, **params: Any) -> None:
+        super().__init__(message, fields)
+        self.kind = kind
+        self.params = params
+
+
+def _who(session: Session, actor: Actor, *, person: str, name: str | None) -> tuple[PersonKeys, list[str]]:
+    """What the sampler typed or scanned: an ID number or a mobile number (and a name when given)."""
+    text = (person or "").strip()
+    if not text:
+        raise ValidationFailed("person required", [FieldError("person", "scan or type an ID or phone number")])
+    id_check = check_id_number(text)
+    if id_check is not None and id_check.valid:
+        return PersonKeys(name, id_check.value, None), []
+    phone_check = check_phone(text)
+    if phone_check is not None and phone_check.valid:
+        ids, _ = find_known(session, phone=phone_check.value, name=name)
+        if len(ids) > 1:
+            raise SampleRefused("several persons share this phone", [FieldError(
+                "person", "several persons share this phone number: add the name or use the ID number")],
+                kind="shared_phone")
+        return PersonKeys(name, None, phone_check.value), []
+    issue = "; ".join(id_check.issues) if id_check is not None and len(text) >= 15 else "not a valid ID or mobile number"
+    raise ValidationFailed("invalid person", [FieldError("person", issue)])
+
+
+def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, name: str | None = None,
+               collected_at: dt.datetime | None = None) -> tuple[Tube, TubeSample]:
+    """One person into a tube (扫码采样): by ID number or mobile number. Refused with a clear message
+    when the tube is closed or full, or the person is already in it; the tube closes at its size."""
+    actor.require("testing.sample")
+    tube = get_tube(session, actor, barcode)
+    _refuse_if_full(tube, _count(session, tube.id))
+    keys, _ = _who(session, actor, person=person, name=(name or "").strip() or None)
+    resolved = resolve_persons(session, actor, [keys], source="sample")[0]
+    assert resolved.person_id is not None
+    return tube, _put(session, actor, tube, resolved.person_id, collected_at or clock.now())
+
+
+def _refuse_if_full(tube: Tube, n: int) -> None:
+    if tube.status == "closed" or n >= tube.pool_size:
+        raise SampleRefused("tube closed", [FieldError(
+            "tube_barcode", f"tube {tube.barcode} is closed ({n} of {tube.pool_size}): start a new tube")],
+            kind="closed", barcode=tube.barcode, n=n, size=tube.pool_size)
+
+
+def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.datetime) -> TubeSample:
+    n = _count(session, tube.id)
+    existing = session.execute(select(TubeSample).where(TubeSample.tube_id == tube.id,
+                                                        TubeSample.person_id == person_id)).scalar_one_or_none()
+    if existing is not None:
+        raise SampleRefused("already in this tube", [FieldError(
+            "person", f"this person is already in tube {tube.barcode} (no. {existing.position})")],
+            kind="duplicate", barcode=tube.barcode, n=existing.position)
+    _refuse_if_full(tube, n)
+    sample = TubeSample(tube_id=tube.id, person_id=person_id, position=n + 1, collected_at=at,
+                        recorded_by=actor.username)
+    session.add(sample)
+    if tube.collected_at is None or at < tube.collected_at:
+        tube.collected_at = at
+    if n + 1 >= tube.pool_size:
+        tube.status, tube.closed_at = "closed", clock.now()
+    session.flush()
+    audit.record(session, actor, "testing.sampled", object_type="tube", object_id=tube.id, person_id=person_id,
+                 position=n + 1)
+    return sample
+
+
+# ----------------------------------------------------------------------------------- sample files
+
+@dataclass
+class SampleItem:
+    number: int
+    values: dict[str, str]
+    issues: list[str] = field(default_factory=list)
+
+
+def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem], via: str = "import",
+                   filename: str | None = None, advance: Callable[[int], None] | None = None) -> list[ReportRow]:
+    """Sampling records from other systems (采样数据对接): one row per person and tube. `duplicate` when
+    the person is already in the tube; unknown sampling point codes are registered and mentioned."""
+    actor.require("testing.sample")
+    p = common.pack(session)
+    reports = [ReportRow(it.number, "accepted") for it in items]
+    parsed: list[dict[str, Any] | None] = []
+    points: dict[str, Place] = {}
+    for it, rep in zip(items, reports, strict=True):
+        v = it.values
+        issues = rep.issues
+        code = clean_barcode(v.get("tube_barcode"))
+        err = _barcode_error(code)
+        row: dict[str, Any] = {"barcode": code}
+        if err:
+            issues.append(str(err))
+        size_text = (v.get("pool_size") or "").strip()
+        size = None
+        if size_text:
+            digits = size_text.replace("合1", "").replace("合一", "").replace("in1", "").strip()
+            if digits.isdigit() and 1 <= int(digits) <= MAX_POOL:
+                size = int(digits)
+            else:
+                issues.append(f"pool_size: not a pool size: {size_text!r}")
+        row["pool_size"] = size
+        try:
+            row["collected_at"] = parse_time(v.get("collected_at") or "")
+        except BadTime as exc:
+            issues.append(f"collected_at: {exc}")
+            row["collected_at"] = None
+        if row["collected_at"] is None and not any(i.startswith("collected_at") for i in issues):
+            issues.append("collected_at: required")
+        point_code = (v.get("sampling_point") or "").strip()
+        row["point"] = None
+        if point_code:
+            if point_code not in points:
+                try:
+                    place, created = sampling_point_or_register(session, actor, point_code)
+                except ValidationFailed as exc:
+                    issues.extend(str(f) for f in exc.fields)
+                    place, created = None, False
+                if place is not None:
+                    points[point_code] = place
+                    if created:
+                        issues.append(f"sampling_point: registered new sampling point {point_code}")
+            row["point"] = points.get(point_code)
+        if err or any(i.startswith(("collected_at", "pool_size")) for i in issues):
+            rep.status = "rejected"
+            parsed.append(None)
+        else:
+            parsed.append(row)
+    keys = [PersonKeys(it.values.get("name") or None, it.values.get("id_number") or None,
+                       it.values.get("phone") or None) for it in items]
+    live_idx = [i for i, row in enumerate(parsed) if row is not None]
+    resolved = resolve_persons(session, actor, [keys[i] for i in live_idx], source="sample")
+    tubes: dict[str, Tube] = {}
+    for i, res in zip(live_idx, resolved, strict=True):
+        rep, row = reports[i], parsed[i]
+        assert row is not None
+        rep.issues.extend(res.issues)
+        rep.extra["tube_barcode"] = row["barcode"]
+        if res.rejected or res.person_id is None:
+            rep.status = "rejected"
+            continue
+        rep.person_id = res.person_id
+        tube = tubes.get(row["barcode"])
+        if tube is None:
+            tube = session.execute(select(Tube).where(Tube.barcode == row["barcode"])).scalar_one_or_none()
+        if tube is None:
+            point = row["point"]
+            unit_id, unit_path = (point.unit_id, point.unit_path) if point is not None else _root(session)
+            tube = Tube(barcode=row["barcode"], pool_size=row["pool_size"] or common.default_pool_size(p),
+                        sampling_point_id=point.id if point else None, status="open", opened_at=clock.now(),
+                        opened_by=actor.username, via=via, unit_id=unit_id, unit_path=unit_path)
+            session.add(tube)
+            session.flush()
+        elif not actor.sees_path(tube.unit_path):
+            rep.status = "rejected"
+            rep.issues.append(f"tube_barcode: tube {tube.barcode} is registered outside your jurisdiction")
+            continue
+        elif row["pool_size"] and row["pool_size"] != tube.pool_size:
+            rep.issues.append(f"pool_size: the tube is a {tube.pool_size}-person tube; {row['pool_size']} ignored")
+        tubes[row["barcode"]] = tube
+        try:
+            sample = _put(session, actor, tube, res.person_id, row["collected_at"])
+            rep.extra["position"] = sample.position
+        except SampleRefused as exc:
+            if exc.kind == "duplicate":
+                rep.status = "duplicate"
+            else:
+                rep.status = "rejected"
+                rep.issues.extend(str(f) for f in exc.fields)
+    if advance is not None:
+        advance(len(items))
+    counts: dict[str, int] = defaultdict(int)
+    for r in reports:
+        counts[r.status] += 1
+    audit.record(session, actor, "testing.samples_imported", object_type="tube", via=via, filename=filename,
+                 rows=len(reports), tubes=len(tubes), **counts)
+    return reports
+
+
+def _root(session: Session) -> tuple[int, str]:
+    root = jurisdictions_service.root_unit(session)
+    return root.id, root.path
+
+
+def import_samples(session: Session, actor: Actor, path: Path, *,
+                   progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+    """`fangkong import samples FILE` (CSV or XLSX). Raises UnusableFile."""
+    table = read_table(Path(path), SAMPLE_COLUMNS, required_any=["tube_barcode"])
+    items = [SampleItem(row.number, row.values) for row in table]
+    return ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress)
+
+
+# ---------------------------------------------------------------------------------- citizen's page
+
+@dataclass
+class CitizenView:
+    """What a person sees of themselves (no name, no numbers: they typed them)."""
+
+    groups: list[dict[str, Any]]
+    last_negative_at: dt.datetime | None
+    next_due_at: dt.datetime | None
+    points: list[PointView]
+
+
+def citizen_status(session: Session, *, id_number: str, phone: str, ip: str | None = None) -> CitizenView | None:
+    """A person's own next due date (本人应检查询): ID number and the phone registered with it must both
+    match; None otherwise (the answer never says which one was wrong). Audited without the numbers."""
+    id_check = check_id_number(id_number)
+    phone_check = check_phone(phone)
+    person = None
+    if id_check is not None and id_check.valid and phone_check is not None and phone_check.valid:
+        person = session.execute(select(Person).where(
+            Person.id_number_bidx == crypto.blind_index(id_check.value, "id_number"))).scalar_one_or_none()
+        if person is not None and person.phone_bidx != crypto.blind_index(phone_check.value, "phone"):
+            person = None
+    actor = Actor(None, "citizen", "citizen", None, "/", frozenset(), ip)
+    audit.record(session, actor, "testing.citizen_lookup", object_type="person",
+                 object_id=person.id if person else None, found=person is not None)
+    if person is None:
+        return None
+    p = common.pack(session)
+    names = {g.code: g.name_zh for g in p.key_groups}
+    members = session.execute(select(GroupMember).where(GroupMember.person_id == person.id,
+                                                        GroupMember.active.is_(True))).scalars().all()
+    groups = [{"code": m.group_code, "name": names.get(m.group_code, m.group_code),
+               "frequency_days": m.frequency_days, "next_due_at": m.next_due_at} for m in members]
+    dues = [m.next_due_at for m in members if m.next_due_at is not None]
+    lasts = [m.last_negative_at for m in members if m.last_negative_at is not None]
+    if not lasts:
+        found = common.last_negatives(session, [person.id])
+        lasts = list(found.values())
+    return CitizenView(groups, max(lasts) if lasts else None, min(dues) if dues else None,
+                       sampling_points(session, near_path=person.unit_path, limit=5))
+
+
+def list_tubes(session: Session, actor: Actor, *, limit: int = 50, after_id: int | None = None,
+               result: str | None = None) -> list[Tube]:
+    """Tubes in the actor's jurisdiction, newest first."""
+    actor.require("testing.view")
+    stmt = scope.visible(select(Tube), actor, Tube)
+    if result:
+        stmt = stmt.where(Tube.result == result)
+    if after_id is not None:
+        stmt = stmt.where(Tube.id < after_id)
+    return list(session.execute(stmt.order_by(Tube.id.desc()).limit(max(1, min(limit, 500)))).scalars())

@@ -1,0 +1,88 @@
+"""Field parsing for venue and scan rows: times and venue categories (场所类别). Pure, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from fangkong.kernel import clock
+
+# ----------------------------------------------------------------------------------------------- time
+
+_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s*(\d{1,2})[:时](\d{1,2})?(?:[:分](\d{1,2}))?秒?)?$")
+_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
+_DAY_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+class BadTime(ValueError):
+    pass
+
+
+def parse_time(text: str | dt.datetime | None) -> dt.datetime | None:
+    """A time from a file, form or API body as aware UTC; naive times are local (decisions.md, "Time").
+
+    ISO 8601 (`T` or space, with or without seconds or offset), `YYYY/MM/DD HH:MM`, `YYYY年M月D日 H:MM`
+    and dates alone (midnight). Empty → None; anything else raises BadTime. (Hand-written like the
+    intake reader's: `datetime.fromisoformat` covers ISO; the two Chinese spreadsheet shapes are two
+    regular expressions.)
+    """
+    if isinstance(text, dt.datetime):
+        value = text
+    else:
+        s = " ".join(unicodedata.normalize("NFKC", text or "").split())
+        if not s:
+            return None
+        m = _CN_DATE.match(s) or _SLASH.match(s)
+        try:
+            if m:
+                y, mo, d, hh, mm, ss = m.groups()
+                value = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+            elif _DAY_ONLY.match(s):
+                y, mo, d = s.split("-")
+                value = dt.datetime(int(y), int(mo), int(d))
+            else:
+                value = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadTime(f"not a date or time: {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=clock.tz())
+    return value.astimezone(dt.UTC)
+
+
+def whole_seconds(value: dt.datetime) -> dt.datetime:
+    """Scans are kept to the second: co-location compares whole seconds exactly."""
+    return value.replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------------------- categories
+
+#: the 39 venue categories of the venue-code practice (domain.md): code → Chinese label. The same codes
+#: as the synthetic city's catalog (drill/catalog.py), which generates venues of these categories.
+CATEGORIES: dict[str, str] = {
+    "restaurant": "餐饮", "market": "农贸市场", "supermarket": "超市", "convenience_store": "便利店",
+    "mall": "商场", "hotel": "宾馆酒店", "school": "学校", "kindergarten": "幼儿园",
+    "training_centre": "培训机构", "office": "写字楼", "government_hall": "政务服务中心", "bank": "银行网点",
+    "post_express": "邮政快递网点", "station": "公交地铁站", "clinic": "诊所", "hospital": "医院",
+    "pharmacy": "药店", "gym": "健身房", "swimming_pool": "游泳馆", "stadium": "体育场馆",
+    "cinema": "电影院", "theatre": "剧场", "ktv": "KTV", "bar": "酒吧", "bathhouse": "洗浴中心",
+    "internet_cafe": "网吧", "chess_room": "棋牌室", "teahouse": "茶馆", "barber": "理发美容",
+    "religious": "宗教场所", "park": "公园", "scenic_spot": "景区", "museum": "博物馆", "library": "图书馆",
+    "care_home": "养老机构", "banquet_hall": "宴会厅", "gas_station": "加油站", "car_service": "汽车服务",
+    "wholesale_market": "批发市场",
+}
+_BY_LABEL = {unicodedata.normalize("NFKC", label).casefold(): code for code, label in CATEGORIES.items()}
+
+
+def parse_category(text: str) -> tuple[str | None, str | None]:
+    """(category, issue): a known code or Chinese label maps to its code; other text is kept as
+    written (at most 32 characters) with an issue, since a sender's own categories are still useful."""
+    s = unicodedata.normalize("NFKC", text or "").strip()
+    if not s:
+        return None, None
+    key = s.casefold().replace(" ", "_")
+    if key in CATEGORIES:
+        return key, None
+    if s.casefold() in _BY_LABEL:
+        return _BY_LABEL[s.casefold()], None
+    return s[:32], f"unknown category {s[:32]!r}, kept as written"

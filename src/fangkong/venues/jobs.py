@@ -1,0 +1,25 @@
+"""Scheduled venue work: scan retention (扫码数据到期删除) and keeping the co-location index current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.cli_support import job
+from fangkong.venues.service import venues as venues_service
+
+
+@job("venues.retention")
+def retention(session: Session) -> dict[str, Any]:
+    """Delete scans strictly older than the policy's retention days; report how many (audited)."""
+    return venues_service.purge_expired_scans(session, SYSTEM_ACTOR).as_dict()
+
+
+@job("venues.colocation_index")
+def colocation_index(session: Session, rebuild: bool = False) -> dict[str, Any]:
+    """Copy new scans into the co-location index (run every few minutes; answers never miss scans)."""
+    from fangkong.venues.colocation.store import get_index
+
+    return get_index().extend(session, rebuild=bool(rebuild)).as_dict()

@@ -1,0 +1,349 @@
+"""Venue routes: the JSON API under /api/v1 (scans, co-location, codes, coverage, flags) and the pages —
+the public scan page `/v/{token}` (plain HTML form, no scripts), the staff check form, the coverage
+page and the A4 poster."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from fangkong.kernel import clock
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.auth.deps import OptionalActor, requires
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
+from fangkong.kernel.web.deps import DbSession, RowId
+from fangkong.kernel.web.nav import N_, register_nav
+from fangkong.kernel.web.schemas import ERROR_RESPONSES
+from fangkong.kernel.web.templating import render, request_locale
+from fangkong.venues.colocation import service as colocation_service
+from fangkong.venues.fields import CATEGORIES, BadTime, parse_time
+from fangkong.venues.schemas import (
+    CodeOut,
+    ColocationOut,
+    CoverageOut,
+    FlagIn,
+    FlagOut,
+    ItemOut,
+    PairOut,
+    ScansIn,
+    ScansReportOut,
+    VenueCoverageOut,
+)
+from fangkong.venues.service import codes as codes_service
+from fangkong.venues.service import coverage as coverage_module
+from fangkong.venues.service import scans as scans_service
+from fangkong.venues.service import venues as venues_service
+
+api = APIRouter(tags=["venues"], responses=ERROR_RESPONSES)
+pages = APIRouter(include_in_schema=False)
+
+CanView = Annotated[Actor, Depends(requires("venues.view"))]
+CanManage = Annotated[Actor, Depends(requires("venues.manage"))]
+CanFlag = Annotated[Actor, Depends(requires("venues.flag"))]
+CanUpload = Annotated[Actor, Depends(requires("scans.upload"))]
+CanStaff = Annotated[Actor, Depends(requires("venues.scan_staff"))]
+CanQuery = Annotated[Actor, Depends(requires("colocation.query"))]
+
+register_nav("venues", N_("Venue codes"), "/venues", "venues.view", 45)
+
+#: the device's remembered identity: AES-GCM ciphertext (authenticated, so a tampered cookie is ignored)
+ID_COOKIE = "fk_scan_id"
+ID_COOKIE_DAYS = 30
+COLOCATION_PAGE_MAX = 10_000
+
+
+def _time(value: str | None, field: str) -> dt.datetime | None:
+    try:
+        return parse_time(value or "")
+    except BadTime as exc:
+        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+
+
+def _code_out(row: Any, request: Request) -> CodeOut:
+    return CodeOut(venue_id=row.place_id, code_id=row.id, key_version=row.key_version, token=row.token,
+                   url=codes_service.venue_url(row.token, str(request.base_url)),
+                   issued_at=clock.iso_local(row.issued_at))
+
+
+def _flag_out(flag: Any) -> FlagOut:
+    return FlagOut(id=flag.id, venue_id=flag.place_id, reason=flag.reason, flagged_at=clock.iso_local(flag.flagged_at),
+                   flagged_by=flag.flagged_by, cleared_at=clock.iso_local(flag.cleared_at) or None)
+
+
+# ------------------------------------------------------------------------------------------------ API
+
+@api.post("/scans", response_model=ScansReportOut, summary="Upload a batch of scans from a venue's system")
+def post_scans(body: ScansIn, session: DbSession, actor: CanUpload,
+               idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> dict[str, Any]:
+    """Per-item report like a file import (`accepted` | `duplicate` | `rejected` with `issues`). Items
+    are idempotent by `request_id`; a repeated `Idempotency-Key` returns the first answer unchanged."""
+    items = [scans_service.ScanItem(i + 1, venue_ref=it.venue_ref or "", venue_code=it.venue_code or "",
+                                    phone=it.phone, id_number=it.id_number, name=it.name, scanned_at=it.scanned_at,
+                                    request_id=it.request_id, temperature=it.temperature, mask_ok=it.mask_ok)
+             for i, it in enumerate(body.items)]
+    result = scans_service.upload_scans(session, actor, items=items, idempotency_key=idempotency_key)
+    return ScansReportOut(counts=result["counts"], items=[ItemOut(**i) for i in result["items"]]).model_dump()
+
+
+@api.get("/colocation", response_model=ColocationOut, summary="Co-location pairs of one subject")
+def get_colocation(
+    session: DbSession,
+    actor: CanQuery,
+    since: Annotated[str, Query(max_length=64)],
+    until: Annotated[str, Query(max_length=64)],
+    person_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    id_number: Annotated[str | None, Query(max_length=40)] = None,
+    window_min: Annotated[int | None, Query(ge=0, le=1440)] = None,
+    limit: Annotated[int, Query(ge=1, le=COLOCATION_PAGE_MAX)] = 1000,
+    cursor: Annotated[str, Query(max_length=12, description="`next_cursor` of the previous page")] = "",
+) -> ColocationOut:
+    """Everyone who scanned the subject's venues within ±window minutes (policy default) of each of
+    the subject's scans between `since` and `until`; the subject's own scans excluded."""
+    start, end = _time(since, "since"), _time(until, "until")
+    if start is None or end is None:
+        raise ValidationFailed("invalid period", [FieldError("since" if start is None else "until", "required")])
+    if cursor and not cursor.isdigit():
+        raise ValidationFailed("invalid cursor", [FieldError("cursor", "not a cursor from a previous page")])
+    subject = colocation_service.resolve_subject(session, actor, person_id=person_id, phone=phone,
+                                                 id_number=id_number)
+    window = colocation_service.window_minutes(session, window_min)
+    pairs = colocation_service.colocated(session, actor, person_id=subject, since=start, until=end,
+                                         window_min=window)
+    offset = int(cursor or 0)
+    page = pairs[offset:offset + limit]
+    cols = colocation_service.PAIR_COLUMNS
+    return ColocationOut(subject_person_id=subject, since=clock.iso_local(start), until=clock.iso_local(end),
+                         window_min=window, count=len(pairs),
+                         pairs=[PairOut(**dict(zip(cols, p.row(), strict=True))) for p in page],
+                         next_cursor=str(offset + limit) if offset + limit < len(pairs) else None)
+
+
+@api.get("/venues/coverage", response_model=CoverageOut, summary="Scan coverage of a day")
+def get_coverage(session: DbSession, actor: CanView,
+                 day: Annotated[dt.date | None, Query(description="local day, YYYY-MM-DD")] = None) -> CoverageOut:
+    report = coverage_module.coverage(session, actor, day=day)
+
+    def out(vs: list[Any]) -> list[VenueCoverageOut]:
+        return [VenueCoverageOut(venue_id=v.venue_id, name=v.name, code=v.code, ref=v.ref, category=v.category,
+                                 expected=v.expected, scans=v.scans, ratio=v.ratio, open_flags=v.open_flags) for v in vs]
+
+    return CoverageOut(day=report.day.isoformat(), totals=report.totals, without_scans=out(report.without_scans),
+                       under_scanning=out(report.under_scanning), flagged=out(report.flagged))
+
+
+@api.get("/venues/{venue_id}/code", response_model=CodeOut, summary="A venue's current code (issued if none)")
+def get_code(request: Request, venue_id: RowId, session: DbSession, actor: CanManage) -> CodeOut:
+    return _code_out(codes_service.issue_code(session, actor, place_id=venue_id), request)
+
+
+@api.post("/venues/{venue_id}/code/rotate", response_model=CodeOut, summary="Revoke a venue's code, issue a new one")
+def rotate_code(request: Request, venue_id: RowId, session: DbSession, actor: CanManage) -> CodeOut:
+    return _code_out(codes_service.rotate_code(session, actor, place_id=venue_id), request)
+
+
+@api.post("/venues/{venue_id}/flags", response_model=FlagOut, status_code=201,
+          summary="Flag a venue that does not enforce scanning")
+def post_flag(venue_id: RowId, body: FlagIn, session: DbSession, actor: CanFlag) -> FlagOut:
+    return _flag_out(venues_service.flag_venue(session, actor, place_id=venue_id, reason=body.reason))
+
+
+@api.post("/venues/flags/{flag_id}/clear", response_model=FlagOut, summary="Close a flag")
+def clear_flag(flag_id: RowId, session: DbSession, actor: CanFlag) -> FlagOut:
+    return _flag_out(venues_service.clear_flag(session, actor, flag_id=flag_id))
+
+
+# ------------------------------------------------------------------------------------- the scan page
+
+def _saved_identity(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(ID_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(crypto.decrypt(base64.urlsafe_b64decode(raw.encode())))
+    except Exception:  # tampered, encrypted under another key, or not ours: ask again
+        return None
+    return data if isinstance(data, dict) and data.get("phone") else None
+
+
+def _identity_cookie(response: Response, request: Request, identity: dict[str, str]) -> None:
+    value = base64.urlsafe_b64encode(crypto.encrypt(json.dumps(identity, ensure_ascii=False))).decode()
+    response.set_cookie(ID_COOKIE, value, max_age=ID_COOKIE_DAYS * 86400, path="/v", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+
+
+def _refused(request: Request, exc: codes_service.CodeRefused) -> Response:
+    return render(request, "venues/scan_refused.html", status_code=exc.status, revoked=exc.revoked)
+
+
+def _scan_form(request: Request, token: str, venue_name: str, *, saved: dict[str, str] | None,
+               values: dict[str, str] | None = None, errors: list[FieldError] | None = None,
+               status_code: int = 200, staff_link: bool = False) -> Response:
+    return render(request, "venues/scan.html", status_code=status_code, token=token, venue_name=venue_name,
+                  saved=saved, saved_phone=mask_phone(saved["phone"]) if saved else "",
+                  values=values or {}, errors={e.field: e.message for e in errors or []},
+                  request_id=uuid.uuid4().hex, staff_link=staff_link)
+
+
+@pages.get("/v/{token}")
+def scan_page(request: Request, token: str, session: DbSession, actor: OptionalActor,
+              change: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
+    """The page a venue's QR opens: the venue's name and a one-tap check-in (扫码登记)."""
+    try:
+        venue = codes_service.venue_for_token(session, token)
+    except codes_service.CodeRefused as exc:
+        return _refused(request, exc)
+    saved = None if change else _saved_identity(request)
+    return _scan_form(request, token, venue.name, saved=saved,
+                      staff_link=actor is not None and actor.can("venues.scan_staff"))
+
+
+@pages.post("/v/{token}")
+def scan_submit(
+    request: Request,
+    token: str,
+    session: DbSession,
+    request_id: Annotated[str, Form(max_length=64)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    name: Annotated[str, Form(max_length=64)] = "",
+    remember: Annotated[str, Form(max_length=8)] = "",
+    use_saved: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Record the check-in; remember the identity on this device when asked (an encrypted cookie)."""
+    saved = _saved_identity(request) if use_saved else None
+    if saved is not None:
+        phone, id_number, name = saved.get("phone", ""), saved.get("id_number", ""), saved.get("name", "")
+    try:
+        venue = codes_service.venue_for_token(session, token)
+    except codes_service.CodeRefused as exc:
+        return _refused(request, exc)
+    values = {"phone": phone, "id_number": id_number, "name": name}
+    errors: list[FieldError] = []
+    if not phone.strip():
+        errors.append(FieldError("phone", "required"))
+    if not errors:
+        try:
+            done = scans_service.record_page_scan(session, token=token, phone=phone, id_number=id_number or None,
+                                                  name=name or None, request_id=request_id or None)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    if errors:
+        return _scan_form(request, token, venue.name, saved=None, values=values, errors=errors, status_code=422)
+    check = check_phone(phone)
+    shown = mask_phone(check.value if check else phone)
+    response = render(request, "venues/scan_done.html", venue_name=venue.name, phone_masked=shown,
+                      id_masked=mask_id(id_number.strip().upper()) if id_number else "",
+                      scanned_at=done.scanned_at, duplicate=done.duplicate, token=token)
+    if remember or saved is not None:
+        identity = {"phone": check.value if check else phone.strip()}
+        if id_number.strip():
+            identity["id_number"] = id_number.strip()
+        if name.strip():
+            identity["name"] = name.strip()
+        _identity_cookie(response, request, identity)
+    return response
+
+
+@pages.post("/v/{token}/forget")
+def scan_forget(token: str) -> Response:
+    """Forget the identity remembered on this device."""
+    response = RedirectResponse(f"/v/{token}?change=1", status_code=303)
+    response.delete_cookie(ID_COOKIE, path="/v")
+    return response
+
+
+@pages.get("/v/{token}/staff")
+def staff_page(request: Request, token: str, session: DbSession, actor: CanStaff) -> Response:
+    """Venue staff's entry check (入场查验): the visitor's phone or ID, temperature, mask."""
+    try:
+        venue = codes_service.venue_for_token(session, token)
+    except codes_service.CodeRefused as exc:
+        return _refused(request, exc)
+    return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
+                  errors={}, done=None, request_id=uuid.uuid4().hex)
+
+
+@pages.post("/v/{token}/staff")
+def staff_submit(
+    request: Request,
+    token: str,
+    session: DbSession,
+    actor: CanStaff,
+    request_id: Annotated[str, Form(max_length=64)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    temperature: Annotated[str, Form(max_length=16)] = "",
+    mask_ok: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    try:
+        venue = codes_service.venue_for_token(session, token)
+    except codes_service.CodeRefused as exc:
+        return _refused(request, exc)
+    values = {"phone": phone, "id_number": id_number, "temperature": temperature, "mask_ok": mask_ok}
+    try:
+        scans_service.record_staff_check(session, actor, place_id=venue.place_id, phone=phone or None,
+                                         id_number=id_number or None, temperature=temperature or None,
+                                         mask_ok=mask_ok or None, request_id=request_id or None)
+    except ValidationFailed as exc:
+        return render(request, "venues/staff.html", status_code=422, actor=actor, token=token,
+                      venue_name=venue.name, values=values, errors={e.field: e.message for e in exc.fields},
+                      done=None, request_id=request_id or uuid.uuid4().hex)
+    check = check_phone(phone)
+    done = {"who": mask_phone(check.value) if check else mask_id(id_number.strip().upper()),
+            "temperature": temperature, "mask_ok": mask_ok}
+    return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
+                  errors={}, done=done, request_id=uuid.uuid4().hex)
+
+
+# ------------------------------------------------------------------------------------- office pages
+
+def _category_label(request: Request) -> Any:
+    zh = request_locale(request) == "zh_CN"
+    return lambda c: (CATEGORIES.get(c, c) if zh else (c or "").replace("_", " ")) if c else ""
+
+
+@pages.get("/venues")
+def venues_page(request: Request, session: DbSession, actor: CanView,
+                day: Annotated[dt.date | None, Query()] = None,
+                tab: Annotated[str, Query(max_length=16)] = "none") -> Response:
+    """Scan coverage of a day: venues without scans, under-scanning venues, flagged venues."""
+    report = coverage_module.coverage(session, actor, day=day)
+    tab = tab if tab in ("none", "low", "flagged", "all") else "none"
+    rows = {"none": report.without_scans, "low": report.under_scanning, "flagged": report.flagged,
+            "all": report.venues}[tab]
+    return render(request, "venues/venues.html", actor=actor, report=report, rows=rows[:500], total_rows=len(rows),
+                  tab=tab, day=report.day, category_label=_category_label(request),
+                  can_flag=actor.can("venues.flag"), can_manage=actor.can("venues.manage"),
+                  low_ratio=coverage_module.LOW_RATIO)
+
+
+@pages.post("/venues/{venue_id}/flag")
+def flag_submit(venue_id: RowId, session: DbSession, actor: CanFlag,
+                reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    venues_service.flag_venue(session, actor, place_id=venue_id, reason=reason)
+    return RedirectResponse("/venues?tab=flagged", status_code=303)
+
+
+@pages.get("/venues/{venue_id}/poster")
+def poster_page(request: Request, venue_id: RowId, session: DbSession, actor: CanManage) -> Response:
+    """The A4 poster (场所码张贴): venue name, QR and instructions; print from the browser."""
+    place = codes_service._venue(session, actor, venue_id)
+    row = codes_service.issue_code(session, actor, place_id=place.id)
+    url = codes_service.venue_url(row.token, str(request.base_url))
+    return render(request, "venues/poster.html", actor=actor, venue=place, url=url, qr=codes_service.qr_svg(url),
+                  key_version=row.key_version, category_label=_category_label(request))
+
+
+@pages.post("/venues/{venue_id}/rotate")
+def rotate_submit(venue_id: RowId, session: DbSession, actor: CanManage) -> Response:
+    codes_service.rotate_code(session, actor, place_id=venue_id)
+    return RedirectResponse(f"/venues/{venue_id}/poster", status_code=303)

@@ -1,0 +1,106 @@
+"""Pydantic shapes of the venue API (/api/v1/scans, /api/v1/colocation, /api/v1/venues/…).
+
+Times come in as text (ISO 8601 or the spreadsheet shapes, naive = local) so that one bad item is a
+`rejected` line of the report, not a 422 for the whole batch; times go out as local ISO 8601."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class ScanIn(BaseModel):
+    """One scan from a venue's own system. Name the venue by `venue_ref` (the import reference or
+    the place code) or `venue_code` (the signed token, or the whole QR URL); give a phone or an ID."""
+
+    model_config = ConfigDict(extra="ignore")
+    venue_ref: Text | None = None
+    venue_code: Text | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    id_number: Annotated[str, Field(max_length=40)] | None = None
+    name: Annotated[str, Field(max_length=64)] | None = None
+    scanned_at: Annotated[str, Field(max_length=64)] | None = None
+    request_id: Annotated[str, Field(max_length=200)] | None = None
+    temperature: float | str | None = None
+    mask_ok: bool | None = None
+
+
+class ScansIn(BaseModel):
+    items: Annotated[list[ScanIn], Field(max_length=10_000)]
+
+
+class ItemOut(BaseModel):
+    row: int
+    status: str
+    person_id: int | None
+    issues: list[str]
+    request_id: str | None = None
+
+
+class ScansReportOut(BaseModel):
+    counts: dict[str, int]
+    items: list[ItemOut]
+
+
+class PairOut(BaseModel):
+    person_id: int
+    venue_ref: str
+    venue_name: str
+    subject_scanned_at: str
+    covisitor_scanned_at: str
+    gap_min: float
+
+
+class ColocationOut(BaseModel):
+    subject_person_id: int
+    since: str
+    until: str
+    window_min: int
+    count: int
+    pairs: list[PairOut]
+    next_cursor: str | None = None
+
+
+class CodeOut(BaseModel):
+    venue_id: int
+    code_id: int
+    key_version: int
+    token: str
+    url: str
+    issued_at: str
+
+
+class FlagIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class FlagOut(BaseModel):
+    id: int
+    venue_id: int
+    reason: str
+    flagged_at: str
+    flagged_by: str
+    cleared_at: str | None = None
+
+
+class VenueCoverageOut(BaseModel):
+    venue_id: int
+    name: str
+    code: str
+    ref: str | None
+    category: str | None
+    expected: int | None
+    scans: int
+    ratio: float | None
+    open_flags: int
+
+
+class CoverageOut(BaseModel):
+    day: str
+    totals: dict[str, int]
+    without_scans: list[VenueCoverageOut]
+    under_scanning: list[VenueCoverageOut]
+    flagged: list[VenueCoverageOut]

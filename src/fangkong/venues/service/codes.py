@@ -1,0 +1,165 @@
+"""Issuing, rotating and checking venue codes (场所码发放与轮换), and the QR they print as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import segno
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import DomainError, NotFound
+from fangkong.kernel.places.models import Place
+from fangkong.venues import codes
+from fangkong.venues.models import VenueCode
+
+#: where the QR codes point when neither FANGKONG_PUBLIC_URL nor a request says
+DEFAULT_BASE_URL = "http://localhost:8000"
+
+
+class CodeRefused(DomainError):
+    """A scanned venue code that is forged, altered, revoked or names no venue: nothing is stored."""
+
+    def __init__(self, message: str, *, revoked: bool = False) -> None:
+        super().__init__(message, status=404 if revoked else 400,
+                         code="venue_code_revoked" if revoked else "venue_code_invalid")
+        self.revoked = revoked
+
+
+def public_base_url(request_base: str | None = None) -> str:
+    """The public address of the platform for QR URLs: `FANGKONG_PUBLIC_URL`, else the request's own
+    base URL, else http://localhost:8000."""
+    from fangkong.settings import get_settings
+
+    configured = (get_settings().public_url or "").strip()
+    return (configured or request_base or DEFAULT_BASE_URL).rstrip("/")
+
+
+def venue_url(token: str, base_url: str | None = None) -> str:
+    """The URL a venue's QR encodes: `<base>/v/<token>`."""
+    return f"{public_base_url(base_url)}/v/{token}"
+
+
+def qr_svg(url: str) -> str:
+    """The QR of `url` as inline SVG markup that scales to its container (segno, error level M)."""
+    return segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
+
+
+def save_qr(url: str, path: str) -> None:
+    """Write the QR of `url` to a file; the suffix chooses the format (.svg, .png, .pdf, .eps)."""
+    segno.make(url, error="m").save(path, scale=10, border=4)
+
+
+def _venue(session: Session, actor: Actor, place_id: int) -> Place:
+    place = scope.get_visible(session, actor, Place, place_id)
+    if place.kind != "venue":
+        raise NotFound(f"venue {place_id} not found")
+    return place
+
+
+def find_venue(session: Session, actor: Actor, ref_or_code: str) -> Place:
+    """A venue in the actor's jurisdiction by the sender's `ref`, the place code (VEN000042), a venue
+    token or the QR URL; NotFound otherwise."""
+    text = (ref_or_code or "").strip()
+    if text:
+        for column in (Place.ref, Place.code):
+            place = session.execute(select(Place).where(column == text, Place.kind == "venue")).scalar_one_or_none()
+            if place is not None and actor.sees_path(place.unit_path):
+                return place
+        try:
+            info = codes.verify_token(text)
+        except codes.BadToken:
+            info = None
+        if info is not None:
+            place = session.get(Place, info.place_id)
+            if place is not None and place.kind == "venue" and actor.sees_path(place.unit_path):
+                return place
+    raise NotFound(f"venue {text} not found")
+
+
+def active_code(session: Session, place_id: int) -> VenueCode | None:
+    return session.execute(
+        select(VenueCode).where(VenueCode.place_id == place_id, VenueCode.revoked_at.is_(None))
+        .order_by(VenueCode.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def _new_code(session: Session, place_id: int) -> VenueCode:
+    latest = session.execute(select(func.max(VenueCode.key_version)).where(VenueCode.place_id == place_id)).scalar()
+    version = (latest or 0) + 1
+    row = VenueCode(place_id=place_id, key_version=version, token=codes.make_token(place_id, version),
+                    issued_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def issue_code(session: Session, actor: Actor, *, place_id: int) -> VenueCode:
+    """The venue's current code, issued now if it has none (发放场所码). Needs `venues.manage`."""
+    actor.require("venues.manage")
+    place = _venue(session, actor, place_id)
+    row = active_code(session, place.id)
+    if row is None:
+        row = _new_code(session, place.id)
+        audit.record(session, actor, "venues.code_issued", object_type="place", object_id=place.id,
+                     key_version=row.key_version)
+    return row
+
+
+def issue_codes_bulk(session: Session, place_ids: list[int]) -> int:
+    """Version-1 codes for new venues that have none (imports); returns how many were issued. The
+    caller has checked `venues.manage` and audits the import as a whole."""
+    if not place_ids:
+        return 0
+    have = set(session.execute(select(VenueCode.place_id).where(VenueCode.place_id.in_(place_ids))).scalars())
+    now = clock.now()
+    rows = [VenueCode(place_id=pid, key_version=1, token=codes.make_token(pid, 1), issued_at=now)
+            for pid in place_ids if pid not in have]
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def rotate_code(session: Session, actor: Actor, *, place_id: int) -> VenueCode:
+    """Revoke the venue's code and issue one under the next key version (轮换场所码): posters printed
+    before are refused from now on. Needs `venues.manage`; audited."""
+    actor.require("venues.manage")
+    place = _venue(session, actor, place_id)
+    now = clock.now()
+    revoked = session.execute(
+        update(VenueCode).where(VenueCode.place_id == place.id, VenueCode.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(synchronize_session="fetch")
+    ).rowcount
+    row = _new_code(session, place.id)
+    audit.record(session, actor, "venues.code_rotated", object_type="place", object_id=place.id,
+                 key_version=row.key_version, revoked=revoked)
+    return row
+
+
+@dataclass(frozen=True)
+class ScannedVenue:
+    place_id: int
+    name: str
+    code_id: int
+
+
+def venue_for_token(session: Session, token: str) -> ScannedVenue:
+    """The venue a scanned token names (public: no actor). CodeRefused when the signature does not
+    match (forged or altered: 400) or the code was revoked by a rotation or never issued (404)."""
+    try:
+        info = codes.verify_token(token)
+    except codes.BadToken as exc:
+        raise CodeRefused(str(exc)) from None
+    row = session.execute(
+        select(VenueCode.id, VenueCode.revoked_at, Place.name, Place.kind)
+        .join(Place, Place.id == VenueCode.place_id)
+        .where(VenueCode.token == codes.extract_token(token), VenueCode.place_id == info.place_id)
+    ).first()
+    if row is None or row.kind != "venue":
+        raise CodeRefused("this venue code was never issued", revoked=True)
+    if row.revoked_at is not None:
+        raise CodeRefused("this venue code has been replaced; scan the venue's current code", revoked=True)
+    return ScannedVenue(info.place_id, row.name, row.id)

@@ -1,0 +1,434 @@
+"""Recording scans (扫码登记): the scan page, staff checks, batch uploads and file imports.
+
+Every channel goes through `record_scans`: venues resolved by ref, place code or signed code; times
+checked against the clock and the retention window; repeats found by `request_id`; persons resolved
+in one batch (`persons.resolve_identities`); scans inserted with one multi-row statement. The answer is
+one `ReportRow` per item, exactly as file imports report (decisions.md, "Files in, reports out").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.db import is_postgres
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import check_id_number, check_phone
+from fangkong.kernel.places.models import Place
+from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.venues import codes
+from fangkong.venues.fields import BadTime, parse_time, whole_seconds
+from fangkong.venues.models import Scan, ScanUpload, VenueCode
+from fangkong.venues.service import codes as codes_service
+from fangkong.venues.service.persons import IdentityIn, resolve_identities
+
+#: a scan stamped a little ahead of our clock is a device clock, not a forgery
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+REQUEST_ID_MAX = 80
+TEMPERATURE_RANGE = (34.0, 43.0)
+CHUNK = 500
+#: who records a citizen's own scan from the scan page (no account)
+PUBLIC_ACTOR = Actor(user_id=None, username="scan-page", role="public", unit_id=None, unit_path="/",
+                     permissions=frozenset())
+
+#: header aliases of a scans file (canonical English name first)
+SCAN_COLUMNS: dict[str, list[str]] = {
+    "venue_ref": ["venue ref", "ref", "场所编号", "场所编码", "场所ref", "场所代码"],
+    "venue_code": ["venue code", "场所码", "二维码", "场所码token", "qr"],
+    "venue": ["场所", "场所名称编号"],
+    "phone": ["mobile", "手机", "手机号", "手机号码", "联系电话", "电话"],
+    "id_number": ["id number", "身份证", "身份证号", "身份证号码", "证件号码", "证件号"],
+    "name": ["姓名"],
+    "scanned_at": ["scan time", "time", "扫码时间", "时间", "进场时间", "登记时间"],
+    "request_id": ["request id", "流水号", "记录编号", "请求编号"],
+    "temperature": ["体温"],
+    "mask_ok": ["mask", "口罩", "佩戴口罩"],
+}
+
+
+@dataclass
+class ScanItem:
+    """One scan to record, as a row, form or API item gives it."""
+
+    row: int
+    venue_ref: str = ""
+    venue_code: str = ""
+    phone: object = None
+    id_number: object = None
+    name: object = None
+    scanned_at: object = None
+    request_id: str | None = None
+    temperature: object = None
+    mask_ok: object = None
+    #: already resolved (the scan page: the token named it)
+    place_id: int | None = None
+
+
+@dataclass
+class _Prepared:
+    item: ScanItem
+    report: ReportRow
+    place_id: int | None = None
+    at: dt.datetime | None = None
+    request_id: str | None = None
+    temperature: float | None = None
+    mask_ok: bool | None = None
+    ok: bool = True
+
+    def reject(self, issue: str) -> None:
+        self.ok = False
+        self.report.status = "rejected"
+        self.report.issues.append(issue)
+
+
+def retention_days(session: Session) -> int:
+    """Days scans are kept: the shorter of the active pack's `venues.retention_days` and
+    `retention.scan_days` (PIPL art. 19: the shortest retention the purpose allows)."""
+    pack = policy_service.active_pack(session)
+    return min(pack.venues.retention_days, pack.retention.scan_days)
+
+
+def retention_cutoff(session: Session, now: dt.datetime | None = None) -> dt.datetime:
+    """Scans strictly older than this are past retention (now − N days)."""
+    return (now or clock.now()) - dt.timedelta(days=retention_days(session))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _parse_temperature(value: object, p: _Prepared) -> None:
+    s = _text(value).replace("℃", "").replace("°C", "").strip()
+    if not s:
+        return
+    try:
+        t = float(s)
+    except ValueError:
+        p.reject("temperature: not a number")
+        return
+    if not math.isfinite(t) or not TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
+        p.reject(f"temperature: outside {TEMPERATURE_RANGE[0]}–{TEMPERATURE_RANGE[1]} °C")
+        return
+    p.temperature = round(t, 1)
+
+
+_YES = {"1", "true", "yes", "y", "是", "已戴", "佩戴", "戴", "ok", "√"}
+_NO = {"0", "false", "no", "n", "否", "未戴", "未佩戴", "没戴", "×"}
+
+
+def _parse_mask(value: object, p: _Prepared) -> None:
+    if isinstance(value, bool):
+        p.mask_ok = value
+        return
+    s = _text(value).casefold()
+    if not s:
+        return
+    if s in _YES:
+        p.mask_ok = True
+    elif s in _NO:
+        p.mask_ok = False
+    else:
+        p.reject("mask_ok: yes or no")
+
+
+def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
+    """Resolve each item's venue in three IN queries (refs, place codes, signed codes)."""
+    refs = {p.item.venue_ref.strip() for p in prepared if p.place_id is None and p.item.venue_ref.strip()}
+    by_ref: dict[str, tuple[int, str]] = {}
+    by_code: dict[str, tuple[int, str]] = {}
+    ref_list = sorted(refs)
+    for i in range(0, len(ref_list), CHUNK):
+        chunk = ref_list[i:i + CHUNK]
+        for pid, ref, path in session.execute(
+                select(Place.id, Place.ref, Place.unit_path).where(Place.kind == "venue", Place.ref.in_(chunk))):
+            by_ref[ref] = (pid, path)
+        for pid, code, path in session.execute(
+                select(Place.id, Place.code, Place.unit_path).where(Place.kind == "venue", Place.code.in_(chunk))):
+            by_code[code] = (pid, path)
+    tokens: dict[str, codes.TokenInfo] = {}
+    for p in prepared:
+        raw = p.item.venue_code.strip()
+        if p.place_id is None and not p.item.venue_ref.strip() and raw:
+            with contextlib.suppress(codes.BadToken):
+                tokens[codes.extract_token(raw)] = codes.verify_token(raw)
+    code_rows: dict[str, tuple[int, dt.datetime | None, str]] = {}
+    token_list = sorted(tokens)
+    for i in range(0, len(token_list), CHUNK):
+        for token, pid, revoked_at, path in session.execute(
+                select(VenueCode.token, VenueCode.place_id, VenueCode.revoked_at, Place.unit_path)
+                .join(Place, Place.id == VenueCode.place_id)
+                .where(VenueCode.token.in_(token_list[i:i + CHUNK]), Place.kind == "venue")):
+            code_rows[token] = (pid, revoked_at, path)
+    for p in prepared:
+        if p.place_id is not None or not p.ok:
+            continue
+        ref = p.item.venue_ref.strip()
+        raw = p.item.venue_code.strip()
+        if ref:
+            hit = by_ref.get(ref) or by_code.get(ref)
+            if hit is None or not actor.sees_path(hit[1]):
+                p.reject(f"venue: unknown venue ref {ref}")
+                continue
+            p.place_id = hit[0]
+        elif raw:
+            token = codes.extract_token(raw)
+            if token not in tokens:
+                p.reject("venue_code: not a valid venue code (forged or altered)")
+                continue
+            row = code_rows.get(token)
+            if row is None or row[0] != tokens[token].place_id or not actor.sees_path(row[2]):
+                p.reject("venue_code: unknown venue code")
+                continue
+            if row[1] is not None and (p.at is None or p.at >= row[1]):
+                p.reject("venue_code: replaced by a newer code before this scan")
+                continue
+            p.place_id = row[0]
+        else:
+            p.reject("venue: required (venue_ref or venue_code)")
+
+
+def _derived_request_id(p: _Prepared) -> str | None:
+    """A stable id for a row that brings none: the same venue, person and second are the same scan.
+    Built from blind indexes, so no number appears in clear."""
+    id_check = check_id_number(p.item.id_number)
+    phone_check = check_phone(p.item.phone)
+    who = (crypto.blind_index(id_check.value, "id_number") if id_check and id_check.valid
+           else crypto.blind_index(phone_check.value, "phone") if phone_check and phone_check.valid else "")
+    assert p.at is not None
+    if not who:
+        return None  # no usable identity: the row is rejected, and must not shadow another
+    digest = hashlib.sha256(f"{p.place_id}|{who}|{int(p.at.timestamp())}".encode()).hexdigest()
+    return "auto:" + digest[:40]
+
+
+def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], source: str,
+                 checked_by_id: int | None = None, audit_batch: bool = True) -> list[ReportRow]:
+    """Record scans; one report row per item, in order (accepted | duplicate | rejected).
+
+    Venue: `place_id` when the caller resolved it, else `venue_ref` (the import reference, or the place
+    code), else `venue_code` (the signed token or the whole QR URL); an unknown venue, or one outside
+    the actor's jurisdiction, rejects the row. A stored `request_id` makes the row a `duplicate`
+    answered with the first scan's person; a row without one gets an id derived from venue, person and
+    second. The caller checks the permission for its channel.
+    """
+    now = clock.now()
+    cutoff = retention_cutoff(session, now)
+    days = retention_days(session)
+    prepared = [_Prepared(it, ReportRow(it.row, "accepted"), place_id=it.place_id) for it in items]
+    for p in prepared:
+        try:
+            at = parse_time(p.item.scanned_at if isinstance(p.item.scanned_at, dt.datetime)
+                            else _text(p.item.scanned_at))
+        except BadTime:
+            p.reject("scanned_at: not a date or time")
+            continue
+        if at is None:
+            p.reject("scanned_at: required")
+            continue
+        at = whole_seconds(at)
+        if at > now + FUTURE_TOLERANCE:
+            p.reject("scanned_at: in the future")
+        elif at < cutoff:
+            p.reject(f"scanned_at: older than the {days}-day retention period")
+        p.at = at
+        rid = _text(p.item.request_id)
+        if len(rid) > REQUEST_ID_MAX:
+            p.reject(f"request_id: at most {REQUEST_ID_MAX} characters")
+        p.request_id = rid or None
+        _parse_temperature(p.item.temperature, p)
+        _parse_mask(p.item.mask_ok, p)
+    _venues(session, actor, [p for p in prepared if p.ok])
+
+    live = [p for p in prepared if p.ok]
+    for p in live:
+        if p.request_id is None:
+            p.request_id = _derived_request_id(p)
+    # repeats: stored ones first, then earlier rows of this batch
+    stored: dict[str, tuple[int, int, dt.datetime]] = {}
+    rids = sorted({p.request_id for p in live if p.request_id})
+    for i in range(0, len(rids), CHUNK):
+        for rid, pid, place_id, at in session.execute(
+                select(Scan.request_id, Scan.person_id, Scan.place_id, Scan.scanned_at)
+                .where(Scan.request_id.in_(rids[i:i + CHUNK]))):
+            stored[rid] = (pid, place_id, at)
+    first_in_batch: dict[str, _Prepared] = {}
+    fresh: list[_Prepared] = []
+    repeats: list[tuple[_Prepared, _Prepared]] = []
+    for p in live:
+        if p.request_id is None:
+            fresh.append(p)
+        elif p.request_id in stored:
+            pid, place_id, at = stored[p.request_id]
+            p.report.status, p.report.person_id = "duplicate", pid
+            if place_id != p.place_id or at != p.at:
+                p.report.issues.append("request_id: already used for another scan; the first was kept")
+        elif p.request_id in first_in_batch:
+            repeats.append((p, first_in_batch[p.request_id]))
+        else:
+            first_in_batch[p.request_id] = p
+            fresh.append(p)
+
+    resolved = resolve_identities(session, actor, [IdentityIn(p.item.phone, p.item.id_number, p.item.name)
+                                                   for p in fresh])
+    rows: list[dict[str, Any]] = []
+    for p, r in zip(fresh, resolved, strict=True):
+        p.report.issues.extend(r.issues)
+        if r.person_id is None:
+            p.ok = False
+            p.report.status = "rejected"
+            continue
+        p.report.person_id = r.person_id
+        rows.append({"place_id": p.place_id, "person_id": r.person_id, "scanned_at": p.at, "recorded_at": now,
+                     "source": source, "request_id": p.request_id, "temperature": p.temperature,
+                     "mask_ok": p.mask_ok, "checked_by_id": checked_by_id})
+    for p, first in repeats:
+        if first.report.status == "accepted":
+            p.report.status, p.report.person_id = "duplicate", first.report.person_id
+            if (first.place_id, first.at) != (p.place_id, p.at):
+                p.report.issues.append("request_id: already used for another scan; the first was kept")
+        else:
+            p.report.status, p.report.issues = "rejected", list(first.report.issues)
+    if rows:
+        if is_postgres(session):
+            # the insert lock before any id is drawn: the co-location index's SHARE-mode watermark then
+            # never overtakes an uncommitted lower id (colocation/store.py)
+            session.execute(text("LOCK TABLE scan IN ROW EXCLUSIVE MODE"))
+        for i in range(0, len(rows), 5000):
+            session.execute(insert(Scan.__table__), rows[i:i + 5000])
+    reports = [p.report for p in prepared]
+    if audit_batch and items:
+        counts: dict[str, int] = {}
+        for r in reports:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        audit.record(session, actor, "venues.scans_recorded", object_type="scan", source=source, **counts)
+    return reports
+
+
+# ------------------------------------------------------------------------------------------ scan page
+
+@dataclass(frozen=True)
+class PageScan:
+    """What the scan page shows after a check-in."""
+
+    venue_name: str
+    person_id: int
+    scanned_at: dt.datetime
+    duplicate: bool
+
+
+def record_page_scan(session: Session, *, token: str, phone: object, id_number: object = None,
+                     name: object = None, request_id: str | None = None) -> PageScan:
+    """A citizen's own scan from the venue's QR page (扫码登记): the time is now. CodeRefused for a
+    forged, altered or revoked code; ValidationFailed (fields `phone`, `id_number`) for bad numbers.
+    Not audited one by one (the scan row is the record); new persons are (a count per scan)."""
+    venue = codes_service.venue_for_token(session, token)
+    item = ScanItem(1, phone=phone, id_number=id_number, name=name, scanned_at=whole_seconds(clock.now()),
+                    request_id=request_id, place_id=venue.place_id)
+    report = record_scans(session, PUBLIC_ACTOR, items=[item], source="page", audit_batch=False)[0]
+    if report.status == "rejected":
+        raise ValidationFailed("invalid scan", [FieldError(*_split(i)) for i in report.issues])
+    assert report.person_id is not None
+    scanned = whole_seconds(clock.now())
+    if report.status == "duplicate" and request_id:
+        scanned = session.execute(select(Scan.scanned_at).where(Scan.request_id == request_id)).scalar() or scanned
+    return PageScan(venue.name, report.person_id, scanned, report.status == "duplicate")
+
+
+def _split(issue: str) -> tuple[str, str]:
+    field, _, message = issue.partition(": ")
+    return (field, message) if message else ("scan", issue)
+
+
+def record_staff_check(session: Session, actor: Actor, *, place_id: int, phone: object = None,
+                       id_number: object = None, temperature: object = None, mask_ok: object = None,
+                       request_id: str | None = None) -> ReportRow:
+    """Venue staff record a visitor's entry check (入场查验: scan + temperature + mask) at a venue in
+    their jurisdiction. Needs `venues.scan_staff`; ValidationFailed when the row is rejected."""
+    actor.require("venues.scan_staff")
+    place = codes_service._venue(session, actor, place_id)
+    item = ScanItem(1, phone=phone, id_number=id_number, scanned_at=whole_seconds(clock.now()),
+                    request_id=request_id, temperature=temperature, mask_ok=mask_ok, place_id=place.id)
+    report = record_scans(session, actor, items=[item], source="staff", checked_by_id=actor.user_id)[0]
+    if report.status == "rejected":
+        raise ValidationFailed("invalid check", [FieldError(*_split(i)) for i in report.issues])
+    return report
+
+
+# ---------------------------------------------------------------------------------------- batch API
+
+def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """`POST /api/v1/scans` (批量上传扫码记录): the per-item report as a dict. A repeated
+    `Idempotency-Key` from the same sender returns the first answer unchanged. Needs `scans.upload`."""
+    actor.require("scans.upload")
+    key = (idempotency_key or "").strip()
+    if len(key) > 128:
+        raise ValidationFailed("invalid Idempotency-Key", [FieldError("Idempotency-Key", "at most 128 characters")])
+    if key:
+        found = session.execute(select(ScanUpload.response).where(
+            ScanUpload.sender == actor.username, ScanUpload.idempotency_key == key)).scalar_one_or_none()
+        if found is not None:
+            return dict(found)
+    reports = record_scans(session, actor, items=items, source="api")
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    response = {"counts": counts, "items": [
+        {"row": r.row, "status": r.status, "person_id": r.person_id, "issues": r.issues,
+         "request_id": items[i].request_id or None} for i, r in enumerate(reports)]}
+    if key:
+        session.add(ScanUpload(sender=actor.username, idempotency_key=key, created_at=clock.now(),
+                               items=len(items), response=response))
+        session.flush()
+    return response
+
+
+# -------------------------------------------------------------------------------------------- files
+
+def import_scans_file(session: Session, actor: Actor, path: Path, *,
+                      progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+    """`fangkong import scans FILE`: venue (ref or code), phone or ID number, scanned_at, request_id;
+    one report row per data row. Needs `scans.upload`."""
+    actor.require("scans.upload")
+    table = read_table(path, SCAN_COLUMNS, required_any=["scanned_at"])
+    reports: list[ReportRow] = []
+    batch: list[ScanItem] = []
+
+    def flush() -> None:
+        if batch:
+            reports.extend(record_scans(session, actor, items=batch, source="file", audit_batch=False))
+            if progress is not None:
+                progress(len(batch))
+            batch.clear()
+
+    for row in table:
+        v = row.values
+        ref, code, either = v.get("venue_ref", ""), v.get("venue_code", ""), v.get("venue", "")
+        if either and not ref and not code:
+            ref, code = ("", either) if "/v/" in either or either.count(".") == 2 else (either, "")
+        batch.append(ScanItem(row.number, venue_ref=ref, venue_code=code, phone=v.get("phone") or None,
+                              id_number=v.get("id_number") or None, name=v.get("name") or None,
+                              scanned_at=v.get("scanned_at", ""), request_id=v.get("request_id") or None,
+                              temperature=v.get("temperature"), mask_ok=v.get("mask_ok")))
+        if len(batch) >= 5000:
+            flush()
+    flush()
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    audit.record(session, actor, "venues.scans_imported", object_type="scan", file=Path(path).name, **counts)
+    return reports

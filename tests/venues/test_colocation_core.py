@@ -1,0 +1,75 @@
+"""The co-location search against a brute-force computation on generated data (property tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fangkong.venues.colocation.core import Segment, Visits, merge, search
+
+T0 = 1_650_000_000
+
+scans = st.lists(st.tuples(st.integers(1, 4), st.integers(0, 600), st.integers(1, 6)), max_size=80)
+
+
+def brute(rows: list[tuple[int, int, int]], visits: list[tuple[int, int, int, int]], w: int,
+          min_t: int | None = None) -> list[tuple[int, int, int]]:
+    """(visit index, co-visitor, t) for every scan at the visit's venue with |Δt| ≤ w, not the subject's."""
+    out = []
+    for i, (_case, subject, venue, t) in enumerate(visits):
+        for v, ts, p in rows:
+            if v == venue and abs(ts - t) <= w and p != subject and (min_t is None or ts >= min_t):
+                out.append((i, p, ts))
+    return sorted(out)
+
+
+def as_segments(rows: list[tuple[int, int, int]], cut: int) -> list[Segment]:
+    parts = [rows[:cut], rows[cut:]]
+    segs = []
+    for part in parts:
+        if part:
+            a = np.array(part, dtype=np.int64)
+            segs.append(Segment.from_unsorted(a[:, 0], a[:, 1] + T0, a[:, 2]))
+    return segs
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=scans, subjects=st.lists(st.integers(1, 6), min_size=1, max_size=4), w=st.integers(0, 120),
+       cut=st.integers(0, 80), data=st.data())
+def test_search_equals_brute_force(rows, subjects, w, cut, data) -> None:
+    # each subject visits some of the scanned (venue, time) points exactly — the edges matter most —
+    # and some times of their own
+    visits = []
+    for case, subject in enumerate(subjects):
+        for _ in range(data.draw(st.integers(0, 4))):
+            if rows and data.draw(st.booleans()):
+                v, t, _p = data.draw(st.sampled_from(rows))
+                t += data.draw(st.sampled_from([0, w, -w, w + 1, -w - 1]))
+            else:
+                v, t = data.draw(st.integers(1, 4)), data.draw(st.integers(0, 600))
+            visits.append((case, subject, v, t))
+    # the subjects' own visits are scans too
+    all_rows = rows + [(v, t, s) for _c, s, v, t in visits]
+    min_t = data.draw(st.one_of(st.none(), st.integers(0, 600)))
+    vis = Visits(*(np.array([x[k] for x in visits], dtype=np.int64) for k in range(4)))
+    vis.t = vis.t + T0
+    hits = search(as_segments(all_rows, cut), vis, w, min_t=None if min_t is None else min_t + T0)
+    got = sorted(zip(hits.visit.tolist(), hits.person.tolist(), (hits.t - T0).tolist(), strict=True))
+    assert got == brute(all_rows, visits, w, min_t)
+
+
+def test_window_is_inclusive_at_both_ends_and_excludes_the_subject() -> None:
+    rows = [(1, 100, 2), (1, 40, 3), (1, 160, 4), (1, 39, 5), (1, 161, 6), (1, 100, 1), (2, 100, 7)]
+    seg = as_segments(rows, 0)
+    vis = Visits(np.array([0]), np.array([1]), np.array([1]), np.array([100 + T0]))
+    hits = search(seg, vis, 60)
+    assert sorted(hits.person.tolist()) == [2, 3, 4]
+
+
+def test_merge_drops_scans_before_the_retention_cut_and_stays_sorted() -> None:
+    a = Segment.from_unsorted(np.array([2, 1, 1]), np.array([5, 9, 1]) + T0, np.array([1, 2, 3]))
+    b = Segment.from_unsorted(np.array([1, 3]), np.array([4, 0]) + T0, np.array([4, 5]))
+    m = merge([a, b], min_t=T0 + 2)
+    assert np.all(np.diff(m.keys) >= 0)
+    assert sorted(m.persons.tolist()) == [1, 2, 4]
