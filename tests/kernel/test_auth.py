@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import stat
 import tempfile
 from pathlib import Path
@@ -352,6 +353,6 @@ def test_password_file_round_trips(rows):
 
 
 def test_each_administrative_level_holds_what_the_levels_below_hold():
-    for lower, higher in zip(roles.ADMIN_CHAIN, roles.ADMIN_CHAIN[1:], strict=False):
+    for lower, higher in itertools.pairwise(roles.ADMIN_CHAIN):
         assert roles.MATRIX[lower] <= roles.MATRIX[higher], (lower, higher)
     assert roles.MATRIX["admin"] == set(roles.PERMISSIONS)

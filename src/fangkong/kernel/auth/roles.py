@@ -3,6 +3,8 @@ database. Capabilities add their own permission codes here as they arrive."""
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -115,7 +117,7 @@ MATRIX["community"].add("data.export")
 #: administrative chain, lowest first: a level holds every permission of the levels below it, so a
 #: manager can do (and create users for) whatever its subordinate units do
 ADMIN_CHAIN = ("grid", "community", "street", "district", "command")
-for _lower, _higher in zip(ADMIN_CHAIN, ADMIN_CHAIN[1:], strict=False):
+for _lower, _higher in itertools.pairwise(ADMIN_CHAIN):
     MATRIX[_higher] |= MATRIX[_lower]
 
 
