@@ -38,9 +38,12 @@ def demo_cmd(
     seed: int = typer.Option(1, "--seed", help=_("Random seed: the same seed gives the same city.")),
     if_empty: bool = typer.Option(False, "--if-empty",
                                   help=_("Do nothing (and succeed) when the database already holds a city.")),
+    leads: int = typer.Option(300, "--leads", min=0,
+                              help=_("Key-person leads of a first day to load through intake (0 for none).")),
     as_json: bool = typer.Option(False, "--json", help=_("Print the counts as JSON.")),
 ) -> None:
     from fangkong.drill.city import city_exists, generate_city
+    from fangkong.drill.scenario import seed_scenario
 
     started = time.monotonic()
     with cli_session() as session:
@@ -57,11 +60,13 @@ def demo_cmd(
         try:
             with progress(_("Persons"), persons) as advance:
                 stats = generate_city(session, persons=persons, seed=seed, progress=advance)
+            scenario = seed_scenario(session, leads=leads, seed=seed)
         except DomainError as exc:
             fail(str(exc), EXIT_UNUSABLE)
     elapsed = time.monotonic() - started
     if as_json:
-        typer.echo(json.dumps({"created": True, "seed": seed, **stats.as_dict()}, ensure_ascii=False))
+        typer.echo(json.dumps({"created": True, "seed": seed, **stats.as_dict(), "risk_areas": scenario.risk_areas,
+                               "leads": scenario.leads, "leads_verified": scenario.verified}, ensure_ascii=False))
         return
     rows: list[tuple[str, int]] = [(_(_LEVEL_LABELS[lv]), n) for lv, n in stats.units.items()]
     rows += [(_("Addresses"), stats.addresses), (_("Households"), stats.households),
@@ -69,7 +74,8 @@ def demo_cmd(
              (_("Persons without a phone"), stats.persons_without_phone),
              (_("Persons sharing a family phone"), stats.persons_sharing_phone)]
     rows += [(_(_KIND_LABELS.get(k, k)), n) for k, n in stats.places.items()]
-    rows += [(_("Quarantine rooms"), stats.quarantine_rooms)]
+    rows += [(_("Quarantine rooms"), stats.quarantine_rooms), (_("Risk areas"), scenario.risk_areas),
+             (_("Leads"), sum(scenario.leads.values())), (_("Leads verified"), scenario.verified)]
     print_rows([_("Item"), _("Count")], rows, title=_("Demo city"))
     err_console.print(_("Demo city built in {seconds:.1f} s (seed {seed}).").format(seconds=elapsed, seed=seed),
                       highlight=False)

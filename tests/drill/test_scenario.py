@@ -1,0 +1,43 @@
+"""The demo's starting situation goes through the real intake services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from fangkong.control.models import Measure
+from fangkong.drill.city import generate_city
+from fangkong.drill.scenario import seed_scenario
+from fangkong.intake.models import Lead, RiskArea
+from fangkong.kernel import clock
+from fangkong.kernel.tasks.models import Task
+
+NOW = dt.datetime(2022, 4, 18, 9, 0, tzinfo=dt.UTC)
+
+
+def test_scenario_loads_leads_tasks_and_measures(session):
+    with clock.frozen(NOW):
+        generate_city(session, persons=600, seed=3)
+        stats = seed_scenario(session, leads=60, seed=3)
+    assert stats.risk_areas == session.execute(select(func.count()).select_from(RiskArea)).scalar() == 3
+    by_channel = dict(session.execute(select(Lead.channel, func.count()).group_by(Lead.channel)).all())
+    assert sum(by_channel.values()) == sum(stats.leads.values()) == 60
+    assert {"bigdata", "telecom", "community"} <= set(by_channel)
+    # every lead has its person and decision; open verification tasks wait on grids
+    assert session.execute(select(func.count()).select_from(Lead).where(Lead.person_id.is_(None))).scalar() == 0
+    assert session.execute(select(func.count()).select_from(Lead).where(Lead.rule.is_(None))).scalar() == 0
+    open_tasks = session.execute(select(func.count()).select_from(Task).where(
+        Task.kind == "verify_person", Task.status == "open")).scalar()
+    assert open_tasks > 0
+    # verified leads have their measure; centralised quarantine ones went to a site
+    assert 0 < stats.verified < 60
+    measures = session.execute(select(Measure.kind, Measure.place_kind)).all()
+    assert measures and all(place == "site" for kind, place in measures if kind == "centralised_quarantine")
+
+
+def test_scenario_without_leads_only_declares_the_risk_areas(session):
+    with clock.frozen(NOW):
+        generate_city(session, persons=300, seed=5)
+        first = seed_scenario(session, leads=0, seed=5)
+    assert first.leads == {} and first.verified == 0 and first.risk_areas == 3
