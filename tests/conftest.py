@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -96,3 +98,100 @@ def system() -> Actor:
 def _test_mode_clock() -> Iterator[None]:
     clock.configure("test")
     yield
+
+
+# --- a served site and a real browser, for the browser tests --------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@dataclass
+class LiveSite:
+    base: str
+    factory: sessionmaker[Session]
+    data: Any
+
+
+@pytest.fixture
+def live_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., LiveSite]]:
+    """Start the platform on a fresh test-mode SQLite file: `live_site(build)` runs `build(session)`
+    (committed), serves the app with uvicorn on a free port and returns where, with what `build` gave."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from fangkong.app import create_app
+    from fangkong.kernel.people import crypto
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
+    reset_settings_cache()
+    crypto.reset_keys()
+    running: list[tuple[Any, Any, Engine]] = []
+
+    def start(build: Callable[[Session], Any]) -> LiveSite:
+        engine = db.make_engine(url)
+        factory = sessionmaker(engine, expire_on_commit=False)
+        with factory() as session:
+            initialise(engine, session, mode="test")
+            data = build(session)
+            session.commit()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        server = uvicorn.Server(uvicorn.Config(create_app(session_factory=factory), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread, engine))
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return LiveSite(f"http://127.0.0.1:{port}", factory, data)
+
+    yield start
+    for server, thread, engine in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+    monkeypatch.undo()
+    reset_settings_cache()
+    crypto.reset_keys()
+
+
+@pytest.fixture(scope="session")
+def _chromium_browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium "
+                    "fonts-wqy-microhei); the browser tests never download a browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def chromium(_chromium_browser: Any) -> Iterator[Any]:
+    """Debian chromium driven by Playwright (one browser per run; each test's contexts closed after it).
+    Screenshots go to test-artifacts/ (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield _chromium_browser
+    for context in list(_chromium_browser.contexts):
+        context.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where browser tests put their screenshots (git-ignored), to be looked at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
