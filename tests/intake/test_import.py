@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from intake_factories import NOW, Tree, actor_at, bad_check, make_id, random_ids
 from sqlalchemy import func, select
 
+from fangkong.intake import service as intake_service
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.intake.service import LeadItem, ingest_leads
 from fangkong.intake.service.ingest import import_leads_file
@@ -64,7 +65,9 @@ def test_messy_csv_report(session, tree, tmp_path):
     assert (lead.name, lead.category, lead.phone_masked, lead.id_number_masked) == (
         "张三", "close_contact", "138****5678", ID_A[:6] + "********" + ID_A[-4:])
     assert lead.unit_id == tree.grid1.id and lead.address_id == tree.addr1.id
-    assert lead.payload["备注"] == "第一批" and lead.payload["ID Number"] == ID_A  # raw, untouched
+    payload = intake_service.lead_payload(lead)
+    assert payload["备注"] == "第一批" and payload["ID Number"] == ID_A  # raw, untouched
+    assert ID_A.encode() not in lead.payload_enc  # … and encrypted at rest
     assert clock.iso_local(lead.arrival_at) == "2022-04-17T10:00:00+08:00"
     assert (lead.rule, lead.measure_code) == ("categories.close_contact", "centralised_quarantine")
     task = session.get(Task, lead.verification_task_id)
@@ -106,7 +109,7 @@ def test_xlsx_with_title_row_and_merged_header(session, tree, tmp_path):
     assert [(r.row, r.status) for r in result.rows] == [(4, "accepted"), (6, "accepted")]
     lead = session.get(Lead, result.rows[0].extra["lead_id"])
     assert lead.phone_masked == "138****5678" and lead.id_number_valid
-    assert lead.payload["固话"] == "0519-1234567"
+    assert intake_service.lead_payload(lead)["固话"] == "0519-1234567"
     assert any(i.startswith("id_number: ") for i in result.rows[1].issues)
 
 

@@ -53,7 +53,7 @@ def test_daily_clearance(session, tree):
     _ingest(session, tree, "bigdata", NOW - 24 * H, {"name": "前一天", "phone": "13700000000", "address": ADDR})
     l1, l2, l3, l4 = _ingest(session, tree, "bigdata", NOW, *[
         {"name": n, "phone": p, "address": ADDR, "category": c} for n, p, c in [
-            ("甲", "13800000001", "close_contact"), ("乙", "13800000002", ""), ("丙", "13800000003", ""),
+            ("甲", "13800000001", "secondary_contact"), ("乙", "13800000002", ""), ("丙", "13800000003", ""),
             ("丁", "13800000004", "")]])
     (l5,) = _ingest(session, tree, "telecom", NOW, {"name": "戊", "phone": "13800000005"})
     _verify(session, tree, l1, "found_home", NOW + H)

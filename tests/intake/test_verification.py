@@ -34,22 +34,29 @@ def _lead(session, tree, channel="bigdata", **values) -> Lead:
     return session.get(Lead, res.rows[0].extra["lead_id"])
 
 
-def test_found_home_starts_the_measure_with_test_days(session, tree):
+def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     lead = _lead(session, tree, category="close_contact", address=ADDR, id_number=make_id())
     assert (lead.status, lead.known_at) == ("known", NOW)
     worker = actor_at(tree.grid1)
+    # a close contact's centralised quarantine is not served at home
+    with pytest.raises(ValidationFailed) as err:
+        record_verification(session, worker, lead_id=lead.id, outcome_code="found_home")
+    assert [f.field for f in err.value.fields] == ["outcome_code"]
+    site = Place(kind="quarantine_site", code="QS0", name="隔离酒店", unit_id=tree.root.id, unit_path=tree.root.path)
+    session.add(site)
+    session.flush()
     with clock.frozen(NOW + 3 * H):
-        record_verification(session, worker, lead_id=lead.id, outcome_code="found_home",
-                            four_checks={"reached": True, "identity": True, "location": "home", "control": "home"})
+        record_verification(session, worker, lead_id=lead.id, outcome_code="found_site", site_place_id=site.id,
+                            four_checks={"reached": True, "identity": True, "location": "home", "control": "site"})
     assert (lead.status, lead.managed_at, lead.controlled_at) == ("controlled", NOW + 3 * H, NOW + 3 * H)
     m = session.get(Measure, lead.measure_id)
     assert (m.category, m.measure_code, m.kind, m.place_kind) == (
-        "close_contact", "centralised_quarantine", "centralised_quarantine", "home")
+        "close_contact", "centralised_quarantine", "centralised_quarantine", "site")
     assert m.planned_end_at == NOW + 3 * H + dt.timedelta(days=10)
     assert m.test_dates == ["2022-04-18", "2022-04-19", "2022-04-20", "2022-04-22", "2022-04-24", "2022-04-27"]
     assert [p["measure"] for p in m.phases] == ["centralised_quarantine", "home_health_monitoring"]
     task = session.get(Task, lead.verification_task_id)
-    assert (task.status, task.outcome_code) == ("done", "found_home")
+    assert (task.status, task.outcome_code) == ("done", "found_site")
     assert task.outcome["four_checks"]["reached"] is True
     with pytest.raises(LeadNotOpen):
         record_verification(session, worker, lead_id=lead.id, outcome_code="false_lead")
@@ -112,10 +119,10 @@ def test_no_measure_needed_closes_the_lead(session, tree):
 
 
 def test_a_second_lead_while_a_measure_runs_needs_nothing_new(session, tree):
-    first = _lead(session, tree, category="close_contact", address=ADDR, id_number=make_id())
+    first = _lead(session, tree, category="secondary_contact", address=ADDR, id_number=make_id())
     with clock.frozen(NOW + H):
         record_verification(session, actor_at(tree.grid1), lead_id=first.id, outcome_code="found_home")
-    second = _lead(session, tree, channel="community", category="secondary_contact", address=ADDR,
+    second = _lead(session, tree, channel="community", category="colocation", address=ADDR,
                    id_number=make_id())
     assert second.person_id == first.person_id
     assert (second.rule, second.measure_code) == ("measures.in_force", None)

@@ -29,6 +29,6 @@ FOUR_CHECKS: dict[str, tuple[str, str]] = {
 }
 
 register_kind(VERIFY, label_zh="重点人员核查(四个查清)", label_en="Verify a person of interest (four checks)",
-              outcomes=OUTCOMES, sla="lead_verify")
+              outcomes=OUTCOMES, sla="lead_verify", work_url="/leads/{subject_id}")
 register_kind(LOCATE, label_zh="查找重点人员", label_en="Locate a person of interest",
-              outcomes=OUTCOMES, sla="lead_verify")
+              outcomes=OUTCOMES, sla="lead_verify", work_url="/leads/{subject_id}")

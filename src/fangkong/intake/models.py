@@ -46,8 +46,9 @@ class Lead(Base, Scoped):
     """A lead (线索): one report from one channel that someone may need a measure.
 
     Owned by the unit that must act on it: the grid of the reported address, else the person's grid,
-    else the root. `payload` keeps the row exactly as received. ID and phone are stored like a
-    person's (encrypted, blind index of valid values only, masked form).
+    else the root. `payload_enc` keeps the row exactly as received, encrypted (it holds ID and phone
+    numbers in clear text; read it with `intake.service.lead_payload`). ID and phone are stored like
+    a person's (encrypted, blind index of valid values only, masked form).
     """
 
     __tablename__ = "lead"
@@ -56,7 +57,7 @@ class Lead(Base, Scoped):
     source_ref: Mapped[str | None] = mapped_column(String(128))
     #: keyed hash of the normalised content, set only without a source_ref (idempotency key)
     content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     #: category as given by the sender (a policy category code), None when not given
     category: Mapped[str | None] = mapped_column(String(32))

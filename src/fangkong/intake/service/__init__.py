@@ -1,6 +1,12 @@
 """Intake use cases (重点人员排查), split by use case; the only intake modules that write."""
 
-from fangkong.intake.service.ingest import IngestResult, LeadItem, ingest_leads
+from fangkong.intake.service.ingest import (
+    IngestResult,
+    LeadItem,
+    import_leads_file,
+    ingest_leads,
+    lead_payload,
+)
 from fangkong.intake.service.leads import export_leads, get_lead, leads_of_person, list_leads
 from fangkong.intake.service.persons import split_person
 from fangkong.intake.service.reports import daily_clearance, reconciliation
@@ -14,6 +20,7 @@ from fangkong.intake.service.verification import record_verification
 
 __all__ = [
     "IngestResult", "LeadItem", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
-    "import_risk_areas", "ingest_leads", "leads_of_person", "list_leads", "list_risk_areas", "reconciliation",
+    "import_leads_file", "import_risk_areas", "ingest_leads", "lead_payload", "leads_of_person", "list_leads",
+    "list_risk_areas", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]

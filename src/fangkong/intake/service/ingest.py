@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from fangkong.control import service as control_service
 from fangkong.intake import kinds, rules
 from fangkong.intake.headers import BadTime, parse_category, parse_time
-from fangkong.intake.matching import Candidate
 from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch, RiskArea
 from fangkong.intake.service.resolution import resolve_rows
 from fangkong.kernel import clock
@@ -41,6 +40,7 @@ from fangkong.kernel.people.identity import (
     clean_name,
     name_keys,
 )
+from fangkong.kernel.people.matching import Candidate
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
 from fangkong.kernel.policy import service as policy_service
@@ -201,6 +201,16 @@ def in_force_of(session: Session, person_ids: Sequence[int], at: dt.datetime) ->
     return {pid: [rules.InForce(m.id, m.category, m.kind, m.planned_end_at) for m in ms] for pid, ms in found.items()}
 
 
+def encrypt_payload(payload: dict[str, Any]) -> bytes:
+    """The raw row, untouched, encrypted at rest: it carries ID and phone numbers in clear text."""
+    return crypto.encrypt(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def lead_payload(lead: Any) -> dict[str, Any]:
+    """The lead's raw payload as received (decrypted; show it masked, as `intake.pages` does)."""
+    return json.loads(crypto.decrypt(lead.payload_enc)) if lead.payload_enc else {}
+
+
 def ingest_leads(
     session: Session,
     actor: Actor,
@@ -288,7 +298,7 @@ def ingest_leads(
         ident = identity_columns(id_check=r.id_check, phone_check=r.phone_check)
         params.append({
             "channel": channel, "source_ref": r.text["source_ref"], "content_hash": r.content_hash,
-            "payload": payload, "received_at": now, "category": r.category, "name": r.name,
+            "payload_enc": encrypt_payload(payload), "received_at": now, "category": r.category, "name": r.name,
             "name_key": r.name_key, **{k: ident[k] for k in LEAD_IDENTITY},
             "phone_valid": bool(r.phone_check and r.phone_check.valid),
             "origin": r.text["origin"], "arrival_at": r.arrival_at, "address_text": r.text["address"],

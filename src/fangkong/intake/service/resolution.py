@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.intake.matching import Candidate, Probe, Registry
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import bulk_insert, chunks, in_list
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
 

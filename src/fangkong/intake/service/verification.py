@@ -80,6 +80,9 @@ def record_verification(
         errors.append(FieldError("destination", "required when the person left the city"))
     if outcome_code == "found_site" and site_place_id is None:
         errors.append(FieldError("site_place_id", "required when the person was transferred to a site"))
+    if outcome_code == "found_home" and lead.measure_code == "centralised_quarantine":
+        errors.append(FieldError("outcome_code", "centralised quarantine is served at a quarantine site: "
+                                                 "choose found_site and the site"))
     if errors:
         raise ValidationFailed("invalid verification", errors)
 
@@ -88,7 +91,7 @@ def record_verification(
         outcome["destination"] = destination
     if site_place_id is not None:
         outcome["site_place_id"] = site_place_id
-    tasks_service.complete_task(session, actor, lead.verification_task_id, outcome_code=outcome_code,
+    tasks_service.complete_task(session, actor, lead.verification_task_id, by_owner=True, outcome_code=outcome_code,
                                 outcome=outcome, note=note)
     now = clock.now()
     lead.outcome_code = outcome_code

@@ -20,6 +20,14 @@ class TaskKind:
     #: outcome code → (Chinese label, English label)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     sla: str | None = None
+    #: where the task is worked on, e.g. "/leads/{subject_id}": such a task is closed by its capability's
+    #: own flow (the four checks of a lead …), never by the generic "complete" form
+    work_url: str | None = None
+
+    def url_for(self, task: object) -> str | None:
+        if not self.work_url:
+            return None
+        return self.work_url.format(subject_id=getattr(task, "subject_id", ""), task_id=getattr(task, "id", ""))
 
     def label(self, locale: str | None = None) -> str:
         return self.label_en if (locale or cli_locale()) == "en" else self.label_zh
@@ -33,12 +41,12 @@ _KINDS: dict[str, TaskKind] = {}
 
 
 def register_kind(code: str, *, label_zh: str, label_en: str, outcomes: dict[str, tuple[str, str]],
-                  sla: str | None = None) -> TaskKind:
+                  sla: str | None = None, work_url: str | None = None) -> TaskKind:
     """Register a task kind. Registering the same definition again (a re-import) is harmless; a
     different definition under a registered code is a programming error."""
     if not outcomes:
         raise ValueError(f"task kind {code!r} needs at least one outcome")
-    new = TaskKind(code, label_zh, label_en, dict(outcomes), sla)
+    new = TaskKind(code, label_zh, label_en, dict(outcomes), sla, work_url)
     old = _KINDS.get(code)
     if old is not None and old != new:
         raise ValueError(f"task kind {code!r} is already registered with a different definition")

@@ -152,12 +152,19 @@ def complete_task(
     outcome_code: str,
     outcome: dict[str, Any] | None = None,
     note: str | None = None,
+    by_owner: bool = False,
 ) -> Task:
-    """Close a task with one of its kind's outcomes (办结)."""
+    """Close a task with one of its kind's outcomes (办结).
+
+    A kind with a `work_url` is closed only by its capability's own flow (`by_owner=True`), so the
+    generic form cannot skip, say, the four checks of a lead and leave the lead unverified."""
     actor.require("task.work")
     task = get_task(session, actor, task_id)
     _open(task)
     task_kind = _kind(task.kind)
+    if task_kind.work_url and not by_owner:
+        raise ValidationFailed("this task is closed on its own page", [FieldError(
+            "outcome_code", f"close it at {task_kind.url_for(task)}")])
     if outcome_code not in task_kind.outcomes:
         raise ValidationFailed("unknown outcome", [FieldError(
             "outcome_code", f"{outcome_code!r} is not an outcome of {task.kind} "

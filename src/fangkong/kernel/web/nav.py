@@ -48,3 +48,30 @@ register_nav("persons", N_("Persons"), "/persons", "person.view", 20)
 register_nav("units", N_("Jurisdictions"), "/units", "unit.view", 30)
 register_nav("places", N_("Places"), "/places", "place.view", 40)
 register_nav("audit", N_("Audit"), "/audit", "audit.view", 90)
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    """A section of the person page that a capability fills (leads, tests, cases …), loaded by HTMX."""
+
+    code: str
+    url: str  # with {person_id}
+    permission: str | None = None
+    order: int = 100
+
+
+_PERSON_SECTIONS: dict[str, PersonSection] = {}
+
+
+def register_person_section(code: str, url: str, permission: str | None = None, order: int = 100) -> None:
+    """Let the kernel's person page load `url` (e.g. "/persons/{person_id}/leads") as a section."""
+    _PERSON_SECTIONS[code] = PersonSection(code, url, permission, order)
+
+
+def person_sections_for(actor: Actor | None, person_id: int) -> list[str]:
+    """The section URLs this actor may load for a person, in order."""
+    if actor is None:
+        return []
+    return [s.url.format(person_id=person_id)
+            for s in sorted(_PERSON_SECTIONS.values(), key=lambda s: (s.order, s.code))
+            if s.permission is None or actor.can(s.permission)]

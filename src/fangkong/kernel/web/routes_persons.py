@@ -19,6 +19,7 @@ from fangkong.kernel.people import service as people_service
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
+from fangkong.kernel.web.nav import person_sections_for
 from fangkong.kernel.web.routes_tasks import task_views
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
@@ -82,7 +83,8 @@ def person_page(request: Request, person_id: RowId, session: DbSession, actor: C
     tasks = task_views(session, actor, open_tasks_about(session, actor, person.id), request_locale(request))
     return render(request, "person.html", actor=actor, person=view, age=view.get("age"), unit=unit,
                   unit_ancestors=unit_ancestors, employer=employer, tasks=tasks,
-                  can_unmask=actor.can("person.unmask"), sex_label=sex_labeler(request))
+                  can_unmask=actor.can("person.unmask"), sex_label=sex_labeler(request),
+                  sections=person_sections_for(actor, person.id))
 
 
 @pages.post("/persons/{person_id}/unmask")

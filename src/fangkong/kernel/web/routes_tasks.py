@@ -49,6 +49,8 @@ class TaskView:
     can_work: bool
     person_id: int | None
     person_label: str
+    #: the capability's own page where this task is worked on (then no generic complete form)
+    work_url: str | None = None
 
 
 def _kind(code: str) -> task_kinds.TaskKind | None:
@@ -84,6 +86,7 @@ def task_views(session: Session, actor: Actor, tasks: list[Task], locale: str) -
             outcome_label=outcome_label,
             outcomes=[(code, k.outcome_label(code, locale)) for code in k.outcomes] if k else [],
             can_work=actor.can("task.work"),
+            work_url=k.url_for(t) if k else None,
             person_id=person.id if person_visible and person is not None else None,
             person_label=(person.name or f"#{person.id}") if person_visible and person is not None else "",
         ))

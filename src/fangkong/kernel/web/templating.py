@@ -143,13 +143,18 @@ def base_context(request: Request, actor: Actor | None = None) -> dict[str, Any]
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
         return request.url.path + "?" + urlencode(params)
 
+    nav = nav_for(actor)
+    path = request.url.path
+    # the current entry is the longest nav URL that prefixes the path (/leads/clearance, not also /leads)
+    prefixes = [i.url for i in nav if i.url != "/" and (path == i.url or path.startswith(i.url.rstrip("/") + "/"))]
     return {
         "request": request,
         "actor": actor,
         "header": _header(request, actor),
         "lang_url": lang_url,
         "csrf_token": getattr(request.state, "csrf_token", None) or "",
-        "nav": nav_for(actor),
+        "nav": nav,
+        "current_nav": max(prefixes, key=len) if prefixes else ("/" if path == "/" else None),
         "mode": clock.mode(),
         "path": request.url.path,
         "is_htmx": request.headers.get("HX-Request") == "true",

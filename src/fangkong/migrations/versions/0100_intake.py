@@ -86,7 +86,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('source_ref', sa.String(length=128), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=True),
-    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('payload_enc', sa.LargeBinary(), nullable=False),
     sa.Column('received_at', fangkong.kernel.db.UTCDateTime(), nullable=False),
     sa.Column('category', sa.String(length=32), nullable=True),
     sa.Column('name', sa.String(length=64), nullable=True),

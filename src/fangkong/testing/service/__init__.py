@@ -1,5 +1,6 @@
 """Testing use cases (应检尽检、应纳尽纳), split by use case; the only testing modules that write."""
 
+from fangkong.kernel.people.resolution import PersonKeys, Resolved, resolve_person, resolve_persons
 from fangkong.testing.service.compliance import (
     EXPORT_COLUMNS,
     ComplianceRow,
@@ -23,7 +24,6 @@ from fangkong.testing.service.groups import (
     import_roster,
     sync_rule_members,
 )
-from fangkong.testing.service.persons import PersonKeys, Resolved, resolve_person, resolve_persons
 from fangkong.testing.service.pools import follow_ups, on_individual_result, on_positive_pool
 from fangkong.testing.service.reports import turnaround
 from fangkong.testing.service.results import ResultItem, import_results, ingest_results

@@ -17,13 +17,13 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people.models import Person
+from fangkong.kernel.people.resolution import PersonKeys, resolve_persons
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.testing.headers import ROSTER_COLUMNS
 from fangkong.testing.models import RULE_GROUP, EmployerHeadcount, GroupMember
 from fangkong.testing.service import common
-from fangkong.testing.service.persons import PersonKeys, resolve_persons
 
 
 @dataclass

@@ -23,6 +23,7 @@ from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.people.models import Person
+from fangkong.kernel.people.resolution import PersonKeys, find_known, resolve_persons
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tabular import ReportRow, read_table
@@ -30,7 +31,6 @@ from fangkong.testing import rules
 from fangkong.testing.headers import SAMPLE_COLUMNS
 from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeSample
 from fangkong.testing.service import common
-from fangkong.testing.service.persons import PersonKeys, find_known, resolve_persons
 
 BARCODE_MAX = 64
 MAX_POOL = 50

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fangkong.intake.matching import Candidate, Probe, Registry, is_name_typo, name_similarity
+from fangkong.kernel.people.matching import Candidate, Probe, Registry, is_name_typo, name_similarity
 
 
 @pytest.mark.parametrize(("a", "b", "typo"), [

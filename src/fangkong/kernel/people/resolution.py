@@ -1,7 +1,7 @@
 """Finding the person behind a roster row, a sample or a citizen's check (人员匹配).
 
 Every channel resolves through the same matcher (decisions.md): the rules are intake's
-(`fangkong.intake.matching.Registry`: valid ID → phone + name → …), applied here to the keys testing
+(`fangkong.kernel.people.matching.Registry`: valid ID → phone + name → …), applied here to the keys testing
 rows carry (name, ID number, phone; no address). A row whose person is unknown creates one from what
 it gives, so the registry is the union of everyone any channel has seen.
 
@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.intake.matching import Candidate, Probe, Registry
 from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_numbers, check_phone, clean_name, name_keys
+from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
-
-CHUNK = 500
 
 
 @dataclass
@@ -48,21 +48,17 @@ class Resolved:
     rejected: bool = False
 
 
-def _chunks(items: Sequence[str], size: int = CHUNK):  # type: ignore[no-untyped-def]
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
 _COLS = (Person.id, Person.name_key, Person.id_number_bidx, Person.phone_bidx, Person.unit_id,
          Person.address_id, Person.address_text, Person.birth_date)
 
 
 def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], *, source: str,
-                    unit: Unit | None = None) -> list[Resolved]:
+                    unit: Unit | None = None, require_valid_key: bool = False) -> list[Resolved]:
     """One person per row, in order; persons are created where nothing matches (in `unit`, else the
     actor's unit, else the root). A row with neither an ID number nor a phone is rejected; invalid
-    numbers are issues (kept on a new person, never used as keys). Rows of one call resolve against
-    each other as against stored persons."""
+    numbers are issues (kept on a new person, never used as keys) — unless `require_valid_key`, for rows
+    that carry nothing else to know the person by (a scan): then a row without a valid ID number or
+    phone is rejected. Rows of one call resolve against each other as against stored persons."""
     id_checks = check_id_numbers([r.id_number if r.id_number not in ("", None) else None for r in rows])
     keys = name_keys([r.name or None for r in rows])
     phone_checks = [check_phone(r.phone if r.phone not in ("", None) else None) for r in rows]
@@ -80,6 +76,11 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
             res.rejected = True
             res.issues.append("id_number: nothing to find the person by (no ID number, no phone)")
             probes.append(None)
+        elif require_valid_key and not ((id_check and id_check.valid) or (phone_check and phone_check.valid)):
+            res.rejected = True
+            if not res.issues:
+                res.issues.append("phone: no valid phone or ID number to find the person by")
+            probes.append(None)
         else:
             probes.append(Probe(
                 name_key=nk,
@@ -92,11 +93,11 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
     registry = Registry()
     ids = sorted({p.id_bidx for p in probes if p is not None and p.id_bidx})
     phones = sorted({p.phone_bidx for p in probes if p is not None and p.phone_bidx})
-    for chunk in _chunks(ids):
-        for p in session.execute(select(*_COLS).where(Person.id_number_bidx.in_(chunk))):
+    for chunk in chunks(ids):
+        for p in session.execute(select(*_COLS).where(in_list(session, Person.id_number_bidx, chunk))):
             registry.add(Candidate(*p))
-    for chunk in _chunks(phones):
-        for p in session.execute(select(*_COLS).where(Person.phone_bidx.in_(chunk))):
+    for chunk in chunks(phones):
+        for p in session.execute(select(*_COLS).where(in_list(session, Person.phone_bidx, chunk))):
             registry.add(Candidate(*p))
 
     home = unit
@@ -106,6 +107,7 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
         home = jurisdictions_service.root_unit(session)
     now = clock.now()
     new_person_of: dict[int, Person] = {}  # id(candidate) → the person this call creates
+    learned: set[int] = set()  # stored persons who gained an ID number, phone or name from a row
     pending: list[tuple[Resolved, Candidate]] = []  # rows whose person is new in this call
     for i, (row, probe, res) in enumerate(zip(rows, probes, out, strict=True)):
         if probe is None:
@@ -146,11 +148,20 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
             for k, v in gained.items():
                 setattr(target, k, v)
             target.updated_at = now
+            if cand.person_id is not None:
+                learned.add(cand.person_id)
     if new_person_of:
         session.add_all(list(new_person_of.values()))
         session.flush()
     for res, cand in pending:
         res.person_id = new_person_of[id(cand)].id
+    # what the registry learned, audited per call (counts and ids; never the numbers)
+    if new_person_of:
+        audit.record(session, actor, "people.registered", object_type="person", count=len(new_person_of),
+                     source=source)
+    if learned:
+        audit.record(session, actor, "people.keys_learned", object_type="person", count=len(learned),
+                     person_ids=sorted(learned), source=source)
     return out
 
 

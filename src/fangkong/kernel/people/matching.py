@@ -1,4 +1,4 @@
-"""Person matching for intake (线索落人): pure scoring over candidates, no session, no clock.
+"""Person matching (人员匹配), shared by every channel: pure scoring over candidates, no session, no clock.
 
 Matching order (decisions.md, "Identity fields"):
 

@@ -1,0 +1,181 @@
+"""Intake report pages: daily clearance (日产日清), reconciliation (数据闭环) and risk areas (风险地区)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.intake import service
+from fangkong.intake.headers import RISK_AREA_COLUMNS, BadTime, parse_time
+from fangkong.intake.models import RISK_LEVELS, Lead
+from fangkong.intake.pages_common import (
+    CHANNEL_LABELS,
+    LEVEL_LABELS,
+    LIST_CAP,
+    STATUS_LABELS,
+    CanManageAreas,
+    CanView,
+    labeler,
+    lead_rows,
+    minutes_formatter,
+    parse_day,
+    report_page,
+    saved_upload,
+    scope_unit,
+)
+from fangkong.kernel import clock, scope
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.tabular import UnusableFile, read_table
+from fangkong.kernel.web.deps import DbSession, RowId
+from fangkong.kernel.web.nav import N_
+from fangkong.kernel.web.templating import gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+
+# --- daily clearance and reconciliation ---------------------------------------------------------------
+
+@router.get("/leads/clearance")
+def clearance_page(
+    request: Request,
+    session: DbSession,
+    actor: CanView,
+    day: Annotated[str, Query(max_length=10)] = "",
+    unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> Response:
+    """日产日清 for a unit and day: the unit's totals, one row per child unit, the leads not cleared."""
+    the_day = parse_day(day)
+    unit = scope_unit(session, actor, unit_id)
+    report = service.daily_clearance(session, actor, day=the_day, unit_id=unit.id)
+    children = [(child, service.daily_clearance(session, actor, day=the_day, unit_id=child.id)["totals"])
+                for child in jurisdictions_service.children(session, actor, unit.id)]
+    ids = report["not_cleared_lead_ids"]
+    not_cleared: list[Lead] = []
+    if ids:
+        stmt = scope.visible(select(Lead).where(Lead.id.in_(ids[:LIST_CAP])), actor, Lead).order_by(Lead.id)
+        not_cleared = list(session.execute(stmt).scalars())
+    ancestors = [a for a in jurisdictions_service.ancestors(session, unit) if actor.sees_path(a.path)]
+    return render(request, "intake/clearance.html", actor=actor, day=the_day, unit=unit, ancestors=ancestors,
+                  report=report, children=children, not_cleared=lead_rows(session, not_cleared),
+                  not_cleared_total=len(ids), minutes=minutes_formatter(request),
+                  channel_label=labeler(request, CHANNEL_LABELS), status_label=labeler(request, STATUS_LABELS),
+                  steps=[("received_known", N_("Received → known")), ("known_managed", N_("Known → verified")),
+                         ("managed_controlled", N_("Verified → controlled"))])
+
+
+@router.get("/leads/reconciliation")
+def reconciliation_page(
+    request: Request,
+    session: DbSession,
+    actor: CanView,
+    day: Annotated[str, Query(max_length=10)] = "",
+    unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> Response:
+    """数据闭环: the three lists, each row linking to the person and the leads to act on."""
+    the_day = parse_day(day)
+    unit = scope_unit(session, actor, unit_id)
+    report = service.reconciliation(session, actor, day=the_day, unit_id=unit.id)
+    return render(request, "intake/reconciliation.html", actor=actor, day=the_day, unit=unit, report=report,
+                  channel_label=labeler(request, CHANNEL_LABELS), can_import=actor.can("lead.import"))
+
+
+# --- risk areas ---------------------------------------------------------------------------------------
+
+def _time_field(value: str, field: str) -> dt.datetime | None:
+    try:
+        return parse_time(value)
+    except BadTime:
+        raise ValidationFailed("invalid time", [FieldError(field, "not a date or time")]) from None
+
+
+def _areas_page(request: Request, session: Session, actor: Actor, *, status_code: int = 200,
+                errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+                active_only: bool = False) -> Response:
+    areas = service.list_risk_areas(session, actor, active_at=clock.now() if active_only else None)
+    return render(request, "intake/risk_areas.html", status_code=status_code, actor=actor, areas=areas,
+                  levels=RISK_LEVELS, level_label=labeler(request, LEVEL_LABELS), errors=errors or {},
+                  values=values or {}, can_manage=actor.can("risk_area.manage"), active_only=active_only,
+                  now=clock.now())
+
+
+@router.get("/risk-areas")
+def risk_areas_page(request: Request, session: DbSession, actor: CanView,
+                    active: Annotated[str, Query(max_length=5)] = "") -> Response:
+    return _areas_page(request, session, actor, active_only=active in ("1", "on"))
+
+
+@router.post("/risk-areas")
+def risk_area_add(
+    request: Request,
+    session: DbSession,
+    actor: CanManageAreas,
+    region_name: Annotated[str, Form(max_length=200)] = "",
+    region_code: Annotated[str, Form(max_length=20)] = "",
+    level: Annotated[str, Form(max_length=16)] = "",
+    start_at: Annotated[str, Form(max_length=64)] = "",
+    end_at: Annotated[str, Form(max_length=64)] = "",
+    source: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _ = gettext_for(request)
+    values = {"region_name": region_name, "region_code": region_code, "level": level, "start_at": start_at,
+              "end_at": end_at, "source": source}
+    try:
+        start = _time_field(start_at, "start_at")
+        if start is None:
+            raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
+        service.add_risk_area(session, actor, region_name=region_name, level=level, start_at=start,
+                              end_at=_time_field(end_at, "end_at"), region_code=region_code.strip() or None,
+                              source=source.strip() or None)
+    except ValidationFailed as exc:
+        return _areas_page(request, session, actor, status_code=422, values=values,
+                           errors={e.field: _(e.message) for e in exc.fields})
+    return RedirectResponse("/risk-areas", status_code=303)
+
+
+@router.post("/risk-areas/import")
+async def risk_areas_import(request: Request, session: DbSession, actor: CanManageAreas,
+                            file: UploadFile) -> Response:
+    """A risk-area file through intake's import, answered with the per-row report."""
+    _ = gettext_for(request)
+    folder = Path(tempfile.mkdtemp(prefix="fangkong-upload-"))
+    try:
+        path = await saved_upload(file, folder)
+        try:
+            table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+            rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
+        except UnusableFile as exc:
+            raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return report_page(request, title=_("Risk area import report"), rows=rows, back="/risk-areas",
+                        back_label=_("Risk areas"), actor=actor, extra_col="risk_area_id")
+
+
+@router.post("/risk-areas/{area_id}")
+def risk_area_edit(
+    request: Request,
+    area_id: RowId,
+    session: DbSession,
+    actor: CanManageAreas,
+    level: Annotated[str, Form(max_length=16)] = "",
+    end_at: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Change the level or the end (an empty end keeps the area open); HTMX gets the row back."""
+    end = _time_field(end_at, "end_at")
+    area = service.update_risk_area(session, actor, area_id=area_id, level=level or None, end_at=end,
+                                    clear_end=end is None)
+    if request.headers.get("HX-Request") == "true":
+        _ = gettext_for(request)
+        return render(request, "intake/_risk_area_row.html", actor=actor, a=area, levels=RISK_LEVELS,
+                      level_label=labeler(request, LEVEL_LABELS), can_manage=True, now=clock.now(),
+                      saved=_("Saved."))
+    return RedirectResponse("/risk-areas", status_code=303)

@@ -1,0 +1,46 @@
+"""The kernel imports no capability; capabilities reach each other through services, not tables."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import fangkong
+from fangkong.registry import CAPABILITIES
+
+SRC = Path(fangkong.__file__).resolve().parent
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+    return names
+
+
+def test_the_kernel_imports_no_capability():
+    offenders = []
+    for path in sorted((SRC / "kernel").rglob("*.py")):
+        for name in _imports(path):
+            parts = name.split(".")
+            if len(parts) > 1 and parts[0] == "fangkong" and parts[1] in CAPABILITIES:
+                offenders.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_capabilities_do_not_import_each_others_tables_to_write():
+    """Another capability's models may be read for joins, never imported into a service to write —
+    here checked coarsely: no capability imports another's `service` internals by private name."""
+    offenders = []
+    for cap in CAPABILITIES:
+        for path in sorted((SRC / cap).rglob("*.py")):
+            for name in _imports(path):
+                parts = name.split(".")
+                if (len(parts) > 2 and parts[0] == "fangkong" and parts[1] in CAPABILITIES and parts[1] != cap
+                        and any(p.startswith("_") for p in parts[2:])):
+                    offenders.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not offenders, "\n".join(offenders)
