@@ -65,8 +65,10 @@ def test_daily_clearance(session, tree):
     assert (t["received"], t["cleared"], t["open"], t["overdue"], t["not_cleared_by_cutoff"]) == (5, 3, 2, 2, 3)
     assert (t["received_known_median_min"], t["known_managed_median_min"], t["known_managed_p90_min"]) == (0, 180, 852)
     assert (t["managed_controlled_median_min"], t["daily_clearance_ok"]) == (0, False)
-    assert data["cutoff_at"] == "2022-04-19T00:00:00+08:00"
+    assert (data["cutoff_at"], data["cutoff_passed"]) == ("2022-04-19T00:00:00+08:00", True)
     assert sorted(data["not_cleared_lead_ids"]) == sorted([l3.id, l4.id, l5.id])
+    with clock.frozen(NOW + 2 * H):  # the same day before its cut-off: open leads are pending, not failed
+        assert daily_clearance(session, actor_at(tree.root), day=DAY)["cutoff_passed"] is False
     units = {u["unit_code"]: u for u in data["units"]}
     assert (units["G1"]["received"], units["G1"]["cleared"], units["G1"]["overdue"]) == (4, 3, 1)
     assert (units["000000"]["received"], units["000000"]["open"]) == (1, 1)

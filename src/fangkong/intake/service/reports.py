@@ -93,6 +93,8 @@ def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: in
         "day": day.isoformat(),
         "unit_code": unit.code,
         "cutoff_at": clock.iso_local(cutoff),
+        #: before the cut-off a lead not yet verified is pending, not yet a failure of 日产日清
+        "cutoff_passed": now >= cutoff,
         "totals": _stats(rows, cutoff, now),
         "units": [{"unit_code": code, "unit_name": name, **_stats(rs, cutoff, now)}
                   for (code, name), rs in sorted(by_unit.items())],
