@@ -412,6 +412,8 @@ def test_masked_payload_hides_long_numbers() -> None:
     assert shown["身份证号"] == "320412********123X" and shown["phone"] == "138****5678"
     assert shown["备注"] == "航班MU5101" and shown["手机"] == "138****5678"
     assert dict(masked_payload({"x": "电话 0519-8888 1234 转 2"}))["x"] == "电话 051*****1234 转 2"
+    # dates and times stay readable
+    assert dict(masked_payload({"t": "2022-04-18T09:00:00+08:00"}))["t"] == "2022-04-18T09:00:00+08:00"
 
 
 def _msgids() -> list[str]:

@@ -389,12 +389,15 @@ def _quarantine_sites(session: Session) -> list[Place]:
 
 #: a run of 7+ digits, allowing single spaces or dashes inside ("138 1234 5678"), maybe ending in X
 _DIGIT_RUN = re.compile(r"[0-9０-９](?:[ \-]?[0-9０-９]){6,}(?:[Xx]\b)?")
+_DATE = re.compile(r"[0-9０-９]{4}-[0-9０-９]{1,2}-[0-9０-９]{1,2}")
 
 
 def masked_payload(payload: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The raw payload as shown on the page: every run of 7+ digits masked (an ID number keeps its first 6
     and last 4, anything else its first 3 and last 4), whatever column it came in."""
     def mask(m: re.Match[str]) -> str:
+        if _DATE.fullmatch(m.group(0)):  # 2022-04-18 is a date, not a number to hide
+            return m.group(0)
         digits = re.sub(r"[ \-]", "", m.group(0))
         keep = 6 if len(digits) >= 15 else 3
         return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
