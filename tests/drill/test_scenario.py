@@ -12,6 +12,7 @@ from fangkong.drill.scenario import seed_scenario
 from fangkong.intake.models import Lead, RiskArea
 from fangkong.kernel import clock
 from fangkong.kernel.tasks.models import Task
+from fangkong.testing.models import GroupMember
 
 NOW = dt.datetime(2022, 4, 18, 9, 0, tzinfo=dt.UTC)
 
@@ -34,6 +35,17 @@ def test_scenario_loads_leads_tasks_and_measures(session):
     assert 0 < stats.verified < 60
     measures = session.execute(select(Measure.kind, Measure.place_kind)).all()
     assert measures and all(place == "site" for kind, place in measures if kind == "centralised_quarantine")
+    # key groups: members on lists, most with a negative test; the positive pool drives the testing loop
+    assert stats.members > 0 and 0 < stats.samples <= stats.members and stats.positive_pools == 1
+    members, negatives = session.execute(select(func.count(), func.count(GroupMember.last_negative_at))
+                                         .select_from(GroupMember)).one()
+    assert members == stats.members and 0 < negatives < members
+    pool_leads = session.execute(select(func.count()).select_from(Lead).where(Lead.channel == "testing")).scalar()
+    retests = session.execute(select(func.count()).select_from(Task).where(
+        Task.kind == "testing_retest", Task.status == "open")).scalar()
+    temporary = session.execute(select(func.count()).select_from(Measure).where(
+        Measure.kind == "temporary_control")).scalar()
+    assert 0 < pool_leads == retests == temporary <= 10
 
 
 def test_scenario_without_leads_only_declares_the_risk_areas(session):

@@ -66,7 +66,8 @@ def demo_cmd(
     elapsed = time.monotonic() - started
     if as_json:
         typer.echo(json.dumps({"created": True, "seed": seed, **stats.as_dict(), "risk_areas": scenario.risk_areas,
-                               "leads": scenario.leads, "leads_verified": scenario.verified}, ensure_ascii=False))
+                               "leads": scenario.leads, "leads_verified": scenario.verified,
+                               "members": scenario.members, "samples": scenario.samples}, ensure_ascii=False))
         return
     rows: list[tuple[str, int]] = [(_(_LEVEL_LABELS[lv]), n) for lv, n in stats.units.items()]
     rows += [(_("Addresses"), stats.addresses), (_("Households"), stats.households),
@@ -75,7 +76,9 @@ def demo_cmd(
              (_("Persons sharing a family phone"), stats.persons_sharing_phone)]
     rows += [(_(_KIND_LABELS.get(k, k)), n) for k, n in stats.places.items()]
     rows += [(_("Quarantine rooms"), stats.quarantine_rooms), (_("Risk areas"), scenario.risk_areas),
-             (_("Leads"), sum(scenario.leads.values())), (_("Leads verified"), scenario.verified)]
+             (_("Leads"), sum(scenario.leads.values())), (_("Leads verified"), scenario.verified),
+             (_("Key-group members"), scenario.members), (_("Samples"), scenario.samples),
+             (_("Positive pools"), scenario.positive_pools)]
     print_rows([_("Item"), _("Count")], rows, title=_("Demo city"))
     err_console.print(_("Demo city built in {seconds:.1f} s (seed {seed}).").format(seconds=elapsed, seed=seed),
                       highlight=False)

@@ -38,11 +38,30 @@ TRANSPORT = ["自驾", "高铁", "长途客车", "飞机", "货车"]
 NEW_NAMES = ["林晓东", "周敏", "陳偉", "赵 磊", "孙丽华", "钱建国", "吴芳", "郑浩"]
 
 
+#: employer category (drill catalog) → key group of the default pack (应检尽检)
+EMPLOYER_GROUPS: dict[str, str] = {
+    "fever_clinic": "fever_clinic_emergency_staff", "testing_lab": "sampling_testing_staff",
+    "quarantine_staff": "quarantine_site_staff", "port": "port_imported_goods_staff",
+    "cold_chain_warehouse": "cold_chain_warehouse_staff", "imported_goods": "imported_cold_chain_fruit_handler",
+    "international_mail": "international_mail_express_staff", "logistics": "truck_driver",
+    "courier": "courier_delivery_rider", "public_transport": "public_transport_taxi_driver",
+    "pharmacy": "pharmacy_staff", "supermarket": "supermarket_market_staff", "market": "supermarket_market_staff",
+    "hotel": "hotel_staff", "entertainment": "entertainment_venue_staff",
+    "construction_site": "construction_site_worker", "sanitation": "sanitation_worker", "care_home": "care_home_staff",
+    "prison": "prison_staff", "school": "school_staff", "factory": "labour_intensive_factory_worker",
+}
+#: the demo enrols at most this many members: it illustrates the loop, it is not a load test
+MAX_MEMBERS = 1500
+
+
 @dataclass
 class ScenarioStats:
     risk_areas: int = 0
     leads: dict[str, int] = field(default_factory=dict)
     verified: int = 0
+    members: int = 0
+    samples: int = 0
+    positive_pools: int = 0
 
 
 def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: float = 0.4) -> ScenarioStats:
@@ -109,4 +128,57 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
                 stats.verified += 1
             except DomainError:  # e.g. a lead closed by its decision: no verification task to record
                 continue
+    _key_groups(session, rng, stats)
     return stats
+
+
+def _key_groups(session: Session, rng: random.Random, stats: ScenarioStats) -> None:
+    """Employees of key-group employers on their group's list (some employers declare more than they
+    enrol: coverage gaps), most of them sampled yesterday in 10-in-1 pools with negative results, and
+    one positive pool — which puts its ten persons under temporary control with retest tasks."""
+    from fangkong.testing import service as testing_service
+    from fangkong.testing.service.results import ResultItem
+    from fangkong.testing.service.sampling import SampleItem
+
+    now = clock.now()
+    employers = session.execute(select(Place).where(Place.kind == "employer",
+                                                    Place.category.in_(list(EMPLOYER_GROUPS)))
+                                .order_by(Place.id)).scalars().all()
+    point = session.execute(select(Place.code).where(Place.kind == "sampling_point").order_by(Place.id)).scalar()
+    members: list[tuple[Person, str]] = []
+    for employer in employers:
+        group = EMPLOYER_GROUPS[employer.category or ""]
+        staff = session.execute(select(Person).where(Person.employer_id == employer.id).order_by(Person.id)
+                                .limit(max(0, MAX_MEMBERS - len(members)))).scalars().all()
+        for person in staff:
+            testing_service.enrol(session, SYSTEM_ACTOR, person_id=person.id, group_code=group,
+                                  employer_id=employer.id, source="roster")
+            members.append((person, group))
+        if staff:
+            gap = rng.choice([0, 0, 1, 3])  # some employers have people not yet on the list (应纳尽纳)
+            testing_service.declare_headcount(session, SYSTEM_ACTOR, employer_id=employer.id, group_code=group,
+                                              declared=len(staff) + gap)
+        if len(members) >= MAX_MEMBERS:
+            break
+    stats.members = len(members)
+    if not members or point is None:
+        return
+    sampled = [(p, g) for p, g in members if rng.random() < 0.8 and (p.id_number_enc or p.phone_enc)]
+    items: list[SampleItem] = []
+    tubes: list[str] = []
+    for n, (person, _group) in enumerate(sampled):
+        if n % 10 == 0:
+            tubes.append(f"DEMO{len(tubes) + 1:06d}")
+        ident = ({"id_number": crypto.decrypt(person.id_number_enc)} if person.id_number_enc
+                 else {"phone": crypto.decrypt(person.phone_enc)})
+        items.append(SampleItem(n + 1, {"tube_barcode": tubes[-1], "pool_size": "10", "name": person.name or "",
+                                        "collected_at": clock.iso_local(now - dt.timedelta(hours=20)),
+                                        "sampling_point": point, **ident}))
+    rows = testing_service.ingest_samples(session, SYSTEM_ACTOR, items=items, via="demo", filename="demo-scenario")
+    stats.samples = sum(1 for r in rows if r.status == "accepted")
+    positive = rng.randrange(len(tubes))
+    results = [ResultItem(i + 1, {"tube_barcode": code, "result": "阳性" if i == positive else "阴性",
+                                  "lab": "演示检测实验室", "reported_at": clock.iso_local(now - dt.timedelta(hours=8))})
+               for i, code in enumerate(tubes)]
+    testing_service.ingest_results(session, SYSTEM_ACTOR, items=results, via="demo", filename="demo-scenario")
+    stats.positive_pools = 1
