@@ -61,6 +61,10 @@ PERMISSIONS: dict[str, str] = {
     "venues.flag": "标记未落实扫码的场所(督查)",
     "scans.upload": "批量上传扫码记录",
     "colocation.query": "时空伴随查询",
+    # tracing (流调溯源)
+    "case.view": "查看病例和流调",
+    "case.manage": "登记病例、记录流调节点和传播关系",
+    "contact.confirm": "确认密接、次密接和时空伴随者",
     # testing (应检尽检)
     "testing.sample": "采样登记",
     "testing.result": "报送检测结果",
@@ -103,6 +107,9 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "venues.flag": {"command", "district", "street", "inspector"},
     "scans.upload": {"command", "district", "street", "enterprise"},
     "colocation.query": {"command", "district", "epidemiologist"},
+    "case.view": {"command", "district", "epidemiologist", "viewer"},
+    "case.manage": {"command", "district", "epidemiologist"},
+    "contact.confirm": {"command", "district", "epidemiologist"},
     "testing.sample": {"sampler", "community"},
     "testing.result": {"lab"},
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},

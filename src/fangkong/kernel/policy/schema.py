@@ -184,6 +184,12 @@ class Retention(_Model):
     source: str = ""
 
 
+class Tracing(_Model):
+    #: close contacts are counted from this many days before onset (sampling, if asymptomatic)
+    lookback_days: int = Field(ge=1, le=30)
+    source: str = ""
+
+
 class Pack(_Model):
     """A whole policy pack (政策包). `version_tag` ("code@version") names it in every decision."""
 
@@ -204,6 +210,7 @@ class Pack(_Model):
     quarantine_sites: QuarantineSites
     epass: Epass
     retention: Retention
+    tracing: Tracing
 
     @field_validator("version", mode="before")
     @classmethod

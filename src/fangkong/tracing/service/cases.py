@@ -1,0 +1,223 @@
+"""Cases (病例): created from a positive individual result, a clinic report or by hand; each gets an
+investigation task with the policy's deadlines (core information, full report)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.people.resolution import PersonKeys, resolve_person
+from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tasks import service as tasks_service
+from fangkong.testing.models import CaseCandidate
+from fangkong.tracing import kinds
+from fangkong.tracing.models import CASE_STATUSES, CLASSIFICATIONS, DETECTION_CHANNELS, Case
+
+MAX_LIMIT = 500
+
+
+def _aware(value: dt.datetime | None, field: str, errors: list[FieldError]) -> None:
+    if value is not None and value.tzinfo is None:
+        errors.append(FieldError(field, "a time zone is required"))
+
+
+def _check(classification: str, detection_channel: str, sampled_at: dt.datetime | None,
+           onset_at: dt.datetime | None, result_at: dt.datetime | None, isolated_at: dt.datetime | None) -> None:
+    errors: list[FieldError] = []
+    if classification not in CLASSIFICATIONS:
+        errors.append(FieldError("classification", f"one of {', '.join(CLASSIFICATIONS)}"))
+    if detection_channel not in DETECTION_CHANNELS:
+        errors.append(FieldError("detection_channel", f"one of {', '.join(DETECTION_CHANNELS)}"))
+    for field, value in (("sampled_at", sampled_at), ("onset_at", onset_at), ("result_at", result_at),
+                         ("isolated_at", isolated_at)):
+        _aware(value, field, errors)
+    if not errors:
+        now = clock.now()
+        if sampled_at is None and onset_at is None:
+            errors.append(FieldError("sampled_at", "give the sampling time or the onset time"))
+        if classification == "asymptomatic" and sampled_at is None:
+            errors.append(FieldError("sampled_at", "required for an asymptomatic case"))
+        for field, value in (("sampled_at", sampled_at), ("onset_at", onset_at), ("result_at", result_at)):
+            if value is not None and value > now + dt.timedelta(minutes=5):
+                errors.append(FieldError(field, "in the future"))
+    if errors:
+        raise ValidationFailed("invalid case", errors)
+
+
+def _task_unit(session: Session, person: Person) -> Unit:
+    """The epidemiologists' unit: the district of the person's unit, else the root."""
+    unit = session.get(Unit, person.unit_id)
+    if unit is not None:
+        for u in [*jurisdictions_service.ancestors(session, unit), unit]:
+            if u.level == "district":
+                return u
+    return jurisdictions_service.root_unit(session)
+
+
+def _person(session: Session, actor: Actor, *, person_id: int | None, name: str | None, id_number: str | None,
+            phone: str | None) -> Person:
+    if person_id is not None:
+        return scope.get_visible(session, actor, Person, person_id)
+    if not (id_number or phone or name):
+        raise ValidationFailed("who is the case?", [FieldError("person_id", "give person_id or name, id_number, phone")])
+    res = resolve_person(session, actor, PersonKeys(name=name, id_number=id_number, phone=phone), source="tracing")
+    if res.rejected or res.person_id is None:
+        fields = [FieldError(*issue.split(": ", 1)) if ": " in issue else FieldError("person", issue)
+                  for issue in res.issues] or [FieldError("person", "cannot identify the person")]
+        raise ValidationFailed("cannot identify the person", fields)
+    person = session.get(Person, res.person_id)
+    assert person is not None
+    return person
+
+
+def create_case(
+    session: Session,
+    actor: Actor,
+    *,
+    classification: str,
+    detection_channel: str,
+    source: str = "manual",
+    person_id: int | None = None,
+    name: str | None = None,
+    id_number: str | None = None,
+    phone: str | None = None,
+    sampled_at: dt.datetime | None = None,
+    onset_at: dt.datetime | None = None,
+    result_at: dt.datetime | None = None,
+    isolated_at: dt.datetime | None = None,
+    note: str | None = None,
+    candidate_id: int | None = None,
+) -> Case:
+    """Register a case (病例登记) and hand its investigation to the epidemiologists (a task with the
+    pack's core-information and report deadlines). A person with a case already is a Conflict."""
+    actor.require("case.manage")
+    if source not in ("candidate", "clinic", "manual"):
+        raise ValidationFailed("invalid source", [FieldError("source", "one of clinic, manual")])
+    _check(classification, detection_channel, sampled_at, onset_at, result_at, isolated_at)
+    person = _person(session, actor, person_id=person_id, name=name, id_number=id_number, phone=phone)
+    existing = session.execute(select(Case.id).where(Case.person_id == person.id)).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(f"person {person.id} is already case {existing}")
+    now = clock.now()
+    pack = policy_service.active_pack(session)
+    core_due, report_due = now + pack.sla(kinds.STEPS["core"]), now + pack.sla(kinds.STEPS["report"])
+    case = Case(person_id=person.id, classification=classification, detection_channel=detection_channel,
+                source=source, candidate_id=candidate_id, sampled_at=sampled_at, onset_at=onset_at,
+                result_at=result_at, isolated_at=isolated_at, status="open", created_at=now,
+                created_by=actor.username, core_due_at=core_due, report_due_at=report_due,
+                pack_version=pack.version_tag, note=(note or "").strip()[:500] or None,
+                unit_id=person.unit_id, unit_path=person.unit_path)
+    session.add(case)
+    session.flush()
+    unit = _task_unit(session, person)
+    who = person.name or person.phone_masked or f"#{person.id}"
+    steps = {step: {"due_at": clock.iso_local(due), "rule": f"sla_hours.{sla}", "done_at": None}
+             for (step, sla), due in zip(kinds.STEPS.items(), (core_due, report_due), strict=True)}
+    # the task follows from the case: created by the system, so creating a case needs no task.assign
+    task = tasks_service.create_task(
+        session, SYSTEM_ACTOR, kind=kinds.INVESTIGATE, title=f"病例流调 #{case.id} {who}", unit_id=unit.id,
+        subject_type="case", subject_id=case.id, due_at=report_due, policy_version=pack.version_tag,
+        rule=f"sla_hours.{kinds.STEPS['report']}", detail={"case_id": case.id, "steps": steps})
+    case.investigation_task_id = task.id
+    session.flush()
+    audit.record(session, actor, "tracing.case_created", object_type="case", object_id=case.id,
+                 person_id=person.id, classification=classification, detection_channel=detection_channel,
+                 source=source, candidate_id=candidate_id, task_id=task.id, pack_version=pack.version_tag)
+    return case
+
+
+def confirm_candidate(session: Session, actor: Actor, *, candidate_id: int, classification: str,
+                      onset_at: dt.datetime | None = None, detection_channel: str | None = None,
+                      note: str | None = None) -> Case:
+    """Confirm a positive individual result as a case (阳性转病例). Confirming again returns the case."""
+    actor.require("case.manage")
+    cand = scope.get_visible(session, actor, CaseCandidate, candidate_id)
+    existing = session.execute(select(Case).where(Case.candidate_id == cand.id)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    channel = detection_channel or ("pool" if cand.via == "retest" else "key_group_screening")
+    return create_case(session, actor, classification=classification, detection_channel=channel, source="candidate",
+                       person_id=cand.person_id, sampled_at=cand.collected_at, onset_at=onset_at,
+                       result_at=cand.reported_at, note=note, candidate_id=cand.id)
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> Case:
+    """A case in the actor's jurisdiction; NotFound otherwise."""
+    actor.require("case.view")
+    return scope.get_visible(session, actor, Case, case_id)
+
+
+def list_cases(session: Session, actor: Actor, *, status: str | None = None, limit: int = 50,
+               before_id: int | None = None) -> list[tuple[Case, Person]]:
+    """Cases in the actor's jurisdiction, newest first (paginated by id)."""
+    actor.require("case.view")
+    if status is not None and status not in CASE_STATUSES:
+        raise ValidationFailed("invalid filter", [FieldError("status", f"one of {', '.join(CASE_STATUSES)}")])
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed("invalid limit", [FieldError("limit", f"1 to {MAX_LIMIT}")])
+    stmt = scope.visible(select(Case, Person).join(Person, Person.id == Case.person_id), actor, Case)
+    if status is not None:
+        stmt = stmt.where(Case.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Case.id < before_id)
+    return [(c, p) for c, p in session.execute(stmt.order_by(Case.id.desc()).limit(limit))]
+
+
+def pending_candidates(session: Session, actor: Actor, *, limit: int = 100) -> list[tuple[Any, Person]]:
+    """Positive individual results not yet confirmed as cases (待确认病例), newest first."""
+    actor.require("case.view")
+    confirmed = select(Case.candidate_id).where(Case.candidate_id.is_not(None))
+    stmt = scope.visible(select(CaseCandidate, Person).join(Person, Person.id == CaseCandidate.person_id)
+                         .where(CaseCandidate.id.not_in(confirmed)), actor, CaseCandidate)
+    return [(c, p) for c, p in session.execute(stmt.order_by(CaseCandidate.id.desc()).limit(limit))]
+
+
+def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str, note: str | None = None) -> Case:
+    """Close a step of the investigation (流调节点): `core` (core information, 核心信息) or `report`
+    (the full report, which closes the task). Recording a step again changes nothing."""
+    actor.require("case.manage")
+    if step not in kinds.STEPS:
+        raise ValidationFailed("invalid step", [FieldError("step", f"one of {', '.join(kinds.STEPS)}")])
+    case = get_case(session, actor, case_id)
+    now = clock.now()
+    done = [s for s in (("core",) if step == "core" else ("core", "report"))
+            if getattr(case, f"{s}_done_at") is None]
+    if not done:
+        return case
+    for s in done:
+        setattr(case, f"{s}_done_at", now)
+    case.status = "reported" if case.report_done_at is not None else "core_done"
+    if case.investigation_task_id is not None:
+        task = tasks_service.get_task(session, SYSTEM_ACTOR, case.investigation_task_id)
+        detail = dict(task.detail or {})
+        steps = {k: dict(v) for k, v in (detail.get("steps") or {}).items()}
+        for s in done:
+            steps.setdefault(s, {})["done_at"] = clock.iso_local(now)
+        detail["steps"] = steps
+        task.detail = detail
+        session.flush()
+        if case.report_done_at is not None and task.status == "open":
+            tasks_service.complete_task(session, SYSTEM_ACTOR, task.id, outcome_code="reported",
+                                        outcome={"case_id": case.id}, note=note, by_owner=True)
+    session.flush()
+    for s in done:
+        late = getattr(case, f"{s}_due_at") is not None and now > getattr(case, f"{s}_due_at")
+        audit.record(session, actor, f"tracing.{s}_done", object_type="case", object_id=case.id, late=late)
+    return case
+
+
+def case_or_404(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case

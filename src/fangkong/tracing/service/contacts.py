@@ -1,0 +1,307 @@
+"""Contacts (密接、次密接、时空伴随者): the investigator confirms them; each becomes a lead on intake's
+`tracing` or `colocation` channel, so intake decides the measure and starts the clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.intake import service as intake_service
+from fangkong.intake.models import Lead
+from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.errors import NotFound
+from fangkong.kernel.people import crypto
+from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.places.models import Place
+from fangkong.tracing import rules
+from fangkong.tracing.models import CONTACT_KINDS, Case, Contact
+from fangkong.tracing.service import investigation as inv_service
+from fangkong.tracing.service.cases import get_case
+
+MAX_ITEMS = 500
+
+
+@dataclass
+class ContactItem:
+    """One contact to confirm: a person the page listed (`person_id`), or someone named in the interview."""
+
+    kind: str
+    person_id: int | None = None
+    name: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    relation: str | None = None
+    last_contact_at: dt.datetime | None = None
+    venue_id: int | None = None
+    overlap_min: float | None = None
+    #: for a secondary contact: the close contact (of this case) they are a contact of
+    via_contact_id: int | None = None
+
+
+@dataclass
+class ContactReport:
+    """The answer for one item: `accepted` (contact and lead stored), `duplicate` (already confirmed:
+    nothing changed) or `rejected` (nothing stored; `issues` say why)."""
+
+    item: int
+    status: str
+    contact_id: int | None = None
+    lead_id: int | None = None
+    person_id: int | None = None
+    channel: str | None = None
+    category: str | None = None
+    issues: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContactView:
+    """A confirmed contact with its lead's state (线索状态) as intake keeps it."""
+
+    contact: Contact
+    person: Person | None
+    venue_name: str | None
+    lead_status: str | None
+    measure_code: str | None
+    known_at: dt.datetime | None
+    managed_at: dt.datetime | None
+    controlled_at: dt.datetime | None
+
+    @property
+    def graph_status(self) -> str:
+        return rules.contact_status(self.contact.tier, rules.LeadState(self.lead_status, self.controlled_at))
+
+
+def _named_key(item: ContactItem) -> str | None:
+    """A stable key for someone named in the interview: their ID number, else phone, else name
+    (blind-indexed: the reference must not carry the numbers)."""
+    idc = check_id_number(item.id_number) if item.id_number else None
+    if idc is not None and idc.valid:
+        return "i" + crypto.blind_index(idc.value, "tracing_contact")[:20]
+    ph = check_phone(item.phone) if item.phone else None
+    if ph is not None and ph.valid:
+        return "p" + crypto.blind_index(ph.value, "tracing_contact")[:20]
+    nk = name_key(item.name) if item.name else None
+    if nk:
+        return "n" + crypto.blind_index(nk, "tracing_contact")[:20]
+    return None
+
+
+def _person_values(person: Person) -> dict[str, str]:
+    return {
+        "name": person.name or "",
+        "id_number": crypto.decrypt(person.id_number_enc) if person.id_number_enc else "",
+        "phone": crypto.decrypt(person.phone_enc) if person.phone_enc else "",
+        "address": person.address_text or "",
+    }
+
+
+class _Allowed:
+    """The persons the case's own sources name, computed once per call and only when needed."""
+
+    def __init__(self, session: Session, actor: Actor, case: Case, person: Person) -> None:
+        self.session, self.actor, self.case, self.person = session, actor, case, person
+        self._sets: dict[str, Any] = {}
+
+    def household(self) -> set[int]:
+        if "household" not in self._sets:
+            self._sets["household"] = {p.id for p in inv_service.household_of(self.session, self.person)}
+        return self._sets["household"]  # type: ignore[no-any-return]
+
+    def workplace(self) -> set[int]:
+        if "workplace" not in self._sets:
+            self._sets["workplace"] = {p.id for p in inv_service.colleagues_of(self.session, self.person)}
+        return self._sets["workplace"]  # type: ignore[no-any-return]
+
+    def hits(self) -> dict[int, inv_service.HitRow]:
+        if "hits" not in self._sets:
+            window, _d, _r = inv_service.case_window(self.session, self.case)
+            found = inv_service.colocation_hits(self.session, self.actor, self.case, window) or []
+            self._sets["hits"] = {h.person_id: h for h in found}
+        return self._sets["hits"]  # type: ignore[no-any-return]
+
+
+def _secondary_allowed(session: Session, actor: Actor, via_person_id: int | None, person: Person) -> bool:
+    if actor.sees_path(person.unit_path):
+        return True
+    if via_person_id is None:
+        return False
+    via = session.get(Person, via_person_id)
+    if via is None:
+        return False
+    return any(p.id == person.id for p in [*inv_service.household_of(session, via),
+                                           *inv_service.colleagues_of(session, via)])
+
+
+def _listed(session: Session, actor: Actor, allowed: _Allowed, kind: str, person: Person, via: Contact | None) -> bool:
+    """Is `person` a contact of this kind by the case's own sources (or, for named people, in reach)?"""
+    if kind == "household":
+        return person.id in allowed.household()
+    if kind == "workplace":
+        return person.id in allowed.workplace()
+    if kind == "colocation":
+        return person.id in allowed.hits()
+    if kind == "named":
+        return actor.sees_path(person.unit_path)
+    return _secondary_allowed(session, actor, via.person_id if via is not None else None, person)
+
+
+def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: list[ContactItem]) -> list[ContactReport]:
+    """Confirm contacts of a case (确认密接), one report per item, in order.
+
+    Household members, colleagues and co-location hits are given by `person_id` and must be what the
+    case's own sources list; named people and secondary contacts come with name, phone or ID number
+    (or a person in the actor's jurisdiction). Each accepted contact is a lead through intake with
+    source_ref `case:{case}:person:{person}` (or `…:named:{key}`), so confirming twice changes nothing."""
+    actor.require("contact.confirm")
+    case = get_case(session, actor, case_id)
+    if len(items) > MAX_ITEMS:
+        from fangkong.kernel.errors import FieldError, ValidationFailed
+
+        raise ValidationFailed("too many contacts", [FieldError("items", f"at most {MAX_ITEMS} per call")])
+    subject = session.get(Person, case.person_id)
+    assert subject is not None
+    allowed = _Allowed(session, actor, case, subject)
+    reports = [ContactReport(i + 1, "accepted") for i in range(len(items))]
+    pending: dict[tuple[str, str], list[tuple[int, ContactItem, dict[str, Any], str, Person | None, Contact | None]]]
+    pending = defaultdict(list)
+    close = {c.id: c for c in session.execute(select(Contact).where(Contact.case_id == case.id,
+                                                                   Contact.tier == "close")).scalars()}
+    seen_refs: dict[str, int] = {}
+    for i, (item, rep) in enumerate(zip(items, reports, strict=True)):
+        if item.kind not in CONTACT_KINDS:
+            rep.status, rep.issues = "rejected", [f"kind: one of {', '.join(CONTACT_KINDS)}"]
+            continue
+        tier, channel, category = rules.route(item.kind)
+        rep.channel, rep.category = channel, category
+        via: Contact | None = None
+        if item.kind == "secondary":
+            via = close.get(item.via_contact_id or 0)
+            if via is None:
+                rep.status, rep.issues = "rejected", ["via_contact_id: not a close contact of this case"]
+                continue
+        person: Person | None = None
+        if item.person_id is not None:
+            person = session.get(Person, item.person_id)
+            ok = person is not None and person.id != case.person_id and _listed(
+                session, actor, allowed, item.kind, person, via)
+            if not ok:
+                rep.status, rep.issues = "rejected", [f"person_id: not a {item.kind} contact of this case"]
+                continue
+            assert person is not None
+            ref = f"case:{case.id}:person:{person.id}"
+            values = _person_values(person)
+            if item.kind == "colocation":
+                hit = allowed.hits()[person.id]
+                item.venue_id = item.venue_id or hit.venue_id
+                item.last_contact_at = item.last_contact_at or hit.covisitor_scanned_at
+                item.overlap_min = item.overlap_min if item.overlap_min is not None else hit.gap_min
+        elif item.kind in ("household", "workplace", "colocation"):
+            rep.status, rep.issues = "rejected", ["person_id: required for this kind"]
+            continue
+        else:
+            key = _named_key(item)
+            if key is None:
+                rep.status, rep.issues = "rejected", ["name: give a name, phone or ID number"]
+                continue
+            ref = f"case:{case.id}:named:{key}"
+            values = {"name": item.name or "", "id_number": item.id_number or "", "phone": item.phone or "",
+                      "address": item.address or ""}
+        existing = session.execute(select(Contact).where(Contact.source_ref == ref)).scalar_one_or_none()
+        if existing is not None or ref in seen_refs:
+            rep.status = "duplicate"
+            if existing is not None:
+                rep.contact_id, rep.lead_id, rep.person_id = existing.id, existing.lead_id, existing.person_id
+                rep.channel, rep.category = existing.channel, existing.category
+            else:
+                rep.issues = [f"item: repeats item {seen_refs[ref]}"]
+            continue
+        seen_refs[ref] = i + 1
+        label = {"close_contact": "密接", "secondary_contact": "次密接", "colocation": "时空伴随者"}[category]
+        values.update({"source_ref": ref, "reason": f"病例 #{case.id} 的{label}"})
+        pending[(channel, category)].append((i, item, values, tier, person, via))
+
+    now = clock.now()
+    for (channel, category), group in pending.items():
+        lead_items = [intake_service.LeadItem(
+            n + 1, values, {}, {"case_id": case.id, "kind": item.kind, "relation": item.relation or "",
+                                "last_contact_at": clock.iso_local(item.last_contact_at), **values})
+            for n, (_i, item, values, _t, _p, _v) in enumerate(group)]
+        # the lead follows from the confirmation (contact.confirm was checked above)
+        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=lead_items,
+                                             category=category, via="api")
+        for (i, item, values, tier, person, via), row in zip(group, result.rows, strict=True):
+            rep = reports[i]
+            rep.issues = list(row.issues)
+            if row.status == "rejected" or row.person_id is None:
+                rep.status = "rejected"
+                continue
+            contact = Contact(
+                case_id=case.id, person_id=row.person_id, tier=tier, kind=item.kind,
+                via_contact_id=via.id if via is not None else None,
+                name=(person.name if person is not None else values.get("name")) or None,
+                relation=(item.relation or "").strip()[:64] or None, last_contact_at=item.last_contact_at,
+                venue_id=item.venue_id, overlap_min=item.overlap_min, channel=channel, category=category,
+                source_ref=values["source_ref"], lead_id=row.extra.get("lead_id"), confirmed_at=now,
+                confirmed_by=actor.username, detail={"lead_report": row.status})
+            session.add(contact)
+            session.flush()
+            rep.contact_id, rep.lead_id, rep.person_id = contact.id, contact.lead_id, contact.person_id
+    counts = {s: sum(1 for r in reports if r.status == s) for s in ("accepted", "duplicate", "rejected")}
+    audit.record(session, actor, "tracing.contacts_confirmed", object_type="case", object_id=case.id,
+                 items=len(items), **counts)
+    return reports
+
+
+def _views(session: Session, contacts: list[Contact]) -> list[ContactView]:
+    lead_ids = [c.lead_id for c in contacts if c.lead_id is not None]
+    leads = {row.id: row for row in session.execute(
+        select(Lead.id, Lead.status, Lead.measure_code, Lead.known_at, Lead.managed_at, Lead.controlled_at)
+        .where(Lead.id.in_(lead_ids)))} if lead_ids else {}
+    pids = [c.person_id for c in contacts if c.person_id is not None]
+    persons = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(pids))).scalars()} if pids else {}
+    vids = [c.venue_id for c in contacts if c.venue_id is not None]
+    venues = dict(session.execute(select(Place.id, Place.name).where(Place.id.in_(vids))).all()) if vids else {}
+    out = []
+    for c in contacts:
+        lead = leads.get(c.lead_id or 0)
+        out.append(ContactView(c, persons.get(c.person_id or 0), venues.get(c.venue_id or 0),
+                               lead.status if lead else None, lead.measure_code if lead else None,
+                               lead.known_at if lead else None, lead.managed_at if lead else None,
+                               lead.controlled_at if lead else None))
+    return out
+
+
+def contact_views(session: Session, actor: Actor, case_id: int) -> list[ContactView]:
+    """The case's confirmed contacts with their lead state, close contacts first, in confirmation order."""
+    case = get_case(session, actor, case_id)
+    return views_of_cases(session, [case.id]).get(case.id, [])
+
+
+def views_of_cases(session: Session, case_ids: list[int]) -> dict[int, list[ContactView]]:
+    """Contacts of several cases (no permission check: callers have checked the cases)."""
+    if not case_ids:
+        return {}
+    contacts = list(session.execute(select(Contact).where(Contact.case_id.in_(case_ids))
+                                    .order_by(Contact.tier, Contact.id)).scalars())
+    out: dict[int, list[ContactView]] = {}
+    for v in _views(session, contacts):
+        out.setdefault(v.contact.case_id, []).append(v)
+    return out
+
+
+def get_contact(session: Session, actor: Actor, case_id: int, contact_id: int) -> ContactView:
+    """One contact of a case, with its lead state; NotFound when it is not this case's."""
+    case = get_case(session, actor, case_id)
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.case_id != case.id:
+        raise NotFound(f"contact {contact_id} not found")
+    return _views(session, [contact])[0]
