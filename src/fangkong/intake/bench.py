@@ -9,10 +9,8 @@ removed afterwards unless keep=1). A PostgreSQL `database` must be an empty scra
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
-import os
 import random
 import tempfile
 import time
@@ -20,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fangkong.kernel.bench import BenchResult, benchmark
+from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰小红晓东文海波宇浩然子涵欣怡梓萱雨桐思远嘉豪俊杰"
@@ -36,30 +34,6 @@ def _id(rnd: random.Random, n: int) -> str:
 
 def _name(rnd: random.Random) -> str:
     return rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice((1, 2, 2))))
-
-
-def _setup(database: str | None, tmp: Path) -> Any:
-    os.environ["FANGKONG_DATA_DIR"] = str(tmp)
-    os.environ.setdefault("FANGKONG_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
-    if database:
-        os.environ["FANGKONG_DATABASE_URL"] = database
-    else:
-        os.environ.pop("FANGKONG_DATABASE_URL", None)
-    from fangkong.kernel import db
-    from fangkong.kernel.bootstrap import initialise
-    from fangkong.kernel.people import crypto
-    from fangkong.settings import get_settings, reset_settings_cache
-
-    reset_settings_cache()
-    crypto.reset_keys()
-    engine = db.make_engine(get_settings().resolved_database_url)
-    db.set_engine(engine)
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as session:
-        initialise(engine, session, mode="test")
-        session.commit()
-    return engine
 
 
 @benchmark("intake")
@@ -81,7 +55,7 @@ def bench_intake(*, persons: int = 1_000_000, leads: int = 100_000, seed: int = 
     figures: dict[str, Any] = {"persons": persons, "leads": leads}
     rnd = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-intake-"))
-    engine = _setup(database, tmp)
+    engine = scratch_database(database, tmp)
     figures["backend"] = engine.dialect.name
 
     # 1. the registry: persons with valid IDs and phones, in bulk

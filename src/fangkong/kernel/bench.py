@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -96,3 +97,32 @@ def bench_cmd(
         print_rows(["figure", "value"], list(result.figures.items()), title=f"bench {result.name}")
         for note in result.notes:
             typer.echo(note)
+
+
+def scratch_database(database: str | None, tmp: Path) -> Any:
+    """An initialised test-mode database for a benchmark: SQLite under `tmp`, or the empty scratch
+    `database` URL given; never the configured one. Returns the engine (also the process engine)."""
+    import base64
+    import os
+
+    from sqlalchemy.orm import Session
+
+    from fangkong.kernel import db
+    from fangkong.kernel.bootstrap import initialise
+    from fangkong.kernel.people import crypto
+    from fangkong.settings import get_settings, reset_settings_cache
+
+    os.environ["FANGKONG_DATA_DIR"] = str(tmp)
+    os.environ.setdefault("FANGKONG_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
+    if database:
+        os.environ["FANGKONG_DATABASE_URL"] = database
+    else:
+        os.environ.pop("FANGKONG_DATABASE_URL", None)
+    reset_settings_cache()
+    crypto.reset_keys()
+    engine = db.make_engine(get_settings().resolved_database_url)
+    db.set_engine(engine)
+    with Session(engine) as session:
+        initialise(engine, session, mode="test")
+        session.commit()
+    return engine

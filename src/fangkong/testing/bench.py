@@ -14,45 +14,19 @@ Options: members=N results=M pool=K seed=S database=URL (default: SQLite in a te
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from fangkong.kernel.bench import BenchResult, benchmark
+from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
 DISTRICTS = 10
 STREETS_PER_DISTRICT = 10
 MEMBERS_PER_EMPLOYER = 50
 DAYS = 14
 STEP = 7919  # persons of consecutive samples: n · STEP mod members (distinct within a tube)
-
-
-def _setup(database: str | None, tmp: Path) -> Any:
-    os.environ["FANGKONG_DATA_DIR"] = str(tmp)
-    os.environ.setdefault("FANGKONG_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
-    if database:
-        os.environ["FANGKONG_DATABASE_URL"] = database
-    else:
-        os.environ.pop("FANGKONG_DATABASE_URL", None)
-    from sqlalchemy.orm import Session
-
-    from fangkong.kernel import db
-    from fangkong.kernel.bootstrap import initialise
-    from fangkong.kernel.people import crypto
-    from fangkong.settings import get_settings, reset_settings_cache
-
-    reset_settings_cache()
-    crypto.reset_keys()
-    engine = db.make_engine(get_settings().resolved_database_url)
-    db.set_engine(engine)
-    with Session(engine) as session:
-        initialise(engine, session, mode="test")
-        session.commit()
-    return engine
 
 
 def _series(pg: bool, n: int) -> str:
@@ -95,7 +69,7 @@ def bench_compliance(*, members: int = 1_000_000, results: int = 10_000_000, poo
     results = tubes * pool
     figures: dict[str, Any] = {"members": members, "results": results, "tubes": tubes, "pool": pool}
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-compliance-"))
-    engine = _setup(database, tmp)
+    engine = scratch_database(database, tmp)
     pg = engine.dialect.name == "postgresql"
     figures["backend"] = engine.dialect.name
     now = dt.datetime(2022, 4, 18, 1, 0, tzinfo=dt.UTC)  # 09:00 local
