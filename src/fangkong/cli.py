@@ -91,4 +91,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m fangkong.cli`: run the canonical module, where the commands register themselves
+    from fangkong.cli import main as _main
+
+    _main()

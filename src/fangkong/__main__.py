@@ -1,0 +1,5 @@
+"""`python -m fangkong` runs the command line."""
+
+from fangkong.cli import main
+
+main()
