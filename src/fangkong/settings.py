@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     session_timeout_minutes: int = Field(default=30, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    #: requests a minute from one client address: sign-in, and the public citizen forms
+    login_rate_per_minute: int = Field(default=20, ge=1)
+    public_rate_per_minute: int = Field(default=30, ge=1)
     default_locale: str = "zh_CN"
     #: the platform's public address, for links printed on paper (venue QR codes); else the request's
     public_url: str | None = None

@@ -69,6 +69,7 @@ from fangkong.kernel.tabular import ReportRow, UnusableFile
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 pages = APIRouter(include_in_schema=False)
@@ -326,7 +327,7 @@ def self_report_form(request: Request, session: DbSession) -> Response:
     return _public_get(request, session, "self")
 
 
-@pages.post("/report")
+@pages.post("/report", dependencies=[public_limit()])
 async def self_report_submit(request: Request, session: DbSession) -> Response:
     return await _public_post(request, session, "self")
 
@@ -337,7 +338,7 @@ def tip_form(request: Request, session: DbSession) -> Response:
     return _public_get(request, session, "tip")
 
 
-@pages.post("/tip")
+@pages.post("/tip", dependencies=[public_limit()])
 async def tip_submit(request: Request, session: DbSession) -> Response:
     return await _public_post(request, session, "tip")
 

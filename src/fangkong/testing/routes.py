@@ -21,6 +21,7 @@ from fangkong.kernel.errors import DomainError
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 from fangkong.testing import service
@@ -257,7 +258,7 @@ def citizen_page(request: Request, session: DbSession) -> Response:
     return render(request, "testing/my_test.html", view=None, checked=False)
 
 
-@pages.post("/my-test")
+@pages.post("/my-test", dependencies=[public_limit()])
 def citizen_check(request: Request, session: DbSession, id_number: Annotated[str, Form(max_length=32)] = "",
                   phone: Annotated[str, Form(max_length=32)] = "") -> Response:
     view = service.citizen_status(session, id_number=id_number, phone=phone, ip=client_ip(request))

@@ -83,7 +83,8 @@ def _page_error(request: Request, status: int, code: str, message: str,
     _ = gettext_for(request)
     titles = {403: _("You do not have permission for this."), 404: _("Not found."),
               409: _("This has changed in the meantime: reload the page."),
-              422: _("Please check the input."), 500: _("Something went wrong on our side.")}
+              422: _("Please check the input."), 429: _("Too many requests: please wait a minute and try again."),
+              500: _("Something went wrong on our side.")}
     title = titles.get(status, _("The request could not be completed."))
     shown_fields = [FieldError(f.field, _(f.message)) for f in fields or []]
     detail = _(message) if message else ""
@@ -101,12 +102,18 @@ def respond(request: Request, status: int, code: str, message: str,
             fields: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> Response:
     if is_api(request):
         return JSONResponse(error_body(code, message, fields), status_code=status, headers=headers)
-    return _page_error(request, status, code, message, fields)
+    page = _page_error(request, status, code, message, fields)
+    if headers and status == 429:
+        page.headers.update(headers)
+    return page
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        headers = {"Retry-After": str(retry_after)}
     return respond(request, exc.status, exc.code, exc.message, exc.fields, headers)
 
 

@@ -25,6 +25,7 @@ from fangkong.kernel.jurisdictions.models import LEVEL_NAMES_ZH
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.web.deps import DbSession
 from fangkong.kernel.web.errors import safe_next
+from fangkong.kernel.web.ratelimit import login_limit
 from fangkong.kernel.web.schemas import HealthOut
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
@@ -67,7 +68,7 @@ def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response
     return render(request, "login.html", next=safe_next(next), username="", error=None)
 
 
-@pages.post("/login")
+@pages.post("/login", dependencies=[login_limit()])
 def login_submit(
     request: Request,
     session: DbSession,
