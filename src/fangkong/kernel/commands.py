@@ -42,6 +42,8 @@ def init_cmd(
         typer.echo(_("Secret key created: {path}").format(path=settings.key_file))
     if report.root_unit_created:
         typer.echo(_("Root unit created: {name}").format(name=settings.root_unit_name))
+    if report.roles_added:
+        typer.echo(_("Roles and permissions added: {n}").format(n=report.roles_added))
 
 
 @app.command("serve")
