@@ -94,9 +94,13 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
 def describe_error(exc: Any) -> str:
     """A domain error in the command line's language (message ids are English)."""
-    text = _(exc.message)
+    from fangkong.kernel.i18n import cli_locale
+    from fangkong.kernel.messages import translate
+
+    locale = cli_locale()
+    text = translate(exc.message, locale)
     if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields) + ")"
+        text += " (" + "; ".join(f"{f.field}: {translate(f.message, locale)}" for f in exc.fields) + ")"
     return text
 
 

@@ -55,11 +55,14 @@ def normalise_locale(value: str | None) -> str:
 
 
 def cli_locale() -> str:
-    """The command line follows LANG (or LC_ALL / LC_MESSAGES): English only when it says English."""
+    """The command line speaks Chinese unless LC_ALL / LC_MESSAGES / LANG asks for English (`en_*`).
+
+    `C`, `C.UTF-8` and `POSIX` name no language (CI and containers set them): they get the default.
+    """
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        if os.environ.get(var):
-            v = os.environ[var]
-            return "en" if v.lower().startswith(("en", "c.", "posix")) or v in ("C",) else normalise_locale(v)
+        v = os.environ.get(var)
+        if v:
+            return "en" if v.lower().startswith("en") else DEFAULT_LOCALE
     return DEFAULT_LOCALE
 
 

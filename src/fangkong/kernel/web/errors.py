@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from fangkong.kernel.errors import DomainError, FieldError
+from fangkong.kernel.messages import Message, translate
 
 log = logging.getLogger("fangkong.web")
 
@@ -39,9 +40,26 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _reason(message: str) -> dict[str, Any]:
+    """`reason` (the stable specific code) and `params` of a Message; empty for plain text."""
+    return Message.as_json(message) if isinstance(message, Message) else {}
+
+
 def error_body(code: str, message: str, fields: list[FieldError] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message,
-                      "fields": [{"field": f.field, "message": f.message} for f in fields or []]}}
+    """The API's error shape. `code` is the generic class (`not_found`, `invalid` …); `reason` and
+    `params` say exactly what (`case.not_found`, `{"id": 5}`), for clients that show their own text."""
+    reason = _reason(message)
+    body: dict[str, Any] = {"code": code, "message": str(message)}
+    if reason:
+        body["reason"], body["params"] = reason["code"], reason["params"]
+    body["fields"] = []
+    for f in fields or []:
+        item: dict[str, Any] = {"field": f.field, "message": str(f.message)}
+        r = _reason(f.message)
+        if r:
+            item["reason"], item["params"] = r["code"], r["params"]
+        body["fields"].append(item)
+    return {"error": body}
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -86,10 +104,11 @@ def _page_error(request: Request, status: int, code: str, message: str,
               422: _("Please check the input."), 429: _("Too many requests: please wait a minute and try again."),
               500: _("Something went wrong on our side.")}
     title = titles.get(status, _("The request could not be completed."))
-    shown_fields = [FieldError(f.field, _(f.message)) for f in fields or []]
-    detail = _(message) if message else ""
+    locale = request_locale(request)
+    shown_fields = [FieldError(f.field, translate(f.message, locale)) for f in fields or []]
+    detail = translate(message, locale) if message else ""
     # a service message without a translation is shown, but quietly, under the translated title
-    quiet = bool(detail) and detail == message and request_locale(request) != "en"
+    quiet = bool(detail) and detail == str(message) and locale != "en"
     if is_htmx(request):
         return render(request, "_toast.html", status_code=status, level="error", title=title,
                       message=detail, quiet=quiet, fields=shown_fields,

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
+from fangkong.kernel.messages import translate
 from fangkong.kernel.web.nav import nav_for
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -97,6 +98,8 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = _local
     env.filters["iso_local"] = _iso_local
+    #: `{{ issue|t }}`: a Message (or a msgid) in this page's language
+    env.filters["t"] = lambda value: translate(value, locale)
     env.globals["locale"] = locale
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
