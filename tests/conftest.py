@@ -150,7 +150,7 @@ def live_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread, engine))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # generous: a loaded machine starts slowly
         while not server.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
@@ -172,8 +172,11 @@ def _chromium_browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium "
                     "fonts-wqy-microhei); the browser tests never download a browser")
-    from playwright.sync_api import sync_playwright
+    from browser_support import BROWSER_TIMEOUT_MS
+    from playwright.sync_api import expect, sync_playwright
 
+    # waits are for states, with time to spare on a loaded machine (tests set the same for actions)
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

@@ -28,6 +28,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
         routes_api,
         routes_audit,
         routes_home,
+        routes_imports,
         routes_persons,
         routes_places,
         routes_tasks,
@@ -35,7 +36,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages]
+             routes_places.pages, routes_audit.pages, routes_imports.pages]
     return [routes_api.api], [routes_home.health, *pages]
 
 

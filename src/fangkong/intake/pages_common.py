@@ -7,11 +7,9 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,14 +19,12 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
-from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
-from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render
+from fangkong.kernel.web.templating import gettext_for
 
 CanView = Annotated[Actor, Depends(requires("lead.view"))]
 CanImport = Annotated[Actor, Depends(requires("lead.import"))]
@@ -40,7 +36,6 @@ CanViewPersons = Annotated[Actor, Depends(requires("person.view"))]
 PAGE_SIZE = 30
 #: the 日产日清 list shows at most this many leads (the counts above it are complete)
 LIST_CAP = 200
-MAX_UPLOAD = 20 * 1024 * 1024
 
 CHANNEL_LABELS: dict[str, str] = {
     "bigdata": N_("Big-data push"), "employer": N_("Employer report"), "community": N_("Community search"),
@@ -206,11 +201,7 @@ def units_by_id(session: Session, ids: set[int]) -> dict[int, Unit]:
 
 def scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
     """The unit a report is about: the one asked for (if visible), else the actor's own, else the root."""
-    if unit_id is not None:
-        return jurisdictions_service.get_unit(session, actor, unit_id)
-    if actor.unit_id is not None:
-        return jurisdictions_service.get_unit(session, actor, actor.unit_id)
-    return jurisdictions_service.root_unit(session)
+    return scope.base_unit(session, actor, unit_id)
 
 
 def overdue_leads(session: Session, actor: Actor, *, limit: int, after_id: int | None) -> list[Lead]:
@@ -237,27 +228,3 @@ def lead_rows(session: Session, leads: list[Lead]) -> list[dict[str, Any]]:
             "overdue": lead.status in OPEN_STATUSES and task_due is not None and task_due < now,
         })
     return rows
-
-
-async def saved_upload(upload: UploadFile, folder: Path) -> Path:
-    name = Path(upload.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise ValidationFailed("unknown file type", [FieldError("file", "the file must be .csv or .xlsx")])
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise ValidationFailed("file too large", [FieldError("file", "at most 20 MB")])
-    if not data:
-        raise ValidationFailed("empty file", [FieldError("file", "the file is empty")])
-    path = folder / (re.sub(r"[^\w.\-]", "_", Path(name).stem)[:80] + suffix)
-    path.write_bytes(data)
-    return path
-
-
-def report_page(request: Request, *, title: str, rows: list[ReportRow], back: str, back_label: str,
-                 actor: Actor, extra_col: str | None = None) -> Response:
-    tr = issue_translator(request)
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected")}
-    return render(request, "intake/import_report.html", actor=actor, title=title, counts=counts, back=back,
-                  back_label=back_label, extra_col=extra_col,
-                  rows=[{"row": r, "issues": [tr(i) for i in r.issues]} for r in rows])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -14,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.intake import service
-from fangkong.intake.headers import RISK_AREA_COLUMNS, BadTime, parse_time
+from fangkong.intake.headers import BadTime, parse_time
 from fangkong.intake.models import RISK_LEVELS, Lead
 from fangkong.intake.pages_common import (
     CHANNEL_LABELS,
@@ -27,15 +24,15 @@ from fangkong.intake.pages_common import (
     lead_rows,
     minutes_formatter,
     parse_day,
-    report_page,
-    saved_upload,
     scope_unit,
 )
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
-from fangkong.kernel.tabular import UnusableFile, read_table
+from fangkong.kernel.tabular import UnusableFile
+from fangkong.kernel.web import routes_imports
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_
 from fangkong.kernel.web.templating import gettext_for, render
@@ -63,7 +60,7 @@ def clearance_page(
     if ids:
         stmt = scope.visible(select(Lead).where(Lead.id.in_(ids[:LIST_CAP])), actor, Lead).order_by(Lead.id)
         not_cleared = list(session.execute(stmt).scalars())
-    ancestors = [a for a in jurisdictions_service.ancestors(session, unit) if actor.sees_path(a.path)]
+    ancestors = [a for a in jurisdictions_service.ancestors(session, unit) if scope.sees(actor, a)]
     return render(request, "intake/clearance.html", actor=actor, day=the_day, unit=unit, ancestors=ancestors,
                   report=report, children=children, not_cleared=lead_rows(session, not_cleared),
                   not_cleared_total=len(ids), minutes=minutes_formatter(request),
@@ -142,22 +139,16 @@ def risk_area_add(
 
 
 @router.post("/risk-areas/import")
-async def risk_areas_import(request: Request, session: DbSession, actor: CanManageAreas,
-                            file: UploadFile) -> Response:
-    """A risk-area file through intake's import, answered with the per-row report."""
-    _ = gettext_for(request)
-    folder = Path(tempfile.mkdtemp(prefix="fangkong-upload-"))
+def risk_areas_import(request: Request, session: DbSession, actor: CanManageAreas, file: UploadFile) -> Response:
+    """A risk-area file runs as an import job; the answer is its progress view, then the per-row report."""
+    from fangkong.intake import imports
+
     try:
-        path = await saved_upload(file, folder)
-        try:
-            table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
-            rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
-        except UnusableFile as exc:
-            raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return report_page(request, title=_("Risk area import report"), rows=rows, back="/risk-areas",
-                        back_label=_("Risk areas"), actor=actor, extra_col="risk_area_id")
+        job = imports_service.submit(session, actor, kind=imports.RISK_AREAS, filename=file.filename,
+                                     stream=file.file)
+    except UnusableFile as exc:
+        raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
+    return routes_imports.start(request, job)
 
 
 @router.post("/risk-areas/{area_id}")

@@ -15,7 +15,7 @@ from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 
@@ -47,10 +47,7 @@ def _filtered(session: Session, actor: Actor, *, status: str | None, channel: st
     if person_id is not None:
         stmt = stmt.where(Lead.person_id == person_id)
     if unit_id is not None:
-        unit = session.get(Unit, unit_id)
-        if unit is None or not actor.sees_path(unit.path):
-            raise NotFound(f"unit {unit_id} not found")
-        stmt = stmt.where(scope.subtree(Lead.unit_path, unit.path))
+        stmt = scope.within(stmt, scope.visible_unit(session, actor, unit_id), Lead)
     if received_from is not None:
         stmt = stmt.where(Lead.received_at >= received_from)
     if received_to is not None:

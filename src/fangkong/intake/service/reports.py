@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
@@ -35,18 +34,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def _scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    if unit_id is None:
-        if actor.unit_id is not None:
-            unit = session.get(Unit, actor.unit_id)
-            if unit is not None:
-                return unit
-        from fangkong.kernel.jurisdictions import service as jurisdictions_service
-
-        return jurisdictions_service.root_unit(session)
-    unit = session.get(Unit, unit_id)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {unit_id} not found")
-    return unit
+    return scope.base_unit(session, actor, unit_id)
 
 
 def _stats(rows: list[Any], cutoff: dt.datetime, now: dt.datetime) -> dict[str, Any]:
@@ -83,8 +71,8 @@ def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: in
                    Lead.controlled_at, Task.due_at, Unit.code, Unit.name)
             .join(Unit, Unit.id == Lead.unit_id)
             .outerjoin(Task, Task.id == Lead.verification_task_id)
-            .where(Lead.received_at >= start, Lead.received_at < end, scope.subtree(Lead.unit_path, unit.path)))
-    stmt = scope.visible(stmt, actor, Lead)
+            .where(Lead.received_at >= start, Lead.received_at < end))
+    stmt = scope.visible(scope.within(stmt, unit, Lead), actor, Lead)
     rows = list(session.execute(stmt.order_by(Lead.id)))
     by_unit: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:
@@ -115,7 +103,7 @@ def reconciliation(session: Session, actor: Actor, *, day: dt.date, unit_id: int
     start, end = clock.local_day_bounds(day)
 
     def scoped(stmt: Any, model: Any) -> Any:
-        return scope.visible(stmt.where(scope.subtree(model.unit_path, unit.path)), actor, model)
+        return scope.visible(scope.within(stmt, unit, model), actor, model)
 
     def persons_seen(channels: tuple[str, ...]) -> dict[int, list[Any]]:
         stmt = scoped(select(Lead.person_id, Lead.id, Lead.channel, Lead.unit_id).where(

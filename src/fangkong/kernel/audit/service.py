@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,10 @@ def record(
     object_id: Any = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Append one audit event. `detail` must not contain personal data in clear (no full IDs/phones)."""
+    """Append one audit event. `detail` must not contain personal data in clear (no full IDs/phones).
+    An actor carrying out a consequence (`Actor.acting_for`) adds `via` (the permission it acted under)."""
+    if actor.via is not None:
+        detail.setdefault("via", actor.via)
     if session.get_bind().dialect.name == "postgresql":
         # one writer at a time extends the chain; released at commit
         session.execute(text("SELECT pg_advisory_xact_lock(7263514)"))
@@ -76,6 +79,31 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+def compact_ids(ids: Iterable[int]) -> list[int | list[int]]:
+    """Ids as an audit detail lists them: sorted, runs of consecutive ids as `[first, last]`
+    (a 100,000-row import's ids are one or a few runs)."""
+    out: list[int | list[int]] = []
+    for i in sorted(set(ids)):
+        if out and isinstance(out[-1], list) and out[-1][1] == i - 1:
+            out[-1][1] = i
+        elif out and isinstance(out[-1], int) and out[-1] == i - 1:
+            out[-1] = [out[-1], i]
+        else:
+            out.append(i)
+    return out
+
+
+def expand_ids(compact: Iterable[int | list[int]]) -> list[int]:
+    """`compact_ids` undone."""
+    out: list[int] = []
+    for item in compact:
+        if isinstance(item, list):
+            out.extend(range(item[0], item[1] + 1))
+        else:
+            out.append(int(item))
+    return out
 
 
 @dataclass
@@ -130,10 +158,19 @@ def list_events(
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[AuditEvent]:
-    """Audit events, newest first (审计查询). `action` ending in `*` matches a prefix (`auth.*`);
-    `before_id` pages backwards (pass the last id of the previous page). At most 1,000 per call."""
+    """Audit events, newest first (审计查询), of users in the actor's jurisdiction (all of them at the
+    root). `action` ending in `*` matches a prefix (`auth.*`); `before_id` pages backwards (pass the last
+    id of the previous page). At most 1,000 per call."""
     actor.require("audit.view")
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(int(limit), 1000)))
+    if actor.unit_path != "/":
+        # events of users in the actor's jurisdiction (the system's and the public's belong to the root)
+        from fangkong.kernel import scope
+        from fangkong.kernel.auth.models import User
+        from fangkong.kernel.jurisdictions.models import Unit
+
+        stmt = scope.visible(stmt.join(User, User.id == AuditEvent.actor_id).join(Unit, Unit.id == User.unit_id),
+                             actor, Unit)
     if action:
         if action.endswith("*"):
             stmt = stmt.where(AuditEvent.action.startswith(action[:-1], autoescape=True))

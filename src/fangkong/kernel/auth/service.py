@@ -23,14 +23,13 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth import passwords, roles
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import ApiToken, Role, User, WebSession
 from fangkong.kernel.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.scope import subtree
 from fangkong.settings import get_settings
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,64}")
@@ -127,10 +126,9 @@ def create_user(
         errors.append(FieldError("role", "you cannot grant permissions you do not hold"))
     unit: Unit | None
     if unit_code:
-        unit = session.execute(select(Unit).where(Unit.code == unit_code.strip())).scalar_one_or_none()
-        if unit is None or not actor.sees_path(unit.path):
+        unit = scope.visible_unit_or_none(session, actor, code=unit_code)
+        if unit is None:
             errors.append(FieldError("unit_code", "unknown unit"))
-            unit = None
     elif actor.unit_id is not None:
         unit = session.get(Unit, actor.unit_id)
     else:
@@ -167,14 +165,12 @@ def create_user(
 def list_users(session: Session, actor: Actor) -> list[User]:
     """Users whose unit lies in the actor's subtree (用户列表), by username."""
     actor.require("user.manage")
-    stmt = select(User).join(Unit, Unit.id == User.unit_id).order_by(User.username)
-    if actor.unit_path != "/":
-        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
-    return list(session.execute(stmt).scalars())
+    stmt = scope.visible(select(User).join(Unit, Unit.id == User.unit_id), actor, Unit)
+    return list(session.execute(stmt.order_by(User.username)).scalars())
 
 
 def _visible_user(session: Session, actor: Actor, user: User | None, ref: object) -> User:
-    if user is None or not actor.sees_path(unit_of(session, user).path):
+    if user is None or not scope.sees(actor, unit_of(session, user)):
         raise NotFound(f"user {ref} not found")
     return user
 
@@ -454,7 +450,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     actor.require("user.manage")
     token = session.get(ApiToken, token_id)
     user = session.get(User, token.user_id) if token is not None else None
-    if token is None or user is None or not actor.sees_path(unit_of(session, user).path):
+    if token is None or user is None or not scope.sees(actor, unit_of(session, user)):
         raise NotFound(f"token {token_id} not found")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
@@ -469,10 +465,8 @@ def list_tokens(
 ) -> list[tuple[ApiToken, User]]:
     """Tokens of users in the actor's subtree (newest first), with their users."""
     actor.require("user.manage")
-    stmt = (select(ApiToken, User).join(User, User.id == ApiToken.user_id).join(Unit, Unit.id == User.unit_id)
-            .order_by(ApiToken.id.desc()))
-    if actor.unit_path != "/":
-        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
+    stmt = scope.visible(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                         .join(Unit, Unit.id == User.unit_id), actor, Unit).order_by(ApiToken.id.desc())
     if username:
         stmt = stmt.where(User.username == username)
     return [(t, u) for t, u in session.execute(stmt)]

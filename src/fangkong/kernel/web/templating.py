@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
 from fangkong.kernel.messages import translate
@@ -104,6 +104,8 @@ def environment(locale: str) -> Environment:
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
     env.globals["colon"] = "：" if locale == "zh_CN" else ": "
+    #: `{% if sees(actor, unit) %}`: the jurisdiction test, from the one place that knows it
+    env.globals["sees"] = scope.sees
     return env
 
 

@@ -9,10 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
-from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel import clock, scope
+from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.testing import rules
@@ -101,22 +99,6 @@ def last_negatives(session: Session, person_ids: Iterable[int]) -> dict[int, dt.
     return out
 
 
-def visible_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
-    """A unit in the actor's subtree; NotFound otherwise."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {unit_id} not found")
-    return unit
-
-
-def base_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    """`unit_id`'s unit (visible to the actor), else the actor's own unit, else the root."""
-    if unit_id is not None:
-        return visible_unit(session, actor, unit_id)
-    if actor.unit_id is not None:
-        unit = session.get(Unit, actor.unit_id)
-        if unit is not None:
-            return unit
-    from fangkong.kernel.jurisdictions import service as jurisdictions_service
-
-    return jurisdictions_service.root_unit(session)
+#: units in scope: `fangkong.kernel.scope.visible_unit` and `scope.base_unit` (kept here under the old names)
+visible_unit = scope.visible_unit
+base_unit = scope.base_unit

@@ -129,8 +129,8 @@ def sampling_point_or_register(session: Session, actor: Actor, code: str) -> tup
 
 def get_tube(session: Session, actor: Actor, barcode: str) -> Tube:
     """A tube in the actor's jurisdiction by barcode; NotFound otherwise."""
-    tube = session.execute(select(Tube).where(Tube.barcode == clean_barcode(barcode))).scalar_one_or_none()
-    if tube is None or not actor.sees_path(tube.unit_path):
+    tube = scope.find_visible_by(session, actor, Tube, barcode=clean_barcode(barcode))
+    if tube is None:
         raise NotFound(f"tube {barcode} not found")
     return tube
 
@@ -159,14 +159,14 @@ def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | 
         errors.append(FieldError("pool_size", f"between 1 and {MAX_POOL}"))
     point = None
     if sampling_point_id is not None:
-        point = session.get(Place, sampling_point_id)
-        if point is None or point.kind != "sampling_point" or not actor.sees_path(point.unit_path):
+        point = scope.visible_or_none(actor, session.get(Place, sampling_point_id))
+        if point is None or point.kind != "sampling_point":
             errors.append(FieldError("sampling_point_id", "unknown sampling point"))
     if errors:
         raise ValidationFailed("invalid tube", errors)
     tube = session.execute(select(Tube).where(Tube.barcode == code)).scalar_one_or_none()
     if tube is not None:
-        if not actor.sees_path(tube.unit_path):
+        if not scope.sees(actor, tube):
             raise Conflict(f"tube {code} is already registered elsewhere")
         if tube.pool_size != size:
             if _count(session, tube.id):
@@ -363,7 +363,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                         opened_by=actor.username, via=via, unit_id=unit_id, unit_path=unit_path)
             session.add(tube)
             session.flush()
-        elif not actor.sees_path(tube.unit_path):
+        elif not scope.sees(actor, tube):
             rep.status = "rejected"
             rep.issues.append(f"tube_barcode: tube {tube.barcode} is registered outside your jurisdiction")
             continue

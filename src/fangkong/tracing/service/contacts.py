@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.intake import service as intake_service
 from fangkong.intake.models import Lead
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import NotFound
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
@@ -130,7 +130,7 @@ class _Allowed:
 
 
 def _secondary_allowed(session: Session, actor: Actor, via_person_id: int | None, person: Person) -> bool:
-    if actor.sees_path(person.unit_path):
+    if scope.sees(actor, person):
         return True
     if via_person_id is None:
         return False
@@ -150,7 +150,7 @@ def _listed(session: Session, actor: Actor, allowed: _Allowed, kind: str, person
     if kind == "colocation":
         return person.id in allowed.hits()
     if kind == "named":
-        return actor.sees_path(person.unit_path)
+        return scope.sees(actor, person)
     return _secondary_allowed(session, actor, via.person_id if via is not None else None, person)
 
 
@@ -235,8 +235,9 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
             n + 1, values, {}, {"case_id": case.id, "kind": item.kind, "relation": item.relation or "",
                                 "last_contact_at": clock.iso_local(item.last_contact_at), **values})
             for n, (_i, item, values, _t, _p, _v) in enumerate(group)]
-        # the lead follows from the confirmation (contact.confirm was checked above)
-        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=lead_items,
+        # the lead follows from the confirmation: handed in as the epidemiologist who confirmed it
+        result = intake_service.ingest_leads(session, actor.acting_for("contact.confirm", "lead.import"),
+                                             channel=channel, items=lead_items,
                                              category=category, via="api")
         for (i, item, values, tier, person, via), row in zip(group, result.rows, strict=True):
             rep = reports[i]
