@@ -53,9 +53,9 @@ def record(
     **detail: Any,
 ) -> AuditEvent:
     """Append one audit event. `detail` must not contain personal data in clear (no full IDs/phones).
-    An actor carrying out a consequence (`Actor.acting_for`) adds `via` (the permission it acted under)."""
+    An actor carrying out a consequence (`Actor.acting_for`) adds `acting_for` (the action's permission)."""
     if actor.via is not None:
-        detail.setdefault("via", actor.via)
+        detail.setdefault("acting_for", actor.via)
     if session.get_bind().dialect.name == "postgresql":
         # one writer at a time extends the chain; released at commit
         session.execute(text("SELECT pg_advisory_xact_lock(7263514)"))

@@ -38,7 +38,7 @@ class Actor:
 
         Needs `permission`, the action's own (`testing.result`), so a user who may not take the action
         reaches none of its consequences. The actor returned is the same user — every audit row names
-        them, with `via` = `permission` — holding their own permissions plus `grants` (what the
+        them, with `acting_for` = `permission` — holding their own permissions plus `grants` (what the
         consequences need: `lead.import`, `measure.start`, `task.work` …) and placing rows wherever the
         consequence belongs (a pool's members live anywhere). Use it only to carry out the consequence,
         never to answer the user's own reads. Jobs and the command line act as `SYSTEM_ACTOR`.

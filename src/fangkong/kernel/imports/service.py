@@ -132,8 +132,8 @@ def submit(session: Session, actor: Actor, *, kind: str, filename: str | None, s
                     actor_name=actor.username, actor_ip=actor.ip, created_at=clock.now(), unit_id=unit.id,
                     unit_path=unit.path)
     folder = _folder(job)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
+    (folder / "upload").mkdir(parents=True, exist_ok=True)
+    path = folder / "upload" / name
     path.write_bytes(data)
     if k.check is not None:
         try:
@@ -150,7 +150,8 @@ def submit(session: Session, actor: Actor, *, kind: str, filename: str | None, s
 
 def upload_path(job: ImportJob) -> Path | None:
     """The stored upload (None once the job has run)."""
-    files = [p for p in _folder(job).glob("*") if p.suffix.lower() in SUFFIXES] if _folder(job).exists() else []
+    upload = _folder(job) / "upload"
+    files = sorted(upload.glob("*")) if upload.exists() else []
     return files[0] if files else None
 
 
@@ -243,9 +244,8 @@ def _finish(job_id: int, session_factory: sessionmaker[Session], *, rows: list[R
         kind = _KINDS.get(job.kind)
         folder = _folder(job)
         folder.mkdir(parents=True, exist_ok=True)
-        for p in folder.glob("*"):
-            if p.suffix.lower() in SUFFIXES:  # the upload goes once imported (PIPL: keep no more than needed)
-                p.unlink(missing_ok=True)
+        # the upload goes once imported (PIPL art. 19: keep personal data no longer than needed)
+        shutil.rmtree(folder / "upload", ignore_errors=True)
         job.finished_at = clock.now()
         if rows is None:
             job.status, job.error = "failed", error or _as_json(JOB_CRASHED())
