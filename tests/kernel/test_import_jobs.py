@@ -28,8 +28,8 @@ from fangkong.kernel.imports.models import ImportJob
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from intake_factories import NOW, Tree, make_id  # noqa: E402
-from web_world import PASSWORD, login  # noqa: E402
+from intake_factories import NOW, Tree, make_id
+from web_world import PASSWORD, login
 
 ADDR = "幸福路12号3幢2单元301室"
 FILE = f"上报名单\n姓名,身份证号,手机号,现住址,编号\n张三,{make_id()},13812345678,{ADDR},X1\n王五,,,,X2\n"
