@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
+from fangkong.kernel.places.models import Place
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -263,11 +264,13 @@ def scan_forget(token: str) -> Response:
 
 @pages.get("/v/{token}/staff")
 def staff_page(request: Request, token: str, session: DbSession, actor: CanStaff) -> Response:
-    """Venue staff's entry check (入场查验): the visitor's phone or ID, temperature, mask."""
+    """Venue staff's entry check (入场查验): the visitor's phone or ID, temperature, mask. Staff check at
+    venues of their jurisdiction (a venue elsewhere is a 404, as its check-ins would be refused)."""
     try:
         venue = codes_service.venue_for_token(session, token)
     except codes_service.CodeRefused as exc:
         return _refused(request, exc)
+    scope.get_visible(session, actor, Place, venue.place_id)
     return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
                   errors={}, done=None, request_id=uuid.uuid4().hex)
 

@@ -267,11 +267,11 @@ def _finish(job_id: int, session_factory: sessionmaker[Session], *, rows: list[R
 
 def get_job(session: Session, actor: Actor, job_id: int) -> ImportJob:
     """A job the actor may follow: one they submitted, or one in their jurisdiction of a kind they may
-    import themselves; NotFound otherwise."""
+    import themselves (PermissionDenied without that permission); NotFound outside the jurisdiction."""
     job = scope.get_visible(session, actor, ImportJob, job_id)
     kind = _KINDS.get(job.kind)
-    if job.actor_id != actor.user_id and (kind is None or not actor.can(kind.permission)):
-        raise NotFound(f"import job {job_id}")
+    if job.actor_id != actor.user_id:
+        actor.require(kind.permission if kind is not None else "data.import")
     return job
 
 
