@@ -202,7 +202,7 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     testing_service.enrol(session, s, person_id=p1.id, group_code="courier_delivery_rider", employer_id=employer.id)
     testing_service.declare_headcount(session, s, employer_id=employer.id, group_code="courier_delivery_rider",
                                       declared=5)
-    for i, (person, result_word) in enumerate(((p1, "阴性"), (p2, "阳性"))):
+    for i, result_word in enumerate(("阴性", "阳性")):  # p1 negative, p2 positive
         barcode = f"SC{n}-{i}"
         testing_service.open_tube(session, s, barcode=barcode, pool_size=1, sampling_point_id=point.id)
         testing_service.add_sample(session, s, barcode=barcode, person=_valid_id(n + i),
