@@ -199,11 +199,6 @@ def units_by_id(session: Session, ids: set[int]) -> dict[int, Unit]:
     return {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sorted(ids)))).scalars()}
 
 
-def scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    """The unit a report is about: the one asked for (if visible), else the actor's own, else the root."""
-    return scope.base_unit(session, actor, unit_id)
-
-
 def overdue_leads(session: Session, actor: Actor, *, limit: int, after_id: int | None) -> list[Lead]:
     """Open leads whose verification task is past due (a filter `list_leads` does not have yet)."""
     stmt = (select(Lead).join(Task, Task.id == Lead.verification_task_id)

@@ -24,7 +24,6 @@ from fangkong.intake.pages_common import (
     lead_rows,
     minutes_formatter,
     parse_day,
-    scope_unit,
 )
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
@@ -51,7 +50,7 @@ def clearance_page(
 ) -> Response:
     """日产日清 for a unit and day: the unit's totals, one row per child unit, the leads not cleared."""
     the_day = parse_day(day)
-    unit = scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     report = service.daily_clearance(session, actor, day=the_day, unit_id=unit.id)
     children = [(child, service.daily_clearance(session, actor, day=the_day, unit_id=child.id)["totals"])
                 for child in jurisdictions_service.children(session, actor, unit.id)]
@@ -79,7 +78,7 @@ def reconciliation_page(
 ) -> Response:
     """数据闭环: the three lists, each row linking to the person and the leads to act on."""
     the_day = parse_day(day)
-    unit = scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     report = service.reconciliation(session, actor, day=the_day, unit_id=unit.id)
     return render(request, "intake/reconciliation.html", actor=actor, day=the_day, unit=unit, report=report,
                   channel_label=labeler(request, CHANNEL_LABELS), can_import=actor.can("lead.import"))

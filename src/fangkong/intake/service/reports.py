@@ -33,10 +33,6 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(s[lo] + (s[hi] - s[lo]) * (pos - lo), 1)
 
 
-def _scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    return scope.base_unit(session, actor, unit_id)
-
-
 def _stats(rows: list[Any], cutoff: dt.datetime, now: dt.datetime) -> dict[str, Any]:
     cleared = [r for r in rows if r.managed_at is not None]
     out: dict[str, Any] = {
@@ -61,7 +57,7 @@ def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: in
     open, overdue (open past the task's due time), the median and 90th percentile minutes of each
     clock step, and 日产日清 — leads of the day not verified by the pack's cut-off (local time)."""
     actor.require("lead.view")
-    unit = _scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     start, end = clock.local_day_bounds(day)
     pack = policy_service.active_pack(session)
     local_midnight = dt.datetime.combine(day, dt.time(0), tzinfo=clock.tz())
@@ -99,7 +95,7 @@ def reconciliation(session: Session, actor: Actor, *, day: dt.date, unit_id: int
     - `assist_unanswered`: assist requests (in and out) still open, created by the day's end.
     """
     actor.require("lead.view")
-    unit = _scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     start, end = clock.local_day_bounds(day)
 
     def scoped(stmt: Any, model: Any) -> Any:

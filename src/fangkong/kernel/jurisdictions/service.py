@@ -77,7 +77,7 @@ def get_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
 
 def children(session: Session, actor: Actor, unit_id: int) -> list[Unit]:
     """Direct children of a visible unit, by code."""
-    unit = get_unit(session, actor, unit_id)
+    unit = scope.visible_unit(session, actor, unit_id)
     return list(session.execute(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).scalars())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
@@ -97,8 +97,3 @@ def last_negatives(session: Session, person_ids: Iterable[int]) -> dict[int, dt.
             if at is not None:
                 out[pid] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     return out
-
-
-#: units in scope: `fangkong.kernel.scope.visible_unit` and `scope.base_unit` (kept here under the old names)
-visible_unit = scope.visible_unit
-base_unit = scope.base_unit
