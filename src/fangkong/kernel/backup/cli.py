@@ -12,7 +12,8 @@ import typer
 
 from fangkong.cli import app
 from fangkong.kernel.cli_support import EXIT_USAGE, fail
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import translate
 
 PASSPHRASE_ENV = "FANGKONG_BACKUP_PASSPHRASE"
 
@@ -47,7 +48,7 @@ def backup_cmd(
     try:
         report = service.backup(db.get_engine(), out, passphrase=passphrase, key_out=key_out)
     except service.BackupError as exc:
-        fail(str(exc))
+        fail(translate(exc.message, cli_locale()))
     if as_json:
         typer.echo(json.dumps({"directory": str(report.directory), "key_file": str(report.key_file),
                                "tables": report.tables, "rows": report.rows,
@@ -80,7 +81,7 @@ def restore_cmd(
         report = service.restore(db.get_engine(), directory, key_file=key, passphrase=passphrase,
                                  key_target=key_target, force=force)
     except service.BackupError as exc:
-        fail(str(exc))
+        fail(translate(exc.message, cli_locale()))
     if as_json:
         typer.echo(json.dumps({"ok": report.ok, "tables": report.tables, "rows": report.rows,
                                "audit_events": report.audit_events, "seconds": round(report.seconds, 2),

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.files import private_dir, private_file
+from fangkong.kernel.messages import _, message
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
@@ -42,8 +43,29 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSPHRASE = 12
 
 
+PASSPHRASE_SHORT = message("backup.passphrase_short", _("the passphrase must have at least %(n)s characters"))
+NOT_A_KEY = message("backup.not_a_key", _("the key file is not a Fangkong key backup"))
+WRONG_PASSPHRASE = message("backup.wrong_passphrase", _("wrong passphrase, or the key file is damaged"))
+TOOL_FAILED = message("backup.tool_failed", _("%(tool)s failed: %(error)s"))
+EXISTS = message("backup.exists", _("%(path)s exists already"))
+NOT_A_BACKUP = message("backup.not_a_backup", _("%(path)s is not a Fangkong backup (no manifest.json)"))
+DAMAGED = message("backup.damaged", _("%(path)s is damaged: %(error)s"))
+UNKNOWN_FORMAT = message("backup.unknown_format", _("%(path)s: unknown backup format %(format)s"))
+OTHER_BACKEND = message("backup.other_backend",
+                        _("this backup is of a %(backend)s database; the target is %(target)s"))
+KEY_MISSING = message("backup.key_missing", _("key file %(path)s not found"))
+WRONG_KEY = message("backup.wrong_key", _("this key is not the one the backup's data was encrypted with"))
+WRONG_ENV_KEY = message("backup.wrong_env_key", _("FANGKONG_SECRET_KEY is set to another key than the backup's"))
+NOT_EMPTY = message("backup.not_empty",
+                    _("the target database is not empty; restore into an empty one (or --force)"))
+
+
 class BackupError(RuntimeError):
-    """A backup or restore that cannot go on; the message says why (nothing was changed)."""
+    """A backup or restore that cannot go on; the message (a Message) says why (nothing was changed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -105,7 +127,7 @@ def key_fingerprint(master: bytes) -> str:
 
 def seal_key(master: bytes, passphrase: str) -> dict[str, str]:
     if len(passphrase) < MIN_PASSPHRASE:
-        raise BackupError(f"the passphrase must have at least {MIN_PASSPHRASE} characters")
+        raise BackupError(PASSPHRASE_SHORT(n=MIN_PASSPHRASE))
     salt, nonce = os.urandom(16), os.urandom(12)
     sealed = AESGCM(_kdf(salt).derive(passphrase.encode())).encrypt(nonce, master, b"fangkong-key")
     return {"format": "fangkong-key-1", "kdf": f"scrypt:n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}",
@@ -118,11 +140,11 @@ def open_key(sealed: dict[str, str], passphrase: str) -> bytes:
         salt, nonce = base64.b64decode(sealed["salt"]), base64.b64decode(sealed["nonce"])
         blob = base64.b64decode(sealed["ciphertext"])
     except (KeyError, ValueError) as exc:
-        raise BackupError("the key file is not a Fangkong key backup") from exc
+        raise BackupError(NOT_A_KEY()) from exc
     try:
         return AESGCM(_kdf(salt).derive(passphrase.encode())).decrypt(nonce, blob, b"fangkong-key")
     except Exception as exc:  # InvalidTag: wrong passphrase or a damaged file, indistinguishably
-        raise BackupError("wrong passphrase, or the key file is damaged") from exc
+        raise BackupError(WRONG_PASSPHRASE()) from exc
 
 
 def _master_key() -> bytes:
@@ -145,7 +167,7 @@ def _pg_target(engine: Engine) -> tuple[str, str | None]:
 def _run(args: list[str]) -> None:
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BackupError(f"{args[0]} failed: {done.stderr.strip()[:500]}")
+        raise BackupError(TOOL_FAILED(tool=args[0], error=done.stderr.strip()[:500]))
 
 
 # --- backup -----------------------------------------------------------------------------------------
@@ -158,7 +180,7 @@ def backup(engine: Engine, out: Path, *, passphrase: str, key_out: Path | None =
     private_dir(out)
     target = out / f"fangkong-{stamp}"
     if target.exists():
-        raise BackupError(f"{target} exists already")
+        raise BackupError(EXISTS(path=target))
     private_dir(target)
     if engine.dialect.name == "sqlite":
         source = engine.url.database or ""
@@ -212,13 +234,13 @@ def _pg_dump(engine: Engine, dump: Path) -> tuple[dict[str, int], dict[str, Any]
 def read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not path.is_file():
-        raise BackupError(f"{directory} is not a Fangkong backup (no {MANIFEST})")
+        raise BackupError(NOT_A_BACKUP(path=directory))
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise BackupError(f"{path} is damaged: {exc}") from exc
+        raise BackupError(DAMAGED(path=path, error=exc)) from exc
     if manifest.get("format") != "fangkong-backup-1":
-        raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
+        raise BackupError(UNKNOWN_FORMAT(path=path, format=manifest.get('format')))
     return manifest
 
 
@@ -229,18 +251,17 @@ def restore(engine: Engine, directory: Path, *, key_file: Path, passphrase: str,
     started = time.perf_counter()
     manifest = read_manifest(directory)
     if manifest["backend"] != engine.dialect.name:
-        raise BackupError(f"this backup is of a {manifest['backend']} database; the target is "
-                          f"{engine.dialect.name}")
+        raise BackupError(OTHER_BACKEND(backend=manifest["backend"], target=engine.dialect.name))
     if not key_file.is_file():
-        raise BackupError(f"key file {key_file} not found")
+        raise BackupError(KEY_MISSING(path=key_file))
     master = open_key(json.loads(key_file.read_text(encoding="utf-8")), passphrase)
     if key_fingerprint(master) != manifest["key_fingerprint"]:
-        raise BackupError("this key is not the one the backup's data was encrypted with")
+        raise BackupError(WRONG_KEY())
     if key_target is None and key_fingerprint(_master_key()) != manifest["key_fingerprint"]:
-        raise BackupError("FANGKONG_SECRET_KEY is set to another key than the backup's")
+        raise BackupError(WRONG_ENV_KEY())
     present = _tables(engine)
     if present and any(row_counts(engine).values()) and not force:
-        raise BackupError("the target database is not empty; restore into an empty one (or --force)")
+        raise BackupError(NOT_EMPTY())
     if engine.dialect.name == "sqlite":
         source = directory / SQLITE_FILE
         engine.dispose()
