@@ -187,3 +187,55 @@ def test_the_progress_view_in_a_browser(live_site: Any, chromium: Any, tmp_path:
         page.click("[data-testid=import-report-download]")
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == "row,status,person_id,issues,lead_id"
+
+
+@pytest.mark.browser
+def test_the_progress_view_answers_while_the_import_holds_the_write_lock(live_site: Any) -> None:
+    """On SQLite an import holds the write lock until it ends; the progress view only reads, so it still
+    answers (a request that began as a writer would wait for the import, then fail)."""
+    import threading
+
+    import httpx
+
+    from fangkong.kernel.people import service as people_service
+    from fangkong.kernel.tabular import ReportRow
+
+    holding, release = threading.Event(), threading.Event()
+
+    def run(session: Session, actor: Any, path: Path, *, progress: Any) -> list[ReportRow]:
+        people_service.register_person(session, actor, name="锁住写入", phone="13900001111")  # the write lock
+        progress(7)
+        holding.set()
+        release.wait(120)
+        return [ReportRow(1, "accepted")]
+
+    imports_service.register_import("test.holds_the_lock", label="Lead import report", permission="lead.import",
+                                    run=run)
+
+    def build(session: Session) -> str:
+        Tree(session)
+        auth_service.create_user(session, SYSTEM_ACTOR, username="staff", role="community",
+                                 unit_code="320412001001", password=PASSWORD)
+        session.flush()
+        return auth_service.create_token(session, SYSTEM_ACTOR, username="staff")[1]
+
+    site = live_site(build)
+    headers = {"Authorization": f"Bearer {site.data}"}
+    with site.factory() as session:
+        staff = auth_service.actor_for(session, "staff")
+        job = imports_service.submit(session, staff, kind="test.holds_the_lock", filename="x.csv",
+                                     stream=io.BytesIO(b"a\n1\n"))
+        session.commit()
+        job_id = job.id
+    worker = threading.Thread(target=imports_service.run, args=(job_id, site.factory), daemon=True)
+    worker.start()
+    try:
+        assert holding.wait(120), "the import did not start"
+        running = httpx.get(f"{site.base}/imports/{job_id}/status", headers=headers, timeout=120)
+        assert running.status_code == 200, running.text
+        assert 'data-status="running"' in running.text and "已处理 7 行" in running.text
+    finally:
+        release.set()
+        worker.join(120)
+    done = httpx.get(f"{site.base}/imports/{job_id}/status", headers=headers, timeout=120)
+    assert 'data-status="done"' in done.text

@@ -371,11 +371,14 @@ def resolve_session(session: Session, token: str | None) -> tuple[User, WebSessi
         return None
     now = clock.now()
     user = session.get(User, ws.user_id)
+    # a read-only request (a progress poll while an import holds SQLite's write lock) writes nothing
+    writes = not session.info.get("read_only")
     if user is None or not user.is_active or now - ws.last_seen_at > _session_timeout():
-        session.delete(ws)
-        session.flush()
+        if writes:
+            session.delete(ws)
+            session.flush()
         return None
-    if now - ws.last_seen_at >= TOUCH_EVERY:
+    if writes and now - ws.last_seen_at >= TOUCH_EVERY:
         ws.last_seen_at = now
         session.flush()
     return user, ws
@@ -439,7 +442,8 @@ def resolve_token(session: Session, plaintext: str | None) -> User | None:
     if user is None or not user.is_active:
         return None
     now = clock.now()
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+    if not session.info.get("read_only") and (token.last_used_at is None
+                                              or now - token.last_used_at >= TOUCH_EVERY):
         token.last_used_at = now
         session.flush()
     return user

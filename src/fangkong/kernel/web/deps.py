@@ -51,6 +51,16 @@ async def read_form(request: Request) -> FormData:
     return await request.form()
 
 
+def _reads_only(session: DbSession) -> None:
+    from fangkong.kernel.db import read_only
+
+    read_only(session)
+
+
+#: `dependencies=[ReadsOnly]` on a route that only reads: its transaction begins as a reader (SQLite:
+#: deferred), so it answers while a long import holds the write lock (a progress poll)
+ReadsOnly = Depends(_reads_only)
+
 #: the request's form fields, for handlers whose fields are not fixed `Form(...)` parameters
 FormFields = Annotated[FormData, Depends(read_form)]
 

@@ -14,7 +14,7 @@ from fangkong.kernel.errors import NotFound
 from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.messages import FieldIssue, Message, translate
-from fangkong.kernel.web.deps import DbSession, RowId
+from fangkong.kernel.web.deps import DbSession, ReadsOnly, RowId
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 pages = APIRouter(include_in_schema=False)
@@ -50,20 +50,20 @@ def _context(request: Request, job: ImportJob) -> dict[str, Any]:
     }
 
 
-@pages.get("/imports/{job_id}")
+@pages.get("/imports/{job_id}", dependencies=[ReadsOnly])
 def job_page(request: Request, job_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     job = imports_service.get_job(session, actor, job_id)
     return render(request, "import_job.html", actor=actor, **_context(request, job))
 
 
-@pages.get("/imports/{job_id}/status")
+@pages.get("/imports/{job_id}/status", dependencies=[ReadsOnly])
 def job_status(request: Request, job_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     """HTMX: the status section, polled every second while the job is queued or running."""
     job = imports_service.get_job(session, actor, job_id)
     return render(request, "_import_job_status.html", actor=actor, **_context(request, job))
 
 
-@pages.get("/imports/{job_id}/report.csv")
+@pages.get("/imports/{job_id}/report.csv", dependencies=[ReadsOnly])
 def job_report(job_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     """The per-row report (row,status,person_id,issues,…), UTF-8 with BOM."""
     job = imports_service.get_job(session, actor, job_id)
