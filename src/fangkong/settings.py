@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     #: SQLite only: FULL syncs the WAL on every commit, so an acknowledged write survives a power loss;
     #: NORMAL may lose the last commits on power loss (never on a process crash). `fangkong bench sqlite-sync`
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: `fangkong serve` runs the scheduled jobs (escalation, overdue tests, retention …) by itself
+    scheduler: bool = True
     #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.
     now: str | None = None
     #: Base64 field-encryption key material; when unset the key file in data_dir is used.
