@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from fangkong.kernel.web import logredact
 from fangkong.kernel.web.errors import install_error_handlers
 from fangkong.kernel.web.security import SecurityHeadersMiddleware
 from fangkong.kernel.web.templating import LocaleMiddleware, add_template_dir
@@ -109,6 +110,7 @@ def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.session_factory = session_factory
+    logredact.install()  # after uvicorn configured its handlers: every record is masked before it is written
     install_error_handlers(app)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
