@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     session_timeout_minutes: int = Field(default=30, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    #: wrong passwords in a row from any addresses that lock the account itself, until an administrator
+    #: unlocks it (`fangkong users unlock`) or `login_account_lockout_hours` pass
+    login_account_max_failures: int = Field(default=30, ge=1)
+    login_account_lockout_hours: int = Field(default=24, ge=1)
     #: requests a minute from one client address: sign-in, and the public citizen forms
     login_rate_per_minute: int = Field(default=20, ge=1)
     public_rate_per_minute: int = Field(default=30, ge=1)

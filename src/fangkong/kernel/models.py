@@ -1,7 +1,7 @@
 """Import every kernel table so metadata (and Alembic) sees them."""
 
 from fangkong.kernel.audit.models import AuditEvent
-from fangkong.kernel.auth.models import ApiToken, Role, RolePermission, User, WebSession
+from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, RolePermission, User, WebSession
 from fangkong.kernel.db import Base, SystemSetting
 from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.people.models import Person
@@ -11,6 +11,6 @@ from fangkong.kernel.scheduler.models import JobRun
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
 __all__ = [
-    "Address", "ApiToken", "AuditEvent", "Base", "JobRun", "Person", "Place", "PolicyPack", "Role",
+    "Address", "ApiToken", "AuditEvent", "Base", "JobRun", "LoginThrottle", "Person", "Place", "PolicyPack", "Role",
     "RolePermission", "SystemSetting", "Task", "TaskEvent", "Unit", "User", "WebSession",
 ]
