@@ -113,6 +113,7 @@ NOT_A_LIST: dict[str, str] = {
 GLOBAL: dict[str, str] = {
     "/api/v1/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
     "/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
+    "/jobs": "the platform's scheduled jobs, not a unit's",
 }
 #: (route, where the user sits) → why that list is empty there by design
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
