@@ -51,6 +51,8 @@ from fangkong.settings import get_settings
 log = logging.getLogger("fangkong.imports")
 
 MAX_UPLOAD = 20 * 1024 * 1024
+#: report lines the page shows (the CSV has them all)
+SHOWN_ROWS = 500
 SUFFIXES = (".csv", ".xlsx")
 
 FILE_TYPE = message("import.file_type", _("the file must be .csv or .xlsx"))
@@ -256,8 +258,8 @@ def _finish(job_id: int, session_factory: sessionmaker[Session], *, rows: list[R
             (folder / "report.json").write_text(json.dumps([
                 {"row": r.row, "status": r.status, "person_id": r.person_id,
                  "issues": [_issue_json(i) for i in r.issues],
-                 "extra": {c: r.extra.get(c) for c in extra}} for r in rows], ensure_ascii=False, default=str),
-                encoding="utf-8")
+                 "extra": {c: r.extra.get(c) for c in extra}} for r in rows[:SHOWN_ROWS]],
+                ensure_ascii=False, default=str), encoding="utf-8")
         actor = _actor_of(session, job)
         if actor is not None:
             audit.record(session, actor, "import.finished", object_type="import_job", object_id=job.id,
@@ -287,7 +289,7 @@ def report_csv(job: ImportJob) -> Path | None:
     return path if job.status == "done" and path.exists() else None
 
 
-def report_rows(job: ImportJob, *, limit: int = 500) -> list[dict[str, Any]]:
+def report_rows(job: ImportJob, *, limit: int = SHOWN_ROWS) -> list[dict[str, Any]]:
     """The first `limit` report lines as stored for the page (issues as messages to translate)."""
     path = _folder(job) / "report.json"
     if job.status != "done" or not path.exists():
