@@ -43,7 +43,7 @@ def test_lookback_days_come_from_the_pack() -> None:
 @pytest.mark.parametrize(("kind", "expected"), [
     ("household", ("close", "tracing", "close_contact")),
     ("named", ("close", "tracing", "close_contact")),
-    ("colocation", ("close", "colocation", "colocation")),
+    ("colocation", ("colocation", "colocation", "colocation")),
     ("secondary", ("secondary", "tracing", "secondary_contact")),
 ])
 def test_routes(kind: str, expected: tuple[str, str, str]) -> None:
