@@ -15,6 +15,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import FieldIssue
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
@@ -274,8 +275,9 @@ def case_page(request: Request, case_id: RowId, session: DbSession, actor: CanVi
 def _confirm_one(session: Any, actor: Actor, case_id: int, item: Any) -> str:
     report = service.confirm_contacts(session, actor, case_id=case_id, items=[item])[0]
     if report.status == "rejected":
-        raise ValidationFailed("contact not confirmed", [FieldError(*i.split(": ", 1)) if ": " in i
-                                                         else FieldError("contact", i) for i in report.issues])
+        raise ValidationFailed("contact not confirmed", [
+            FieldError(i.field or "contact", i.message) if isinstance(i, FieldIssue)
+            else FieldError(*i.split(": ", 1)) if ": " in i else FieldError("contact", i) for i in report.issues])
     return report.status
 
 
@@ -344,11 +346,12 @@ def contact_page(request: Request, case_id: RowId, contact_id: RowId, session: D
 def secondary_page(case_id: RowId, contact_id: RowId, session: DbSession, actor: CanConfirm,
                    person_id: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                    phone: Annotated[str, Form()] = "", id_number: Annotated[str, Form()] = "",
-                   relation: Annotated[str, Form()] = "") -> Any:
+                   relation: Annotated[str, Form()] = "", last_contact_at: Annotated[str, Form()] = "") -> Any:
     pid = int(person_id) if person_id.isdigit() and len(person_id) < 10 else None
     item = service.ContactItem(kind="secondary", person_id=pid, name=name.strip() or None,
                                phone=phone.strip() or None, id_number=id_number.strip() or None,
-                               relation=relation.strip() or None, via_contact_id=contact_id)
+                               relation=relation.strip() or None, via_contact_id=contact_id,
+                               last_contact_at=_time(last_contact_at, "last_contact_at"))
     _confirm_one(session, actor, case_id, item)
     return RedirectResponse(f"/cases/{case_id}/contacts/{contact_id}", status_code=303)
 

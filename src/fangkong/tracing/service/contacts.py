@@ -22,7 +22,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
 from fangkong.kernel.people.models import Person
@@ -73,7 +73,7 @@ class ContactReport:
     person_id: int | None = None
     channel: str | None = None
     category: str | None = None
-    issues: list[str] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)  # `field: message` (FieldIssue where known)
 
 
 @dataclass
@@ -235,7 +235,8 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                 window = windows.get(via.id) or windows.setdefault(via.id, exposure_window_of(session, case, via))
                 if not rules.in_window(item.last_contact_at, window):
                     rep.status = "rejected"
-                    rep.issues = [f"last_contact_at: {OUTSIDE_EXPOSURE(at=_local(item.last_contact_at), start=_local(window[0]), end=_local(window[1]))}"]
+                    rep.issues = [FieldIssue("last_contact_at", OUTSIDE_EXPOSURE(
+                        at=_local(item.last_contact_at), start=_local(window[0]), end=_local(window[1])))]
                     continue
         person: Person | None = None
         if item.person_id is not None:
