@@ -200,7 +200,7 @@ def _in_force(session, measure_id: int, at: dt.datetime) -> bool:
 
 def test_a_secondary_contact_is_released_on_day_7_only_after_the_close_contacts_two_negatives(session) -> None:
     w = build_world(session)
-    _epi, _case_, _hh, sec, measure_id, _site = _chain(session, w)
+    _epi, _c, _hh, sec, measure_id, _site = _chain(session, w)
     # day 1: no tests of the close contact yet → the measure is held past its planned end
     with clock.frozen(NOW + dt.timedelta(hours=1)):
         done = service.review_secondary_contacts(session)
@@ -230,7 +230,7 @@ def test_a_secondary_contact_is_released_on_day_7_only_after_the_close_contacts_
 
 def test_two_negatives_before_day_7_wait_for_day_7_and_a_positive_holds(session) -> None:
     w = build_world(session)
-    _epi, _case_, _hh, sec, measure_id, _site = _chain(session, w)
+    _epi, _c, _hh, sec, measure_id, _site = _chain(session, w)
     with clock.frozen(NOW + 2 * DAY):
         test_result(session, w, seq=2, barcode="CC-3", collected_at=NOW + dt.timedelta(hours=2))
         test_result(session, w, seq=2, barcode="CC-4", collected_at=NOW + DAY + dt.timedelta(hours=2))
@@ -241,7 +241,7 @@ def test_two_negatives_before_day_7_wait_for_day_7_and_a_positive_holds(session)
 
 def test_a_positive_among_the_close_contacts_first_tests_holds_the_secondary_contact(session) -> None:
     w = build_world(session)
-    _epi, _case_, _hh, sec, measure_id, _site = _chain(session, w)
+    _epi, _c, _hh, sec, measure_id, _site = _chain(session, w)
     with clock.frozen(NOW + 2 * DAY):
         test_result(session, w, seq=2, barcode="CB-1", collected_at=NOW + dt.timedelta(hours=2))
         test_result(session, w, seq=2, barcode="CB-2", collected_at=NOW + DAY + dt.timedelta(hours=2),
@@ -256,7 +256,7 @@ def test_a_positive_among_the_close_contacts_first_tests_holds_the_secondary_con
 
 def test_secondary_contacts_become_close_contacts_when_the_close_contact_turns_positive(session) -> None:
     w = build_world(session)
-    epi, case, hh, sec, measure_id, site = _chain(session, w)
+    epi, _c, _hh, sec, measure_id, site = _chain(session, w)
     # the household member (the close contact) is a case now
     with clock.frozen(NOW + 2 * DAY):
         case2 = service.create_case(session, epi, classification="confirmed", detection_channel="tracing",
