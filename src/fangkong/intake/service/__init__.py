@@ -26,23 +26,9 @@ from fangkong.intake.service.risk_areas import (
 from fangkong.intake.service.verification import record_verification
 
 __all__ = [
-    "IngestResult",
-    "LeadItem",
-    "LeadState",
-    "add_risk_area",
-    "daily_clearance",
-    "export_leads",
-    "get_lead",
-    "import_leads_file",
-    "import_risk_areas",
-    "ingest_leads",
-    "lead_payload",
-    "lead_states",
-    "leads_of_person",
-    "list_leads",
-    "list_risk_areas",
-    "reconciliation",
-    "record_verification",
-    "split_person",
-    "update_risk_area",
+    "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
+    "import_leads_file", "import_risk_areas", "ingest_leads",
+    "lead_payload", "lead_states", "leads_of_person", "list_leads",
+    "list_risk_areas", "reconciliation",
+    "record_verification", "split_person", "update_risk_area",
 ]

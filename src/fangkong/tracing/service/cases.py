@@ -191,7 +191,7 @@ def pending_candidates(session: Session, actor: Actor, *, limit: int = 100) -> l
         confirmed = set(session.execute(select(Case.candidate_id).where(Case.candidate_id.in_(ids))).scalars())
         open_ = [c for c in page if c.id not in confirmed]
         persons = {p.id: p for p in session.execute(
-            select(Person).where(Person.id.in_({c.person_id for c in open_}))).scalars()} if open_ else {}
+            select(Person).where(Person.id.in_(sorted({c.person_id for c in open_})))).scalars()} if open_ else {}
         out.extend((c, persons[c.person_id]) for c in open_ if c.person_id in persons)
         before = page[-1].id
     return out[:limit]

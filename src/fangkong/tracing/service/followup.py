@@ -174,9 +174,9 @@ def review_secondary_contacts(session: Session, actor: Actor = SYSTEM_ACTOR) -> 
         .order_by(Contact.id)).scalars())
     if not secs:
         return result
-    related = {c.id: c for c in session.execute(select(Contact).where(Contact.id.in_(
-        {s.via_contact_id for s in secs if s.via_contact_id} | {s.promoted_to_id for s in secs if s.promoted_to_id}
-    ))).scalars()}
+    related_ids = sorted({s.via_contact_id for s in secs if s.via_contact_id}
+                         | {s.promoted_to_id for s in secs if s.promoted_to_id})
+    related = {c.id: c for c in session.execute(select(Contact).where(Contact.id.in_(related_ids))).scalars()}
     states = intake_service.lead_states(session, actor, [c.lead_id for c in [*secs, *related.values()]
                                                          if c.lead_id is not None])
     for sec in secs:
