@@ -102,6 +102,10 @@ def test_upgrade_button_on_the_case_page_and_the_exposure_window(client: TestCli
     page = client.get(f"/cases/{cid}")
     assert f'data-testid="upgrade-{co.id}"' in page.text and f'data-testid="upgrade-{hh.id}"' not in page.text
     assert "场所同时段人员" in page.text and "升级为密接" in page.text
+    # the button leads to the contact's page: the upgrade is confirmed there, with the reason
+    contact_page = client.get(f"/cases/{cid}/contacts/{co.id}")
+    assert 'data-testid="upgrade-form"' in contact_page.text and "确定将此场所同时段人员升级为密接" in contact_page.text
+    assert 'data-testid="upgrade-form"' not in client.get(f"/cases/{cid}/contacts/{hh.id}").text
     r = client.post(f"/cases/{cid}/contacts/{co.id}/upgrade", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get(r.headers["location"])
