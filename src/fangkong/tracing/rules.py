@@ -95,11 +95,15 @@ class Release:
 
 
 def secondary_release(*, close_results: Sequence[str | None], needed: int, due_at: dt.datetime,
-                      now: dt.datetime) -> Release:
+                      now: dt.datetime, close_dropped: bool = False) -> Release:
     """The 9th edition's release of a secondary contact (密接的密接解除): at the end of their measure
     (`due_at`, day 7) only when the close contact's first `needed` tests under their own measure were
     all negative (`close_results`, oldest first; None = result pending). Until then the measure is
-    held; a positive among them holds it too (the close contact's case promotes the secondary contact)."""
+    held; a positive among them holds it too (the close contact's case promotes the secondary contact).
+    `close_dropped`: the close contact's lead was closed without a measure here (a false lead, or
+    controlled elsewhere): their tests cannot be followed, so the measure simply runs to its end."""
+    if close_dropped:
+        return Release("release" if now >= due_at else "wait", "secondary.close_contact_closed")
     firsts = list(close_results[:needed])
     if any(r == "positive" for r in firsts):
         return Release("hold", "secondary.close_contact_positive")

@@ -163,7 +163,9 @@ def review_secondary_contacts(session: Session, actor: Actor = SYSTEM_ACTOR) -> 
     - otherwise, by the close contact's first tests sampled after the close contact was controlled
       (pack `tracing.secondary_release_close_negatives`, 2 in the 9th edition): all negative → released
       at the end of the measure (day 7); pending, missing or positive → the measure is held in force
-      past its planned end. A positive test of the secondary contact themselves holds it too.
+      past its planned end. A positive test of the secondary contact themselves holds it too;
+    - a close contact whose lead was closed without a measure here (false lead, controlled elsewhere):
+      the secondary measure runs to its scheduled end.
     """
     now = clock.now()
     pack = policy_service.active_pack(session)
@@ -207,12 +209,14 @@ def review_secondary_contacts(session: Session, actor: Actor = SYSTEM_ACTOR) -> 
                 session, actor, person_id=close.person_id, since=close_state.controlled_at)]
         own = testing_service.results_of_person(session, actor, person_id=measure.person_id, since=measure.started_at)
         due = _due_at(measure) or now
-        decision = rules.secondary_release(close_results=results, needed=needed, due_at=due, now=now)
+        dropped = close_state is not None and close_state.status == "closed" and close_state.controlled_at is None
+        decision = rules.secondary_release(close_results=results, needed=needed, due_at=due, now=now,
+                                           close_dropped=dropped)
         if any(r.result == "positive" for r in own):
             decision = rules.Release("hold", "secondary.own_test_positive")
         if decision.action == "release":
-            control_service.end_measure(session, actor, measure_id=measure.id,
-                                        reason=f"第7天解除:密接前{needed}次核酸检测均阴性")
+            control_service.end_measure(session, actor, measure_id=measure.id, reason=(
+                "期满解除:密接未在本地管控" if dropped else f"第7天解除:密接前{needed}次核酸检测均阴性"))
             sec.released_at, sec.release_rule = now, decision.rule
             result.released.append(sec.id)
         elif decision.action == "hold":
