@@ -10,10 +10,10 @@ from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 
 
-@job("tracing.secondary_release")
+@job("tracing.secondary_release", schedule="7 * * * *")
 def secondary_release(session: Session) -> dict[str, Any]:
     """Release secondary contacts whose close contact's first tests were negative at the end of their
-    measure; hold the others in force (run at least daily, e.g. hourly from cron)."""
+    measure; hold the others in force (hourly under `fangkong serve`; it must run at least daily)."""
     from fangkong.tracing.service.followup import review_secondary_contacts
 
     return review_secondary_contacts(session, SYSTEM_ACTOR).as_dict()
