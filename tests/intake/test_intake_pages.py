@@ -211,10 +211,10 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert "居家隔离" in page.text and "第 1, 4, 7 天" in page.text  # measure and test days
     assert "secondary_contact" in page.text and "categories.secondary_contact" in page.text  # rule that fired
     assert "已新登记" in page.text  # the match rule in words
-    assert 'data-testid="verify-form"' in page.text and "是否见到本人" in page.text
+    assert 'data-testid="verify-form"' in page.text and "人数(该地址共住人数,含同住人员)" in page.text
     with clock.frozen(NOW + 2 * H):
         r = client.post(f"/leads/{lead_id}/verify", data={
-            "csrf_token": csrf, "reached": "yes", "identity": "yes", "location": "家中", "control": "居家",
+            "csrf_token": csrf, "headcount": "4", "identity": "yes", "location": "家中", "control": "居家",
             "outcome_code": "found_home"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/leads/{lead_id}?verified=1#next-step"
     lead = session.get(Lead, lead_id)

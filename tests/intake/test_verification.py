@@ -47,7 +47,7 @@ def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     session.flush()
     with clock.frozen(NOW + 3 * H):
         record_verification(session, worker, lead_id=lead.id, outcome_code="found_site", site_place_id=site.id,
-                            four_checks={"reached": True, "identity": True, "location": "home", "control": "site"})
+                            four_checks={"headcount": "3", "identity": True, "location": "home", "control": "site"})
     assert (lead.status, lead.managed_at, lead.controlled_at) == ("controlled", NOW + 3 * H, NOW + 3 * H)
     m = session.get(Measure, lead.measure_id)
     assert (m.category, m.measure_code, m.kind, m.place_kind) == (
@@ -57,7 +57,8 @@ def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     assert [p["measure"] for p in m.phases] == ["centralised_quarantine", "home_health_monitoring"]
     task = session.get(Task, lead.verification_task_id)
     assert (task.status, task.outcome_code) == ("done", "found_site")
-    assert task.outcome["four_checks"]["reached"] is True
+    assert task.outcome["four_checks"] == {"headcount": 3, "identity": True, "location": "home", "control": "site"}
+    assert lead.headcount == 3
     with pytest.raises(LeadNotOpen):
         record_verification(session, worker, lead_id=lead.id, outcome_code="false_lead")
 

@@ -157,18 +157,16 @@ def namer(pack: Pack, locale: str) -> tuple[Callable[[str | None], str], Callabl
     def measure(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            m = pack.measure(code)
-        except (KeyError, DomainError):
+        m = policy_service.known_measure(code, pack)  # a code the pack lacks: its bundled name
+        if m is None:
             return code
         return m.name_en if en else m.name_zh
 
     def category(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            c = pack.category(code)
-        except (KeyError, DomainError):
+        c = policy_service.known_category(code, pack)
+        if c is None:
             return code
         return c.name_en if en else c.name_zh
 

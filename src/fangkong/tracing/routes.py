@@ -15,7 +15,9 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import FieldIssue
 from fangkong.kernel.people.models import Person
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -259,8 +261,9 @@ def case_page(request: Request, case_id: RowId, session: DbSession, actor: CanVi
 def _confirm_one(session: Any, actor: Actor, case_id: int, item: Any) -> str:
     report = service.confirm_contacts(session, actor, case_id=case_id, items=[item])[0]
     if report.status == "rejected":
-        raise ValidationFailed("contact not confirmed", [FieldError(*i.split(": ", 1)) if ": " in i
-                                                         else FieldError("contact", i) for i in report.issues])
+        raise ValidationFailed("contact not confirmed", [
+            FieldError(i.field or "contact", i.message) if isinstance(i, FieldIssue)
+            else FieldError(*i.split(": ", 1)) if ": " in i else FieldError("contact", i) for i in report.issues])
     return report.status
 
 
@@ -315,7 +318,8 @@ def contact_page(request: Request, case_id: RowId, contact_id: RowId, session: D
     done = {v.contact.person_id for v in service.contact_views(session, actor, case_id)}
     return render(request, "tracing/contact.html", actor=actor, case=case, view=view, household=household,
                   secondaries=secondaries, done=done,
-                  measure_names=_measure_names(request, session))
+                  measure_names=_measure_names(request, session),
+                  secondary_identified=policy_service.active_pack(session).has_category("secondary_contact"))
 
 
 @pages.post("/cases/{case_id}/contacts/{contact_id}/secondary")
