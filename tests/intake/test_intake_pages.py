@@ -212,6 +212,13 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert "secondary_contact" in page.text and "categories.secondary_contact" in page.text  # rule that fired
     assert "已新登记" in page.text  # the match rule in words
     assert 'data-testid="verify-form"' in page.text and "人数(该地址共住人数,含同住人员)" in page.text
+    assert re.search(r'<input type="number" name="headcount" min="0"', page.text)
+    for word in ("人头", "位置", "管控情况"):
+        assert word in page.text
+    with clock.frozen(NOW + 2 * H):
+        bad = client.post(f"/leads/{lead_id}/verify", data={
+            "csrf_token": csrf, "headcount": "三个", "outcome_code": "found_home"})
+    assert bad.status_code == 422 and "人数须为该地址共住人数" in bad.text and 'value="三个"' in bad.text
     with clock.frozen(NOW + 2 * H):
         r = client.post(f"/leads/{lead_id}/verify", data={
             "csrf_token": csrf, "headcount": "4", "identity": "yes", "location": "家中", "control": "居家",
@@ -219,10 +226,11 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert r.status_code == 303 and r.headers["location"] == f"/leads/{lead_id}?verified=1#next-step"
     lead = session.get(Lead, lead_id)
     session.refresh(lead)
-    assert (lead.status, lead.outcome_code) == ("controlled", "found_home")
+    assert (lead.status, lead.outcome_code, lead.headcount) == ("controlled", "found_home", 4)
     measure = session.get(Measure, lead.measure_id)
     with clock.frozen(NOW + 2 * H):
         done = client.get(f"/leads/{lead_id}?verified=1")
+    assert 'data-testid="done-check-headcount">4</dd>' in done.text  # 人数 on the lead page
     assert 'data-testid="next-step"' in done.text and "已管控" in done.text
     assert "措施已启动" in done.text and ", ".join(measure.test_dates) in done.text
     assert 'data-testid="verify-form"' not in done.text and "已找到,居家落实管控" in done.text

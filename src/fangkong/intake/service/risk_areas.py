@@ -15,7 +15,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.messages import _, issue, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import ReportRow, Row
 
@@ -145,7 +145,7 @@ def import_risk_areas(session: Session, actor: Actor, *, rows: Iterable[Row],
         errors = _check(name, code, level, times["start_at"], times["end_at"])
         errors += [e for e in [_level_in_pack(session, level)] if e]
         if errors or issues:
-            report.append(ReportRow(row.number, "rejected", None, issues + [str(e) for e in errors]))
+            report.append(ReportRow(row.number, "rejected", None, issues + [issue(e.field, e.message) for e in errors]))
             continue
         assert level is not None and times["start_at"] is not None
         area, status = _upsert(session, name=name, code=code, level=level, start_at=times["start_at"],

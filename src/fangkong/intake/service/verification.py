@@ -8,6 +8,7 @@ closed, or counted controlled when a measure is already in force.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +47,7 @@ def clean_checks(four_checks: dict[str, Any] | None) -> tuple[dict[str, Any], li
     out: dict[str, Any] = {}
     raw = checks.get("headcount")
     if raw is not None and raw != "":
-        text = str(raw).strip()
+        text = unicodedata.normalize("NFKC", str(raw)).strip()  # full-width digits are digits
         n = raw if isinstance(raw, int) and not isinstance(raw, bool) else (
             int(text) if text.isascii() and text.isdigit() else None)
         if n is None or not 0 <= n <= kinds.MAX_HEADCOUNT:
