@@ -153,3 +153,33 @@ def test_init_stores_the_later_packs_without_activating_them(session) -> None:
     assert tags["cn-2022-v9@2"] is True
     assert tags["cn-2022-ershitiao@1"] is False and tags["cn-2022-xinshitiao@1"] is False
     assert service.get_pack(session, "cn-2022-xinshitiao@1").levels == ("high",)
+
+
+def test_policy_show_lists_sources_and_levels(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_DATABASE")}
+    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="zh_CN.UTF-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    assert run("init").returncode == 0
+    shown = run("policy", "show", "--sources", "--version", "cn-2022-ershitiao@1")
+    assert shown.returncode == 0, shown.stderr
+    lines = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert lines[0] == ["number", "value", "source_kind", "source"]
+    by_path = {row[0]: row for row in lines[1:]}
+    assert by_path["categories.close_contact.phases.0.days"][1:3] == ["5", "national"]
+    assert by_path["pooling.low.size"][2] == "city_practice"
+    assert all(row[3] and row[2] != "unspecified" for row in lines[1:])
+    listed = run("policy", "list")
+    assert "cn-2022-ershitiao" in listed.stdout and "cn-2022-xinshitiao" in listed.stdout
+    assert run("policy", "activate", "cn-2022-xinshitiao", "1").returncode == 0
+    active = run("policy", "show")
+    assert active.returncode == 0 and "cn-2022-xinshitiao@1" in active.stdout
+    levels = active.stdout.split("level\tname\tstay_window_days\tcategory\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split("\t")[0] for line in levels.strip().splitlines()] == ["high"]
