@@ -359,6 +359,35 @@ def test_risk_areas_add_edit_and_import(client: TestClient, session: Session, tr
                                             "start_at": "2022-04-01"}).status_code == 403
 
 
+def test_risk_area_levels_follow_the_active_pack(client: TestClient, session: Session, tree: Tree) -> None:
+    """二十条: high and low only — the form offers no medium level, an existing medium area keeps its
+    level when its row is edited, and a medium row in a file is rejected with the reason."""
+    from fangkong.kernel.policy import service as policy_service
+
+    with clock.frozen(NOW):
+        old = service_add_area(session, "北京市朝阳区", "medium")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-ershitiao", version="1")
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        page = client.get("/risk-areas")
+    form = page.text.split('id="a-level"', 1)[1].split("</select>", 1)[0]
+    assert 'value="high"' in form and 'value="low"' in form and 'value="medium"' not in form
+    row = page.text.split(f'id="area-{old.id}"', 1)[-1] if f'id="area-{old.id}"' in page.text else page.text
+    assert 'value="medium" selected' in row
+    upload = "区域名称,风险等级,开始时间\n北京市海淀区,中风险,2022-04-10\n"
+    with clock.frozen(NOW):
+        rep = client.post("/risk-areas/import", data={"csrf_token": csrf},
+                          files={"file": ("areas.csv", upload.encode("utf-8-sig"), "text/csv")})
+    assert rep.status_code == 200 and 'data-testid="status-rejected"' in rep.text
+    assert "没有中风险区这一风险等级" in rep.text
+
+
+def service_add_area(session: Session, name: str, level: str) -> RiskArea:
+    from fangkong.intake.service import add_risk_area
+
+    return add_risk_area(session, SYSTEM_ACTOR, region_name=name, level=level, start_at=NOW)
+
+
 def test_lead_file_upload_gives_the_row_report(client: TestClient, session: Session, tree: Tree) -> None:
     csrf = login(client, "staff")
     text = f"上报名单\n姓名,身份证号,手机号,现住址,编号\n张三,{make_id()},13812345678,{ADDR},X1\n王五,,,,X2\n"
