@@ -83,7 +83,7 @@ def refusal(session: Session, pack: Pack, limit: TubeLimit, person_id: int, tube
     who = _who(person, person_id)
     category = policy_service.known_category(limit.category, pack) if limit.category else None
     if limit.setting == rules.UNDER_MEASURE and limit.kind is not None:
-        measure = next((m for code, m in pack.measures.items() if m.kind == limit.kind), None)
+        measure = next((m for m in pack.measures.values() if m.kind == limit.kind), None)
         reason = UNDER_MEASURE_REASON(measure=policy_service.pack_name("measure_kind", limit.kind, measure)
                                       if measure is not None else limit.kind)
     elif category is not None:
