@@ -14,6 +14,7 @@ from fangkong.intake.service.leads import (
     lead_states,
     leads_of_person,
     list_leads,
+    open_lead_categories,
 )
 from fangkong.intake.service.persons import split_person
 from fangkong.intake.service.reports import daily_clearance, reconciliation
@@ -29,6 +30,6 @@ __all__ = [
     "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
     "import_leads_file", "import_risk_areas", "ingest_leads",
     "lead_payload", "lead_states", "leads_of_person", "list_leads",
-    "list_risk_areas", "reconciliation",
+    "list_risk_areas", "open_lead_categories", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]
