@@ -22,7 +22,13 @@ from fangkong.kernel.people import crypto
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 
-#: (origin, risk level or None, category or None when the origin decides)
+#: risk areas the demo declares: (county, places inside it or "" for the whole county, level)
+AREAS: list[tuple[str, str, str]] = [
+    ("上海市浦东新区", "", "high"),
+    ("苏州市昆山市", "", "medium"),
+    ("苏州市吴中区", "木渎镇", "medium"),  # the rest of 吴中区 is low-risk (derived)
+]
+#: (origin, the level it meets or None, category or None when the origin decides)
 ORIGINS: list[tuple[str, str | None, str | None]] = [
     ("上海市浦东新区", "high", None),
     ("苏州市昆山市", "medium", None),
@@ -74,11 +80,10 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     rng = random.Random(seed)
     now = clock.now()
     stats = ScenarioStats()
-    for origin, level, _category in ORIGINS:
-        if level:
-            intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=origin, level=level,
-                                         start_at=now - dt.timedelta(days=5), source="演示数据")
-            stats.risk_areas += 1
+    for county, places, level in AREAS:
+        intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=county, place=places or None, level=level,
+                                     start_at=now - dt.timedelta(days=5), source="演示数据")
+        stats.risk_areas += 1
     max_id = session.execute(select(func.max(Person.id))).scalar() or 0
     if max_id == 0 or leads <= 0:
         return stats
