@@ -351,6 +351,39 @@ def test_risk_areas_add_edit_and_import(client: TestClient, session: Session, tr
                                             "start_at": "2022-04-01"}).status_code == 403
 
 
+def test_risk_area_page_by_county_with_the_derived_low_rest(client: TestClient, session: Session,
+                                                           tree: Tree) -> None:
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        bad = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "鼓楼区", "level": "high",
+                                               "start_at": "2022-04-10T00:00"})
+        assert bad.status_code == 422
+        assert "对应多个县区" in bad.text and "江苏省徐州市鼓楼区" in bad.text  # in Chinese, naming the candidates
+        r = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "南京市鼓楼区",
+                                             "place": "宁海路街道幸福小区", "level": "high",
+                                             "start_at": "2022-04-10T00:00"}, follow_redirects=False)
+        assert r.status_code == 303
+        session.add(RiskArea(region_name="鼓楼区", name_key="鼓楼区", county_code=None, places=[], level="high",
+                             start_at=NOW, created_at=NOW, updated_at=NOW))  # a row kept from before #10
+        session.flush()
+        page = client.get("/risk-areas")
+    assert page.status_code == 200
+    area = session.execute(select(RiskArea).where(RiskArea.county_code == "320106")).scalar_one()
+    row = page.text[page.text.index(f'data-testid="area-{area.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in row and "320106" in row and "宁海路街道幸福小区" in row and "高风险" in row
+    assert 'data-testid="area-unplaced"' in page.text and "未能对应到唯一县区" in page.text
+    derived = page.text[page.text.index('data-testid="derived-320106"'):]
+    derived = derived[:derived.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in derived and "县区内其他地区" in derived and "低风险" in derived
+    # the row's level: low is not offered (derived); declaring it is refused
+    assert 'value="low"' not in row
+    with clock.frozen(NOW):
+        low = client.post(f"/risk-areas/{area.id}", data={"csrf_token": csrf, "level": "low", "end_at": ""},
+                          headers={"HX-Request": "true"})
+    assert low.status_code == 422 and "低风险区无需划定" in low.text
+
+
 def test_lead_file_upload_gives_the_row_report(client: TestClient, session: Session, tree: Tree) -> None:
     csrf = login(client, "staff")
     text = f"上报名单\n姓名,身份证号,手机号,现住址,编号\n张三,{make_id()},13812345678,{ADDR},X1\n王五,,,,X2\n"
