@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fangkong.intake import rules
@@ -108,6 +108,7 @@ def test_typed_low_areas_kept_from_before_still_count():
 COUNTIES = sorted(regions._index().county_units)
 
 
+@settings(deadline=None)
 @given(a=st.sampled_from(COUNTIES), b=st.sampled_from(COUNTIES))
 def test_an_area_never_reaches_another_county(a, b):
     """Whatever the names, an area of county a decides only origins of county a."""
@@ -116,6 +117,7 @@ def test_an_area_never_reaches_another_county(a, b):
     assert (d.rule == "risk_areas.high") == (a == b)
 
 
+@settings(deadline=None)
 @given(c=st.sampled_from(COUNTIES), place=st.sampled_from(["幸福小区", "东方村", "人民路街道"]))
 def test_a_place_area_decides_its_place_high_and_the_rest_of_its_county_low(c, place):
     span = rules.AreaSpan(c, "high", T - 10 * DAY, None, (place,))

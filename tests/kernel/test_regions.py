@@ -106,12 +106,14 @@ def test_unknown_text():
 
 # ---------------------------------------------------------------------------------------- properties
 
+@settings(deadline=None)
 @given(c=st.sampled_from(COUNTIES))
 def test_any_county_full_name_resolves_to_itself(c):
     r = resolve_region(full_name(c))
     assert (r.code, r.is_county, r.remainder) == (c, True, "")
 
 
+@settings(deadline=None)
 @given(c=st.sampled_from(COUNTIES), place=st.sampled_from(["幸福小区", "东方村", "宁海路街道颐和路2号", "人民路100号"]),
        gaps=st.lists(st.sampled_from(["", " ", "\u3000"]), min_size=40, max_size=40))
 def test_spaces_and_the_place_after_it_do_not_change_the_county(c, place, gaps):
@@ -120,6 +122,7 @@ def test_spaces_and_the_place_after_it_do_not_change_the_county(c, place, gaps):
     assert (r.code, r.remainder) == (c, regions.region_key(place))
 
 
+@settings(deadline=None)
 @given(c=st.sampled_from(COUNTIES))
 def test_traditional_characters_resolve_alike(c):
     traditional = S2T.convert(full_name(c))
@@ -135,12 +138,14 @@ SHARED_NAMES = sorted(k for k, entries in IDX.names.items()
                       if len({c for c, _f, latest in entries if latest and c in IDX.county_units}) > 1)
 
 
+@settings(deadline=None)
 @given(name=st.sampled_from(UNIQUE_NAMES))
 def test_a_name_or_abbreviation_only_one_division_has_resolves_to_it(name):
     [(first, _full, _latest), *_] = IDX.names[name]
     assert code(name) == canonical_code(first)
 
 
+@settings(deadline=None)
 @given(name=st.sampled_from(SHARED_NAMES))
 def test_a_name_several_counties_share_is_never_guessed(name):
     r = resolve_region(name)
@@ -148,7 +153,7 @@ def test_a_name_several_counties_share_is_never_guessed(name):
     assert r.code is None and r.ambiguous and counties <= set(r.candidates)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=30))
 def test_any_text_gives_one_code_several_or_none(text):
     r = resolve_region(text)
