@@ -108,6 +108,9 @@ def test_declaring_checks_where_and_level(session, tree):
     with pytest.raises(ValidationFailed) as exc:
         service.add_risk_area(session, actor, region_code="320100", level="high", start_at=NOW)
     assert [f.field for f in exc.value.fields] == ["region_code"]
+    with pytest.raises(ValidationFailed) as exc:
+        service.add_risk_area(session, actor, region_code="320106", place="幸福" * 150, level="high", start_at=NOW)
+    assert [f.field for f in exc.value.fields] == ["place"]
     a = service.add_risk_area(session, actor, region_code="320106", place="幸福小区、江东村", level="中",
                               start_at=NOW)
     assert (a.county_code, a.places, a.level) == ("320106", ["幸福小区", "江东村"], "medium")

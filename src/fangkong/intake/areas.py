@@ -93,6 +93,6 @@ def locate(*, region_name: str | None = None, region_code: str | None = None, pr
         return Located(None, [], issues)
     listed = regions.split_places(place)
     places = [lead + p for p in listed] if listed else regions.split_places(lead)
-    if len("、".join(places)) > PLACES_LIMIT:
+    if len("、".join(places)) > PLACES_LIMIT or len(area_key(found.code or "", places)) > 255:
         issues.append(FieldIssue("place", PLACES_TOO_LONG(n=PLACES_LIMIT)))
     return Located(found.code, places, issues)
