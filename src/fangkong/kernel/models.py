@@ -7,9 +7,10 @@ from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy.models import PolicyPack
+from fangkong.kernel.scheduler.models import JobRun
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
 __all__ = [
-    "Address", "ApiToken", "AuditEvent", "Base", "Person", "Place", "PolicyPack", "Role",
+    "Address", "ApiToken", "AuditEvent", "Base", "JobRun", "Person", "Place", "PolicyPack", "Role",
     "RolePermission", "SystemSetting", "Task", "TaskEvent", "Unit", "User", "WebSession",
 ]

@@ -190,7 +190,7 @@ def token_list(
                as_json=as_json, title=_("API tokens"))
 
 
-@job("auth.purge_sessions")
+@job("auth.purge_sessions", schedule="0 * * * *")
 def purge_sessions(session: Session) -> int:
     """Delete web sessions idle longer than the session timeout."""
     return auth_service.purge_expired_sessions(session)
