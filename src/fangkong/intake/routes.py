@@ -26,12 +26,10 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
-from fangkong.kernel.messages import _, message
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
 api = APIRouter(tags=["intake"], responses=ERROR_RESPONSES)
-TIME_OUT_OF_RANGE = message("time.out_of_range", _("out of range: %(value)s"))
 
 CanView = Annotated[Actor, Depends(requires("lead.view"))]
 CanImport = Annotated[Actor, Depends(requires("lead.import"))]
@@ -47,8 +45,6 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
         return parse_time(value or "")
     except BadTime as exc:
         raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
-    except OverflowError:  # 0001-01-01 local is before the first UTC instant Python can hold
-        raise ValidationFailed("invalid time", [FieldError(field, TIME_OUT_OF_RANGE(value=value or ""))]) from None
 
 
 @api.post("/leads", response_model=LeadsReportOut, summary="Receive one lead or a batch")
