@@ -33,17 +33,17 @@ def _run_leads(session: Session, actor: Actor, path: Path, *, progress: Callable
 
 
 def _check_risk_areas(path: Path) -> None:
-    from fangkong.intake.headers import RISK_AREA_COLUMNS
+    from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
 
-    read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+    read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
 
 
 def _run_risk_areas(session: Session, actor: Actor, path: Path, *, progress: Callable[[int], None],
                     **_options: Any) -> list[ReportRow]:
     from fangkong.intake import service
-    from fangkong.intake.headers import RISK_AREA_COLUMNS
+    from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
 
-    table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+    table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
     rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
     progress(len(rows))
     return rows
