@@ -113,6 +113,7 @@ NOT_A_LIST: dict[str, str] = {
 GLOBAL: dict[str, str] = {
     "/api/v1/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
     "/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
+    "/api/v1/risk-areas/derived-low": "the low-risk rest of counties with declared areas: regions, not a unit's",
     "/jobs": "the platform's scheduled jobs, not a unit's",
 }
 #: (route, where the user sits) → why that list is empty there by design
@@ -185,7 +186,7 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
         for i, p in enumerate((p1, p2))])
     lead1, lead2 = (r.extra["lead_id"] for r in result.rows)
     intake_service.record_verification(session, s, lead_id=lead1, outcome_code="found_home",
-                                       four_checks={"reached": True, "identity": True})
+                                       four_checks={"headcount": 1, "identity": True})
     fed.add("lead_id", lead2)
     fed.add("lead_id", lead1, main=False)
     task_id = session.execute(select(Task.id).where(Task.subject_type == "lead", Task.subject_id == lead2)

@@ -147,7 +147,7 @@ def test_a_repushed_search_is_the_grid_worker_s_task_not_the_system_s(session: S
         lead_id = result.rows[0].extra["lead_id"]
         mark = _last_audit_id(session)
         lead = intake_service.record_verification(session, worker, lead_id=lead_id, outcome_code="not_at_address",
-                                                  four_checks={"reached": False})
+                                                  four_checks={"identity": False})
     events = _events_since(session, mark)
     assert {e.actor_name for e in events} == {"grid3"}
     task = session.get(Task, lead.verification_task_id)

@@ -43,8 +43,9 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.i18n import LOCALES
 from fangkong.kernel.imports.models import ImportJob
-from fangkong.kernel.messages import FieldIssue, Message, _, message
+from fangkong.kernel.messages import FieldIssue, Message, _, message, translate
 from fangkong.kernel.tabular import ReportRow, UnusableFile, summarise, write_report
 from fangkong.settings import get_settings
 
@@ -158,15 +159,19 @@ def upload_path(job: ImportJob) -> Path | None:
 
 
 def _as_json(value: Any) -> dict[str, Any]:
+    """A message as stored for the page: its code and parameters, its English text, and its text in
+    every language of the platform, made now (parameters such as a pack's level names translate
+    themselves and do not survive JSON)."""
+    shown = {locale: translate(value, locale) for locale in LOCALES}
     if isinstance(value, Message):
-        return {**value.as_json(), "text": str(value)}
-    return {"text": str(value)}
+        return {**value.as_json(), "text": str(value), "shown": shown}
+    return {"text": str(value), "shown": shown}
 
 
 def _issue_json(issue: Any) -> dict[str, Any]:
     item = FieldIssue.parse(issue) if not isinstance(issue, FieldIssue) else issue
     if not isinstance(issue, FieldIssue | Message):
-        return {"field": item.field, "message": {"text": str(item.message)}}
+        return {"field": item.field, "message": _as_json(str(item.message))}
     if isinstance(issue, Message):
         return {"field": "", "message": _as_json(issue)}
     return {"field": item.field, "message": _as_json(item.message)}
@@ -296,6 +301,14 @@ def report_rows(job: ImportJob, *, limit: int = SHOWN_ROWS) -> list[dict[str, An
         return []
     rows = json.loads(path.read_text(encoding="utf-8"))
     return list(rows[:limit])
+
+
+def shown(stored: dict[str, Any] | None, locale: str) -> str:
+    """A stored message in the reader's language."""
+    if not stored:
+        return ""
+    text = (stored.get("shown") or {}).get(locale)
+    return text if text is not None else translate(message_of(stored), locale)
 
 
 def message_of(stored: dict[str, Any] | None) -> Message | str:

@@ -13,7 +13,6 @@ from fangkong.kernel.auth.deps import CurrentActor
 from fangkong.kernel.errors import NotFound
 from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.imports.models import ImportJob
-from fangkong.kernel.messages import FieldIssue, Message, translate
 from fangkong.kernel.web.deps import DbSession, ReadsOnly, RowId
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
@@ -28,10 +27,7 @@ def start(request: Request, job: ImportJob) -> Response:
 
 
 def _issue_text(item: dict[str, Any], locale: str) -> tuple[str, str]:
-    message = imports_service.message_of(item.get("message"))
-    text = translate(message, locale) if isinstance(message, Message) else translate(
-        FieldIssue.parse(str(message)).message, locale)
-    return item.get("field") or "", text
+    return item.get("field") or "", imports_service.shown(item.get("message"), locale)
 
 
 def _context(request: Request, job: ImportJob) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def _context(request: Request, job: ImportJob) -> dict[str, Any]:
     return {
         "job": job, "title": _(kind.label) if kind else job.kind, "rows": rows, "shown": len(rows),
         "progress": imports_service.progress(job), "counts": job.counts or {},
-        "error": imports_service.message_of(job.error) if job.error else "",
+        "error": imports_service.shown(job.error, locale) if job.error else "",
         "record": (record[0], record[1], _(record[2])) if record else None,
         "back_url": kind.back[0] if kind else "/", "back_label": _(kind.back[1]) if kind else _("Home"),
     }
