@@ -93,6 +93,21 @@ def test_a_missing_required_parameter_is_a_usage_error(argv: list[str], missing:
     assert "Missing" not in err and "Usage" not in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("argv", [["venues", "rotate"], ["people", "find"],
+                                  ["colocation", "--since", "2022-04-18", "--until", "2022-04-19"]])
+def test_options_checked_by_hand_are_usage_errors_too(argv: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Commands that need one of several options check it themselves: still exit 2, in Chinese."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "argv", ["fangkong", *argv])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and CJK.search(err) and "Traceback" not in err, err
+
+
 def test_help_is_chinese_without_lang_and_under_c_utf8() -> None:
     for lang in ({}, {"LANG": "C.UTF-8"}, {"LANG": "C", "LC_ALL": "C.UTF-8"}, {"LANG": "POSIX"}):
         top = _run("--help", **lang)
