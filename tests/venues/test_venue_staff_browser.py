@@ -52,7 +52,7 @@ def test_venue_staff_record_entry_checks_from_the_menu_and_the_code(served: Any,
     context = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                    has_touch=True, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(60000)
     page.goto(served.base + "/login")
     page.fill("#username", "venue_staff")
     page.fill("#password", PASSWORD)

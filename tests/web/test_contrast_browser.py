@@ -115,7 +115,7 @@ def test_every_visible_button_has_enough_contrast(served: Any, chromium: Any, ar
     for role, username in served.data.items():
         context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(60000)
         _sign_in(page, served.base, username)
         menu = _links(page, "nav.main-nav a")
         assert len(menu) >= 5, menu
