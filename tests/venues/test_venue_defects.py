@@ -257,3 +257,28 @@ def test_public_base_url_rules(monkeypatch: pytest.MonkeyPatch) -> None:
         clock.configure("test")
         monkeypatch.delenv("FANGKONG_PUBLIC_URL", raising=False)
         reset_settings_cache()
+
+
+def test_cli_prints_no_code_on_production_without_a_public_address(tmp_path) -> None:
+    """`fangkong venues code` as an operator runs it on a production database: without
+    FANGKONG_PUBLIC_URL (or --base-url) it refuses (exit 1) rather than print localhost; with it, that address."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "LC_", "LANG"))}
+    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="C.UTF-8")
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "fangkong", *args], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=120)
+
+    assert run("init").returncode == 0
+    (tmp_path / "venues.csv").write_text("场所编号,场所名称,场所类型\nCLI-1,命令行饭店,餐馆\n", encoding="utf-8")
+    assert run("import", "venues", str(tmp_path / "venues.csv")).returncode == 0
+    refused = run("venues", "code", "CLI-1", "--json")
+    assert refused.returncode == 1 and "FANGKONG_PUBLIC_URL" in refused.stderr and "未配置" in refused.stderr
+    given = run("venues", "code", "CLI-1", "--base-url", "https://ops.example/fk/")
+    assert given.returncode == 0 and given.stdout.startswith("https://ops.example/fk/v/")
+    configured = run("venues", "code", "CLI-1", FANGKONG_PUBLIC_URL="https://fk.example.gov.cn")
+    assert configured.returncode == 0 and configured.stdout.startswith("https://fk.example.gov.cn/v/")
