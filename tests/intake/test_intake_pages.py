@@ -371,7 +371,7 @@ def test_risk_area_levels_follow_the_active_pack(client: TestClient, session: Se
     with clock.frozen(NOW):
         page = client.get("/risk-areas")
     form = page.text.split('id="a-level"', 1)[1].split("</select>", 1)[0]
-    assert 'value="high"' in form and 'value="low"' in form and 'value="medium"' not in form
+    assert 'value="high"' in form and 'value="low"' not in form and 'value="medium"' not in form
     row = page.text.split(f'id="area-{old.id}"', 1)[-1] if f'id="area-{old.id}"' in page.text else page.text
     assert 'value="medium" selected' in row
     upload = "区域名称,风险等级,开始时间\n北京市海淀区,中风险,2022-04-10\n"
@@ -386,6 +386,39 @@ def service_add_area(session: Session, name: str, level: str) -> RiskArea:
     from fangkong.intake.service import add_risk_area
 
     return add_risk_area(session, SYSTEM_ACTOR, region_name=name, level=level, start_at=NOW)
+
+
+def test_risk_area_page_by_county_with_the_derived_low_rest(client: TestClient, session: Session,
+                                                           tree: Tree) -> None:
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        bad = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "鼓楼区", "level": "high",
+                                               "start_at": "2022-04-10T00:00"})
+        assert bad.status_code == 422
+        assert "对应多个县区" in bad.text and "江苏省徐州市鼓楼区" in bad.text  # in Chinese, naming the candidates
+        r = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "南京市鼓楼区",
+                                             "place": "宁海路街道幸福小区", "level": "high",
+                                             "start_at": "2022-04-10T00:00"}, follow_redirects=False)
+        assert r.status_code == 303
+        session.add(RiskArea(region_name="鼓楼区", name_key="鼓楼区", county_code=None, places=[], level="high",
+                             start_at=NOW, created_at=NOW, updated_at=NOW))  # a row kept from before #10
+        session.flush()
+        page = client.get("/risk-areas")
+    assert page.status_code == 200
+    area = session.execute(select(RiskArea).where(RiskArea.county_code == "320106")).scalar_one()
+    row = page.text[page.text.index(f'data-testid="area-{area.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in row and "320106" in row and "宁海路街道幸福小区" in row and "高风险" in row
+    assert 'data-testid="area-unplaced"' in page.text and "未能对应到唯一县区" in page.text
+    derived = page.text[page.text.index('data-testid="derived-320106"'):]
+    derived = derived[:derived.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in derived and "县区内其他地区" in derived and "低风险" in derived
+    # the row's level: low is not offered (derived); declaring it is refused
+    assert 'value="low"' not in row
+    with clock.frozen(NOW):
+        low = client.post(f"/risk-areas/{area.id}", data={"csrf_token": csrf, "level": "low", "end_at": ""},
+                          headers={"HX-Request": "true"})
+    assert low.status_code == 422 and "低风险区无需划定" in low.text
 
 
 def test_lead_file_upload_gives_the_row_report(client: TestClient, session: Session, tree: Tree) -> None:

@@ -25,6 +25,7 @@ from fangkong.intake.service import (
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.errors import ValidationFailed
+from fangkong.kernel.jurisdictions.regions import resolve_region
 from fangkong.kernel.messages import translate
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import Row
@@ -35,9 +36,9 @@ ERSHI = policy_service.parse_pack(read_pack_text("ershitiao.yaml"))
 XIN = policy_service.parse_pack(read_pack_text("xinshitiao.yaml"))
 T = dt.datetime(2022, 11, 20, 1, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-MEDIUM = rules.AreaSpan(rules.region_key("北京市朝阳区"), "medium", T - 10 * DAY, None, region_name="北京市朝阳区")
-HIGH = rules.AreaSpan(rules.region_key("广州市海珠区"), "high", T - 10 * DAY, None, region_name="广州市海珠区")
-LOW = rules.AreaSpan(rules.region_key("广州市天河区"), "low", T - 10 * DAY, None, region_name="广州市天河区")
+MEDIUM = rules.AreaSpan(resolve_region("北京市朝阳区").code, "medium", T - 10 * DAY, None)
+HIGH = rules.AreaSpan(resolve_region("广州市海珠区").code, "high", T - 10 * DAY, None)
+LOW = rules.AreaSpan(resolve_region("广州市天河区").code, "low", T - 10 * DAY, None)
 
 
 def decide(pack, category=None, origin=None, areas=()):

@@ -22,7 +22,13 @@ from fangkong.kernel.people import crypto
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 
-#: (origin, risk level or None, category or None when the origin decides)
+#: risk areas the demo declares: (county, places inside it or "" for the whole county, level)
+AREAS: list[tuple[str, str, str]] = [
+    ("上海市浦东新区", "", "high"),
+    ("苏州市昆山市", "", "medium"),
+    ("苏州市吴中区", "木渎镇", "medium"),  # the rest of 吴中区 is low-risk (derived)
+]
+#: (origin, the level it meets or None, category or None when the origin decides)
 ORIGINS: list[tuple[str, str | None, str | None]] = [
     ("上海市浦东新区", "high", None),
     ("苏州市昆山市", "medium", None),
@@ -77,13 +83,14 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     stats = ScenarioStats()
     pack = policy_service.active_pack(session)
     # only what the active pack defines: no medium areas or secondary contacts under the 二十条
-    origins = [(o, lv if pack.has_level(lv) else None, c if pack.has_category(c) else None)
+    origins = [(o, lv if lv and pack.has_level(lv) else None, c if c and pack.has_category(c) else None)
                for o, lv, c in ORIGINS]
-    for origin, level, _category in origins:
-        if level:
-            intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=origin, level=level,
-                                         start_at=now - dt.timedelta(days=5), source="演示数据")
-            stats.risk_areas += 1
+    for county, places, level in AREAS:
+        if not pack.has_level(level):
+            continue
+        intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=county, place=places or None, level=level,
+                                     start_at=now - dt.timedelta(days=5), source="演示数据")
+        stats.risk_areas += 1
     max_id = session.execute(select(func.max(Person.id))).scalar() or 0
     if max_id == 0 or leads <= 0:
         return stats

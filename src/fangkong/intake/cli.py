@@ -82,17 +82,19 @@ def import_leads_cmd(
                               ensure_ascii=False))
 
 
-@import_app.command("risk-areas", help=_("Import risk areas (region, level, start, end) from CSV or XLSX."))
+@import_app.command("risk-areas", help=_("Import high- and medium-risk areas from CSV or XLSX, as the national "
+                                          "lists publish them or by region_name."))
 def import_risk_areas_cmd(
-    file: Path = typer.Argument(..., help=_("CSV or XLSX with columns region_name, level, start_at, end_at.")),
+    file: Path = typer.Argument(..., help=_("CSV or XLSX with the columns 省, 市, 县区, 风险区名称 (or region_name: "
+                                            "a county, or a place inside one), 风险等级, 开始时间, 结束时间.")),
     report: Path = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
-    from fangkong.intake.headers import RISK_AREA_COLUMNS
+    from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
     from fangkong.intake.service import import_risk_areas
     from fangkong.kernel.tabular import read_table, run_import
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
-        table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+        table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
         return import_risk_areas(session, actor, rows=list(table), filename=path.name)
 
     run_import(_("Importing risk areas"), file, report, work, ["risk_area_id"])

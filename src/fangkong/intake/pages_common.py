@@ -70,6 +70,9 @@ FIELD_LABELS: dict[str, str] = {
     "name": N_("Full name"), "id_number": N_("ID number"), "phone": N_("Phone"), "origin": N_("Coming from"),
     "arrival_at": N_("Arrival time"), "address": N_("Current address"), "transport": N_("Transport"),
     "reason": N_("Reason for the trip"), "category": N_("Category"), "source_ref": N_("Sender's reference"),
+    # risk-area files
+    "region_name": N_("Region"), "region_code": N_("County code"), "province": N_("Province"), "city": N_("City"),
+    "county": N_("County"), "place": N_("Places"), "level": N_("Level"), "start_at": N_("From"), "end_at": N_("Until"),
 }
 #: service issue messages (English) → message ids with placeholders, so the page shows them translated
 ISSUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -129,8 +132,9 @@ def issue_translator(request: Request) -> Callable[[str], Issue]:
             field, message = "", str(text)
         shown = message
         if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
-            shown = translate_message(text.message, locale)
-        for pattern, msgid in ISSUE_PATTERNS if shown == message else ():
+            field, shown = text.field, translate_message(text.message, locale)
+            return Issue(field, _(FIELD_LABELS[field]) if field in FIELD_LABELS else field, shown)
+        for pattern, msgid in ISSUE_PATTERNS:
             m = pattern.fullmatch(message)
             if m:
                 shown = _(msgid) % m.groupdict() if m.groupdict() else _(msgid)

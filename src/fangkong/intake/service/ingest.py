@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from fangkong.control import service as control_service
 from fangkong.intake import kinds, rules
 from fangkong.intake.headers import BadTime, parse_category, parse_time
-from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch, RiskArea
+from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch
 from fangkong.intake.service.resolution import resolve_rows
+from fangkong.intake.service.risk_areas import area_spans
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -201,11 +202,6 @@ def _dedupe(session: Session, rows: list[_Row], channel: str) -> None:
         first_of[key] = r
 
 
-def _risk_areas(session: Session) -> list[rules.AreaSpan]:
-    return [rules.AreaSpan(a.name_key, a.level, a.start_at, a.end_at, a.region_code, a.region_name)
-            for a in session.execute(select(RiskArea)).scalars()]
-
-
 def in_force_of(session: Session, person_ids: Sequence[int], at: dt.datetime) -> dict[int, list[rules.InForce]]:
     found = control_service.measures_in_force(session, person_ids, at=at)
     return {pid: [rules.InForce(m.id, m.category, m.kind, m.planned_end_at) for m in ms] for pid, ms in found.items()}
@@ -279,7 +275,7 @@ def ingest_leads(
     lap("resolve")
 
     # decide, then store leads (Core bulk insert)
-    areas = _risk_areas(session)
+    areas = area_spans(session)
     in_force = in_force_of(session, sorted({r.report.person_id for r in live if r.report.person_id}), now)
     person_units = _person_units(session, [r.report.person_id for r in live if r.unit is None])
     unit_paths = {root.id: root.path, **{u.id: u.path for u in (r.unit for r in live) if u is not None}}
@@ -302,6 +298,8 @@ def ingest_leads(
                                     decided_at=now, areas=areas, in_force=running)
             if not running:
                 cache[key] = decision
+        if decision.origin_issue is not None:
+            r.report.issues.append(decision.origin_issue)
         decisions.append(decision)
         owner = r.unit.id if r.unit is not None else person_units.unit_of.get(pid, root.id)
         payload = r.item.payload if r.item.payload is not None else {**r.item.values, **r.item.extra}
