@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,10 @@ from fangkong.kernel import clock, db  # noqa: E402
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor  # noqa: E402
 from fangkong.kernel.bootstrap import initialise  # noqa: E402
 from fangkong.settings import reset_settings_cache  # noqa: E402
+
+# no wall-clock limits in tests: a property test on a loaded machine is slow, not wrong
+hypothesis_settings.register_profile("fangkong", deadline=None)
+hypothesis_settings.load_profile("fangkong")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 
