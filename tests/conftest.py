@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
 os.environ.setdefault("FANGKONG_SECRET_KEY", TEST_KEY)
 os.environ.setdefault("FANGKONG_TIMEZONE", "Asia/Shanghai")
-
-from hypothesis import HealthCheck, settings  # noqa: E402
 
 from fangkong.kernel import clock, db  # noqa: E402
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor  # noqa: E402
@@ -32,8 +32,8 @@ from fangkong.settings import reset_settings_cache  # noqa: E402
 
 # Hypothesis judges no test by the clock: its deadline and its "too slow" check are wall-clock
 # assertions, and a loaded machine must make the suite slower, never red (speed is for benchmarks).
-settings.register_profile("fangkong", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("fangkong")
+hypothesis_settings.register_profile("fangkong", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("fangkong")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 

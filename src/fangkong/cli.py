@@ -8,6 +8,7 @@ import traceback
 
 import typer
 
+from fangkong.kernel import cli_i18n
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     CliError,
@@ -19,6 +20,8 @@ from fangkong.kernel.cli_support import (
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
+
+cli_i18n.localise()  # Typer's own words ("Usage:", "Options", "Missing option") from our catalog
 
 app = typer.Typer(
     help=_("Fangkong: outbreak prevention and control command platform."),
@@ -74,12 +77,11 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
+        if isinstance(exc, cli_i18n.usage_error_types()):
+            # a missing or malformed option or argument: the usage line and the error, exit 2
+            cli_i18n.show_usage_error(exc, err_console)
             sys.exit(EXIT_USAGE)
-        if isinstance(exc, click.exceptions.ClickException):
+        if hasattr(exc, "exit_code") and hasattr(exc, "show"):  # any other Click exception
             exc.show()
             sys.exit(exc.exit_code)
         if "--debug" in sys.argv:

@@ -28,6 +28,7 @@ from starlette.background import BackgroundTask
 
 from fangkong.control import service as control_service
 from fangkong.intake import imports, kinds, pages_reports, service
+from fangkong.intake.masking import masked_payload
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.intake.pages_common import (
     CHANNEL_LABELS,
@@ -51,7 +52,7 @@ from fangkong.intake.pages_common import (
     parse_day,
     units_by_id,
 )
-from fangkong.intake.service.verification import OPEN_STATUSES
+from fangkong.intake.service.verification import OPEN_STATUSES, pushed_to
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -388,24 +389,6 @@ def _quarantine_sites(session: Session) -> list[Place]:
     return list(session.execute(stmt).scalars())
 
 
-#: a run of 7+ digits, allowing single spaces or dashes inside ("138 1234 5678"), maybe ending in X
-_DIGIT_RUN = re.compile(r"[0-9０-９](?:[ \-]?[0-9０-９]){6,}(?:[Xx]\b)?")
-_DATE = re.compile(r"[0-9０-９]{4}-[0-9０-９]{1,2}-[0-9０-９]{1,2}")
-
-
-def masked_payload(payload: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The raw payload as shown on the page: every run of 7+ digits masked (an ID number keeps its first 6
-    and last 4, anything else its first 3 and last 4), whatever column it came in."""
-    def mask(m: re.Match[str]) -> str:
-        if _DATE.fullmatch(m.group(0)):  # 2022-04-18 is a date, not a number to hide
-            return m.group(0)
-        digits = re.sub(r"[ \-]", "", m.group(0))
-        keep = 6 if len(digits) >= 15 else 3
-        return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
-
-    return [(str(k), _DIGIT_RUN.sub(mask, "" if v is None else str(v))) for k, v in (payload or {}).items()]
-
-
 def _visible_person(session: Session, actor: Actor, person_id: int | None) -> Person | None:
     if person_id is None or not actor.can("person.view"):
         return None
@@ -442,6 +425,7 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
     can_verify = (actor.can("lead.verify") and lead.status in OPEN_STATUSES and task is not None
                   and task.status == "open")
     return {
+        "pushed_to": pushed_to(session, lead),
         "lead": lead, "payload": masked_payload(service.lead_payload(lead)), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
         "units": units, "decision": decision, "pack": pack, "measure_name": measure_name,
         "category_name": category_name, "outcome_label": outcome_label, "done_task": done_task,

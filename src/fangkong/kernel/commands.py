@@ -18,7 +18,8 @@ for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "pol
             raise
 
 
-@app.command("init")
+@app.command("init", help=_("Create the data directory and key, migrate the database to head, seed roles and the "
+                             "default policy pack."))
 def init_cmd(
     mode: str = typer.Option(None, "--mode", help=_("production (default), test or drill; fixed at the first init.")),
 ) -> None:
@@ -47,7 +48,7 @@ def init_cmd(
         typer.echo(_("Roles and permissions added: {n}").format(n=report.roles_added))
 
 
-@app.command("serve")
+@app.command("serve", help=_("Serve the web platform and the API."))
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help=_("Address to listen on.")),
     port: int = typer.Option(8000, help=_("Port to listen on.")),

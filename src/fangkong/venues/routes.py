@@ -13,13 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
-from fangkong.kernel.places.models import Place
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -48,12 +47,14 @@ pages = APIRouter(include_in_schema=False)
 
 CanView = Annotated[Actor, Depends(requires("venues.view"))]
 CanManage = Annotated[Actor, Depends(requires("venues.manage"))]
+CanPoster = Annotated[Actor, Depends(requires("venues.poster"))]
 CanFlag = Annotated[Actor, Depends(requires("venues.flag"))]
 CanUpload = Annotated[Actor, Depends(requires("scans.upload"))]
 CanStaff = Annotated[Actor, Depends(requires("venues.scan_staff"))]
 CanQuery = Annotated[Actor, Depends(requires("colocation.query"))]
 
 register_nav("venues", N_("Venue codes"), "/venues", "venues.view", 45)
+register_nav("entry_check", N_("Entry check"), "/entry-check", "venues.scan_staff", 46)
 
 #: the device's remembered identity: AES-GCM ciphertext (authenticated, so a tampered cookie is ignored)
 ID_COOKIE = "fk_scan_id"
@@ -68,10 +69,18 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
         raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
 
 
+def _printed_url(token: str, request: Request) -> str | None:
+    """The URL printed in the QR: FANGKONG_PUBLIC_URL (the request's own address only in test and drill
+    databases); None when a production database has no public address configured."""
+    try:
+        return codes_service.venue_url(token, request_base=str(request.base_url))
+    except codes_service.PublicUrlNotConfigured:
+        return None
+
+
 def _code_out(row: Any, request: Request) -> CodeOut:
     return CodeOut(venue_id=row.place_id, code_id=row.id, key_version=row.key_version, token=row.token,
-                   url=codes_service.venue_url(row.token, str(request.base_url)),
-                   issued_at=clock.iso_local(row.issued_at))
+                   url=_printed_url(row.token, request), issued_at=clock.iso_local(row.issued_at))
 
 
 def _flag_out(flag: Any) -> FlagOut:
@@ -206,7 +215,7 @@ def scan_page(request: Request, token: str, session: DbSession, actor: OptionalA
         return _refused(request, exc)
     saved = None if change else _saved_identity(request)
     return _scan_form(request, token, venue.name, saved=saved,
-                      staff_link=actor is not None and actor.can("venues.scan_staff"))
+                      staff_link=scans_service.can_check_at(session, actor, venue.place_id))
 
 
 @pages.post("/v/{token}")
@@ -264,17 +273,74 @@ def scan_forget(token: str) -> Response:
     return response
 
 
+def _staff_form(request: Request, actor: Actor, *, action: str, venue_name: str, values: dict[str, str] | None = None,
+                errors: list[FieldError] | None = None, done: dict[str, str] | None = None,
+                request_id: str = "", status_code: int = 200) -> Response:
+    return render(request, "venues/staff.html", status_code=status_code, actor=actor, action=action,
+                  venue_name=venue_name, values=values or {}, errors={e.field: e.message for e in errors or []},
+                  done=done, request_id=request_id or uuid.uuid4().hex)
+
+
+def _staff_record(request: Request, session: Any, actor: Actor, *, place_id: int, venue_name: str, action: str,
+                  request_id: str, phone: str, id_number: str, temperature: str, mask_ok: str) -> Response:
+    values = {"phone": phone, "id_number": id_number, "temperature": temperature, "mask_ok": mask_ok}
+    try:
+        scans_service.record_staff_check(session, actor, place_id=place_id, phone=phone or None,
+                                         id_number=id_number or None, temperature=temperature or None,
+                                         mask_ok=mask_ok or None, request_id=request_id or None)
+    except ValidationFailed as exc:
+        return _staff_form(request, actor, action=action, venue_name=venue_name, values=values, errors=exc.fields,
+                           request_id=request_id, status_code=422)
+    check = check_phone(phone)
+    done = {"who": mask_phone(check.value) if check else mask_id(id_number.strip().upper()),
+            "temperature": temperature, "mask_ok": mask_ok}
+    return _staff_form(request, actor, action=action, venue_name=venue_name, done=done)
+
+
+@pages.get("/entry-check")
+def entry_check_page(request: Request, session: DbSession, actor: CanStaff,
+                     q: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """Venue staff's start page (入场查验): the venues of their jurisdiction, each opening its check form."""
+    venues = venues_service.staff_venues(session, actor, query=q, limit=201)
+    return render(request, "venues/entry_check.html", actor=actor, venues=venues[:200], more=len(venues) > 200, q=q,
+                  category_label=_category_label(request))
+
+
+@pages.get("/venues/{venue_id}/staff")
+def venue_staff_page(request: Request, venue_id: RowId, session: DbSession, actor: CanStaff) -> Response:
+    """The entry check form (入场查验) of a venue in the actor's jurisdiction (404 otherwise)."""
+    place = scans_service.staff_venue(session, actor, venue_id)
+    return _staff_form(request, actor, action=f"/venues/{place.id}/staff", venue_name=place.name)
+
+
+@pages.post("/venues/{venue_id}/staff")
+def venue_staff_submit(
+    request: Request,
+    venue_id: RowId,
+    session: DbSession,
+    actor: CanStaff,
+    request_id: Annotated[str, Form(max_length=64)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    temperature: Annotated[str, Form(max_length=16)] = "",
+    mask_ok: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    place = scans_service.staff_venue(session, actor, venue_id)
+    return _staff_record(request, session, actor, place_id=place.id, venue_name=place.name,
+                         action=f"/venues/{place.id}/staff", request_id=request_id, phone=phone,
+                         id_number=id_number, temperature=temperature, mask_ok=mask_ok)
+
+
 @pages.get("/v/{token}/staff")
 def staff_page(request: Request, token: str, session: DbSession, actor: CanStaff) -> Response:
-    """Venue staff's entry check (入场查验): the visitor's phone or ID, temperature, mask. Staff check at
-    venues of their jurisdiction (a venue elsewhere is a 404, as its check-ins would be refused)."""
+    """Venue staff's entry check (入场查验) reached from the scanned code: the visitor's phone or ID,
+    temperature, mask. Only at a venue in the staff's jurisdiction (404 otherwise, as the form would be)."""
     try:
         venue = codes_service.venue_for_token(session, token)
     except codes_service.CodeRefused as exc:
         return _refused(request, exc)
-    scope.get_visible(session, actor, Place, venue.place_id)
-    return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
-                  errors={}, done=None, request_id=uuid.uuid4().hex)
+    scans_service.staff_venue(session, actor, venue.place_id)
+    return _staff_form(request, actor, action=f"/v/{token}/staff", venue_name=venue.name)
 
 
 @pages.post("/v/{token}/staff")
@@ -293,20 +359,9 @@ def staff_submit(
         venue = codes_service.venue_for_token(session, token)
     except codes_service.CodeRefused as exc:
         return _refused(request, exc)
-    values = {"phone": phone, "id_number": id_number, "temperature": temperature, "mask_ok": mask_ok}
-    try:
-        scans_service.record_staff_check(session, actor, place_id=venue.place_id, phone=phone or None,
-                                         id_number=id_number or None, temperature=temperature or None,
-                                         mask_ok=mask_ok or None, request_id=request_id or None)
-    except ValidationFailed as exc:
-        return render(request, "venues/staff.html", status_code=422, actor=actor, token=token,
-                      venue_name=venue.name, values=values, errors={e.field: e.message for e in exc.fields},
-                      done=None, request_id=request_id or uuid.uuid4().hex)
-    check = check_phone(phone)
-    done = {"who": mask_phone(check.value) if check else mask_id(id_number.strip().upper()),
-            "temperature": temperature, "mask_ok": mask_ok}
-    return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
-                  errors={}, done=done, request_id=uuid.uuid4().hex)
+    return _staff_record(request, session, actor, place_id=venue.place_id, venue_name=venue.name,
+                         action=f"/v/{token}/staff", request_id=request_id, phone=phone, id_number=id_number,
+                         temperature=temperature, mask_ok=mask_ok)
 
 
 # ------------------------------------------------------------------------------------- office pages
@@ -327,7 +382,7 @@ def venues_page(request: Request, session: DbSession, actor: CanView,
             "all": report.venues}[tab]
     return render(request, "venues/venues.html", actor=actor, report=report, rows=rows[:500], total_rows=len(rows),
                   tab=tab, day=report.day, category_label=_category_label(request),
-                  can_flag=actor.can("venues.flag"), can_manage=actor.can("venues.manage"),
+                  can_flag=actor.can("venues.flag"), can_poster=actor.can("venues.poster"),
                   low_ratio=coverage_module.LOW_RATIO)
 
 
@@ -339,16 +394,39 @@ def flag_submit(venue_id: RowId, session: DbSession, actor: CanFlag,
 
 
 @pages.get("/venues/{venue_id}/poster")
-def poster_page(request: Request, venue_id: RowId, session: DbSession, actor: CanManage) -> Response:
-    """The A4 poster (场所码张贴): venue name, QR and instructions; print from the browser."""
-    place = codes_service._venue(session, actor, venue_id)
-    row = codes_service.issue_code(session, actor, place_id=place.id)
-    url = codes_service.venue_url(row.token, str(request.base_url))
+def poster_page(request: Request, venue_id: RowId, session: DbSession, actor: CanPoster,
+                rotated: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
+    """The A4 poster (场所码张贴): venue name, QR and instructions; print from the browser. Without a
+    configured public address (production) the page says so instead of printing a wrong host."""
+    row = codes_service.poster_code(session, actor, place_id=venue_id)
+    place = codes_service._venue(session, actor, row.place_id)
+    try:
+        url = codes_service.venue_url(row.token, request_base=str(request.base_url))
+    except codes_service.PublicUrlNotConfigured as exc:
+        return render(request, "venues/poster.html", actor=actor, venue=place, url=None, qr=None,
+                      not_configured=exc.message, key_version=row.key_version, rotated=rotated,
+                      can_rotate=actor.can("venues.manage"))
     return render(request, "venues/poster.html", actor=actor, venue=place, url=url, qr=codes_service.qr_svg(url),
-                  key_version=row.key_version, category_label=_category_label(request))
+                  not_configured=None, key_version=row.key_version, rotated=rotated,
+                  can_rotate=actor.can("venues.manage"))
+
+
+@pages.get("/venues/{venue_id}/rotate")
+def rotate_confirm_page(request: Request, venue_id: RowId, session: DbSession, actor: CanManage) -> Response:
+    """更换场所码, step one: what replacing the code does (every printed poster stops working), and the
+    button that does it. Nothing changes until the form is sent."""
+    place = codes_service._venue(session, actor, venue_id)
+    current = codes_service.active_code(session, place.id)
+    return render(request, "venues/rotate_confirm.html", actor=actor, venue=place,
+                  key_version=current.key_version if current else None)
 
 
 @pages.post("/venues/{venue_id}/rotate")
-def rotate_submit(venue_id: RowId, session: DbSession, actor: CanManage) -> Response:
+def rotate_submit(venue_id: RowId, session: DbSession, actor: CanManage,
+                  confirm: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """更换场所码, step two: only a form sent from the confirmation page (`confirm=yes`) rotates; anything
+    else goes back to that page. The API (`POST /api/v1/venues/{id}/code/rotate`) asks no question."""
+    if confirm != "yes":
+        return RedirectResponse(f"/venues/{venue_id}/rotate", status_code=303)
     codes_service.rotate_code(session, actor, place_id=venue_id)
-    return RedirectResponse(f"/venues/{venue_id}/poster", status_code=303)
+    return RedirectResponse(f"/venues/{venue_id}/poster?rotated=1", status_code=303)

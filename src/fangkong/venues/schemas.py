@@ -72,7 +72,8 @@ class CodeOut(BaseModel):
     code_id: int
     key_version: int
     token: str
-    url: str
+    url: str | None = Field(None, description="`<FANGKONG_PUBLIC_URL>/v/<token>`; null on a production database "
+                                               "where FANGKONG_PUBLIC_URL is not set (never the request's host)")
     issued_at: str
 
 

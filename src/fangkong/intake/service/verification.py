@@ -26,6 +26,7 @@ from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
+from fangkong.kernel.tasks.models import Task
 
 OPEN_STATUSES = ("known", "locating")
 UNKNOWN_CHECKS = message("verification.unknown_checks", _(
@@ -180,6 +181,18 @@ def record_verification(
                  outcome_code=outcome_code, status=lead.status, measure_id=lead.measure_id,
                  next_task_id=next_task_id, checks=sorted(checks))
     return lead
+
+
+def pushed_to(session: Session, lead: Lead) -> Unit | None:
+    """The unit a lead not found at its address was pushed to (the owner of its locate task), or None
+    when the lead is not being located. The verifier is told this unit's name even though the task now
+    lies outside their own subtree (it is the unit above them)."""
+    if lead.status != "locating" or lead.verification_task_id is None:
+        return None
+    task = session.get(Task, lead.verification_task_id)
+    if task is None or task.kind != kinds.LOCATE or task.unit_id is None:
+        return None
+    return session.get(Unit, task.unit_id)
 
 
 def _needs_measure(session: Session, lead: Lead) -> bool:

@@ -58,6 +58,7 @@ PERMISSIONS: dict[str, str] = {
     # venues (场所码、时空伴随)
     "venues.view": "查看场所码、扫码覆盖情况",
     "venues.manage": "发放、轮换场所码,导入场所",
+    "venues.poster": "打印本辖区场所的场所码",
     "venues.scan_staff": "在场所登记扫码、体温和口罩查验",
     "venues.flag": "标记未落实扫码的场所(督查)",
     "scans.upload": "批量上传扫码记录",
@@ -105,6 +106,8 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "measure.start": {"command", "district", "street", "community", "grid"},
     "venues.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector", "viewer"},
     "venues.manage": {"command", "district", "street"},
+    # community staff print their venues' posters; rotating a code stays with venues.manage
+    "venues.poster": {"community"},
     "venues.scan_staff": {"community", "grid", "checkpoint", "enterprise"},
     "venues.flag": {"command", "district", "street", "inspector"},
     "scans.upload": {"command", "district", "street", "enterprise"},

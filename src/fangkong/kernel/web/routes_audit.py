@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fangkong.kernel.audit import service as audit_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.db import read_only
 from fangkong.kernel.web.deps import DbSession, parse_cursor
 from fangkong.kernel.web.templating import render
 
@@ -24,9 +25,10 @@ KNOWN_ACTIONS = ("person.view", "person.unmask", "person.created", "auth.login",
 
 
 def verify_chain(request: Request) -> audit_service.VerifyResult:
-    """Walk the chain in a session of its own (verify expunges as it goes)."""
+    """Walk the chain in a session of its own (verify expunges as it goes), begun as a reader: the
+    request's own session already holds SQLite's write lock, so a second writer would wait on it."""
     with request.app.state.session_factory() as own:
-        return audit_service.verify(own)
+        return audit_service.verify(read_only(own))
 
 
 @pages.get("/audit")

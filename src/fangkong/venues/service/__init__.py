@@ -2,9 +2,11 @@
 
 from fangkong.venues.service.codes import (
     CodeRefused,
+    PublicUrlNotConfigured,
     active_code,
     find_venue,
     issue_code,
+    poster_code,
     public_base_url,
     qr_svg,
     rotate_code,
@@ -35,10 +37,10 @@ from fangkong.venues.service.venues import (
 from fangkong.venues.service.visits import ScanVisit, scans_of_person
 
 __all__ = [
-    "CodeRefused", "CoverageReport", "PageScan", "RetentionResult",
+    "CodeRefused", "CoverageReport", "PageScan", "PublicUrlNotConfigured", "RetentionResult",
     "ScanItem", "ScanVisit", "VenueCoverage", "active_code",
     "clear_flag", "find_venue", "flag_venue", "get_venue", "import_scans_file", "import_venues_file",
-    "issue_code", "list_flags", "public_base_url", "purge_expired_scans", "qr_svg", "record_page_scan",
+    "issue_code", "list_flags", "poster_code", "public_base_url", "purge_expired_scans", "qr_svg", "record_page_scan",
     "record_scans", "record_staff_check", "retention_cutoff",
     "retention_days", "rotate_code", "scans_of_person", "upload_scans",
     "venue_for_token", "venue_url",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 from sqlalchemy import func, select, update
@@ -12,12 +13,20 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, NotFound
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.places.models import Place
 from fangkong.venues import codes
 from fangkong.venues.models import VenueCode
 
-#: where the QR codes point when neither FANGKONG_PUBLIC_URL nor a request says
+#: where the QR codes point in a test or drill database when nothing else says (the CLI without a request)
 DEFAULT_BASE_URL = "http://localhost:8000"
+
+PUBLIC_URL_MISSING = message(
+    "venues.public_url_missing",
+    _("The platform's public address is not configured (FANGKONG_PUBLIC_URL): venue codes cannot be printed."))
+PUBLIC_URL_INVALID = message(
+    "venues.public_url_invalid",
+    _("FANGKONG_PUBLIC_URL must be an http:// or https:// address, got %(value)s."))
 
 
 class CodeRefused(DomainError):
@@ -29,18 +38,38 @@ class CodeRefused(DomainError):
         self.revoked = revoked
 
 
-def public_base_url(request_base: str | None = None) -> str:
-    """The public address of the platform for QR URLs: `FANGKONG_PUBLIC_URL`, else the request's own
-    base URL, else http://localhost:8000."""
+class PublicUrlNotConfigured(DomainError):
+    """No trustworthy public address for the URLs printed on paper (production without
+    `FANGKONG_PUBLIC_URL`, or a malformed one): nothing is printed rather than a wrong host."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=409, code="not_configured")
+
+
+def public_base_url(base_url: str | None = None, *, request_base: str | None = None) -> str:
+    """The public address of the platform for QR URLs (no trailing slash).
+
+    An explicit `base_url` (the CLI's `--base-url`) first, then `FANGKONG_PUBLIC_URL`. The address a
+    request came in on (its Host header, which any client can set) is used only in test and drill
+    databases, where printed codes are for trying things out; a production database without the
+    setting raises PublicUrlNotConfigured rather than print a host someone else chose.
+    """
     from fangkong.settings import get_settings
 
-    configured = (get_settings().public_url or "").strip()
-    return (configured or request_base or DEFAULT_BASE_URL).rstrip("/")
+    chosen = (base_url or "").strip() or (get_settings().public_url or "").strip()
+    if chosen:
+        parts = urlsplit(chosen)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise PublicUrlNotConfigured(PUBLIC_URL_INVALID(value=chosen))
+        return chosen.rstrip("/")
+    if clock.mode() in ("test", "drill"):
+        return (request_base or DEFAULT_BASE_URL).rstrip("/")
+    raise PublicUrlNotConfigured(PUBLIC_URL_MISSING())
 
 
-def venue_url(token: str, base_url: str | None = None) -> str:
-    """The URL a venue's QR encodes: `<base>/v/<token>`."""
-    return f"{public_base_url(base_url)}/v/{token}"
+def venue_url(token: str, base_url: str | None = None, *, request_base: str | None = None) -> str:
+    """The URL a venue's QR encodes: `<public base>/v/<token>` (see `public_base_url`)."""
+    return f"{public_base_url(base_url, request_base=request_base)}/v/{token}"
 
 
 def qr_svg(url: str) -> str:
@@ -101,7 +130,19 @@ def _new_code(session: Session, place_id: int) -> VenueCode:
 def issue_code(session: Session, actor: Actor, *, place_id: int) -> VenueCode:
     """The venue's current code, issued now if it has none (发放场所码). Needs `venues.manage`."""
     actor.require("venues.manage")
-    place = _venue(session, actor, place_id)
+    return _current_code(session, actor, _venue(session, actor, place_id))
+
+
+def poster_code(session: Session, actor: Actor, *, place_id: int) -> VenueCode:
+    """The code a venue's poster prints (打印场所码): its current code, issued now if it has none. Needs
+    `venues.poster` (community staff print their own venues' posters) or `venues.manage`; a venue
+    outside the actor's jurisdiction is NotFound."""
+    if not actor.can("venues.manage"):
+        actor.require("venues.poster")
+    return _current_code(session, actor, _venue(session, actor, place_id))
+
+
+def _current_code(session: Session, actor: Actor, place: Place) -> VenueCode:
     row = active_code(session, place.id)
     if row is None:
         row = _new_code(session, place.id)

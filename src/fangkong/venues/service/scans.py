@@ -24,7 +24,7 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.db import is_postgres
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.places.models import Place
@@ -353,13 +353,30 @@ def _split(issue: str) -> tuple[str, str]:
     return (field, message) if message else ("scan", issue)
 
 
+def staff_venue(session: Session, actor: Actor, place_id: int) -> Place:
+    """The venue where the actor records entry checks: one in their jurisdiction (NotFound otherwise).
+    Needs `venues.scan_staff`."""
+    actor.require("venues.scan_staff")
+    return codes_service._venue(session, actor, place_id)
+
+
+def can_check_at(session: Session, actor: Actor | None, place_id: int) -> bool:
+    """Whether the actor may record entry checks at this venue (the scan page offers the staff form then)."""
+    if actor is None or not actor.can("venues.scan_staff"):
+        return False
+    try:
+        staff_venue(session, actor, place_id)
+    except NotFound:
+        return False
+    return True
+
+
 def record_staff_check(session: Session, actor: Actor, *, place_id: int, phone: object = None,
                        id_number: object = None, temperature: object = None, mask_ok: object = None,
                        request_id: str | None = None) -> ReportRow:
     """Venue staff record a visitor's entry check (入场查验: scan + temperature + mask) at a venue in
     their jurisdiction. Needs `venues.scan_staff`; ValidationFailed when the row is rejected."""
-    actor.require("venues.scan_staff")
-    place = codes_service._venue(session, actor, place_id)
+    place = staff_venue(session, actor, place_id)
     item = ScanItem(1, phone=phone, id_number=id_number, scanned_at=whole_seconds(clock.now()),
                     request_id=request_id, temperature=temperature, mask_ok=mask_ok, place_id=place.id)
     report = record_scans(session, actor, items=[item], source="staff", checked_by_id=actor.user_id)[0]

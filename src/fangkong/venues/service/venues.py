@@ -145,6 +145,17 @@ def get_venue(session: Session, actor: Actor, place_id: int) -> Place:
     return codes_service._venue(session, actor, place_id)
 
 
+def staff_venues(session: Session, actor: Actor, *, query: str = "", limit: int = 200) -> list[Place]:
+    """Venues in the actor's jurisdiction where they record entry checks (入场查验), by name; `query`
+    narrows by name, ref or place code. Needs `venues.scan_staff`."""
+    actor.require("venues.scan_staff")
+    stmt = scope.visible(select(Place).where(Place.kind == "venue"), actor, Place)
+    text = " ".join((query or "").split())[:64]
+    if text:
+        stmt = stmt.where(Place.name.contains(text, autoescape=True) | (Place.ref == text) | (Place.code == text))
+    return list(session.execute(stmt.order_by(Place.name, Place.id).limit(max(1, min(limit, 1000)))).scalars())
+
+
 # ------------------------------------------------------------------------------------------- flags
 
 def flag_venue(session: Session, actor: Actor, *, place_id: int, reason: str) -> VenueFlag:
