@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from browser_support import BROWSER_TIMEOUT_MS
 from hypothesis import HealthCheck, settings
 
 TESTS = Path(__file__).resolve().parent
@@ -28,8 +29,9 @@ def _violations(path: Path) -> list[str]:
             attr, args = node.func.attr, node.args
             if attr == "wait_for_timeout":
                 out.append(f"{node.lineno}: a fixed wait in a browser (wait for a state)")
-            elif attr == "set_default_timeout" and args and isinstance(args[0], ast.Constant):
-                out.append(f"{node.lineno}: a browser timeout of its own (use BROWSER_TIMEOUT_MS)")
+            elif (attr == "set_default_timeout" and args and isinstance(args[0], ast.Constant)
+                  and args[0].value < BROWSER_TIMEOUT_MS):
+                out.append(f"{node.lineno}: a short browser timeout (use BROWSER_TIMEOUT_MS)")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "settings":
             for kw in node.keywords:
                 if kw.arg == "deadline" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None):
@@ -65,6 +67,7 @@ def test_the_check_finds_timing(tmp_path):
         "deadline = time.monotonic() + 120\n"
         "assert thread.is_alive() and time.monotonic() < deadline, 'did not start'\n"
         "page.set_default_timeout(BROWSER_TIMEOUT_MS)\n"
+        "page.set_default_timeout(60000)\n"
         "@settings(max_examples=5, deadline=None)\n"
         "def f(): pass\n", encoding="utf-8")
     assert _violations(good) == []
