@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from fangkong.control import service as control_service
+from fangkong.kernel.chinese import to_simplified
 from fangkong.kernel.policy.schema import Category, Pack
 
 #: measure kinds from weakest to strongest (control owns the order)
@@ -31,20 +32,13 @@ LEVEL_RANK = {"low": 1, "medium": 2, "high": 3}
 LEVEL_ZH = {"high": "高风险区", "medium": "中风险区", "low": "低风险区"}
 
 
-@lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 @lru_cache(maxsize=65536)
 def region_key(text: str | None) -> str:
     """NFKC, whitespace removed, traditional → simplified: how origins and area names compare."""
     if not text:
         return ""
     s = "".join(unicodedata.normalize("NFKC", text).split())
-    return _t2s().convert(s).upper()
+    return to_simplified(s).upper()
 
 
 @dataclass(frozen=True)

@@ -177,9 +177,9 @@ def colocation_cmd(
     out: Path = typer.Option(None, "--out", help=_("Write the pairs to this CSV file.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
+    from fangkong.kernel.clock import BadTime, parse_time
     from fangkong.venues.colocation import service as colocation_service
     from fangkong.venues.colocation.store import get_index
-    from fangkong.venues.fields import BadTime, parse_time
 
     if sum(x is not None for x in (phone, id_number, person)) != 1:
         fail(_("give exactly one of --phone, --id-number, --person"), 2)

@@ -75,11 +75,7 @@ def gettext_for(request: Request) -> Callable[[str], str]:
 
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An aware datetime shown in the platform's time zone."""
-    if value is None:
-        return ""
-    local = clock.to_local(value)
-    assert local is not None
-    return local.strftime(fmt)
+    return clock.format_local(value, fmt)
 
 
 def _iso_local(value: dt.datetime | None) -> str:
