@@ -93,7 +93,7 @@ def import_risk_areas_cmd(
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
         table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
-        return import_risk_areas(session, actor, rows=list(table), filename=path.name)
+        return table.report(import_risk_areas(session, actor, rows=list(table), filename=path.name))
 
     run_import(_("Importing risk areas"), file, report, work, ["risk_area_id"])
 

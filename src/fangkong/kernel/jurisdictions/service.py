@@ -404,6 +404,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
             it.row.issues = [f"parent_code: {it.parent_code} cannot be placed (cycle?)"]
         else:
             it.row.issues = [f"parent_code: unknown unit {it.parent_code}"]
+    reports = table.report(reports)
     audit.record(session, actor, "unit.imported", object_type="unit", file=Path(path).name,
                  **summarise(reports))
     return reports
@@ -502,6 +503,7 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             batch = []
     if batch:
         session.execute(insert(Address), batch)
+    reports = table.report(reports)
     audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
                  **summarise(reports))
     return reports

@@ -428,6 +428,7 @@ def import_scans_file(session: Session, actor: Actor, path: Path, *,
         if len(batch) >= 5000:
             flush()
     flush()
+    reports = table.report(reports)
     counts: dict[str, int] = {}
     for r in reports:
         counts[r.status] = counts.get(r.status, 0) + 1
