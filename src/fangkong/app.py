@@ -27,6 +27,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     from fangkong.kernel.web import (
         routes_api,
         routes_audit,
+        routes_export,
         routes_home,
         routes_persons,
         routes_places,
@@ -35,8 +36,8 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages]
-    return [routes_api.api], [routes_home.health, *pages]
+             routes_places.pages, routes_audit.pages, routes_export.pages]
+    return [routes_api.api, routes_export.api], [routes_home.health, *pages]
 
 
 def _include_capabilities(app: FastAPI) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fangkong.kernel.export import neutralise
 from fangkong.kernel.messages import FieldIssue, Message, _, message
 
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
@@ -387,16 +388,20 @@ def write_report(out: Path, rows: Iterable[ReportRow], extra_columns: list[str] 
         w = csv.writer(fh)
         w.writerow(REPORT_COLUMNS + extra_columns)
         for r in rows:
-            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id, "; ".join(r.issues),
-                        *[_report_cell(r.extra.get(c)) for c in extra_columns]])
+            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id,
+                        neutralise("; ".join(r.issues)), *[_report_cell(r.extra.get(c)) for c in extra_columns]])
 
 
-def _report_cell(value: Any) -> str:
+def _report_cell(value: Any) -> Any:
+    """A kind-specific report cell: numbers as numbers, text echoed from the file neutralised so a
+    spreadsheet never runs it (`=cmd|…` is written `'=cmd|…`, as in every export)."""
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return str(value)
+    return neutralise(str(value))
 
 
 def summarise(rows: Iterable[ReportRow]) -> dict[str, int]:
