@@ -41,6 +41,8 @@ def data(session, world: World):
                               group_code="courier_delivery_rider", employer_id=employer.id)
         testing_service.declare_headcount(session, SYSTEM_ACTOR, employer_id=employer.id,
                                           group_code="courier_delivery_rider", declared=3)
+        places_service.create_place(session, SYSTEM_ACTOR, kind="venue", name="万达广场", ref="V1",
+                                    category="mall", capacity=1000, unit_id=world.grid_a.id)
     session.flush()
     add_user(session, "chief", "district", world.district)
     return world
@@ -63,6 +65,7 @@ PAGES = [
     ("clearance", f"/leads/clearance?day={DAY}", {f"day={DAY}", "unit_id="}),
     ("reconciliation", f"/leads/reconciliation?day={DAY}", {f"day={DAY}", "unit_id="}),
     ("tasks", "/tasks?tab=open", {"tab=open"}),
+    ("venues", f"/venues?tab=all&day={DAY}", {"tab=all", f"day={DAY}"}),
 ]
 
 

@@ -24,6 +24,7 @@ from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render, request_locale
+from fangkong.venues import exports as _exports  # noqa: F401 (registers the venue export kinds)
 from fangkong.venues.colocation import service as colocation_service
 from fangkong.venues.fields import CATEGORIES
 from fangkong.venues.schemas import (
