@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.kernel.web.errors import install_error_handlers
+from fangkong.kernel.web.security import SecurityHeadersMiddleware
 from fangkong.kernel.web.templating import LocaleMiddleware, add_template_dir
 
 log = logging.getLogger("fangkong.web")
@@ -83,6 +84,7 @@ def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastA
     app.state.session_factory = session_factory
     install_error_handlers(app)
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     api_routers, page_routers = _kernel_routers()

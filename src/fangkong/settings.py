@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     timezone: str = "Asia/Shanghai"
+    #: SQLite only: how long a writer waits for another writer's transaction (imports commit in bounded
+    #: chunks, so no single write holds the lock for anything near this long)
+    sqlite_busy_timeout_s: float = Field(default=30.0, gt=0)
+    #: SQLite only: FULL syncs the WAL on every commit, so an acknowledged write survives a power loss;
+    #: NORMAL may lose the last commits on power loss (never on a process crash). `fangkong bench sqlite-sync`
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.
     now: str | None = None
     #: Base64 field-encryption key material; when unset the key file in data_dir is used.
