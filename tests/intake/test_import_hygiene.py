@@ -150,3 +150,19 @@ def test_junk_persons_are_refused_by_the_registry(session, tree):
             people_service.register_person(session, SYSTEM_ACTOR, name=name, phone="1381234", strict=False)
         assert [f.field for f in err.value.fields] == ["name"]
     assert people_service.register_person(session, SYSTEM_ACTOR, name=None, phone="13812345678").name is None
+
+
+def test_the_import_report_page_says_skipped_in_chinese(client, session, tree):
+    auth_service.create_user(session, SYSTEM_ACTOR, username="staff", role="community",
+                             unit_code=tree.community.code, password="correct-horse-9")
+    session.flush()
+    r = client.post("/login", data={"username": "staff", "password": "correct-horse-9"}, follow_redirects=False)
+    assert r.status_code == 303
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
+    text = f"姓名,身份证号,手机号,现住址\n张三,{make_id(seq='301')},13812345678,{ADDR}\n合计,1人,,\n"
+    with clock.frozen(NOW):
+        page = client.post("/leads/import", data={"csrf_token": csrf, "channel": "community"},
+                           files={"file": ("名单.csv", text.encode("utf-8"), "text/csv")})
+    assert page.status_code == 200, page.text
+    assert re.search(r'status-skipped"[^>]*>已跳过<', page.text)
+    assert "汇总行(合计),不是数据" in page.text and "not data" not in page.text

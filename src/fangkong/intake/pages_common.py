@@ -23,12 +23,13 @@ from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, Message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render
+from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 CanView = Annotated[Actor, Depends(requires("lead.view"))]
 CanImport = Annotated[Actor, Depends(requires("lead.import"))]
@@ -68,6 +69,7 @@ FIELD_LABELS: dict[str, str] = {
     "name": N_("Full name"), "id_number": N_("ID number"), "phone": N_("Phone"), "origin": N_("Coming from"),
     "arrival_at": N_("Arrival time"), "address": N_("Current address"), "transport": N_("Transport"),
     "reason": N_("Reason for the trip"), "category": N_("Category"), "source_ref": N_("Sender's reference"),
+    "row": N_("Row"),
 }
 #: service issue messages (English) → message ids with placeholders, so the page shows them translated
 ISSUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -121,6 +123,9 @@ def issue_translator(request: Request) -> Callable[[str], Issue]:
     _ = gettext_for(request)
 
     def translate(text: str) -> Issue:
+        if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
+            label = _(FIELD_LABELS[text.field]) if text.field in FIELD_LABELS else text.field
+            return Issue(text.field, label, text.message.translated(request_locale(request)))
         field, sep, message = str(text).partition(": ")
         if not sep:
             field, message = "", str(text)
