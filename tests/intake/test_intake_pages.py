@@ -211,18 +211,26 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert "居家隔离" in page.text and "第 1, 4, 7 天" in page.text  # measure and test days
     assert "secondary_contact" in page.text and "categories.secondary_contact" in page.text  # rule that fired
     assert "已新登记" in page.text  # the match rule in words
-    assert 'data-testid="verify-form"' in page.text and "是否见到本人" in page.text
+    assert 'data-testid="verify-form"' in page.text and "人数(该地址共住人数,含同住人员)" in page.text
+    assert re.search(r'<input type="number" name="headcount" min="0"', page.text)
+    for word in ("人头", "位置", "管控情况"):
+        assert word in page.text
+    with clock.frozen(NOW + 2 * H):
+        bad = client.post(f"/leads/{lead_id}/verify", data={
+            "csrf_token": csrf, "headcount": "三个", "outcome_code": "found_home"})
+    assert bad.status_code == 422 and "人数须为该地址共住人数" in bad.text and 'value="三个"' in bad.text
     with clock.frozen(NOW + 2 * H):
         r = client.post(f"/leads/{lead_id}/verify", data={
-            "csrf_token": csrf, "reached": "yes", "identity": "yes", "location": "家中", "control": "居家",
+            "csrf_token": csrf, "headcount": "4", "identity": "yes", "location": "家中", "control": "居家",
             "outcome_code": "found_home"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/leads/{lead_id}?verified=1#next-step"
     lead = session.get(Lead, lead_id)
     session.refresh(lead)
-    assert (lead.status, lead.outcome_code) == ("controlled", "found_home")
+    assert (lead.status, lead.outcome_code, lead.headcount) == ("controlled", "found_home", 4)
     measure = session.get(Measure, lead.measure_id)
     with clock.frozen(NOW + 2 * H):
         done = client.get(f"/leads/{lead_id}?verified=1")
+    assert 'data-testid="done-check-headcount">4</dd>' in done.text  # 人数 on the lead page
     assert 'data-testid="next-step"' in done.text and "已管控" in done.text
     assert "措施已启动" in done.text and ", ".join(measure.test_dates) in done.text
     assert 'data-testid="verify-form"' not in done.text and "已找到,居家落实管控" in done.text
@@ -349,6 +357,35 @@ def test_risk_areas_add_edit_and_import(client: TestClient, session: Session, tr
     assert client.get("/risk-areas").status_code == 200
     assert client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "x", "level": "high",
                                             "start_at": "2022-04-01"}).status_code == 403
+
+
+def test_risk_area_levels_follow_the_active_pack(client: TestClient, session: Session, tree: Tree) -> None:
+    """二十条: high and low only — the form offers no medium level, an existing medium area keeps its
+    level when its row is edited, and a medium row in a file is rejected with the reason."""
+    from fangkong.kernel.policy import service as policy_service
+
+    with clock.frozen(NOW):
+        old = service_add_area(session, "北京市朝阳区", "medium")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-ershitiao", version="1")
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        page = client.get("/risk-areas")
+    form = page.text.split('id="a-level"', 1)[1].split("</select>", 1)[0]
+    assert 'value="high"' in form and 'value="low"' in form and 'value="medium"' not in form
+    row = page.text.split(f'id="area-{old.id}"', 1)[-1] if f'id="area-{old.id}"' in page.text else page.text
+    assert 'value="medium" selected' in row
+    upload = "区域名称,风险等级,开始时间\n北京市海淀区,中风险,2022-04-10\n"
+    with clock.frozen(NOW):
+        rep = client.post("/risk-areas/import", data={"csrf_token": csrf},
+                          files={"file": ("areas.csv", upload.encode("utf-8-sig"), "text/csv")})
+    assert rep.status_code == 200 and 'data-testid="status-rejected"' in rep.text
+    assert "没有中风险区这一风险等级" in rep.text
+
+
+def service_add_area(session: Session, name: str, level: str) -> RiskArea:
+    from fangkong.intake.service import add_risk_area
+
+    return add_risk_area(session, SYSTEM_ACTOR, region_name=name, level=level, start_at=NOW)
 
 
 def test_lead_file_upload_gives_the_row_report(client: TestClient, session: Session, tree: Tree) -> None:

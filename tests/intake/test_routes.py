@@ -119,9 +119,10 @@ def test_scope_pagination_and_verification(client, centre, grid1):
                        headers=grid1).status_code == 404
     with clock.frozen(NOW):
         r = client.post(f"/api/v1/leads/{ids[0]}/verification", headers=grid1,
-                        json={"outcome_code": "found_home", "four_checks": {"reached": True}})
+                        json={"outcome_code": "found_home", "four_checks": {"headcount": 2, "identity": True}})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "closed"  # category other: nothing to start
+    assert r.json()["headcount"] == 2
     again = client.post(f"/api/v1/leads/{ids[0]}/verification", headers=grid1, json={"outcome_code": "false_lead"})
     assert again.status_code == 409
     bad = client.post(f"/api/v1/leads/{ids[1]}/verification", headers=grid1, json={"outcome_code": "left_city"})

@@ -227,6 +227,11 @@ def verify_cmd(
     destination: str = typer.Option(None, "--destination", help=_("Where the person went (left_city).")),
     site: int = typer.Option(None, "--site", help=_("Quarantine site place id (found_site).")),
     note: str = typer.Option(None, "--note", help=_("A note for the record.")),
+    headcount: int = typer.Option(None, "--headcount", min=0,
+                                  help=_("Headcount: persons at the address, household included.")),
+    identity: str = typer.Option(None, "--identity", help=_("Identity confirmed in person: yes or no.")),
+    location: str = typer.Option(None, "--location", help=_("Location: where the person is now.")),
+    control: str = typer.Option(None, "--control", help=_("Control status: the measure in place.")),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     from fangkong.intake.service import record_verification
@@ -235,13 +240,15 @@ def verify_cmd(
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
 
+    checks = {k: v for k, v in {"headcount": headcount, "identity": identity, "location": location,
+                                "control": control}.items() if v is not None}
     try:
         with unit_of_work() as session:
             load_mode(session)
             lead = record_verification(session, SYSTEM_ACTOR, lead_id=lead_id, outcome_code=outcome,
-                                       four_checks={}, destination=destination, site_place_id=site, note=note)
+                                       four_checks=checks, destination=destination, site_place_id=site, note=note)
             result = {"lead_id": lead.id, "status": lead.status, "measure_id": lead.measure_id,
-                      "task_id": lead.verification_task_id}
+                      "task_id": lead.verification_task_id, "headcount": lead.headcount}
     except DomainError as exc:
         fail(str(exc))
     cli_support.print_created(_("lead {lead_id}: {status}").format(**result), result, as_json=as_json)

@@ -1,6 +1,7 @@
 """Intake's exports (线索、日产日清、数据闭环导出), through the one writer (`kernel/export.py`).
 
-The lead CSV keeps the columns of issue #3 plus `unit_code` (`EXPORT_COLUMNS`), in that order; the
+The lead CSV keeps the columns of issue #3 plus `unit_code` and the four checks' `headcount`
+(`EXPORT_COLUMNS`), in that order; the
 people's XLSX adds the person's name, the category, the labels of channel, status and measure, and the
 owning unit's name.
 """
@@ -45,6 +46,7 @@ LEAD_COLUMNS = [
     Column("phone", "手机号", PHONE),
     Column("unit_code", "责任单位编码"),
     Column("unit_name", "责任单位", machine=False, width=20),
+    Column("headcount", "人数(四个查清)", INT),
 ]
 
 

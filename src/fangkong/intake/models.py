@@ -95,6 +95,8 @@ class Lead(Base, Scoped):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verification_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     outcome_code: Mapped[str | None] = mapped_column(String(32))
+    #: 四个查清 人数: persons at the address, household included, as the verification recorded it
+    headcount: Mapped[int | None] = mapped_column(Integer)
     measure_id: Mapped[int | None] = mapped_column(ForeignKey("measure.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("lead_batch.id"), index=True)
 

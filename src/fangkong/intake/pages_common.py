@@ -24,6 +24,7 @@ from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import FieldIssue, Message
+from fangkong.kernel.messages import translate as translate_message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow
@@ -121,16 +122,16 @@ class Issue:
 def issue_translator(request: Request) -> Callable[[str], Issue]:
     """`"phone: should be 11 digits (got 5)"` → Issue(phone, 手机号, 应为 11 位(实际 5 位))."""
     _ = gettext_for(request)
+    locale = request_locale(request)
 
     def translate(text: str) -> Issue:
-        if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
-            label = _(FIELD_LABELS[text.field]) if text.field in FIELD_LABELS else text.field
-            return Issue(text.field, label, text.message.translated(request_locale(request)))
         field, sep, message = str(text).partition(": ")
         if not sep:
             field, message = "", str(text)
         shown = message
-        for pattern, msgid in ISSUE_PATTERNS:
+        if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
+            shown = translate_message(text.message, locale)
+        for pattern, msgid in ISSUE_PATTERNS if shown == message else ():
             m = pattern.fullmatch(message)
             if m:
                 shown = _(msgid) % m.groupdict() if m.groupdict() else _(msgid)
@@ -162,18 +163,16 @@ def namer(pack: Pack, locale: str) -> tuple[Callable[[str | None], str], Callabl
     def measure(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            m = pack.measure(code)
-        except (KeyError, DomainError):
+        m = policy_service.known_measure(code, pack)  # a code the pack lacks: its bundled name
+        if m is None:
             return code
         return m.name_en if en else m.name_zh
 
     def category(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            c = pack.category(code)
-        except (KeyError, DomainError):
+        c = policy_service.known_category(code, pack)
+        if c is None:
             return code
         return c.name_en if en else c.name_zh
 

@@ -35,6 +35,7 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import UnusableFile, read_table
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_
@@ -97,12 +98,17 @@ def _time_field(value: str, field: str) -> dt.datetime | None:
         raise ValidationFailed("invalid time", [FieldError(field, "not a date or time")]) from None
 
 
+def _levels(session: Session) -> tuple[str, ...]:
+    """The levels the active pack defines (二十条: high and low; 新十条: high only)."""
+    return policy_service.active_pack(session).levels or RISK_LEVELS
+
+
 def _areas_page(request: Request, session: Session, actor: Actor, *, status_code: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                 active_only: bool = False) -> Response:
     areas = service.list_risk_areas(session, actor, active_at=clock.now() if active_only else None)
     return render(request, "intake/risk_areas.html", status_code=status_code, actor=actor, areas=areas,
-                  levels=RISK_LEVELS, level_label=labeler(request, LEVEL_LABELS), errors=errors or {},
+                  levels=_levels(session), level_label=labeler(request, LEVEL_LABELS), errors=errors or {},
                   values=values or {}, can_manage=actor.can("risk_area.manage"), active_only=active_only,
                   now=clock.now())
 
@@ -175,7 +181,7 @@ def risk_area_edit(
                                     clear_end=end is None)
     if request.headers.get("HX-Request") == "true":
         _ = gettext_for(request)
-        return render(request, "intake/_risk_area_row.html", actor=actor, a=area, levels=RISK_LEVELS,
+        return render(request, "intake/_risk_area_row.html", actor=actor, a=area, levels=_levels(session),
                       level_label=labeler(request, LEVEL_LABELS), can_manage=True, now=clock.now(),
                       saved=_("Saved."))
     return RedirectResponse("/risk-areas", status_code=303)

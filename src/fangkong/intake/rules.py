@@ -171,7 +171,8 @@ def decide(pack: Pack, *, category: str | None, origin: str | None, arrival_at: 
     if category and category in pack.categories:
         candidates.append((category, f"categories.{category}", None, None))
     stay_at = arrival_at or decided_at
-    area = risk_level_at(origin, stay_at, areas)
+    # a level the pack does not define (a medium area under the 二十条) decides nothing
+    area = risk_level_at(origin, stay_at, [a for a in areas if pack.has_level(a.level)])
     if area is not None:
         level = pack.risk_level(area.level)
         if decided_at - stay_at <= dt.timedelta(days=level.stay_window_days):

@@ -97,6 +97,8 @@ class LeadOut(BaseModel):
     closed_at: str | None
     verification_task_id: int | None
     outcome_code: str | None
+    #: 四个查清 人数: persons at the address, household included
+    headcount: int | None = None
     measure_id: int | None
     unit_id: int
 
@@ -115,7 +117,7 @@ class LeadOut(BaseModel):
             issues=list(lead.issues or []), received_at=clock.iso_local(lead.received_at), known_at=t(lead.known_at),
             managed_at=t(lead.managed_at), controlled_at=t(lead.controlled_at), closed_at=t(lead.closed_at),
             verification_task_id=lead.verification_task_id, outcome_code=lead.outcome_code,
-            measure_id=lead.measure_id, unit_id=lead.unit_id)
+            headcount=lead.headcount, measure_id=lead.measure_id, unit_id=lead.unit_id)
 
 
 class LeadPage(BaseModel):
@@ -124,11 +126,14 @@ class LeadPage(BaseModel):
 
 
 class VerificationIn(BaseModel):
-    """The four checks (四个查清) and the outcome."""
+    """The four checks (四个查清: 人数、人头、位置、管控情况) and the outcome."""
 
     model_config = ConfigDict(extra="forbid")
     outcome_code: str = Field(max_length=32)
-    four_checks: dict[str, Any] = Field(default_factory=dict)
+    four_checks: dict[str, Any] = Field(default_factory=dict, description=(
+        "headcount: persons at the address, household included (a number); identity: true/false; "
+        "location, control: text"), examples=[{"headcount": 3, "identity": True, "location": "家中",
+                                               "control": "居家隔离,门磁已安装"}])
     destination: str | None = Field(default=None, max_length=100)
     site_place_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     note: str | None = Field(default=None, max_length=1000)

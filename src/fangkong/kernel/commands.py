@@ -51,9 +51,19 @@ def init_cmd(
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help=_("Address to listen on.")),
     port: int = typer.Option(8000, help=_("Port to listen on.")),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help=_(
+        "Do not run the scheduled jobs in this process (another process or server runs them).")),
 ) -> None:
     """Serve the web platform and the API."""
+    import os
+
     import uvicorn
+
+    from fangkong.settings import reset_settings_cache
+
+    if no_scheduler:
+        os.environ["FANGKONG_SCHEDULER"] = "false"
+        reset_settings_cache()
 
     typer.echo(_("Serving on http://{host}:{port}").format(host=host, port=port))
     # no `Server: uvicorn` header: it tells an attacker what to try (the app sets the security headers)

@@ -31,6 +31,7 @@ from fangkong.kernel.bulk import chunks as _chunks
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, issue, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.findable import findability_issue
 from fangkong.kernel.people.identity import (
@@ -45,9 +46,14 @@ from fangkong.kernel.people.matching import Candidate
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.schema import CATEGORIES, Pack
 from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
+CATEGORY_NOT_IN_PACK = message("lead.category_not_in_pack", _(
+    "%(category)s is not a category of the active policy pack %(pack)s: decided by the other fields"))
+#: every category code the platform knows (a file may name one the active pack lacks)
+ALL_CATEGORIES = frozenset(CATEGORIES)
 TEXT_LIMITS = {"origin": 100, "address": 255, "transport": 64, "reason": 255, "source_ref": 128}
 LEAD_IDENTITY = ("id_number_enc", "id_number_bidx", "id_number_valid", "id_number_masked",
                  "phone_enc", "phone_bidx", "phone_masked")
@@ -111,7 +117,8 @@ def _text(value: Any) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
 
 
-def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, known: frozenset[str]) -> None:
+def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, known: frozenset[str],
+               pack: Pack | None = None) -> None:
     """Fill each row's checked fields and issues; reject rows with nothing to find a person by."""
     id_checks = check_id_numbers([r.item.values.get("id_number") or None for r in rows])
     keys = name_keys([r.item.values.get("name") or None for r in rows])
@@ -144,10 +151,13 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
         r.category = default_category
         if given:
             code = parse_category(given, known)
-            if code is None:
-                issues.append(f"category: unknown category {given!r}")
-            else:
+            if code is not None:
                 r.category = code
+            elif parse_category(given, ALL_CATEGORIES) is not None and pack is not None:
+                # a category of another pack (次密接 under the 二十条): said plainly, decided without it
+                issues.append(issue("category", CATEGORY_NOT_IN_PACK(category=given, pack=pack.title())))
+            else:
+                issues.append(f"category: unknown category {given!r}")
         if r.id_check is None and r.phone_check is None and not (r.name_key and r.text["address"]):
             r.report.status = "rejected"
             missing = "no name" if not r.name_key and r.text["address"] else "no address"
@@ -255,7 +265,7 @@ def ingest_leads(
     timings: dict[str, float] = {}
     lap = _Lap(timings)
     rows = [_Row(item, ReportRow(item.number, "accepted")) for item in items]
-    _normalise(rows, channel=channel, default_category=category, known=frozenset(pack.categories))
+    _normalise(rows, channel=channel, default_category=category, known=frozenset(pack.categories), pack=pack)
     lap("normalise")
     _dedupe(session, rows, channel)
     lap("dedupe")

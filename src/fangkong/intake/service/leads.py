@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ from sqlalchemy.orm import Session
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.tasks.models import Task
 
 MAX_LIMIT = 500
 EXPORT_COLUMNS = ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
-                  "managed_at", "controlled_at", "id_number", "phone", "unit_code"]
+                  "managed_at", "controlled_at", "id_number", "phone", "unit_code", "headcount"]
 
 
 def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
@@ -92,6 +94,19 @@ def leads_of_person(session: Session, actor: Actor, person_id: int) -> list[Lead
     return list(session.execute(stmt).scalars())
 
 
+def open_lead_categories(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The decided categories of each person's open leads (known or locating: not yet verified), for
+    rules such as single tubes at sampling (unscoped: a rule reads it, nobody sees it)."""
+    out: dict[int, set[str]] = {}
+    for chunk in chunks(sorted(set(person_ids))):
+        stmt = select(Lead.person_id, Lead.decision_category).where(
+            in_list(session, Lead.person_id, chunk), Lead.status.in_(("known", "locating")),
+            Lead.decision_category.is_not(None))
+        for pid, category in session.execute(stmt):
+            out.setdefault(pid, set()).add(category)
+    return out
+
+
 def export_rows(session: Session, actor: Actor, *, status: str | None = None, channel: str | None = None,
                 unit_id: int | None = None, received_from: dt.datetime | None = None,
                 received_to: dt.datetime | None = None, overdue: bool = False) -> Iterator[dict[str, Any]]:
@@ -127,7 +142,7 @@ def export_rows(session: Session, actor: Actor, *, status: str | None = None, ch
                "received_at": lead.received_at, "known_at": lead.known_at, "managed_at": lead.managed_at,
                "controlled_at": lead.controlled_at, "id_number": Sensitive(lead.id_number_masked, lead.id_number_enc),
                "phone": Sensitive(lead.phone_masked, lead.phone_enc), "unit_code": code, "unit_name": unit_name,
-               "lead_id": lead.id}
+               "headcount": lead.headcount, "lead_id": lead.id}
 
 
 def export_leads(
@@ -156,3 +171,38 @@ def export_leads(
     return export.write(session, actor, LEADS, out=Path(out), unmasked=unmasked, headers=headers, filters={
         "status": status, "channel": channel, "unit_id": unit_id, "received_from": received_from,
         "received_to": received_to, "overdue": overdue})
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """Where a lead stands (线索状态), without personal data: what its sender follows."""
+
+    id: int
+    person_id: int | None
+    channel: str
+    status: str
+    decision_category: str | None
+    measure_code: str | None
+    measure_id: int | None
+    known_at: dt.datetime | None
+    managed_at: dt.datetime | None
+    controlled_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+def lead_states(session: Session, actor: Actor, lead_ids: list[int]) -> dict[int, LeadState]:
+    """The state of leads by id (反馈), for the capability that sent them: tracing follows the leads its
+    contacts became until they are under control. Not narrowed by jurisdiction: a contact's lead is
+    owned by the grid where the contact lives, often outside the epidemiologist's district, and the
+    answer carries no personal data (status, decision, clocks). Needs `lead.view` or `case.view`."""
+    if not (actor.can("lead.view") or actor.can("case.view")):
+        actor.require("lead.view")
+    ids = sorted({int(i) for i in lead_ids})
+    out: dict[int, LeadState] = {}
+    for i in range(0, len(ids), 500):
+        for row in session.execute(select(
+                Lead.id, Lead.person_id, Lead.channel, Lead.status, Lead.decision_category, Lead.measure_code,
+                Lead.measure_id, Lead.known_at, Lead.managed_at, Lead.controlled_at, Lead.closed_at)
+                .where(Lead.id.in_(ids[i:i + 500]))):
+            out[row.id] = LeadState(*row)
+    return out

@@ -15,7 +15,27 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.messages import _, issue, message
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import ReportRow, Row
+
+LEVEL_NOT_IN_PACK = message("risk_area.level_not_in_pack", _(
+    "%(level)s is not a risk level of the active policy pack %(pack)s (its levels: %(levels)s)"))
+
+
+def _level_in_pack(session: Session, level: str | None) -> FieldError | None:
+    """An issue on `level` when the active pack has no such level (a medium area under the 二十条)."""
+    if level not in RISK_LEVELS:
+        return None
+    pack = policy_service.active_pack(session)
+    if pack.has_level(level):
+        return None
+    known = next(p.risk_level(level) for p in policy_service.bundled_packs() if p.has_level(level))
+    names = [pack.risk_level(lv) for lv in pack.levels]
+    levels = policy_service.PackName("risk_area.levels", ", ".join(n.name_en for n in names) or "-",
+                                     "、".join(n.name_zh for n in names) or "无")
+    return FieldError("level", LEVEL_NOT_IN_PACK(level=policy_service.pack_name("risk_level", level, known),
+                                                 pack=pack.title(), levels=levels))
 
 
 def _check(name: str | None, code: str | None, level: str | None, start_at: dt.datetime | None,
@@ -42,9 +62,10 @@ def add_risk_area(session: Session, actor: Actor, *, region_name: str, level: st
     name = " ".join((region_name or "").split())
     lvl = parse_level(level or "") or level
     errors = _check(name, region_code, lvl, start_at, end_at)
+    errors += [e for e in [_level_in_pack(session, lvl)] if e]
     if errors:
         raise ValidationFailed("invalid risk area", errors)
-    area, _ = _upsert(session, name=name, code=region_code or None, level=lvl, start_at=start_at, end_at=end_at,
+    area, _created = _upsert(session, name=name, code=region_code or None, level=lvl, start_at=start_at, end_at=end_at,
                       source=source)
     audit.record(session, actor, "intake.risk_area_added", object_type="risk_area", object_id=area.id,
                  region=name, level=lvl)
@@ -81,6 +102,8 @@ def update_risk_area(session: Session, actor: Actor, *, area_id: int, level: str
     new_level = (parse_level(level) or level) if level is not None else area.level
     new_end = None if clear_end else (end_at if end_at is not None else area.end_at)
     errors = _check(area.region_name, area.region_code, new_level, area.start_at, new_end)
+    if new_level != area.level:
+        errors += [e for e in [_level_in_pack(session, new_level)] if e]
     if errors:
         raise ValidationFailed("invalid risk area", errors)
     area.level, area.end_at, area.updated_at = new_level, new_end, clock.now()
@@ -120,8 +143,9 @@ def import_risk_areas(session: Session, actor: Actor, *, rows: Iterable[Row],
         code = "".join((v.get("region_code") or "").split()) or None
         level = parse_level(v.get("level") or "")
         errors = _check(name, code, level, times["start_at"], times["end_at"])
+        errors += [e for e in [_level_in_pack(session, level)] if e]
         if errors or issues:
-            report.append(ReportRow(row.number, "rejected", None, issues + [str(e) for e in errors]))
+            report.append(ReportRow(row.number, "rejected", None, issues + [issue(e.field, e.message) for e in errors]))
             continue
         assert level is not None and times["start_at"] is not None
         area, status = _upsert(session, name=name, code=code, level=level, start_at=times["start_at"],
