@@ -46,7 +46,7 @@ def test_exports_from_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = _rows(out)
     assert lines[0] == ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
-                        "managed_at", "controlled_at", "id_number", "phone", "unit_code"]
+                        "managed_at", "controlled_at", "id_number", "phone", "unit_code", "headcount"]
     assert lines[1][1] == "'@SUM(1)" and lines[1][10] == ID_A[:6] + "********" + ID_A[-4:]
 
     zh = tmp_path / "leads-zh.csv"
