@@ -32,6 +32,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     from fangkong.kernel.web import (
         routes_api,
         routes_audit,
+        routes_export,
         routes_home,
         routes_jobs,
         routes_persons,
@@ -41,8 +42,8 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages, routes_jobs.pages]
-    return [routes_api.api], [routes_home.health, *pages]
+             routes_places.pages, routes_audit.pages, routes_jobs.pages, routes_export.pages]
+    return [routes_api.api, routes_export.api], [routes_home.health, *pages]
 
 
 def _include_capabilities(app: FastAPI) -> None:

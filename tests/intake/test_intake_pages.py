@@ -459,7 +459,7 @@ def test_export_is_masked_unless_asked_and_allowed(client: TestClient, session: 
     with clock.frozen(NOW + H):
         full = client.post("/leads/export", data={"csrf_token": csrf, "format": "xlsx", "unmasked": "1"})
     assert full.status_code == 200 and full.content[:2] == b"PK"
-    events = session.execute(select(AuditEvent).where(AuditEvent.action == "intake.leads_exported")
+    events = session.execute(select(AuditEvent).where(AuditEvent.action == "data.exported")
                              .order_by(AuditEvent.id)).scalars().all()
     assert (events[0].actor_name, events[0].detail["unmasked"], events[0].detail["rows"]) == ("staff", False, 1)
     assert events[-1].actor_name == "centre" and events[-1].detail["unmasked"] is True

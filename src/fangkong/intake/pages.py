@@ -28,6 +28,7 @@ from starlette.background import BackgroundTask
 
 from fangkong.control import service as control_service
 from fangkong.intake import kinds, pages_reports, service
+from fangkong.intake.exports import LEADS
 from fangkong.intake.masking import masked_payload
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.intake.pages_common import (
@@ -56,7 +57,7 @@ from fangkong.intake.pages_common import (
 )
 from fangkong.intake.service.ingest import import_leads_file
 from fangkong.intake.service.verification import OPEN_STATUSES, pushed_to
-from fangkong.kernel import clock
+from fangkong.kernel import clock, export
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
@@ -156,22 +157,15 @@ def export_page(
     channel: Annotated[str, Form(max_length=16)] = "",
     status: Annotated[str, Form(max_length=16)] = "",
     day: Annotated[str, Form(max_length=10)] = "",
+    overdue: Annotated[str, Form(max_length=5)] = "",
+    headers: Annotated[str, Form(pattern="^(en|zh)?$")] = "",
 ) -> Response:
     """The audited export (线索导出) as a download: masked unless the box is ticked (and allowed)."""
-    f = _filter(channel, status, day, "")
-    start, end = f.received_bounds()
-    folder = Path(tempfile.mkdtemp(prefix="fangkong-export-"))
-    name = f"leads-{clock.local_now().strftime('%Y%m%d-%H%M')}.{format}"
-    try:
-        service.export_leads(session, actor, out=folder / name, unmasked=unmasked in ("1", "on", "true"),
-                             status=f.status, channel=f.channel, received_from=start, received_to=end)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    media = "text/csv; charset=utf-8" if format == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return FileResponse(folder / name, media_type=media, filename=name,
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+    file = export.download(session, actor, LEADS, fmt=format, unmasked=unmasked in ("1", "on", "true"),
+                           headers=headers or None,
+                           params={"channel": channel, "status": status, "day": day, "overdue": overdue})
+    return FileResponse(file.path, media_type=file.media_type, filename=file.filename,
+                        background=BackgroundTask(file.cleanup))
 
 
 # --- forms that create leads --------------------------------------------------------------------------

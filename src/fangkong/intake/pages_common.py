@@ -73,6 +73,7 @@ FIELD_LABELS: dict[str, str] = {
     # risk-area files
     "region_name": N_("Region"), "region_code": N_("County code"), "province": N_("Province"), "city": N_("City"),
     "county": N_("County"), "place": N_("Places"), "level": N_("Level"), "start_at": N_("From"), "end_at": N_("Until"),
+    "row": N_("Row"),
 }
 #: service issue messages (English) → message ids with placeholders, so the page shows them translated
 ISSUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -264,7 +265,7 @@ async def saved_upload(upload: UploadFile, folder: Path) -> Path:
 def report_page(request: Request, *, title: str, rows: list[ReportRow], back: str, back_label: str,
                  actor: Actor, extra_col: str | None = None) -> Response:
     tr = issue_translator(request)
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected")}
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected", "skipped")}
     return render(request, "intake/import_report.html", actor=actor, title=title, counts=counts, back=back,
                   back_label=back_label, extra_col=extra_col,
                   rows=[{"row": r, "issues": [tr(i) for i in r.issues]} for r in rows])

@@ -163,7 +163,7 @@ async def risk_areas_import(request: Request, session: DbSession, actor: CanMana
         path = await saved_upload(file, folder)
         try:
             table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
-            rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
+            rows = table.report(service.import_risk_areas(session, actor, rows=list(table), filename=path.name))
         except UnusableFile as exc:
             raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
     finally:

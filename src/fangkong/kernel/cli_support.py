@@ -123,3 +123,38 @@ def cli_session() -> Iterator[Any]:
             yield session
     except DomainError as exc:
         fail(describe_error(exc), EXIT_UNUSABLE)
+
+
+# --- exports (`fangkong export KIND --out F.csv|F.xlsx [--headers en|zh]`) ------------------------------
+
+HEADERS_HELP = _("Columns: en = stable English names and codes, ISO times (the default for CSV); zh = for "
+                 "people, Chinese headers with names and labels beside codes (the default for XLSX).")
+
+
+def check_export_args(out: Any, headers: str | None) -> None:
+    """Usage errors (exit 2) of an export command: the file's suffix and the layout."""
+    from pathlib import Path
+
+    if Path(out).suffix.lower() not in (".csv", ".xlsx"):
+        fail(_("--out must end in .csv or .xlsx"), EXIT_USAGE)
+    if headers not in (None, "en", "zh"):
+        fail(_("--headers must be en or zh"), EXIT_USAGE)
+
+
+def run_export(kind: str, out: Any, *, headers: str | None = None, params: dict[str, str] | None = None,
+               unmasked: bool = False) -> int:
+    """The body of a `fangkong export KIND` command: the kind's filters from `params` (as on its page),
+    one unit of work, the audited write. Returns the rows written."""
+    from fangkong.kernel import export
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    check_export_args(out, headers)
+    with cli_session() as session:
+        k = export.get_kind(kind)
+        filters = k.parse_filters(session, SYSTEM_ACTOR, params or {})
+        try:
+            return export.write(session, SYSTEM_ACTOR, k, out=out, filters=filters, unmasked=unmasked,
+                                headers=headers)
+        except OSError as exc:
+            fail(f"{out}: {exc.strerror}", EXIT_UNUSABLE)
+            raise

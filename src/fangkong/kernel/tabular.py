@@ -4,7 +4,10 @@ uses (decisions.md, "Files in, reports out").
 `read_table` opens CSV (UTF-8 with or without BOM, GB18030; `,` `;` or tab) or a spreadsheet (XLSX,
 XLS, ODS through python-calamine), finds the header row below any title rows by matching the known
 column names, and yields `Row`s numbered as the user sees them in Excel or a text editor. Fully blank
-rows are skipped; unknown columns are kept in `Row.extra`.
+rows are skipped silently; summary and note rows (合计/小计/总计, 填表人/审核人/联系电话 footers, 备注 and 注：
+notes) are not data: they are never yielded, and `Table.skipped` holds a `skipped` report line for each,
+with the reason, which `Table.report` merges into the importer's report in file order. Unknown columns
+are kept in `Row.extra`.
 
 `write_report` writes the per-row report: UTF-8 with BOM, first columns `row,status,person_id,issues`.
 """
@@ -22,6 +25,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fangkong.kernel.export import neutralise
+from fangkong.kernel.messages import FieldIssue, Message, _, message
 
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
 HEADER_SEARCH_ROWS = 30
@@ -50,7 +56,7 @@ class ReportRow:
     """One line of an import report."""
 
     row: int
-    status: str  # accepted | duplicate | rejected | conflict
+    status: str  # accepted | duplicate | rejected | conflict | skipped
     person_id: int | None = None
     issues: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +90,39 @@ def _match(text: str, aliases: dict[str, str]) -> str | None:
     # "身份证号码（必填）", "手机号(11位)": a note in brackets after the name
     bare = header_key(_NOTE.sub("", unicodedata.normalize("NFKC", text)))
     return aliases.get(bare) if bare else None
+
+
+# ------------------------------------------------------------------------------- summary and note rows
+
+ROW_SUMMARY = message("row.summary", _("a summary row (%(text)s), not data"))
+ROW_FOOTER = message("row.footer", _("the form's signature footer (%(text)s), not data"))
+ROW_NOTE = message("row.note", _("a note (%(text)s), not data"))
+
+#: a cell that is only a total: 合计, 小 计, 总计：35, 共计35人 (but not 总计路 in an address)
+_SUMMARY_ROW = re.compile(r"^(合计|小计|总计|共计|总合计)([:：].*|\d.*|[人名户个条次].*)?$")
+#: the first cell of a signature footer: 填表人：王五  审核人：…  联系电话：…
+_FOOTER_ROW = re.compile(r"^(填表人|填报人|制表人|审核人|审批人|复核人|负责人|联系人|联系电话|填表日期|填报日期|"
+                     r"制表日期|填报时间|填表单位|填报单位|报送单位|单位盖章|签字|盖章)([:：].*)?$")
+#: the first cell of a note: 备注：…  注：1. …  说明：…  注意事项
+_NOTE_ROW = re.compile(r"^(备注|附注|注意事项|注意|填表说明|说明|注)(\d*[:：、.].*)?$")
+
+
+def note_row(cells: list[str]) -> Message | None:
+    """Why a row under the header is not data (a total, a signature footer, a note), or None.
+
+    A total is any cell that is only 合计/小计/总计/共计 (with a count); a footer or a note is told by
+    its first non-empty cell. Pure: cells as the reader cleaned them.
+    """
+    texts = ["".join(unicodedata.normalize("NFKC", c).split()) for c in cells]
+    first = next((t for t in texts if t), "")
+    for t in texts:
+        if t and len(t) <= 24 and _SUMMARY_ROW.match(t):
+            return ROW_SUMMARY(text=t)
+    if _FOOTER_ROW.match(first):
+        return ROW_FOOTER(text=first[:24])
+    if _NOTE_ROW.match(first):
+        return ROW_NOTE(text=first[:24])
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- cells
@@ -222,6 +261,8 @@ class Table:
         self._find_header(head, merged, required_any)
         self.total_rows = max(0, self.total_rows - self.header_row)
         self._consumed = False
+        #: a `skipped` report line for each summary or note row met so far (see `report`)
+        self.skipped: list[ReportRow] = []
 
     def _is_spreadsheet(self) -> bool:
         suffix = self.path.suffix.lower()
@@ -236,7 +277,7 @@ class Table:
     def _find_header(self, head: list[tuple[int, list[str]]], merged: list[Any],
                      required_any: list[str] | None) -> None:
         best: tuple[int, int, list[str]] | None = None  # (score, index into head, header texts)
-        for i, (_, cells) in enumerate(head):
+        for i, (_number, cells) in enumerate(head):
             score = len({m for c in cells if (m := _match(c, self._aliases))})
             if score and (best is None or score > best[0]):
                 best = (score, i, cells)
@@ -290,6 +331,10 @@ class Table:
     def _row(self, number: int, cells: list[str]) -> Row | None:
         if not any(cells):
             return None
+        reason = note_row(cells)
+        if reason is not None:
+            self.skipped.append(ReportRow(number, "skipped", issues=[FieldIssue("row", reason)]))
+            return None
         values = {canon: "" for canon in self.columns}
         n = len(cells)
         for canon, col in self.fields.items():
@@ -318,6 +363,11 @@ class Table:
     def rows(self) -> Iterator[Row]:
         return iter(self)
 
+    def report(self, rows: Iterable[ReportRow]) -> list[ReportRow]:
+        """The importer's report lines with the `skipped` lines of summary and note rows, in file order.
+        Every importer returns this, so no report ever loses a row of the file."""
+        return sorted([*rows, *self.skipped], key=lambda r: r.row)
+
 
 def read_table(path: Path, columns: dict[str, list[str]], *, required_any: list[str] | None = None,
                sheet: str | None = None) -> Table:
@@ -338,22 +388,26 @@ def write_report(out: Path, rows: Iterable[ReportRow], extra_columns: list[str] 
         w = csv.writer(fh)
         w.writerow(REPORT_COLUMNS + extra_columns)
         for r in rows:
-            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id, "; ".join(r.issues),
-                        *[_report_cell(r.extra.get(c)) for c in extra_columns]])
+            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id,
+                        neutralise("; ".join(r.issues)), *[_report_cell(r.extra.get(c)) for c in extra_columns]])
 
 
-def _report_cell(value: Any) -> str:
+def _report_cell(value: Any) -> Any:
+    """A kind-specific report cell: numbers as numbers, text echoed from the file neutralised so a
+    spreadsheet never runs it (`=cmd|…` is written `'=cmd|…`, as in every export)."""
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return str(value)
+    return neutralise(str(value))
 
 
 def summarise(rows: Iterable[ReportRow]) -> dict[str, int]:
     """Counts by status, in the order accepted, duplicate, conflict, rejected, then any other."""
     counts = Counter(r.status for r in rows)
-    order = ["accepted", "duplicate", "conflict", "rejected"]
+    order = ["accepted", "duplicate", "conflict", "rejected", "skipped"]
     out = {s: counts[s] for s in order if counts[s]}
     out.update({s: n for s, n in counts.items() if s not in out})
     return out

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
+from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
@@ -23,8 +24,9 @@ from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render, request_locale
+from fangkong.venues import exports as _exports  # noqa: F401 (registers the venue export kinds)
 from fangkong.venues.colocation import service as colocation_service
-from fangkong.venues.fields import CATEGORIES, BadTime, parse_time
+from fangkong.venues.fields import CATEGORIES
 from fangkong.venues.schemas import (
     CodeOut,
     ColocationOut,

@@ -34,6 +34,7 @@ from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import _, issue, message
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people.findable import findability_issue
 from fangkong.kernel.people.identity import (
     IdNumberCheck,
     PhoneCheck,
@@ -162,6 +163,11 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
             r.report.status = "rejected"
             missing = "no name" if not r.name_key and r.text["address"] else "no address"
             issues.append(f"id_number: nothing to find the person by (no ID number, no phone, {missing})")
+            continue
+        junk = findability_issue(name=r.name, id_check=r.id_check, phone_check=r.phone_check)
+        if junk is not None:  # junk does not become people (the rule every channel applies)
+            r.report.status = "rejected"
+            issues.append(junk)
             continue
         if r.text["source_ref"] is None:
             content = [channel, r.name_key, r.id_check.value if r.id_check else None,
@@ -420,5 +426,7 @@ def import_leads_file(session: Session, actor: Actor, path: Any, *, channel: str
         payload = {columns[c]: row.values[c] for c in columns}
         payload.update(row.extra)
         items.append(LeadItem(row.number, row.values, row.extra, payload))
-    return ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
-                        filename=Path(path).name, advance=progress)
+    result = ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
+                          filename=Path(path).name, advance=progress)
+    result.rows = table.report(result.rows)
+    return result

@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fangkong.kernel.chinese import to_simplified
+
 #: a leading street / town / township token (街道/镇/乡) that is not in the national code list
 _TOWN_TOKEN = re.compile(r"^[^\d\-A-Z]{1,8}?(?:街道|镇|乡)")
 #: generic names in the code list that are not a place on their own
@@ -82,13 +84,6 @@ def _cn_numerals(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-@lru_cache(maxsize=1)
 def _admin_names() -> tuple[frozenset[str], int, frozenset[str]]:
     """Province, prefecture and county names, current and abolished (GB/T 2260 via python-stdnum).
 
@@ -134,7 +129,7 @@ def _clean(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
     s = "".join(s.split())
     s = _DASHES.sub("-", s)
-    s = _t2s().convert(s)
+    s = to_simplified(s)
     return s.upper()
 
 

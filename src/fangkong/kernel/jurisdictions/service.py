@@ -8,7 +8,6 @@ it cannot place instead of guessing.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -404,6 +403,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
             it.row.issues = [f"parent_code: {it.parent_code} cannot be placed (cycle?)"]
         else:
             it.row.issues = [f"parent_code: unknown unit {it.parent_code}"]
+    reports = table.report(reports)
     audit.record(session, actor, "unit.imported", object_type="unit", file=Path(path).name,
                  **summarise(reports))
     return reports
@@ -423,18 +423,13 @@ def _compare_existing(rep: ReportRow, item: _UnitIn, stored: tuple[int, str, int
     rep.status = "rejected" if rep.issues else "duplicate"
 
 
-def export_units(session: Session, actor: Actor, out: Path) -> int:
-    """Write the actor's subtree as CSV (UTF-8 with BOM): code,name,level,parent_code in tree order."""
-    actor.require("unit.view")
-    n = 0
-    with Path(out).open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["code", "name", "level", "parent_code"])
-        for unit, parent_code in iter_units_in_order(session, actor):
-            w.writerow([unit.code, unit.name, unit.level, parent_code])
-            n += 1
-    audit.record(session, actor, "unit.exported", object_type="unit", file=Path(out).name, rows=n)
-    return n
+def export_units(session: Session, actor: Actor, out: Path, *, headers: str | None = None) -> int:
+    """Write the actor's subtree in tree order through the export writer: CSV (UTF-8 with BOM)
+    `code,name,level,parent_code`, or XLSX for people (by the suffix). Audited."""
+    from fangkong.kernel import export
+    from fangkong.kernel.jurisdictions.exports import UNITS
+
+    return export.write(session, actor, UNITS, out=Path(out), headers=headers)
 
 
 def import_addresses(session: Session, actor: Actor, path: Path, *,
@@ -502,6 +497,7 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             batch = []
     if batch:
         session.execute(insert(Address), batch)
+    reports = table.report(reports)
     audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
                  **summarise(reports))
     return reports

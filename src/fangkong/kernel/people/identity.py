@@ -14,10 +14,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import mul
 from typing import Any
 
+from fangkong.kernel.chinese import to_simplified, to_simplified_many
 from fangkong.kernel.people import regions
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -296,13 +296,6 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _DOTS = str.maketrans({c: "·" for c in "•‧∙・･.．"})
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def clean_name(raw: object) -> str | None:
     """A name for display (姓名): NFKC, trimmed; inner whitespace removed in Chinese names, collapsed
     to one space otherwise. None when blank. Traditional characters are kept as written."""
@@ -328,20 +321,11 @@ def name_key(raw: object) -> str | None:
     s = _key_base(raw)
     if s is None:
         return None
-    if not s.isascii():
-        s = _t2s().convert(s)
-    return s.casefold()
+    return to_simplified(s).casefold()
 
 
 def name_keys(names: list[Any]) -> list[str | None]:
     """`name_key` for a batch: one OpenCC call for all names (about 2× faster than one call each)."""
     bases = [_key_base(n) for n in names]
-    todo = [b for b in bases if b is not None and not b.isascii()]
-    converted = iter(_t2s().convert("\n".join(todo)).split("\n") if todo else [])
-    out: list[str | None] = []
-    for b in bases:
-        if b is None:
-            out.append(None)
-        else:
-            out.append((next(converted) if not b.isascii() else b).casefold())
-    return out
+    converted = iter(to_simplified_many([b for b in bases if b is not None]))
+    return [None if b is None else next(converted).casefold() for b in bases]

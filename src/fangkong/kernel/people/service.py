@@ -19,6 +19,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people.findable import is_name
 from fangkong.kernel.people.identity import (
     IdNumberCheck,
     PhoneCheck,
@@ -128,7 +129,7 @@ def register_person(
     if strict and phone_check is not None and not phone_check.valid:
         errors.append(FieldError("phone", "; ".join(phone_check.issues)))
     identified = (id_check is not None and id_check.valid) or (phone_check is not None and phone_check.valid)
-    if not display and not identified:
+    if not identified and not is_name(display):
         errors.append(FieldError("name", "required unless a valid ID or phone number is given"))
     address = " ".join(address_text.split()) if address_text else None
     if address and len(address) > ADDRESS_MAX:

@@ -6,6 +6,7 @@ import datetime as dt
 import inspect
 import json
 import typing
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,11 +16,14 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
+    HEADERS_HELP,
     JOBS,
     cli_session,
+    export_app,
     fail,
     jobs_app,
     print_rows,
+    run_export,
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
@@ -142,3 +146,17 @@ def tasks_list(
                          t.assignee_id, t.outcome_code])
     print_rows(["id", "kind", "title", "unit", "status", "due_at", "escalation_level", "escalated_to",
                 "assignee_id", "outcome_code"], rows, as_json=as_json)
+
+
+@export_app.command("tasks", help=_("Export the task list of a tab (open, overdue, done) as CSV or XLSX."))
+def export_tasks_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file, .csv or .xlsx.")),
+    tab: str = typer.Option("open", "--tab", help=_("open, overdue or done.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    from fangkong.kernel.tasks import exports as _kinds
+
+    if tab not in _kinds.TABS:
+        fail(_("--tab must be open, overdue or done"), EXIT_USAGE)
+    n = run_export("tasks", out, headers=headers, params={"tab": tab})
+    typer.echo(_("{n} rows written to {out}").format(n=n, out=out))

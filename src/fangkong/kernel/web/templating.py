@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, export
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
 from fangkong.kernel.messages import translate
@@ -75,11 +75,7 @@ def gettext_for(request: Request) -> Callable[[str], str]:
 
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An aware datetime shown in the platform's time zone."""
-    if value is None:
-        return ""
-    local = clock.to_local(value)
-    assert local is not None
-    return local.strftime(fmt)
+    return clock.format_local(value, fmt)
 
 
 def _iso_local(value: dt.datetime | None) -> str:
@@ -101,6 +97,9 @@ def environment(locale: str) -> Environment:
     #: `{{ issue|t }}`: a Message (or a msgid) in this page's language
     env.filters["t"] = lambda value: translate(value, locale)
     env.globals["locale"] = locale
+    #: the 导出 button (`_export.html`): where it points and whether the user may press it
+    env.globals["export_url"] = export.export_url
+    env.globals["export_allowed"] = export.export_allowed
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
     env.globals["colon"] = "：" if locale == "zh_CN" else ": "

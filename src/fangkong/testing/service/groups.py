@@ -202,8 +202,8 @@ def import_roster(session: Session, actor: Actor, path: Path, *, group_code: str
     table = read_table(Path(path), ROSTER_COLUMNS, required_any=["id_number", "phone"])
     items = [RosterItem(row.number, row.values.get("name") or None, row.values.get("id_number") or None,
                         row.values.get("phone") or None) for row in table]
-    return enrol_roster(session, actor, items=items, group_code=group_code, employer_ref=employer_ref,
-                        filename=Path(path).name, advance=progress)
+    return table.report(enrol_roster(session, actor, items=items, group_code=group_code,
+                                     employer_ref=employer_ref, filename=Path(path).name, advance=progress))
 
 
 # ------------------------------------------------------------------------------------------ by rule

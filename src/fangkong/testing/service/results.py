@@ -145,7 +145,7 @@ def import_results(session: Session, actor: Actor, path: Path, *,
     """`fangkong import results FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), RESULT_COLUMNS, required_any=["tube_barcode"])
     items = [ResultItem(row.number, row.values) for row in table]
-    return ingest_results(session, actor, items=items, filename=Path(path).name, advance=progress)
+    return table.report(ingest_results(session, actor, items=items, filename=Path(path).name, advance=progress))
 
 
 # ------------------------------------------------------------------------------------------ effects

@@ -424,7 +424,7 @@ def import_samples(session: Session, actor: Actor, path: Path, *,
     """`fangkong import samples FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), SAMPLE_COLUMNS, required_any=["tube_barcode"])
     items = [SampleItem(row.number, row.values) for row in table]
-    return ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress)
+    return table.report(ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress))
 
 
 # ---------------------------------------------------------------------------------- citizen's page

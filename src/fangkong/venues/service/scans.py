@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.db import is_postgres
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.people import crypto
@@ -31,7 +32,7 @@ from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.venues import codes
-from fangkong.venues.fields import BadTime, parse_time, whole_seconds
+from fangkong.venues.fields import whole_seconds
 from fangkong.venues.models import Scan, ScanUpload, VenueCode
 from fangkong.venues.service import codes as codes_service
 from fangkong.venues.service.persons import IdentityIn, resolve_identities
@@ -444,6 +445,7 @@ def import_scans_file(session: Session, actor: Actor, path: Path, *,
         if len(batch) >= 5000:
             flush()
     flush()
+    reports = table.report(reports)
     counts: dict[str, int] = {}
     for r in reports:
         counts[r.status] = counts.get(r.status, 0) + 1

@@ -126,6 +126,7 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
         if progress is not None:
             progress(1)
     issued = codes_service.issue_codes_bulk(session, new_ids)
+    out = table.report(out)
     counts: dict[str, int] = {}
     for r in out:
         counts[r.status] = counts.get(r.status, 0) + 1
