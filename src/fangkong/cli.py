@@ -7,10 +7,12 @@ import sys
 import traceback
 
 import typer
+from rich.markup import escape
 
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     CliError,
+    describe_error,
     err_console,
     export_app,
     import_app,
@@ -19,6 +21,7 @@ from fangkong.kernel.cli_support import (
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
+from fangkong.kernel.messages import Message, reason_of
 
 app = typer.Typer(
     help=_("Fangkong: outbreak prevention and control command platform."),
@@ -62,11 +65,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except CliError as exc:
-        err_console.print(f"[red]{_('Error')}:[/red] {exc}")
+        err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
         sys.exit(exc.code)
     except DomainError as exc:
-        detail = "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields)
-        err_console.print(f"[red]{_('Error')}:[/red] {_(exc.message)}" + (f" ({detail})" if detail else ""))
+        err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print(_("Aborted."))
@@ -85,7 +87,10 @@ def main() -> None:
         if "--debug" in sys.argv:
             traceback.print_exc()
         else:
-            err_console.print(f"[red]{_('Error')}:[/red] {type(exc).__name__}: {exc}")
+            said = reason_of(exc)
+            # an error raised with a Message says what to do; anything else is a bug: name its type
+            text = describe_error(exc) if isinstance(said, Message) else f"{type(exc).__name__}: {exc}"
+            err_console.print(f"[red]{_('Error')}:[/red] {escape(text)}")
             err_console.print(_("Run again with --debug to see the traceback."))
         sys.exit(1)
 

@@ -13,7 +13,7 @@ import typer
 from fangkong.cli import app
 from fangkong.intake import jobs as _jobs  # noqa: F401  (registers the intake jobs)
 from fangkong.kernel import cli_support
-from fangkong.kernel.cli_support import EXIT_USAGE, export_app, fail, import_app, print_rows
+from fangkong.kernel.cli_support import EXIT_USAGE, describe_error, export_app, fail, import_app, print_rows
 from fangkong.kernel.i18n import _
 
 REPORT_HELP = _("Write a per-row report (CSV, UTF-8 with BOM) to this file.")
@@ -120,7 +120,7 @@ def export_leads_cmd(
             n = export_leads(session, SYSTEM_ACTOR, out=out, unmasked=unmasked, channel=channel, status=status,
                              unit_id=_unit_id(session, unit))
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     typer.echo(_("{n} leads written to {out}").format(n=n, out=out))
 
 
@@ -200,5 +200,5 @@ def verify_cmd(
             result = {"lead_id": lead.id, "status": lead.status, "measure_id": lead.measure_id,
                       "task_id": lead.verification_task_id}
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     cli_support.print_created(_("lead {lead_id}: {status}").format(**result), result, as_json=as_json)

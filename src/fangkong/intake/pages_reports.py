@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.intake import service
+from fangkong.intake.errors import INVALID_RISK_AREA
 from fangkong.intake.headers import RISK_AREA_COLUMNS, BadTime, parse_time
 from fangkong.intake.models import RISK_LEVELS, Lead
 from fangkong.intake.pages_common import (
@@ -33,14 +34,16 @@ from fangkong.intake.pages_common import (
 )
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import INVALID_TIME, NOT_A_TIME, REQUIRED, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.messages import message, translate
 from fangkong.kernel.tabular import UnusableFile, read_table
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render
+from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+UNUSABLE_FILE = message("file.unusable", N_("unusable file"))
 
 # --- daily clearance and reconciliation ---------------------------------------------------------------
 
@@ -94,7 +97,7 @@ def _time_field(value: str, field: str) -> dt.datetime | None:
     try:
         return parse_time(value)
     except BadTime:
-        raise ValidationFailed("invalid time", [FieldError(field, "not a date or time")]) from None
+        raise ValidationFailed(INVALID_TIME(), [FieldError(field, NOT_A_TIME())]) from None
 
 
 def _areas_page(request: Request, session: Session, actor: Actor, *, status_code: int = 200,
@@ -131,13 +134,13 @@ def risk_area_add(
     try:
         start = _time_field(start_at, "start_at")
         if start is None:
-            raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
+            raise ValidationFailed(INVALID_RISK_AREA(), [FieldError("start_at", REQUIRED())])
         service.add_risk_area(session, actor, region_name=region_name, level=level, start_at=start,
                               end_at=_time_field(end_at, "end_at"), region_code=region_code.strip() or None,
                               source=source.strip() or None)
     except ValidationFailed as exc:
         return _areas_page(request, session, actor, status_code=422, values=values,
-                           errors={e.field: _(e.message) for e in exc.fields})
+                           errors={e.field: translate(e.message, request_locale(request)) for e in exc.fields})
     return RedirectResponse("/risk-areas", status_code=303)
 
 
@@ -153,7 +156,7 @@ async def risk_areas_import(request: Request, session: DbSession, actor: CanMana
             table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
             rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
         except UnusableFile as exc:
-            raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
+            raise ValidationFailed(UNUSABLE_FILE(), [FieldError("file", exc.message)]) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report_page(request, title=_("Risk area import report"), rows=rows, back="/risk-areas",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from fangkong.intake import service
+from fangkong.intake.errors import INVALID_RISK_AREA
 from fangkong.intake.schemas import (
     ItemOut,
     LeadOut,
@@ -23,7 +24,8 @@ from fangkong.intake.schemas import (
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import INVALID_TIME, REQUIRED, FieldError, ValidationFailed
+from fangkong.kernel.messages import reason_of
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
@@ -42,7 +44,7 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
     try:
         return parse_time(value or "")
     except BadTime as exc:
-        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+        raise ValidationFailed(INVALID_TIME(), [FieldError(field, reason_of(exc))]) from None
 
 
 @api.post("/leads", response_model=LeadsReportOut, summary="Receive one lead or a batch")
@@ -115,7 +117,7 @@ def get_risk_areas(session: DbSession, actor: CanView,
 def post_risk_area(body: RiskAreaIn, session: DbSession, actor: CanManageAreas) -> RiskAreaOut:
     start = _time(body.start_at, "start_at")
     if start is None:
-        raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
+        raise ValidationFailed(INVALID_RISK_AREA(), [FieldError("start_at", REQUIRED())])
     area = service.add_risk_area(session, actor, region_name=body.region_name, level=body.level, start_at=start,
                                  end_at=_time(body.end_at, "end_at"), region_code=body.region_code,
                                  source=body.source)

@@ -93,14 +93,21 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
 
 def describe_error(exc: Any) -> str:
-    """A domain error in the command line's language (message ids are English)."""
+    """An error in the command line's language: a domain error with its fields, any other exception by
+    the Message it was raised with (message ids are English)."""
+    import fangkong.kernel.labels  # noqa: F401  (field and code labels)
     from fangkong.kernel.i18n import cli_locale
-    from fangkong.kernel.messages import translate
+    from fangkong.kernel.messages import field_label, reason_of, translate
 
     locale = cli_locale()
+    if not hasattr(exc, "fields"):
+        return translate(reason_of(exc), locale)
     text = translate(exc.message, locale)
     if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {translate(f.message, locale)}" for f in exc.fields) + ")"
+        colon = "：" if locale != "en" else ": "
+        sep = "；" if locale != "en" else "; "
+        text += (" (" + sep.join(f"{field_label(f.field, locale)}{colon}{translate(f.message, locale)}"
+                                 for f in exc.fields) + ")")
     return text
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
+from fangkong.kernel.errors import NOT_A_TIME_TEXT
+
 MODES = ("production", "test", "drill")
 
 _mode: str = "production"
@@ -127,7 +129,7 @@ def parse_time(text: str) -> dt.datetime | None:
             else:
                 value = dt.datetime.fromisoformat(iso)
     except ValueError:
-        raise BadTime(f"not a date or time: {text!r}") from None
+        raise BadTime(NOT_A_TIME_TEXT(text=repr(text))) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz())
     return value.astimezone(dt.UTC)

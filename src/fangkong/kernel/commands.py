@@ -25,7 +25,7 @@ def init_cmd(
     """Create the data directory and key, migrate the database to head, seed roles and the default policy pack."""
     from fangkong.kernel import db
     from fangkong.kernel.bootstrap import ModeMismatch, initialise
-    from fangkong.kernel.cli_support import fail
+    from fangkong.kernel.cli_support import describe_error, fail
     from fangkong.settings import get_settings
 
     settings = get_settings()
@@ -35,7 +35,7 @@ def init_cmd(
         with db.unit_of_work() as session:
             report = initialise(engine, session, mode=mode)
     except ModeMismatch as exc:
-        fail(str(exc), 2)
+        fail(describe_error(exc), 2)
     typer.echo(_("Database ready: {url} (mode: {mode})").format(
         url=engine.url.render_as_string(hide_password=True), mode=report.mode))
     if report.key_created:

@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import cli_session, fail, import_app, print_created, print_rows
+from fangkong.kernel.cli_support import (
+    cli_session,
+    describe_error,
+    fail,
+    import_app,
+    print_created,
+    print_rows,
+)
 from fangkong.kernel.i18n import _
 from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.retention, venues.colocation_index)
 
@@ -186,7 +193,7 @@ def colocation_cmd(
     try:
         start, end = parse_time(since), parse_time(until)
     except BadTime as exc:
-        fail(str(exc), 2)
+        fail(describe_error(exc), 2)
     if start is None or end is None:
         fail(_("--since and --until are required"), 2)
     with cli_session() as session:

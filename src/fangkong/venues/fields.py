@@ -7,6 +7,8 @@ import re
 import unicodedata
 
 from fangkong.kernel import clock
+from fangkong.kernel.errors import NOT_A_TIME_TEXT
+from fangkong.kernel.messages import named_labels
 
 # ----------------------------------------------------------------------------------------------- time
 
@@ -44,7 +46,7 @@ def parse_time(text: str | dt.datetime | None) -> dt.datetime | None:
             else:
                 value = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
         except ValueError:
-            raise BadTime(f"not a date or time: {text!r}") from None
+            raise BadTime(NOT_A_TIME_TEXT(text=repr(text))) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=clock.tz())
     return value.astimezone(dt.UTC)
@@ -72,6 +74,8 @@ CATEGORIES: dict[str, str] = {
     "wholesale_market": "批发市场",
 }
 _BY_LABEL = {unicodedata.normalize("NFKC", label).casefold(): code for code, label in CATEGORIES.items()}
+#: pages show the label, never the code (kernel.messages.label_of("category.venue", code))
+CATEGORY_LABELS = named_labels("category.venue", CATEGORIES)
 
 
 def parse_category(text: str) -> tuple[str | None, str | None]:

@@ -8,29 +8,42 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.intake.errors import INVALID_RISK_AREA
 from fangkong.intake.headers import BadTime, parse_level, parse_time
 from fangkong.intake.models import RISK_LEVELS, RiskArea
 from fangkong.intake.rules import region_key
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    REQUIRED_TOO_LONG,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
+from fangkong.kernel.messages import FieldIssue, _, message, reason_of
 from fangkong.kernel.tabular import ReportRow, Row
+
+DIGITS_12 = message("risk_area.region_code", _("digits, at most 12"))
+LEVEL_ONE_OF = message("risk_area.level", _("one of high, medium, low (高/中/低)"))
+AFTER_START = message("risk_area.end_after_start", _("must be after start_at"))
 
 
 def _check(name: str | None, code: str | None, level: str | None, start_at: dt.datetime | None,
            end_at: dt.datetime | None) -> list[FieldError]:
     errors = []
     if not name or len(name) > 100:
-        errors.append(FieldError("region_name", "required, at most 100 characters"))
+        errors.append(FieldError("region_name", REQUIRED_TOO_LONG(max=100)))
     if code and (len(code) > 12 or not code.isdigit()):
-        errors.append(FieldError("region_code", "digits, at most 12"))
+        errors.append(FieldError("region_code", DIGITS_12()))
     if level not in RISK_LEVELS:
-        errors.append(FieldError("level", f"one of {', '.join(RISK_LEVELS)} (高/中/低)"))
+        errors.append(FieldError("level", LEVEL_ONE_OF()))
     if start_at is None:
-        errors.append(FieldError("start_at", "required"))
+        errors.append(FieldError("start_at", REQUIRED()))
     if start_at is not None and end_at is not None and end_at <= start_at:
-        errors.append(FieldError("end_at", "must be after start_at"))
+        errors.append(FieldError("end_at", AFTER_START()))
     return errors
 
 
@@ -43,7 +56,7 @@ def add_risk_area(session: Session, actor: Actor, *, region_name: str, level: st
     lvl = parse_level(level or "") or level
     errors = _check(name, region_code, lvl, start_at, end_at)
     if errors:
-        raise ValidationFailed("invalid risk area", errors)
+        raise ValidationFailed(INVALID_RISK_AREA(), errors)
     area, _ = _upsert(session, name=name, code=region_code or None, level=lvl, start_at=start_at, end_at=end_at,
                       source=source)
     audit.record(session, actor, "intake.risk_area_added", object_type="risk_area", object_id=area.id,
@@ -77,12 +90,12 @@ def update_risk_area(session: Session, actor: Actor, *, area_id: int, level: str
     actor.require("risk_area.manage")
     area = session.get(RiskArea, area_id)
     if area is None:
-        raise NotFound(f"risk area {area_id} not found")
+        raise NotFound(record_not_found("riskarea", area_id))
     new_level = (parse_level(level) or level) if level is not None else area.level
     new_end = None if clear_end else (end_at if end_at is not None else area.end_at)
     errors = _check(area.region_name, area.region_code, new_level, area.start_at, new_end)
     if errors:
-        raise ValidationFailed("invalid risk area", errors)
+        raise ValidationFailed(INVALID_RISK_AREA(), errors)
     area.level, area.end_at, area.updated_at = new_level, new_end, clock.now()
     if source is not None:
         area.source = source[:200] or None
@@ -114,14 +127,15 @@ def import_risk_areas(session: Session, actor: Actor, *, rows: Iterable[Row],
             try:
                 times[f] = parse_time(v.get(f, ""))
             except BadTime as exc:
-                issues.append(f"{f}: {exc}")
+                issues.append(FieldIssue(f, reason_of(exc)))
                 times[f] = None
         name = " ".join((v.get("region_name") or "").split())
         code = "".join((v.get("region_code") or "").split()) or None
         level = parse_level(v.get("level") or "")
         errors = _check(name, code, level, times["start_at"], times["end_at"])
         if errors or issues:
-            report.append(ReportRow(row.number, "rejected", None, issues + [str(e) for e in errors]))
+            report.append(ReportRow(row.number, "rejected", None, issues + [FieldIssue(e.field, e.message)
+                                                                             for e in errors]))
             continue
         assert level is not None and times["start_at"] is not None
         area, status = _upsert(session, name=name, code=code, level=level, start_at=times["start_at"],

@@ -17,6 +17,7 @@ from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     JOBS,
     cli_session,
+    describe_error,
     fail,
     jobs_app,
     print_rows,
@@ -92,7 +93,7 @@ def jobs_run(
         with cli_session() as session:
             result = fn(session, **kwargs)
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     if as_json:
         typer.echo(json.dumps({"job": name, "result": result}, ensure_ascii=False, default=str))
     elif isinstance(result, dict):
@@ -127,7 +128,7 @@ def tasks_list(
             tasks = tasks_service.inbox(session, SYSTEM_ACTOR, status=None if status == "all" else status,
                                         unit_id=unit_id, kind=kind, overdue_only=overdue, limit=limit)
         except DomainError as exc:
-            fail(str(exc), EXIT_USAGE)
+            fail(describe_error(exc), EXIT_USAGE)
         wanted = {t.unit_id for t in tasks} | {t.escalated_unit_id for t in tasks if t.escalated_unit_id}
         units = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(wanted))).all()) if wanted else {}
         rows = []

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
-from fangkong.kernel.messages import translate
+from fangkong.kernel.messages import field_label, label_of, translate
 from fangkong.kernel.web.nav import nav_for
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -100,6 +100,10 @@ def environment(locale: str) -> Environment:
     env.filters["iso_local"] = _iso_local
     #: `{{ issue|t }}`: a Message (or a msgid) in this page's language
     env.filters["t"] = lambda value: translate(value, locale)
+    #: `{{ lead.channel|label("channel") }}`: a code's label (kernel.messages.labels) in this language
+    env.filters["label"] = lambda code, kind: translate(label_of(kind, code), locale)
+    #: `{{ "id_number"|field }}`: a field name as people read it
+    env.filters["field"] = lambda name: field_label(name, locale)
     env.globals["locale"] = locale
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
