@@ -52,7 +52,10 @@ def _root(debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks o
 def _load_commands() -> None:
     from fangkong.registry import CAPABILITIES
 
-    for name in COMMAND_MODULES + [f"fangkong.{c}.cli" for c in CAPABILITIES]:
+    # each capability's commands, and the labels of its codes (for messages in the reader's language)
+    modules = COMMAND_MODULES + ["fangkong.kernel.labels"] + [f"fangkong.{c}.{m}" for c in CAPABILITIES
+                                                             for m in ("cli", "labels")]
+    for name in modules:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -16,6 +16,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
+
+INVALID_PACK = message("policy.invalid", _("invalid policy pack"))
+CATEGORY_MISSING = message("policy.category_missing", _("required category is missing"))
+PHASE_REQUIRED = message("policy.phase_required", _("at least one phase is required"))
+UNKNOWN_MEASURE = message("policy.unknown_measure", _("unknown measure %(measure)s"))
+OPEN_ENDED = message("policy.open_ended", _("only the last phase of a category with until_negatives may be open-ended"))
+TEST_DAY_OUTSIDE = message("policy.test_day_outside", _("test day %(day)s is outside the phase (days 1–%(limit)s)"))
+TEST_DAYS_ORDER = message("policy.test_days_order", _("test days must be increasing, without repeats"))
+UNKNOWN_CATEGORY = message("policy.unknown_category", _("unknown category %(category)s"))
+LOWER_LEVEL = message("policy.lower_level", _("must be a lower level"))
+DUPLICATE_CODE = message("policy.duplicate_code", _("duplicate code %(code)s (also %(other)s)"))
 
 MeasureKind = Literal[
     "centralised_quarantine",
@@ -230,7 +242,7 @@ class Pack(_Model):
         # Raised as ValidationFailed (not ValueError) so the exact paths survive Pydantic.
         problems = cross_check(self)
         if problems:
-            raise ValidationFailed("invalid policy pack", problems)
+            raise ValidationFailed(INVALID_PACK(), problems)
         return self
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -291,36 +303,36 @@ def cross_check(pack: Pack) -> list[FieldError]:
     problems: list[FieldError] = []
     for code in CATEGORIES:
         if code not in pack.categories:
-            problems.append(FieldError(f"categories.{code}", "required category is missing"))
+            problems.append(FieldError(f"categories.{code}", CATEGORY_MISSING()))
     for code, cat in pack.categories.items():
         base = f"categories.{code}"
         if not cat.phases:
-            problems.append(FieldError(f"{base}.phases", "at least one phase is required"))
+            problems.append(FieldError(f"{base}.phases", PHASE_REQUIRED()))
         for i, phase in enumerate(cat.phases):
             p = f"{base}.phases.{i}"
             if phase.measure not in pack.measures:
-                problems.append(FieldError(f"{p}.measure", f"unknown measure {phase.measure!r}"))
+                problems.append(FieldError(f"{p}.measure", UNKNOWN_MEASURE(measure=repr(phase.measure))))
             if phase.days is None and (i != len(cat.phases) - 1 or cat.until_negatives is None):
                 problems.append(FieldError(
-                    f"{p}.days", "only the last phase of a category with until_negatives may be open-ended"))
+                    f"{p}.days", OPEN_ENDED()))
             for j, day in enumerate(phase.test_days):
                 limit = phase.days if phase.days is not None else (
                     cat.until_negatives.within_days if cat.until_negatives else None)
                 if day < 1 or (limit is not None and day > limit):
                     problems.append(FieldError(
-                        f"{p}.test_days.{j}", f"test day {day} is outside the phase (days 1–{limit or '…'})"))
+                        f"{p}.test_days.{j}", TEST_DAY_OUTSIDE(day=day, limit=limit or "…")))
             if phase.test_days != sorted(set(phase.test_days)):
-                problems.append(FieldError(f"{p}.test_days", "test days must be increasing, without repeats"))
+                problems.append(FieldError(f"{p}.test_days", TEST_DAYS_ORDER()))
     for level in RISK_LEVELS:
         rl: RiskLevel = getattr(pack.risk_areas, level)
         if rl.category not in pack.categories:
-            problems.append(FieldError(f"risk_areas.{level}.category", f"unknown category {rl.category!r}"))
+            problems.append(FieldError(f"risk_areas.{level}.category", UNKNOWN_CATEGORY(category=repr(rl.category))))
         if rl.downgrade is not None and RISK_LEVELS.index(rl.downgrade.to) <= RISK_LEVELS.index(level):
-            problems.append(FieldError(f"risk_areas.{level}.downgrade.to", "must be a lower level"))
+            problems.append(FieldError(f"risk_areas.{level}.downgrade.to", LOWER_LEVEL()))
     seen: dict[str, int] = {}
     for i, group in enumerate(pack.key_groups):
         if group.code in seen:
             problems.append(FieldError(f"key_groups.{i}.code",
-                                       f"duplicate code {group.code!r} (also key_groups.{seen[group.code]})"))
+                                       DUPLICATE_CODE(code=repr(group.code), other=f"key_groups.{seen[group.code]}")))
         seen.setdefault(group.code, i)
     return problems

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong.kernel import clock
+from fangkong.kernel import labels as _labels  # noqa: F401  (registers the kernel's labels for `label`)
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
 from fangkong.kernel.messages import field_label, label_of, translate
