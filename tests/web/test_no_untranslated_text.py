@@ -50,8 +50,11 @@ ALLOWED_WORDS = {
 }
 #: what is data, not text: the demo's own file name and batch tag (as the drill's scenario stores them)
 DATA_STRINGS = ("demo-scenario",)
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/][A-Za-z0-9]+)*")
-URL = re.compile(r"(?:https?://|/)[\w\-./?=&%#:~+]*")
+#: a word, a snake_case or dotted code, or an identifier joined by - / : (a source reference `case:1:person:2`)
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/:][A-Za-z0-9]+)*")
+#: text quoted back to the reader (a value they typed: unknown category 'nope') and file suffixes (.csv)
+QUOTED = re.compile(r"'[^']*'|「[^」]*」|\.(?:csv|xlsx|xls|svg|png|pdf)\b")
+URL = re.compile(r"[a-z][a-z0-9+]*://\S*|(?<![\w/])/[\w\-.?=&%#:~+/]+")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
@@ -67,8 +70,10 @@ class _Text(HTMLParser):
         self._stack: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # the language switch names English in English, on purpose (`hreflang="en"`)
-        if tag in ("script", "style") or ("hreflang", "en") in attrs or ("lang", "en") in attrs:
+        # the language switch names English in English, on purpose (`hreflang="en"`); a record kept as a
+        # machine wrote it is marked `translate="no"` (the audit log's details and IP addresses)
+        if tag in ("script", "style") or ("hreflang", "en") in attrs or ("lang", "en") in attrs \
+                or ("translate", "no") in attrs:
             self._skip += 1
             self._stack.append(tag)
         for name, value in attrs:
@@ -99,7 +104,7 @@ def untranslated(texts: list[str], data: tuple[str, ...] = ()) -> list[str]:
     for text in texts:
         for s in sorted({*DATA_STRINGS, *data}, key=len, reverse=True):
             text = text.replace(s, " ")
-        text = EMAIL.sub(" ", URL.sub(" ", text))
+        text = QUOTED.sub(" ", EMAIL.sub(" ", URL.sub(" ", text)))
         for m in WORD.finditer(text):
             word = m.group(0)
             if word in ALLOWED_WORDS:
@@ -362,7 +367,32 @@ def test_cli_speaks_chinese_under_c_utf8(tmp_path: Path) -> None:
     for args in runs:
         out = _cli(args, env)
         assert "Traceback" not in out.stderr, (args, out.stderr)
-        bad = untranslated(out.stdout.splitlines() + out.stderr.splitlines(), (str(tmp_path),))
+        # piped stdout is a header line and tab-separated rows for scripts (decisions.md): stable English
+        # column names and codes, like a report's CSV; everything else a person reads must be Chinese
+        said = [line for line in out.stdout.splitlines() if "\t" not in line] + out.stderr.splitlines()
+        bad = untranslated(said, (str(tmp_path),))
         if bad:
             problems[" ".join(args)] = bad
     assert not problems, "untranslated CLI output under LANG=C.UTF-8:\n" + _report(problems)
+
+
+def test_cli_tables_on_a_terminal_are_chinese(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A table on a terminal names its columns and shows its messages in Chinese; piped, it stays TSV."""
+    from fangkong.kernel import cli_support
+    from fangkong.kernel.messages import Term
+    from fangkong.kernel.people.identity import check_phone
+
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    issue = check_phone("12345").issues[0]  # type: ignore[union-attr]
+    rows = [["12345", "12345", Term("no", kind="yes_no"), issue]]
+    monkeypatch.setattr(cli_support.sys.stdout, "isatty", lambda: True)
+    cli_support.print_rows(["input", "value", "valid", "issues"], rows)
+    shown = capsys.readouterr().out
+    assert "问题" in shown and "应为 11 位" in shown
+    assert not untranslated([shown]), shown
+    monkeypatch.setattr(cli_support.sys.stdout, "isatty", lambda: False)
+    cli_support.print_rows(["input", "value", "valid", "issues"], rows)
+    assert capsys.readouterr().out.splitlines() == ["input\tvalue\tvalid\tissues",
+                                                    "12345\t12345\tno\tshould be 11 digits (got 5)"]

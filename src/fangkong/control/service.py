@@ -32,6 +32,7 @@ NOT_ACTIVE = message("measure.not_active", _("measure %(id)s is %(status)s, not 
 labels("measure_place", {"home": _("at home"), "site": _("at a quarantine site")})
 labels("measure_status", {"active": _("active"), "ended": _("ended"), "cancelled": _("cancelled")})
 labels("record", {"measure": _("measure")})
+labels("audit_action", {"measure.started": _("Measure started"), "measure.ended": _("Measure ended")})
 labels("field", {"place_kind": _("Where"), "measure_id": _("Measure")})
 
 CHUNK = 500

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fangkong.drill import catalog
-from fangkong.kernel.messages import named_labels
+from fangkong.kernel.messages import _, labels, named_labels
 
 EMPLOYER_CATEGORIES = named_labels("category.employer", {c.code: c.label for c in catalog.EMPLOYERS})
 VENUE_CATEGORIES = named_labels("category.venue", {c.code: c.label for c in catalog.VENUES})
@@ -12,3 +12,5 @@ CHECKPOINT_CATEGORIES = named_labels("category.checkpoint", {c.code: c.label for
 SAMPLING_POINT_CATEGORIES = named_labels("category.sampling_point",
                                          {code: label for code, label, _ in catalog.SAMPLING_POINTS})
 SENTINEL_CATEGORIES = named_labels("category.sentinel", {code: label for code, label, _ in catalog.SENTINELS})
+QUARANTINE_CATEGORIES = named_labels("category.quarantine_site", {"hotel": "宾馆酒店"})
+AUDIT_ACTIONS = labels("audit_action", {"drill.demo_city": _("Demo city built")})

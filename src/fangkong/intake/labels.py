@@ -34,4 +34,12 @@ FIELDS = labels("field", {
     "region_name": _("Region"), "region_code": _("Region code"), "start_at": _("Start"), "end_at": _("End"),
     "form": _("Form"), "risk_level": _("Risk level"), "unit_code": _("Unit code"),
 })
-RECORDS = labels("record", {"lead": _("lead"), "riskarea": _("risk area"), "assistrequest": _("assist request")})
+RECORDS = labels("record", {"lead": _("lead"), "riskarea": _("risk area"), "assistrequest": _("assist request"),
+                                  "lead_batch": _("batch of leads"), "risk_area": _("risk area")})
+
+AUDIT_ACTIONS = labels("audit_action", {
+    "intake.lead_verified": _("Lead verified"), "intake.leads_exported": _("Leads exported"),
+    "intake.leads_received": _("Leads received"), "intake.risk_area_added": _("Risk area declared"),
+    "intake.risk_area_changed": _("Risk area changed"), "intake.risk_areas_imported": _("Risk areas imported"),
+    "person.split": _("Wrongly merged person split"),
+})

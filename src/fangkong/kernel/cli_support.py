@@ -55,16 +55,24 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> None:
 
 def print_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, as_json: bool = False,
                title: str | None = None) -> None:
-    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects."""
+    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects.
+
+    The table is for people: column names as field labels, messages (issues …) in the command line's
+    language. TSV and JSON are for scripts: column names and text exactly as given (English)."""
     rows = [["" if v is None else v for v in r] for r in rows]
     if as_json:
         typer.echo(json.dumps([dict(zip(headers, r, strict=False)) for r in rows], ensure_ascii=False, default=str))
     elif sys.stdout.isatty():
+        import fangkong.kernel.labels  # noqa: F401  (field labels)
+        from fangkong.kernel.i18n import cli_locale
+        from fangkong.kernel.messages import FieldIssue, Message, field_label, translate
+
+        locale = cli_locale()
         table = Table(title=title)
         for h in headers:
-            table.add_column(h)
+            table.add_column(field_label(h, locale))
         for r in rows:
-            table.add_row(*[str(v) for v in r])
+            table.add_row(*[translate(v, locale) if isinstance(v, Message | FieldIssue) else str(v) for v in r])
         out_console.print(table)
     else:
         typer.echo("\t".join(headers))

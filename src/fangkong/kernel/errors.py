@@ -68,7 +68,8 @@ def library_message(error: Mapping[str, Any]) -> Message:
 
 #: what a record is called in "… not found" (capabilities add theirs)
 labels("record", {"unit": _("unit"), "person": _("person"), "place": _("place"), "task": _("task"),
-                  "user": _("user"), "token": _("token"), "address": _("address")})
+                  "user": _("user"), "token": _("token"), "api_token": _("token"), "address": _("address"),
+                  "policy_pack": _("policy pack")})
 
 
 def record_not_found(record: str, record_id: object) -> Message:

@@ -18,4 +18,15 @@ FIELDS = labels("field", {
     "employer_id": _("Employer"), "group": _("Key group"), "group_code": _("Key group"),
     "declared": _("Declared headcount"), "hours": _("Opening hours"), "days": _("Days"),
 })
-RECORDS = labels("record", {"tube": _("tube"), "employer": _("employer")})
+RECORDS = labels("record", {"tube": _("tube"), "employer": _("employer"),
+                                  "group_member": _("key-group member")})
+AUDIT_ACTIONS = labels("audit_action", {
+    "testing.citizen_lookup": _("Citizen looked up own tests"), "testing.compliance_exported": _("Compliance exported"),
+    "testing.enrolled": _("Enrolled in a key group"), "testing.headcount_declared": _("Headcount declared"),
+    "testing.hours_set": _("Sampling point hours set"), "testing.individual_result": _("Individual result received"),
+    "testing.membership_ended": _("Key-group membership ended"), "testing.positive_pool": _("Positive pool"),
+    "testing.results_received": _("Results received"), "testing.roster_imported": _("Roster imported"),
+    "testing.rule_members_synced": _("Persons under home measures listed for testing"),
+    "testing.sampled": _("Sample taken"), "testing.samples_imported": _("Samples imported"),
+    "testing.tube_closed": _("Tube closed"), "testing.tube_opened": _("Tube opened"),
+})

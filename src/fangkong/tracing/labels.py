@@ -26,3 +26,8 @@ FIELDS = labels("field", {
     "relation": _("Relation"), "case_id": _("Case"), "contact": _("Contact"),
 })
 RECORDS = labels("record", {"case": _("case"), "contact": _("contact"), "casecandidate": _("case candidate")})
+AUDIT_ACTIONS = labels("audit_action", {
+    "tracing.case_created": _("Case registered"), "tracing.cases_linked": _("Cases linked"),
+    "tracing.contacts_confirmed": _("Contacts confirmed"), "tracing.place_added": _("Interview place added"),
+    "tracing.core_done": _("Core information done"), "tracing.report_done": _("Report done"),
+})

@@ -11,4 +11,12 @@ FIELDS = labels("field", {
     "request_id": _("Request number"), "window_min": _("Time window"), "since": _("From"), "until": _("Until"),
     "queries": _("Queries"), "Idempotency-Key": _("Request number"), "scan": _("Scan"),
 })
-RECORDS = labels("record", {"venue": _("venue"), "venueflag": _("inspection flag")})
+RECORDS = labels("record", {"venue": _("venue"), "venueflag": _("inspection flag"),
+                                  "scan": _("scan record")})
+AUDIT_ACTIONS = labels("audit_action", {
+    "colocation.query": _("Co-location queried"), "venues.code_issued": _("Venue code issued"),
+    "venues.code_rotated": _("Venue code replaced"), "venues.coverage": _("Scan coverage viewed"),
+    "venues.flag_cleared": _("Inspection flag cleared"), "venues.flagged": _("Venue flagged"),
+    "venues.imported": _("Venues imported"), "venues.retention": _("Expired scans deleted"),
+    "venues.scans_imported": _("Scans imported"), "venues.scans_recorded": _("Scans recorded"),
+})

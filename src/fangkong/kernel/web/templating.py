@@ -105,6 +105,8 @@ def environment(locale: str) -> Environment:
     env.filters["label"] = lambda code, kind: translate(label_of(kind, code), locale)
     #: `{{ "id_number"|field }}`: a field name as people read it
     env.filters["field"] = lambda name: field_label(name, locale)
+    #: `{{ e.actor_name|who }}`: a username as it is, the system and the public forms by their names
+    env.filters["who"] = lambda name: translate(label_of("actor", name), locale) if name else ""
     env.globals["locale"] = locale
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
