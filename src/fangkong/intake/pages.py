@@ -16,6 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -424,12 +425,18 @@ def masked_payload(payload: dict[str, Any] | None) -> list[tuple[str, str]]:
 PAYLOAD_VALUE_LABELS = {"kind": "contact_kind", "form": "channel", "channel": "channel"}
 
 
-def labelled_payload(rows: list[tuple[str, str]], locale: str) -> list[tuple[str, str]]:
+def labelled_payload(rows: list[tuple[str, str]], locale: str,
+                     category_name: Callable[[str | None], str]) -> list[tuple[str, str]]:
     """The raw payload's keys as field names people read (身份证号, not `id_number`; a file's own Chinese
-    headers stay as they were), and coded values by their labels."""
-    return [(field_label(k, locale),
-             translate(label_of(PAYLOAD_VALUE_LABELS[k], v), locale) if k in PAYLOAD_VALUE_LABELS else v)
-            for k, v in rows]
+    headers stay as they were), and coded values by their labels (a category by the pack's name)."""
+    def value(key: str, text: str) -> str:
+        if key in PAYLOAD_VALUE_LABELS:
+            return translate(label_of(PAYLOAD_VALUE_LABELS[key], text), locale)
+        if key == "category":
+            return category_name(text) or text
+        return text
+
+    return [(field_label(k, locale), value(k, v)) for k, v in rows]
 
 
 def _visible_person(session: Session, actor: Actor, person_id: int | None) -> Person | None:
@@ -469,7 +476,7 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
     can_verify = (actor.can("lead.verify") and lead.status in OPEN_STATUSES and task is not None
                   and task.status == "open")
     return {
-        "lead": lead, "payload": labelled_payload(masked_payload(service.lead_payload(lead)), locale), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
+        "lead": lead, "payload": labelled_payload(masked_payload(service.lead_payload(lead)), locale, category_name), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
         "units": units, "decision": decision, "pack": pack, "measure_name": measure_name,
         "category_name": category_name, "outcome_label": outcome_label, "done_task": done_task,
         "clocks": clocks, "can_verify": can_verify, "sites": _quarantine_sites(session) if can_verify else [],

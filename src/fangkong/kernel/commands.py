@@ -24,8 +24,8 @@ def init_cmd(
 ) -> None:
     """Create the data directory and key, migrate the database to head, seed roles and the default policy pack."""
     from fangkong.kernel import db
-    from fangkong.kernel.bootstrap import ModeMismatch, initialise
     from fangkong.kernel import labels as _labels  # noqa: F401  (the modes' names)
+    from fangkong.kernel.bootstrap import ModeMismatch, initialise
     from fangkong.kernel.cli_support import describe_error, fail
     from fangkong.kernel.i18n import cli_locale
     from fangkong.kernel.messages import label_of, translate

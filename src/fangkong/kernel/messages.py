@@ -242,16 +242,21 @@ def label_of(kind: str, code: Any) -> Message | str:
 
 
 def field_label(name: str, locale: str) -> str:
-    """A field name as a person reads it: `id_number` → 身份证号; a path (`items.2.phone`, `yaml`) label by
-    label, positions as 1-based item numbers. Unknown names stay as they are."""
+    """A field name as a person reads it: `id_number` → 身份证号; a path (`items.2.phone`) label by label,
+    positions as 1-based item numbers. A name or path with a part nobody labelled stays as it is: it
+    locates something in a file the reader edits (`key_groups.0.frequency_days` in a policy pack)."""
+    known = LABELS.get("field", {})
+    segments = str(name).split(".")
+    if any(not seg.isdigit() and seg not in known for seg in segments):
+        return str(name)
     parts = []
-    for seg in str(name).split("."):
+    for seg in segments:
         if seg.isdigit():
             n = int(seg) + 1
             parts.append(f"第 {n} 项" if locale != "en" else f"item {n}")
         else:
-            parts.append(translate(label_of("field", seg), locale))
-    return " › ".join(p for p in parts if p)
+            parts.append(translate(known[seg], locale))
+    return " › ".join(parts)
 
 
 def translate(value: Any, locale: str) -> str:

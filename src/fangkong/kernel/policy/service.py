@@ -20,14 +20,15 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
 from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed, library_message
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.messages import Message, _, message
 from fangkong.kernel.policy.models import PolicyPack
 from fangkong.kernel.policy.schema import Pack
 from fangkong.policy_packs import read_pack_text
 
 NOT_YAML = message("policy.not_yaml", _("policy pack is not valid YAML"))
-YAML_AT = message("policy.yaml_at", _("%(problem)s (line %(line)s, column %(column)s)"))
-YAML_PROBLEM = message("policy.yaml_problem", _("%(problem)s"))
+#: the YAML parser's own sentence stays in the English text (the API, logs); people read where it is
+YAML_AT = message("policy.yaml_at", _("the YAML cannot be read at line %(line)s, column %(column)s"))
+YAML_PROBLEM = message("policy.yaml_problem", _("the YAML cannot be read"))
 NOT_MAPPING = message("policy.not_mapping", _("policy pack must be a YAML mapping"))
 EXPECTED_MAPPING = message("policy.expected_mapping", _("expected a mapping"))
 INVALID_PACK = message("policy.invalid", _("invalid policy pack"))
@@ -66,8 +67,10 @@ def parse_pack(text: str) -> Pack:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        detail = YAML_AT(problem=problem, line=mark.line + 1, column=mark.column + 1) if mark is not None \
-            else YAML_PROBLEM(problem=problem)
+        where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
+        said = f"{problem} (line {where['line']}, column {where['column']})" if where else problem
+        kind = YAML_AT if where else YAML_PROBLEM
+        detail = Message.worded(kind.code, kind.template, where, said)
         raise ValidationFailed(NOT_YAML(), [FieldError("yaml", detail)]) from None
     if not isinstance(data, dict):
         raise ValidationFailed(NOT_MAPPING(), [FieldError("pack", EXPECTED_MAPPING())])
