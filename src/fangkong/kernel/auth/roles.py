@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "policy.manage": "管理政策包",
     "data.import": "导入数据",
     "data.export": "导出数据",
+    "job.view": "查看定时作业及其运行记录",
     # intake (重点人员排查)
     "lead.view": "查看线索",
     "lead.import": "导入和登记线索",
@@ -78,7 +79,7 @@ _MANAGE = _WORK | {"person.unmask", "task.assign", "data.import", "data.export",
 
 MATRIX: dict[str, set[str]] = {
     "admin": set(PERMISSIONS),
-    "command": _MANAGE | {"audit.view", "policy.manage", "place.manage"},
+    "command": _MANAGE | {"audit.view", "policy.manage", "place.manage", "job.view"},
     "district": _MANAGE | {"unit.manage", "place.manage"},
     "street": _MANAGE | {"place.manage"},
     "community": _WORK | {"person.unmask", "task.assign", "data.import"},
