@@ -19,7 +19,8 @@ from fangkong.kernel.cli_support import (
     print_created,
     print_rows,
 )
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label
 from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.retention, venues.colocation_index)
 
 venues_app = typer.Typer(help=_("Venue codes, scans and coverage."), no_args_is_help=True)
@@ -138,7 +139,7 @@ def index_cmd(
         typer.echo(json.dumps(result))
     else:
         for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{field_label(key, cli_locale())}: {value}")
 
 
 # --------------------------------------------------------------------------------------------- import

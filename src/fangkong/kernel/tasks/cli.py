@@ -23,7 +23,8 @@ from fangkong.kernel.cli_support import (
     print_rows,
 )
 from fangkong.kernel.errors import DomainError
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label
 from fangkong.kernel.tasks import jobs as _jobs  # noqa: F401  (registers tasks.escalate)
 from fangkong.kernel.tasks import kinds
 
@@ -98,7 +99,7 @@ def jobs_run(
         typer.echo(json.dumps({"job": name, "result": result}, ensure_ascii=False, default=str))
     elif isinstance(result, dict):
         for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{field_label(key, cli_locale())}: {value}")
     else:
         typer.echo(_("{name}: done").format(name=name) if result is None else f"{name}: {result}")
 
