@@ -338,18 +338,35 @@ def test_every_registered_message_has_a_chinese_template_with_the_same_placehold
     assert not mismatched, "zh_CN templates with other placeholders:\n" + "\n".join(mismatched)
 
 
-def test_chinese_export_headers_are_chinese() -> None:
-    from fangkong.intake import headers as intake_headers
-    from fangkong.testing import headers as testing_headers
+#: the exports' people format is being built (issue #10, "Exports are for people"): until it lands on
+#: main, today's XLSX files carry the English machine headers
+EXPORTS_FOR_PEOPLE = pytest.mark.xfail(reason="XLSX exports with Chinese headers: the exports work of issue #10",
+                                       strict=False)
 
-    problems = []
-    for module in (intake_headers, testing_headers):
-        for name in dir(module):
-            value = getattr(module, name)
-            if name.endswith("_ZH") and isinstance(value, dict):
-                problems += [f"{module.__name__}.{name}[{k!r}] = {v!r}" for k, v in value.items()
-                             if untranslated([str(v)])]
-    assert not problems, "\n".join(problems)
+
+def _xlsx_rows(data: bytes) -> list[list[object]]:
+    from io import BytesIO
+
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(BytesIO(data))
+    return book.get_sheet_by_index(0).to_python()
+
+
+@EXPORTS_FOR_PEOPLE
+def test_xlsx_exports_have_chinese_headers(zh_client: TestClient, session: Session, zh_world: ZhWorld) -> None:
+    """The people's format: an XLSX export's headers (and the labels beside codes) read Chinese."""
+    csrf = login(zh_client, ADMIN)
+    leads = zh_client.post("/leads/export", data={"format": "xlsx", "csrf_token": csrf})
+    compliance = zh_client.get("/compliance/export.xlsx")
+    problems = {}
+    for name, answer in (("leads", leads), ("compliance", compliance)):
+        assert answer.status_code == 200, (name, answer.text[:300])
+        header = [str(c) for c in _xlsx_rows(answer.content)[0]]
+        bad = untranslated(header)
+        if bad:
+            problems[name] = bad
+    assert not problems, "English or coded XLSX headers:\n" + _report(problems)
 
 
 # --- command line --------------------------------------------------------------------------------------
