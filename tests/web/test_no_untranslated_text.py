@@ -62,7 +62,8 @@ class _Text(HTMLParser):
     """The text a person sees: text nodes outside script/style, and a few attributes people read."""
 
     ATTRS = ("placeholder", "title", "aria-label", "alt")
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                      "wbr"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
