@@ -16,6 +16,7 @@ from fangkong.kernel.cli_support import (
     err_console,
     export_app,
     import_app,
+    is_usage_error,
     jobs_app,
     report_app,
 )
@@ -87,6 +88,9 @@ def main() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        if is_usage_error(exc):  # Typer's own Click raises these (a missing or unknown option …)
+            err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
+            sys.exit(EXIT_USAGE)
         if "--debug" in sys.argv:
             traceback.print_exc()
         else:

@@ -401,6 +401,9 @@ def test_cli_speaks_chinese_under_c_utf8(tmp_path: Path) -> None:
         ["venues", "code", "999999"],
         ["tasks", "list"],
         ["groups"],
+        ["import", "leads", str(bad_csv)],  # usage errors: a missing option, an unknown one, a bad value
+        ["tasks", "list", "--bogus"],
+        ["leads", "verify", "abc", "--outcome", "found_home"],
     ]
     problems = {}
     for args in runs:

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fangkong.kernel.i18n import _
+from fangkong.kernel.messages import _ as N_
+from fangkong.kernel.messages import message
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
 
@@ -105,6 +107,48 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         yield lambda n=1: bar.advance(task, n)
 
 
+#: the command line's own usage errors (Click's, inside Typer), by their kind: people read these
+_USAGE_KINDS = ("MissingParameter", "NoSuchOption", "BadOptionUsage", "BadArgumentUsage", "BadParameter",
+                "NoArgsIsHelpError", "UsageError")
+
+
+def is_usage_error(exc: BaseException) -> bool:
+    """A usage error of the command line (a missing or unknown option, a bad value): exit 2."""
+    return any(c.__name__ in _USAGE_KINDS and "click" in c.__module__ for c in type(exc).__mro__)
+
+
+_MISSING = message("cli.missing_parameter", N_("missing %(param)s"))
+_NO_OPTION = message("cli.no_such_option", N_("no such option: %(option)s"))
+_BAD_VALUE = message("cli.bad_parameter", N_("invalid value for %(param)s"))
+_USAGE = message("cli.usage", N_("the command is not complete or not right: see --help"))
+
+
+def _usage_message(exc: Any) -> Any:
+    """A usage error as a Message: Click's English sentence kept as the text, people read its kind."""
+    from fangkong.kernel.messages import Message, Term
+
+    missing, no_option, bad_value, other = _MISSING, _NO_OPTION, _BAD_VALUE, _USAGE
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None)
+    if hint is None and param is not None:
+        opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+        hint = opts[0] if opts else str(getattr(param, "human_readable_name", None) or getattr(param, "name", ""))
+    if isinstance(hint, list | tuple):
+        hint = " / ".join(str(h) for h in hint)
+    if hint and not str(hint).startswith("-"):
+        hint = Term(str(hint), kind="field")  # an argument: by its field name
+    names = {c.__name__ for c in type(exc).__mro__}
+    said = str(getattr(exc, "message", "") or exc)
+    if "MissingParameter" in names:
+        return Message.worded(missing.code, missing.template, {"param": hint or ""}, said)
+    if "NoSuchOption" in names:
+        return Message.worded(no_option.code, no_option.template,
+                              {"option": getattr(exc, "option_name", "")}, said)
+    if "BadParameter" in names and hint:
+        return Message.worded(bad_value.code, bad_value.template, {"param": hint}, said)
+    return Message.worded(other.code, other.template, {}, said)
+
+
 def describe_error(exc: Any) -> str:
     """An error in the command line's language: a domain error with its fields, any other exception by
     the Message it was raised with (message ids are English)."""
@@ -113,6 +157,8 @@ def describe_error(exc: Any) -> str:
     from fangkong.kernel.messages import field_label, reason_of, translate
 
     locale = cli_locale()
+    if isinstance(exc, BaseException) and is_usage_error(exc):
+        return translate(_usage_message(exc), locale)
     if not hasattr(exc, "fields"):
         return translate(reason_of(exc), locale)
     text = translate(exc.message, locale)
