@@ -52,8 +52,9 @@ ALLOWED_WORDS = {
 DATA_STRINGS = ("demo-scenario",)
 #: a word, a snake_case or dotted code, or an identifier joined by - / : (a source reference `case:1:person:2`)
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/:][A-Za-z0-9]+)*")
-#: text quoted back to the reader (a value they typed: unknown category 'nope') and file suffixes (.csv)
-QUOTED = re.compile(r"'[^']*'|「[^」]*」|\.(?:csv|xlsx|xls|svg|png|pdf)\b")
+#: text quoted back to the reader (a value they typed: unknown category 'nope'), file suffixes (.csv) and
+#: command-line options (--channel: what the reader types)
+QUOTED = re.compile(r"'[^']*'|「[^」]*」|\.(?:csv|xlsx|xls|svg|png|pdf)\b|(?<![\w-])--[a-z][a-z0-9-]*")
 URL = re.compile(r"[a-z][a-z0-9+]*://\S*|(?<![\w/])/[\w\-.?=&%#:~+/]+")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
