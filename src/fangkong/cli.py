@@ -50,6 +50,18 @@ def _root(debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks o
     _debug = debug
 
 
+def _help_in_the_readers_language() -> None:
+    """Typer's own help panels (Arguments, Options, Commands, [required] …) through our catalog; Typer
+    reads these module values when it draws the help."""
+    from typer import rich_utils
+
+    for name, text in {"ARGUMENTS_PANEL_TITLE": _("Arguments"), "OPTIONS_PANEL_TITLE": _("Options"),
+                       "COMMANDS_PANEL_TITLE": _("Commands"), "ERRORS_PANEL_TITLE": _("Error"),
+                       "ABORTED_TEXT": _("Aborted."), "REQUIRED_LONG_STRING": _("[required]"),
+                       "DEFAULT_STRING": _("[default: {}]")}.items():
+        setattr(rich_utils, name, text)
+
+
 def _load_commands() -> None:
     from fangkong.registry import CAPABILITIES
 
@@ -65,6 +77,7 @@ def _load_commands() -> None:
 
 
 def main() -> None:
+    _help_in_the_readers_language()
     _load_commands()
     try:
         app(standalone_mode=False)
