@@ -73,8 +73,15 @@ def job_kwargs(fn: Any, params: list[str]) -> dict[str, Any]:
 @jobs_app.command("list", help=_("List the registered jobs."))
 def jobs_list(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List the registered jobs."""
-    rows = [(name, (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else "")
-            for name, fn in sorted(JOBS.items())]
+    from fangkong.kernel.messages import Message
+    from fangkong.kernel.web.routes_jobs import JOB_LABELS
+
+    def said(name: str, fn: Any) -> str:
+        doc = (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else ""
+        # piped: the docstring's first line, as before; on a terminal: what the job does, in words
+        return Message.worded(f"job.{name}", JOB_LABELS[name], {}, doc) if name in JOB_LABELS else doc
+
+    rows = [(name, said(name, fn)) for name, fn in sorted(JOBS.items())]
     print_rows(["name", "description"], rows, as_json=as_json)
 
 
