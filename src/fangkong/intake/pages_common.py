@@ -62,6 +62,9 @@ FIELD_LABELS: dict[str, str] = {
     "name": N_("Full name"), "id_number": N_("ID number"), "phone": N_("Phone"), "origin": N_("Coming from"),
     "arrival_at": N_("Arrival time"), "address": N_("Current address"), "transport": N_("Transport"),
     "reason": N_("Reason for the trip"), "category": N_("Category"), "source_ref": N_("Sender's reference"),
+    # risk-area files
+    "region_name": N_("Region"), "region_code": N_("County code"), "province": N_("Province"), "city": N_("City"),
+    "county": N_("County"), "place": N_("Places"), "level": N_("Level"), "start_at": N_("From"), "end_at": N_("Until"),
 }
 #: field messages of intake's services shown on these pages (marked here so the catalog carries them)
 SERVICE_MESSAGES = (
@@ -117,18 +120,16 @@ def namer(pack: Pack, locale: str) -> tuple[Callable[[str | None], str], Callabl
     def measure(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            m = pack.measure(code)
-        except (KeyError, DomainError):
+        m = policy_service.known_measure(code, pack)  # a code the pack lacks: its bundled name
+        if m is None:
             return code
         return m.name_en if en else m.name_zh
 
     def category(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            c = pack.category(code)
-        except (KeyError, DomainError):
+        c = policy_service.known_category(code, pack)
+        if c is None:
             return code
         return c.name_en if en else c.name_zh
 

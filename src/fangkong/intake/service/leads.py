@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.errors import (
     INVALID_FILTER,
     ONE_OF,
@@ -32,7 +34,7 @@ CSV_OR_XLSX_OUT = message("export.csv_or_xlsx", _("the file must end in .csv or 
 
 MAX_LIMIT = 500
 EXPORT_COLUMNS = ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
-                  "managed_at", "controlled_at", "id_number", "phone", "unit_code"]
+                  "managed_at", "controlled_at", "id_number", "phone", "unit_code", "headcount"]
 
 
 def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
@@ -99,6 +101,19 @@ def leads_of_person(session: Session, actor: Actor, person_id: int) -> list[Lead
     return list(session.execute(stmt).scalars())
 
 
+def open_lead_categories(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The decided categories of each person's open leads (known or locating: not yet verified), for
+    rules such as single tubes at sampling (unscoped: a rule reads it, nobody sees it)."""
+    out: dict[int, set[str]] = {}
+    for chunk in chunks(sorted(set(person_ids))):
+        stmt = select(Lead.person_id, Lead.decision_category).where(
+            in_list(session, Lead.person_id, chunk), Lead.status.in_(("known", "locating")),
+            Lead.decision_category.is_not(None))
+        for pid, category in session.execute(stmt):
+            out.setdefault(pid, set()).add(category)
+    return out
+
+
 def _export_rows(session: Session, actor: Actor, stmt: Any, unmasked: bool) -> Iterator[list[Any]]:
     units: dict[int, str] = {}
     for lead in session.execute(stmt.order_by(Lead.id).execution_options(yield_per=2000)).scalars():
@@ -112,7 +127,7 @@ def _export_rows(session: Session, actor: Actor, stmt: Any, unmasked: bool) -> I
         yield [lead.channel, lead.source_ref or "", lead.person_id or "", lead.status, lead.measure_code or "",
                lead.rule or "", clock.iso_local(lead.received_at), clock.iso_local(lead.known_at),
                clock.iso_local(lead.managed_at), clock.iso_local(lead.controlled_at), id_number, phone,
-               units[lead.unit_id]]
+               units[lead.unit_id], "" if lead.headcount is None else lead.headcount]
 
 
 def export_leads(
@@ -164,3 +179,38 @@ def export_leads(
                  format=suffix[1:], filter={"status": status, "channel": channel, "unit_id": unit_id,
                                             "received_from": received_from, "received_to": received_to})
     return n
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """Where a lead stands (线索状态), without personal data: what its sender follows."""
+
+    id: int
+    person_id: int | None
+    channel: str
+    status: str
+    decision_category: str | None
+    measure_code: str | None
+    measure_id: int | None
+    known_at: dt.datetime | None
+    managed_at: dt.datetime | None
+    controlled_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+def lead_states(session: Session, actor: Actor, lead_ids: list[int]) -> dict[int, LeadState]:
+    """The state of leads by id (反馈), for the capability that sent them: tracing follows the leads its
+    contacts became until they are under control. Not narrowed by jurisdiction: a contact's lead is
+    owned by the grid where the contact lives, often outside the epidemiologist's district, and the
+    answer carries no personal data (status, decision, clocks). Needs `lead.view` or `case.view`."""
+    if not (actor.can("lead.view") or actor.can("case.view")):
+        actor.require("lead.view")
+    ids = sorted({int(i) for i in lead_ids})
+    out: dict[int, LeadState] = {}
+    for i in range(0, len(ids), 500):
+        for row in session.execute(select(
+                Lead.id, Lead.person_id, Lead.channel, Lead.status, Lead.decision_category, Lead.measure_code,
+                Lead.measure_id, Lead.known_at, Lead.managed_at, Lead.controlled_at, Lead.closed_at)
+                .where(Lead.id.in_(ids[i:i + 500]))):
+            out[row.id] = LeadState(*row)
+    return out

@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, str] = {
     "case.view": "查看病例和流调",
     "case.manage": "登记病例、记录流调节点和传播关系",
     "contact.confirm": "确认密接、次密接和时空伴随者",
+    "contact.upgrade": "将场所同时段人员升级为密接(流调人员研判)",
     # testing (应检尽检)
     "testing.sample": "采样登记",
     "testing.result": "报送检测结果",
@@ -111,6 +112,7 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "case.view": {"command", "district", "epidemiologist", "viewer"},
     "case.manage": {"command", "district", "epidemiologist"},
     "contact.confirm": {"command", "district", "epidemiologist"},
+    "contact.upgrade": {"epidemiologist"},
     "testing.sample": {"sampler", "community"},
     "testing.result": {"lab"},
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},

@@ -2,7 +2,7 @@
 (function () {
   var data = JSON.parse(document.getElementById("chain-data").textContent);
   var labels = JSON.parse(document.getElementById("chain-labels").textContent);
-  var colors = {case: "#c62828", close_controlled: "#1565c0", secondary: "#6a1b9a", uncontrolled: "#ef6c00"};
+  var colors = {case: "#c62828", close_controlled: "#1565c0", secondary: "#6a1b9a", colocation: "#00838f", uncontrolled: "#ef6c00"};
   var index = {};
   var categories = data.categories.map(function (c, i) { index[c] = i; return {name: labels[c], itemStyle: {color: colors[c]}}; });
   var el = document.getElementById("chain-graph");
