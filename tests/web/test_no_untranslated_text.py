@@ -43,7 +43,8 @@ ALLOWED_WORDS = {
     "Ct",  # Ct 值: the lab's measure
     "CSV", "XLSX", "Excel",  # file formats and the program staff open them with
     "API", "URL", "QR", "HTTP", "HTTPS",  # technical terms without a Chinese word in use
-    "GB", "MB", "KB",  # GB/T 2260 (a standard's name), file sizes
+    "GB", "GB/T", "MB", "KB",  # GB/T 2260 (a standard's name), file sizes
+    "XX",  # a placeholder in an example (南京市鼓楼区宁海路街道XX小区), as Chinese writes it
     "h", "min",  # units
     "IP",  # an IP address, in the audit log
     "KTV",  # a kind of venue, written so in Chinese (卡拉OK), and part of venue names
