@@ -99,9 +99,9 @@ def test_field_labels_name_known_paths_and_leave_file_locators_alone():
 def test_terms_lists_and_joined_issues_are_shown_the_readers_way():
     from fangkong.kernel.messages import Joined, Term, labels
 
-    labels("test_kind", {"a": "Apple"})
+    labels("test", {"a": "Apple"})
     once = message("test.list", "one of %(choices)s")
-    m = once(choices=[Term("a", kind="test_kind"), Term("b", {"zh_CN": "乙", "en": "Bee"})])
+    m = once(choices=[Term("a", kind="test"), Term("b", {"zh_CN": "乙", "en": "Bee"})])
     assert m == "one of a, b"  # codes in the English text
     assert translate(m, "en") == "one of Apple, Bee"
     assert Joined(["x", "y"]) == "x; y" and translate(Joined(["x", "y"]), "zh_CN") == "x；y"
