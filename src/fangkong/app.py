@@ -51,8 +51,9 @@ def _include_capabilities(app: FastAPI) -> None:
     from fangkong.registry import CAPABILITIES
 
     for name in CAPABILITIES:
-        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py
-        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages"):
+        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py;
+        # labels.py names its codes for people (kernel.messages.labels)
+        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages", f"fangkong.{name}.labels"):
             try:
                 module = importlib.import_module(module_name)
             except ModuleNotFoundError as exc:

@@ -17,6 +17,7 @@ from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     HEADERS_HELP,
     check_export_args,
+    describe_error,
     export_app,
     fail,
     import_app,
@@ -130,7 +131,7 @@ def export_leads_cmd(
             n = export_leads(session, SYSTEM_ACTOR, out=out, unmasked=unmasked, channel=channel, status=status,
                              unit_id=_unit_id(session, unit), headers=headers)
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     typer.echo(_("{n} leads written to {out}").format(n=n, out=out))
 
 
@@ -252,5 +253,5 @@ def verify_cmd(
             result = {"lead_id": lead.id, "status": lead.status, "measure_id": lead.measure_id,
                       "task_id": lead.verification_task_id, "headcount": lead.headcount}
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     cli_support.print_created(_("lead {lead_id}: {status}").format(**result), result, as_json=as_json)

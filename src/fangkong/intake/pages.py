@@ -16,6 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from starlette.background import BackgroundTask
 
 from fangkong.control import service as control_service
 from fangkong.intake import kinds, pages_reports, service
+from fangkong.intake.errors import INVALID_VERIFICATION
 from fangkong.intake.exports import LEADS
 from fangkong.intake.masking import masked_payload
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
@@ -59,14 +61,23 @@ from fangkong.intake.service.ingest import import_leads_file
 from fangkong.intake.service.verification import OPEN_STATUSES, pushed_to
 from fangkong.kernel import clock, export
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    INVALID_FILTER,
+    REQUIRED,
+    UNKNOWN_STATUS,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
-from fangkong.kernel.messages import translate
+from fangkong.kernel.messages import FieldIssue, field_label, label_of, message, translate
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.labels import rule_label
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow, UnusableFile
 from fangkong.kernel.tasks import service as tasks_service
@@ -109,11 +120,11 @@ class LeadFilter:
 def _filter(channel: str, status: str, day: str, overdue: str) -> LeadFilter:
     errors = []
     if channel and channel not in CHANNELS:
-        errors.append(FieldError("channel", "unknown channel"))
+        errors.append(FieldError("channel", UNKNOWN_CHANNEL()))
     if status and status not in LEAD_STATUSES:
-        errors.append(FieldError("status", "unknown status"))
+        errors.append(FieldError("status", UNKNOWN_STATUS()))
     if errors:
-        raise ValidationFailed("invalid filter", errors)
+        raise ValidationFailed(INVALID_FILTER(), errors)
     return LeadFilter(channel or None, status or None, parse_day(day) if day else None,
                       overdue in ("1", "on", "true"))
 
@@ -169,6 +180,9 @@ def export_page(
 
 
 # --- forms that create leads --------------------------------------------------------------------------
+
+UNKNOWN_CHANNEL = message("lead.filter_channel", N_("unknown channel"))
+CHOOSE_SITE = message("lead.choose_site", N_("choose a site from the list"))
 
 FORM_FIELDS = ("name", "id_number", "phone", "origin", "arrival_at", "address", "transport", "reason")
 TIP_FIELDS = ("name", "id_number", "phone", "address", "origin", "arrival_at", "reason")
@@ -248,7 +262,7 @@ def _submit(request: Request, session: Session, actor: Actor, *, channel: str, v
         result = service.ingest_leads(session, actor, channel=channel, items=[item], category=category,
                                       via="web")
     except ValidationFailed as exc:
-        return None, [tr(f"{e.field}: {e.message}") for e in exc.fields]
+        return None, [tr(FieldIssue(e.field, e.message)) for e in exc.fields]
     row = result.rows[0]
     return row, [tr(i) for i in row.issues]
 
@@ -367,7 +381,7 @@ async def leads_import_submit(
         except UnusableFile as exc:
             return render(request, "intake/leads_import.html", status_code=422, actor=actor,
                           channels=IMPORT_CHANNELS, channel_label=labeler(request, CHANNEL_LABELS),
-                          error=str(exc), categories=_categories(policy_service.active_pack(session),
+                          error=translate(exc.message, request_locale(request)), categories=_categories(policy_service.active_pack(session),
                                                                  request_locale(request)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -382,6 +396,24 @@ def _quarantine_sites(session: Session) -> list[Place]:
     transferring someone may pick a site outside their own grid (only names and capacity are shown)."""
     stmt = select(Place).where(Place.kind == "quarantine_site").order_by(Place.name, Place.id).limit(500)
     return list(session.execute(stmt).scalars())
+
+
+#: payload keys whose values are codes with labels (a contact's kind, the form a lead came from)
+PAYLOAD_VALUE_LABELS = {"kind": "contact_kind", "form": "channel", "channel": "channel"}
+
+
+def labelled_payload(rows: list[tuple[str, str]], locale: str,
+                     category_name: Callable[[str | None], str]) -> list[tuple[str, str]]:
+    """The raw payload's keys as field names people read (身份证号, not `id_number`; a file's own Chinese
+    headers stay as they were), and coded values by their labels (a category by the pack's name)."""
+    def value(key: str, text: str) -> str:
+        if key in PAYLOAD_VALUE_LABELS:
+            return translate(label_of(PAYLOAD_VALUE_LABELS[key], text), locale)
+        if key == "category":
+            return category_name(text) or text
+        return text
+
+    return [(field_label(k, locale), value(k, v)) for k, v in rows]
 
 
 def _visible_person(session: Session, actor: Actor, person_id: int | None) -> Person | None:
@@ -422,13 +454,14 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
                   and task.status == "open")
     return {
         "pushed_to": pushed_to(session, lead),
-        "lead": lead, "payload": masked_payload(service.lead_payload(lead)), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
+        "lead": lead, "payload": labelled_payload(masked_payload(service.lead_payload(lead)), locale, category_name), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
         "units": units, "decision": decision, "pack": pack, "measure_name": measure_name,
         "category_name": category_name, "outcome_label": outcome_label, "done_task": done_task,
         "clocks": clocks, "can_verify": can_verify, "sites": _quarantine_sites(session) if can_verify else [],
         "issues": [issue_translator(request)(i) for i in lead.issues or []],
         "channel_label": labeler(request, CHANNEL_LABELS), "status_label": labeler(request, STATUS_LABELS),
         "rule_label": labeler(request, RULE_LABELS),
+        "policy_rule": translate(rule_label(pack, lead.rule), locale),
         "outcomes": [(code, en if locale == "en" else zh) for code, (zh, en) in kinds.OUTCOMES.items()],
         "checks": [(code, en if locale == "en" else zh) for code, (zh, en) in kinds.FOUR_CHECKS.items()],
         "overdue": task is not None and task.status == "open" and task.due_at is not None
@@ -465,13 +498,13 @@ async def verify_submit(request: Request, lead_id: RowId, session: DbSession, ac
     site = text("site_place_id", 12)
     errors: dict[str, str] = {}
     if not outcome:
-        errors["outcome_code"] = "required"
+        errors["outcome_code"] = REQUIRED()
     site_id = int(site) if site.isdigit() and len(site) < 10 else None
     if site and site_id is None:
-        errors["site_place_id"] = "choose a site from the list"
+        errors["site_place_id"] = CHOOSE_SITE()
     try:
         if errors:
-            raise ValidationFailed("invalid verification", [FieldError(k, v) for k, v in errors.items()])
+            raise ValidationFailed(INVALID_VERIFICATION(), [FieldError(k, v) for k, v in errors.items()])
         service.record_verification(
             session, actor, lead_id=lead_id, outcome_code=outcome, four_checks=checks,
             destination=text("destination", 100) or None,

@@ -37,7 +37,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import regions
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
-from fangkong.kernel.messages import FieldIssue, translate
+from fangkong.kernel.messages import FieldIssue, message, translate
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import UnusableFile, read_table
 from fangkong.kernel.web.deps import DbSession, RowId
@@ -45,6 +45,7 @@ from fangkong.kernel.web.nav import N_
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+UNUSABLE_FILE = message("file.unusable", N_("unusable file"))
 
 # --- daily clearance and reconciliation ---------------------------------------------------------------
 
@@ -165,7 +166,7 @@ async def risk_areas_import(request: Request, session: DbSession, actor: CanMana
             table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
             rows = table.report(service.import_risk_areas(session, actor, rows=list(table), filename=path.name))
         except UnusableFile as exc:
-            raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
+            raise ValidationFailed(UNUSABLE_FILE(), [FieldError("file", exc.message)]) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report_page(request, title=_("Risk area import report"), rows=rows, back="/risk-areas",

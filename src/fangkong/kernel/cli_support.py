@@ -60,16 +60,24 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> None:
 
 def print_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, as_json: bool = False,
                title: str | None = None) -> None:
-    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects."""
+    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects.
+
+    The table is for people: column names as field labels, messages (issues …) in the command line's
+    language. TSV and JSON are for scripts: column names and text exactly as given (English)."""
     rows = [["" if v is None else v for v in r] for r in rows]
     if as_json:
         typer.echo(json.dumps([dict(zip(headers, r, strict=False)) for r in rows], ensure_ascii=False, default=str))
     elif sys.stdout.isatty():
+        import fangkong.kernel.labels  # noqa: F401  (field labels)
+        from fangkong.kernel.i18n import cli_locale
+        from fangkong.kernel.messages import FieldIssue, Message, field_label, translate
+
+        locale = cli_locale()
         table = Table(title=title)
         for h in headers:
-            table.add_column(h)
+            table.add_column(field_label(h, locale))
         for r in rows:
-            table.add_row(*[str(v) for v in r])
+            table.add_row(*[translate(v, locale) if isinstance(v, Message | FieldIssue) else str(v) for v in r])
         out_console.print(table)
     else:
         typer.echo("\t".join(headers))
@@ -98,14 +106,26 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
 
 def describe_error(exc: Any) -> str:
-    """A domain error in the command line's language (message ids are English)."""
+    """An error in the command line's language: a domain error with its fields, any other exception by
+    the Message it was raised with (message ids are English)."""
+    import fangkong.kernel.labels  # noqa: F401  (field and code labels)
     from fangkong.kernel.i18n import cli_locale
-    from fangkong.kernel.messages import translate
+    from fangkong.kernel.messages import field_label, reason_of, translate
 
     locale = cli_locale()
+    if isinstance(exc, BaseException):
+        from fangkong.kernel import cli_i18n
+
+        if isinstance(exc, cli_i18n.usage_error_types()):  # Click's own, inside Typer: one wording
+            return translate(cli_i18n.usage_error(exc), locale)
+    if not hasattr(exc, "fields"):
+        return translate(reason_of(exc), locale)
     text = translate(exc.message, locale)
     if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {translate(f.message, locale)}" for f in exc.fields) + ")"
+        colon = "：" if locale != "en" else ": "
+        sep = "；" if locale != "en" else "; "
+        text += (" (" + sep.join(f"{field_label(f.field, locale)}{colon}{translate(f.message, locale)}"
+                                 for f in exc.fields) + ")")
     return text
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+from fangkong.kernel.errors import NOT_A_TIME_TEXT
 from fangkong.kernel.messages import _, message
 
 MODES = ("production", "test", "drill")
@@ -84,6 +85,7 @@ def iso_local(value: dt.datetime | None) -> str:
 #: between local time and UTC overflows, so such input is refused as invalid instead
 MIN_DAY, MAX_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 OUT_OF_RANGE = message("time.out_of_range", _("outside the years %(first)s to %(last)s"))
+OUT_OF_RANGE_TEXT = message("time.out_of_range_text", _("outside the years %(first)s to %(last)s: %(text)s"))
 
 
 def check_day(day: dt.date, field: str = "day") -> dt.date:
@@ -154,9 +156,9 @@ def parse_time(text: str | dt.datetime | dt.date | None) -> dt.datetime | None:
             else:
                 value = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
         except ValueError:
-            raise BadTime(f"not a date or time: {text!r}") from None
+            raise BadTime(NOT_A_TIME_TEXT(text=repr(text))) from None
     if not MIN_DAY <= value.date() <= MAX_DAY:
-        raise BadTime(f"outside the years {MIN_DAY.year} to {MAX_DAY.year}: {text!r}")
+        raise BadTime(OUT_OF_RANGE_TEXT(first=MIN_DAY.year, last=MAX_DAY.year, text=repr(text)))
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz())
     return value.astimezone(dt.UTC)

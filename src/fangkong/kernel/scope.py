@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound
+from fangkong.kernel.errors import NotFound, record_not_found
 
 M = TypeVar("M")
 
@@ -36,5 +36,5 @@ def visible(stmt: Select[Any], actor: Actor, model: Any) -> Select[Any]:
 def get_visible(session: Session, actor: Actor, model: type[M], pk: Any) -> M:
     row = session.get(model, pk)
     if row is None or not actor.sees_path(row.unit_path):  # type: ignore[attr-defined]
-        raise NotFound(f"{model.__name__.lower()} {pk} not found")
+        raise NotFound(record_not_found(model.__name__.lower(), pk))
     return row

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.kernel.export import neutralise
-from fangkong.kernel.messages import FieldIssue, Message, _, message
+from fangkong.kernel.messages import FieldIssue, Message, _, labels, message
 
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
 HEADER_SEARCH_ROWS = 30
@@ -36,7 +36,28 @@ REPORT_COLUMNS = ["row", "status", "person_id", "issues"]
 
 
 class UnusableFile(Exception):
-    """The file cannot be used at all (missing, unreadable, no recognisable header): store nothing."""
+    """The file cannot be used at all (missing, unreadable, no recognisable header): store nothing.
+    `message` says why (a Message: English in `str()`, the reader's language through `translate`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+CANNOT_DECODE = message("file.cannot_decode", _("cannot decode the file as UTF-8 or GB18030 (byte %(byte)s)"))
+CSV_BROKEN = message("file.csv_error", _("line %(line)s: %(error)s"))
+NO_SUCH_SHEET = message("file.no_such_sheet", _("no sheet named %(sheet)s (sheets: %(sheets)s)"))
+NO_SHEETS = message("file.no_sheets", _("the workbook has no sheets"))
+SPREADSHEET_BROKEN = message("file.spreadsheet_error", _("cannot read the spreadsheet: %(error)s"))
+NO_SUCH_FILE = message("file.missing", _("no such file: %(path)s"))
+CANNOT_READ = message("file.unreadable", _("cannot read %(path)s: %(error)s"))
+NO_HEADER = message("file.no_header", _("no recognisable header row (expected columns such as %(columns)s)"))
+NO_REQUIRED = message("file.no_required_column", _("none of the required columns found: %(columns)s"))
+SUMMARY = message("report.summary", _("%(total)s rows: %(counts)s"))
+SUMMARY_EMPTY = message("report.summary_empty", _("%(total)s rows"))
+COUNT = message("report.count", _("%(n)s %(status)s"))
+labels("report_status", {"accepted": _("accepted"), "duplicate": _("duplicate"), "rejected": _("rejected"),
+                         "conflict": _("conflict"), "skipped": _("skipped")})
 
 
 @dataclass
@@ -168,7 +189,7 @@ def _decode(data: bytes) -> str:
         # GB18030 is a superset of GBK and GB2312, the encodings of Chinese Excel's "CSV" exports
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise UnusableFile(f"cannot decode the file as UTF-8 or GB18030 (byte {exc.start})") from None
+        raise UnusableFile(CANNOT_DECODE(byte=exc.start)) from None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -195,7 +216,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
             yield line + 1, rec
             line = reader.line_num
     except csv.Error as exc:
-        raise UnusableFile(f"line {line + 1}: {exc}") from None
+        raise UnusableFile(CSV_BROKEN(line=line + 1, error=str(exc))) from None
 
 
 class _Sheet:
@@ -206,16 +227,16 @@ class _Sheet:
             wb = CalamineWorkbook.from_path(str(path))
             if sheet is not None:
                 if sheet not in wb.sheet_names:
-                    raise UnusableFile(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+                    raise UnusableFile(NO_SUCH_SHEET(sheet=repr(sheet), sheets=list(wb.sheet_names)))
                 ws = wb.get_sheet_by_name(sheet)
             else:
                 if not wb.sheet_names:
-                    raise UnusableFile("the workbook has no sheets")
+                    raise UnusableFile(NO_SHEETS())
                 ws = wb.get_sheet_by_index(0)
         except UnusableFile:
             raise
         except Exception as exc:  # calamine raises its own error types for broken files
-            raise UnusableFile(f"cannot read the spreadsheet: {exc}") from None
+            raise UnusableFile(SPREADSHEET_BROKEN(error=str(exc))) from None
         self.ws = ws
         self.merged = list(ws.merged_cell_ranges or [])
 
@@ -236,7 +257,7 @@ class Table:
                  sheet: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise UnusableFile(f"no such file: {path}")
+            raise UnusableFile(NO_SUCH_FILE(path=str(path)))
         self.columns = columns
         self._aliases = _alias_map(columns)
         merged: list[Any] = []
@@ -249,7 +270,7 @@ class Table:
             try:
                 text = _decode(self.path.read_bytes())
             except OSError as exc:
-                raise UnusableFile(f"cannot read {path}: {exc.strerror}") from None
+                raise UnusableFile(CANNOT_READ(path=str(path), error=str(exc.strerror))) from None
             source = _csv_rows(text)
             self.total_rows = text.count("\n") + 1
         self._source = source
@@ -290,8 +311,7 @@ class Table:
                 if score and lower_names and score2 >= score and score2 >= best[0]:  # type: ignore[index]
                     best = (score2, i + 1, two)
         if best is None:
-            raise UnusableFile("no recognisable header row (expected columns such as "
-                               + ", ".join(next(iter(a), c) for c, a in list(self.columns.items())[:4]) + ")")
+            raise UnusableFile(NO_HEADER(columns=[next(iter(a), c) for c, a in list(self.columns.items())[:4]]))
         _, idx, header = best
         while header and not header[-1]:
             header = header[:-1]  # trailing empty columns
@@ -308,7 +328,7 @@ class Table:
                 self.unknown_headers.append(text)
                 self._extra_cols.append((col, text))
         if required_any and not any(f in self.fields for f in required_any):
-            raise UnusableFile("none of the required columns found: " + ", ".join(required_any))
+            raise UnusableFile(NO_REQUIRED(columns=list(required_any)))
         self._pending = head[idx + 1:]
 
     @staticmethod
@@ -413,11 +433,14 @@ def summarise(rows: Iterable[ReportRow]) -> dict[str, int]:
     return out
 
 
-def summary_line(counts: dict[str, int]) -> str:
-    """`12 rows: 10 accepted, 1 duplicate, 1 rejected` for stderr."""
+def summary_line(counts: dict[str, int]) -> Message:
+    """`12 rows: 10 accepted, 1 duplicate, 1 rejected` for stderr (in the reader's language through
+    `translate`: 共 12 行：接受 10，重复 1，拒绝 1)."""
+    from fangkong.kernel.messages import Term
+
     total = sum(counts.values())
-    parts = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{total} rows: {parts}" if parts else f"{total} rows"
+    parts = [COUNT(n=n, status=Term(s, kind="report_status")) for s, n in counts.items()]
+    return SUMMARY(total=total, counts=parts) if parts else SUMMARY_EMPTY(total=total)
 
 
 # ------------------------------------------------------------------------------------ command line
@@ -432,9 +455,11 @@ def run_import(description: str, path: Path, report: Path | None, work: Any,
     """
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.cli_support import err_console, fail, progress
+    from fangkong.kernel.cli_support import describe_error, err_console, fail, progress
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
+    from fangkong.kernel.i18n import cli_locale
+    from fangkong.kernel.messages import translate
 
     rows: list[ReportRow] = []
     try:
@@ -442,10 +467,10 @@ def run_import(description: str, path: Path, report: Path | None, work: Any,
             load_mode(session)
             rows = work(session, SYSTEM_ACTOR, Path(path), progress=advance)
     except UnusableFile as exc:
-        fail(f"{path}: {exc}", 1)
+        fail(f"{path}: {translate(exc.message, cli_locale())}", 1)
     except DomainError as exc:
-        fail(str(exc), 1)
+        fail(describe_error(exc), 1)
     if report is not None:
         write_report(report, rows, extra_columns)
-    err_console.print(summary_line(summarise(rows)), highlight=False)
+    err_console.print(translate(summary_line(summarise(rows)), cli_locale()), highlight=False, markup=False)
     return rows

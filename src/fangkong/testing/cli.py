@@ -16,6 +16,7 @@ from fangkong.kernel.cli_support import (
     HEADERS_HELP,
     check_export_args,
     cli_session,
+    describe_error,
     export_app,
     fail,
     import_app,
@@ -179,7 +180,7 @@ def hours_cmd(
     try:
         opens, closes = rules.parse_hours(hours)
     except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(describe_error(exc), EXIT_USAGE)
         raise
     with cli_session() as session:
         place = places_service.get_place_by_code(session, SYSTEM_ACTOR, point)

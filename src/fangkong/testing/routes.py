@@ -16,14 +16,17 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import DomainError
+from fangkong.kernel.messages import label_of, translate
 from fangkong.kernel.places import service as places_service
+from fangkong.kernel.policy.labels import group_term
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
-from fangkong.kernel.web.templating import render
+from fangkong.kernel.web.templating import render, request_locale
 from fangkong.testing import exports as _exports  # noqa: F401 (registers the export kinds)
 from fangkong.testing import service
+from fangkong.testing.models import RULE_GROUP
 from fangkong.testing.schemas import (
     ComplianceOut,
     CompliancePage,
@@ -183,6 +186,12 @@ def _pool_choices(session: Any) -> list[int]:
     return [s for s in sizes if s > 1]
 
 
+def _group_namer(request: Request, p: Any) -> Any:
+    """A key group's name in the page's language (the pack's `name_zh` / `name_en`), never its code."""
+    locale = request_locale(request)
+    return lambda code: translate(label_of("key_group", code) if code == RULE_GROUP else group_term(p, code), locale)
+
+
 @pages.get("/sampling")
 def sampling_page(request: Request, session: DbSession, actor: CanSample,
                   point: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None) -> Response:
@@ -279,7 +288,7 @@ def compliance_page(request: Request, session: DbSession, actor: CanView, unit_i
                      [("unit_id", unit_id), ("employer_id", employer_id), ("group", group), ("status", status)] if v)
     return render(request, "testing/compliance.html", actor=actor, summary=summary, rows=rows[:50],
                   next_cursor=next_cursor, groups=p.key_groups, group=group, status=status, unit_id=unit_id,
-                  employer_id=employer_id, query=query)
+                  employer_id=employer_id, query=query, group_name=_group_namer(request, p))
 
 
 @pages.get("/compliance/export.xlsx")
@@ -298,7 +307,7 @@ def coverage_page(request: Request, session: DbSession, actor: CanView, unit_id:
     rep = service.coverage(session, actor, unit_id=unit_id, group_code=group or None)
     p = common.pack(session)
     return render(request, "testing/coverage.html", actor=actor, report=rep, groups=p.key_groups, group=group,
-                  unit_id=unit_id)
+                  unit_id=unit_id, group_name=_group_namer(request, p))
 
 
 @pages.get("/turnaround")

@@ -13,12 +13,14 @@ from fangkong.cli import app
 from fangkong.kernel.cli_support import (
     check_export_args,
     cli_session,
+    describe_error,
     fail,
     import_app,
     print_created,
     print_rows,
 )
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label
 from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.retention, venues.colocation_index)
 
 venues_app = typer.Typer(help=_("Venue codes, scans and coverage."), no_args_is_help=True)
@@ -137,7 +139,7 @@ def index_cmd(
         typer.echo(json.dumps(result))
     else:
         for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{field_label(key, cli_locale())}: {value}")
 
 
 # --------------------------------------------------------------------------------------------- import
@@ -192,7 +194,7 @@ def colocation_cmd(
     try:
         start, end = parse_time(since), parse_time(until)
     except BadTime as exc:
-        fail(str(exc), 2)
+        fail(describe_error(exc), 2)
     if start is None or end is None:
         fail(_("--since and --until are required"), 2)
     if out is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
+from fangkong.kernel.messages import _, message, named_labels
+
 # ----------------------------------------------------------------------------------------------- time
 
 def whole_seconds(value: dt.datetime) -> dt.datetime:
@@ -29,7 +31,10 @@ CATEGORIES: dict[str, str] = {
     "care_home": "养老机构", "banquet_hall": "宴会厅", "gas_station": "加油站", "car_service": "汽车服务",
     "wholesale_market": "批发市场",
 }
+UNKNOWN_CATEGORY = message("venue.unknown_category", _("unknown category %(category)s, kept as written"))
 _BY_LABEL = {unicodedata.normalize("NFKC", label).casefold(): code for code, label in CATEGORIES.items()}
+#: pages show the label, never the code (kernel.messages.label_of("category.venue", code))
+CATEGORY_LABELS = named_labels("category.venue", CATEGORIES)
 
 
 def parse_category(text: str) -> tuple[str | None, str | None]:
@@ -43,4 +48,4 @@ def parse_category(text: str) -> tuple[str | None, str | None]:
         return key, None
     if s.casefold() in _BY_LABEL:
         return _BY_LABEL[s.casefold()], None
-    return s[:32], f"unknown category {s[:32]!r}, kept as written"
+    return s[:32], UNKNOWN_CATEGORY(category=repr(s[:32]))

@@ -15,9 +15,20 @@ from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import chunks, in_list
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    INVALID_FILTER,
+    ONE_OF,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.tasks.models import Task
+
+EXPORT_FORMAT = message("export.unknown_format", _("unknown export format"))
+CSV_OR_XLSX_OUT = message("export.csv_or_xlsx", _("the file must end in .csv or .xlsx"))
 
 MAX_LIMIT = 500
 EXPORT_COLUMNS = ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
@@ -35,11 +46,11 @@ def _filtered(session: Session, actor: Actor, *, status: str | None, channel: st
               overdue: bool = False) -> Any:
     errors = []
     if status is not None and status not in LEAD_STATUSES:
-        errors.append(FieldError("status", f"one of {', '.join(LEAD_STATUSES)}"))
+        errors.append(FieldError("status", ONE_OF(choices=[Term(s, kind="lead_status") for s in LEAD_STATUSES])))
     if channel is not None and channel not in CHANNELS:
-        errors.append(FieldError("channel", f"one of {', '.join(CHANNELS)}"))
+        errors.append(FieldError("channel", ONE_OF(choices=[Term(c, kind="channel") for c in CHANNELS])))
     if errors:
-        raise ValidationFailed("invalid filter", errors)
+        raise ValidationFailed(INVALID_FILTER(), errors)
     stmt = scope.visible(select(Lead), actor, Lead)
     if status is not None:
         stmt = stmt.where(Lead.status == status)
@@ -50,7 +61,7 @@ def _filtered(session: Session, actor: Actor, *, status: str | None, channel: st
     if unit_id is not None:
         unit = session.get(Unit, unit_id)
         if unit is None or not actor.sees_path(unit.path):
-            raise NotFound(f"unit {unit_id} not found")
+            raise NotFound(record_not_found("unit", unit_id))
         stmt = stmt.where(scope.subtree(Lead.unit_path, unit.path))
     if received_from is not None:
         stmt = stmt.where(Lead.received_at >= received_from)

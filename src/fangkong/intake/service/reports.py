@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound
+from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
@@ -46,7 +46,7 @@ def _scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
         return jurisdictions_service.root_unit(session)
     unit = session.get(Unit, unit_id)
     if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {unit_id} not found")
+        raise NotFound(record_not_found("unit", unit_id))
     return unit
 
 

@@ -23,9 +23,18 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, Joined
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.findable import findability_issue
-from fangkong.kernel.people.identity import check_id_numbers, check_phone, clean_name, name_keys
+from fangkong.kernel.people.identity import (
+    ID_CONVERTED,
+    NO_KEY,
+    NO_VALID_KEY,
+    check_id_numbers,
+    check_phone,
+    clean_name,
+    name_keys,
+)
 from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
@@ -69,19 +78,19 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
     for row, id_check, phone_check, nk in zip(rows, id_checks, phone_checks, keys, strict=True):
         res = Resolved(None, None)
         if id_check is not None and not id_check.valid:
-            res.issues.extend(f"id_number: {m}" for m in id_check.issues)
+            res.issues.extend(FieldIssue("id_number", m) for m in id_check.issues)
         elif id_check is not None and id_check.converted:
-            res.issues.append("id_number: 15-digit number converted to 18 digits")
+            res.issues.append(FieldIssue("id_number", ID_CONVERTED()))
         if phone_check is not None and phone_check.issues:
-            res.issues.extend(f"phone: {m}" for m in phone_check.issues)
+            res.issues.extend(FieldIssue("phone", m) for m in phone_check.issues)
         if id_check is None and phone_check is None:
             res.rejected = True
-            res.issues.append("id_number: nothing to find the person by (no ID number, no phone)")
+            res.issues.append(FieldIssue("id_number", NO_KEY()))
             probes.append(None)
         elif require_valid_key and not ((id_check and id_check.valid) or (phone_check and phone_check.valid)):
             res.rejected = True
             if not res.issues:
-                res.issues.append("phone: no valid phone or ID number to find the person by")
+                res.issues.append(FieldIssue("phone", NO_VALID_KEY()))
             probes.append(None)
         elif (junk := findability_issue(name=row.name, id_check=id_check, phone_check=phone_check)) is not None:
             # junk does not become people: nothing here could find this person again
@@ -187,7 +196,7 @@ def find_known(session: Session, *, id_number: object = None, phone: object = No
     id_check = check_id_number(id_number) if id_number not in (None, "") else None
     if id_check is not None:
         if not id_check.valid:
-            return [], "id_number: " + "; ".join(id_check.issues)
+            return [], FieldIssue("id_number", Joined(id_check.issues))
         bidx = crypto.blind_index(id_check.value, "id_number")
         pid = session.execute(select(Person.id).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
         return ([pid] if pid is not None else []), None
@@ -195,7 +204,7 @@ def find_known(session: Session, *, id_number: object = None, phone: object = No
     if phone_check is None:
         return [], None
     if not phone_check.valid:
-        return [], "phone: " + "; ".join(phone_check.issues)
+        return [], FieldIssue("phone", Joined(phone_check.issues))
     bidx = crypto.blind_index(phone_check.value, "phone")
     found = session.execute(select(Person.id, Person.name_key).where(Person.phone_bidx == bidx)
                             .order_by(Person.id)).all()

@@ -17,10 +17,38 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import User
 from fangkong.kernel.db import UTCDateTime, is_postgres
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    TIME_ZONE_REQUIRED,
+    UNKNOWN_STATUS,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.tasks import kinds
 from fangkong.kernel.tasks.models import STATUSES, Task, TaskEvent
+
+UNKNOWN_KIND = message("task.unknown_kind", _("unknown task kind"))
+UNKNOWN_KIND_CODE = message("task.unknown_kind_code", _("unknown task kind %(code)s"))
+NAIVE_TIME = message("time.naive", _("naive datetime"))
+UNKNOWN_ASSIGNEE = message("task.unknown_assignee", _("unknown assignee"))
+NO_ACTIVE_USER = message("task.no_active_user", _("no active user %(id)s"))
+ASSIGNEE_OUTSIDE = message("task.assignee_outside", _("assignee outside the task's unit"))
+ASSIGNEE_UNIT = message("task.assignee_unit", _("the assignee's unit is not within the task's unit"))
+TITLE_REQUIRED = message("task.title_required", _("title required"))
+ALREADY = message("task.already_closed", _("task %(id)s is already %(status)s"))
+OWN_PAGE = message("task.own_page", _("this task is closed on its own page"))
+CLOSE_AT = message("task.close_at", _("close it at %(url)s"))
+UNKNOWN_OUTCOME = message("task.unknown_outcome", _("unknown outcome"))
+NOT_AN_OUTCOME = message("task.not_an_outcome",
+                         _("%(outcome)s is not an outcome of %(kind)s (expected one of: %(outcomes)s)"))
+EXPECTED_ONE_OF = message("field.expected_one_of", _("expected one of %(choices)s"))
+UNKNOWN_CURSOR = message("cursor.unknown", _("unknown cursor"))
+NO_SUCH_TASK = message("task.no_such_task", _("no such task"))
 
 MAX_LIMIT = 500
 
@@ -34,19 +62,19 @@ def _kind(code: str, field: str = "kind") -> kinds.TaskKind:
     try:
         return kinds.kind(code)
     except KeyError:
-        raise ValidationFailed("unknown task kind", [FieldError(field, f"unknown task kind {code!r}")]) from None
+        raise ValidationFailed(UNKNOWN_KIND(), [FieldError(field, UNKNOWN_KIND_CODE(code=repr(code)))]) from None
 
 
 def _visible_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {unit_id} not found")
+        raise NotFound(record_not_found("unit", unit_id))
     return unit
 
 
 def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
-        raise ValidationFailed("naive datetime", [FieldError(field, "a time zone is required")])
+        raise ValidationFailed(NAIVE_TIME(), [FieldError(field, TIME_ZONE_REQUIRED())])
     return value
 
 
@@ -55,10 +83,9 @@ def _check_assignee(session: Session, assignee_id: int, unit_path: str) -> None:
         select(User.id, User.is_active, Unit.path).join(Unit, Unit.id == User.unit_id).where(User.id == assignee_id)
     ).first()
     if row is None or not row.is_active:
-        raise ValidationFailed("unknown assignee", [FieldError("assignee_id", f"no active user {assignee_id}")])
+        raise ValidationFailed(UNKNOWN_ASSIGNEE(), [FieldError("assignee_id", NO_ACTIVE_USER(id=assignee_id))])
     if not row.path.startswith(unit_path):
-        raise ValidationFailed("assignee outside the task's unit",
-                               [FieldError("assignee_id", "the assignee's unit is not within the task's unit")])
+        raise ValidationFailed(ASSIGNEE_OUTSIDE(), [FieldError("assignee_id", ASSIGNEE_UNIT())])
 
 
 def create_task(
@@ -85,7 +112,7 @@ def create_task(
     task_kind = _kind(kind)
     title = (title or "").strip()
     if not title:
-        raise ValidationFailed("title required", [FieldError("title", "required")])
+        raise ValidationFailed(TITLE_REQUIRED(), [FieldError("title", REQUIRED())])
     unit = _visible_unit(session, actor, unit_id)
     _aware(due_at, "due_at")
     if assignee_id is not None:
@@ -119,13 +146,13 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     actor.require("task.view")
     task = session.get(Task, task_id)
     if task is None or not _sees(actor, task):
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(record_not_found("task", task_id))
     return task
 
 
 def _open(task: Task) -> None:
     if task.status != "open":
-        raise Conflict(f"task {task.id} is already {task.status}")
+        raise Conflict(ALREADY(id=task.id, status=Term(task.status, kind="task_status")))
 
 
 def assign_task(session: Session, actor: Actor, task_id: int, *, assignee_id: int | None) -> Task:
@@ -163,12 +190,11 @@ def complete_task(
     _open(task)
     task_kind = _kind(task.kind)
     if task_kind.work_url and not by_owner:
-        raise ValidationFailed("this task is closed on its own page", [FieldError(
-            "outcome_code", f"close it at {task_kind.url_for(task)}")])
+        raise ValidationFailed(OWN_PAGE(), [FieldError("outcome_code", CLOSE_AT(url=task_kind.url_for(task)))])
     if outcome_code not in task_kind.outcomes:
-        raise ValidationFailed("unknown outcome", [FieldError(
-            "outcome_code", f"{outcome_code!r} is not an outcome of {task.kind} "
-            f"(expected one of: {', '.join(task_kind.outcomes)})")])
+        raise ValidationFailed(UNKNOWN_OUTCOME(), [FieldError("outcome_code", NOT_AN_OUTCOME(
+            outcome=repr(outcome_code), kind=Term(task.kind, kind="task_kind"),
+            outcomes=[Term(o, kind=f"outcome.{task.kind}") for o in task_kind.outcomes]))])
     result = dict(outcome or {})
     if note:
         result["note"] = note
@@ -241,7 +267,7 @@ def inbox(
     """
     actor.require("task.view")
     if status is not None and status not in STATUSES:
-        raise ValidationFailed("unknown status", [FieldError("status", f"expected one of {', '.join(STATUSES)}")])
+        raise ValidationFailed(UNKNOWN_STATUS(), [FieldError("status", EXPECTED_ONE_OF(choices=list(STATUSES)))])
     limit = max(1, min(limit, MAX_LIMIT))
     stmt = _scoped(select(Task), actor)
     if status is not None:
@@ -261,7 +287,7 @@ def inbox(
     if after_id is not None:
         anchor = session.execute(_scoped(select(Task.id, Task.due_at), actor).where(Task.id == after_id)).first()
         if anchor is None:
-            raise ValidationFailed("unknown cursor", [FieldError("after_id", "no such task")])
+            raise ValidationFailed(UNKNOWN_CURSOR(), [FieldError("after_id", NO_SUCH_TASK())])
         if anchor.due_at is None:
             stmt = stmt.where(Task.due_at.is_(None), Task.id > anchor.id)
         else:

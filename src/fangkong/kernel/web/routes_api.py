@@ -17,7 +17,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import CurrentActor, requires
 from fangkong.kernel.auth.models import User
 from fangkong.kernel.auth.roles import ROLES
-from fangkong.kernel.errors import NotFound
+from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import service as people_service
@@ -80,7 +80,7 @@ def me(request: Request, session: DbSession, actor: CurrentActor) -> MeOut:
 def _visible_unit_by_code(session: Session, actor: Actor, code: str) -> Unit:
     unit = jurisdictions_service.get_unit_by_code(session, code)
     if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {code} not found")
+        raise NotFound(record_not_found("unit", code))
     return unit
 
 

@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.testing import rules
 from fangkong.testing.models import RULE_GROUP, GroupMember, Tube, TubeSample
+
+UNKNOWN_GROUP = message("group.unknown", _("unknown key group"))
+UNKNOWN_GROUP_CODE = message("group.unknown_code", _("unknown key group %(code)s; `fangkong groups` lists them"))
 
 CHUNK = 500
 #: pooling setting used when a sampler does not choose (低风险区 10合1)
@@ -50,8 +54,7 @@ def check_group(p: Pack, code: str, field: str = "group", *, allow_rule: bool = 
     code = (code or "").strip()
     if (allow_rule and code == RULE_GROUP) or code in group_frequencies(p):
         return code
-    raise ValidationFailed("unknown key group", [FieldError(
-        field, f"unknown key group {code!r}; `fangkong groups` lists them")])
+    raise ValidationFailed(UNKNOWN_GROUP(), [FieldError(field, UNKNOWN_GROUP_CODE(code=repr(code)))])
 
 
 def default_pool_size(p: Pack) -> int:
@@ -112,7 +115,7 @@ def visible_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
     """A unit in the actor's subtree; NotFound otherwise."""
     unit = session.get(Unit, unit_id)
     if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(f"unit {unit_id} not found")
+        raise NotFound(record_not_found("unit", unit_id))
     return unit
 
 

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, aliased
 from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.db import UTCDateTime
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import ONE_OF, UNKNOWN_STATUS, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tasks.models import Task, TaskEvent
@@ -62,7 +63,8 @@ def _status_clause(status: str, now: dt.datetime, grace: dt.timedelta) -> Column
         return due >= now
     if status == "not_due":
         return due.is_(None)
-    raise ValidationFailed("unknown status", [FieldError("status", f"one of {', '.join(STATUSES)}")])
+    raise ValidationFailed(UNKNOWN_STATUS(), [FieldError("status", ONE_OF(choices=[
+        Term(s, kind="compliance_status") for s in STATUSES]))])
 
 
 def _base_path(session: Session, actor: Actor, unit_id: int | None) -> str:
