@@ -32,6 +32,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     from fangkong.kernel.web import (
         routes_api,
         routes_audit,
+        routes_export,
         routes_home,
         routes_imports,
         routes_jobs,
@@ -42,8 +43,8 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages, routes_jobs.pages, routes_imports.pages]
-    return [routes_api.api], [routes_home.health, *pages]
+             routes_places.pages, routes_audit.pages, routes_jobs.pages, routes_export.pages, routes_imports.pages]
+    return [routes_api.api, routes_export.api], [routes_home.health, *pages]
 
 
 def _include_capabilities(app: FastAPI) -> None:
@@ -51,8 +52,9 @@ def _include_capabilities(app: FastAPI) -> None:
     from fangkong.registry import CAPABILITIES
 
     for name in CAPABILITIES:
-        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py
-        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages"):
+        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py;
+        # labels.py names its codes for people (kernel.messages.labels)
+        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages", f"fangkong.{name}.labels"):
             try:
                 module = importlib.import_module(module_name)
             except ModuleNotFoundError as exc:

@@ -7,11 +7,13 @@ import sys
 import traceback
 
 import typer
+from rich.markup import escape
 
 from fangkong.kernel import cli_i18n
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     CliError,
+    describe_error,
     err_console,
     export_app,
     import_app,
@@ -20,6 +22,7 @@ from fangkong.kernel.cli_support import (
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _
+from fangkong.kernel.messages import Message, reason_of
 
 cli_i18n.localise()  # Typer's own words ("Usage:", "Options", "Missing option") from our catalog
 
@@ -49,10 +52,25 @@ def _root(debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks o
     _debug = debug
 
 
+def _help_in_the_readers_language() -> None:
+    """Typer's own help panels (Arguments, Options, Commands, [required] …) through our catalog; Typer
+    reads these module values when it draws the help."""
+    from typer import rich_utils
+
+    for name, text in {"ARGUMENTS_PANEL_TITLE": _("Arguments"), "OPTIONS_PANEL_TITLE": _("Options"),
+                       "COMMANDS_PANEL_TITLE": _("Commands"), "ERRORS_PANEL_TITLE": _("Error"),
+                       "ABORTED_TEXT": _("Aborted."), "REQUIRED_LONG_STRING": _("[required]"),
+                       "DEFAULT_STRING": _("[default: {}]")}.items():
+        setattr(rich_utils, name, text)
+
+
 def _load_commands() -> None:
     from fangkong.registry import CAPABILITIES
 
-    for name in COMMAND_MODULES + [f"fangkong.{c}.cli" for c in CAPABILITIES]:
+    # each capability's commands, and the labels of its codes (for messages in the reader's language)
+    modules = COMMAND_MODULES + ["fangkong.kernel.labels"] + [f"fangkong.{c}.{m}" for c in CAPABILITIES
+                                                             for m in ("cli", "labels")]
+    for name in modules:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -61,15 +79,15 @@ def _load_commands() -> None:
 
 
 def main() -> None:
+    _help_in_the_readers_language()
     _load_commands()
     try:
         app(standalone_mode=False)
     except CliError as exc:
-        err_console.print(f"[red]{_('Error')}:[/red] {exc}")
+        err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
         sys.exit(exc.code)
     except DomainError as exc:
-        detail = "; ".join(f"{f.field}: {_(f.message)}" for f in exc.fields)
-        err_console.print(f"[red]{_('Error')}:[/red] {_(exc.message)}" + (f" ({detail})" if detail else ""))
+        err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print(_("Aborted."))
@@ -87,7 +105,10 @@ def main() -> None:
         if "--debug" in sys.argv:
             traceback.print_exc()
         else:
-            err_console.print(f"[red]{_('Error')}:[/red] {type(exc).__name__}: {exc}")
+            said = reason_of(exc)
+            # an error raised with a Message says what to do; anything else is a bug: name its type
+            text = describe_error(exc) if isinstance(said, Message) else f"{type(exc).__name__}: {exc}"
+            err_console.print(f"[red]{_('Error')}:[/red] {escape(text)}")
             err_console.print(_("Run again with --debug to see the traceback."))
         sys.exit(1)
 

@@ -46,8 +46,8 @@ def test_export_masked_csv(session, tree, tmp_path):
     assert first["id_number"] == ID_A[:6] + "********" + ID_A[-4:] and first["phone"] == "138****5678"
     assert first["received_at"] == "2022-04-18T09:00:00+08:00" and first["rule"] == "categories.other"
     assert first["headcount"] == ""  # not verified yet
-    ev = session.execute(select(AuditEvent).where(AuditEvent.action == "intake.leads_exported")).scalars().all()[-1]
-    assert (ev.detail["rows"], ev.detail["unmasked"]) == (2, False)
+    ev = session.execute(select(AuditEvent).where(AuditEvent.action == "data.exported")).scalars().all()[-1]
+    assert (ev.detail["kind"], ev.detail["rows"], ev.detail["unmasked"]) == ("leads", 2, False)
 
 
 def test_export_has_the_verified_headcount(session, tree, tmp_path):
@@ -72,8 +72,9 @@ def test_export_unmasked_needs_permission_and_is_audited(session, tree, tmp_path
     from python_calamine import CalamineWorkbook
 
     data = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
-    assert data[1][10] == ID_A and data[1][11] == "13812345678"
-    ev = session.execute(select(AuditEvent).where(AuditEvent.action == "intake.leads_exported")).scalars().all()[-1]
+    first = dict(zip(data[0], data[1], strict=True))  # the people's layout: Chinese headers
+    assert first["身份证号"] == ID_A and first["手机号"] == "13812345678"
+    ev = session.execute(select(AuditEvent).where(AuditEvent.action == "data.exported")).scalars().all()[-1]
     assert ev.detail["unmasked"] is True and ID_A not in str(ev.detail)
 
 

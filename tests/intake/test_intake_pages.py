@@ -138,7 +138,7 @@ def test_community_form_shows_issues_next_to_fields(client: TestClient, session:
     with clock.frozen(NOW):
         r = client.post("/leads/new", data=data)
     assert r.status_code == 200, r.text
-    assert "校验位应为" in r.text and "应为 11 位(实际 5 位)" in r.text  # issues, translated
+    assert "校验位应为" in r.text and "应为 11 位（实际 5 位）" in r.text  # issues, translated
     lead_id = int(re.search(r'href="/leads/(\d+)" data-testid="open-lead"', r.text).group(1))
     lead = session.get(Lead, lead_id)
     assert (lead.channel, lead.category, lead.source_ref, lead.status) == ("community", "close_contact",
@@ -209,7 +209,8 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert page.status_code == 200
     assert "MU5101" in page.text and "航班" in page.text  # the raw payload, unknown columns too
     assert "居家隔离" in page.text and "第 1, 4, 7 天" in page.text  # measure and test days
-    assert "secondary_contact" in page.text and "categories.secondary_contact" in page.text  # rule that fired
+    # the rule that fired, by the pack's name for it, never its code (issue #10)
+    assert "“密接的密接”规则" in page.text and "secondary_contact" not in page.text
     assert "已新登记" in page.text  # the match rule in words
     assert 'data-testid="verify-form"' in page.text and "人数(该地址共住人数,含同住人员)" in page.text
     assert re.search(r'<input type="number" name="headcount" min="0"', page.text)
@@ -459,7 +460,7 @@ def test_export_is_masked_unless_asked_and_allowed(client: TestClient, session: 
     with clock.frozen(NOW + H):
         full = client.post("/leads/export", data={"csrf_token": csrf, "format": "xlsx", "unmasked": "1"})
     assert full.status_code == 200 and full.content[:2] == b"PK"
-    events = session.execute(select(AuditEvent).where(AuditEvent.action == "intake.leads_exported")
+    events = session.execute(select(AuditEvent).where(AuditEvent.action == "data.exported")
                              .order_by(AuditEvent.id)).scalars().all()
     assert (events[0].actor_name, events[0].detail["unmasked"], events[0].detail["rows"]) == ("staff", False, 1)
     assert events[-1].actor_name == "centre" and events[-1].detail["unmasked"] is True

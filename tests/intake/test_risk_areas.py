@@ -25,6 +25,7 @@ from fangkong.intake.service import LeadItem, ingest_leads
 from fangkong.kernel import clock, db
 from fangkong.kernel.db import UTCDateTime
 from fangkong.kernel.errors import Conflict, ValidationFailed
+from fangkong.kernel.messages import issue_loaded
 from fangkong.kernel.tabular import read_table
 
 FANGKONG = Path(sys.executable).parent / "fangkong"
@@ -166,7 +167,9 @@ def test_leads_are_decided_by_county_code(session, tree):
     rows = {r.row: r for r in result.rows}
     assert [i.field for i in rows[3].issues] == ["origin"] and "names several counties" in rows[3].issues[0]
     assert [i.message.code for i in rows[4].issues] == ["origin.not_county"]
-    assert leads[3].issues == [str(rows[3].issues[0])]
+    # stored by code (issue #10): read back through `issue_loaded`, the same `field: message` text
+    assert [str(issue_loaded(i)) for i in leads[3].issues] == [str(rows[3].issues[0])]
+    assert leads[3].issues[0]["code"] == "region.ambiguous"
 
 
 def test_cli_import_national_list_twice(tmp_path):

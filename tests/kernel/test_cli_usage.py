@@ -127,7 +127,7 @@ def test_usage_errors_are_chinese_and_exit_2_end_to_end() -> None:
     assert zh.returncode == 2 and "缺少选项 '--role'" in zh.stderr and "用法：" in zh.stderr
     assert _run("users", "add", "someone", "--rolex", "grid").stderr.count("没有此选项") == 1
     bad = _run("serve", "--port", "abc")
-    assert bad.returncode == 2 and "'--port' 的值无效：应为整数" in bad.stderr
+    assert bad.returncode == 2 and "'--port' 的值无效：须为整数" in bad.stderr
     unknown = _run("users", "ad")
     assert unknown.returncode == 2 and "没有此命令：'ad'" in unknown.stderr and "'add'" in unknown.stderr
     en = _run("users", "add", "someone", LANG="en_US.UTF-8")

@@ -100,6 +100,10 @@ def test_export_has_exactly_the_agreed_columns(session, tree, scenario, tmp_path
     xlsx = tmp_path / "compliance.xlsx"
     assert service.export_compliance(session, actor_at(tree.district), out=xlsx, status="overdue") == 3
     sheet = CalamineWorkbook.from_path(str(xlsx)).get_sheet_by_index(0).to_python()
+    assert sheet[0][0] == "人员编号" and len(sheet) == 4  # XLSX is for people: Chinese headers
+    machine = tmp_path / "machine.xlsx"
+    service.export_compliance(session, actor_at(tree.district), out=machine, status="overdue", headers="en")
+    sheet = CalamineWorkbook.from_path(str(machine)).get_sheet_by_index(0).to_python()
     assert sheet[0] == ["person_id", "group", "employer", "last_negative_at", "next_due_at", "overdue_hours"]
     assert len(sheet) == 4
     with pytest.raises(PermissionDenied):

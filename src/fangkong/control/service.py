@@ -18,12 +18,22 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.errors import ONE_OF, Conflict, FieldError, NotFound, ValidationFailed, record_not_found
+from fangkong.kernel.messages import Term, _, labels, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
+
+UNKNOWN_CATEGORY_IN = message("measure.unknown_category", _("unknown category %(category)s in %(pack)s"))
+SITE_REQUIRED = message("measure.site_required", _("a quarantine site is required"))
+INVALID_MEASURE = message("measure.invalid", _("invalid measure"))
+NOT_ACTIVE = message("measure.not_active", _("measure %(id)s is %(status)s, not active"))
+labels("measure_place", {"home": _("at home"), "site": _("at a quarantine site")})
+labels("measure_status", {"active": _("active"), "ended": _("ended"), "cancelled": _("cancelled")})
+labels("record", {"measure": _("measure")})
+labels("audit_action", {"measure.started": _("Measure started"), "measure.ended": _("Measure ended")})
+labels("field", {"place_kind": _("Where"), "measure_id": _("Measure")})
 
 CHUNK = 500
 
@@ -79,18 +89,18 @@ def start_measure(
     errors: list[FieldError] = []
     pack = policy_service.get_pack(session, pack_version) if pack_version else policy_service.active_pack(session)
     if category not in pack.categories:
-        errors.append(FieldError("category", f"unknown category {category!r} in {pack.version_tag}"))
+        errors.append(FieldError("category", UNKNOWN_CATEGORY_IN(category=repr(category), pack=pack.version_tag)))
     if place_kind not in PLACE_KINDS:
-        errors.append(FieldError("place_kind", f"one of {', '.join(PLACE_KINDS)}"))
+        errors.append(FieldError("place_kind", ONE_OF(choices=[Term(k, kind="measure_place") for k in PLACE_KINDS])))
     if place_kind == "site":
         place = session.get(Place, place_id) if place_id is not None else None
         if place is None or place.kind != "quarantine_site":
-            errors.append(FieldError("site_place_id", "a quarantine site is required"))
+            errors.append(FieldError("site_place_id", SITE_REQUIRED()))
     if errors:
-        raise ValidationFailed("invalid measure", errors)
+        raise ValidationFailed(INVALID_MEASURE(), errors)
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"person {person_id} not found")
+        raise NotFound(record_not_found("person", person_id))
     start = started_at or clock.now()
     plan = schedule(pack, category, start)
     measure = Measure(
@@ -113,7 +123,7 @@ def end_measure(session: Session, actor: Actor, *, measure_id: int, reason: str)
     actor.require("measure.start")
     measure = scope.get_visible(session, actor, Measure, measure_id)
     if measure.status != "active":
-        raise Conflict(f"measure {measure_id} is {measure.status}, not active")
+        raise Conflict(NOT_ACTIVE(id=measure_id, status=Term(measure.status, kind="measure_status")))
     measure.status = "ended"
     measure.ended_at = clock.now()
     measure.end_reason = reason[:200]

@@ -22,10 +22,17 @@ from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.db import is_postgres
 from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Address, Unit
+from fangkong.kernel.jurisdictions.service import NO_ROOT
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
+
+INVALID_SIZE = message("demo.invalid_size", _("invalid size"))
+AT_LEAST_ONE = message("demo.at_least_one", _("at least 1"))
+CITY_EXISTS = message("demo.city_exists", _("the database already holds a city (jurisdictions, persons or places); "
+                                            "the demo city is built only into a freshly initialised database"))
 
 __all__ = ["CityExists", "CityStats", "city_exists", "generate_city"]
 
@@ -118,13 +125,12 @@ def generate_city(session: Session, *, persons: int, seed: int,
     `progress(n)` is called as each chunk of persons is stored.
     """
     if persons < 1:
-        raise ValidationFailed("invalid size", [FieldError("persons", "at least 1")])
+        raise ValidationFailed(INVALID_SIZE(), [FieldError("persons", AT_LEAST_ONE())])
     if city_exists(session):
-        raise CityExists("the database already holds a city (jurisdictions, persons or places); "
-                         "the demo city is built only into a freshly initialised database")
+        raise CityExists(CITY_EXISTS())
     root = session.execute(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)).scalar_one_or_none()
     if root is None:
-        raise NotFound("no root unit: run `fangkong init`")
+        raise NotFound(NO_ROOT())
     session.flush()
     ids = IdBase(unit=_max_id(session, Unit), address=_max_id(session, Address), place=_max_id(session, Place),
                  person=_max_id(session, Person))

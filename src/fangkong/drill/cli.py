@@ -11,6 +11,7 @@ from fangkong.cli import app
 from fangkong.kernel.cli_support import (
     EXIT_UNUSABLE,
     cli_session,
+    describe_error,
     err_console,
     fail,
     print_rows,
@@ -62,7 +63,7 @@ def demo_cmd(
                 stats = generate_city(session, persons=persons, seed=seed, progress=advance)
             scenario = seed_scenario(session, leads=leads, seed=seed)
         except DomainError as exc:
-            fail(str(exc), EXIT_UNUSABLE)
+            fail(describe_error(exc), EXIT_UNUSABLE)
     elapsed = time.monotonic() - started
     if as_json:
         typer.echo(json.dumps({"created": True, "seed": seed, **stats.as_dict(), "risk_areas": scenario.risk_areas,

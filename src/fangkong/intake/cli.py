@@ -13,7 +13,16 @@ import typer
 from fangkong.cli import app
 from fangkong.intake import jobs as _jobs  # noqa: F401  (registers the intake jobs)
 from fangkong.kernel import cli_support
-from fangkong.kernel.cli_support import EXIT_USAGE, export_app, fail, import_app, print_rows
+from fangkong.kernel.cli_support import (
+    EXIT_USAGE,
+    HEADERS_HELP,
+    check_export_args,
+    describe_error,
+    export_app,
+    fail,
+    import_app,
+    print_rows,
+)
 from fangkong.kernel.i18n import _
 
 REPORT_HELP = _("Write a per-row report (CSV, UTF-8 with BOM) to this file.")
@@ -95,7 +104,7 @@ def import_risk_areas_cmd(
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
         table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
-        return import_risk_areas(session, actor, rows=list(table), filename=path.name)
+        return table.report(import_risk_areas(session, actor, rows=list(table), filename=path.name))
 
     run_import(_("Importing risk areas"), file, report, work, ["risk_area_id"])
 
@@ -107,6 +116,7 @@ def export_leads_cmd(
     channel: str = typer.Option(None, "--channel", help=_("Only this channel.")),
     status: str = typer.Option(None, "--status", help=_("Only this status.")),
     unit: str = typer.Option(None, "--unit", help=_("Only leads owned in this unit's subtree (unit code).")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
 ) -> None:
     from fangkong.intake.service import export_leads
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
@@ -114,16 +124,50 @@ def export_leads_cmd(
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
 
-    if out.suffix.lower() not in (".csv", ".xlsx"):
-        fail(_("--out must end in .csv or .xlsx"), EXIT_USAGE)
+    check_export_args(out, headers)
     try:
         with unit_of_work() as session:
             load_mode(session)
             n = export_leads(session, SYSTEM_ACTOR, out=out, unmasked=unmasked, channel=channel, status=status,
-                             unit_id=_unit_id(session, unit))
+                             unit_id=_unit_id(session, unit), headers=headers)
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     typer.echo(_("{n} leads written to {out}").format(n=n, out=out))
+
+
+def _day_params(session: Any, day: str | None, unit: str | None) -> dict[str, str]:
+    unit_id = _unit_id(session, unit)
+    return {"day": _day(day).isoformat(), "unit_id": str(unit_id) if unit_id else ""}
+
+
+@export_app.command("clearance", help=_("Export a day's daily clearance lead by lead (clocks, due time, cleared by the cut-off)."))
+def export_clearance_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file, .csv or .xlsx.")),
+    day: str = typer.Option(None, "--day", help=_("The day (YYYY-MM-DD, local); today by default.")),
+    unit: str = typer.Option(None, "--unit", help=_("Unit code; the whole tree by default.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    _export_day("clearance", out, day, unit, headers)
+
+
+@export_app.command("reconciliation", help=_("Export a day's reconciliation lists (channels set against each other)."))
+def export_reconciliation_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file, .csv or .xlsx.")),
+    day: str = typer.Option(None, "--day", help=_("The day (YYYY-MM-DD, local); today by default.")),
+    unit: str = typer.Option(None, "--unit", help=_("Unit code; the whole tree by default.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    _export_day("reconciliation", out, day, unit, headers)
+
+
+def _export_day(kind: str, out: Path, day: str | None, unit: str | None, headers: str | None) -> None:
+    from fangkong.intake import exports as _kinds  # noqa: F401 (registers the intake export kinds)
+    from fangkong.kernel.db import unit_of_work
+
+    with unit_of_work() as session:
+        params = _day_params(session, day, unit)
+    n = cli_support.run_export(kind, out, headers=headers, params=params)
+    typer.echo(_("{n} rows written to {out}").format(n=n, out=out))
 
 
 @report_app.command("clearance", help=_("Daily clearance: leads received, cleared, open, overdue and the clocks."))
@@ -209,5 +253,5 @@ def verify_cmd(
             result = {"lead_id": lead.id, "status": lead.status, "measure_id": lead.measure_id,
                       "task_id": lead.verification_task_id, "headcount": lead.headcount}
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     cli_support.print_created(_("lead {lead_id}: {status}").format(**result), result, as_json=as_json)

@@ -44,7 +44,7 @@ def _run_risk_areas(session: Session, actor: Actor, path: Path, *, progress: Cal
     from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
 
     table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
-    rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
+    rows = table.report(service.import_risk_areas(session, actor, rows=list(table), filename=path.name))
     progress(len(rows))
     return rows
 

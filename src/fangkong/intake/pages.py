@@ -13,11 +13,9 @@ import datetime as dt
 import hmac
 import re
 import secrets
-import shutil
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -28,6 +26,8 @@ from starlette.background import BackgroundTask
 
 from fangkong.control import service as control_service
 from fangkong.intake import imports, kinds, pages_reports, service
+from fangkong.intake.errors import INVALID_VERIFICATION
+from fangkong.intake.exports import LEADS
 from fangkong.intake.masking import masked_payload
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.intake.pages_common import (
@@ -53,17 +53,26 @@ from fangkong.intake.pages_common import (
     units_by_id,
 )
 from fangkong.intake.service.verification import OPEN_STATUSES, pushed_to
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    INVALID_FILTER,
+    REQUIRED,
+    UNKNOWN_STATUS,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
 from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
-from fangkong.kernel.messages import translate
+from fangkong.kernel.messages import FieldIssue, field_label, label_of, message, translate
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.labels import rule_label
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow, UnusableFile
 from fangkong.kernel.tasks import service as tasks_service
@@ -107,11 +116,11 @@ class LeadFilter:
 def _filter(channel: str, status: str, day: str, overdue: str) -> LeadFilter:
     errors = []
     if channel and channel not in CHANNELS:
-        errors.append(FieldError("channel", "unknown channel"))
+        errors.append(FieldError("channel", UNKNOWN_CHANNEL()))
     if status and status not in LEAD_STATUSES:
-        errors.append(FieldError("status", "unknown status"))
+        errors.append(FieldError("status", UNKNOWN_STATUS()))
     if errors:
-        raise ValidationFailed("invalid filter", errors)
+        raise ValidationFailed(INVALID_FILTER(), errors)
     return LeadFilter(channel or None, status or None, parse_day(day) if day else None,
                       overdue in ("1", "on", "true"))
 
@@ -155,25 +164,21 @@ def export_page(
     channel: Annotated[str, Form(max_length=16)] = "",
     status: Annotated[str, Form(max_length=16)] = "",
     day: Annotated[str, Form(max_length=10)] = "",
+    overdue: Annotated[str, Form(max_length=5)] = "",
+    headers: Annotated[str, Form(pattern="^(en|zh)?$")] = "",
 ) -> Response:
     """The audited export (线索导出) as a download: masked unless the box is ticked (and allowed)."""
-    f = _filter(channel, status, day, "")
-    start, end = f.received_bounds()
-    folder = Path(tempfile.mkdtemp(prefix="fangkong-export-"))
-    name = f"leads-{clock.local_now().strftime('%Y%m%d-%H%M')}.{format}"
-    try:
-        service.export_leads(session, actor, out=folder / name, unmasked=unmasked in ("1", "on", "true"),
-                             status=f.status, channel=f.channel, received_from=start, received_to=end)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    media = "text/csv; charset=utf-8" if format == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return FileResponse(folder / name, media_type=media, filename=name,
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+    file = export.download(session, actor, LEADS, fmt=format, unmasked=unmasked in ("1", "on", "true"),
+                           headers=headers or None,
+                           params={"channel": channel, "status": status, "day": day, "overdue": overdue})
+    return FileResponse(file.path, media_type=file.media_type, filename=file.filename,
+                        background=BackgroundTask(file.cleanup))
 
 
 # --- forms that create leads --------------------------------------------------------------------------
+
+UNKNOWN_CHANNEL = message("lead.filter_channel", N_("unknown channel"))
+CHOOSE_SITE = message("lead.choose_site", N_("choose a site from the list"))
 
 FORM_FIELDS = ("name", "id_number", "phone", "origin", "arrival_at", "address", "transport", "reason")
 TIP_FIELDS = ("name", "id_number", "phone", "address", "origin", "arrival_at", "reason")
@@ -253,7 +258,7 @@ def _submit(request: Request, session: Session, actor: Actor, *, channel: str, v
         result = service.ingest_leads(session, actor, channel=channel, items=[item], category=category,
                                       via="web")
     except ValidationFailed as exc:
-        return None, [tr(f"{e.field}: {e.message}") for e in exc.fields]
+        return None, [tr(FieldIssue(e.field, e.message)) for e in exc.fields]
     row = result.rows[0]
     return row, [tr(i) for i in row.issues]
 
@@ -376,7 +381,8 @@ def leads_import_submit(
     except UnusableFile as exc:
         return render(request, "intake/leads_import.html", status_code=422, actor=actor,
                       channels=IMPORT_CHANNELS, channel_label=labeler(request, CHANNEL_LABELS),
-                      error=str(exc), categories=_categories(pack, request_locale(request)))
+                      error=translate(exc.message, request_locale(request)),
+                      categories=_categories(pack, request_locale(request)))
     return routes_imports.start(request, job)
 
 
@@ -387,6 +393,24 @@ def _quarantine_sites(session: Session) -> list[Place]:
     transferring someone may pick a site outside their own grid (only names and capacity are shown)."""
     stmt = select(Place).where(Place.kind == "quarantine_site").order_by(Place.name, Place.id).limit(500)
     return list(session.execute(stmt).scalars())
+
+
+#: payload keys whose values are codes with labels (a contact's kind, the form a lead came from)
+PAYLOAD_VALUE_LABELS = {"kind": "contact_kind", "form": "channel", "channel": "channel"}
+
+
+def labelled_payload(rows: list[tuple[str, str]], locale: str,
+                     category_name: Callable[[str | None], str]) -> list[tuple[str, str]]:
+    """The raw payload's keys as field names people read (身份证号, not `id_number`; a file's own Chinese
+    headers stay as they were), and coded values by their labels (a category by the pack's name)."""
+    def value(key: str, text: str) -> str:
+        if key in PAYLOAD_VALUE_LABELS:
+            return translate(label_of(PAYLOAD_VALUE_LABELS[key], text), locale)
+        if key == "category":
+            return category_name(text) or text
+        return text
+
+    return [(field_label(k, locale), value(k, v)) for k, v in rows]
 
 
 def _visible_person(session: Session, actor: Actor, person_id: int | None) -> Person | None:
@@ -426,13 +450,14 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
                   and task.status == "open")
     return {
         "pushed_to": pushed_to(session, lead),
-        "lead": lead, "payload": masked_payload(service.lead_payload(lead)), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
+        "lead": lead, "payload": labelled_payload(masked_payload(service.lead_payload(lead)), locale, category_name), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
         "units": units, "decision": decision, "pack": pack, "measure_name": measure_name,
         "category_name": category_name, "outcome_label": outcome_label, "done_task": done_task,
         "clocks": clocks, "can_verify": can_verify, "sites": _quarantine_sites(session) if can_verify else [],
         "issues": [issue_translator(request)(i) for i in lead.issues or []],
         "channel_label": labeler(request, CHANNEL_LABELS), "status_label": labeler(request, STATUS_LABELS),
         "rule_label": labeler(request, RULE_LABELS),
+        "policy_rule": translate(rule_label(pack, lead.rule), locale),
         "outcomes": [(code, en if locale == "en" else zh) for code, (zh, en) in kinds.OUTCOMES.items()],
         "checks": [(code, en if locale == "en" else zh) for code, (zh, en) in kinds.FOUR_CHECKS.items()],
         "overdue": task is not None and task.status == "open" and task.due_at is not None
@@ -469,13 +494,13 @@ def verify_submit(request: Request, lead_id: RowId, session: DbSession, actor: C
     site = text("site_place_id", 12)
     errors: dict[str, str] = {}
     if not outcome:
-        errors["outcome_code"] = "required"
+        errors["outcome_code"] = REQUIRED()
     site_id = int(site) if site.isdigit() and len(site) < 10 else None
     if site and site_id is None:
-        errors["site_place_id"] = "choose a site from the list"
+        errors["site_place_id"] = CHOOSE_SITE()
     try:
         if errors:
-            raise ValidationFailed("invalid verification", [FieldError(k, v) for k, v in errors.items()])
+            raise ValidationFailed(INVALID_VERIFICATION(), [FieldError(k, v) for k, v in errors.items()])
         service.record_verification(
             session, actor, lead_id=lead_id, outcome_code=outcome, four_checks=checks,
             destination=text("destination", 100) or None,

@@ -4,7 +4,6 @@ permission aliases, and the helpers the lead, report and risk-area pages all use
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.intake import labels
 from fangkong.intake.models import Lead
 from fangkong.intake.service.verification import OPEN_STATUSES
 from fangkong.kernel import clock, scope
@@ -20,8 +20,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import FieldIssue, Message
-from fangkong.kernel.messages import translate as translate_message
+from fangkong.kernel.messages import _, field_label, issue_loaded, message, translate
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tasks.models import Task
@@ -38,29 +37,15 @@ CanViewPersons = Annotated[Actor, Depends(requires("person.view"))]
 PAGE_SIZE = 30
 #: the 日产日清 list shows at most this many leads (the counts above it are complete)
 LIST_CAP = 200
+INVALID_DAY = message("day.invalid", _("invalid day"))
+A_DATE = message("day.expected", _("a date like 2022-04-18"))
 
-CHANNEL_LABELS: dict[str, str] = {
-    "bigdata": N_("Big-data push"), "employer": N_("Employer report"), "community": N_("Community search"),
-    "telecom": N_("Telecom operator"), "checkpoint": N_("Checkpoint"), "tip": N_("Tip-off"),
-    "self": N_("Self-report"), "assist": N_("Assist request"), "tracing": N_("Tracing"),
-    "colocation": N_("Co-location"), "testing": N_("Testing"),
-}
+CHANNEL_LABELS: dict[str, str] = dict(labels.CHANNELS)
 #: channels a person may choose when importing a file on the web (internal channels are not offered)
 IMPORT_CHANNELS = ("bigdata", "employer", "community", "telecom", "checkpoint", "assist")
-STATUS_LABELS: dict[str, str] = {
-    "known": N_("Known, to verify"), "locating": N_("Locating"), "managed": N_("Verified"),
-    "controlled": N_("Controlled"), "closed": N_("Closed"),
-}
-RULE_LABELS: dict[str, str] = {
-    "id_number": N_("the same valid ID number"),
-    "phone_name": N_("the same phone number and name"),
-    "phone": N_("the same phone number"),
-    "name_address": N_("the same name and address on the same grid"),
-    "fuzzy_name": N_("a similar name with a matching birth date, phone or address"),
-    "new_person": N_("nobody matched: a new person was registered"),
-    "split": N_("moved here when a wrong merge was split"),
-}
-LEVEL_LABELS: dict[str, str] = {"high": N_("High risk"), "medium": N_("Medium risk"), "low": N_("Low risk")}
+STATUS_LABELS: dict[str, str] = dict(labels.STATUSES)
+RULE_LABELS: dict[str, str] = dict(labels.MATCH_RULES)
+LEVEL_LABELS: dict[str, str] = dict(labels.LEVELS)
 FIELD_LABELS: dict[str, str] = {
     "name": N_("Full name"), "id_number": N_("ID number"), "phone": N_("Phone"), "origin": N_("Coming from"),
     "arrival_at": N_("Arrival time"), "address": N_("Current address"), "transport": N_("Transport"),
@@ -68,35 +53,8 @@ FIELD_LABELS: dict[str, str] = {
     # risk-area files
     "region_name": N_("Region"), "region_code": N_("County code"), "province": N_("Province"), "city": N_("City"),
     "county": N_("County"), "place": N_("Places"), "level": N_("Level"), "start_at": N_("From"), "end_at": N_("Until"),
+    "row": N_("Row"),
 }
-#: service issue messages (English) → message ids with placeholders, so the page shows them translated
-ISSUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"check digit should be (?P<v>\w)"), N_("check digit should be %(v)s")),
-    (re.compile(r"should be 18 characters \(got (?P<n>\d+)\)"), N_("should be 18 characters (got %(n)s)")),
-    (re.compile(r"should be 17 digits and a final digit or X"), N_("should be 17 digits and a final digit or X")),
-    (re.compile(r"birth date (?P<v>\S+) does not exist"), N_("birth date %(v)s does not exist")),
-    (re.compile(r"birth date is in the future"), N_("birth date is in the future")),
-    (re.compile(r"region (?P<v>\S+) is not a known region code"), N_("region %(v)s is not a known region code")),
-    (re.compile(r"15-digit number converted to 18 digits"), N_("15-digit number converted to 18 digits")),
-    (re.compile(r"not an ID number"), N_("not an ID number")),
-    (re.compile(r"should be 11 digits \(got (?P<n>\d+)\)"), N_("should be 11 digits (got %(n)s)")),
-    (re.compile(r"a landline number, not a mobile"), N_("a landline number, not a mobile")),
-    (re.compile(r"a mobile number starts with 13 to 19"), N_("a mobile number starts with 13 to 19")),
-    (re.compile(r"no number found"), N_("no number found")),
-    (re.compile(r"masked number"), N_("masked number")),
-    (re.compile(r"extra text ignored"), N_("extra text ignored")),
-    (re.compile(r"several numbers; the first was used"), N_("several numbers; the first was used")),
-    (re.compile(r"typed as a number in Excel: digits lost"), N_("typed as a number in Excel: digits lost")),
-    (re.compile(r"nothing to find the person by.*"),
-     N_("nothing to find the person by: give an ID number, a phone number, or a name and an address")),
-    (re.compile(r"address not in gazetteer"), N_("address not in the address book: a locate task goes up")),
-    (re.compile(r"building spans several grids"), N_("the building spans several grids")),
-    (re.compile(r"room not in gazetteer; placed by building"), N_("room not in the address book; placed by building")),
-    (re.compile(r"not a date or time: (?P<v>.*)"), N_("not a date or time: %(v)s")),
-    (re.compile(r"unknown category (?P<v>.*)"), N_("unknown category %(v)s")),
-    (re.compile(r"longer than (?P<n>\d+) characters, cut"), N_("longer than %(n)s characters, cut")),
-]
-
 #: field messages of intake's services shown on these pages (marked here so the catalog carries them)
 SERVICE_MESSAGES = (
     N_("required"), N_("required when the person left the city"),
@@ -116,27 +74,17 @@ class Issue:
     message: str
 
 
-def issue_translator(request: Request) -> Callable[[str], Issue]:
-    """`"phone: should be 11 digits (got 5)"` → Issue(phone, 手机号, 应为 11 位(实际 5 位))."""
-    _ = gettext_for(request)
+def issue_translator(request: Request) -> Callable[[Any], Issue]:
+    """A report issue (a `FieldIssue`, a stored issue, or older `field: message` text) as the page shows
+    it: Issue(phone, 手机号, 应为 11 位(实际 5 位)) — through the message's code, never its English."""
     locale = request_locale(request)
 
-    def translate(text: str) -> Issue:
-        field, sep, message = str(text).partition(": ")
-        if not sep:
-            field, message = "", str(text)
-        shown = message
-        if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
-            field, shown = text.field, translate_message(text.message, locale)
-            return Issue(field, _(FIELD_LABELS[field]) if field in FIELD_LABELS else field, shown)
-        for pattern, msgid in ISSUE_PATTERNS:
-            m = pattern.fullmatch(message)
-            if m:
-                shown = _(msgid) % m.groupdict() if m.groupdict() else _(msgid)
-                break
-        return Issue(field, _(FIELD_LABELS[field]) if field in FIELD_LABELS else field, shown)
+    def view(value: Any) -> Issue:
+        item = issue_loaded(value)
+        return Issue(item.field, field_label(item.field, locale) if item.field else "",
+                     translate(item.message, locale))
 
-    return translate
+    return view
 
 
 def labeler(request: Request, labels: dict[str, str]) -> Callable[[str | None], str]:
@@ -197,7 +145,7 @@ def parse_day(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed("invalid day", [FieldError("day", "a date like 2022-04-18")]) from None
+        raise ValidationFailed(INVALID_DAY(), [FieldError("day", A_DATE())]) from None
 
 
 def units_by_id(session: Session, ids: set[int]) -> dict[int, Unit]:

@@ -31,7 +31,7 @@ from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.jurisdictions import regions
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
-from fangkong.kernel.messages import FieldIssue, translate
+from fangkong.kernel.messages import FieldIssue, message, translate
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import UnusableFile
 from fangkong.kernel.web import routes_imports
@@ -40,6 +40,7 @@ from fangkong.kernel.web.nav import N_
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+UNUSABLE_FILE = message("file.unusable", N_("unusable file"))
 
 # --- daily clearance and reconciliation ---------------------------------------------------------------
 
@@ -157,7 +158,7 @@ def risk_areas_import(request: Request, session: DbSession, actor: CanManageArea
         job = imports_service.submit(session, actor, kind=imports.RISK_AREAS, filename=file.filename,
                                      stream=file.file)
     except UnusableFile as exc:
-        raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
+        raise ValidationFailed(UNUSABLE_FILE(), [FieldError("file", exc.message)]) from None
     return routes_imports.start(request, job)
 
 

@@ -25,7 +25,8 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import INVALID_TIME, FieldError, ValidationFailed
+from fangkong.kernel.messages import reason_of
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
@@ -44,7 +45,7 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
     try:
         return parse_time(value or "")
     except BadTime as exc:
-        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+        raise ValidationFailed(INVALID_TIME(), [FieldError(field, reason_of(exc))]) from None
 
 
 @api.post("/leads", response_model=LeadsReportOut, summary="Receive one lead or a batch")

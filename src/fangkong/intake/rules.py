@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from fangkong.control import service as control_service
 from fangkong.kernel import clock
 from fangkong.kernel.jurisdictions import regions
-from fangkong.kernel.messages import FieldIssue, _, message
+from fangkong.kernel.messages import FieldIssue, _, message, translate
+from fangkong.kernel.policy.labels import rule_label
 from fangkong.kernel.policy.schema import Category, Pack, RiskLevel
 
 #: measure kinds from weakest to strongest (control owns the order)
@@ -252,6 +253,11 @@ def _days_zh(phases: Sequence[PhasePlan], pack: Pack) -> str:
     return text
 
 
+def _rule_zh(pack: Pack, rule: str) -> str:
+    """The rule that fired, named for people (高风险区旅居规则), not by its code (`risk_areas.high`)."""
+    return translate(rule_label(pack, rule), "zh_CN")
+
+
 def decide(pack: Pack, *, category: str | None, origin: str | None, arrival_at: dt.datetime | None,
            decided_at: dt.datetime, areas: Sequence[AreaSpan] | AreaIndex = (),
            in_force: Sequence[InForce] = ()) -> Decision:
@@ -309,11 +315,11 @@ def decide(pack: Pack, *, category: str | None, origin: str | None, arrival_at: 
         if KIND_RANK.get(m.kind, 0) >= rank and lasts:
             end = "不定期" if m.planned_end_at is None else m.planned_end_at.date().isoformat()
             text = (f"{why};已在执行同等或更强的管控措施(措施 #{m.measure_id},至 {end}),"
-                    f"不另行采取措施。依据 {pack.version_tag} measures.in_force。")
+                    f"不另行采取措施。依据 {pack.version_tag} {_rule_zh(pack, 'measures.in_force')}。")
             return Decision(pack.version_tag, "measures.in_force", chosen_cat, None, m.kind, (), None, (), None,
                             text, level_code, m.measure_id, considered, **extra)  # type: ignore[arg-type]
 
-    text = f"{why}:{_days_zh(phases, pack)}。依据 {pack.version_tag} {rule}。"
+    text = f"{why}:{_days_zh(phases, pack)}。依据 {pack.version_tag} {_rule_zh(pack, rule)}。"
     return Decision(pack.version_tag, rule, chosen_cat, phases[0].measure if phases else None, kind, phases,
                     total, tuple(d for p in phases for d in p.test_days), planned_end, text, level_code,
                     None, considered, **extra)  # type: ignore[arg-type]

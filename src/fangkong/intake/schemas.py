@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fangkong.intake.models import Lead, RiskArea
 from fangkong.kernel import clock
 from fangkong.kernel.jurisdictions import regions
+from fangkong.kernel.messages import issue_loaded
 
 LEAD_FIELDS = ("name", "id_number", "phone", "origin", "arrival_at", "address", "transport", "reason",
                "source_ref", "category")
@@ -115,7 +116,7 @@ class LeadOut(BaseModel):
             arrival_at=t(lead.arrival_at), address_text=lead.address_text, category=lead.category,
             decision_category=lead.decision_category, measure_code=lead.measure_code, rule=lead.rule,
             pack_version=lead.pack_version, explanation=(lead.decision or {}).get("explanation_zh"),
-            issues=list(lead.issues or []), received_at=clock.iso_local(lead.received_at), known_at=t(lead.known_at),
+            issues=[str(issue_loaded(i)) for i in lead.issues or []], received_at=clock.iso_local(lead.received_at), known_at=t(lead.known_at),
             managed_at=t(lead.managed_at), controlled_at=t(lead.controlled_at), closed_at=t(lead.closed_at),
             verification_task_id=lead.verification_task_id, outcome_code=lead.outcome_code,
             headcount=lead.headcount, measure_id=lead.measure_id, unit_id=lead.unit_id)

@@ -14,6 +14,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.roles import seed_roles
 from fangkong.kernel.db import get_setting, migrate, put_setting
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.policy import service as policy_service
 from fangkong.settings import get_settings
@@ -29,6 +30,10 @@ class InitReport:
 
 class ModeMismatch(RuntimeError):
     pass
+
+
+UNKNOWN_MODE = message("mode.unknown", _("unknown mode %(mode)s; choose one of %(modes)s"))
+OTHER_MODE = message("mode.mismatch", _("this database was initialised in %(stored)s mode, not %(mode)s"))
 
 
 def ensure_root_unit(session: Session) -> tuple[Unit, bool]:
@@ -56,10 +61,10 @@ def initialise(engine: Engine, session: Session, *, mode: str | None = None) -> 
     if stored is None:
         stored = mode or "production"
         if stored not in clock.MODES:
-            raise ModeMismatch(f"unknown mode {stored!r}; choose one of {', '.join(clock.MODES)}")
+            raise ModeMismatch(UNKNOWN_MODE(mode=repr(stored), modes=list(clock.MODES)))
         put_setting(session, "mode", stored)
     elif mode is not None and mode != stored:
-        raise ModeMismatch(f"this database was initialised in {stored} mode, not {mode}")
+        raise ModeMismatch(OTHER_MODE(stored=Term(stored, kind="mode"), mode=Term(mode, kind="mode")))
     clock.configure(stored)
     _, root_created = ensure_root_unit(session)
     added = seed_roles(session)

@@ -60,16 +60,24 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> None:
 
 def print_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, as_json: bool = False,
                title: str | None = None) -> None:
-    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects."""
+    """A Rich table on a terminal, a header line and TSV rows when piped, or JSON objects.
+
+    The table is for people: column names as field labels, messages (issues …) in the command line's
+    language. TSV and JSON are for scripts: column names and text exactly as given (English)."""
     rows = [["" if v is None else v for v in r] for r in rows]
     if as_json:
         typer.echo(json.dumps([dict(zip(headers, r, strict=False)) for r in rows], ensure_ascii=False, default=str))
     elif sys.stdout.isatty():
+        import fangkong.kernel.labels  # noqa: F401  (field labels)
+        from fangkong.kernel.i18n import cli_locale
+        from fangkong.kernel.messages import FieldIssue, Message, field_label, translate
+
+        locale = cli_locale()
         table = Table(title=title)
         for h in headers:
-            table.add_column(h)
+            table.add_column(field_label(h, locale))
         for r in rows:
-            table.add_row(*[str(v) for v in r])
+            table.add_row(*[translate(v, locale) if isinstance(v, Message | FieldIssue) else str(v) for v in r])
         out_console.print(table)
     else:
         typer.echo("\t".join(headers))
@@ -98,14 +106,26 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
 
 def describe_error(exc: Any) -> str:
-    """A domain error in the command line's language (message ids are English)."""
+    """An error in the command line's language: a domain error with its fields, any other exception by
+    the Message it was raised with (message ids are English)."""
+    import fangkong.kernel.labels  # noqa: F401  (field and code labels)
     from fangkong.kernel.i18n import cli_locale
-    from fangkong.kernel.messages import translate
+    from fangkong.kernel.messages import field_label, reason_of, translate
 
     locale = cli_locale()
+    if isinstance(exc, BaseException):
+        from fangkong.kernel import cli_i18n
+
+        if isinstance(exc, cli_i18n.usage_error_types()):  # Click's own, inside Typer: one wording
+            return translate(cli_i18n.usage_error(exc), locale)
+    if not hasattr(exc, "fields"):
+        return translate(reason_of(exc), locale)
     text = translate(exc.message, locale)
     if exc.fields:
-        text += " (" + "; ".join(f"{f.field}: {translate(f.message, locale)}" for f in exc.fields) + ")"
+        colon = "：" if locale != "en" else ": "
+        sep = "；" if locale != "en" else "; "
+        text += (" (" + sep.join(f"{field_label(f.field, locale)}{colon}{translate(f.message, locale)}"
+                                 for f in exc.fields) + ")")
     return text
 
 
@@ -123,3 +143,38 @@ def cli_session() -> Iterator[Any]:
             yield session
     except DomainError as exc:
         fail(describe_error(exc), EXIT_UNUSABLE)
+
+
+# --- exports (`fangkong export KIND --out F.csv|F.xlsx [--headers en|zh]`) ------------------------------
+
+HEADERS_HELP = _("Columns: en = stable English names and codes, ISO times (the default for CSV); zh = for "
+                 "people, Chinese headers with names and labels beside codes (the default for XLSX).")
+
+
+def check_export_args(out: Any, headers: str | None) -> None:
+    """Usage errors (exit 2) of an export command: the file's suffix and the layout."""
+    from pathlib import Path
+
+    if Path(out).suffix.lower() not in (".csv", ".xlsx"):
+        fail(_("--out must end in .csv or .xlsx"), EXIT_USAGE)
+    if headers not in (None, "en", "zh"):
+        fail(_("--headers must be en or zh"), EXIT_USAGE)
+
+
+def run_export(kind: str, out: Any, *, headers: str | None = None, params: dict[str, str] | None = None,
+               unmasked: bool = False) -> int:
+    """The body of a `fangkong export KIND` command: the kind's filters from `params` (as on its page),
+    one unit of work, the audited write. Returns the rows written."""
+    from fangkong.kernel import export
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    check_export_args(out, headers)
+    with cli_session() as session:
+        k = export.get_kind(kind)
+        filters = k.parse_filters(session, SYSTEM_ACTOR, params or {})
+        try:
+            return export.write(session, SYSTEM_ACTOR, k, out=out, filters=filters, unmasked=unmasked,
+                                headers=headers)
+        except OSError as exc:
+            fail(f"{out}: {exc.strerror}", EXIT_UNUSABLE)
+            raise

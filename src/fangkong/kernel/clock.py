@@ -11,8 +11,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BeforeValidator, WithJsonSchema
+
+from fangkong.kernel.errors import NOT_A_TIME_TEXT
 from fangkong.kernel.messages import _, message
 
 MODES = ("production", "test", "drill")
@@ -81,6 +85,7 @@ def iso_local(value: dt.datetime | None) -> str:
 #: between local time and UTC overflows, so such input is refused as invalid instead
 MIN_DAY, MAX_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 OUT_OF_RANGE = message("time.out_of_range", _("outside the years %(first)s to %(last)s"))
+OUT_OF_RANGE_TEXT = message("time.out_of_range_text", _("outside the years %(first)s to %(last)s: %(text)s"))
 
 
 def check_day(day: dt.date, field: str = "day") -> dt.date:
@@ -112,43 +117,73 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         _frozen = previous
 
 
-# Times in files and API bodies (decisions.md, "Time").
+# Times in files, forms and API bodies (decisions.md, "Time"): the platform's one time parser.
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s*(\d{1,2})[:时](\d{1,2})?(?:[:分](\d{1,2}))?秒?)?$")
 _SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
 _DAY_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+#: how people read a time (page cells, XLSX exports): local, to the minute
+LOCAL_MINUTE = "%Y-%m-%d %H:%M"
 
 
 class BadTime(ValueError):
     pass
 
 
-def parse_time(text: str) -> dt.datetime | None:
-    """A time from a file or API body, aware UTC; naive times are local (`FANGKONG_TIMEZONE`).
+def parse_time(text: str | dt.datetime | dt.date | None) -> dt.datetime | None:
+    """A time from a file, form or API body as aware UTC; naive times are local (`FANGKONG_TIMEZONE`).
 
     Accepts ISO 8601 (`T` or space, with or without seconds or offset), `YYYY/MM/DD HH:MM`,
-    `YYYY年M月D日 H:MM`, Excel date cells (read as ISO by the table reader) and dates alone
-    (midnight). Empty → None; anything else raises BadTime with a short message.
+    `YYYY年M月D日 H:MM`, Excel date cells (read as ISO by the table reader, or given as `datetime` /
+    `date`) and dates alone (midnight). Empty → None; anything else raises BadTime with a short message.
     """
-    s = " ".join(unicodedata.normalize("NFKC", text or "").split())
-    if not s:
-        return None
-    value: dt.datetime | None = None
-    m = _CN_DATE.match(s) or _SLASH.match(s)
-    try:
-        if m:
-            y, mo, d, hh, mm, ss = m.groups()
-            value = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
-        else:
-            iso = s.replace("Z", "+00:00")
-            if _DAY_ONLY.match(iso):
-                y, mo, d = iso.split("-")
+    if isinstance(text, dt.datetime):
+        value = text
+    elif isinstance(text, dt.date):
+        value = dt.datetime.combine(text, dt.time(0))
+    else:
+        s = " ".join(unicodedata.normalize("NFKC", text or "").split())
+        if not s:
+            return None
+        m = _CN_DATE.match(s) or _SLASH.match(s)
+        try:
+            if m:
+                y, mo, d, hh, mm, ss = m.groups()
+                value = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+            elif _DAY_ONLY.match(s):
+                y, mo, d = s.split("-")
                 value = dt.datetime(int(y), int(mo), int(d))
             else:
-                value = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        raise BadTime(f"not a date or time: {text!r}") from None
+                value = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadTime(NOT_A_TIME_TEXT(text=repr(text))) from None
     if not MIN_DAY <= value.date() <= MAX_DAY:
-        raise BadTime(f"outside the years {MIN_DAY.year} to {MAX_DAY.year}: {text!r}")
+        raise BadTime(OUT_OF_RANGE_TEXT(first=MIN_DAY.year, last=MAX_DAY.year, text=repr(text)))
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz())
     return value.astimezone(dt.UTC)
+
+
+def format_local(value: dt.datetime | None, fmt: str = LOCAL_MINUTE) -> str:
+    """An aware time as people read it: local, `2022-04-18 09:00` ('' for None)."""
+    return "" if value is None else value.astimezone(tz()).strftime(fmt)
+
+
+def _pydantic_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, str) and len(value) > 64:
+        raise ValueError("at most 64 characters")
+    try:
+        return parse_time(value)
+    except BadTime as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: The time type of API bodies: the same shapes as files and forms (`parse_time`), aware UTC after
+#: validation; a bad value is a 422 naming the field. Batch items keep their times as text and parse
+#: them per item with `parse_time`, so one bad item is rejected in the report, not the whole batch.
+LocalTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_pydantic_time),
+    WithJsonSchema({"type": "string", "examples": ["2022-04-18T09:00:00+08:00", "2022-04-18 09:00",
+                                                   "2022/4/18 9:00", "2022年4月18日 9:00"]}),
+]

@@ -25,9 +25,12 @@ def init_cmd(
 ) -> None:
     """Create the data directory and key, migrate the database to head, seed roles and the default policy pack."""
     from fangkong.kernel import db
+    from fangkong.kernel import labels as _labels  # noqa: F401  (the modes' names)
     from fangkong.kernel.bootstrap import ModeMismatch, initialise
-    from fangkong.kernel.cli_support import fail
+    from fangkong.kernel.cli_support import describe_error, fail
     from fangkong.kernel.files import private_dir
+    from fangkong.kernel.i18n import cli_locale
+    from fangkong.kernel.messages import label_of, translate
     from fangkong.settings import get_settings
 
     settings = get_settings()
@@ -37,9 +40,10 @@ def init_cmd(
         with db.unit_of_work() as session:
             report = initialise(engine, session, mode=mode)
     except ModeMismatch as exc:
-        fail(str(exc), 2)
+        fail(describe_error(exc), 2)
     typer.echo(_("Database ready: {url} (mode: {mode})").format(
-        url=engine.url.render_as_string(hide_password=True), mode=report.mode))
+        url=engine.url.render_as_string(hide_password=True),
+        mode=translate(label_of("mode", report.mode), cli_locale())))
     if report.key_created:
         typer.echo(_("Secret key created: {path}").format(path=settings.key_file))
     if report.root_unit_created:

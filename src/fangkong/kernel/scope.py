@@ -25,14 +25,11 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound
+from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import _, message
 
 M = TypeVar("M")
 
-RECORD_NOT_FOUND = message("scope.not_found", _("record %(ref)s not found"))
-UNIT_NOT_FOUND = message("scope.unit_not_found", _("unit %(ref)s not found"))
 
 
 def subtree(column: Any, path: str) -> ColumnElement[bool]:
@@ -103,7 +100,7 @@ def check(actor: Actor, row: M | None, ref: Any = "") -> M:
     """`row` when the actor sees it; NotFound otherwise (also for None). `ref` names it in the message."""
     if row is None or not sees(actor, row):
         ref = ref if ref != "" else getattr(row, "id", "")
-        raise NotFound(UNIT_NOT_FOUND(ref=ref) if isinstance(row, Unit) else RECORD_NOT_FOUND(ref=ref))
+        raise NotFound(record_not_found(type(row).__name__.lower() if row is not None else "record", ref))
     return row
 
 
@@ -111,7 +108,7 @@ def get_visible(session: Session, actor: Actor, model: type[M], pk: Any) -> M:
     """The row with primary key `pk` in the actor's subtree; NotFound otherwise."""
     row = session.get(model, pk)
     if row is None or not sees(actor, row):
-        raise NotFound(UNIT_NOT_FOUND(ref=pk) if model is Unit else RECORD_NOT_FOUND(ref=pk))
+        raise NotFound(record_not_found(model.__name__.lower(), pk))
     return row
 
 
@@ -126,7 +123,7 @@ def get_visible_by(session: Session, actor: Actor, model: type[M], **key: Any) -
     found = find_visible_by(session, actor, model, **key)
     if found is None:
         ref = " ".join(str(v) for v in key.values())
-        raise NotFound(UNIT_NOT_FOUND(ref=ref) if model is Unit else RECORD_NOT_FOUND(ref=ref))
+        raise NotFound(record_not_found(model.__name__.lower(), ref))
     return found
 
 
@@ -144,7 +141,7 @@ def visible_unit(session: Session, actor: Actor, unit_id: int | None = None, *, 
     """The unit (by id, or by `code`) in the actor's subtree; NotFound otherwise."""
     unit = visible_unit_or_none(session, actor, unit_id, code=code)
     if unit is None:
-        raise NotFound(UNIT_NOT_FOUND(ref=unit_id if unit_id is not None else code))
+        raise NotFound(record_not_found("unit", unit_id if unit_id is not None else code))
     return unit
 
 
@@ -159,5 +156,5 @@ def base_unit(session: Session, actor: Actor, unit_id: int | None = None) -> Uni
             return own
     root = session.execute(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)).scalar_one_or_none()
     if root is None:
-        raise NotFound(UNIT_NOT_FOUND(ref="/"))
+        raise NotFound(record_not_found("unit", "/"))
     return root

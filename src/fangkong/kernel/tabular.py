@@ -4,7 +4,10 @@ uses (decisions.md, "Files in, reports out").
 `read_table` opens CSV (UTF-8 with or without BOM, GB18030; `,` `;` or tab) or a spreadsheet (XLSX,
 XLS, ODS through python-calamine), finds the header row below any title rows by matching the known
 column names, and yields `Row`s numbered as the user sees them in Excel or a text editor. Fully blank
-rows are skipped; unknown columns are kept in `Row.extra`.
+rows are skipped silently; summary and note rows (合计/小计/总计, 填表人/审核人/联系电话 footers, 备注 and 注：
+notes) are not data: they are never yielded, and `Table.skipped` holds a `skipped` report line for each,
+with the reason, which `Table.report` merges into the importer's report in file order. Unknown columns
+are kept in `Row.extra`.
 
 `write_report` writes the per-row report: UTF-8 with BOM, first columns `row,status,person_id,issues`.
 """
@@ -23,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fangkong.kernel.export import neutralise
+from fangkong.kernel.messages import FieldIssue, Message, _, labels, message
+
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
 HEADER_SEARCH_ROWS = 30
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
@@ -30,7 +36,28 @@ REPORT_COLUMNS = ["row", "status", "person_id", "issues"]
 
 
 class UnusableFile(Exception):
-    """The file cannot be used at all (missing, unreadable, no recognisable header): store nothing."""
+    """The file cannot be used at all (missing, unreadable, no recognisable header): store nothing.
+    `message` says why (a Message: English in `str()`, the reader's language through `translate`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+CANNOT_DECODE = message("file.cannot_decode", _("cannot decode the file as UTF-8 or GB18030 (byte %(byte)s)"))
+CSV_BROKEN = message("file.csv_error", _("line %(line)s: %(error)s"))
+NO_SUCH_SHEET = message("file.no_such_sheet", _("no sheet named %(sheet)s (sheets: %(sheets)s)"))
+NO_SHEETS = message("file.no_sheets", _("the workbook has no sheets"))
+SPREADSHEET_BROKEN = message("file.spreadsheet_error", _("cannot read the spreadsheet: %(error)s"))
+NO_SUCH_FILE = message("file.missing", _("no such file: %(path)s"))
+CANNOT_READ = message("file.unreadable", _("cannot read %(path)s: %(error)s"))
+NO_HEADER = message("file.no_header", _("no recognisable header row (expected columns such as %(columns)s)"))
+NO_REQUIRED = message("file.no_required_column", _("none of the required columns found: %(columns)s"))
+SUMMARY = message("report.summary", _("%(total)s rows: %(counts)s"))
+SUMMARY_EMPTY = message("report.summary_empty", _("%(total)s rows"))
+COUNT = message("report.count", _("%(n)s %(status)s"))
+labels("report_status", {"accepted": _("accepted"), "duplicate": _("duplicate"), "rejected": _("rejected"),
+                         "conflict": _("conflict"), "skipped": _("skipped")})
 
 
 @dataclass
@@ -50,7 +77,7 @@ class ReportRow:
     """One line of an import report."""
 
     row: int
-    status: str  # accepted | duplicate | rejected | conflict
+    status: str  # accepted | duplicate | rejected | conflict | skipped
     person_id: int | None = None
     issues: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +111,39 @@ def _match(text: str, aliases: dict[str, str]) -> str | None:
     # "身份证号码（必填）", "手机号(11位)": a note in brackets after the name
     bare = header_key(_NOTE.sub("", unicodedata.normalize("NFKC", text)))
     return aliases.get(bare) if bare else None
+
+
+# ------------------------------------------------------------------------------- summary and note rows
+
+ROW_SUMMARY = message("row.summary", _("a summary row (%(text)s), not data"))
+ROW_FOOTER = message("row.footer", _("the form's signature footer (%(text)s), not data"))
+ROW_NOTE = message("row.note", _("a note (%(text)s), not data"))
+
+#: a cell that is only a total: 合计, 小 计, 总计：35, 共计35人 (but not 总计路 in an address)
+_SUMMARY_ROW = re.compile(r"^(合计|小计|总计|共计|总合计)([:：].*|\d.*|[人名户个条次].*)?$")
+#: the first cell of a signature footer: 填表人：王五  审核人：…  联系电话：…
+_FOOTER_ROW = re.compile(r"^(填表人|填报人|制表人|审核人|审批人|复核人|负责人|联系人|联系电话|填表日期|填报日期|"
+                     r"制表日期|填报时间|填表单位|填报单位|报送单位|单位盖章|签字|盖章)([:：].*)?$")
+#: the first cell of a note: 备注：…  注：1. …  说明：…  注意事项
+_NOTE_ROW = re.compile(r"^(备注|附注|注意事项|注意|填表说明|说明|注)(\d*[:：、.].*)?$")
+
+
+def note_row(cells: list[str]) -> Message | None:
+    """Why a row under the header is not data (a total, a signature footer, a note), or None.
+
+    A total is any cell that is only 合计/小计/总计/共计 (with a count); a footer or a note is told by
+    its first non-empty cell. Pure: cells as the reader cleaned them.
+    """
+    texts = ["".join(unicodedata.normalize("NFKC", c).split()) for c in cells]
+    first = next((t for t in texts if t), "")
+    for t in texts:
+        if t and len(t) <= 24 and _SUMMARY_ROW.match(t):
+            return ROW_SUMMARY(text=t)
+    if _FOOTER_ROW.match(first):
+        return ROW_FOOTER(text=first[:24])
+    if _NOTE_ROW.match(first):
+        return ROW_NOTE(text=first[:24])
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- cells
@@ -129,7 +189,7 @@ def _decode(data: bytes) -> str:
         # GB18030 is a superset of GBK and GB2312, the encodings of Chinese Excel's "CSV" exports
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise UnusableFile(f"cannot decode the file as UTF-8 or GB18030 (byte {exc.start})") from None
+        raise UnusableFile(CANNOT_DECODE(byte=exc.start)) from None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -156,7 +216,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
             yield line + 1, rec
             line = reader.line_num
     except csv.Error as exc:
-        raise UnusableFile(f"line {line + 1}: {exc}") from None
+        raise UnusableFile(CSV_BROKEN(line=line + 1, error=str(exc))) from None
 
 
 class _Sheet:
@@ -167,16 +227,16 @@ class _Sheet:
             wb = CalamineWorkbook.from_path(str(path))
             if sheet is not None:
                 if sheet not in wb.sheet_names:
-                    raise UnusableFile(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+                    raise UnusableFile(NO_SUCH_SHEET(sheet=repr(sheet), sheets=list(wb.sheet_names)))
                 ws = wb.get_sheet_by_name(sheet)
             else:
                 if not wb.sheet_names:
-                    raise UnusableFile("the workbook has no sheets")
+                    raise UnusableFile(NO_SHEETS())
                 ws = wb.get_sheet_by_index(0)
         except UnusableFile:
             raise
         except Exception as exc:  # calamine raises its own error types for broken files
-            raise UnusableFile(f"cannot read the spreadsheet: {exc}") from None
+            raise UnusableFile(SPREADSHEET_BROKEN(error=str(exc))) from None
         self.ws = ws
         self.merged = list(ws.merged_cell_ranges or [])
 
@@ -197,7 +257,7 @@ class Table:
                  sheet: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise UnusableFile(f"no such file: {path}")
+            raise UnusableFile(NO_SUCH_FILE(path=str(path)))
         self.columns = columns
         self._aliases = _alias_map(columns)
         merged: list[Any] = []
@@ -210,7 +270,7 @@ class Table:
             try:
                 text = _decode(self.path.read_bytes())
             except OSError as exc:
-                raise UnusableFile(f"cannot read {path}: {exc.strerror}") from None
+                raise UnusableFile(CANNOT_READ(path=str(path), error=str(exc.strerror))) from None
             source = _csv_rows(text)
             self.total_rows = text.count("\n") + 1
         self._source = source
@@ -222,6 +282,8 @@ class Table:
         self._find_header(head, merged, required_any)
         self.total_rows = max(0, self.total_rows - self.header_row)
         self._consumed = False
+        #: a `skipped` report line for each summary or note row met so far (see `report`)
+        self.skipped: list[ReportRow] = []
 
     def _is_spreadsheet(self) -> bool:
         suffix = self.path.suffix.lower()
@@ -236,7 +298,7 @@ class Table:
     def _find_header(self, head: list[tuple[int, list[str]]], merged: list[Any],
                      required_any: list[str] | None) -> None:
         best: tuple[int, int, list[str]] | None = None  # (score, index into head, header texts)
-        for i, (_, cells) in enumerate(head):
+        for i, (_number, cells) in enumerate(head):
             score = len({m for c in cells if (m := _match(c, self._aliases))})
             if score and (best is None or score > best[0]):
                 best = (score, i, cells)
@@ -249,8 +311,7 @@ class Table:
                 if score and lower_names and score2 >= score and score2 >= best[0]:  # type: ignore[index]
                     best = (score2, i + 1, two)
         if best is None:
-            raise UnusableFile("no recognisable header row (expected columns such as "
-                               + ", ".join(next(iter(a), c) for c, a in list(self.columns.items())[:4]) + ")")
+            raise UnusableFile(NO_HEADER(columns=[next(iter(a), c) for c, a in list(self.columns.items())[:4]]))
         _, idx, header = best
         while header and not header[-1]:
             header = header[:-1]  # trailing empty columns
@@ -267,7 +328,7 @@ class Table:
                 self.unknown_headers.append(text)
                 self._extra_cols.append((col, text))
         if required_any and not any(f in self.fields for f in required_any):
-            raise UnusableFile("none of the required columns found: " + ", ".join(required_any))
+            raise UnusableFile(NO_REQUIRED(columns=list(required_any)))
         self._pending = head[idx + 1:]
 
     @staticmethod
@@ -289,6 +350,10 @@ class Table:
 
     def _row(self, number: int, cells: list[str]) -> Row | None:
         if not any(cells):
+            return None
+        reason = note_row(cells)
+        if reason is not None:
+            self.skipped.append(ReportRow(number, "skipped", issues=[FieldIssue("row", reason)]))
             return None
         values = {canon: "" for canon in self.columns}
         n = len(cells)
@@ -318,6 +383,11 @@ class Table:
     def rows(self) -> Iterator[Row]:
         return iter(self)
 
+    def report(self, rows: Iterable[ReportRow]) -> list[ReportRow]:
+        """The importer's report lines with the `skipped` lines of summary and note rows, in file order.
+        Every importer returns this, so no report ever loses a row of the file."""
+        return sorted([*rows, *self.skipped], key=lambda r: r.row)
+
 
 def read_table(path: Path, columns: dict[str, list[str]], *, required_any: list[str] | None = None,
                sheet: str | None = None) -> Table:
@@ -338,32 +408,39 @@ def write_report(out: Path, rows: Iterable[ReportRow], extra_columns: list[str] 
         w = csv.writer(fh)
         w.writerow(REPORT_COLUMNS + extra_columns)
         for r in rows:
-            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id, "; ".join(r.issues),
-                        *[_report_cell(r.extra.get(c)) for c in extra_columns]])
+            w.writerow([r.row, r.status, "" if r.person_id is None else r.person_id,
+                        neutralise("; ".join(r.issues)), *[_report_cell(r.extra.get(c)) for c in extra_columns]])
 
 
-def _report_cell(value: Any) -> str:
+def _report_cell(value: Any) -> Any:
+    """A kind-specific report cell: numbers as numbers, text echoed from the file neutralised so a
+    spreadsheet never runs it (`=cmd|…` is written `'=cmd|…`, as in every export)."""
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return str(value)
+    return neutralise(str(value))
 
 
 def summarise(rows: Iterable[ReportRow]) -> dict[str, int]:
     """Counts by status, in the order accepted, duplicate, conflict, rejected, then any other."""
     counts = Counter(r.status for r in rows)
-    order = ["accepted", "duplicate", "conflict", "rejected"]
+    order = ["accepted", "duplicate", "conflict", "rejected", "skipped"]
     out = {s: counts[s] for s in order if counts[s]}
     out.update({s: n for s, n in counts.items() if s not in out})
     return out
 
 
-def summary_line(counts: dict[str, int]) -> str:
-    """`12 rows: 10 accepted, 1 duplicate, 1 rejected` for stderr."""
+def summary_line(counts: dict[str, int]) -> Message:
+    """`12 rows: 10 accepted, 1 duplicate, 1 rejected` for stderr (in the reader's language through
+    `translate`: 共 12 行：接受 10，重复 1，拒绝 1)."""
+    from fangkong.kernel.messages import Term
+
     total = sum(counts.values())
-    parts = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{total} rows: {parts}" if parts else f"{total} rows"
+    parts = [COUNT(n=n, status=Term(s, kind="report_status")) for s, n in counts.items()]
+    return SUMMARY(total=total, counts=parts) if parts else SUMMARY_EMPTY(total=total)
 
 
 # ------------------------------------------------------------------------------------ command line
@@ -378,9 +455,11 @@ def run_import(description: str, path: Path, report: Path | None, work: Any,
     """
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.kernel.bootstrap import load_mode
-    from fangkong.kernel.cli_support import err_console, fail, progress
+    from fangkong.kernel.cli_support import describe_error, err_console, fail, progress
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
+    from fangkong.kernel.i18n import cli_locale
+    from fangkong.kernel.messages import translate
 
     rows: list[ReportRow] = []
     try:
@@ -388,10 +467,10 @@ def run_import(description: str, path: Path, report: Path | None, work: Any,
             load_mode(session)
             rows = work(session, SYSTEM_ACTOR, Path(path), progress=advance)
     except UnusableFile as exc:
-        fail(f"{path}: {exc}", 1)
+        fail(f"{path}: {translate(exc.message, cli_locale())}", 1)
     except DomainError as exc:
-        fail(str(exc), 1)
+        fail(describe_error(exc), 1)
     if report is not None:
         write_report(report, rows, extra_columns)
-    err_console.print(summary_line(summarise(rows)), highlight=False)
+    err_console.print(translate(summary_line(summarise(rows)), cli_locale()), highlight=False, markup=False)
     return rows

@@ -13,7 +13,10 @@ import typer
 from fangkong.cli import app
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
+    HEADERS_HELP,
+    check_export_args,
     cli_session,
+    describe_error,
     export_app,
     fail,
     import_app,
@@ -110,16 +113,37 @@ def export_compliance_cmd(
     employer: str = typer.Option(None, "--employer", help=_("Only members of this employer.")),
     group: str = typer.Option(None, "--group", help=_("Only this key group.")),
     status: str = typer.Option(None, "--status", help=_("compliant, grace, overdue or not_due.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
 ) -> None:
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.testing import service
 
     if status and status not in ("compliant", "grace", "overdue", "not_due"):
         fail(_("--status must be compliant, grace, overdue or not_due"), EXIT_USAGE)
+    check_export_args(out, headers)
     with cli_session() as session:
         n = service.export_compliance(session, SYSTEM_ACTOR, out=out, unit_id=_unit_id(session, unit),
                                       employer_id=_employer_id(session, SYSTEM_ACTOR, employer), group_code=group,
-                                      status=status)
+                                      status=status, headers=headers)
+    typer.echo(_("{n} rows written to {out}").format(n=n, out=out), err=True)
+
+
+@export_app.command("coverage", help=_("Export enrolment coverage: declared headcount against enrolled persons per employer and group."))
+def export_coverage_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file (.csv or .xlsx).")),
+    unit: str = typer.Option(None, "--unit", help=_("Unit code (default: the whole city).")),
+    group: str = typer.Option(None, "--group", help=_("Only this key group.")),
+    gaps_only: bool = typer.Option(False, "--gaps", help=_("Only rows with a gap.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    from fangkong.kernel.cli_support import run_export
+    from fangkong.testing import exports as _kinds  # noqa: F401 (registers the testing export kinds)
+
+    check_export_args(out, headers)
+    with cli_session() as session:
+        unit_id = _unit_id(session, unit)
+    n = run_export("coverage", out, headers=headers, params={
+        "unit_id": str(unit_id) if unit_id else "", "group": group or "", "gaps": "1" if gaps_only else ""})
     typer.echo(_("{n} rows written to {out}").format(n=n, out=out), err=True)
 
 
@@ -156,7 +180,7 @@ def hours_cmd(
     try:
         opens, closes = rules.parse_hours(hours)
     except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(describe_error(exc), EXIT_USAGE)
         raise
     with cli_session() as session:
         place = places_service.get_place_by_code(session, SYSTEM_ACTOR, point)

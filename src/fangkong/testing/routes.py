@@ -5,8 +5,6 @@ coverage, turnaround). Thin: parse, call the service, shape the answer."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,13 +16,17 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import DomainError
+from fangkong.kernel.messages import label_of, translate
 from fangkong.kernel.places import service as places_service
+from fangkong.kernel.policy.labels import group_term
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
-from fangkong.kernel.web.templating import render
+from fangkong.kernel.web.templating import render, request_locale
+from fangkong.testing import exports as _exports  # noqa: F401 (registers the export kinds)
 from fangkong.testing import service
+from fangkong.testing.models import RULE_GROUP
 from fangkong.testing.schemas import (
     ComplianceOut,
     CompliancePage,
@@ -184,6 +186,12 @@ def _pool_choices(session: Any) -> list[int]:
     return [s for s in sizes if s > 1]
 
 
+def _group_namer(request: Request, p: Any) -> Any:
+    """A key group's name in the page's language (the pack's `name_zh` / `name_en`), never its code."""
+    locale = request_locale(request)
+    return lambda code: translate(label_of("key_group", code) if code == RULE_GROUP else group_term(p, code), locale)
+
+
 @pages.get("/sampling")
 def sampling_page(request: Request, session: DbSession, actor: CanSample,
                   point: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None) -> Response:
@@ -280,23 +288,17 @@ def compliance_page(request: Request, session: DbSession, actor: CanView, unit_i
                      [("unit_id", unit_id), ("employer_id", employer_id), ("group", group), ("status", status)] if v)
     return render(request, "testing/compliance.html", actor=actor, summary=summary, rows=rows[:50],
                   next_cursor=next_cursor, groups=p.key_groups, group=group, status=status, unit_id=unit_id,
-                  employer_id=employer_id, query=query, can_export=actor.can("data.export"))
+                  employer_id=employer_id, query=query, group_name=_group_namer(request, p))
 
 
 @pages.get("/compliance/export.xlsx")
-def compliance_export(request: Request, session: DbSession, actor: CanView, unit_id: UnitId = None,
-                      employer_id: UnitId = None, group: Group = None, status: Status = None) -> Response:
-    tmp = Path(tempfile.mkdtemp(prefix="fk-compliance-")) / "compliance.xlsx"
-    service.export_compliance(session, actor, out=tmp, unit_id=unit_id, employer_id=employer_id,
-                              group_code=group or None, status=status)
-    stamp = clock.local_now().strftime("%Y%m%d-%H%M")
+def compliance_export(request: Request, session: DbSession, actor: CanView) -> Response:
+    """The compliance list for people (the page's 导出; kept at its first address): `/export/compliance.xlsx`."""
+    from fangkong.kernel import export
 
-    def cleanup() -> None:
-        tmp.unlink(missing_ok=True)
-        tmp.parent.rmdir()
-
-    return FileResponse(tmp, filename=f"compliance-{stamp}.xlsx", background=BackgroundTask(cleanup),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    file = export.download(session, actor, "compliance", fmt="xlsx", params=dict(request.query_params))
+    return FileResponse(file.path, filename=file.filename, background=BackgroundTask(file.cleanup),
+                        media_type=file.media_type)
 
 
 @pages.get("/coverage")
@@ -304,7 +306,8 @@ def coverage_page(request: Request, session: DbSession, actor: CanView, unit_id:
                   group: Group = None) -> Response:
     rep = service.coverage(session, actor, unit_id=unit_id, group_code=group or None)
     p = common.pack(session)
-    return render(request, "testing/coverage.html", actor=actor, report=rep, groups=p.key_groups, group=group)
+    return render(request, "testing/coverage.html", actor=actor, report=rep, groups=p.key_groups, group=group,
+                  unit_id=unit_id, group_name=_group_namer(request, p))
 
 
 @pages.get("/turnaround")

@@ -15,6 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fangkong.kernel.messages import _, message
+
+NOT_CT = message("result.not_ct", _("not a Ct value: %(text)s"))
+HOURS_FORMAT = message("hours.format", _("expected opening hours as HH:MM-HH:MM"))
+NOT_TIME_OF_DAY = message("hours.not_a_time", _("not a time of day: %(text)s"))
+OPEN_BEFORE_CLOSE = message("hours.order", _("opening time must come before closing time"))
+
 #: result words a lab may send (decisions.md, "Results, pools, compliance"); anything else rejects
 RESULT_WORDS: dict[str, str] = {
     "阴性": "negative", "negative": "negative", "neg": "negative", "-": "negative",
@@ -65,7 +72,7 @@ def parse_ct(text: str | None) -> tuple[dict[str, float] | None, str | None]:
             continue
         m = re.match(r"^([A-Za-z0-9_\-]+)\s*[:=\s]\s*(\d+(?:\.\d+)?)$", part)
         if not m:
-            return None, f"not a Ct value: {part!r}"
+            return None, NOT_CT(text=repr(part))
         out[m.group(1)] = float(m.group(2))
     return (out or None), None
 
@@ -116,15 +123,15 @@ def parse_hours(text: str) -> tuple[str, str]:
     s = unicodedata.normalize("NFKC", text or "").replace(" ", "")
     parts = re.split(r"[-–—~至到]", s)
     if len(parts) != 2:
-        raise ValueError("expected opening hours as HH:MM-HH:MM")
+        raise ValueError(HOURS_FORMAT())
     out = []
     for p in parts:
         if not _HHMM.match(p):
-            raise ValueError(f"not a time of day: {p!r}")
+            raise ValueError(NOT_TIME_OF_DAY(text=repr(p)))
         hh, mm = p.split(":")
         out.append(f"{int(hh):02d}:{mm}")
     if out[0] >= out[1]:
-        raise ValueError("opening time must come before closing time")
+        raise ValueError(OPEN_BEFORE_CLOSE())
     return out[0], out[1]
 
 

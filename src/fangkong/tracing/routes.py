@@ -14,14 +14,15 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.errors import FieldError, ValidationFailed
-from fangkong.kernel.messages import FieldIssue
+from fangkong.kernel.errors import INVALID_TIME, REQUIRED, FieldError, ValidationFailed, library_message
+from fangkong.kernel.messages import FieldIssue, _, message, reason_of, translate
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.labels import rule_label
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
-from fangkong.kernel.web.templating import render
+from fangkong.kernel.web.templating import render, request_locale
 from fangkong.tracing import service
 from fangkong.tracing.models import CLASSIFICATIONS, DETECTION_CHANNELS, Case, CaseLink
 from fangkong.tracing.schemas import (
@@ -39,7 +40,13 @@ from fangkong.tracing.schemas import (
     MilestoneIn,
     UpgradeIn,
 )
+from fangkong.tracing.service.cases import INVALID_CASE
+from fangkong.tracing.service.chains import INVALID_LINK
 from fangkong.tracing.service.contacts import ContactView
+
+SOURCE_OR_TARGET = message("link.source_or_target", _("give source_case_id or target_case_id"))
+NOT_CONFIRMED = message("contacts.not_confirmed", _("contact not confirmed"))
+A_CASE_NUMBER = message("link.case_number", _("a case number"))
 
 api = APIRouter(tags=["tracing"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -57,7 +64,7 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
     try:
         return parse_time(value or "")
     except BadTime as exc:
-        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+        raise ValidationFailed(INVALID_TIME(), [FieldError(field, reason_of(exc))]) from None
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -98,7 +105,7 @@ def _create(session: Any, actor: Actor, body: CaseIn) -> Case:
                                          classification=body.classification, onset_at=times["onset_at"],
                                          detection_channel=body.detection_channel, note=body.note)
     if body.detection_channel is None:
-        raise ValidationFailed("invalid case", [FieldError("detection_channel", "required")])
+        raise ValidationFailed(INVALID_CASE(), [FieldError("detection_channel", REQUIRED())])
     return service.create_case(session, actor, classification=body.classification,
                                detection_channel=body.detection_channel, source=body.source,
                                person_id=body.person_id, name=body.name, id_number=body.id_number, phone=body.phone,
@@ -163,7 +170,7 @@ def confirm_contacts_api(case_id: RowId, body: ContactsIn, session: DbSession, a
             try:
                 times[f] = parse_time(getattr(it, f) or "")
             except BadTime as exc:
-                raise ValidationFailed("invalid time", [FieldError(f"items.{n}.{f}", str(exc))]) from None
+                raise ValidationFailed(INVALID_TIME(), [FieldError(f"items.{n}.{f}", reason_of(exc))]) from None
         items.append(service.ContactItem(kind=it.kind, person_id=it.person_id, name=it.name, phone=it.phone,
                                          id_number=it.id_number, address=it.address, relation=it.relation,
                                          via_contact_id=it.via_contact_id, **times))
@@ -192,7 +199,7 @@ def chain_api(case_id: RowId, session: DbSession, actor: CanView) -> ChainOut:
 def link_api(case_id: RowId, body: LinkIn, session: DbSession, actor: CanManage) -> LinkOut:
     """Link cases: `source_case_id` infected this case, or this case infected `target_case_id`."""
     if (body.source_case_id is None) == (body.target_case_id is None):
-        raise ValidationFailed("invalid link", [FieldError("source_case_id", "give source_case_id or target_case_id")])
+        raise ValidationFailed(INVALID_LINK(), [FieldError("source_case_id", SOURCE_OR_TARGET())])
     src, dst = (body.source_case_id, case_id) if body.source_case_id is not None else (case_id, body.target_case_id)
     link = service.link_cases(session, actor, source_case_id=src, target_case_id=dst or 0, note=body.note)
     return LinkOut(id=link.id, source_case_id=link.source_case_id, target_case_id=link.target_case_id,
@@ -235,7 +242,7 @@ def create_case_page(session: DbSession, actor: CanManage, classification: Annot
                       name=name or None, id_number=id_number or None, phone=phone or None,
                       sampled_at=sampled_at or None, onset_at=onset_at or None, note=note or None)
     except PydanticError as exc:
-        raise ValidationFailed("invalid case", [FieldError(".".join(str(x) for x in e["loc"]), e["msg"])
+        raise ValidationFailed(INVALID_CASE(), [FieldError(".".join(str(x) for x in e["loc"]), library_message(e))
                                                 for e in exc.errors(include_url=False)]) from None
     case = _create(session, actor, body)
     return _back(case.id)
@@ -270,15 +277,16 @@ def case_page(request: Request, case_id: RowId, session: DbSession, actor: CanVi
     return render(request, "tracing/case.html", actor=actor, inv=inv, case=inv.case, person=inv.person,
                   contacts=contacts, chain=chain, events=events,
                   sources=sources, infected=infected, confirmed=confirmed, upgraded=upgraded, now=clock.now(),
-                  measure_names=_measure_names(request, session))
+                  measure_names=_measure_names(request, session),
+                  lookback_rule=translate(rule_label(policy_service.active_pack(session), inv.lookback_rule),
+                                          request_locale(request)))
 
 
 def _confirm_one(session: Any, actor: Actor, case_id: int, item: Any) -> str:
     report = service.confirm_contacts(session, actor, case_id=case_id, items=[item])[0]
     if report.status == "rejected":
-        raise ValidationFailed("contact not confirmed", [
-            FieldError(i.field or "contact", i.message) if isinstance(i, FieldIssue)
-            else FieldError(*i.split(": ", 1)) if ": " in i else FieldError("contact", i) for i in report.issues])
+        found = [FieldIssue.parse(i) for i in report.issues]
+        raise ValidationFailed(NOT_CONFIRMED(), [FieldError(i.field or "contact", i.message) for i in found])
     return report.status
 
 
@@ -321,7 +329,7 @@ def milestone_page(case_id: RowId, session: DbSession, actor: CanManage, step: A
 @pages.post("/cases/{case_id}/links")
 def link_page(case_id: RowId, session: DbSession, actor: CanManage, source_case_id: Annotated[str, Form()]) -> Any:
     if not source_case_id.strip().lstrip("#").isdigit():
-        raise ValidationFailed("invalid link", [FieldError("source_case_id", "a case number")])
+        raise ValidationFailed(INVALID_LINK(), [FieldError("source_case_id", A_CASE_NUMBER())])
     service.link_cases(session, actor, source_case_id=int(source_case_id.strip().lstrip("#")), target_case_id=case_id)
     return _back(case_id, "chain")
 

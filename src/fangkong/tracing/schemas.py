@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong.kernel.clock import LocalTime
+
 Time = Annotated[str, Field(max_length=64)]
 Short = Annotated[str, Field(max_length=64)]
 RowRef = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -25,10 +27,10 @@ class CaseIn(BaseModel):
     name: Short | None = None
     id_number: Annotated[str, Field(max_length=40)] | None = None
     phone: Annotated[str, Field(max_length=40)] | None = None
-    sampled_at: Time | None = None
-    onset_at: Time | None = None
-    result_at: Time | None = None
-    isolated_at: Time | None = None
+    sampled_at: LocalTime | None = None
+    onset_at: LocalTime | None = None
+    result_at: LocalTime | None = None
+    isolated_at: LocalTime | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
 
 

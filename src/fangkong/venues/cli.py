@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -11,8 +10,17 @@ from pathlib import Path
 import typer
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import cli_session, fail, import_app, print_created, print_rows
-from fangkong.kernel.i18n import _
+from fangkong.kernel.cli_support import (
+    check_export_args,
+    cli_session,
+    describe_error,
+    fail,
+    import_app,
+    print_created,
+    print_rows,
+)
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label
 from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.retention, venues.colocation_index)
 
 venues_app = typer.Typer(help=_("Venue codes, scans and coverage."), no_args_is_help=True)
@@ -131,7 +139,7 @@ def index_cmd(
         typer.echo(json.dumps(result))
     else:
         for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{field_label(key, cli_locale())}: {value}")
 
 
 # --------------------------------------------------------------------------------------------- import
@@ -177,18 +185,20 @@ def colocation_cmd(
     out: Path = typer.Option(None, "--out", help=_("Write the pairs to this CSV file.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
+    from fangkong.kernel.clock import BadTime, parse_time
     from fangkong.venues.colocation import service as colocation_service
     from fangkong.venues.colocation.store import get_index
-    from fangkong.venues.fields import BadTime, parse_time
 
     if sum(x is not None for x in (phone, id_number, person)) != 1:
         fail(_("give exactly one of --phone, --id-number, --person"), 2)
     try:
         start, end = parse_time(since), parse_time(until)
     except BadTime as exc:
-        fail(str(exc), 2)
+        fail(describe_error(exc), 2)
     if start is None or end is None:
         fail(_("--since and --until are required"), 2)
+    if out is not None:
+        check_export_args(out, None)
     with cli_session() as session:
         system = _system()
         subject = colocation_service.resolve_subject(session, system, person_id=person, phone=phone,
@@ -196,13 +206,14 @@ def colocation_cmd(
         get_index().extend(session)  # the command line answers from a current index
         pairs = colocation_service.colocated(session, system, person_id=subject, since=start, until=end,
                                              window_min=window_min)
-    rows = [p.row() for p in pairs]
+        rows = [p.row() for p in pairs]
+        if out is not None:  # through the export writer: audited, formula injection neutralised
+            from fangkong.kernel import export
+            from fangkong.venues.exports import COLOCATION
+
+            export.write(session, system, COLOCATION, out=out, rows=rows,
+                         filters={"person_id": subject, "since": start, "until": end, "window_min": window_min})
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(colocation_service.PAIR_COLUMNS)
-            w.writerows(rows)
         typer.echo(_("{n} pairs written to {path}").format(n=len(rows), path=out), err=True)
     else:
         print_rows(colocation_service.PAIR_COLUMNS, rows, as_json=as_json)

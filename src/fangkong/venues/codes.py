@@ -18,7 +18,11 @@ import re
 from dataclasses import dataclass
 from hashlib import sha256
 
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people import crypto
+
+MALFORMED = message("venue_code.malformed", _("malformed venue code"))
+BAD_SIGNATURE = message("venue_code.bad_signature", _("venue code signature does not match"))
 
 #: 120-bit signatures: forging one by guessing is out of reach, and the token stays short
 SIG_BYTES = 15
@@ -84,10 +88,10 @@ def verify_token(text: str) -> TokenInfo:
     token = extract_token(text)
     m = _TOKEN.match(token)
     if m is None:
-        raise BadToken("malformed venue code")
+        raise BadToken(MALFORMED())
     version, place_id = int(m.group(1)), int(m.group(2), 36)
     if place_id < 1 or place_id > 2_147_483_647:
-        raise BadToken("malformed venue code")
+        raise BadToken(MALFORMED())
     if not hmac.compare_digest(m.group(3), _signature(version, place_id)):
-        raise BadToken("venue code signature does not match")
+        raise BadToken(BAD_SIGNATURE())
     return TokenInfo(place_id, version)

@@ -1,54 +1,14 @@
-"""Field parsing for venue and scan rows: times and venue categories (场所类别). Pure, no database."""
+"""Field parsing for venue and scan rows: venue categories (场所类别) and scan times to the second. Pure, no
+database. Times are parsed by the platform's one parser, `fangkong.kernel.clock.parse_time`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 
-from fangkong.kernel import clock
+from fangkong.kernel.messages import _, message, named_labels
 
 # ----------------------------------------------------------------------------------------------- time
-
-_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s*(\d{1,2})[:时](\d{1,2})?(?:[:分](\d{1,2}))?秒?)?$")
-_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
-_DAY_ONLY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-
-
-class BadTime(ValueError):
-    pass
-
-
-def parse_time(text: str | dt.datetime | None) -> dt.datetime | None:
-    """A time from a file, form or API body as aware UTC; naive times are local (decisions.md, "Time").
-
-    ISO 8601 (`T` or space, with or without seconds or offset), `YYYY/MM/DD HH:MM`, `YYYY年M月D日 H:MM`
-    and dates alone (midnight). Empty → None; anything else raises BadTime. (Hand-written like the
-    intake reader's: `datetime.fromisoformat` covers ISO; the two Chinese spreadsheet shapes are two
-    regular expressions.)
-    """
-    if isinstance(text, dt.datetime):
-        value = text
-    else:
-        s = " ".join(unicodedata.normalize("NFKC", text or "").split())
-        if not s:
-            return None
-        m = _CN_DATE.match(s) or _SLASH.match(s)
-        try:
-            if m:
-                y, mo, d, hh, mm, ss = m.groups()
-                value = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
-            elif _DAY_ONLY.match(s):
-                y, mo, d = s.split("-")
-                value = dt.datetime(int(y), int(mo), int(d))
-            else:
-                value = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadTime(f"not a date or time: {text!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=clock.tz())
-    return value.astimezone(dt.UTC)
-
 
 def whole_seconds(value: dt.datetime) -> dt.datetime:
     """Scans are kept to the second: co-location compares whole seconds exactly."""
@@ -71,7 +31,10 @@ CATEGORIES: dict[str, str] = {
     "care_home": "养老机构", "banquet_hall": "宴会厅", "gas_station": "加油站", "car_service": "汽车服务",
     "wholesale_market": "批发市场",
 }
+UNKNOWN_CATEGORY = message("venue.unknown_category", _("unknown category %(category)s, kept as written"))
 _BY_LABEL = {unicodedata.normalize("NFKC", label).casefold(): code for code, label in CATEGORIES.items()}
+#: pages show the label, never the code (kernel.messages.label_of("category.venue", code))
+CATEGORY_LABELS = named_labels("category.venue", CATEGORIES)
 
 
 def parse_category(text: str) -> tuple[str | None, str | None]:
@@ -85,4 +48,4 @@ def parse_category(text: str) -> tuple[str | None, str | None]:
         return key, None
     if s.casefold() in _BY_LABEL:
         return _BY_LABEL[s.casefold()], None
-    return s[:32], f"unknown category {s[:32]!r}, kept as written"
+    return s[:32], UNKNOWN_CATEGORY(category=repr(s[:32]))

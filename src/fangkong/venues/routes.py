@@ -16,15 +16,26 @@ from fastapi.responses import RedirectResponse, Response
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.clock import BadTime, parse_time
+from fangkong.kernel.errors import (
+    INVALID_CURSOR,
+    INVALID_TIME,
+    NOT_A_CURSOR,
+    REQUIRED,
+    FieldError,
+    ValidationFailed,
+)
+from fangkong.kernel.messages import reason_of
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render, request_locale
+from fangkong.venues import exports as _exports  # noqa: F401 (registers the venue export kinds)
 from fangkong.venues.colocation import service as colocation_service
-from fangkong.venues.fields import CATEGORIES, BadTime, parse_time
+from fangkong.venues.colocation.service import INVALID_PERIOD
+from fangkong.venues.fields import CATEGORIES
 from fangkong.venues.schemas import (
     CodeOut,
     ColocationOut,
@@ -66,7 +77,7 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
     try:
         return parse_time(value or "")
     except BadTime as exc:
-        raise ValidationFailed("invalid time", [FieldError(field, str(exc))]) from None
+        raise ValidationFailed(INVALID_TIME(), [FieldError(field, reason_of(exc))]) from None
 
 
 def _printed_url(token: str, request: Request) -> str | None:
@@ -122,9 +133,9 @@ def get_colocation(
     within ±window_min minutes of each scan. The subject's own scans are excluded."""
     start, end = _time(since, "since"), _time(until, "until")
     if start is None or end is None:
-        raise ValidationFailed("invalid period", [FieldError("since" if start is None else "until", "required")])
+        raise ValidationFailed(INVALID_PERIOD(), [FieldError("since" if start is None else "until", REQUIRED())])
     if cursor and not cursor.isdigit():
-        raise ValidationFailed("invalid cursor", [FieldError("cursor", "not a cursor from a previous page")])
+        raise ValidationFailed(INVALID_CURSOR(), [FieldError("cursor", NOT_A_CURSOR())])
     subject = colocation_service.resolve_subject(session, actor, person_id=person_id, phone=phone,
                                                  id_number=id_number)
     window = colocation_service.window_minutes(session, window_min)
@@ -241,7 +252,7 @@ def scan_submit(
     values = {"phone": phone, "id_number": id_number, "name": name}
     errors: list[FieldError] = []
     if not phone.strip():
-        errors.append(FieldError("phone", "required"))
+        errors.append(FieldError("phone", REQUIRED()))
     if not errors:
         try:
             done = scans_service.record_page_scan(session, token=token, phone=phone, id_number=id_number or None,

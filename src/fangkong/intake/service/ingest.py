@@ -32,9 +32,11 @@ from fangkong.kernel.bulk import chunks as _chunks
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import _, issue, message
+from fangkong.kernel.messages import FieldIssue, Term, _, issue, issue_stored, message, reason_of
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people.findable import findability_issue
 from fangkong.kernel.people.identity import (
+    ID_CONVERTED,
     IdNumberCheck,
     PhoneCheck,
     check_id_numbers,
@@ -46,14 +48,24 @@ from fangkong.kernel.people.matching import Candidate
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.labels import category_term
 from fangkong.kernel.policy.schema import CATEGORIES, Pack
 from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks import service as tasks_service
 
+CUT = message("field.cut", _("longer than %(limit)s characters, cut"))
+UNKNOWN_CATEGORY = message("lead.unknown_category", _("unknown category %(category)s"))
+UNKNOWN_CATEGORY_OF = message("lead.unknown_category_of", _("unknown category %(category)s; one of %(categories)s"))
+UNKNOWN_CHANNEL = message("lead.unknown_channel", _("unknown channel %(channel)s; one of %(channels)s"))
+INVALID_BATCH = message("lead.invalid_batch", _("invalid lead batch"))
+NO_NAME = message("lead.no_name", _("no name"))
+NO_ADDRESS = message("lead.no_address", _("no address"))
+NOTHING_TO_FIND = message("lead.nothing_to_find", _("nothing to find the person by (no ID number, no phone, %(missing)s)"))
 CATEGORY_NOT_IN_PACK = message("lead.category_not_in_pack", _(
     "%(category)s is not a category of the active policy pack %(pack)s: decided by the other fields"))
 #: every category code the platform knows (a file may name one the active pack lacks)
 ALL_CATEGORIES = frozenset(CATEGORIES)
+
 TEXT_LIMITS = {"origin": 100, "address": 255, "transport": 64, "reason": 255, "source_ref": 128}
 LEAD_IDENTITY = ("id_number_enc", "id_number_bidx", "id_number_valid", "id_number_masked",
                  "phone_enc", "phone_bidx", "phone_masked")
@@ -127,26 +139,26 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
         r.name = clean_name(v.get("name") or None)
         r.name_key = nk
         if r.name and len(r.name) > 64:
-            issues.append("name: longer than 64 characters, cut")
+            issues.append(FieldIssue("name", CUT(limit=64)))
             r.name, r.name_key = r.name[:64], (nk or "")[:64] or None
         r.id_check = id_check
         if id_check is not None and not id_check.valid:
-            issues.extend(f"id_number: {m}" for m in id_check.issues)
+            issues.extend(FieldIssue("id_number", m) for m in id_check.issues)
         elif id_check is not None and id_check.converted:
-            issues.append("id_number: 15-digit number converted to 18 digits")
+            issues.append(FieldIssue("id_number", ID_CONVERTED()))
         r.phone_check = check_phone(v.get("phone") or None)
         if r.phone_check is not None and r.phone_check.issues:
-            issues.extend(f"phone: {m}" for m in r.phone_check.issues)
+            issues.extend(FieldIssue("phone", m) for m in r.phone_check.issues)
         for f, limit in TEXT_LIMITS.items():
             t = _text(v.get(f))
             if len(t) > limit:
-                issues.append(f"{f}: longer than {limit} characters, cut")
+                issues.append(FieldIssue(f, CUT(limit=limit)))
                 t = t[:limit]
             r.text[f] = t or None
         try:
             r.arrival_at = parse_time(v.get("arrival_at") or "")
         except BadTime as exc:
-            issues.append(f"arrival_at: {exc}")
+            issues.append(FieldIssue("arrival_at", reason_of(exc)))
         given = _text(v.get("category"))
         r.category = default_category
         if given:
@@ -157,11 +169,16 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
                 # a category of another pack (次密接 under the 二十条): said plainly, decided without it
                 issues.append(issue("category", CATEGORY_NOT_IN_PACK(category=given, pack=pack.title())))
             else:
-                issues.append(f"category: unknown category {given!r}")
+                issues.append(FieldIssue("category", UNKNOWN_CATEGORY(category=repr(given))))
         if r.id_check is None and r.phone_check is None and not (r.name_key and r.text["address"]):
             r.report.status = "rejected"
-            missing = "no name" if not r.name_key and r.text["address"] else "no address"
-            issues.append(f"id_number: nothing to find the person by (no ID number, no phone, {missing})")
+            missing = NO_NAME() if not r.name_key and r.text["address"] else NO_ADDRESS()
+            issues.append(FieldIssue("id_number", NOTHING_TO_FIND(missing=missing)))
+            continue
+        junk = findability_issue(name=r.name, id_check=r.id_check, phone_check=r.phone_check)
+        if junk is not None:  # junk does not become people (the rule every channel applies)
+            r.report.status = "rejected"
+            issues.append(junk)
             continue
         if r.text["source_ref"] is None:
             content = [channel, r.name_key, r.id_check.value if r.id_check else None,
@@ -239,11 +256,13 @@ def ingest_leads(
     pack = policy_service.active_pack(session)
     errors = []
     if channel not in CHANNELS:
-        errors.append(FieldError("channel", f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}"))
+        errors.append(FieldError("channel", UNKNOWN_CHANNEL(channel=repr(channel), channels=[
+            Term(c, kind="channel") for c in CHANNELS])))
     if category is not None and category not in pack.categories:
-        errors.append(FieldError("category", f"unknown category {category!r}; one of {', '.join(pack.categories)}"))
+        errors.append(FieldError("category", UNKNOWN_CATEGORY_OF(category=repr(category), categories=[
+            category_term(pack, c) for c in pack.categories])))
     if errors:
-        raise ValidationFailed("invalid lead batch", errors)
+        raise ValidationFailed(INVALID_BATCH(), errors)
     now = clock.now()
     advance = advance or (lambda n: None)
     root = jurisdictions_service.root_unit(session)
@@ -268,7 +287,7 @@ def ingest_leads(
     for r, m in zip(with_address, matches, strict=True):
         r.unit, r.address_id = m.unit, (m.address.id if m.address is not None else None)
         if m.unit is None and m.reason:
-            r.report.issues.append(f"address: {m.reason}")
+            r.report.issues.append(FieldIssue("address", m.reason))
 
     lap("addresses")
     created = resolve_rows(session, actor, rows, now, root)
@@ -311,7 +330,7 @@ def ingest_leads(
             "phone_valid": bool(r.phone_check and r.phone_check.valid),
             "origin": r.text["origin"], "arrival_at": r.arrival_at, "address_text": r.text["address"],
             "address_id": r.address_id, "transport": r.text["transport"], "reason": r.text["reason"],
-            "issues": list(r.report.issues), "person_id": pid, "match_rule": r.rule, "status": "known",
+            "issues": [issue_stored(i) for i in r.report.issues], "person_id": pid, "match_rule": r.rule, "status": "known",
             "known_at": now, "managed_at": None, "controlled_at": None, "closed_at": None,
             "pack_version": decision.pack_version, "rule": decision.rule,
             "decision_category": decision.category, "measure_code": decision.measure,
@@ -403,5 +422,7 @@ def import_leads_file(session: Session, actor: Actor, path: Any, *, channel: str
         payload = {columns[c]: row.values[c] for c in columns}
         payload.update(row.extra)
         items.append(LeadItem(row.number, row.values, row.extra, payload))
-    return ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
-                        filename=Path(path).name, advance=progress)
+    result = ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
+                          filename=Path(path).name, advance=progress)
+    result.rows = table.report(result.rows)
+    return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,12 +13,20 @@ from sqlalchemy.orm import Session
 
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
-from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import chunks, in_list
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import (
+    INVALID_FILTER,
+    ONE_OF,
+    FieldError,
+    ValidationFailed,
+)
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.people import crypto
+from fangkong.kernel.messages import Term, _, message
+from fangkong.kernel.tasks.models import Task
+
+EXPORT_FORMAT = message("export.unknown_format", _("unknown export format"))
+CSV_OR_XLSX_OUT = message("export.csv_or_xlsx", _("the file must end in .csv or .xlsx"))
 
 MAX_LIMIT = 500
 EXPORT_COLUMNS = ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
@@ -33,14 +40,15 @@ def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
 
 
 def _filtered(session: Session, actor: Actor, *, status: str | None, channel: str | None, person_id: int | None,
-              unit_id: int | None, received_from: dt.datetime | None, received_to: dt.datetime | None) -> Any:
+              unit_id: int | None, received_from: dt.datetime | None, received_to: dt.datetime | None,
+              overdue: bool = False) -> Any:
     errors = []
     if status is not None and status not in LEAD_STATUSES:
-        errors.append(FieldError("status", f"one of {', '.join(LEAD_STATUSES)}"))
+        errors.append(FieldError("status", ONE_OF(choices=[Term(s, kind="lead_status") for s in LEAD_STATUSES])))
     if channel is not None and channel not in CHANNELS:
-        errors.append(FieldError("channel", f"one of {', '.join(CHANNELS)}"))
+        errors.append(FieldError("channel", ONE_OF(choices=[Term(c, kind="channel") for c in CHANNELS])))
     if errors:
-        raise ValidationFailed("invalid filter", errors)
+        raise ValidationFailed(INVALID_FILTER(), errors)
     stmt = scope.visible(select(Lead), actor, Lead)
     if status is not None:
         stmt = stmt.where(Lead.status == status)
@@ -54,6 +62,11 @@ def _filtered(session: Session, actor: Actor, *, status: str | None, channel: st
         stmt = stmt.where(Lead.received_at >= received_from)
     if received_to is not None:
         stmt = stmt.where(Lead.received_at < received_to)
+    if overdue:  # open leads whose verification task is past due
+        from fangkong.intake.service.verification import OPEN_STATUSES
+
+        stmt = stmt.join(Task, Task.id == Lead.verification_task_id).where(
+            Lead.status.in_(OPEN_STATUSES), Task.status == "open", Task.due_at < clock.now())
     return stmt
 
 
@@ -100,20 +113,42 @@ def open_lead_categories(session: Session, person_ids: Iterable[int]) -> dict[in
     return out
 
 
-def _export_rows(session: Session, actor: Actor, stmt: Any, unmasked: bool) -> Iterator[list[Any]]:
-    units: dict[int, str] = {}
+def export_rows(session: Session, actor: Actor, *, status: str | None = None, channel: str | None = None,
+                unit_id: int | None = None, received_from: dt.datetime | None = None,
+                received_to: dt.datetime | None = None, overdue: bool = False) -> Iterator[dict[str, Any]]:
+    """One mapping per visible lead (the lead export's rows), oldest first, streamed; ID and phone
+    numbers as `Sensitive` (the writer masks them unless an audited unmask was asked)."""
+    from fangkong.kernel.export import Sensitive
+    from fangkong.kernel.policy import service as policy_service
+
+    stmt = _filtered(session, actor, status=status, channel=channel, person_id=None, unit_id=unit_id,
+                     received_from=received_from, received_to=received_to, overdue=overdue)
+    pack = policy_service.active_pack(session)
+    units: dict[int, tuple[str, str]] = {}
+    names: dict[tuple[str, str | None], str] = {}
+
+    def name_of(what: str, code: str | None) -> str:
+        if not code:
+            return ""
+        if (what, code) not in names:
+            try:
+                names[(what, code)] = (pack.measure(code) if what == "measure" else pack.category(code)).name_zh
+            except Exception:  # a code of an older pack
+                names[(what, code)] = code
+        return names[(what, code)]
+
     for lead in session.execute(stmt.order_by(Lead.id).execution_options(yield_per=2000)).scalars():
         if lead.unit_id not in units:
-            units[lead.unit_id] = session.execute(select(Unit.code).where(Unit.id == lead.unit_id)).scalar_one()
-        if unmasked:
-            id_number = crypto.decrypt(lead.id_number_enc) if lead.id_number_enc else ""
-            phone = crypto.decrypt(lead.phone_enc) if lead.phone_enc else ""
-        else:
-            id_number, phone = lead.id_number_masked or "", lead.phone_masked or ""
-        yield [lead.channel, lead.source_ref or "", lead.person_id or "", lead.status, lead.measure_code or "",
-               lead.rule or "", clock.iso_local(lead.received_at), clock.iso_local(lead.known_at),
-               clock.iso_local(lead.managed_at), clock.iso_local(lead.controlled_at), id_number, phone,
-               units[lead.unit_id], "" if lead.headcount is None else lead.headcount]
+            units[lead.unit_id] = session.execute(select(Unit.code, Unit.name).where(Unit.id == lead.unit_id)).one()
+        code, unit_name = units[lead.unit_id]
+        yield {"channel": lead.channel, "source_ref": lead.source_ref, "person_id": lead.person_id,
+               "name": lead.name, "category": lead.category, "category_name": name_of("category", lead.category),
+               "status": lead.status, "measure": lead.measure_code,
+               "measure_name": name_of("measure", lead.measure_code), "rule": lead.rule,
+               "received_at": lead.received_at, "known_at": lead.known_at, "managed_at": lead.managed_at,
+               "controlled_at": lead.controlled_at, "id_number": Sensitive(lead.id_number_masked, lead.id_number_enc),
+               "phone": Sensitive(lead.phone_masked, lead.phone_enc), "unit_code": code, "unit_name": unit_name,
+               "headcount": lead.headcount, "lead_id": lead.id}
 
 
 def export_leads(
@@ -127,44 +162,21 @@ def export_leads(
     unit_id: int | None = None,
     received_from: dt.datetime | None = None,
     received_to: dt.datetime | None = None,
+    overdue: bool = False,
+    headers: str | None = None,
 ) -> int:
-    """Write one row per visible lead to CSV (UTF-8 with BOM) or XLSX (线索导出); returns the row count.
+    """Write one row per visible lead to CSV (UTF-8 with BOM) or XLSX (线索导出) through the export
+    writer; returns the row count. CSV columns are `EXPORT_COLUMNS`; XLSX is the people's layout.
 
     ID and phone numbers are masked unless `unmasked` (needs `person.unmask`). Audited with who, the
     filter, the row count and whether unmasked.
     """
-    actor.require("lead.export")
-    if unmasked:
-        actor.require("person.unmask")
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise ValidationFailed("unknown export format", [FieldError("out", "the file must end in .csv or .xlsx")])
-    stmt = _filtered(session, actor, status=status, channel=channel, person_id=None, unit_id=unit_id,
-                     received_from=received_from, received_to=received_to)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    if suffix == ".csv":
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(EXPORT_COLUMNS)
-            for row in _export_rows(session, actor, stmt, unmasked):
-                w.writerow(row)
-                n += 1
-    else:
-        import xlsxwriter
+    from fangkong.intake.exports import LEADS
+    from fangkong.kernel import export
 
-        wb = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_numbers": False})
-        ws = wb.add_worksheet("leads")
-        ws.write_row(0, 0, EXPORT_COLUMNS)
-        for row in _export_rows(session, actor, stmt, unmasked):
-            n += 1
-            ws.write_row(n, 0, [str(v) if isinstance(v, str) else v for v in row])
-        wb.close()
-    audit.record(session, actor, "intake.leads_exported", object_type="lead", rows=n, unmasked=unmasked,
-                 format=suffix[1:], filter={"status": status, "channel": channel, "unit_id": unit_id,
-                                            "received_from": received_from, "received_to": received_to})
-    return n
+    return export.write(session, actor, LEADS, out=Path(out), unmasked=unmasked, headers=headers, filters={
+        "status": status, "channel": channel, "unit_id": unit_id, "received_from": received_from,
+        "received_to": received_to, "overdue": overdue})
 
 
 @dataclass(frozen=True)

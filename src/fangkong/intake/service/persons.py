@@ -11,8 +11,16 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
+
+NO_LEADS = message("split.no_leads", _("no leads to split"))
+NAME_ONE = message("split.name_one", _("name at least one lead"))
+NOT_LEADS_OF = message("split.not_leads_of", _("not leads of person %(person)s: %(leads)s"))
+ALL_LEADS = message("split.all_leads", _("these are all the person's leads: nothing would stay"))
+SAME_ID = message("split.same_id", _("a lead to move and a lead to keep carry the same valid ID number"))
+CANNOT_SPLIT = message("split.invalid", _("cannot split"))
 
 #: until roles.py has "person.split", splitting needs "person.edit" (see the report to the lead)
 SPLIT_PERMISSION = "person.split"
@@ -27,20 +35,20 @@ def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: li
     person = scope.get_visible(session, actor, Person, person_id)
     wanted = sorted(set(lead_ids))
     if not wanted:
-        raise ValidationFailed("no leads to split", [FieldError("lead_ids", "name at least one lead")])
+        raise ValidationFailed(NO_LEADS(), [FieldError("lead_ids", NAME_ONE())])
     leads = list(session.execute(select(Lead).where(Lead.person_id == person.id).order_by(Lead.id)).scalars())
     moving = [lead for lead in leads if lead.id in wanted]
     errors = []
     if len(moving) != len(wanted):
         missing = sorted(set(wanted) - {lead.id for lead in moving})
-        errors.append(FieldError("lead_ids", f"not leads of person {person.id}: {', '.join(map(str, missing))}"))
+        errors.append(FieldError("lead_ids", NOT_LEADS_OF(person=person.id, leads=[str(m) for m in missing])))
     elif len(moving) == len(leads):
-        errors.append(FieldError("lead_ids", "these are all the person's leads: nothing would stay"))
+        errors.append(FieldError("lead_ids", ALL_LEADS()))
     staying_ids = {lead.id_number_bidx for lead in leads if lead.id not in wanted and lead.id_number_bidx}
     if any(lead.id_number_bidx in staying_ids for lead in moving if lead.id_number_bidx):
-        errors.append(FieldError("lead_ids", "a lead to move and a lead to keep carry the same valid ID number"))
+        errors.append(FieldError("lead_ids", SAME_ID()))
     if errors:
-        raise ValidationFailed("cannot split", errors)
+        raise ValidationFailed(CANNOT_SPLIT(), errors)
     first = moving[0]
     ids = sorted({lead.id_number_bidx for lead in moving if lead.id_number_bidx})
     phones = [lead for lead in moving if lead.phone_enc is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -52,23 +53,47 @@ def _stats(rows: list[Any], cutoff: dt.datetime, now: dt.datetime) -> dict[str, 
     return out
 
 
-def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None) -> dict[str, Any]:
-    """Per owning unit and in total, for leads received on `day` (local): received, cleared (verified),
-    open, overdue (open past the task's due time), the median and 90th percentile minutes of each
-    clock step, and 日产日清 — leads of the day not verified by the pack's cut-off (local time)."""
-    actor.require("lead.view")
+def _clearance_query(session: Session, actor: Actor, day: dt.date, unit_id: int | None
+                     ) -> tuple[Unit, dt.datetime, Any]:
+    """(unit, the day's cut-off, the visible leads received that day in the unit's subtree with their
+    verification task's due time and owning unit)."""
     unit = scope.base_unit(session, actor, unit_id)
     start, end = clock.local_day_bounds(day)
     pack = policy_service.active_pack(session)
     local_midnight = dt.datetime.combine(day, dt.time(0), tzinfo=clock.tz())
     cutoff = (local_midnight + pack.clearance_cutoff).astimezone(dt.UTC)
-    now = clock.now()
     stmt = (select(Lead.id, Lead.unit_id, Lead.status, Lead.received_at, Lead.known_at, Lead.managed_at,
-                   Lead.controlled_at, Task.due_at, Unit.code, Unit.name)
+                   Lead.controlled_at, Task.due_at, Unit.code, Unit.name, Lead.channel, Lead.person_id,
+                   Lead.name.label("person_name"))
             .join(Unit, Unit.id == Lead.unit_id)
             .outerjoin(Task, Task.id == Lead.verification_task_id)
             .where(Lead.received_at >= start, Lead.received_at < end))
-    stmt = scope.visible(scope.within(stmt, unit, Lead), actor, Lead)
+    return unit, cutoff, scope.visible(scope.within(stmt, unit, Lead), actor, Lead)
+
+
+def clearance_rows(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None
+                   ) -> Iterator[dict[str, Any]]:
+    """日产日清 lead by lead (the clearance export): every lead received on `day` in the unit's subtree,
+    its clocks, the verification due time, and whether it was verified by the cut-off."""
+    actor.require("lead.view")
+    _unit, cutoff, stmt = _clearance_query(session, actor, day, unit_id)
+    now = clock.now()
+    for r in session.execute(stmt.order_by(Lead.id).execution_options(yield_per=2000)):
+        yield {"lead_id": r.id, "unit_code": r.code, "unit_name": r.name, "channel": r.channel,
+               "person_id": r.person_id, "name": r.person_name, "status": r.status, "received_at": r.received_at,
+               "known_at": r.known_at, "managed_at": r.managed_at, "controlled_at": r.controlled_at,
+               "due_at": r.due_at, "cleared": r.managed_at is not None and r.managed_at <= cutoff,
+               "overdue": r.managed_at is None and r.status != "closed" and r.due_at is not None
+               and r.due_at < now}
+
+
+def daily_clearance(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None) -> dict[str, Any]:
+    """Per owning unit and in total, for leads received on `day` (local): received, cleared (verified),
+    open, overdue (open past the task's due time), the median and 90th percentile minutes of each
+    clock step, and 日产日清 — leads of the day not verified by the pack's cut-off (local time)."""
+    actor.require("lead.view")
+    unit, cutoff, stmt = _clearance_query(session, actor, day, unit_id)
+    now = clock.now()
     rows = list(session.execute(stmt.order_by(Lead.id)))
     by_unit: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:

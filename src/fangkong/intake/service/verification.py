@@ -16,17 +16,27 @@ from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
 from fangkong.intake import kinds
-from fangkong.intake.errors import LeadNotOpen
+from fangkong.intake.errors import INVALID_VERIFICATION, LeadNotOpen
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.tasks.models import Task
+
+NAME_LEAD_OR_TASK = message("verification.lead_or_task", _("name a lead or a task"))
+GIVE_LEAD_OR_TASK = message("verification.give_lead_or_task", _("give lead_id or task_id"))
+TASK_NOT_LEAD = message("verification.task_not_lead", _("task %(id)s is not about a lead"))
+NOT_CURRENT_TASK = message("verification.not_current_task", _("task %(id)s is not the lead's current task"))
+NOT_WAITING = message("verification.not_waiting", _("lead %(id)s is %(status)s, not waiting for verification"))
+DESTINATION_REQUIRED = message("verification.destination_required", _("required when the person left the city"))
+SITE_REQUIRED = message("verification.site_required", _("required when the person was transferred to a site"))
+AT_A_SITE = message("verification.at_a_site", _("centralised quarantine is served at a quarantine site: "
+                                                "choose found_site and the site"))
 
 OPEN_STATUSES = ("known", "locating")
 UNKNOWN_CHECKS = message("verification.unknown_checks", _(
@@ -73,14 +83,14 @@ def clean_checks(four_checks: dict[str, Any] | None) -> tuple[dict[str, Any], li
 
 def _lead_for(session: Session, actor: Actor, lead_id: int | None, task_id: int | None) -> Lead:
     if (lead_id is None) == (task_id is None):
-        raise ValidationFailed("name a lead or a task", [FieldError("lead_id", "give lead_id or task_id")])
+        raise ValidationFailed(NAME_LEAD_OR_TASK(), [FieldError("lead_id", GIVE_LEAD_OR_TASK())])
     if task_id is not None:
         task = tasks_service.get_task(session, actor, task_id)
         if task.subject_type != "lead" or task.subject_id is None:
-            raise NotFound(f"task {task_id} is not about a lead")
+            raise NotFound(TASK_NOT_LEAD(id=task_id))
         lead = session.get(Lead, task.subject_id)
         if lead is None or lead.verification_task_id != task.id:
-            raise LeadNotOpen(f"task {task_id} is not the lead's current task")
+            raise LeadNotOpen(NOT_CURRENT_TASK(id=task_id))
         return lead
     assert lead_id is not None
     return scope.get_visible(session, actor, Lead, lead_id)
@@ -111,22 +121,22 @@ def record_verification(
     actor.require("lead.verify")
     lead = _lead_for(session, actor, lead_id, task_id)
     if lead.status not in OPEN_STATUSES or lead.verification_task_id is None:
-        raise LeadNotOpen(f"lead {lead.id} is {lead.status}, not waiting for verification")
+        raise LeadNotOpen(NOT_WAITING(id=lead.id, status=Term(lead.status, kind="lead_status")))
     errors: list[FieldError] = []
     if outcome_code not in kinds.OUTCOMES:
-        errors.append(FieldError("outcome_code", f"one of {', '.join(kinds.OUTCOMES)}"))
+        errors.append(FieldError("outcome_code", ONE_OF(choices=[Term(o, kind=f"outcome.{kinds.VERIFY}")
+                                                                 for o in kinds.OUTCOMES])))
     checks, check_errors = clean_checks(four_checks)
     errors.extend(check_errors)
     destination = " ".join((destination or "").split()) or None
     if outcome_code == "left_city" and not destination:
-        errors.append(FieldError("destination", "required when the person left the city"))
+        errors.append(FieldError("destination", DESTINATION_REQUIRED()))
     if outcome_code == "found_site" and site_place_id is None:
-        errors.append(FieldError("site_place_id", "required when the person was transferred to a site"))
+        errors.append(FieldError("site_place_id", SITE_REQUIRED()))
     if outcome_code == "found_home" and lead.measure_code == "centralised_quarantine":
-        errors.append(FieldError("outcome_code", "centralised quarantine is served at a quarantine site: "
-                                                 "choose found_site and the site"))
+        errors.append(FieldError("outcome_code", AT_A_SITE()))
     if errors:
-        raise ValidationFailed("invalid verification", errors)
+        raise ValidationFailed(INVALID_VERIFICATION(), errors)
 
     outcome: dict[str, Any] = {"four_checks": checks}
     if destination:

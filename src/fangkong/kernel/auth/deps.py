@@ -23,19 +23,22 @@ from fastapi import Depends, Request, Response
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, NotAuthenticated
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.web.deps import DbSession
 
 SESSION_COOKIE = "fk_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_EXPIRED = message("csrf.expired", _("the form has expired; reload the page and try again"))
+TOKEN_REVOKED = message("token.revoked", _("invalid or revoked token"))
 
 
 class CsrfFailed(DomainError):
     """A cookie-authenticated request that changes something came without the session's CSRF token."""
 
     def __init__(self) -> None:
-        super().__init__("the form has expired; reload the page and try again", status=403, code="csrf")
+        super().__init__(CSRF_EXPIRED(), status=403, code="csrf")
 
 
 def _bearer(request: Request) -> str | None:
@@ -70,7 +73,7 @@ def _resolve(request: Request, session: DbSession, form_csrf: str | None) -> Act
     if token is not None:
         user = auth_service.resolve_token(session, token)
         if user is None:
-            raise NotAuthenticated("invalid or revoked token")
+            raise NotAuthenticated(TOKEN_REVOKED())
         actor = auth_service.actor_for_user(session, user, ip=ip)
         request.state.actor = actor
         return actor

@@ -28,8 +28,17 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth import passwords, roles
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, User, WebSession
-from fangkong.kernel.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    TOO_LONG,
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, message
 from fangkong.settings import get_settings
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,64}")
@@ -41,7 +50,21 @@ TOKEN_PREFIX = "fk_"
 #: serialise SQLite writers for nothing (the session timeout is counted in minutes).
 TOUCH_EVERY = dt.timedelta(seconds=30)
 
-LOGIN_FAILED_MESSAGE = "wrong username or password"
+LOGIN_FAILED_MESSAGE = message("auth.login_failed", _("wrong username or password"))()
+CANNOT_MANAGE = message("user.cannot_manage", _("you cannot manage a user with permissions you do not hold"))
+NO_ROOT = message("unit.no_root_init", _("no root unit; run `fangkong init` first"))
+PASSWORD_SHORT = message("password.too_short", _("at least 8 characters"))
+PASSWORD_LONG = message("password.too_long", _("at most 256 characters"))
+BAD_USERNAME = message("user.bad_username", _("3 to 64 letters, digits, '_', '.' or '-'"))
+UNKNOWN_ROLE = message("user.unknown_role", _("unknown role"))
+CANNOT_GRANT = message("user.cannot_grant", _("you cannot grant permissions you do not hold"))
+UNKNOWN_UNIT_PLAIN = message("user.unknown_unit", _("unknown unit"))
+INVALID_USER = message("user.invalid", _("invalid user"))
+USERNAME_TAKEN = message("user.username_taken", _("username already taken"))
+INVALID_PASSWORD = message("password.invalid", _("invalid password"))
+INVALID_CHANGE = message("user.invalid_change", _("invalid change"))
+CANNOT_DISABLE_SELF = message("user.cannot_disable_self", _("you cannot disable yourself"))
+INVALID_TOKEN = message("token.invalid", _("invalid token"))
 
 #: who an unauthenticated sign-in attempt is recorded as; its path is a prefix of no unit path
 ANONYMOUS = Actor(user_id=None, username="anonymous", role="", unit_id=None, unit_path="-",
@@ -59,8 +82,7 @@ class CannotManageUser(DomainError):
     """The actor may manage users, but not this one (it holds permissions the actor lacks)."""
 
     def __init__(self) -> None:
-        super().__init__("you cannot manage a user with permissions you do not hold", status=403,
-                         code="forbidden")
+        super().__init__(CANNOT_MANAGE(), status=403, code="forbidden")
 
 
 def _sha256(text: str) -> str:
@@ -75,7 +97,7 @@ def root_unit(session: Session) -> Unit:
         select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)
     ).scalar_one_or_none()
     if unit is None:
-        raise NotFound("no root unit; run `fangkong init` first")
+        raise NotFound(NO_ROOT())
     return unit
 
 
@@ -90,9 +112,9 @@ def unit_of(session: Session, user: User) -> Unit:
 
 def _password_errors(password: str | None, field: str = "password") -> list[FieldError]:
     if not password or len(password) < MIN_PASSWORD_LENGTH:
-        return [FieldError(field, "at least 8 characters")]
+        return [FieldError(field, PASSWORD_SHORT())]
     if len(password) > MAX_PASSWORD_LENGTH:
-        return [FieldError(field, "at most 256 characters")]
+        return [FieldError(field, PASSWORD_LONG())]
     return []
 
 
@@ -119,16 +141,16 @@ def create_user(
     username = (username or "").strip()
     errors: list[FieldError] = []
     if not USERNAME_RE.fullmatch(username):
-        errors.append(FieldError("username", "3 to 64 letters, digits, '_', '.' or '-'"))
+        errors.append(FieldError("username", BAD_USERNAME()))
     if not role or session.get(Role, role) is None:
-        errors.append(FieldError("role", "unknown role"))
+        errors.append(FieldError("role", UNKNOWN_ROLE()))
     elif not _may_grant(session, actor, role):
-        errors.append(FieldError("role", "you cannot grant permissions you do not hold"))
+        errors.append(FieldError("role", CANNOT_GRANT()))
     unit: Unit | None
     if unit_code:
         unit = scope.visible_unit_or_none(session, actor, code=unit_code)
         if unit is None:
-            errors.append(FieldError("unit_code", "unknown unit"))
+            errors.append(FieldError("unit_code", UNKNOWN_UNIT_PLAIN()))
     elif actor.unit_id is not None:
         unit = session.get(Unit, actor.unit_id)
     else:
@@ -136,15 +158,15 @@ def create_user(
     errors += _password_errors(password)
     display_name = (display_name or "").strip()
     if len(display_name) > 64:
-        errors.append(FieldError("display_name", "at most 64 characters"))
+        errors.append(FieldError("display_name", TOO_LONG(max=64)))
     if errors:
-        raise ValidationFailed("invalid user", errors)
+        raise ValidationFailed(INVALID_USER(), errors)
     assert unit is not None
     taken = session.execute(
         select(User.id).where(func.lower(User.username) == username.lower())
     ).first()
     if taken is not None:
-        raise Conflict("username already taken")
+        raise Conflict(USERNAME_TAKEN())
     user = User(
         username=username,
         display_name=display_name or username,
@@ -171,7 +193,7 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 
 def _visible_user(session: Session, actor: Actor, user: User | None, ref: object) -> User:
     if user is None or not scope.sees(actor, unit_of(session, user)):
-        raise NotFound(f"user {ref} not found")
+        raise NotFound(record_not_found("user", ref))
     return user
 
 
@@ -215,7 +237,7 @@ def set_password(session: Session, actor: Actor, *, user_id: int, password: str)
     user = _managed_user(session, actor, user_id)
     errors = _password_errors(password)
     if errors:
-        raise ValidationFailed("invalid password", errors)
+        raise ValidationFailed(INVALID_PASSWORD(), errors)
     user.password_hash = passwords.hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -231,7 +253,7 @@ def set_active(session: Session, actor: Actor, *, user_id: int, active: bool) ->
     """Enable or disable a user (启用/停用); a disabled user is signed out and its tokens stop working."""
     user = _managed_user(session, actor, user_id)
     if not active and actor.user_id == user.id:
-        raise ValidationFailed("invalid change", [FieldError("is_active", "you cannot disable yourself")])
+        raise ValidationFailed(INVALID_CHANGE(), [FieldError("is_active", CANNOT_DISABLE_SELF())])
     if user.is_active != active:
         user.is_active = active
         if not active:
@@ -260,7 +282,7 @@ def actor_for(session: Session, username: str, *, ip: str | None = None) -> Acto
     """The Actor of an active user by name (`--as USER` on the command line); NotFound otherwise."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.is_active:
-        raise NotFound(f"user {username} not found")
+        raise NotFound(record_not_found("user", username))
     return actor_for_user(session, user, ip=ip)
 
 
@@ -463,7 +485,7 @@ def create_token(
         raise CannotManageUser()
     label = (label or "").strip() or None
     if label is not None and len(label) > 100:
-        raise ValidationFailed("invalid token", [FieldError("label", "at most 100 characters")])
+        raise ValidationFailed(INVALID_TOKEN(), [FieldError("label", TOO_LONG(max=100))])
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, label=label, token_hash=_sha256(plaintext), prefix=plaintext[:10],
                      created_at=clock.now())
@@ -500,7 +522,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     user = session.get(User, token.user_id) if token is not None else None
     if token is None or user is None or not scope.sees(actor, unit_of(session, user)):
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(record_not_found("token", token_id))
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         session.flush()

@@ -15,6 +15,13 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fangkong.kernel.chinese import to_simplified
+from fangkong.kernel.messages import _, message
+
+NO_HOUSE_NUMBER = message("address.no_house_number", _("no house number"))
+UNREADABLE_TAIL = message("address.unreadable", _("could not read %(text)s"))
+EMPTY_ADDRESS = message("address.empty_text", _("empty address"))
+
 #: a leading street / town / township token (街道/镇/乡) that is not in the national code list
 _TOWN_TOKEN = re.compile(r"^[^\d\-A-Z]{1,8}?(?:街道|镇|乡)")
 #: generic names in the code list that are not a place on their own
@@ -82,13 +89,6 @@ def _cn_numerals(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-@lru_cache(maxsize=1)
 def _admin_names() -> tuple[frozenset[str], int, frozenset[str]]:
     """Province, prefecture and county names, current and abolished (GB/T 2260 via python-stdnum).
 
@@ -134,7 +134,7 @@ def _clean(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
     s = "".join(s.split())
     s = _DASHES.sub("-", s)
-    s = _t2s().convert(s)
+    s = to_simplified(s)
     return s.upper()
 
 
@@ -164,7 +164,7 @@ def normalise_address(text: str) -> AddressParts:
             road, building, tail = mb.group("road") or None, mb.group("building"), mb.group("tail")
         else:
             road, tail = s or None, ""
-        issues.append("no house number")
+        issues.append(NO_HOUSE_NUMBER())
 
     if tail:
         if building is None and (mb2 := _BUILDING.match(tail)):
@@ -183,10 +183,10 @@ def normalise_address(text: str) -> AddressParts:
             room, tail = mr.group(1), ""
         if tail:
             leftover = tail
-            issues.append(f"could not read {tail!r}")
+            issues.append(UNREADABLE_TAIL(text=repr(tail)))
 
     if not s:
-        return AddressParts(text, "", None, None, None, None, None, None, ("empty address",))
+        return AddressParts(text, "", None, None, None, None, None, None, (EMPTY_ADDRESS(),))
 
     building_part = "".join([
         road or "",

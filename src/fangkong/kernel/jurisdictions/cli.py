@@ -10,12 +10,14 @@ import typer
 
 from fangkong.cli import app
 from fangkong.kernel.cli_support import (
+    HEADERS_HELP,
     cli_session,
     export_app,
     fail,
     import_app,
     out_console,
     print_rows,
+    run_export,
 )
 from fangkong.kernel.i18n import _
 
@@ -49,18 +51,14 @@ def import_addresses_cmd(
     run_import(_("Importing addresses"), file, report, service.import_addresses, ["key"])
 
 
-@export_app.command("units", help=_("Export the jurisdiction tree as CSV (code, name, level, parent_code)."))
+@export_app.command("units", help=_("Export the jurisdiction tree (code, name, level, parent_code) as CSV or XLSX."))
 def export_units_cmd(
-    out: Path = typer.Option(..., "--out", help=_("CSV file to write.")),
+    out: Path = typer.Option(..., "--out", help=_("File to write, .csv or .xlsx.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
 ) -> None:
-    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-    from fangkong.kernel.jurisdictions import service
+    from fangkong.kernel.jurisdictions import exports as _kinds  # noqa: F401 (registers `units`)
 
-    try:
-        with cli_session() as session:
-            n = service.export_units(session, SYSTEM_ACTOR, out)
-    except OSError as exc:
-        fail(f"{out}: {exc.strerror}", 1)
+    n = run_export("units", out, headers=headers)
     typer.echo(_("{n} units written to {path}").format(n=n, path=out))
 
 

@@ -49,6 +49,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fangkong.kernel.chinese import to_simplified, to_simplified_many
 from fangkong.kernel.messages import Message, _, message
 
 PROVINCE, PREFECTURE, COUNTY = "province", "prefecture", "county"
@@ -91,13 +92,6 @@ _PERIOD = re.compile(r"^\[(\d*)-(\d*)\](.*)$")
 _REPLACED: dict[str, str | None] = {"429001": "421300", "422921": "429021", "422900": None}
 
 
-@lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def _normalise(text: str) -> str:
     s = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
     return s.upper()
@@ -108,7 +102,7 @@ def region_key(text: str | None) -> str:
     """How division names and places compare: NFKC, no whitespace or separators, simplified, upper-case."""
     if not text:
         return ""
-    return _t2s().convert(_normalise(text))
+    return to_simplified(_normalise(text))
 
 
 @dataclass(frozen=True)
@@ -207,7 +201,7 @@ def _index() -> _Index:
     divisions = list(idx.divisions.values())
     pairs = [(d.code, n) for d in divisions for n in d.names]
     # one OpenCC call for every name (names hold no newline; region_key would drop it as a separator)
-    flat = _t2s().convert("\n".join(_normalise(n) for _, n in pairs)).split("\n")
+    flat = to_simplified_many([_normalise(n) for _, n in pairs])
     keys = dict(zip(pairs, flat, strict=True))
     stems: dict[str, set[str]] = defaultdict(set)  # every name's stem (today's codes)
     last_stems: dict[str, set[str]] = defaultdict(set)  # the stem of the name a code had last

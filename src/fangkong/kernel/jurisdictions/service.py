@@ -8,7 +8,6 @@ it cannot place instead of guessing.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,9 +20,20 @@ from sqlalchemy.orm import Session, aliased
 from fangkong.kernel import scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    REQUIRED_TOO_LONG,
+    TOO_LONG,
+    UNKNOWN_UNIT,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
+from fangkong.kernel.jurisdictions.address import EMPTY_ADDRESS as ADDRESS_EMPTY_TEXT
 from fangkong.kernel.jurisdictions.address import AddressParts, normalise_address
 from fangkong.kernel.jurisdictions.models import LEVELS, Address, Unit
+from fangkong.kernel.messages import FieldIssue, Message, Term, _, message
 from fangkong.kernel.tabular import ReportRow, read_table, summarise
 
 #: words a file may use for a level (English codes and the usual Chinese names)
@@ -37,6 +47,39 @@ LEVEL_WORDS: dict[str, str] = {
     "村委会": "community",
     "网格": "grid",
 }
+
+INVALID_UNIT = message("unit.invalid", _("invalid unit"))
+INVALID_ADDRESS = message("address.invalid", _("invalid address"))
+UNKNOWN_GRID = message("unit.unknown_grid", _("unknown grid"))
+NOT_GRID = message("unit.not_grid", _("not a grid"))
+NO_ROOT = message("unit.no_root", _("no root unit: run `fangkong init`"))
+UNIT_EXISTS = message("unit.exists", _("unit code %(code)s already exists"))
+UNKNOWN_LEVEL = message("unit.unknown_level", _("unknown level %(level)s; use one of %(levels)s"))
+LEVEL_UNDER = message("unit.level_under", _("a %(level)s cannot sit under a %(parent_level)s (%(parent)s)"))
+NOT_A_LEVEL = message("unit.not_a_level", _("%(level)s is not a level; use %(levels)s or 市/区县/街道/社区/网格"))
+OWN_PARENT = message("unit.own_parent", _("a unit cannot be its own parent"))
+CODE_IN_USE = message("unit.code_in_use", _("%(code)s is already in use"))
+CODE_REPEATED = message("unit.code_repeated", _("%(code)s appears in row %(row)s with other values"))
+PARENT_REJECTED = message("unit.parent_rejected", _("%(parent)s was rejected (row %(row)s)"))
+PARENT_CYCLE = message("unit.parent_cycle", _("%(parent)s cannot be placed (cycle?)"))
+ALREADY_NAMED = message("unit.already_named", _("%(code)s is already named %(name)s"))
+ALREADY_LEVEL = message("unit.already_level", _("%(code)s is already a %(level)s"))
+ALREADY_UNDER = message("unit.already_under", _("%(code)s is already under %(parent)s"))
+NO_PARENT = message("unit.no_parent", _("(none)"))
+ADDRESS_EMPTY = message("address.empty", _("empty"))
+ADDRESS_TOO_LONG = message("address.too_long", _("too long"))
+NOT_A_GRID = message("unit.not_a_grid", _("%(code)s is a %(level)s, not a grid"))
+ADDRESS_ELSEWHERE = message("address.on_other_grid", _("address already on another grid (%(key)s)"))
+ADDRESS_ON_GRID = message("address.already_on_grid", _("already on grid %(code)s"))
+# why an address could not be placed (AddressMatch.reason)
+ROOM_BY_BUILDING = message("address.placed_by_building", _("room not in gazetteer; placed by building"))
+BUILDING_SPLIT = message("address.building_spans_grids", _("building spans several grids"))
+NOT_IN_GAZETTEER = message("address.not_in_gazetteer", _("address not in gazetteer"))
+
+
+def _level(code: str) -> Term:
+    return Term(code, kind="unit_level")
+
 
 #: IN-lists are sent in chunks of this size (SQLite's variable limit, PostgreSQL plan size)
 CHUNK = 500
@@ -61,7 +104,7 @@ def root_unit(session: Session) -> Unit:
         select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)
     ).scalar_one_or_none()
     if root is None:
-        raise NotFound("no root unit: run `fangkong init`")
+        raise NotFound(NO_ROOT())
     return root
 
 
@@ -114,9 +157,10 @@ def subtree_units(session: Session, unit: Unit, *, max_depth: int | None = None)
 
 def _check_child(parent: Unit, level: str) -> FieldError | None:
     if level not in LEVELS:
-        return FieldError("level", f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+        return FieldError("level", UNKNOWN_LEVEL(level=repr(level), levels=[_level(lv) for lv in LEVELS]))
     if parent.level in LEVELS and LEVELS.index(level) <= LEVELS.index(parent.level):
-        return FieldError("level", f"a {level} cannot sit under a {parent.level} ({parent.code})")
+        return FieldError("level", LEVEL_UNDER(level=_level(level), parent_level=_level(parent.level),
+                                               parent=parent.code))
     return None
 
 
@@ -128,19 +172,19 @@ def create_unit(session: Session, actor: Actor, *, code: str, name: str, level: 
     level = parse_level(level) or level
     errors: list[FieldError] = []
     if not code or len(code) > 32:
-        errors.append(FieldError("code", "required, at most 32 characters"))
+        errors.append(FieldError("code", REQUIRED_TOO_LONG(max=32)))
     if not name or len(name) > 100:
-        errors.append(FieldError("name", "required, at most 100 characters"))
+        errors.append(FieldError("name", REQUIRED_TOO_LONG(max=100)))
     parent = root_unit(session) if not parent_code else get_unit_by_code(session, parent_code)
     if parent is None or not scope.sees(actor, parent):
-        errors.append(FieldError("parent_code", f"unknown unit {parent_code}"))
+        errors.append(FieldError("parent_code", UNKNOWN_UNIT(code=parent_code)))
     elif (err := _check_child(parent, level)) is not None:
         errors.append(err)
     if errors:
-        raise ValidationFailed("invalid unit", errors)
+        raise ValidationFailed(INVALID_UNIT(), errors)
     assert parent is not None
     if get_unit_by_code(session, code) is not None:
-        raise Conflict(f"unit code {code} already exists")
+        raise Conflict(UNIT_EXISTS(code=code))
     unit = Unit(code=code, name=name, level=level, parent_id=parent.id, path="", depth=parent.depth + 1)
     session.add(unit)
     session.flush()
@@ -160,7 +204,7 @@ class AddressMatch:
     text: str
     address: Address | None
     unit: Unit | None
-    reason: str | None
+    reason: Message | None
     key: str = ""
 
 
@@ -172,10 +216,10 @@ _ADDRESS_LIMITS = {"road": 100, "house_no": 20, "building": 20, "entrance": 20, 
 def _address_row(text: str, grid: Unit, parts: AddressParts | None = None) -> Address:
     parts = parts or normalise_address(text)
     if not parts.key:
-        raise ValidationFailed("invalid address", [FieldError("address", "empty")])
+        raise ValidationFailed(INVALID_ADDRESS(), [FieldError("address", ADDRESS_EMPTY())])
     too_long = [f for f, n in _ADDRESS_LIMITS.items() if len(getattr(parts, f) or "") > n]
     if len(parts.key) > 255 or len(text) > 255 or too_long:
-        raise ValidationFailed("invalid address", [FieldError("address", "too long")])
+        raise ValidationFailed(INVALID_ADDRESS(), [FieldError("address", ADDRESS_TOO_LONG())])
     return Address(text=text.strip(), key=parts.key, building_key=parts.building_key, road=parts.road,
                    house_no=parts.house_no, building=parts.building, entrance=parts.entrance,
                    room=parts.room, unit_id=grid.id, unit_path=grid.path)
@@ -184,9 +228,10 @@ def _address_row(text: str, grid: Unit, parts: AddressParts | None = None) -> Ad
 def _grid(session: Session, actor: Actor, grid_code: str) -> Unit:
     grid = scope.visible_unit_or_none(session, actor, code=grid_code)
     if grid is None:
-        raise ValidationFailed("unknown grid", [FieldError("grid_code", f"unknown unit {grid_code}")])
+        raise ValidationFailed(UNKNOWN_GRID(), [FieldError("grid_code", UNKNOWN_UNIT(code=grid_code))])
     if grid.level != "grid":
-        raise ValidationFailed("not a grid", [FieldError("grid_code", f"{grid_code} is a {grid.level}, not a grid")])
+        raise ValidationFailed(NOT_GRID(), [FieldError("grid_code", NOT_A_GRID(code=grid_code,
+                                                                                level=_level(grid.level)))])
     return grid
 
 
@@ -214,7 +259,7 @@ def _add_address(session: Session, actor: Actor, *, text: str, grid_code: str,
     if existing is not None:
         if existing.unit_id == grid.id:
             return existing, False
-        raise Conflict(f"address already on another grid ({existing.key})")
+        raise Conflict(ADDRESS_ELSEWHERE(key=existing.key))
     session.add(row)
     session.flush()
     return row, True
@@ -253,13 +298,13 @@ def match_addresses(session: Session, texts: list[str]) -> list[AddressMatch]:
         grids = grids_of_building.get(p.building_key or "", set())
         if len(grids) == 1:
             out.append(AddressMatch(text, None, units.get(next(iter(grids))),
-                                    "room not in gazetteer; placed by building", p.key))
+                                    ROOM_BY_BUILDING(), p.key))
         elif len(grids) > 1:
-            out.append(AddressMatch(text, None, None, "building spans several grids", p.key))
+            out.append(AddressMatch(text, None, None, BUILDING_SPLIT(), p.key))
         elif not p.key:
-            out.append(AddressMatch(text, None, None, "empty address", p.key))
+            out.append(AddressMatch(text, None, None, ADDRESS_EMPTY_TEXT(), p.key))
         else:
-            out.append(AddressMatch(text, None, None, "address not in gazetteer", p.key))
+            out.append(AddressMatch(text, None, None, NOT_IN_GAZETTEER(), p.key))
     return out
 
 
@@ -328,18 +373,18 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
         code, name, parent_code = v["code"], v["name"], v["parent_code"]
         level = parse_level(v["level"]) if v["level"] else None
         if not code:
-            rep.issues.append("code: required")
+            rep.issues.append(FieldIssue("code", REQUIRED()))
         elif len(code) > 32:
-            rep.issues.append("code: at most 32 characters")
+            rep.issues.append(FieldIssue("code", TOO_LONG(max=32)))
         if not name:
-            rep.issues.append("name: required")
+            rep.issues.append(FieldIssue("name", REQUIRED()))
         elif len(name) > 100:
-            rep.issues.append("name: at most 100 characters")
+            rep.issues.append(FieldIssue("name", TOO_LONG(max=100)))
         if level is None:
-            rep.issues.append(f"level: {v['level']!r} is not a level; use {', '.join(LEVELS)} or 市/区县/街道/社区/网格"
-                              if v["level"] else "level: required")
+            rep.issues.append(FieldIssue("level", NOT_A_LEVEL(level=repr(v["level"]), levels=list(LEVELS))
+                                         if v["level"] else REQUIRED()))
         if code and code == parent_code:
-            rep.issues.append("parent_code: a unit cannot be its own parent")
+            rep.issues.append(FieldIssue("parent_code", OWN_PARENT()))
         if rep.issues:
             rep.status = "rejected"
             rejected_codes.setdefault(code, row.number)
@@ -348,7 +393,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
         item = _UnitIn(rep, code, name, level, parent_code)
         if code in known:
             if not scope.sees(actor, known[code][1]):  # someone else's unit: say no more than that
-                rep.status, rep.issues = "rejected", [f"code: {code} is already in use"]
+                rep.status, rep.issues = "rejected", [FieldIssue("code", CODE_IN_USE(code=code))]
             else:
                 _compare_existing(rep, item, known[code], root.code)
             continue
@@ -357,7 +402,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
             same = (first.name, first.level, first.parent_code) == (name, level, parent_code)
             rep.status = "duplicate" if same else "rejected"
             if not same:
-                rep.issues.append(f"code: {code} appears in row {first.row.row} with other values")
+                rep.issues.append(FieldIssue("code", CODE_REPEATED(code=code, row=first.row.row)))
             continue
         in_file[code] = item
         pending.append(item)
@@ -372,12 +417,13 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
             pid, ppath, pdepth, plevel, _, _ = known[it.parent_code or root.code]
             if not scope.sees(actor, ppath):
                 it.row.status = "rejected"
-                it.row.issues = [f"parent_code: unknown unit {it.parent_code}" if it.parent_code
-                                 else "parent_code: required"]
+                it.row.issues = [FieldIssue("parent_code", UNKNOWN_UNIT(code=it.parent_code) if it.parent_code
+                                            else REQUIRED())]
                 continue
             if plevel in LEVELS and LEVELS.index(it.level) <= LEVELS.index(plevel):
                 it.row.status = "rejected"
-                it.row.issues = [f"level: a {it.level} cannot sit under a {plevel} ({it.parent_code or root.code})"]
+                it.row.issues = [FieldIssue("level", LEVEL_UNDER(level=_level(it.level), parent_level=_level(plevel),
+                                                                 parent=it.parent_code or root.code))]
                 rejected_codes.setdefault(it.code, it.row.row)
                 continue
             unit = Unit(code=it.code, name=it.name, level=it.level, parent_id=pid, path="", depth=pdepth + 1)
@@ -394,11 +440,13 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
     for it in pending:
         it.row.status = "rejected"
         if it.parent_code in rejected_codes:
-            it.row.issues = [f"parent_code: {it.parent_code} was rejected (row {rejected_codes[it.parent_code]})"]
+            it.row.issues = [FieldIssue("parent_code", PARENT_REJECTED(parent=it.parent_code,
+                                                                       row=rejected_codes[it.parent_code]))]
         elif it.parent_code in in_file:  # a cycle: neither can be placed
-            it.row.issues = [f"parent_code: {it.parent_code} cannot be placed (cycle?)"]
+            it.row.issues = [FieldIssue("parent_code", PARENT_CYCLE(parent=it.parent_code))]
         else:
-            it.row.issues = [f"parent_code: unknown unit {it.parent_code}"]
+            it.row.issues = [FieldIssue("parent_code", UNKNOWN_UNIT(code=it.parent_code))]
+    reports = table.report(reports)
     audit.record(session, actor, "unit.imported", object_type="unit", file=Path(path).name,
                  **summarise(reports))
     return reports
@@ -408,28 +456,23 @@ def _compare_existing(rep: ReportRow, item: _UnitIn, stored: tuple[int, str, int
                       root_code: str) -> None:
     _, _, _, level, name, parent_code = stored
     if name != item.name:
-        rep.issues.append(f"name: {item.code} is already named {name!r}")
+        rep.issues.append(FieldIssue("name", ALREADY_NAMED(code=item.code, name=repr(name))))
     if level != item.level:
-        rep.issues.append(f"level: {item.code} is already a {level}")
+        rep.issues.append(FieldIssue("level", ALREADY_LEVEL(code=item.code, level=_level(level))))
     # an empty parent means the root; the root itself has no parent
     wanted = item.parent_code or (root_code if item.code != root_code else "")
     if wanted != parent_code:
-        rep.issues.append(f"parent_code: {item.code} is already under {parent_code or '(none)'}")
+        rep.issues.append(FieldIssue("parent_code", ALREADY_UNDER(code=item.code, parent=parent_code or NO_PARENT())))
     rep.status = "rejected" if rep.issues else "duplicate"
 
 
-def export_units(session: Session, actor: Actor, out: Path) -> int:
-    """Write the actor's subtree as CSV (UTF-8 with BOM): code,name,level,parent_code in tree order."""
-    actor.require("unit.view")
-    n = 0
-    with Path(out).open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["code", "name", "level", "parent_code"])
-        for unit, parent_code in iter_units_in_order(session, actor):
-            w.writerow([unit.code, unit.name, unit.level, parent_code])
-            n += 1
-    audit.record(session, actor, "unit.exported", object_type="unit", file=Path(out).name, rows=n)
-    return n
+def export_units(session: Session, actor: Actor, out: Path, *, headers: str | None = None) -> int:
+    """Write the actor's subtree in tree order through the export writer: CSV (UTF-8 with BOM)
+    `code,name,level,parent_code`, or XLSX for people (by the suffix). Audited."""
+    from fangkong.kernel import export
+    from fangkong.kernel.jurisdictions.exports import UNITS
+
+    return export.write(session, actor, UNITS, out=Path(out), headers=headers)
 
 
 def import_addresses(session: Session, actor: Actor, path: Path, *,
@@ -451,13 +494,13 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
         reports.append(rep)
         grid = grids.get(gcode)
         if not text:
-            rep.issues.append("address: required")
+            rep.issues.append(FieldIssue("address", REQUIRED()))
         if not gcode:
-            rep.issues.append("grid_code: required")
+            rep.issues.append(FieldIssue("grid_code", REQUIRED()))
         elif grid is None or not scope.sees(actor, grid):
-            rep.issues.append(f"grid_code: unknown unit {gcode}")
+            rep.issues.append(FieldIssue("grid_code", UNKNOWN_UNIT(code=gcode)))
         elif grid.level != "grid":
-            rep.issues.append(f"grid_code: {gcode} is a {grid.level}, not a grid")
+            rep.issues.append(FieldIssue("grid_code", NOT_A_GRID(code=gcode, level=_level(grid.level))))
         if rep.issues:
             rep.status = "rejected"
             continue
@@ -466,10 +509,10 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
         try:
             addr = _address_row(text, grid, parts)
         except ValidationFailed as exc:
-            rep.status, rep.issues = "rejected", [str(f) for f in exc.fields]
+            rep.status, rep.issues = "rejected", [FieldIssue(f.field, f.message) for f in exc.fields]
             continue
         rep.extra["key"] = addr.key
-        rep.issues.extend(f"address: {m}" for m in parts.issues)
+        rep.issues.extend(FieldIssue("address", m) for m in parts.issues)
         candidates.append((rep, addr))
     stored: dict[str, tuple[int, str]] = {}
     keys = sorted({a.key for _, a in candidates})
@@ -488,7 +531,7 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
                 rep.status = "duplicate"
             else:
                 rep.status = "rejected"
-                rep.issues = [f"address: already on grid {code}"]
+                rep.issues = [FieldIssue("address", ADDRESS_ON_GRID(code=code))]
             continue
         stored[addr.key] = (addr.unit_id, grid_code_of[addr.unit_id])
         batch.append({c: getattr(addr, c) for c in _ADDRESS_FIELDS})
@@ -497,6 +540,7 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             batch = []
     if batch:
         session.execute(insert(Address), batch)
+    reports = table.report(reports)
     audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
                  **summarise(reports))
     return reports

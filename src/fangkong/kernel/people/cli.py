@@ -14,9 +14,13 @@ from fangkong.kernel.cli_support import (
     print_created,
     print_rows,
 )
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import Joined, Term, translate
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.identity import check_id_number, check_phone
+
+#: yes / no: the words on a terminal, `yes` / `no` in TSV and JSON
+_YES, _NO = Term("yes", kind="yes_no"), Term("no", kind="yes_no")
 
 people_app = typer.Typer(help=_("Person registry: check ID numbers, register and find persons."),
                          no_args_is_help=True)
@@ -37,12 +41,12 @@ def check_id_cmd(
     for raw in numbers:
         c = check_id_number(raw)
         if c is None:
-            rows.append([raw, "", "no", "", _("blank"), "", "", "", ""])
+            rows.append([raw, "", _NO, "", _("blank"), "", "", "", ""])
             invalid += 1
             continue
         invalid += not c.valid
-        rows.append([raw, c.value, "yes" if c.valid else "no", "yes" if c.converted else "",
-                     "; ".join(c.issues), c.birth_date.isoformat() if c.birth_date else "", c.sex or "",
+        rows.append([raw, c.value, _YES if c.valid else _NO, _YES if c.converted else "",
+                     Joined(c.issues), c.birth_date.isoformat() if c.birth_date else "", c.sex or "",
                      c.region_code or "", c.region_name or ""])
     print_rows(["input", "value", "valid", "converted", "issues", "birth_date", "sex", "region_code", "region"],
                rows, as_json=as_json)
@@ -63,8 +67,8 @@ def check_phone_cmd(
         c = check_phone(raw)
         valid = c is not None and c.valid
         invalid += not valid
-        rows.append([raw, c.value if c else "", "yes" if valid else "no",
-                     "; ".join(c.issues) if c else _("blank")])
+        rows.append([raw, c.value if c else "", _YES if valid else _NO,
+                     Joined(c.issues) if c else _("blank")])
     print_rows(["input", "value", "valid", "issues"], rows, as_json=as_json)
     if invalid:
         fail(_("{n} of {total} numbers are not valid.").format(n=invalid, total=len(numbers)), EXIT_UNUSABLE)
@@ -107,13 +111,14 @@ def find_cmd(
     if id_number:
         c = check_id_number(id_number)
         if c is None or not c.valid:
-            fail(_("Not a valid ID number: {issues}").format(issues="; ".join(c.issues) if c else ""), EXIT_UNUSABLE)
+            fail(_("Not a valid ID number: {issues}").format(
+                issues=translate(Joined(c.issues), cli_locale()) if c else ""), EXIT_UNUSABLE)
             return
         q = c.value
     elif phone:
         p = check_phone(phone)
         if p is None or not p.valid:
-            fail(_("Not a valid mobile number: {issues}").format(issues="; ".join(p.issues) if p else ""),
+            fail(_("Not a valid mobile number: {issues}").format(issues=translate(Joined(p.issues), cli_locale()) if p else ""),
                  EXIT_UNUSABLE)
             return
         q = p.value

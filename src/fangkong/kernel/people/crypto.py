@@ -18,9 +18,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from fangkong.kernel.messages import _, message
 from fangkong.settings import get_settings
 
 _VERSION = b"\x01"
+
+
+NO_KEY = message("key.missing", _("no secret key: run `fangkong init` (expected %(path)s)"))
+BAD_KEY = message("key.invalid", _("the secret key must be 32 bytes, base64-encoded"))
 
 
 class KeyMissing(RuntimeError):
@@ -45,11 +50,11 @@ def _master_key() -> bytes:
     raw = settings.secret_key
     if not raw:
         if not settings.key_file.exists():
-            raise KeyMissing(f"no secret key: run `fangkong init` (expected {settings.key_file})")
+            raise KeyMissing(NO_KEY(path=str(settings.key_file)))
         raw = settings.key_file.read_text().strip()
     key = base64.b64decode(raw)
     if len(key) != 32:
-        raise KeyMissing("the secret key must be 32 bytes, base64-encoded")
+        raise KeyMissing(BAD_KEY())
     return key
 
 

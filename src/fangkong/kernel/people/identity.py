@@ -14,10 +14,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import mul
 from typing import Any
 
+from fangkong.kernel.chinese import to_simplified, to_simplified_many
+from fangkong.kernel.messages import Message, _, message
 from fangkong.kernel.people import regions
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -69,7 +70,20 @@ def _text(raw: Any) -> str:
 MIN_BIRTH = dt.date(1900, 1, 1)
 #: Excel keeps 15 significant digits of a number: more than that were lost
 _EXCEL_DIGITS = 15
-MSG_EXCEL_NUMBER = "typed as a number in Excel: digits lost"
+EXCEL_NUMBER = message("identity.excel_number", _("typed as a number in Excel: digits lost"))
+MSG_EXCEL_NUMBER = EXCEL_NUMBER()
+NOT_AN_ID = message("id_number.not_an_id", _("not an ID number"))
+BIRTH_DATE_INVALID = message("id_number.birth_date_invalid", _("birth date %(date)s does not exist"))
+BIRTH_DATE_FUTURE = message("id_number.birth_date_future", _("birth date is in the future"))
+BIRTH_DATE_EARLY = message("id_number.birth_date_early", _("birth date %(date)s is before %(year)s"))
+ID_LENGTH = message("id_number.length", _("should be 18 characters (got %(length)s)"))
+ID_SHAPE = message("id_number.shape", _("should be 17 digits and a final digit or X"))
+CHECK_DIGIT = message("id_number.check_digit", _("check digit should be %(expected)s"))
+REGION_UNKNOWN = message("id_number.region", _("region %(region)s is not a known region code"))
+ID_CONVERTED = message("id_number.converted", _("15-digit number converted to 18 digits"))
+#: a row without an ID number or a phone (a row of a channel that gives nothing else to match on)
+NO_KEY = message("person.no_key", _("nothing to find the person by (no ID number, no phone)"))
+NO_VALID_KEY = message("person.no_valid_key", _("no valid phone or ID number to find the person by"))
 
 _SCIENTIFIC = re.compile(r"^[0-9]+(\.[0-9]+)?E[+-]?[0-9]+$")
 _DIGITS_DOT_ZERO = re.compile(r"^([0-9]+)\.0+$")
@@ -85,7 +99,7 @@ class IdNumberCheck:
 
     value: str
     valid: bool
-    issues: tuple[str, ...]
+    issues: tuple[Message, ...]
     converted: bool = False
     birth_date: dt.date | None = None
     sex: str | None = None  # "M" / "F"
@@ -109,7 +123,7 @@ def _number_cell(raw: float | int) -> IdNumberCheck | str:
 def _normalise_id(raw: Any) -> IdNumberCheck | str | None:
     """Normalised text of an ID cell, None when blank, or a finished verdict for an Excel number."""
     if raw is None or isinstance(raw, bool):
-        return None if raw is None else IdNumberCheck(str(raw), False, ("not an ID number",))
+        return None if raw is None else IdNumberCheck(str(raw), False, (NOT_AN_ID(),))
     if isinstance(raw, int | float):
         return _number_cell(raw)
     s = "".join(_text(raw).split()).upper()
@@ -127,15 +141,15 @@ def _normalise_id(raw: Any) -> IdNumberCheck | str | None:
     return s
 
 
-def _birth_issue(ymd: str, today: dt.date) -> tuple[dt.date | None, str | None]:
+def _birth_issue(ymd: str, today: dt.date) -> tuple[dt.date | None, Message | None]:
     try:
         born = dt.date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:8]))
     except ValueError:
-        return None, f"birth date {ymd} does not exist"
+        return None, BIRTH_DATE_INVALID(date=ymd)
     if born > today:
-        return born, "birth date is in the future"
+        return born, BIRTH_DATE_FUTURE()
     if born < MIN_BIRTH:
-        return born, f"birth date {ymd} is before {MIN_BIRTH.year}"
+        return born, BIRTH_DATE_EARLY(date=ymd, year=MIN_BIRTH.year)
     return born, None
 
 
@@ -160,15 +174,15 @@ def check_id_number(raw: object, *, today: dt.date | None = None) -> IdNumberChe
         s18 = first17 + _check_char(first17)
         converted = True
     elif len(s) != 18:
-        return IdNumberCheck(s, False, (f"should be 18 characters (got {len(s)})",))
+        return IdNumberCheck(s, False, (ID_LENGTH(length=len(s)),))
     elif not _ID_SHAPE.match(s):
-        return IdNumberCheck(s, False, ("should be 17 digits and a final digit or X",))
+        return IdNumberCheck(s, False, (ID_SHAPE(),))
     else:
         s18 = s
-    issues: list[str] = []
+    issues: list[Message] = []
     expected = _check_char(s18)
     if s18[17] != expected:
-        issues.append(f"check digit should be {expected}")
+        issues.append(CHECK_DIGIT(expected=expected))
     if today is None:
         from fangkong.kernel import clock
 
@@ -178,7 +192,7 @@ def check_id_number(raw: object, *, today: dt.date | None = None) -> IdNumberChe
         issues.append(issue)
     code = s18[:6]
     if not regions.is_known_region(code):
-        issues.append(f"region {code} is not a known region code")
+        issues.append(REGION_UNKNOWN(region=code))
     if issues:
         # a 15-digit number that does not convert cleanly is kept as written
         return IdNumberCheck(s, False, tuple(issues))
@@ -206,9 +220,13 @@ def age_on(birth_date: dt.date | None, day: dt.date) -> int | None:
 
 # ---------------------------------------------------------------------------------- mobile numbers
 
-MSG_MASKED = "masked number"
-MSG_EXTRA_TEXT = "extra text ignored"
-MSG_SEVERAL = "several numbers; the first was used"
+MSG_MASKED = message("phone.masked", _("masked number"))()
+MSG_EXTRA_TEXT = message("phone.extra_text", _("extra text ignored"))()
+MSG_SEVERAL = message("phone.several", _("several numbers; the first was used"))()
+PHONE_LANDLINE = message("phone.landline", _("a landline number, not a mobile"))
+PHONE_LENGTH = message("phone.length", _("should be 11 digits (got %(length)s)"))
+PHONE_PREFIX = message("phone.prefix", _("a mobile number starts with 13 to 19"))
+PHONE_NO_NUMBER = message("phone.no_number", _("no number found"))
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 #: characters a number may be written with: digits, spaces, dashes, brackets, a leading +
@@ -223,7 +241,7 @@ class PhoneCheck:
 
     value: str
     valid: bool
-    issues: tuple[str, ...]
+    issues: tuple[Message, ...]
 
 
 def _strip_prefix(digits: str) -> str:
@@ -234,12 +252,12 @@ def _strip_prefix(digits: str) -> str:
     return digits
 
 
-def _phone_issue(digits: str) -> str:
+def _phone_issue(digits: str) -> Message:
     if digits.startswith("0") and 10 <= len(digits) <= 12:
-        return "a landline number, not a mobile"
+        return PHONE_LANDLINE()
     if len(digits) != 11:
-        return f"should be 11 digits (got {len(digits)})"
-    return "a mobile number starts with 13 to 19"
+        return PHONE_LENGTH(length=len(digits))
+    return PHONE_PREFIX()
 
 
 def _split_run(digits: str) -> list[str]:
@@ -282,7 +300,7 @@ def check_phone(raw: object) -> PhoneCheck | None:
     runs = [d for m in _NUMBERISH.finditer(s) for d in _split_run(_strip_prefix(m.group(0).translate(_DROP)))]
     runs = [d for d in runs if len(d) >= 7] or runs
     if not runs:
-        return PhoneCheck(s[:32], False, ("no number found",))
+        return PhoneCheck(s[:32], False, (PHONE_NO_NUMBER(),))
     mobiles = [d for d in runs if _MOBILE.match(d)]
     if not mobiles:
         return PhoneCheck(runs[0], False, (_phone_issue(runs[0]),))
@@ -294,13 +312,6 @@ def check_phone(raw: object) -> PhoneCheck | None:
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 #: middle-dot variants in transliterated names (买买提·艾力): one form for comparison
 _DOTS = str.maketrans({c: "·" for c in "•‧∙・･.．"})
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 def clean_name(raw: object) -> str | None:
@@ -328,20 +339,11 @@ def name_key(raw: object) -> str | None:
     s = _key_base(raw)
     if s is None:
         return None
-    if not s.isascii():
-        s = _t2s().convert(s)
-    return s.casefold()
+    return to_simplified(s).casefold()
 
 
 def name_keys(names: list[Any]) -> list[str | None]:
     """`name_key` for a batch: one OpenCC call for all names (about 2× faster than one call each)."""
     bases = [_key_base(n) for n in names]
-    todo = [b for b in bases if b is not None and not b.isascii()]
-    converted = iter(_t2s().convert("\n".join(todo)).split("\n") if todo else [])
-    out: list[str | None] = []
-    for b in bases:
-        if b is None:
-            out.append(None)
-        else:
-            out.append((next(converted) if not b.isascii() else b).casefold())
-    return out
+    converted = iter(to_simplified_many([b for b in bases if b is not None]))
+    return [None if b is None else next(converted).casefold() for b in bases]

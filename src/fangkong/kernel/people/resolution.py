@@ -23,8 +23,18 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, Joined
 from fangkong.kernel.people import crypto
-from fangkong.kernel.people.identity import check_id_numbers, check_phone, clean_name, name_keys
+from fangkong.kernel.people.findable import findability_issue
+from fangkong.kernel.people.identity import (
+    ID_CONVERTED,
+    NO_KEY,
+    NO_VALID_KEY,
+    check_id_numbers,
+    check_phone,
+    clean_name,
+    name_keys,
+)
 from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import NewPerson, create_persons, identity_columns
@@ -55,31 +65,37 @@ _COLS = (Person.id, Person.name_key, Person.id_number_bidx, Person.phone_bidx, P
 def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], *, source: str,
                     unit: Unit | None = None, require_valid_key: bool = False) -> list[Resolved]:
     """One person per row, in order; persons are created where nothing matches (in `unit`, else the
-    actor's unit, else the root). A row with neither an ID number nor a phone is rejected; invalid
-    numbers are issues (kept on a new person, never used as keys) — unless `require_valid_key`, for rows
-    that carry nothing else to know the person by (a scan): then a row without a valid ID number or
-    phone is rejected. Rows of one call resolve against each other as against stored persons."""
+    actor's unit, else the root). A row with neither an ID number nor a phone is rejected, and so is a
+    row with nothing to find the person by again (no valid number and no real name: `findable`);
+    invalid numbers are otherwise issues (kept on a new person, never used as keys) — unless
+    `require_valid_key`, for rows that carry nothing else to know the person by (a scan): then a row
+    without a valid ID number or phone is rejected. Rows of one call resolve against each other as against stored persons."""
     id_checks = check_id_numbers([r.id_number if r.id_number not in ("", None) else None for r in rows])
     keys = name_keys([r.name or None for r in rows])
     phone_checks = [check_phone(r.phone if r.phone not in ("", None) else None) for r in rows]
     probes: list[Probe | None] = []
     out: list[Resolved] = []
-    for id_check, phone_check, nk in zip(id_checks, phone_checks, keys, strict=True):
+    for row, id_check, phone_check, nk in zip(rows, id_checks, phone_checks, keys, strict=True):
         res = Resolved(None, None)
         if id_check is not None and not id_check.valid:
-            res.issues.extend(f"id_number: {m}" for m in id_check.issues)
+            res.issues.extend(FieldIssue("id_number", m) for m in id_check.issues)
         elif id_check is not None and id_check.converted:
-            res.issues.append("id_number: 15-digit number converted to 18 digits")
+            res.issues.append(FieldIssue("id_number", ID_CONVERTED()))
         if phone_check is not None and phone_check.issues:
-            res.issues.extend(f"phone: {m}" for m in phone_check.issues)
+            res.issues.extend(FieldIssue("phone", m) for m in phone_check.issues)
         if id_check is None and phone_check is None:
             res.rejected = True
-            res.issues.append("id_number: nothing to find the person by (no ID number, no phone)")
+            res.issues.append(FieldIssue("id_number", NO_KEY()))
             probes.append(None)
         elif require_valid_key and not ((id_check and id_check.valid) or (phone_check and phone_check.valid)):
             res.rejected = True
             if not res.issues:
-                res.issues.append("phone: no valid phone or ID number to find the person by")
+                res.issues.append(FieldIssue("phone", NO_VALID_KEY()))
+            probes.append(None)
+        elif (junk := findability_issue(name=row.name, id_check=id_check, phone_check=phone_check)) is not None:
+            # junk does not become people: nothing here could find this person again
+            res.rejected = True
+            res.issues.append(junk)
             probes.append(None)
         else:
             probes.append(Probe(
@@ -174,7 +190,7 @@ def find_known(session: Session, *, id_number: object = None, phone: object = No
     id_check = check_id_number(id_number) if id_number not in (None, "") else None
     if id_check is not None:
         if not id_check.valid:
-            return [], "id_number: " + "; ".join(id_check.issues)
+            return [], FieldIssue("id_number", Joined(id_check.issues))
         bidx = crypto.blind_index(id_check.value, "id_number")
         pid = session.execute(select(Person.id).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
         return ([pid] if pid is not None else []), None
@@ -182,7 +198,7 @@ def find_known(session: Session, *, id_number: object = None, phone: object = No
     if phone_check is None:
         return [], None
     if not phone_check.valid:
-        return [], "phone: " + "; ".join(phone_check.issues)
+        return [], FieldIssue("phone", Joined(phone_check.issues))
     bidx = crypto.blind_index(phone_check.value, "phone")
     found = session.execute(select(Person.id, Person.name_key).where(Person.phone_bidx == bidx)
                             .order_by(Person.id)).all()

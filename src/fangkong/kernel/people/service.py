@@ -19,9 +19,11 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import bulk_insert, chunks, in_list
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import ONE_OF, TOO_LONG, Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Joined, Term, _, message
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people.findable import is_name
 from fangkong.kernel.people.identity import (
     IdNumberCheck,
     PhoneCheck,
@@ -36,6 +38,14 @@ from fangkong.kernel.people.identity import (
 )
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
+
+UNKNOWN_UNIT_ID = message("unit.unknown_id", _("unknown unit %(id)s"))
+NAME_REQUIRED = message("person.name_required", _("required unless a valid ID or phone number is given"))
+UNKNOWN_EMPLOYER = message("person.unknown_employer", _("unknown employer %(id)s"))
+INVALID_PERSON = message("person.invalid", _("invalid person"))
+ID_REGISTERED = message("person.id_registered", _("id_number already registered as person %(person)s"))
+INVALID_FIELD = message("field.invalid_field", _("invalid field"))
+NO_VALUE = message("person.no_value", _("person %(id)s has no %(field)s"))
 
 NAME_MAX = 64
 ADDRESS_MAX = 255
@@ -144,7 +154,7 @@ def _place(session: Session, actor: Actor, *, unit_id: int | None, address_text:
     if unit_id is not None:
         unit = scope.visible_unit_or_none(session, actor, unit_id)
         if unit is None:
-            errors.append(FieldError("unit_id", f"unknown unit {unit_id}"))
+            errors.append(FieldError("unit_id", UNKNOWN_UNIT_ID(id=unit_id)))
             return None, None
         return unit, None
     address_id = None
@@ -182,32 +192,32 @@ def register_person(
     errors: list[FieldError] = []
     display = clean_name(name)
     if display and len(display) > NAME_MAX:
-        errors.append(FieldError("name", f"at most {NAME_MAX} characters"))
+        errors.append(FieldError("name", TOO_LONG(max=NAME_MAX)))
     id_check = check_id_number(id_number)
     phone_check = check_phone(phone)
     if strict and id_check is not None and not id_check.valid:
-        errors.append(FieldError("id_number", "; ".join(id_check.issues)))
+        errors.append(FieldError("id_number", Joined(id_check.issues)))
     if strict and phone_check is not None and not phone_check.valid:
-        errors.append(FieldError("phone", "; ".join(phone_check.issues)))
+        errors.append(FieldError("phone", Joined(phone_check.issues)))
     identified = (id_check is not None and id_check.valid) or (phone_check is not None and phone_check.valid)
-    if not display and not identified:
-        errors.append(FieldError("name", "required unless a valid ID or phone number is given"))
+    if not identified and not is_name(display):
+        errors.append(FieldError("name", NAME_REQUIRED()))
     address = " ".join(address_text.split()) if address_text else None
     if address and len(address) > ADDRESS_MAX:
-        errors.append(FieldError("address", f"at most {ADDRESS_MAX} characters"))
+        errors.append(FieldError("address", TOO_LONG(max=ADDRESS_MAX)))
     if employer_id is not None and scope.visible_or_none(actor, session.get(Place, employer_id)) is None:
-        errors.append(FieldError("employer_id", f"unknown employer {employer_id}"))
+        errors.append(FieldError("employer_id", UNKNOWN_EMPLOYER(id=employer_id)))
     if errors:
-        raise ValidationFailed("invalid person", errors)
+        raise ValidationFailed(INVALID_PERSON(), errors)
     if id_check is not None and id_check.valid:
         existing = find_by_id_number(session, id_check.value)
         if existing is not None:
-            exc = Conflict(f"id_number already registered as person {existing.id}")
+            exc = Conflict(ID_REGISTERED(person=existing.id))
             exc.person_id = existing.id  # type: ignore[attr-defined]
             raise exc
     unit, address_id = _place(session, actor, unit_id=unit_id, address_text=address, errors=errors)
     if errors or unit is None:
-        raise ValidationFailed("invalid person", errors)
+        raise ValidationFailed(INVALID_PERSON(), errors)
     [person_id] = create_persons(session, actor, [NewPerson(
         unit_id=unit.id, name=name, id_check=id_check, phone_check=phone_check, address_id=address_id,
         address_text=address, employer_id=employer_id)], source=source)
@@ -297,11 +307,11 @@ def unmask(session: Session, actor: Actor, person_id: int, *, field: str) -> str
     """The full ID or phone number of a person in the actor's jurisdiction (查看完整号码); audited."""
     actor.require("person.unmask")
     if field not in UNMASK_FIELDS:
-        raise ValidationFailed("invalid field", [FieldError("field", f"one of {', '.join(UNMASK_FIELDS)}")])
+        raise ValidationFailed(INVALID_FIELD(), [FieldError("field", ONE_OF(choices=list(UNMASK_FIELDS)))])
     person = scope.get_visible(session, actor, Person, person_id)
     blob = person.id_number_enc if field == "id_number" else person.phone_enc
     if blob is None:
-        raise NotFound(f"person {person_id} has no {field}")
+        raise NotFound(NO_VALUE(id=person_id, field=Term(field, kind="field")))
     value = crypto.decrypt(blob)
     audit.record(session, actor, "person.unmask", object_type="person", object_id=person.id, field=field)
     return value

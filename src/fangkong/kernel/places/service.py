@@ -10,10 +10,17 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import Conflict, FieldError, ValidationFailed
+from fangkong.kernel.errors import REQUIRED_TOO_LONG, TOO_LONG, Conflict, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.places.models import KINDS, Place
+
+UNKNOWN_KIND = message("place.unknown_kind", _("unknown kind %(kind)s; use one of %(kinds)s"))
+NEGATIVE = message("field.negative", _("must not be negative"))
+INVALID_PLACE = message("place.invalid", _("invalid place"))
+CODE_EXISTS = message("place.code_exists", _("place code %(code)s already exists"))
+REF_EXISTS = message("place.ref_exists", _("place ref %(ref)s already exists"))
 
 #: generated codes: kind prefix + zero-padded id (VEN000042)
 CODE_PREFIX: dict[str, str] = {
@@ -35,27 +42,28 @@ def create_place(session: Session, actor: Actor, *, kind: str, name: str, catego
     errors: list[FieldError] = []
     name = (name or "").strip()
     if kind not in KINDS:
-        errors.append(FieldError("kind", f"unknown kind {kind!r}; use one of {', '.join(KINDS)}"))
+        errors.append(FieldError("kind", UNKNOWN_KIND(kind=repr(kind),
+                                                      kinds=[Term(k, kind="place_kind") for k in KINDS])))
     if not name or len(name) > 120:
-        errors.append(FieldError("name", "required, at most 120 characters"))
+        errors.append(FieldError("name", REQUIRED_TOO_LONG(max=120)))
     if code is not None and (not code.strip() or len(code.strip()) > 40):
-        errors.append(FieldError("code", "at most 40 characters"))
+        errors.append(FieldError("code", TOO_LONG(max=40)))
     if category is not None and len(category) > 32:
-        errors.append(FieldError("category", "at most 32 characters"))
+        errors.append(FieldError("category", TOO_LONG(max=32)))
     if capacity is not None and capacity < 0:
-        errors.append(FieldError("capacity", "must not be negative"))
+        errors.append(FieldError("capacity", NEGATIVE()))
     if ref is not None and (not ref.strip() or len(ref.strip()) > 64):
-        errors.append(FieldError("ref", "at most 64 characters"))
+        errors.append(FieldError("ref", TOO_LONG(max=64)))
     if address_text is not None and len(address_text) > 255:
-        errors.append(FieldError("address", "at most 255 characters"))
+        errors.append(FieldError("address", TOO_LONG(max=255)))
     if errors:
-        raise ValidationFailed("invalid place", errors)
+        raise ValidationFailed(INVALID_PLACE(), errors)
     code = code.strip() if code else None
     ref = ref.strip() if ref else None
     if code and session.execute(select(Place.id).where(Place.code == code)).first():
-        raise Conflict(f"place code {code} already exists")
+        raise Conflict(CODE_EXISTS(code=code))
     if ref and session.execute(select(Place.id).where(Place.ref == ref)).first():
-        raise Conflict(f"place ref {ref} already exists")
+        raise Conflict(REF_EXISTS(ref=ref))
 
     address_id = None
     unit: Unit | None = None

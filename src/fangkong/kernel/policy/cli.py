@@ -20,6 +20,7 @@ from fangkong.kernel.cli_support import (
 )
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label, translate
 from fangkong.kernel.policy.schema import Category, Pack
 
 policy_app = typer.Typer(help=_("Policy packs: the rules and numbers the platform applies."), no_args_is_help=True)
@@ -52,7 +53,9 @@ def _tests_text(cat: Category) -> str:
 
 
 def _error(exc: DomainError) -> None:
-    lines = [exc.message] + [f"  {f.field}: {f.message}" for f in exc.fields]
+    locale = cli_locale()
+    lines = [translate(exc.message, locale)] + [f"  {field_label(f.field, locale)}: {translate(f.message, locale)}"
+                                                for f in exc.fields]
     fail("\n".join(lines))
 
 

@@ -25,6 +25,21 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
+
+INVALID_PACK = message("policy.invalid", _("invalid policy pack"))
+CATEGORY_MISSING = message("policy.category_missing", _("required category is missing"))
+PHASE_REQUIRED = message("policy.phase_required", _("at least one phase is required"))
+UNKNOWN_MEASURE = message("policy.unknown_measure", _("unknown measure %(measure)s"))
+OPEN_ENDED = message("policy.open_ended", _("only the last phase of a category with until_negatives may be open-ended"))
+TEST_DAY_OUTSIDE = message("policy.test_day_outside", _("test day %(day)s is outside the phase (days 1–%(limit)s)"))
+TEST_DAYS_ORDER = message("policy.test_days_order", _("test days must be increasing, without repeats"))
+UNKNOWN_CATEGORY = message("policy.unknown_category", _("unknown category %(category)s"))
+LOWER_LEVEL = message("policy.lower_level", _("must be a lower level"))
+DUPLICATE_CODE = message("policy.duplicate_code", _("duplicate code %(code)s (also %(other)s)"))
+UNKNOWN_POOLING = message("policy.unknown_pooling", _("unknown pooling setting %(setting)s"))
+NO_SUCH_LEVEL = message("policy.no_such_level", _("the pack has no %(level)s level (use `lifted`)"))
+NOT_A_FIELD = message("policy.not_a_field", _("%(name)s is not a field here"))
 
 MeasureKind = Literal[
     "centralised_quarantine",
@@ -292,7 +307,7 @@ class Pack(_Model):
         # Raised as ValidationFailed (not ValueError) so the exact paths survive Pydantic.
         problems = cross_check(self)
         if problems:
-            raise ValidationFailed("invalid policy pack", problems)
+            raise ValidationFailed(INVALID_PACK(), problems)
         return self
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -372,50 +387,49 @@ def cross_check(pack: Pack) -> list[FieldError]:
     problems: list[FieldError] = []
     for code in REQUIRED_CATEGORIES:
         if code not in pack.categories:
-            problems.append(FieldError(f"categories.{code}", "required category is missing"))
+            problems.append(FieldError(f"categories.{code}", CATEGORY_MISSING()))
     for code, cat in pack.categories.items():
         base = f"categories.{code}"
         if not cat.phases:
-            problems.append(FieldError(f"{base}.phases", "at least one phase is required"))
+            problems.append(FieldError(f"{base}.phases", PHASE_REQUIRED()))
         for i, phase in enumerate(cat.phases):
             p = f"{base}.phases.{i}"
             if phase.measure not in pack.measures:
-                problems.append(FieldError(f"{p}.measure", f"unknown measure {phase.measure!r}"))
+                problems.append(FieldError(f"{p}.measure", UNKNOWN_MEASURE(measure=repr(phase.measure))))
             if phase.days is None and (i != len(cat.phases) - 1 or cat.until_negatives is None):
                 problems.append(FieldError(
-                    f"{p}.days", "only the last phase of a category with until_negatives may be open-ended"))
+                    f"{p}.days", OPEN_ENDED()))
             for j, day in enumerate(phase.test_days):
                 limit = phase.days if phase.days is not None else (
                     cat.until_negatives.within_days if cat.until_negatives else None)
                 if day < 1 or (limit is not None and day > limit):
                     problems.append(FieldError(
-                        f"{p}.test_days.{j}", f"test day {day} is outside the phase (days 1–{limit or '…'})"))
+                        f"{p}.test_days.{j}", TEST_DAY_OUTSIDE(day=day, limit=limit or "…")))
             if phase.test_days != sorted(set(phase.test_days)):
-                problems.append(FieldError(f"{p}.test_days", "test days must be increasing, without repeats"))
+                problems.append(FieldError(f"{p}.test_days", TEST_DAYS_ORDER()))
         if cat.pool is not None and cat.pool not in pack.pooling:
-            problems.append(FieldError(f"{base}.pool", f"unknown pooling setting {cat.pool!r}"))
+            problems.append(FieldError(f"{base}.pool", UNKNOWN_POOLING(setting=repr(cat.pool))))
     for level in RISK_LEVELS:
         rl: RiskLevel | None = getattr(pack.risk_areas, level)
         if rl is None:
             continue
         if rl.category not in pack.categories:
-            problems.append(FieldError(f"risk_areas.{level}.category", f"unknown category {rl.category!r}"))
+            problems.append(FieldError(f"risk_areas.{level}.category", UNKNOWN_CATEGORY(category=repr(rl.category))))
         to = rl.downgrade.to if rl.downgrade is not None else None
         if to is not None and to != "lifted":
             if RISK_LEVELS.index(to) <= RISK_LEVELS.index(level):
-                problems.append(FieldError(f"risk_areas.{level}.downgrade.to", "must be a lower level"))
+                problems.append(FieldError(f"risk_areas.{level}.downgrade.to", LOWER_LEVEL()))
             elif getattr(pack.risk_areas, to) is None:
-                problems.append(FieldError(f"risk_areas.{level}.downgrade.to",
-                                           f"the pack has no {to} level (use `lifted`)"))
+                problems.append(FieldError(f"risk_areas.{level}.downgrade.to", NO_SUCH_LEVEL(level=to)))
     for where, obj in _sourced(pack):
         for name in obj.field_sources:
             if name not in type(obj).model_fields or name in ("source", "source_kind", "field_sources"):
-                problems.append(FieldError(f"{where}field_sources.{name}", f"{name!r} is not a field here"))
+                problems.append(FieldError(f"{where}field_sources.{name}", NOT_A_FIELD(name=repr(name))))
     seen: dict[str, int] = {}
     for i, group in enumerate(pack.key_groups):
         if group.code in seen:
             problems.append(FieldError(f"key_groups.{i}.code",
-                                       f"duplicate code {group.code!r} (also key_groups.{seen[group.code]})"))
+                                       DUPLICATE_CODE(code=repr(group.code), other=f"key_groups.{seen[group.code]}")))
         seen.setdefault(group.code, i)
     return problems
 

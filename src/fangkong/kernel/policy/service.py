@@ -20,11 +20,25 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import Message
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed, library_message
+from fangkong.kernel.messages import Message, _, message
 from fangkong.kernel.policy.models import PolicyPack
 from fangkong.kernel.policy.schema import Category, KeyGroup, Measure, Pack
 from fangkong.policy_packs import BUNDLED_PACKS, read_pack_text
+
+NOT_YAML = message("policy.not_yaml", _("policy pack is not valid YAML"))
+#: the YAML parser's own sentence stays in the English text (the API, logs); people read where it is
+YAML_AT = message("policy.yaml_at", _("the YAML cannot be read at line %(line)s, column %(column)s"))
+YAML_PROBLEM = message("policy.yaml_problem", _("the YAML cannot be read"))
+NOT_MAPPING = message("policy.not_mapping", _("policy pack must be a YAML mapping"))
+EXPECTED_MAPPING = message("policy.expected_mapping", _("expected a mapping"))
+INVALID_PACK = message("policy.invalid", _("invalid policy pack"))
+PACK_CHANGED = message("policy.changed",
+                       _("policy pack %(pack)s is already stored with different content; raise its version"))
+PACK_NOT_FOUND = message("policy.not_found", _("policy pack %(pack)s not found"))
+NO_ACTIVE_INIT = message("policy.no_active_init",
+                         _("no active policy pack; run `fangkong init` or `fangkong policy activate`"))
+NO_ACTIVE = message("policy.no_active", _("no active policy pack"))
 
 
 class RuleRef(NamedTuple):
@@ -54,16 +68,19 @@ def parse_pack(text: str) -> Pack:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed("policy pack is not valid YAML", [FieldError("yaml", f"{problem}{where}")]) from None
+        where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
+        said = f"{problem} (line {where['line']}, column {where['column']})" if where else problem
+        kind = YAML_AT if where else YAML_PROBLEM
+        detail = Message.worded(kind.code, kind.template, where, said)
+        raise ValidationFailed(NOT_YAML(), [FieldError("yaml", detail)]) from None
     if not isinstance(data, dict):
-        raise ValidationFailed("policy pack must be a YAML mapping", [FieldError("pack", "expected a mapping")])
+        raise ValidationFailed(NOT_MAPPING(), [FieldError("pack", EXPECTED_MAPPING())])
     try:
         return Pack.model_validate(data)
     except ValidationError as exc:
-        fields = [FieldError(_loc(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        raise ValidationFailed("invalid policy pack", fields) from None
+        fields = [FieldError(_loc(e["loc"]), library_message(e)) for e in exc.errors(include_url=False)]
+        raise ValidationFailed(INVALID_PACK(), fields) from None
 
 
 def _parsed(row: PolicyPack) -> Pack:
@@ -91,8 +108,7 @@ def store_pack(session: Session, actor: Actor, text: str) -> PolicyPack:
     row = _find(session, pack.code, pack.version)
     if row is not None:
         if row.sha256 != digest:
-            raise Conflict(f"policy pack {pack.version_tag} is already stored with different content; "
-                           "raise its version")
+            raise Conflict(PACK_CHANGED(pack=pack.version_tag))
         return row
     row = PolicyPack(code=pack.code, version=pack.version, name=pack.name, content=text, sha256=digest,
                      loaded_at=clock.now(), is_active=False)
@@ -110,7 +126,7 @@ def activate_pack(session: Session, actor: Actor, *, code: str, version: str) ->
     actor.require("policy.manage")
     row = _find(session, code, version)
     if row is None:
-        raise NotFound(f"policy pack {code}@{version} not found")
+        raise NotFound(PACK_NOT_FOUND(pack=f"{code}@{version}"))
     previous = session.execute(
         select(PolicyPack.code, PolicyPack.version).where(PolicyPack.is_active.is_(True), PolicyPack.id != row.id)
     ).first()
@@ -157,7 +173,7 @@ def active_pack(session: Session) -> Pack:
         select(PolicyPack.sha256).where(PolicyPack.is_active.is_(True)).order_by(PolicyPack.id.desc()).limit(1)
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound("no active policy pack; run `fangkong init` or `fangkong policy activate`")
+        raise NotFound(NO_ACTIVE_INIT())
     with _cache_lock:
         pack = _cache.get(found)
     if pack is not None:
@@ -174,7 +190,7 @@ def active_version(session: Session) -> str:
         .order_by(PolicyPack.id.desc()).limit(1)
     ).first()
     if row is None:
-        raise NotFound("no active policy pack")
+        raise NotFound(NO_ACTIVE())
     return f"{row.code}@{row.version}"
 
 
@@ -186,7 +202,7 @@ def get_pack_row(session: Session, version_tag: str) -> PolicyPack:
     code, sep, version = version_tag.rpartition("@")
     row = _find(session, code, version) if sep else None
     if row is None:
-        raise NotFound(f"policy pack {version_tag} not found")
+        raise NotFound(PACK_NOT_FOUND(pack=version_tag))
     return row
 
 
@@ -200,7 +216,7 @@ def export_pack_text(session: Session, version_tag: str | None = None) -> str:
     if version_tag is None:
         row = _active_row(session)
         if row is None:
-            raise NotFound("no active policy pack")
+            raise NotFound(NO_ACTIVE())
         return row.content
     return get_pack_row(session, version_tag).content
 

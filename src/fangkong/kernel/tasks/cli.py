@@ -6,6 +6,7 @@ import datetime as dt
 import inspect
 import json
 import typing
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,14 +16,19 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
+    HEADERS_HELP,
     JOBS,
     cli_session,
+    describe_error,
+    export_app,
     fail,
     jobs_app,
     print_rows,
+    run_export,
 )
 from fangkong.kernel.errors import DomainError
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
+from fangkong.kernel.messages import field_label
 from fangkong.kernel.tasks import jobs as _jobs  # noqa: F401  (registers tasks.escalate)
 from fangkong.kernel.tasks import kinds
 
@@ -71,8 +77,15 @@ def job_kwargs(fn: Any, params: list[str]) -> dict[str, Any]:
 @jobs_app.command("list", help=_("List the registered jobs."))
 def jobs_list(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List the registered jobs."""
-    rows = [(name, (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else "")
-            for name, fn in sorted(JOBS.items())]
+    from fangkong.kernel.messages import Message
+    from fangkong.kernel.web.routes_jobs import JOB_LABELS
+
+    def said(name: str, fn: Any) -> str:
+        doc = (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else ""
+        # piped: the docstring's first line, as before; on a terminal: what the job does, in words
+        return Message.worded(f"job.{name}", JOB_LABELS[name], {}, doc) if name in JOB_LABELS else doc
+
+    rows = [(name, said(name, fn)) for name, fn in sorted(JOBS.items())]
     print_rows(["name", "description"], rows, as_json=as_json)
 
 
@@ -92,12 +105,12 @@ def jobs_run(
         with cli_session() as session:
             result = fn(session, **kwargs)
     except DomainError as exc:
-        fail(str(exc))
+        fail(describe_error(exc))
     if as_json:
         typer.echo(json.dumps({"job": name, "result": result}, ensure_ascii=False, default=str))
     elif isinstance(result, dict):
         for key, value in result.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{field_label(key, cli_locale())}: {value}")
     else:
         typer.echo(_("{name}: done").format(name=name) if result is None else f"{name}: {result}")
 
@@ -127,7 +140,7 @@ def tasks_list(
             tasks = tasks_service.inbox(session, SYSTEM_ACTOR, status=None if status == "all" else status,
                                         unit_id=unit_id, kind=kind, overdue_only=overdue, limit=limit)
         except DomainError as exc:
-            fail(str(exc), EXIT_USAGE)
+            fail(describe_error(exc), EXIT_USAGE)
         wanted = {t.unit_id for t in tasks} | {t.escalated_unit_id for t in tasks if t.escalated_unit_id}
         units = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(wanted))).all()) if wanted else {}
         rows = []
@@ -142,3 +155,17 @@ def tasks_list(
                          t.assignee_id, t.outcome_code])
     print_rows(["id", "kind", "title", "unit", "status", "due_at", "escalation_level", "escalated_to",
                 "assignee_id", "outcome_code"], rows, as_json=as_json)
+
+
+@export_app.command("tasks", help=_("Export the task list of a tab (open, overdue, done) as CSV or XLSX."))
+def export_tasks_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file, .csv or .xlsx.")),
+    tab: str = typer.Option("open", "--tab", help=_("open, overdue or done.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    from fangkong.kernel.tasks import exports as _kinds
+
+    if tab not in _kinds.TABS:
+        fail(_("--tab must be open, overdue or done"), EXIT_USAGE)
+    n = run_export("tasks", out, headers=headers, params={"tab": tab})
+    typer.echo(_("{n} rows written to {out}").format(n=n, out=out))

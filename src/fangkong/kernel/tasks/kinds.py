@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fangkong.kernel.i18n import cli_locale
+from fangkong.kernel.messages import named_labels
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def register_kind(code: str, *, label_zh: str, label_en: str, outcomes: dict[str
     if old is not None and old != new:
         raise ValueError(f"task kind {code!r} is already registered with a different definition")
     _KINDS[code] = new
+    named_labels("task_kind", {code: (label_zh, label_en)})
+    named_labels(f"outcome.{code}", dict(outcomes))
     return new
 
 

@@ -20,10 +20,40 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import User
 from fangkong.kernel.bulk import bulk_insert, chunks, in_list
 from fangkong.kernel.db import UTCDateTime, is_postgres
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    TIME_ZONE_REQUIRED,
+    UNKNOWN_STATUS,
+    UNKNOWN_UNIT,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.tasks import kinds
 from fangkong.kernel.tasks.models import STATUSES, Task, TaskEvent
+
+UNKNOWN_KIND = message("task.unknown_kind", _("unknown task kind"))
+UNKNOWN_KIND_CODE = message("task.unknown_kind_code", _("unknown task kind %(code)s"))
+NAIVE_TIME = message("time.naive", _("naive datetime"))
+UNKNOWN_ASSIGNEE = message("task.unknown_assignee", _("unknown assignee"))
+NO_ACTIVE_USER = message("task.no_active_user", _("no active user %(id)s"))
+ASSIGNEE_OUTSIDE = message("task.assignee_outside", _("assignee outside the task's unit"))
+ASSIGNEE_UNIT = message("task.assignee_unit", _("the assignee's unit is not within the task's unit"))
+TITLE_REQUIRED = message("task.title_required", _("title required"))
+INVALID_TASK = message("task.invalid", _("invalid task"))
+ALREADY = message("task.already_closed", _("task %(id)s is already %(status)s"))
+OWN_PAGE = message("task.own_page", _("this task is closed on its own page"))
+CLOSE_AT = message("task.close_at", _("close it at %(url)s"))
+UNKNOWN_OUTCOME = message("task.unknown_outcome", _("unknown outcome"))
+NOT_AN_OUTCOME = message("task.not_an_outcome",
+                         _("%(outcome)s is not an outcome of %(kind)s (expected one of: %(outcomes)s)"))
+EXPECTED_ONE_OF = message("field.expected_one_of", _("expected one of %(choices)s"))
+UNKNOWN_CURSOR = message("cursor.unknown", _("unknown cursor"))
+NO_SUCH_TASK = message("task.no_such_task", _("no such task"))
 
 MAX_LIMIT = 500
 
@@ -37,12 +67,12 @@ def _kind(code: str, field: str = "kind") -> kinds.TaskKind:
     try:
         return kinds.kind(code)
     except KeyError:
-        raise ValidationFailed("unknown task kind", [FieldError(field, f"unknown task kind {code!r}")]) from None
+        raise ValidationFailed(UNKNOWN_KIND(), [FieldError(field, UNKNOWN_KIND_CODE(code=repr(code)))]) from None
 
 
 def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
-        raise ValidationFailed("naive datetime", [FieldError(field, "a time zone is required")])
+        raise ValidationFailed(NAIVE_TIME(), [FieldError(field, TIME_ZONE_REQUIRED())])
     return value
 
 
@@ -51,10 +81,9 @@ def _check_assignee(session: Session, assignee_id: int, unit_path: str) -> None:
         select(User.id, User.is_active, Unit.path).join(Unit, Unit.id == User.unit_id).where(User.id == assignee_id)
     ).first()
     if row is None or not row.is_active:
-        raise ValidationFailed("unknown assignee", [FieldError("assignee_id", f"no active user {assignee_id}")])
+        raise ValidationFailed(UNKNOWN_ASSIGNEE(), [FieldError("assignee_id", NO_ACTIVE_USER(id=assignee_id))])
     if not scope.inside(row.path, unit_path):
-        raise ValidationFailed("assignee outside the task's unit",
-                               [FieldError("assignee_id", "the assignee's unit is not within the task's unit")])
+        raise ValidationFailed(ASSIGNEE_OUTSIDE(), [FieldError("assignee_id", ASSIGNEE_UNIT())])
 
 
 @dataclass
@@ -95,16 +124,16 @@ def create_tasks(session: Session, actor: Actor, items: Sequence[NewTask]) -> li
         if it.kind not in task_kinds:
             task_kinds[it.kind] = _kind(it.kind)
         if not (it.title or "").strip():
-            errors.append(FieldError("title", "required"))
+            errors.append(FieldError("title", REQUIRED()))
         _aware(it.due_at, "due_at")
     unit_ids = sorted({it.unit_id for it in items})
     units: dict[int, tuple[str, str]] = {}
     for chunk in chunks(unit_ids):
         units.update({uid: (path, code) for uid, path, code in session.execute(
             select(Unit.id, Unit.path, Unit.code).where(in_list(session, Unit.id, chunk)))})
-    errors += [FieldError("unit_id", f"unknown unit {uid}") for uid in unit_ids if uid not in units]
+    errors += [FieldError("unit_id", UNKNOWN_UNIT(code=uid)) for uid in unit_ids if uid not in units]
     if errors:
-        raise ValidationFailed("invalid task", errors[:20])
+        raise ValidationFailed(INVALID_TASK(), errors[:20])
     for it in items:
         if it.assignee_id is not None:
             _check_assignee(session, it.assignee_id, units[it.unit_id][0])
@@ -163,7 +192,7 @@ def create_task(
     actor.require("task.assign")
     _kind(kind)
     if not (title or "").strip():
-        raise ValidationFailed("title required", [FieldError("title", "required")])
+        raise ValidationFailed(TITLE_REQUIRED(), [FieldError("title", REQUIRED())])
     scope.visible_unit(session, actor, unit_id)
     [task_id] = create_tasks(session, actor, [NewTask(
         kind=kind, title=title, unit_id=unit_id, subject_type=subject_type, subject_id=subject_id,
@@ -182,13 +211,13 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     actor.require("task.view")
     task = session.get(Task, task_id)
     if task is None or not _sees(actor, task):
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(record_not_found("task", task_id))
     return task
 
 
 def _open(task: Task) -> None:
     if task.status != "open":
-        raise Conflict(f"task {task.id} is already {task.status}")
+        raise Conflict(ALREADY(id=task.id, status=Term(task.status, kind="task_status")))
 
 
 def assign_task(session: Session, actor: Actor, task_id: int, *, assignee_id: int | None) -> Task:
@@ -226,12 +255,11 @@ def complete_task(
     _open(task)
     task_kind = _kind(task.kind)
     if task_kind.work_url and not by_owner:
-        raise ValidationFailed("this task is closed on its own page", [FieldError(
-            "outcome_code", f"close it at {task_kind.url_for(task)}")])
+        raise ValidationFailed(OWN_PAGE(), [FieldError("outcome_code", CLOSE_AT(url=task_kind.url_for(task)))])
     if outcome_code not in task_kind.outcomes:
-        raise ValidationFailed("unknown outcome", [FieldError(
-            "outcome_code", f"{outcome_code!r} is not an outcome of {task.kind} "
-            f"(expected one of: {', '.join(task_kind.outcomes)})")])
+        raise ValidationFailed(UNKNOWN_OUTCOME(), [FieldError("outcome_code", NOT_AN_OUTCOME(
+            outcome=repr(outcome_code), kind=Term(task.kind, kind="task_kind"),
+            outcomes=[Term(o, kind=f"outcome.{task.kind}") for o in task_kind.outcomes]))])
     result = dict(outcome or {})
     if note:
         result["note"] = note
@@ -304,7 +332,7 @@ def inbox(
     """
     actor.require("task.view")
     if status is not None and status not in STATUSES:
-        raise ValidationFailed("unknown status", [FieldError("status", f"expected one of {', '.join(STATUSES)}")])
+        raise ValidationFailed(UNKNOWN_STATUS(), [FieldError("status", EXPECTED_ONE_OF(choices=list(STATUSES)))])
     limit = max(1, min(limit, MAX_LIMIT))
     stmt = _scoped(select(Task), actor)
     if status is not None:
@@ -324,7 +352,7 @@ def inbox(
     if after_id is not None:
         anchor = session.execute(_scoped(select(Task.id, Task.due_at), actor).where(Task.id == after_id)).first()
         if anchor is None:
-            raise ValidationFailed("unknown cursor", [FieldError("after_id", "no such task")])
+            raise ValidationFailed(UNKNOWN_CURSOR(), [FieldError("after_id", NO_SUCH_TASK())])
         if anchor.due_at is None:
             stmt = stmt.where(Task.due_at.is_(None), Task.id > anchor.id)
         else:

@@ -35,12 +35,12 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 def parse_cursor(value: str | None, field: str = "cursor") -> int | None:
     """A page cursor from a previous answer (`next_cursor`): the last id seen. Anything else is a 422."""
-    from fangkong.kernel.errors import FieldError, ValidationFailed
+    from fangkong.kernel.errors import INVALID_CURSOR, NOT_A_CURSOR, FieldError, ValidationFailed
 
     if value is None or value == "":
         return None
     if not (value.isascii() and value.isdigit()) or len(value) > 18:  # '¹'.isdigit() is True
-        raise ValidationFailed("invalid cursor", [FieldError(field, "not a cursor from a previous page")])
+        raise ValidationFailed(INVALID_CURSOR(), [FieldError(field, NOT_A_CURSOR())])
     return int(value)
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from fangkong.kernel.errors import DomainError, FieldError
-from fangkong.kernel.messages import Message, translate
+from fangkong.kernel.errors import INTERNAL_ERROR, INVALID_INPUT, DomainError, FieldError, library_message
+from fangkong.kernel.messages import Message, _, field_label, message, translate
 
 log = logging.getLogger("fangkong.web")
 
@@ -29,6 +29,17 @@ _HTTP_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
     422: "invalid", 429: "too_many_requests",
+}
+
+
+#: the standard reason phrases of plain HTTP errors (an unknown route …), as Starlette words them
+_HTTP_PHRASES = {
+    "Not Found": message("http.not_found", _("Not Found")),
+    "Method Not Allowed": message("http.method_not_allowed", _("Method Not Allowed")),
+    "Bad Request": message("http.bad_request", _("Bad Request")),
+    "Request Entity Too Large": message("http.too_large", _("Request Entity Too Large")),
+    "Content Too Large": message("http.content_too_large", _("Content Too Large")),
+    "Unsupported Media Type": message("http.unsupported_media_type", _("Unsupported Media Type")),
 }
 
 
@@ -105,7 +116,8 @@ def _page_error(request: Request, status: int, code: str, message: str,
               500: _("Something went wrong on our side.")}
     title = titles.get(status, _("The request could not be completed."))
     locale = request_locale(request)
-    shown_fields = [FieldError(f.field, translate(f.message, locale)) for f in fields or []]
+    shown_fields = [{"field": f.field, "label": field_label(f.field, locale), "message": translate(f.message, locale)}
+                    for f in fields or []]
     detail = translate(message, locale) if message else ""
     # a service message without a translation is shown, but quietly, under the translated title
     quiet = bool(detail) and detail == str(message) and locale != "en"
@@ -144,8 +156,8 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = [FieldError(_field_name(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()]
-    return respond(request, 422, "invalid", "invalid input", fields)
+    fields = [FieldError(_field_name(e.get("loc", ())), library_message(e)) for e in exc.errors()]
+    return respond(request, 422, "invalid", INVALID_INPUT(), fields)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -153,6 +165,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if message in _HTTP_PHRASES:
+        message = _HTTP_PHRASES[message]()
     headers = dict(exc.headers) if exc.headers else None
     if status < 400:
         return Response(status_code=status, headers=headers)
@@ -162,12 +176,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _data_error(request: Request, exc: Exception) -> Response:
     """The database refused a value a client sent (a NUL character, a number out of range): a 422."""
     log.info("database refused input on %s %s: %s", request.method, request.url.path, exc)
-    return respond(request, 422, "invalid", "invalid input")
+    return respond(request, 422, "invalid", INVALID_INPUT())
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return respond(request, 500, "internal", "internal error")
+    return respond(request, 500, "internal", INTERNAL_ERROR())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from fangkong.kernel.audit import service as audit_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.db import read_only
+from fangkong.kernel.messages import LABELS
 from fangkong.kernel.web.deps import DbSession, parse_cursor
 from fangkong.kernel.web.templating import render
 
@@ -44,4 +45,5 @@ def audit_page(
                                        before_id=before_id)
     next_cursor = str(events[PAGE_SIZE - 1].id) if len(events) > PAGE_SIZE else None
     return render(request, "audit.html", actor=actor, events=events[:PAGE_SIZE], action=action.strip(),
-                  next_cursor=next_cursor, chain=verify_chain(request), known_actions=KNOWN_ACTIONS)
+                  next_cursor=next_cursor, chain=verify_chain(request),
+                  known_actions=sorted(set(KNOWN_ACTIONS) | set(LABELS.get("audit_action", {}))))

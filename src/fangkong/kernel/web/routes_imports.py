@@ -13,6 +13,7 @@ from fangkong.kernel.auth.deps import CurrentActor
 from fangkong.kernel.errors import NotFound
 from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.imports.models import ImportJob
+from fangkong.kernel.messages import field_label
 from fangkong.kernel.web.deps import DbSession, ReadsOnly, RowId
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
@@ -27,7 +28,9 @@ def start(request: Request, job: ImportJob) -> Response:
 
 
 def _issue_text(item: dict[str, Any], locale: str) -> tuple[str, str]:
-    return item.get("field") or "", imports_service.shown(item.get("message"), locale)
+    """(the field's name as a person reads it, the message in their language)."""
+    field = item.get("field") or ""
+    return (field_label(field, locale) if field else ""), imports_service.shown(item.get("message"), locale)
 
 
 def _context(request: Request, job: ImportJob) -> dict[str, Any]:

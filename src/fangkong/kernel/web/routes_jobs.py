@@ -27,6 +27,7 @@ JOB_LABELS = {
     "venues.colocation_index": N_("Bring the co-location index up to date"),
     "intake.daily_clearance": N_("Daily clearance figures of yesterday"),
     "auth.purge_sessions": N_("Remove expired sign-in sessions"),
+    "tracing.secondary_release": N_("Release secondary contacts whose close contact tested negative"),
 }
 STATUS_LABELS = {"ok": N_("Succeeded"), "failed": N_("Failed"), "running": N_("Running")}
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.labels import PLACE_KINDS
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import KINDS
 from fangkong.kernel.web.deps import DbSession, parse_cursor
@@ -21,8 +22,7 @@ CanViewPlaces = Annotated[Actor, Depends(requires("place.view"))]
 PAGE_SIZE = 50
 
 #: English names of the place kinds (models.KINDS holds the Chinese ones)
-KINDS_EN = {"employer": "Employer", "venue": "Venue", "checkpoint": "Checkpoint",
-            "sampling_point": "Sampling point", "sentinel": "Sentinel", "quarantine_site": "Quarantine site"}
+KINDS_EN = {code: str(term.translated("en")) for code, term in PLACE_KINDS.items()}
 
 
 @pages.get("/places")

@@ -13,14 +13,18 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import REQUIRED, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _ as N_
+from fangkong.kernel.messages import message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.tasks import kinds as task_kinds
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
+
+CHOOSE_OUTCOME = message("task.choose_outcome", N_("choose an outcome"))
 
 pages = APIRouter(include_in_schema=False)
 
@@ -130,7 +134,7 @@ def complete_from_page(
     """HTMX: close the task and answer with its updated card (plus a toast)."""
     _ = gettext_for(request)
     if not outcome_code:
-        raise ValidationFailed("choose an outcome", [FieldError("outcome_code", "required")])
+        raise ValidationFailed(CHOOSE_OUTCOME(), [FieldError("outcome_code", REQUIRED())])
     task = tasks_service.complete_task(session, actor, task_id, outcome_code=outcome_code,
                                        note=note.strip() or None)
     views = task_views(session, actor, [task], request_locale(request))

@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock, export, scope
+from fangkong.kernel import labels as _labels  # noqa: F401  (registers the kernel's labels for `label`)
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
-from fangkong.kernel.messages import translate
+from fangkong.kernel.messages import field_label, label_of, translate
 from fangkong.kernel.web.nav import nav_for
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -75,11 +76,7 @@ def gettext_for(request: Request) -> Callable[[str], str]:
 
 def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An aware datetime shown in the platform's time zone."""
-    if value is None:
-        return ""
-    local = clock.to_local(value)
-    assert local is not None
-    return local.strftime(fmt)
+    return clock.format_local(value, fmt)
 
 
 def _iso_local(value: dt.datetime | None) -> str:
@@ -100,7 +97,16 @@ def environment(locale: str) -> Environment:
     env.filters["iso_local"] = _iso_local
     #: `{{ issue|t }}`: a Message (or a msgid) in this page's language
     env.filters["t"] = lambda value: translate(value, locale)
+    #: `{{ lead.channel|label("channel") }}`: a code's label (kernel.messages.labels) in this language
+    env.filters["label"] = lambda code, kind: translate(label_of(kind, code), locale)
+    #: `{{ "id_number"|field }}`: a field name as people read it
+    env.filters["field"] = lambda name: field_label(name, locale)
+    #: `{{ e.actor_name|who }}`: a username as it is, the system and the public forms by their names
+    env.filters["who"] = lambda name: translate(label_of("actor", name), locale) if name else ""
     env.globals["locale"] = locale
+    #: the 导出 button (`_export.html`): where it points and whether the user may press it
+    env.globals["export_url"] = export.export_url
+    env.globals["export_allowed"] = export.export_allowed
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
     env.globals["colon"] = "：" if locale == "zh_CN" else ": "

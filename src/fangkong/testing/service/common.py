@@ -11,10 +11,14 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.testing import rules
 from fangkong.testing.models import RULE_GROUP, GroupMember, Tube, TubeSample
+
+UNKNOWN_GROUP = message("group.unknown", _("unknown key group"))
+UNKNOWN_GROUP_CODE = message("group.unknown_code", _("unknown key group %(code)s; `fangkong groups` lists them"))
 
 CHUNK = 500
 #: pooling setting used when a sampler does not choose (低风险区 10合1)
@@ -48,8 +52,7 @@ def check_group(p: Pack, code: str, field: str = "group", *, allow_rule: bool = 
     code = (code or "").strip()
     if (allow_rule and code == RULE_GROUP) or code in group_frequencies(p):
         return code
-    raise ValidationFailed("unknown key group", [FieldError(
-        field, f"unknown key group {code!r}; `fangkong groups` lists them")])
+    raise ValidationFailed(UNKNOWN_GROUP(), [FieldError(field, UNKNOWN_GROUP_CODE(code=repr(code)))])
 
 
 def default_pool_size(p: Pack) -> int:

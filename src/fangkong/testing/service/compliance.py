@@ -8,7 +8,6 @@ summary one grouped scan per child unit — seconds at 1,000,000 members (`fangk
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +17,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from fangkong.kernel import clock, scope
-from fangkong.kernel.audit import service as audit
+from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import ONE_OF, UNKNOWN_STATUS, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import Term
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tasks import service as tasks_service
@@ -64,7 +63,8 @@ def _status_clause(status: str, now: dt.datetime, grace: dt.timedelta) -> Column
         return due >= now
     if status == "not_due":
         return due.is_(None)
-    raise ValidationFailed("unknown status", [FieldError("status", f"one of {', '.join(STATUSES)}")])
+    raise ValidationFailed(UNKNOWN_STATUS(), [FieldError("status", ONE_OF(choices=[
+        Term(s, kind="compliance_status") for s in STATUSES]))])
 
 
 def _filtered(session: Session, actor: Actor, stmt: Any, *, unit_id: int | None, employer_id: int | None,
@@ -142,63 +142,44 @@ def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group
 # --------------------------------------------------------------------------------------------- export
 
 def iter_export_rows(session: Session, actor: Actor, *, unit_id: int | None = None, employer_id: int | None = None,
-                     group_code: str | None = None, status: str | None = None) -> Iterator[list[Any]]:
-    """Export rows (`EXPORT_COLUMNS`), streamed in batches by member id."""
+                     group_code: str | None = None, status: str | None = None) -> Iterator[dict[str, Any]]:
+    """Export rows (`EXPORT_COLUMNS` and, for people, the names beside them), streamed in batches by
+    member id."""
     now = clock.now()
     grace = common.grace(common.pack(session))
     employer = aliased(Place)
     after = 0
     while True:
-        stmt = (select(GroupMember.id, GroupMember.person_id, GroupMember.group_code, employer.code,
-                       GroupMember.last_negative_at, GroupMember.next_due_at)
+        stmt = (select(GroupMember.id, GroupMember.person_id, GroupMember.group_code, employer.code, employer.name,
+                       GroupMember.last_negative_at, GroupMember.next_due_at, Person.name, Person.id_number_masked,
+                       Person.id_number_enc, Unit.code, Unit.name)
+                .join(Person, Person.id == GroupMember.person_id)
+                .join(Unit, Unit.id == GroupMember.unit_id)
                 .outerjoin(employer, employer.id == GroupMember.employer_id))
         stmt = _filtered(session, actor, stmt, unit_id=unit_id, employer_id=employer_id, group_code=group_code,
                          status=status, now=now, grace=grace)
         rows = session.execute(stmt.where(GroupMember.id > after).order_by(GroupMember.id).limit(EXPORT_BATCH)).all()
         if not rows:
             return
-        for _mid, pid, g, ecode, last, due in rows:
-            yield [pid, g, ecode or "", clock.iso_local(last), clock.iso_local(due), rules.overdue_hours(due, now)]
+        for _mid, pid, g, ecode, ename, last, due, name, idm, ide, ucode, uname in rows:
+            yield {"person_id": pid, "group": g, "employer": ecode or "", "last_negative_at": last,
+                   "next_due_at": due, "overdue_hours": rules.overdue_hours(due, now), "name": name or "",
+                   "id_number": export.Sensitive(idm, ide), "employer_name": ename or "", "unit_code": ucode,
+                   "unit_name": uname, "status": rules.compliance_status(due, now, grace)}
         after = rows[-1][0]
 
 
 def export_compliance(session: Session, actor: Actor, *, out: Path, unit_id: int | None = None,
                       employer_id: int | None = None, group_code: str | None = None,
-                      status: str | None = None) -> int:
-    """Write the compliance list (导出应检名单) to CSV (UTF-8 with BOM) or XLSX by the file's suffix:
-    one row per member, columns `person_id,group,employer,last_negative_at,next_due_at,overdue_hours`.
-    Audited with the filter and the row count. Returns the rows written."""
-    actor.require("testing.view")
-    actor.require("data.export")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows = iter_export_rows(session, actor, unit_id=unit_id, employer_id=employer_id, group_code=group_code,
-                            status=status)
-    n = 0
-    if out.suffix.lower() == ".xlsx":
-        import xlsxwriter
+                      status: str | None = None, headers: str | None = None) -> int:
+    """Write the compliance list (导出应检名单) through the export writer, CSV or XLSX by the file's suffix:
+    one row per member; the CSV columns are `person_id,group,employer,last_negative_at,next_due_at,
+    overdue_hours`. Audited with the filter and the row count. Returns the rows written."""
+    from fangkong.testing.exports import COMPLIANCE
 
-        wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
-        ws = wb.add_worksheet("compliance")
-        if clock.mode() == "drill":
-            ws.write_row(0, 0, ["演练数据 DRILL"])
-        start = 1 if clock.mode() == "drill" else 0
-        ws.write_row(start, 0, EXPORT_COLUMNS)
-        for row in rows:
-            n += 1
-            ws.write_row(start + n, 0, row)
-        wb.close()
-    else:
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(EXPORT_COLUMNS)
-            for row in rows:
-                w.writerow(row)
-                n += 1
-    audit.record(session, actor, "testing.compliance_exported", object_type="group_member", rows=n,
-                 unmasked=False, unit_id=unit_id, employer_id=employer_id, group=group_code, status=status,
-                 format=out.suffix.lower().lstrip(".") or "csv")
-    return n
+    return export.write(session, actor, COMPLIANCE, out=out, headers=headers,
+                        filters={"unit_id": unit_id, "employer_id": employer_id, "group_code": group_code,
+                                 "status": status})
 
 
 # ---------------------------------------------------------------------------------------- daily work

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import REQUIRED, FieldError, NotFound, ValidationFailed, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import PersonKeys, resolve_persons
 from fangkong.kernel.places import service as places_service
@@ -24,6 +25,12 @@ from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.testing.headers import ROSTER_COLUMNS
 from fangkong.testing.models import RULE_GROUP, EmployerHeadcount, GroupMember
 from fangkong.testing.service import common
+
+EMPLOYER_REQUIRED = message("employer.required", _("employer required"))
+NEW_EMPLOYER = message("employer.registered", _("registered new employer %(code)s (%(name)s)"))
+MOVED = message("employer.moved", _("moved to %(code)s from another employer"))
+INVALID_HEADCOUNT = message("headcount.invalid", _("invalid headcount"))
+HEADCOUNT_RANGE = message("headcount.range", _("between 0 and 10,000,000"))
 
 
 @dataclass
@@ -58,7 +65,7 @@ def employer_or_register(session: Session, actor: Actor, ref: str, *, category: 
         return place, False
     ref = ref.strip()
     if not ref:
-        raise ValidationFailed("employer required", [FieldError("employer", "required")])
+        raise ValidationFailed(EMPLOYER_REQUIRED(), [FieldError("employer", REQUIRED())])
     code = ref if len(ref) <= 40 and ref.isascii() and " " not in ref else None
     return places_service.create_place(session, actor, kind="employer", name=ref[:120], category=category,
                                        code=code), True
@@ -67,7 +74,7 @@ def employer_or_register(session: Session, actor: Actor, ref: str, *, category: 
 def _visible_employer(session: Session, actor: Actor, employer_id: int) -> Place:
     place = scope.visible_or_none(actor, session.get(Place, employer_id))
     if place is None or place.kind != "employer":
-        raise NotFound(f"employer {employer_id} not found")
+        raise NotFound(record_not_found("employer", employer_id))
     return place
 
 
@@ -159,7 +166,7 @@ def enrol_roster(session: Session, actor: Actor, *, items: Sequence[RosterItem],
     employer, created = employer_or_register(session, actor, employer_ref, category=group_code)
     reports = [ReportRow(it.number, "accepted") for it in items]
     if created and reports:
-        reports[0].issues.append(f"employer: registered new employer {employer.code} ({employer.name})")
+        reports[0].issues.append(FieldIssue("employer", NEW_EMPLOYER(code=employer.code, name=employer.name)))
     resolved = resolve_persons(session, actor, [PersonKeys(it.name, it.id_number, it.phone) for it in items],
                                source="roster")
     live: list[tuple[ReportRow, int]] = []
@@ -184,7 +191,7 @@ def enrol_roster(session: Session, actor: Actor, *, items: Sequence[RosterItem],
         if status == "duplicate":
             rep.status = "duplicate"
         elif status == "moved":
-            rep.issues.append(f"employer: moved to {employer.code} from another employer")
+            rep.issues.append(FieldIssue("employer", MOVED(code=employer.code)))
     if advance is not None:
         advance(len(items))
     counts: dict[str, int] = defaultdict(int)
@@ -202,8 +209,8 @@ def import_roster(session: Session, actor: Actor, path: Path, *, group_code: str
     table = read_table(Path(path), ROSTER_COLUMNS, required_any=["id_number", "phone"])
     items = [RosterItem(row.number, row.values.get("name") or None, row.values.get("id_number") or None,
                         row.values.get("phone") or None) for row in table]
-    return enrol_roster(session, actor, items=items, group_code=group_code, employer_ref=employer_ref,
-                        filename=Path(path).name, advance=progress)
+    return table.report(enrol_roster(session, actor, items=items, group_code=group_code,
+                                     employer_ref=employer_ref, filename=Path(path).name, advance=progress))
 
 
 # ------------------------------------------------------------------------------------------ by rule
@@ -265,7 +272,7 @@ def declare_headcount(session: Session, actor: Actor, *, employer_id: int, group
     actor.require("testing.enrol")
     group_code = common.check_group(common.pack(session), group_code)
     if declared < 0 or declared > 10_000_000:
-        raise ValidationFailed("invalid headcount", [FieldError("declared", "between 0 and 10,000,000")])
+        raise ValidationFailed(INVALID_HEADCOUNT(), [FieldError("declared", HEADCOUNT_RANGE())])
     employer = _visible_employer(session, actor, employer_id)
     row = session.execute(select(EmployerHeadcount).where(EmployerHeadcount.employer_id == employer.id,
                                                           EmployerHeadcount.group_code == group_code)

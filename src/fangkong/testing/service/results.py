@@ -24,6 +24,8 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
+from fangkong.kernel.errors import REQUIRED
+from fangkong.kernel.messages import FieldIssue, Term, _, message, reason_of
 from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.tasks.models import Task
@@ -32,6 +34,14 @@ from fangkong.testing.headers import RESULT_COLUMNS
 from fangkong.testing.models import GroupMember, Tube, TubeResult, TubeSample
 from fangkong.testing.service import common, pools
 from fangkong.testing.service.sampling import clean_barcode
+
+UNKNOWN_TUBE = message("tube.unknown", _("unknown tube %(code)s"))
+NOT_A_RESULT = message("result.not_a_word", _("not a result word: %(text)s (阴性/negative/-, 阳性/positive/+)"))
+RECEIPT_TIME_USED = message("result.receipt_time_used", _("missing, time of receipt used"))
+IN_THE_FUTURE = message("time.in_the_future", _("in the future"))
+MISSING = message("field.missing", _("missing"))
+CONTRADICTS = message("result.conflict", _("contradicts the stored %(stored)s result (version %(version)s); "
+                                           "kept as version %(new)s for the lab to confirm"))
 
 LAB_MAX = 100
 
@@ -69,18 +79,18 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
         rep.extra["tube_barcode"] = code
         word = rules.parse_result(v.get("result"))
         if not code:
-            rep.issues.append("tube_barcode: required")
+            rep.issues.append(FieldIssue("tube_barcode", REQUIRED()))
         elif code not in tubes:
-            rep.issues.append(f"tube_barcode: unknown tube {code}")
+            rep.issues.append(FieldIssue("tube_barcode", UNKNOWN_TUBE(code=code)))
         if word is None:
-            rep.issues.append(f"result: not a result word: {v.get('result') or ''!r} (阴性/negative/-, 阳性/positive/+)")
+            rep.issues.append(FieldIssue("result", NOT_A_RESULT(text=repr(v.get("result") or ""))))
         ct, ct_issue = rules.parse_ct(v.get("ct"))
         if ct_issue:
-            rep.issues.append(f"ct: {ct_issue}")
+            rep.issues.append(FieldIssue("ct", ct_issue))
         try:
             reported_at = parse_time(v.get("reported_at") or "")
         except BadTime as exc:
-            rep.issues.append(f"reported_at: {exc}")
+            rep.issues.append(FieldIssue("reported_at", reason_of(exc)))
             reported_at = None
         lab = " ".join((v.get("lab") or "").split())[:LAB_MAX] or None
         if rep.issues:
@@ -88,11 +98,11 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
             continue
         if reported_at is None:
             reported_at = now
-            rep.issues.append("reported_at: missing, time of receipt used")
+            rep.issues.append(FieldIssue("reported_at", RECEIPT_TIME_USED()))
         elif reported_at > now + dt.timedelta(minutes=5):
-            rep.issues.append("reported_at: in the future")
+            rep.issues.append(FieldIssue("reported_at", IN_THE_FUTURE()))
         if lab is None:
-            rep.issues.append("lab: missing")
+            rep.issues.append(FieldIssue("lab", MISSING()))
         tube = tubes[code]
         assert word is not None
         stored = versions[tube.id]
@@ -104,8 +114,8 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
             continue
         if status == "conflict":
             rep.status = "conflict"
-            rep.issues.append(f"result: contradicts the stored {stored[-1]} result (version {len(stored)}); "
-                              f"kept as version {len(stored) + 1} for the lab to confirm")
+            rep.issues.append(FieldIssue("result", CONTRADICTS(stored=Term(stored[-1], kind="result"),
+                                                               version=len(stored), new=len(stored) + 1)))
         before.setdefault(tube.id, tube.result)
         stored.append(word)
         rep.extra["version"] = len(stored)
@@ -145,7 +155,7 @@ def import_results(session: Session, actor: Actor, path: Path, *,
     """`fangkong import results FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), RESULT_COLUMNS, required_any=["tube_barcode"])
     items = [ResultItem(row.number, row.values) for row in table]
-    return ingest_results(session, actor, items=items, filename=Path(path).name, advance=progress)
+    return table.report(ingest_results(session, actor, items=items, filename=Path(path).name, advance=progress))
 
 
 # ------------------------------------------------------------------------------------------ effects

@@ -17,10 +17,17 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import issue
+from fangkong.kernel.messages import FieldIssue, Joined, Term, _, issue, message, reason_of
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.people.models import Person
@@ -38,6 +45,35 @@ BARCODE_MAX = 64
 MAX_POOL = 50
 
 
+BARCODE_FORM = message("tube.barcode_form", _("letters, digits and - _ . only, at most %(max)s"))
+NOT_A_POINT = message("sampling_point.not_a_point", _("not a sampling point"))
+INVALID_HOURS = message("hours.invalid", _("invalid hours"))
+INVALID_DAYS = message("hours.invalid_days", _("invalid days"))
+WEEKDAYS = message("hours.weekdays", _("ISO weekdays 1 (Mon) to 7 (Sun)"))
+IS_A_KIND = message("place.is_a_kind", _("%(code)s is a %(kind)s"))
+BETWEEN = message("field.between", _("between %(low)s and %(high)s"))
+UNKNOWN_POINT = message("sampling_point.unknown", _("unknown sampling point"))
+INVALID_TUBE = message("tube.invalid", _("invalid tube"))
+TUBE_ELSEWHERE = message("tube.elsewhere", _("tube %(code)s is already registered elsewhere"))
+TUBE_SIZE_FIXED = message("tube.size_fixed", _("tube %(code)s is a %(size)s-person tube with samples in it"))
+EMPTY_TUBE = message("tube.empty", _("empty tube"))
+NO_SAMPLES = message("tube.no_samples", _("the tube has no samples"))
+PERSON_REQUIRED = message("sample.person_required", _("person required"))
+SCAN_OR_TYPE = message("sample.scan_or_type", _("scan or type an ID or phone number"))
+SHARED_PHONE = message("sample.shared_phone", _("several persons share this phone"))
+SHARED_PHONE_HINT = message("sample.shared_phone_hint",
+                            _("several persons share this phone number: add the name or use the ID number"))
+NOT_ID_OR_MOBILE = message("sample.not_id_or_mobile", _("not a valid ID or mobile number"))
+INVALID_PERSON = message("sample.invalid_person", _("invalid person"))
+TUBE_CLOSED = message("tube.closed", _("tube closed"))
+TUBE_FULL = message("tube.full", _("tube %(barcode)s is closed (%(n)s of %(size)s): start a new tube"))
+ALREADY_IN = message("sample.already_in", _("already in this tube"))
+ALREADY_IN_TUBE = message("sample.already_in_tube", _("this person is already in tube %(barcode)s (no. %(n)s)"))
+NOT_A_POOL_SIZE = message("tube.not_a_pool_size", _("not a pool size: %(text)s"))
+NEW_POINT = message("sampling_point.registered", _("registered new sampling point %(code)s"))
+TUBE_OUTSIDE = message("tube.outside", _("tube %(code)s is registered outside your jurisdiction"))
+SIZE_IGNORED = message("tube.size_ignored", _("the tube is a %(size)s-person tube; %(given)s ignored"))
+
 def clean_barcode(raw: object) -> str:
     """A tube barcode as scanned or typed: NFKC, no spaces, upper case."""
     import unicodedata
@@ -47,9 +83,9 @@ def clean_barcode(raw: object) -> str:
 
 def _barcode_error(barcode: str) -> FieldError | None:
     if not barcode:
-        return FieldError("tube_barcode", "required")
+        return FieldError("tube_barcode", REQUIRED())
     if len(barcode) > BARCODE_MAX or not all(c.isalnum() or c in "-_." for c in barcode):
-        return FieldError("tube_barcode", f"letters, digits and - _ . only, at most {BARCODE_MAX}")
+        return FieldError("tube_barcode", BARCODE_FORM(max=BARCODE_MAX))
     return None
 
 
@@ -61,14 +97,14 @@ def set_hours(session: Session, actor: Actor, *, place_id: int, opens: str, clos
     actor.require("place.manage")
     place = places_service.get_place(session, actor, place_id)
     if place.kind != "sampling_point":
-        raise ValidationFailed("not a sampling point", [FieldError("place_id", "not a sampling point")])
+        raise ValidationFailed(NOT_A_POINT(), [FieldError("place_id", NOT_A_POINT())])
     try:
         opens, closes = rules.parse_hours(f"{opens}-{closes}")
     except ValueError as exc:
-        raise ValidationFailed("invalid hours", [FieldError("hours", str(exc))]) from None
+        raise ValidationFailed(INVALID_HOURS(), [FieldError("hours", reason_of(exc))]) from None
     days = "".join(sorted({d for d in (days or "") if d in "1234567"}))
     if not days:
-        raise ValidationFailed("invalid days", [FieldError("days", "ISO weekdays 1 (Mon) to 7 (Sun)")])
+        raise ValidationFailed(INVALID_DAYS(), [FieldError("days", WEEKDAYS())])
     row = session.get(SamplingHours, place.id)
     if row is None:
         row = SamplingHours(place_id=place.id, opens=opens, closes=closes, days=days, note=note)
@@ -122,7 +158,8 @@ def sampling_point_or_register(session: Session, actor: Actor, code: str) -> tup
     place = session.execute(select(Place).where(Place.code == code)).scalar_one_or_none()
     if place is not None:
         if place.kind != "sampling_point":
-            raise ValidationFailed("not a sampling point", [FieldError("sampling_point", f"{code} is a {place.kind}")])
+            raise ValidationFailed(NOT_A_POINT(), [FieldError("sampling_point", IS_A_KIND(
+                code=code, kind=Term(place.kind, kind="place_kind")))])
         return place, False
     return places_service.create_place(session, actor, kind="sampling_point", name=code, code=code), True
 
@@ -133,7 +170,7 @@ def get_tube(session: Session, actor: Actor, barcode: str) -> Tube:
     """A tube in the actor's jurisdiction by barcode; NotFound otherwise."""
     tube = scope.find_visible_by(session, actor, Tube, barcode=clean_barcode(barcode))
     if tube is None:
-        raise NotFound(f"tube {barcode} not found")
+        raise NotFound(record_not_found("tube", barcode))
     return tube
 
 
@@ -158,25 +195,25 @@ def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | 
     size = pool_size if pool_size is not None else common.default_pool_size(p)
     errors = [e for e in [_barcode_error(code)] if e]
     if not 1 <= size <= MAX_POOL:
-        errors.append(FieldError("pool_size", f"between 1 and {MAX_POOL}"))
+        errors.append(FieldError("pool_size", BETWEEN(low=1, high=MAX_POOL)))
     point = None
     if sampling_point_id is not None:
         point = scope.visible_or_none(actor, session.get(Place, sampling_point_id))
         if point is None or point.kind != "sampling_point":
-            errors.append(FieldError("sampling_point_id", "unknown sampling point"))
+            errors.append(FieldError("sampling_point_id", UNKNOWN_POINT()))
             point = None
     if point is not None and pool_size is None and single_tube.point_limit(p, point) is not None:
         size = min(size, single_tube.point_limit(p, point) or size)  # a fever clinic's default
     errors += [e for e in [single_tube.fever_clinic_error(p, point, size)] if e]
     if errors:
-        raise ValidationFailed("invalid tube", errors)
+        raise ValidationFailed(INVALID_TUBE(), errors)
     tube = session.execute(select(Tube).where(Tube.barcode == code)).scalar_one_or_none()
     if tube is not None:
         if not scope.sees(actor, tube):
-            raise Conflict(f"tube {code} is already registered elsewhere")
+            raise Conflict(TUBE_ELSEWHERE(code=code))
         if tube.pool_size != size:
             if _count(session, tube.id):
-                raise Conflict(f"tube {code} is a {tube.pool_size}-person tube with samples in it")
+                raise Conflict(TUBE_SIZE_FIXED(code=code, size=tube.pool_size))
             tube.pool_size = size
         return tube, False
     if point is not None:
@@ -203,7 +240,7 @@ def close_tube(session: Session, actor: Actor, *, barcode: str) -> Tube:
     tube = get_tube(session, actor, barcode)
     if tube.status != "closed":
         if not _count(session, tube.id):
-            raise ValidationFailed("empty tube", [FieldError("tube_barcode", "the tube has no samples")])
+            raise ValidationFailed(EMPTY_TUBE(), [FieldError("tube_barcode", NO_SAMPLES())])
         tube.status, tube.closed_at = "closed", clock.now()
         session.flush()
         audit.record(session, actor, "testing.tube_closed", object_type="tube", object_id=tube.id, early=True)
@@ -226,7 +263,7 @@ def _who(session: Session, actor: Actor, *, person: str, name: str | None) -> tu
     """What the sampler typed or scanned: an ID number or a mobile number (and a name when given)."""
     text = (person or "").strip()
     if not text:
-        raise ValidationFailed("person required", [FieldError("person", "scan or type an ID or phone number")])
+        raise ValidationFailed(PERSON_REQUIRED(), [FieldError("person", SCAN_OR_TYPE())])
     id_check = check_id_number(text)
     if id_check is not None and id_check.valid:
         return PersonKeys(name, id_check.value, None), []
@@ -234,12 +271,10 @@ def _who(session: Session, actor: Actor, *, person: str, name: str | None) -> tu
     if phone_check is not None and phone_check.valid:
         ids, _ = find_known(session, phone=phone_check.value, name=name)
         if len(ids) > 1:
-            raise SampleRefused("several persons share this phone", [FieldError(
-                "person", "several persons share this phone number: add the name or use the ID number")],
-                kind="shared_phone")
+            raise SampleRefused(SHARED_PHONE(), [FieldError("person", SHARED_PHONE_HINT())], kind="shared_phone")
         return PersonKeys(name, None, phone_check.value), []
-    issue = "; ".join(id_check.issues) if id_check is not None and len(text) >= 15 else "not a valid ID or mobile number"
-    raise ValidationFailed("invalid person", [FieldError("person", issue)])
+    issue = Joined(id_check.issues) if id_check is not None and len(text) >= 15 else NOT_ID_OR_MOBILE()
+    raise ValidationFailed(INVALID_PERSON(), [FieldError("person", issue)])
 
 
 def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, name: str | None = None,
@@ -260,8 +295,8 @@ def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, nam
 
 def _refuse_if_full(tube: Tube, n: int) -> None:
     if tube.status == "closed" or n >= tube.pool_size:
-        raise SampleRefused("tube closed", [FieldError(
-            "tube_barcode", f"tube {tube.barcode} is closed ({n} of {tube.pool_size}): start a new tube")],
+        raise SampleRefused(TUBE_CLOSED(), [FieldError(
+            "tube_barcode", TUBE_FULL(barcode=tube.barcode, n=n, size=tube.pool_size))],
             kind="closed", barcode=tube.barcode, n=n, size=tube.pool_size)
 
 
@@ -273,8 +308,8 @@ def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.date
     existing = session.execute(select(TubeSample).where(TubeSample.tube_id == tube.id,
                                                         TubeSample.person_id == person_id)).scalar_one_or_none()
     if existing is not None:
-        raise SampleRefused("already in this tube", [FieldError(
-            "person", f"this person is already in tube {tube.barcode} (no. {existing.position})")],
+        raise SampleRefused(ALREADY_IN(), [FieldError(
+            "person", ALREADY_IN_TUBE(barcode=tube.barcode, n=existing.position))],
             kind="duplicate", barcode=tube.barcode, n=existing.position)
     if limit is not None and tube.pool_size > limit.size:
         refused = single_tube.refusal(session, pack, limit, person_id, tube.pool_size)
@@ -319,7 +354,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
         err = _barcode_error(code)
         row: dict[str, Any] = {"barcode": code}
         if err:
-            issues.append(str(err))
+            issues.append(FieldIssue(err.field, err.message))
         size_text = (v.get("pool_size") or "").strip()
         size = None
         if size_text:
@@ -327,15 +362,15 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
             if digits.isdigit() and 1 <= int(digits) <= MAX_POOL:
                 size = int(digits)
             else:
-                issues.append(f"pool_size: not a pool size: {size_text!r}")
+                issues.append(FieldIssue("pool_size", NOT_A_POOL_SIZE(text=repr(size_text))))
         row["pool_size"] = size
         try:
             row["collected_at"] = parse_time(v.get("collected_at") or "")
         except BadTime as exc:
-            issues.append(f"collected_at: {exc}")
+            issues.append(FieldIssue("collected_at", reason_of(exc)))
             row["collected_at"] = None
         if row["collected_at"] is None and not any(i.startswith("collected_at") for i in issues):
-            issues.append("collected_at: required")
+            issues.append(FieldIssue("collected_at", REQUIRED()))
         point_code = (v.get("sampling_point") or "").strip()
         row["point"] = None
         if point_code:
@@ -343,12 +378,12 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                 try:
                     place, created = sampling_point_or_register(session, actor, point_code)
                 except ValidationFailed as exc:
-                    issues.extend(str(f) for f in exc.fields)
+                    issues.extend(FieldIssue(f.field, f.message) for f in exc.fields)
                     place, created = None, False
                 if place is not None:
                     points[point_code] = place
                     if created:
-                        issues.append(f"sampling_point: registered new sampling point {point_code}")
+                        issues.append(FieldIssue("sampling_point", NEW_POINT(code=point_code)))
             row["point"] = points.get(point_code)
         if err or any(i.startswith(("collected_at", "pool_size")) for i in issues):
             rep.status = "rejected"
@@ -389,10 +424,10 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
             session.flush()
         elif not scope.sees(actor, tube):
             rep.status = "rejected"
-            rep.issues.append(f"tube_barcode: tube {tube.barcode} is registered outside your jurisdiction")
+            rep.issues.append(FieldIssue("tube_barcode", TUBE_OUTSIDE(code=tube.barcode)))
             continue
         elif row["pool_size"] and row["pool_size"] != tube.pool_size:
-            rep.issues.append(f"pool_size: the tube is a {tube.pool_size}-person tube; {row['pool_size']} ignored")
+            rep.issues.append(FieldIssue("pool_size", SIZE_IGNORED(size=tube.pool_size, given=row["pool_size"])))
         tubes[row["barcode"]] = tube
         try:
             sample = _put(session, actor, tube, res.person_id, row["collected_at"],
@@ -403,7 +438,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                 rep.status = "duplicate"
             else:
                 rep.status = "rejected"
-                rep.issues.extend(issue(f.field, f.message) for f in exc.fields)
+                rep.issues.extend(FieldIssue(f.field, f.message) for f in exc.fields)
     if advance is not None:
         advance(len(items))
     counts: dict[str, int] = defaultdict(int)
@@ -424,7 +459,7 @@ def import_samples(session: Session, actor: Actor, path: Path, *,
     """`fangkong import samples FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), SAMPLE_COLUMNS, required_any=["tube_barcode"])
     items = [SampleItem(row.number, row.values) for row in table]
-    return ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress)
+    return table.report(ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress))
 
 
 # ---------------------------------------------------------------------------------- citizen's page

@@ -12,9 +12,19 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    INVALID_FILTER,
+    ONE_OF,
+    TIME_ZONE_REQUIRED,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, Term, _, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import PersonKeys, resolve_person
 from fangkong.kernel.policy import service as policy_service
@@ -23,35 +33,51 @@ from fangkong.testing import service as testing_service
 from fangkong.tracing import kinds
 from fangkong.tracing.models import CASE_STATUSES, CLASSIFICATIONS, DETECTION_CHANNELS, Case
 
+SAMPLING_OR_ONSET = message("case.sampling_or_onset", _("give the sampling time or the onset time"))
+ASYMPTOMATIC_SAMPLED = message("case.asymptomatic_sampled", _("required for an asymptomatic case"))
+IN_THE_FUTURE = message("time.in_the_future", _("in the future"))
+INVALID_CASE = message("case.invalid", _("invalid case"))
+WHO = message("case.who", _("who is the case?"))
+GIVE_PERSON = message("case.give_person", _("give person_id or name, id_number, phone"))
+CANNOT_IDENTIFY = message("case.cannot_identify", _("cannot identify the person"))
+INVALID_SOURCE = message("case.invalid_source", _("invalid source"))
+SOURCE_ONE_OF = message("case.source_one_of", _("one of clinic, manual"))
+ALREADY_CASE = message("case.already", _("person %(person)s is already case %(case)s"))
+INVALID_LIMIT = message("limit.invalid", _("invalid limit"))
+ONE_TO = message("limit.range", _("1 to %(max)s"))
+INVALID_STEP = message("case.invalid_step", _("invalid step"))
+
 MAX_LIMIT = 500
 
 
 def _aware(value: dt.datetime | None, field: str, errors: list[FieldError]) -> None:
     if value is not None and value.tzinfo is None:
-        errors.append(FieldError(field, "a time zone is required"))
+        errors.append(FieldError(field, TIME_ZONE_REQUIRED()))
 
 
 def _check(classification: str, detection_channel: str, sampled_at: dt.datetime | None,
            onset_at: dt.datetime | None, result_at: dt.datetime | None, isolated_at: dt.datetime | None) -> None:
     errors: list[FieldError] = []
     if classification not in CLASSIFICATIONS:
-        errors.append(FieldError("classification", f"one of {', '.join(CLASSIFICATIONS)}"))
+        errors.append(FieldError("classification", ONE_OF(choices=[Term(c, kind="classification")
+                                                                    for c in CLASSIFICATIONS])))
     if detection_channel not in DETECTION_CHANNELS:
-        errors.append(FieldError("detection_channel", f"one of {', '.join(DETECTION_CHANNELS)}"))
+        errors.append(FieldError("detection_channel", ONE_OF(choices=[Term(c, kind="detection_channel")
+                                                                       for c in DETECTION_CHANNELS])))
     for field, value in (("sampled_at", sampled_at), ("onset_at", onset_at), ("result_at", result_at),
                          ("isolated_at", isolated_at)):
         _aware(value, field, errors)
     if not errors:
         now = clock.now()
         if sampled_at is None and onset_at is None:
-            errors.append(FieldError("sampled_at", "give the sampling time or the onset time"))
+            errors.append(FieldError("sampled_at", SAMPLING_OR_ONSET()))
         if classification == "asymptomatic" and sampled_at is None:
-            errors.append(FieldError("sampled_at", "required for an asymptomatic case"))
+            errors.append(FieldError("sampled_at", ASYMPTOMATIC_SAMPLED()))
         for field, value in (("sampled_at", sampled_at), ("onset_at", onset_at), ("result_at", result_at)):
             if value is not None and value > now + dt.timedelta(minutes=5):
-                errors.append(FieldError(field, "in the future"))
+                errors.append(FieldError(field, IN_THE_FUTURE()))
     if errors:
-        raise ValidationFailed("invalid case", errors)
+        raise ValidationFailed(INVALID_CASE(), errors)
 
 
 def _task_unit(session: Session, person: Person) -> Unit:
@@ -69,12 +95,13 @@ def _person(session: Session, actor: Actor, *, person_id: int | None, name: str 
     if person_id is not None:
         return scope.get_visible(session, actor, Person, person_id)
     if not (id_number or phone or name):
-        raise ValidationFailed("who is the case?", [FieldError("person_id", "give person_id or name, id_number, phone")])
+        raise ValidationFailed(WHO(), [FieldError("person_id", GIVE_PERSON())])
     res = resolve_person(session, actor, PersonKeys(name=name, id_number=id_number, phone=phone), source="tracing")
     if res.rejected or res.person_id is None:
-        fields = [FieldError(*issue.split(": ", 1)) if ": " in issue else FieldError("person", issue)
-                  for issue in res.issues] or [FieldError("person", "cannot identify the person")]
-        raise ValidationFailed("cannot identify the person", fields)
+        found = [FieldIssue.parse(issue) for issue in res.issues]
+        fields = [FieldError(i.field or "person", i.message) for i in found] or [
+            FieldError("person", CANNOT_IDENTIFY())]
+        raise ValidationFailed(CANNOT_IDENTIFY(), fields)
     person = session.get(Person, res.person_id)
     assert person is not None
     return person
@@ -102,12 +129,12 @@ def create_case(
     pack's core-information and report deadlines). A person with a case already is a Conflict."""
     actor.require("case.manage")
     if source not in ("candidate", "clinic", "manual"):
-        raise ValidationFailed("invalid source", [FieldError("source", "one of clinic, manual")])
+        raise ValidationFailed(INVALID_SOURCE(), [FieldError("source", SOURCE_ONE_OF())])
     _check(classification, detection_channel, sampled_at, onset_at, result_at, isolated_at)
     person = _person(session, actor, person_id=person_id, name=name, id_number=id_number, phone=phone)
     existing = session.execute(select(Case.id).where(Case.person_id == person.id)).scalar_one_or_none()
     if existing is not None:
-        raise Conflict(f"person {person.id} is already case {existing}")
+        raise Conflict(ALREADY_CASE(person=person.id, case=existing))
     now = clock.now()
     pack = policy_service.active_pack(session)
     core_due, report_due = now + pack.sla(kinds.STEPS["core"]), now + pack.sla(kinds.STEPS["report"])
@@ -167,9 +194,10 @@ def list_cases(session: Session, actor: Actor, *, status: str | None = None, lim
     """Cases in the actor's jurisdiction, newest first (paginated by id)."""
     actor.require("case.view")
     if status is not None and status not in CASE_STATUSES:
-        raise ValidationFailed("invalid filter", [FieldError("status", f"one of {', '.join(CASE_STATUSES)}")])
+        raise ValidationFailed(INVALID_FILTER(), [FieldError("status", ONE_OF(choices=[
+            Term(s, kind="case_status") for s in CASE_STATUSES]))])
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed("invalid limit", [FieldError("limit", f"1 to {MAX_LIMIT}")])
+        raise ValidationFailed(INVALID_LIMIT(), [FieldError("limit", ONE_TO(max=MAX_LIMIT))])
     stmt = scope.visible(select(Case, Person).join(Person, Person.id == Case.person_id), actor, Case)
     if status is not None:
         stmt = stmt.where(Case.status == status)
@@ -203,7 +231,8 @@ def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str,
     (the full report, which closes the task). Recording a step again changes nothing."""
     actor.require("case.manage")
     if step not in kinds.STEPS:
-        raise ValidationFailed("invalid step", [FieldError("step", f"one of {', '.join(kinds.STEPS)}")])
+        raise ValidationFailed(INVALID_STEP(), [FieldError("step", ONE_OF(choices=[Term(s, kind="step")
+                                                                                 for s in kinds.STEPS]))])
     case = get_case(session, actor, case_id)
     now = clock.now()
     done = [s for s in (("core",) if step == "core" else ("core", "report"))
@@ -237,5 +266,5 @@ def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str,
 def case_or_404(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"case {case_id} not found")
+        raise NotFound(record_not_found("case", case_id))
     return case

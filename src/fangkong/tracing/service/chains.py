@@ -14,11 +14,16 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people.models import Person
 from fangkong.tracing import rules
 from fangkong.tracing.models import Case, CaseLink
 from fangkong.tracing.service.cases import get_case
 from fangkong.tracing.service.contacts import views_of_cases
+
+INVALID_LINK = message("link.invalid", _("invalid link"))
+SELF_INFECTION = message("link.self", _("a case cannot infect itself"))
+LEADS_TO = message("link.cycle", _("case %(target)s already leads to case %(source)s"))
 
 #: graph categories, in the legend's order
 CATEGORIES: tuple[str, ...] = ("case", "close_controlled", "secondary", "colocation", "uncontrolled")
@@ -40,9 +45,9 @@ def link_cases(session: Session, actor: Actor, *, source_case_id: int, target_ca
     if existing is not None:
         return existing
     if rules.would_cycle(_all_links(session), source.id, target.id):
-        raise ValidationFailed("invalid link", [FieldError(
-            "source_case_id", "a case cannot infect itself" if source.id == target.id
-            else f"case {target.id} already leads to case {source.id}")])
+        raise ValidationFailed(INVALID_LINK(), [FieldError(
+            "source_case_id", SELF_INFECTION() if source.id == target.id
+            else LEADS_TO(target=target.id, source=source.id))])
     link = CaseLink(source_case_id=source.id, target_case_id=target.id, note=(note or "").strip()[:255] or None,
                     created_at=clock.now(), created_by=actor.username)
     session.add(link)

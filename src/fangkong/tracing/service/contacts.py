@@ -21,8 +21,8 @@ from fangkong.intake import service as intake_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import FieldIssue, _, issue, message
+from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed, record_not_found
+from fangkong.kernel.messages import FieldIssue, Term, _, issue, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
 from fangkong.kernel.people.models import Person
@@ -43,6 +43,14 @@ OUTSIDE_EXPOSURE = message(
 NOT_IN_PACK = message("contact.category_not_in_pack", _(
     "%(category)s is not a category of the active policy pack %(pack)s: the contact was not recorded"))
 
+
+TOO_MANY = message("contacts.too_many", _("too many contacts"))
+AT_MOST_ITEMS = message("contacts.at_most", _("at most %(max)s per call"))
+NOT_CLOSE = message("contacts.not_close", _("not a close contact of this case"))
+NOT_OF_KIND = message("contacts.not_of_kind", _("not a %(kind)s contact of this case"))
+REQUIRED_FOR_KIND = message("contacts.person_required", _("required for this kind"))
+GIVE_NAME = message("contacts.give_name", _("give a name, phone or ID number"))
+REPEATS = message("contacts.repeats", _("repeats item %(item)s"))
 
 @dataclass
 class ContactItem:
@@ -213,7 +221,7 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
     actor.require("contact.confirm")
     case = get_case(session, actor, case_id)
     if len(items) > MAX_ITEMS:
-        raise ValidationFailed("too many contacts", [FieldError("items", f"at most {MAX_ITEMS} per call")])
+        raise ValidationFailed(TOO_MANY(), [FieldError("items", AT_MOST_ITEMS(max=MAX_ITEMS))])
     subject = session.get(Person, case.person_id)
     assert subject is not None
     allowed = _Allowed(session, actor, case, subject)
@@ -226,7 +234,8 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
     pack = policy_service.active_pack(session)
     for i, (item, rep) in enumerate(zip(items, reports, strict=True)):
         if item.kind not in CONFIRMABLE_KINDS:
-            rep.status, rep.issues = "rejected", [f"kind: one of {', '.join(CONFIRMABLE_KINDS)}"]
+            rep.status, rep.issues = "rejected", [FieldIssue("kind", ONE_OF(choices=[
+                Term(k, kind="contact_kind") for k in CONFIRMABLE_KINDS]))]
             continue
         tier, channel, category = rules.route(item.kind)
         rep.channel, rep.category = channel, category
@@ -240,7 +249,7 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
         if item.kind == "secondary":
             via = close.get(item.via_contact_id or 0)
             if via is None:
-                rep.status, rep.issues = "rejected", ["via_contact_id: not a close contact of this case"]
+                rep.status, rep.issues = "rejected", [FieldIssue("via_contact_id", NOT_CLOSE())]
                 continue
             if item.last_contact_at is not None:
                 window = windows.get(via.id) or windows.setdefault(via.id, exposure_window_of(session, actor, case, via))
@@ -255,7 +264,8 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
             ok = person is not None and person.id != case.person_id and _listed(
                 session, actor, allowed, item.kind, person, via)
             if not ok:
-                rep.status, rep.issues = "rejected", [f"person_id: not a {item.kind} contact of this case"]
+                rep.status, rep.issues = "rejected", [FieldIssue("person_id", NOT_OF_KIND(
+                    kind=Term(item.kind, kind="contact_kind")))]
                 continue
             assert person is not None
             ref = f"case:{case.id}:person:{person.id}"
@@ -266,12 +276,12 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                 item.last_contact_at = item.last_contact_at or hit.covisitor_scanned_at
                 item.overlap_min = item.overlap_min if item.overlap_min is not None else hit.gap_min
         elif item.kind in ("household", "workplace", "colocation"):
-            rep.status, rep.issues = "rejected", ["person_id: required for this kind"]
+            rep.status, rep.issues = "rejected", [FieldIssue("person_id", REQUIRED_FOR_KIND())]
             continue
         else:
             key = _named_key(item)
             if key is None:
-                rep.status, rep.issues = "rejected", ["name: give a name, phone or ID number"]
+                rep.status, rep.issues = "rejected", [FieldIssue("name", GIVE_NAME())]
                 continue
             ref = f"case:{case.id}:named:{key}"
             values = {"name": item.name or "", "id_number": item.id_number or "", "phone": item.phone or "",
@@ -283,7 +293,7 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                 rep.contact_id, rep.lead_id, rep.person_id = existing.id, existing.lead_id, existing.person_id
                 rep.channel, rep.category = existing.channel, existing.category
             else:
-                rep.issues = [f"item: repeats item {seen_refs[ref]}"]
+                rep.issues = [FieldIssue("item", REPEATS(item=seen_refs[ref]))]
             continue
         seen_refs[ref] = i + 1
         values.update({"source_ref": ref, "reason": f"病例 #{case.id} 的{LABELS[category]}"})
@@ -391,5 +401,5 @@ def get_contact(session: Session, actor: Actor, case_id: int, contact_id: int) -
     case = get_case(session, actor, case_id)
     contact = session.get(Contact, contact_id)
     if contact is None or contact.case_id != case.id:
-        raise NotFound(f"contact {contact_id} not found")
+        raise NotFound(record_not_found("contact", contact_id))
     return _views(session, actor, [contact])[0]

@@ -22,7 +22,7 @@ from fangkong.intake import service as intake_service
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import Conflict, NotFound
+from fangkong.kernel.errors import Conflict, NotFound, record_not_found
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
@@ -46,7 +46,7 @@ def upgrade_contact(session: Session, actor: Actor, *, case_id: int, contact_id:
     case = get_case(session, actor, case_id)
     contact = session.get(Contact, contact_id)
     if contact is None or contact.case_id != case.id:
-        raise NotFound(f"contact {contact_id} not found")
+        raise NotFound(record_not_found("contact", contact_id))
     if contact.kind == "colocation" and contact.tier == "close":
         return contact
     if contact.tier != "colocation":

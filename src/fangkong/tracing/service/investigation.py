@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, PermissionDenied, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    TIME_ZONE_REQUIRED,
+    FieldError,
+    PermissionDenied,
+    ValidationFailed,
+)
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
@@ -22,6 +29,10 @@ from fangkong.tracing.models import Case, CasePlace, Contact
 from fangkong.tracing.service.cases import get_case
 from fangkong.venues import service as venues_service
 from fangkong.venues.colocation import Stay, colocated
+
+NO_SUCH_PLACE = message("place.no_such", _("no such place"))
+BEFORE_FROM = message("case_place.before_from", _("before visited_from"))
+INVALID_PLACE = message("place.invalid", _("invalid place"))
 
 HOUSEHOLD_MAX = 50
 WORKPLACE_MAX = 300
@@ -191,17 +202,17 @@ def add_place(session: Session, actor: Actor, *, case_id: int, name: str | None 
     if place_id is not None:
         place = session.get(Place, place_id)
         if place is None:
-            errors.append(FieldError("place_id", "no such place"))
+            errors.append(FieldError("place_id", NO_SUCH_PLACE()))
     name = (name or "").strip() or (place.name if place is not None else "")
     if not name:
-        errors.append(FieldError("name", "required"))
+        errors.append(FieldError("name", REQUIRED()))
     for f, v in (("visited_from", visited_from), ("visited_until", visited_until)):
         if v is not None and v.tzinfo is None:
-            errors.append(FieldError(f, "a time zone is required"))
+            errors.append(FieldError(f, TIME_ZONE_REQUIRED()))
     if not errors and visited_from and visited_until and visited_until < visited_from:
-        errors.append(FieldError("visited_until", "before visited_from"))
+        errors.append(FieldError("visited_until", BEFORE_FROM()))
     if errors:
-        raise ValidationFailed("invalid place", errors)
+        raise ValidationFailed(INVALID_PLACE(), errors)
     row = CasePlace(case_id=case.id, place_id=place.id if place is not None else None, name=name[:120],
                     address=(address or "").strip()[:255] or (place.address_text if place is not None else None),
                     visited_from=visited_from, visited_until=visited_until, note=(note or "").strip()[:255] or None,

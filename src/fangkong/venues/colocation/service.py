@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed, record_not_found
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
@@ -39,6 +40,19 @@ from fangkong.kernel.policy import service as policy_service
 from fangkong.venues.colocation.core import Hits, Visits, search
 from fangkong.venues.colocation.store import get_index, kept_from
 from fangkong.venues.models import Scan
+
+INVALID_WINDOW = message("colocation.invalid_window", _("invalid window"))
+WINDOW_RANGE = message("colocation.window_range", _("0 to %(max)s minutes"))
+CHOOSE_SUBJECT = message("colocation.choose_subject", _("choose the subject"))
+GIVE_ONE = message("colocation.give_one", _("give one of person, phone, id_number"))
+NO_PERSON_ID = message("colocation.no_person_id", _("no person with this ID number"))
+NO_PERSON_PHONE = message("colocation.no_person_phone", _("no person with this phone"))
+SHARED_PHONE = message("colocation.shared_phone", _("several persons share this phone"))
+SHARED_BY = message("colocation.shared_by", _("shared by persons %(persons)s; choose one with --person"))
+TOO_MANY_CASES = message("colocation.too_many", _("too many cases"))
+AT_MOST_PER_CALL = message("colocation.at_most", _("at most %(max)s per call"))
+INVALID_PERIOD = message("period.invalid", _("invalid period"))
+BEFORE_SINCE = message("period.before_since", _("before since"))
 
 #: the CSV columns of `fangkong colocation --out` (decisions.md)
 PAIR_COLUMNS = ["person_id", "venue_ref", "venue_name", "subject_scanned_at", "covisitor_scanned_at", "gap_min"]
@@ -93,7 +107,7 @@ def window_minutes(session: Session, window_min: int | None) -> int | None:
     if window_min is None:
         return None
     if not 0 <= window_min <= WINDOW_MAX_MIN:
-        raise ValidationFailed("invalid window", [FieldError("window_min", f"0 to {WINDOW_MAX_MIN} minutes")])
+        raise ValidationFailed(INVALID_WINDOW(), [FieldError("window_min", WINDOW_RANGE(max=WINDOW_MAX_MIN))])
     return int(window_min)
 
 
@@ -115,20 +129,20 @@ def resolve_subject(session: Session, actor: Actor, *, person_id: int | None = N
     jurisdiction (NotFound otherwise; several persons sharing the phone is a ValidationFailed)."""
     given = [x for x in (person_id, phone, id_number) if x not in (None, "")]
     if len(given) != 1:
-        raise ValidationFailed("choose the subject", [FieldError("person", "give one of person, phone, id_number")])
+        raise ValidationFailed(CHOOSE_SUBJECT(), [FieldError("person", GIVE_ONE())])
     if person_id is not None:
         return scope.get_visible(session, actor, Person, person_id).id
     if id_number:
         person = people_service.find_by_id_number(session, id_number)
         if scope.visible_or_none(actor, person) is None:
-            raise NotFound("no person with this ID number")
+            raise NotFound(NO_PERSON_ID())
         return person.id
     persons = [p for p in people_service.find_by_phone(session, phone) if scope.sees(actor, p)]
     if not persons:
-        raise NotFound("no person with this phone")
+        raise NotFound(NO_PERSON_PHONE())
     if len(persons) > 1:
-        raise ValidationFailed("several persons share this phone", [FieldError(
-            "phone", "shared by persons " + ", ".join(str(p.id) for p in persons) + "; choose one with --person")])
+        raise ValidationFailed(SHARED_PHONE(), [FieldError(
+            "phone", SHARED_BY(persons=[str(p.id) for p in persons]))])
     return persons[0].id
 
 
@@ -280,18 +294,18 @@ def colocated_batch(session: Session, actor: Actor, *, queries: Sequence[CaseQue
     the actor's jurisdiction (NotFound otherwise); audited once with the counts."""
     actor.require("colocation.query")
     if len(queries) > MAX_CASES:
-        raise ValidationFailed("too many cases", [FieldError("queries", f"at most {MAX_CASES} per call")])
+        raise ValidationFailed(TOO_MANY_CASES(), [FieldError("queries", AT_MOST_PER_CALL(max=MAX_CASES))])
     for q in queries:
         if q.since.tzinfo is None or q.until.tzinfo is None:
             raise ValueError("aware datetimes only")
         if q.until < q.since:
-            raise ValidationFailed("invalid period", [FieldError("until", "before since")])
+            raise ValidationFailed(INVALID_PERIOD(), [FieldError("until", BEFORE_SINCE())])
     ids = sorted({q.person_id for q in queries})
     visible = {pid for pid, path in session.execute(select(Person.id, Person.unit_path).where(Person.id.in_(ids)))
                if scope.sees(actor, path)} if ids else set()
     missing = [pid for pid in ids if pid not in visible]
     if missing:
-        raise NotFound(f"person {missing[0]} not found")
+        raise NotFound(record_not_found("person", missing[0]))
     window = window_minutes(session, window_min)
     visits, sources = visits_of(session, queries, window)
     hits = find_hits(session, visits, index_dir=index_dir)

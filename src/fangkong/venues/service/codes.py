@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import DomainError, NotFound
-from fangkong.kernel.messages import _, message
+from fangkong.kernel.errors import DomainError, NotFound, record_not_found
+from fangkong.kernel.messages import _, message, reason_of
 from fangkong.kernel.places.models import Place
 from fangkong.venues import codes
 from fangkong.venues.models import VenueCode
+
+NEVER_ISSUED = message("venue_code.never_issued", _("this venue code was never issued"))
+REPLACED = message("venue_code.replaced", _("this venue code has been replaced; scan the venue's current code"))
 
 #: where the QR codes point in a test or drill database when nothing else says (the CLI without a request)
 DEFAULT_BASE_URL = "http://localhost:8000"
@@ -85,7 +88,7 @@ def save_qr(url: str, path: str) -> None:
 def _venue(session: Session, actor: Actor, place_id: int) -> Place:
     place = scope.get_visible(session, actor, Place, place_id)
     if place.kind != "venue":
-        raise NotFound(f"venue {place_id} not found")
+        raise NotFound(record_not_found("venue", place_id))
     return place
 
 
@@ -107,7 +110,7 @@ def find_venue(session: Session, actor: Actor, ref_or_code: str) -> Place:
             place = scope.visible_or_none(actor, session.get(Place, info.place_id))
             if place is not None and place.kind == "venue":
                 return place
-    raise NotFound(f"venue {text} not found")
+    raise NotFound(record_not_found("venue", text))
 
 
 def active_code(session: Session, place_id: int) -> VenueCode | None:
@@ -194,14 +197,14 @@ def venue_for_token(session: Session, token: str) -> ScannedVenue:
     try:
         info = codes.verify_token(token)
     except codes.BadToken as exc:
-        raise CodeRefused(str(exc)) from None
+        raise CodeRefused(reason_of(exc)) from None
     row = session.execute(
         select(VenueCode.id, VenueCode.revoked_at, Place.name, Place.kind)
         .join(Place, Place.id == VenueCode.place_id)
         .where(VenueCode.token == codes.extract_token(token), VenueCode.place_id == info.place_id)
     ).first()
     if row is None or row.kind != "venue":
-        raise CodeRefused("this venue code was never issued", revoked=True)
+        raise CodeRefused(NEVER_ISSUED(), revoked=True)
     if row.revoked_at is not None:
-        raise CodeRefused("this venue code has been replaced; scan the venue's current code", revoked=True)
+        raise CodeRefused(REPLACED(), revoked=True)
     return ScannedVenue(info.place_id, row.name, row.id)

@@ -23,18 +23,35 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.db import is_postgres
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import NOT_A_TIME, REQUIRED, TOO_LONG, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.venues import codes
-from fangkong.venues.fields import BadTime, parse_time, whole_seconds
+from fangkong.venues.fields import whole_seconds
 from fangkong.venues.models import Scan, ScanUpload, VenueCode
 from fangkong.venues.service import codes as codes_service
 from fangkong.venues.service.persons import IdentityIn, resolve_identities
+
+NOT_A_NUMBER = message("scan.temperature_not_a_number", _("not a number"))
+TEMPERATURE_OUTSIDE = message("scan.temperature_range", _("outside %(low)s–%(high)s °C"))
+YES_OR_NO = message("scan.yes_or_no", _("yes or no"))
+UNKNOWN_REF = message("venue.unknown_ref", _("unknown venue ref %(ref)s"))
+FORGED = message("venue_code.forged", _("not a valid venue code (forged or altered)"))
+UNKNOWN_CODE = message("venue_code.unknown", _("unknown venue code"))
+REPLACED_BEFORE = message("venue_code.replaced_before", _("replaced by a newer code before this scan"))
+VENUE_REQUIRED = message("scan.venue_required", _("required (venue_ref or venue_code)"))
+IN_THE_FUTURE = message("time.in_the_future", _("in the future"))
+OLDER_THAN = message("scan.older_than_retention", _("older than the %(days)s-day retention period"))
+ID_REUSED = message("scan.request_id_reused", _("already used for another scan; the first was kept"))
+INVALID_SCAN = message("scan.invalid", _("invalid scan"))
+INVALID_CHECK = message("scan.invalid_check", _("invalid check"))
+INVALID_KEY = message("scan.invalid_idempotency_key", _("invalid Idempotency-Key"))
 
 #: a scan stamped a little ahead of our clock is a device clock, not a forgery
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -89,7 +106,7 @@ class _Prepared:
     mask_ok: bool | None = None
     ok: bool = True
 
-    def reject(self, issue: str) -> None:
+    def reject(self, issue: FieldIssue) -> None:
         self.ok = False
         self.report.status = "rejected"
         self.report.issues.append(issue)
@@ -118,10 +135,10 @@ def _parse_temperature(value: object, p: _Prepared) -> None:
     try:
         t = float(s)
     except ValueError:
-        p.reject("temperature: not a number")
+        p.reject(FieldIssue("temperature", NOT_A_NUMBER()))
         return
     if not math.isfinite(t) or not TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
-        p.reject(f"temperature: outside {TEMPERATURE_RANGE[0]}–{TEMPERATURE_RANGE[1]} °C")
+        p.reject(FieldIssue("temperature", TEMPERATURE_OUTSIDE(low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])))
         return
     p.temperature = round(t, 1)
 
@@ -142,7 +159,7 @@ def _parse_mask(value: object, p: _Prepared) -> None:
     elif s in _NO:
         p.mask_ok = False
     else:
-        p.reject("mask_ok: yes or no")
+        p.reject(FieldIssue("mask_ok", YES_OR_NO()))
 
 
 def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
@@ -181,24 +198,24 @@ def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
         if ref:
             hit = by_ref.get(ref) or by_code.get(ref)
             if hit is None or not scope.sees(actor, hit[1]):
-                p.reject(f"venue: unknown venue ref {ref}")
+                p.reject(FieldIssue("venue", UNKNOWN_REF(ref=ref)))
                 continue
             p.place_id = hit[0]
         elif raw:
             token = codes.extract_token(raw)
             if token not in tokens:
-                p.reject("venue_code: not a valid venue code (forged or altered)")
+                p.reject(FieldIssue("venue_code", FORGED()))
                 continue
             row = code_rows.get(token)
             if row is None or row[0] != tokens[token].place_id or not scope.sees(actor, row[2]):
-                p.reject("venue_code: unknown venue code")
+                p.reject(FieldIssue("venue_code", UNKNOWN_CODE()))
                 continue
             if row[1] is not None and (p.at is None or p.at >= row[1]):
-                p.reject("venue_code: replaced by a newer code before this scan")
+                p.reject(FieldIssue("venue_code", REPLACED_BEFORE()))
                 continue
             p.place_id = row[0]
         else:
-            p.reject("venue: required (venue_ref or venue_code)")
+            p.reject(FieldIssue("venue", VENUE_REQUIRED()))
 
 
 def _derived_request_id(p: _Prepared) -> str | None:
@@ -234,20 +251,20 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
             at = parse_time(p.item.scanned_at if isinstance(p.item.scanned_at, dt.datetime)
                             else _text(p.item.scanned_at))
         except BadTime:
-            p.reject("scanned_at: not a date or time")
+            p.reject(FieldIssue("scanned_at", NOT_A_TIME()))
             continue
         if at is None:
-            p.reject("scanned_at: required")
+            p.reject(FieldIssue("scanned_at", REQUIRED()))
             continue
         at = whole_seconds(at)
         if at > now + FUTURE_TOLERANCE:
-            p.reject("scanned_at: in the future")
+            p.reject(FieldIssue("scanned_at", IN_THE_FUTURE()))
         elif at < cutoff:
-            p.reject(f"scanned_at: older than the {days}-day retention period")
+            p.reject(FieldIssue("scanned_at", OLDER_THAN(days=days)))
         p.at = at
         rid = _text(p.item.request_id)
         if len(rid) > REQUEST_ID_MAX:
-            p.reject(f"request_id: at most {REQUEST_ID_MAX} characters")
+            p.reject(FieldIssue("request_id", TOO_LONG(max=REQUEST_ID_MAX)))
         p.request_id = rid or None
         _parse_temperature(p.item.temperature, p)
         _parse_mask(p.item.mask_ok, p)
@@ -275,7 +292,7 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
             pid, place_id, at = stored[p.request_id]
             p.report.status, p.report.person_id = "duplicate", pid
             if place_id != p.place_id or at != p.at:
-                p.report.issues.append("request_id: already used for another scan; the first was kept")
+                p.report.issues.append(FieldIssue("request_id", ID_REUSED()))
         elif p.request_id in first_in_batch:
             repeats.append((p, first_in_batch[p.request_id]))
         else:
@@ -299,7 +316,7 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
         if first.report.status == "accepted":
             p.report.status, p.report.person_id = "duplicate", first.report.person_id
             if (first.place_id, first.at) != (p.place_id, p.at):
-                p.report.issues.append("request_id: already used for another scan; the first was kept")
+                p.report.issues.append(FieldIssue("request_id", ID_REUSED()))
         else:
             p.report.status, p.report.issues = "rejected", list(first.report.issues)
     if rows:
@@ -340,7 +357,7 @@ def record_page_scan(session: Session, *, token: str, phone: object, id_number: 
                     request_id=request_id, place_id=venue.place_id)
     report = record_scans(session, PUBLIC_ACTOR, items=[item], source="page", audit_batch=False)[0]
     if report.status == "rejected":
-        raise ValidationFailed("invalid scan", [FieldError(*_split(i)) for i in report.issues])
+        raise ValidationFailed(INVALID_SCAN(), [_field_error(i) for i in report.issues])
     assert report.person_id is not None
     scanned = whole_seconds(clock.now())
     if report.status == "duplicate" and request_id:
@@ -348,9 +365,9 @@ def record_page_scan(session: Session, *, token: str, phone: object, id_number: 
     return PageScan(venue.name, report.person_id, scanned, report.status == "duplicate")
 
 
-def _split(issue: str) -> tuple[str, str]:
-    field, _, message = issue.partition(": ")
-    return (field, message) if message else ("scan", issue)
+def _field_error(issue: str) -> FieldError:
+    item = FieldIssue.parse(issue)
+    return FieldError(item.field or "scan", item.message)
 
 
 def staff_venue(session: Session, actor: Actor, place_id: int) -> Place:
@@ -381,7 +398,7 @@ def record_staff_check(session: Session, actor: Actor, *, place_id: int, phone: 
                     request_id=request_id, temperature=temperature, mask_ok=mask_ok, place_id=place.id)
     report = record_scans(session, actor, items=[item], source="staff", checked_by_id=actor.user_id)[0]
     if report.status == "rejected":
-        raise ValidationFailed("invalid check", [FieldError(*_split(i)) for i in report.issues])
+        raise ValidationFailed(INVALID_CHECK(), [_field_error(i) for i in report.issues])
     return report
 
 
@@ -394,7 +411,7 @@ def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
     actor.require("scans.upload")
     key = (idempotency_key or "").strip()
     if len(key) > 128:
-        raise ValidationFailed("invalid Idempotency-Key", [FieldError("Idempotency-Key", "at most 128 characters")])
+        raise ValidationFailed(INVALID_KEY(), [FieldError("Idempotency-Key", TOO_LONG(max=128))])
     if key:
         found = session.execute(select(ScanUpload.response).where(
             ScanUpload.sender == actor.username, ScanUpload.idempotency_key == key)).scalar_one_or_none()
@@ -405,7 +422,7 @@ def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
     for r in reports:
         counts[r.status] = counts.get(r.status, 0) + 1
     response = {"counts": counts, "items": [
-        {"row": r.row, "status": r.status, "person_id": r.person_id, "issues": r.issues,
+        {"row": r.row, "status": r.status, "person_id": r.person_id, "issues": [str(i) for i in r.issues],
          "request_id": items[i].request_id or None} for i, r in enumerate(reports)]}
     if key:
         session.add(ScanUpload(sender=actor.username, idempotency_key=key, created_at=clock.now(),
@@ -444,6 +461,7 @@ def import_scans_file(session: Session, actor: Actor, path: Path, *,
         if len(batch) >= 5000:
             flush()
     flush()
+    reports = table.report(reports)
     counts: dict[str, int] = {}
     for r in reports:
         counts[r.status] = counts.get(r.status, 0) + 1

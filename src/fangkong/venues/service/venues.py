@@ -15,8 +15,18 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.db import put_setting
-from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import (
+    REQUIRED,
+    REQUIRED_TOO_LONG,
+    UNKNOWN_UNIT,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    record_not_found,
+)
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tabular import ReportRow, read_table
@@ -24,6 +34,12 @@ from fangkong.venues.fields import parse_category
 from fangkong.venues.models import Scan, ScanUpload, VenueFlag
 from fangkong.venues.service import codes as codes_service
 from fangkong.venues.service.scans import retention_cutoff, retention_days
+
+REPEATED = message("venue.ref_repeated", _("repeated in this file (row %(row)s)"))
+REF_TAKEN = message("venue.ref_taken", _("already used by another place"))
+ALREADY_IMPORTED = message("venue.already_imported", _("already imported as %(name)s; kept"))
+CAPACITY = message("venue.capacity", _("a whole number of visitors a day"))
+INVALID_FLAG = message("venue.invalid_flag", _("invalid flag"))
 
 #: header aliases of a venues file (canonical English name first)
 VENUE_COLUMNS: dict[str, list[str]] = {
@@ -73,37 +89,37 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
         out.append(rep)
         ref, name = v.get("ref", "").strip(), v.get("name", "").strip()
         if not ref:
-            rep.status, rep.issues = "rejected", ["ref: required"]
+            rep.status, rep.issues = "rejected", [FieldIssue("ref", REQUIRED())]
             continue
         if ref in stored or ref in seen:
             place = stored.get(ref)
             if place is None:
                 rep.status, rep.extra = "duplicate", {"venue_id": seen[ref][0], "place_code": seen[ref][1]}
-                rep.issues.append(f"ref: repeated in this file (row {_row_of(out, seen[ref][0])})")
+                rep.issues.append(FieldIssue("ref", REPEATED(row=_row_of(out, seen[ref][0]))))
                 continue
             if place.kind != "venue" or not scope.sees(actor, place):
-                rep.status, rep.issues = "rejected", ["ref: already used by another place"]
+                rep.status, rep.issues = "rejected", [FieldIssue("ref", REF_TAKEN())]
                 continue
             rep.status, rep.extra = "duplicate", {"venue_id": place.id, "place_code": place.code}
             if name and name != place.name:
-                rep.issues.append(f"name: already imported as {place.name}; kept")
+                rep.issues.append(FieldIssue("name", ALREADY_IMPORTED(name=place.name)))
             continue
         category, cat_issue = parse_category(v.get("category", ""))
-        issues = [f"category: {cat_issue}"] if cat_issue else []
+        issues = [FieldIssue("category", cat_issue)] if cat_issue else []
         if not name:
-            issues.append("name: required")
+            issues.append(FieldIssue("name", REQUIRED()))
         try:
             capacity = _int_cell(v.get("capacity", ""))
         except ValueError:
             capacity = None
-            issues.append("capacity: a whole number of visitors a day")
+            issues.append(FieldIssue("capacity", CAPACITY()))
         unit_id = None
         code = v.get("unit", "").strip()
         if code:
             if code not in units:
                 units[code] = scope.visible_unit_or_none(session, actor, code=code)
             if units[code] is None:
-                issues.append(f"unit: unknown unit {code}")
+                issues.append(FieldIssue("unit", UNKNOWN_UNIT(code=code)))
             else:
                 unit_id = units[code].id  # type: ignore[union-attr]
         if any(i.startswith(("name:", "capacity:", "unit:")) for i in issues):
@@ -116,7 +132,8 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
                 address_text=v.get("address", "").strip() or None, capacity=capacity)
         except DomainError as exc:
             rep.status = "rejected"
-            rep.issues = issues + ([str(f) for f in exc.fields] or [f"venue: {exc.message}"])
+            rep.issues = issues + ([FieldIssue(f.field, f.message) for f in exc.fields]
+                                   or [FieldIssue("venue", exc.message)])
             continue
         rep.issues = issues
         rep.extra = {"venue_id": place.id, "place_code": place.code}
@@ -125,6 +142,7 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
         if progress is not None:
             progress(1)
     issued = codes_service.issue_codes_bulk(session, new_ids)
+    out = table.report(out)
     counts: dict[str, int] = {}
     for r in out:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -165,7 +183,7 @@ def flag_venue(session: Session, actor: Actor, *, place_id: int, reason: str) ->
     place = codes_service._venue(session, actor, place_id)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > REASON_MAX:
-        raise ValidationFailed("invalid flag", [FieldError("reason", f"required, at most {REASON_MAX} characters")])
+        raise ValidationFailed(INVALID_FLAG(), [FieldError("reason", REQUIRED_TOO_LONG(max=REASON_MAX))])
     flag = VenueFlag(place_id=place.id, reason=reason, flagged_at=clock.now(), flagged_by_id=actor.user_id,
                      flagged_by=actor.username)
     session.add(flag)
@@ -179,7 +197,7 @@ def clear_flag(session: Session, actor: Actor, *, flag_id: int) -> VenueFlag:
     actor.require("venues.flag")
     flag = session.get(VenueFlag, flag_id)
     if flag is None:
-        raise NotFound(f"flag {flag_id} not found")
+        raise NotFound(record_not_found("venueflag", flag_id))
     codes_service._venue(session, actor, flag.place_id)  # NotFound outside the jurisdiction
     if flag.cleared_at is None:
         flag.cleared_at, flag.cleared_by = clock.now(), actor.username
