@@ -133,6 +133,17 @@ QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", 
 SUBJECT_QUERY: dict[str, str] = {
     "/api/v1/colocation": "since=2022-04-10T00:00:00%2B08:00&until=2022-04-18T17:00:00%2B08:00&person_id={person_id}",
 }
+#: path parameters that name a kind of list, not a row: the route is a list for each value
+def _enumerated() -> dict[str, list[str]]:
+    from fangkong.kernel import export
+
+    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"]}
+
+
+#: query strings of the export lists (the same filters as the pages they export)
+EXPORT_QUERY: dict[str, str] = {"clearance": "day=2022-04-18", "reconciliation": "day=2022-04-18",
+                                "venues": "tab=all"}
+
 #: links on pages to rows of each kind: URL prefix → the world's id kind
 LINKS = {"persons": "person_id", "leads": "lead_id", "cases": "case_id", "units": "unit_id", "venues": "venue_id",
          "imports": "job_id", "tasks": "task_id"}
@@ -327,6 +338,26 @@ def _foreign_json_ids(data: Any, foreign: dict[str, set[Any]]) -> list[str]:
     return found
 
 
+def _expanded(route: str) -> list[tuple[str, str]]:
+    """The route as concrete (path, query) pairs: one per value of each enumerated parameter (an export
+    kind), else the route itself with its list query."""
+    values = _enumerated()
+    names = [n for n in re.findall(r"{(\w+)}", route) if n in values]
+    if not names:
+        return [(route, QUERY.get(route, ""))]
+    out = [(route, "")]
+    for name in names:
+        out = [(path.replace("{" + name + "}", v), query) for path, query in out for v in values[name]]
+    expanded = []
+    for path, _query in out:
+        kind = next((v for v in values["kind"] if f"/{v}" in path), "")
+        query = EXPORT_QUERY.get(kind, "")
+        if path.startswith("/api/"):
+            query = "&".join(q for q in ("format=xlsx", query) if q)
+        expanded.append((path, query))
+    return expanded
+
+
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_every_route_shows_this_role_its_own_rows_only(world: World, role: str) -> None:
     at = PLACEMENT.get(role, "C")
@@ -341,64 +372,65 @@ def test_every_route_shows_this_role_its_own_rows_only(world: World, role: str) 
     for k in (sibling, parent):
         for kind, ids in world.fed[k].ids.items():
             foreign_ids.setdefault(kind, set()).update(ids)
-    # pages show the user's own unit in their header; an API answer naming it is a row of its own
+    # pages show the user's own unit in their header; an API answer or a file naming it lists it
     own_tokens = {row_token(own)} | {unit_token(k) for k in subtree_keys(at) - {at}}
     api_own_tokens = own_tokens | {unit_token(at)}
     problems: list[str] = []
     lists_with_rows = 0
     with clock.frozen(NOW):
-        for path, in_api in _get_routes():
-            params = re.findall(r"{(\w+)}", path)
-            if not params and path not in SUBJECT_QUERY:
-                if path in NOT_A_LIST:
+        for route, in_api in _get_routes():
+            for path, query in _expanded(route):
+                params = re.findall(r"{(\w+)}", path)
+                if not params and path not in SUBJECT_QUERY:
+                    if path in NOT_A_LIST:
+                        continue
+                    r = world.client.get(path + ("?" + query if query else ""), headers=headers)
+                    if r.status_code in (401, 403):
+                        continue  # the role may not see this list at all
+                    if r.status_code != 200:
+                        problems.append(f"{path}: {r.status_code} {r.text[:200]}")
+                        continue
+                    body = _text(r)
+                    leaked = sorted(tok for tok in foreign_tokens if tok in body)
+                    leaked += _foreign_links(body, foreign_ids)
+                    if in_api and r.headers.get("content-type", "").startswith("application/json"):
+                        leaked += _foreign_json_ids(r.json(), foreign_ids)
+                    if leaked:
+                        problems.append(f"{path}: shows rows of another unit: {leaked[:6]}")
+                    if path in GLOBAL:
+                        continue
+                    is_page = r.headers.get("content-type", "").startswith("text/html")
+                    if any(tok in body for tok in (own_tokens if is_page else api_own_tokens)):
+                        lists_with_rows += 1
+                    elif (path, at) not in EMPTY_BY_DESIGN:
+                        problems.append(f"{path}: nothing of its own to show, so it proves nothing (feed the world)")
                     continue
-                query = QUERY.get(path, "")
-                r = world.client.get(path + ("?" + query if query else ""), headers=headers)
-                if r.status_code in (401, 403):
-                    continue  # the role may not see this list at all
-                if r.status_code != 200:
-                    problems.append(f"{path}: {r.status_code} {r.text[:200]}")
+                # one row's route: the own row answers, the sibling's and the parent's are 404
+                if path in PUBLIC_DETAIL:
                     continue
-                body = _text(r)
-                leaked = sorted(tok for tok in foreign_tokens if tok in body)
-                leaked += _foreign_links(body, foreign_ids)
-                if in_api and r.headers.get("content-type", "").startswith("application/json"):
-                    leaked += _foreign_json_ids(r.json(), foreign_ids)
-                if leaked:
-                    problems.append(f"{path}: shows rows of another unit: {leaked[:6]}")
-                if path in GLOBAL:
+                answers = {}
+                for relation, key in (("own", own), ("sibling", sibling), ("parent", parent)):
+                    values = world.fed[key].values
+                    missing = [p for p in params if p not in values]
+                    if path in SUBJECT_QUERY:
+                        missing += [p for p in re.findall(r"{(\w+)}", SUBJECT_QUERY[path]) if p not in values]
+                    if missing:
+                        problems.append(f"{path}: the world has no {missing} to call it with (feed it)")
+                        break
+                    url = path.format(**values)
+                    if path in SUBJECT_QUERY:
+                        url += "?" + SUBJECT_QUERY[path].format(**values)
+                    answers[relation] = world.client.get(url, headers=headers, follow_redirects=False)
+                    if relation == "own" and answers["own"].status_code in (401, 403):
+                        break
+                if len(answers) < 3:
                     continue
-                if any(tok in body for tok in (api_own_tokens if in_api else own_tokens)):
-                    lists_with_rows += 1
-                elif (path, at) not in EMPTY_BY_DESIGN:
-                    problems.append(f"{path}: nothing of its own to show, so it proves nothing (feed the world)")
-                continue
-            # one row's route: the own row answers, the sibling's and the parent's are 404
-            if path in PUBLIC_DETAIL:
-                continue
-            answers = {}
-            for relation, key in (("own", own), ("sibling", sibling), ("parent", parent)):
-                values = world.fed[key].values
-                missing = [p for p in params if p not in values]
-                if path in SUBJECT_QUERY:
-                    missing += [p for p in re.findall(r"{(\w+)}", SUBJECT_QUERY[path]) if p not in values]
-                if missing:
-                    problems.append(f"{path}: the world has no {missing} to call it with (feed it)")
-                    break
-                url = path.format(**values)
-                if path in SUBJECT_QUERY:
-                    url += "?" + SUBJECT_QUERY[path].format(**values)
-                answers[relation] = world.client.get(url, headers=headers, follow_redirects=False)
-                if relation == "own" and answers["own"].status_code in (401, 403):
-                    break
-            if len(answers) < 3:
-                continue
-            if answers["own"].status_code >= 400:
-                problems.append(f"{path}: own row answers {answers['own'].status_code} "
-                                f"{answers['own'].text[:160]}")
-            for relation in ("sibling", "parent"):
-                if answers[relation].status_code != 404:
-                    problems.append(f"{path}: the {relation}'s row answers {answers[relation].status_code}, not 404")
+                if answers["own"].status_code >= 400:
+                    problems.append(f"{path}: own row answers {answers['own'].status_code} "
+                                    f"{answers['own'].text[:160]}")
+                for relation in ("sibling", "parent"):
+                    if answers[relation].status_code != 404:
+                        problems.append(f"{path}: the {relation}'s row answers {answers[relation].status_code}, not 404")
     # every role sees some list (a laboratory only its results' turnaround; admins some 28)
     assert lists_with_rows >= 1, "no list answered with rows: the test would prove nothing"
     assert not problems, f"{role} at {at}:\n" + "\n".join(problems)

@@ -45,7 +45,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.i18n import LOCALES
 from fangkong.kernel.imports.models import ImportJob
-from fangkong.kernel.messages import FieldIssue, Message, _, message, translate
+from fangkong.kernel.messages import FieldIssue, Message, _, labels, message, translate
 from fangkong.kernel.tabular import ReportRow, UnusableFile, summarise, write_report
 from fangkong.settings import get_settings
 
@@ -60,6 +60,9 @@ FILE_TYPE = message("import.file_type", _("the file must be .csv or .xlsx"))
 FILE_TOO_LARGE = message("import.file_too_large", _("at most 20 MB"))
 FILE_EMPTY = message("import.file_empty", _("the file is empty"))
 SUBMITTER_GONE = message("import.submitter_gone", _("the user who submitted the file can no longer sign in"))
+labels("audit_action", {"import.submitted": _("File submitted for import"),
+                        "import.finished": _("Page import finished")})
+labels("record", {"importjob": _("import job")})
 JOB_CRASHED = message("import.crashed", _("the import stopped on an unexpected error; nothing was stored"))
 
 #: run(session, actor, path, *, progress, **options) -> report rows

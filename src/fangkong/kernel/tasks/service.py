@@ -32,7 +32,7 @@ from fangkong.kernel.errors import (
     record_not_found,
 )
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.messages import Term, _, message
+from fangkong.kernel.messages import Term, _, labels, message
 from fangkong.kernel.tasks import kinds
 from fangkong.kernel.tasks.models import STATUSES, Task, TaskEvent
 
@@ -45,6 +45,7 @@ ASSIGNEE_OUTSIDE = message("task.assignee_outside", _("assignee outside the task
 ASSIGNEE_UNIT = message("task.assignee_unit", _("the assignee's unit is not within the task's unit"))
 TITLE_REQUIRED = message("task.title_required", _("title required"))
 INVALID_TASK = message("task.invalid", _("invalid task"))
+labels("audit_action", {"task.created": _("Tasks created")})
 ALREADY = message("task.already_closed", _("task %(id)s is already %(status)s"))
 OWN_PAGE = message("task.own_page", _("this task is closed on its own page"))
 CLOSE_AT = message("task.close_at", _("close it at %(url)s"))
