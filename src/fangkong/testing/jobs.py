@@ -12,8 +12,8 @@ from fangkong.kernel.cli_support import job
 
 @job("testing.overdue")
 def overdue(session: Session) -> dict[str, Any]:
-    """Daily: enrol persons under home measures, refresh due times, and give every member past due and
-    grace an overdue task at the employer's unit or the person's grid."""
+    """Daily: refresh due times and give every key-group member past due and grace an overdue task at
+    the employer's unit or the person's grid (test days of measures: `control.missed_tests`)."""
     from fangkong.testing import service
 
     synced = service.sync_rule_members(session, SYSTEM_ACTOR)

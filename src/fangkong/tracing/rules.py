@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 #: contact kind → (tier, intake channel, intake category)
 KIND_ROUTES: dict[str, tuple[str, str, str]] = {
@@ -51,15 +50,18 @@ def route(kind: str) -> tuple[str, str, str]:
     return KIND_ROUTES[kind]
 
 
-@dataclass(frozen=True)
-class LeadState:
-    status: str | None
-    controlled_at: dt.datetime | None
+class UnderControl(Protocol):
+    """A person's control status as control's service gives it (only `under_control` is read here)."""
+
+    @property
+    def under_control(self) -> bool: ...
 
 
-def contact_status(tier: str, lead: LeadState | None) -> str:
-    """The graph colour of a contact: `close_controlled`, `secondary` (under measure) or `uncontrolled`."""
-    if lead is None or lead.controlled_at is None:
+def contact_status(tier: str, control: UnderControl | None) -> str:
+    """The graph colour of a contact: `close_controlled`, `secondary` (under measure) or `uncontrolled`,
+    from the person's one control status (not from the clocks of this case's lead: a person already
+    under a measure started elsewhere is under control here too)."""
+    if control is None or not control.under_control:
         return "uncontrolled"
     return "secondary" if tier == "secondary" else "close_controlled"
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong.control.schemas import ControlStatusOut
+
 Time = Annotated[str, Field(max_length=64)]
 Short = Annotated[str, Field(max_length=64)]
 RowRef = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -115,6 +117,8 @@ class ContactOut(BaseModel):
     managed_at: str | None
     controlled_at: str | None
     status: str
+    #: the person's control status now (control's one answer; `status` above follows it)
+    control: ControlStatusOut | None = None
 
 
 class CaseOut(BaseModel):

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fangkong.control import service as control_service
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
 from fangkong.kernel.web.deps import DbSession, RowId
@@ -240,9 +242,12 @@ def scan_submit(
         return _scan_form(request, token, venue.name, saved=None, values=values, errors=errors, status_code=422)
     check = check_phone(phone)
     shown = mask_phone(check.value if check else phone)
+    control = done.control
     response = render(request, "venues/scan_done.html", venue_name=venue.name, phone_masked=shown,
                       id_masked=mask_id(id_number.strip().upper()) if id_number else "",
-                      scanned_at=done.scanned_at, duplicate=done.duplicate, token=token)
+                      scanned_at=done.scanned_at, duplicate=done.duplicate, token=token,
+                      level=control.level if control is not None else None,
+                      warning=control_service.entry_warning(control) if control is not None else None)
     if remember or saved is not None:
         identity = {"phone": check.value if check else phone.strip()}
         if id_number.strip():
@@ -290,16 +295,21 @@ def staff_submit(
         return _refused(request, exc)
     values = {"phone": phone, "id_number": id_number, "temperature": temperature, "mask_ok": mask_ok}
     try:
-        scans_service.record_staff_check(session, actor, place_id=venue.place_id, phone=phone or None,
-                                         id_number=id_number or None, temperature=temperature or None,
-                                         mask_ok=mask_ok or None, request_id=request_id or None)
+        report = scans_service.record_staff_check(session, actor, place_id=venue.place_id, phone=phone or None,
+                                                  id_number=id_number or None, temperature=temperature or None,
+                                                  mask_ok=mask_ok or None, request_id=request_id or None)
     except ValidationFailed as exc:
         return render(request, "venues/staff.html", status_code=422, actor=actor, token=token,
                       venue_name=venue.name, values=values, errors={e.field: e.message for e in exc.fields},
                       done=None, request_id=request_id or uuid.uuid4().hex)
     check = check_phone(phone)
     done = {"who": mask_phone(check.value) if check else mask_id(id_number.strip().upper()),
-            "temperature": temperature, "mask_ok": mask_ok}
+            "temperature": temperature, "mask_ok": mask_ok, "level": None, "warning": None}
+    control = report.extra.get("control")
+    if control is not None and control.level is not None:
+        unit = session.get(Unit, control.unit_id) if control.unit_id is not None else None
+        done["level"] = control.level
+        done["warning"] = control_service.entry_warning(control, unit_name=unit.name if unit is not None else "")
     return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
                   errors={}, done=done, request_id=uuid.uuid4().hex)
 

@@ -19,10 +19,15 @@ from fangkong.kernel.auth.models import User
 from fangkong.kernel.db import UTCDateTime, is_postgres
 from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.tasks import kinds
 from fangkong.kernel.tasks.models import STATUSES, Task, TaskEvent
 
 MAX_LIMIT = 500
+
+#: an outcome typed in by hand that needs its source (a retest result not received from the lab)
+NOTE_REQUIRED = message("task.note_required", _(
+    "a result entered by hand needs a note: say where it comes from (the lab's report, its number and date)"))
 
 
 def _event(session: Session, task: Task, actor: Actor, event: str, **detail: Any) -> None:
@@ -169,6 +174,9 @@ def complete_task(
         raise ValidationFailed("unknown outcome", [FieldError(
             "outcome_code", f"{outcome_code!r} is not an outcome of {task.kind} "
             f"(expected one of: {', '.join(task_kind.outcomes)})")])
+    explicit = outcome_code in task_kind.note_required and not by_owner
+    if explicit and not (note or "").strip():
+        raise ValidationFailed(NOTE_REQUIRED(), [FieldError("note", NOTE_REQUIRED())])
     result = dict(outcome or {})
     if note:
         result["note"] = note
@@ -178,7 +186,8 @@ def complete_task(
     task.outcome = result or None
     _event(session, task, actor, "done", outcome_code=outcome_code, note=note)
     audit.record(session, actor, "task.completed", object_type="task", object_id=task.id,
-                 kind=task.kind, outcome_code=outcome_code)
+                 kind=task.kind, outcome_code=outcome_code,
+                 **({"entered_by_hand": True, "note": (note or "")[:500]} if explicit else {}))
     session.flush()
     return task
 
