@@ -52,6 +52,8 @@ class DueTestOut(BaseModel):
     day: int
     due_on: str
     window_end_on: str
+    #: hours after the previous test's sample (3天2检), 0 otherwise
+    min_gap_hours: float
     measure: str
     kind: str
     place_kind: str

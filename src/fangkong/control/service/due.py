@@ -192,6 +192,7 @@ class DueTestView:
     day: int
     due_on: dt.date
     window_end_on: dt.date
+    min_gap_hours: float
     phase_measure: str
     phase_kind: str
     place_kind: str
@@ -210,7 +211,8 @@ class DueTestView:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "measure_id": self.measure_id, "person_id": self.person_id, "name": self.name,
                 "phone_masked": self.phone_masked, "day": self.day, "due_on": self.due_on.isoformat(),
-                "window_end_on": self.window_end_on.isoformat(), "measure": self.phase_measure,
+                "window_end_on": self.window_end_on.isoformat(), "min_gap_hours": self.min_gap_hours,
+                "measure": self.phase_measure,
                 "kind": self.phase_kind, "place_kind": self.place_kind, "site_id": self.site_id,
                 "site_name": self.site_name, "status": self.status, "state": self.state,
                 "sampled_at": clock.iso_local(self.sampled_at) or None, "task_id": self.task_id,
@@ -238,7 +240,7 @@ def _views(session: Session, stmt: Any, at: dt.datetime) -> list[DueTestView]:
     out = []
     for r, name, phone, idm, addr, site in session.execute(stmt):
         out.append(DueTestView(r.id, r.measure_id, r.person_id, name, phone, idm, addr, r.day, r.due_on,
-                               r.window_end_on, r.phase_measure, r.phase_kind, r.place_kind, r.site_id, site,
+                               r.window_end_on, r.min_gap_hours or 0.0, r.phase_measure, r.phase_kind, r.place_kind, r.site_id, site,
                                r.status, rules.due_state(r.status, r.due_on, r.window_end_on, at, tz), r.sampled_at,
                                r.task_id, r.unit_id))
     return out
