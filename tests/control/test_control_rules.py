@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,7 +41,7 @@ def test_each_sample_does_at_most_one_test_inside_its_window_and_gap(days, windo
     for key, at in got.items():
         assert by_key[key].due_on <= at.astimezone(TZ).date() <= by_key[key].window_end_on
     ordered = sorted(slots, key=lambda s: s.due_on)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if a.key in got and b.key in got and b.min_gap_hours:
             assert got[b.key] >= got[a.key] + dt.timedelta(hours=b.min_gap_hours)
     if not windowed:  # a plain schedule: a sample on a test day always does that day's test

@@ -121,7 +121,7 @@ def test_centralised_quarantine_shows_the_same_everywhere(client: TestClient, se
     assert staff.status_code == 200
     warning = re.search(r'data-testid="staff-warning".*?</div>', staff.text, re.S)
     assert warning is not None and 'data-level="stop"' in warning.group(0)
-    assert "集中隔离医学观察" in warning.group(0) and "请勿放行" in warning.group(0) and "花园一网格" in warning.group(0)
+    assert "集中隔离医学观察" in warning.group(0) and "请勿放行" in warning.group(0) and "花园社区 花园一网格" in warning.group(0)
     logout(client, csrf)
     # the scan API carries the status of each scanned person
     body = {"items": [{"venue_ref": "CV1", "phone": phone(2), "scanned_at": "2022-04-18 08:30", "request_id": "a1"},
@@ -140,7 +140,7 @@ def test_the_status_follows_the_phases_and_the_end(session: Session) -> None:
     m = control_service.start_measure(session, SYSTEM_ACTOR, person_id=pid, category="close_contact",
                                       rule="categories.close_contact", place_kind="site", place_id=w.site.id,
                                       started_at=NOW)
-    central, home = m.phases
+    _central, home = m.phases
     at_site = control_service.status_of(session, [pid], at=NOW + DAY)[pid]
     assert (at_site.kind, at_site.place_kind, at_site.site_id, at_site.level) == (
         "centralised_quarantine", "site", w.site.id, "stop")

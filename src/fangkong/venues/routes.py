@@ -307,11 +307,19 @@ def staff_submit(
             "temperature": temperature, "mask_ok": mask_ok, "level": None, "warning": None}
     control = report.extra.get("control")
     if control is not None and control.level is not None:
-        unit = session.get(Unit, control.unit_id) if control.unit_id is not None else None
         done["level"] = control.level
-        done["warning"] = control_service.entry_warning(control, unit_name=unit.name if unit is not None else "")
+        done["warning"] = control_service.entry_warning(control, unit_name=_community_of(session, control.unit_id))
     return render(request, "venues/staff.html", actor=actor, token=token, venue_name=venue.name, values={},
                   errors={}, done=done, request_id=uuid.uuid4().hex)
+
+
+def _community_of(session: Any, unit_id: int | None) -> str:
+    """Whom the entrance staff call about a person: their grid with its community ("花园社区 花园一网格")."""
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None:
+        return ""
+    parent = session.get(Unit, unit.parent_id) if unit.level == "grid" and unit.parent_id else None
+    return f"{parent.name} {unit.name}" if parent is not None else unit.name
 
 
 # ------------------------------------------------------------------------------------- office pages

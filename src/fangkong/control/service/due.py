@@ -239,10 +239,10 @@ def _views(session: Session, stmt: Any, at: dt.datetime) -> list[DueTestView]:
     tz = clock.tz()
     out = []
     for r, name, phone, idm, addr, site in session.execute(stmt):
+        state = rules.due_state(r.status, r.due_on, r.window_end_on, at, tz)
         out.append(DueTestView(r.id, r.measure_id, r.person_id, name, phone, idm, addr, r.day, r.due_on,
-                               r.window_end_on, r.min_gap_hours or 0.0, r.phase_measure, r.phase_kind, r.place_kind, r.site_id, site,
-                               r.status, rules.due_state(r.status, r.due_on, r.window_end_on, at, tz), r.sampled_at,
-                               r.task_id, r.unit_id))
+                               r.window_end_on, r.min_gap_hours or 0.0, r.phase_measure, r.phase_kind,
+                               r.place_kind, r.site_id, site, r.status, state, r.sampled_at, r.task_id, r.unit_id))
     return out
 
 
