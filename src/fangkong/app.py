@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from fangkong.kernel.web import logredact
 from fangkong.kernel.web.errors import install_error_handlers
+from fangkong.kernel.web.security import SecurityHeadersMiddleware
 from fangkong.kernel.web.templating import LocaleMiddleware, add_template_dir
 
 log = logging.getLogger("fangkong.web")
@@ -28,6 +33,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
         routes_api,
         routes_audit,
         routes_home,
+        routes_jobs,
         routes_persons,
         routes_places,
         routes_tasks,
@@ -35,7 +41,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages]
+             routes_places.pages, routes_audit.pages, routes_jobs.pages]
     return [routes_api.api], [routes_home.health, *pages]
 
 
@@ -61,15 +67,38 @@ def _include_capabilities(app: FastAPI) -> None:
                 app.include_router(pages)
 
 
+def _scheduler_lifespan(session_factory: sessionmaker[Session]) -> Any:
+    """Run the scheduler thread for as long as the app serves (`fangkong serve`; off with
+    `--no-scheduler` or FANGKONG_SCHEDULER=false)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from fangkong.kernel.scheduler.service import SchedulerThread
+
+        thread = SchedulerThread(session_factory)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.stop()
+
+    return lifespan
+
+
 def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
-    """Build the app. Without `session_factory`, use the configured database and read its mode."""
+    """Build the app. Without `session_factory`, use the configured database and read its mode, and run
+    the scheduled jobs while serving (tests pass their own factory and run jobs themselves)."""
+    lifespan = None
     if session_factory is None:
         from fangkong.kernel import db
         from fangkong.kernel.bootstrap import load_mode
+        from fangkong.settings import get_settings
 
         session_factory = db.session_factory()
         with session_factory() as session:
             load_mode(session)
+        if get_settings().scheduler:
+            lifespan = _scheduler_lifespan(session_factory)
 
     app = FastAPI(
         title="Fangkong 防控",
@@ -78,10 +107,13 @@ def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastA
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.session_factory = session_factory
+    logredact.install()  # after uvicorn configured its handlers: every record is masked before it is written
     install_error_handlers(app)
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     api_routers, page_routers = _kernel_routers()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     timezone: str = "Asia/Shanghai"
+    #: SQLite only: how long a writer waits for another writer's transaction (imports commit in bounded
+    #: chunks, so no single write holds the lock for anything near this long)
+    sqlite_busy_timeout_s: float = Field(default=30.0, gt=0)
+    #: SQLite only: FULL syncs the WAL on every commit, so an acknowledged write survives a power loss;
+    #: NORMAL may lose the last commits on power loss (never on a process crash). `fangkong bench sqlite-sync`
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: `fangkong serve` runs the scheduled jobs (escalation, overdue tests, retention …) by itself
+    scheduler: bool = True
     #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.
     now: str | None = None
     #: Base64 field-encryption key material; when unset the key file in data_dir is used.
@@ -24,6 +33,10 @@ class Settings(BaseSettings):
     session_timeout_minutes: int = Field(default=30, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    #: wrong passwords in a row from any addresses that lock the account itself, until an administrator
+    #: unlocks it (`fangkong users unlock`) or `login_account_lockout_hours` pass
+    login_account_max_failures: int = Field(default=30, ge=1)
+    login_account_lockout_hours: int = Field(default=24, ge=1)
     #: requests a minute from one client address: sign-in, and the public citizen forms
     login_rate_per_minute: int = Field(default=20, ge=1)
     public_rate_per_minute: int = Field(default=30, ge=1)

@@ -123,3 +123,43 @@ def test_cli_verify_names_the_tampered_row(tmp_path):
     broken = _run(env, "audit", "verify")
     assert broken.returncode == 1
     assert f"event {target}:" in broken.stdout + broken.stderr
+
+
+def test_the_audit_log_obeys_the_jurisdiction(session):
+    """A district's auditor reads what the district's users did, never another district's searches and
+    unmasks; system and anonymous events are for the city level only."""
+    from fangkong.kernel.auth import service as auth_service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+
+    root = auth_service.root_unit(session)
+    for code, name in (("AUD1", "甲区"), ("AUD2", "乙区")):
+        unit = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code=code, name=name, level="district",
+                                                 parent_code=root.code)
+        for role in ("command", "grid"):
+            username = f"{code.lower()}_{role}"
+            auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit.code,
+                                     password="correct-horse-9")
+    auth_service.create_user(session, SYSTEM_ACTOR, username="city_admin", role="admin", unit_code=root.code,
+                             password="correct-horse-9")
+    session.flush()
+    a = auth_service.actor_for(session, "aud1_grid")
+    b = auth_service.actor_for(session, "aud2_grid")
+    audit.record(session, a, "person.unmask", object_type="person", object_id=1, field="phone")
+    audit.record(session, b, "person.unmask", object_type="person", object_id=2, field="phone")
+    audit.record(session, SYSTEM_ACTOR, "tasks.escalated", count=3)
+    session.flush()
+
+    def seen(username):
+        viewer = auth_service.actor_for(session, username)
+        return {(e.actor_name, e.action) for e in audit.list_events(session, viewer, limit=1000)}
+
+    district_a = seen("aud1_command")
+    assert ("aud1_grid", "person.unmask") in district_a
+    assert ("aud2_grid", "person.unmask") not in district_a
+    assert not any(name == "system" for name, _ in district_a)
+    city = seen("city_admin")
+    assert {("aud1_grid", "person.unmask"), ("aud2_grid", "person.unmask")} <= city
+    assert any(action == "tasks.escalated" for _, action in city)
+    with pytest.raises(PermissionDenied):
+        audit.list_events(session, a)  # a grid worker holds no audit.view

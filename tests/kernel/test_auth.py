@@ -146,24 +146,59 @@ def test_authenticate_ok_wrong_and_unknown_look_the_same_from_outside(session, s
     assert all(PASSWORD not in str(e.detail) and "wrong-password" not in str(e.detail) for e in failed)
 
 
+def _throttle(session, user, address):
+    from fangkong.kernel.auth.models import LoginThrottle
+
+    return session.execute(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
+                                                       LoginThrottle.address == address)).scalar_one()
+
+
 def test_lockout_after_max_failures_and_its_expiry(session, system):
     settings = get_settings()
     user = auth.create_user(session, system, username="frank", role="grid", password=PASSWORD)
+    ip = "10.9.9.9"
     with clock.frozen(T0):
         for _ in range(settings.login_max_failures - 1):
-            assert auth.authenticate(session, username="frank", password="nope-nope").reason == "wrong_password"
-        assert user.failed_logins == settings.login_max_failures - 1 and user.locked_until is None
-        assert auth.authenticate(session, username="frank", password="nope-nope").reason == "wrong_password"
-        assert user.locked_until == T0 + dt.timedelta(minutes=settings.login_lockout_minutes)
-    # the right password during the lockout still fails, with the same outward answer
+            assert auth.authenticate(session, username="frank", password="nope-nope", ip=ip).reason == "wrong_password"
+        throttle = _throttle(session, user, ip)
+        assert throttle.failures == settings.login_max_failures - 1 and throttle.locked_until is None
+        assert auth.authenticate(session, username="frank", password="nope-nope", ip=ip).reason == "wrong_password"
+        assert throttle.locked_until == T0 + dt.timedelta(minutes=settings.login_lockout_minutes)
+    # the right password during the lockout still fails from that address, with the same outward answer
     with clock.frozen(T0 + dt.timedelta(minutes=settings.login_lockout_minutes - 1)):
-        locked = auth.authenticate(session, username="frank", password=PASSWORD)
+        locked = auth.authenticate(session, username="frank", password=PASSWORD, ip=ip)
     assert (locked.user, locked.reason) == (None, "locked")
     with clock.frozen(T0 + dt.timedelta(minutes=settings.login_lockout_minutes, seconds=1)):
-        assert auth.authenticate(session, username="frank", password=PASSWORD).user is user
-    assert (user.failed_logins, user.locked_until) == (0, None)
+        assert auth.authenticate(session, username="frank", password=PASSWORD, ip=ip).user is user
+    assert (throttle.failures, throttle.locked_until, user.failed_logins, user.locked_until) == (0, None, 0, None)
     locking = [e for e in events(session, "auth.login_failed") if "locked_until" in e.detail]
     assert len(locking) == 1 and locking[0].object_id == str(user.id)
+
+
+def test_a_name_guesser_cannot_lock_the_owner_out(session, system):
+    """Wrong passwords from an attacker's address lock that address only: the owner, at their own
+    address, signs in with the right password (no lockout denial of service)."""
+    settings = get_settings()
+    user = auth.create_user(session, system, username="olga", role="grid", password=PASSWORD)
+    with clock.frozen(T0):
+        for _ in range(settings.login_max_failures * 2):
+            auth.authenticate(session, username="olga", password="guess-guess", ip="203.0.113.7")
+        assert auth.authenticate(session, username="olga", password=PASSWORD, ip="203.0.113.7").reason == "locked"
+        assert auth.authenticate(session, username="olga", password=PASSWORD, ip="192.168.1.20").user is user
+
+
+def test_many_addresses_lock_the_account_until_an_audited_unlock(session, system):
+    settings = get_settings()
+    user = auth.create_user(session, system, username="pia", role="grid", password=PASSWORD)
+    with clock.frozen(T0):
+        for n in range(settings.login_account_max_failures):  # a botnet: one try per address
+            auth.authenticate(session, username="pia", password="guess-guess", ip=f"198.51.100.{n % 250}")
+        assert user.locked_until == T0 + dt.timedelta(hours=settings.login_account_lockout_hours)
+        assert auth.authenticate(session, username="pia", password=PASSWORD, ip="192.168.1.20").reason == "locked"
+        auth.unlock_user(session, system, user_id=user.id)
+        assert auth.authenticate(session, username="pia", password=PASSWORD, ip="192.168.1.20").user is user
+    unlocked = events(session, "user.unlocked")
+    assert len(unlocked) == 1 and unlocked[0].detail["account_was_locked"] is True
 
 
 def test_success_resets_the_failure_count(session, system):

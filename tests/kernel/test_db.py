@@ -1,3 +1,4 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -21,7 +22,34 @@ def test_sqlite_pragmas_are_on(connection):
         return
     assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-    assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+    assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    # FULL (2): an acknowledged commit survives a power loss
+    assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
+
+
+def test_sqlite_writers_begin_as_writers_and_readers_can_defer(tmp_path):
+    """A write transaction takes the write lock at BEGIN, so a second writer waits instead of failing
+    when it tries to upgrade; `read_only` sessions begin deferred and never hold the lock."""
+    from sqlalchemy.orm import Session
+
+    from fangkong.kernel import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    with Session(engine) as writer, Session(engine) as reader:
+        writer.execute(text("SELECT count(*) FROM t"))  # a read first: the lock is already held
+        db.read_only(reader).execute(text("SELECT count(*) FROM t"))  # a reader is not blocked
+        probe = engine.raw_connection()
+        try:
+            probe.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(Exception, match="locked"):
+                probe.execute("BEGIN IMMEDIATE")  # the writer holds the write lock since its BEGIN
+        finally:
+            probe.close()
+        writer.execute(text("INSERT INTO t VALUES (1)"))
+        writer.commit()
+    engine.dispose()
 
 
 def test_a_commit_inside_a_test_is_rolled_back_with_the_test(session_factory, connection):

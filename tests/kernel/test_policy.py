@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -211,6 +211,7 @@ def test_numeric_version_is_text() -> None:
     assert service.parse_pack(text).version_tag == "cn-2022-v9@3"
 
 
+@settings(deadline=None)  # parsing a whole pack: no wall-clock limit on a loaded machine
 @given(days=st.integers(1, 30), tests=st.lists(st.integers(-2, 35), max_size=6, unique=True))
 def test_test_days_valid_exactly_when_inside_phase(days: int, tests: list[int]) -> None:
     data = variant()

@@ -43,7 +43,7 @@ def test_lookback_days_come_from_the_pack() -> None:
 @pytest.mark.parametrize(("kind", "expected"), [
     ("household", ("close", "tracing", "close_contact")),
     ("named", ("close", "tracing", "close_contact")),
-    ("colocation", ("close", "colocation", "colocation")),
+    ("colocation", ("colocation", "colocation", "colocation")),
     ("secondary", ("secondary", "tracing", "secondary_contact")),
 ])
 def test_routes(kind: str, expected: tuple[str, str, str]) -> None:
@@ -95,3 +95,24 @@ def test_would_cycle_matches_reachability(links: list[tuple[int, int]], a: int, 
                 reach.add(nxt)
                 frontier.append(nxt)
     assert rules.would_cycle(links, a, b) == (a == b or a in reach)
+
+
+def test_secondary_release_rule() -> None:
+    import datetime as dt
+
+    from fangkong.tracing.rules import Release, secondary_release
+
+    due = dt.datetime(2022, 4, 25, 12, tzinfo=dt.UTC)
+    before, after = due - dt.timedelta(hours=1), due
+    assert secondary_release(close_results=["negative", "negative"], needed=2, due_at=due, now=after) == Release(
+        "release", "secondary.close_contact_negatives")
+    assert secondary_release(close_results=["negative", "negative", "positive"], needed=2, due_at=due,
+                             now=before).action == "wait"
+    for results in ([], ["negative"], ["negative", None], [None, "negative"]):
+        assert secondary_release(close_results=results, needed=2, due_at=due, now=after) == Release(
+            "hold", "secondary.close_contact_tests_pending")
+    assert secondary_release(close_results=["positive"], needed=2, due_at=due, now=after).rule == \
+        "secondary.close_contact_positive"
+    assert secondary_release(close_results=[], needed=0, due_at=due, now=after).action == "release"
+    assert secondary_release(close_results=[], needed=2, due_at=due, now=after, close_dropped=True).action == "release"
+    assert secondary_release(close_results=[], needed=2, due_at=due, now=before, close_dropped=True).action == "wait"

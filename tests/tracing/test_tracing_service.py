@@ -111,7 +111,7 @@ def test_positive_result_to_contacts_under_measure(session) -> None:
     # the grid verifies: the co-location contact is under measure, the rest not yet
     intake_service.record_verification(session, SYSTEM_ACTOR, lead_id=leads[w.covisitor].id, outcome_code="found_home")
     views = {v.contact.person_id: v for v in service.contact_views(session, epi, case.id)}
-    assert views[w.covisitor].controlled_at == NOW and views[w.covisitor].graph_status == "close_controlled"
+    assert views[w.covisitor].controlled_at == NOW and views[w.covisitor].graph_status == "colocation"
     assert views[w.household].graph_status == "uncontrolled"
 
     # a second case among the contacts, linked: the chain and the cluster
@@ -131,7 +131,7 @@ def test_positive_result_to_contacts_under_measure(session) -> None:
     assert ids[f"case-{case.id}"]["category"] == "case" and ids[f"case-{case2.id}"]["category"] == "case"
     assert {"source": f"case-{case.id}", "target": f"case-{case2.id}", "kind": "infected"} in chain["edges"]
     contact_nodes = [n for n in chain["nodes"] if n["kind"] == "contact"]
-    assert {n["category"] for n in contact_nodes} == {"close_controlled", "uncontrolled"}
+    assert {n["category"] for n in contact_nodes} == {"colocation", "uncontrolled"}
     assert len(contact_nodes) == 4  # household, co-visitor, named, secondary (the colleague is now a case)
     assert any(e["kind"] == "secondary" for e in chain["edges"])
     assert all(e["source"] in ids and e["target"] in ids for e in chain["edges"])

@@ -124,3 +124,18 @@ def standard_scans(session: Session, w: World, tag: str = "s") -> None:
     t = NOW - dt.timedelta(days=2)
     add_scans(session, [(w.venue.id, 1, t), (w.venue.id, 4, t + dt.timedelta(minutes=10)),
                         (w.venue.id, 5, t + dt.timedelta(hours=3))], tag)
+
+
+def test_result(session: Session, w: World, *, seq: int, barcode: str, collected_at: dt.datetime,
+                result: str = "阴性") -> None:
+    """A single-tube result for the person `seq`, sampled at `collected_at` (call under a clock at or
+    after it: results are reported when they arrive)."""
+    testing_service.open_tube(session, SYSTEM_ACTOR, barcode=barcode, pool_size=1, sampling_point_id=w.point.id)
+    testing_service.add_sample(session, SYSTEM_ACTOR, barcode=barcode, person=make_id(seq), collected_at=collected_at)
+    rows = testing_service.ingest_results(session, SYSTEM_ACTOR, items=[ResultItem(1, {
+        "tube_barcode": barcode, "result": result, "lab": "常州检测",
+        "reported_at": (collected_at + dt.timedelta(hours=1)).isoformat()})])
+    assert rows[0].status == "accepted", rows[0].issues
+
+
+test_result.__test__ = False  # type: ignore[attr-defined]  (a builder, not a test)

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fangkong.venues.colocation.core import Segment, Visits, merge, search
+from fangkong.venues.colocation.core import Segment, Visits, merge, overlap_bounds, search
 
 T0 = 1_650_000_000
 
@@ -73,3 +73,56 @@ def test_merge_drops_scans_before_the_retention_cut_and_stays_sorted() -> None:
     m = merge([a, b], min_t=T0 + 2)
     assert np.all(np.diff(m.keys) >= 0)
     assert sorted(m.persons.tolist()) == [1, 2, 4]
+
+
+def brute_overlap(rows: list[tuple[int, int, int]], stays: list[tuple[int, int, int, int, int]],
+                  dwell: dict[int, int]) -> list[tuple[int, int, int]]:
+    """(visit index, co-visitor, t) for every scan whose stay [t, t + dwell] meets the visit's stay
+    [start, end] at the same venue (inclusive), not the subject's: interval overlap, written plainly."""
+    out = []
+    for i, (_case, subject, venue, start, end) in enumerate(stays):
+        for v, ts, p in rows:
+            if v == venue and p != subject and max(start, ts) <= min(end, ts + dwell[v]):
+                out.append((i, p, ts))
+    return sorted(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=scans, subjects=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+       dwell=st.fixed_dictionaries({v: st.integers(0, 300) for v in range(1, 5)}), cut=st.integers(0, 80),
+       data=st.data())
+def test_overlap_search_equals_brute_force(rows, subjects, dwell, cut, data) -> None:
+    # a stay is a scan plus its venue's dwell time, or an interview's own from/until; the edges
+    # (a co-visitor's stay ending exactly at the subject's start, starting exactly at its end) matter most
+    stays = []
+    for case, subject in enumerate(subjects):
+        for _ in range(data.draw(st.integers(0, 4))):
+            if rows and data.draw(st.booleans()):
+                v, t, _p = data.draw(st.sampled_from(rows))
+                start = t + data.draw(st.sampled_from([0, dwell[v], -dwell[v], dwell[v] + 1, -dwell[v] - 1]))
+            else:
+                v, start = data.draw(st.integers(1, 4)), data.draw(st.integers(0, 600))
+            end = start + (dwell[v] if data.draw(st.booleans()) else data.draw(st.integers(0, 400)))
+            stays.append((case, subject, v, start, end))
+    all_rows = rows + [(v, s, subj) for _c, subj, v, s, _e in stays]
+    arr = [np.array([x[k] for x in stays], dtype=np.int64) for k in range(5)]
+    lo, hi = overlap_bounds(arr[3] + T0, arr[4] + T0, np.array([dwell[v] for v in arr[2].tolist()], np.int64))
+    vis = Visits(arr[0], arr[1], arr[2], arr[3] + T0, lo, hi)
+    hits = search(as_segments(all_rows, cut), vis)
+    got = sorted(zip(hits.visit.tolist(), hits.person.tolist(), (hits.t - T0).tolist(), strict=True))
+    assert got == brute_overlap(all_rows, stays, dwell)
+
+
+def test_overlap_of_stays_by_dwell_time() -> None:
+    # restaurant 120 min, office 480 min, market 60 min (the default pack's numbers, in seconds here)
+    restaurant, office, market = 1, 2, 3
+    dwell = {restaurant: 7200, office: 28800, market: 3600}
+    t = 10_000 + T0
+    rows = [(restaurant, t - T0 + 100 * 60, 11), (office, t - T0 + 7 * 3600, 12), (market, t - T0 + 70 * 60, 13),
+            (market, t - T0 + 60 * 60, 14)]
+    venues = np.array([restaurant, office, market])
+    start = np.full(3, t)
+    d = np.array([dwell[v] for v in venues.tolist()])
+    lo, hi = overlap_bounds(start, start + d, d)
+    hits = search(as_segments(rows, 0), Visits(np.zeros(3, np.int64), np.zeros(3, np.int64), venues, start, lo, hi))
+    assert sorted(hits.person.tolist()) == [11, 12, 14]  # the market visit 70 min later does not overlap

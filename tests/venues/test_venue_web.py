@@ -176,7 +176,12 @@ def test_colocation_api(client: TestClient, session: Session, tmp_path, monkeypa
                                                      "until": "2022-04-18 23:59"}, headers=city)
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body["window_min"] == 30 and body["count"] == 1
+        # by default, overlapping stays: a mall visit lasts 120 min (the pack's dwell time), so both count
+        assert (body["mode"], body["window_min"], body["count"]) == ("overlap", None, 2)
+        r = client.get("/api/v1/colocation", params={"phone": "13812345678", "since": "2022-04-18",
+                                                     "until": "2022-04-18 23:59", "window_min": 30}, headers=city)
+        body = r.json()
+        assert (body["mode"], body["window_min"], body["count"]) == ("window", 30, 1)
         assert body["pairs"][0] == {"person_id": body["pairs"][0]["person_id"], "venue_ref": "CO-1",
                                     "venue_name": "万达广场", "subject_scanned_at": "2022-04-18T09:00:00+08:00",
                                     "covisitor_scanned_at": "2022-04-18T09:30:00+08:00", "gap_min": 30.0}

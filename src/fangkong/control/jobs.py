@@ -10,7 +10,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.cli_support import job
 
 
-@job("control.missed_tests")
+@job("control.missed_tests", schedule="20 * * * *")
 def missed_tests(session: Session, at: str | None = None) -> dict[str, Any]:
     """Daily (or hourly): one task per missed test day of a measure in force (no sample by the end of
     its day plus the pack's grace); running it again makes no second task."""

@@ -168,11 +168,14 @@ def in_force(m: MeasureFacts, at: dt.datetime) -> bool:
 
 
 def current_phase(m: MeasureFacts, at: dt.datetime) -> Mapping[str, Any] | None:
-    """The phase of `m` running at `at` (None before the first or after the last)."""
+    """The phase of `m` running at `at` (None before the first or after the last); a measure held
+    past its schedule (no planned end, every phase over) stays in its last phase."""
     for phase in m.phases:
         start, end = as_time(phase.get("start_at")), as_time(phase.get("end_at"))
         if start is not None and start <= at and (end is None or at < end):
             return phase
+    if m.planned_end_at is None and m.phases and m.started_at <= at:
+        return m.phases[-1]
     return None
 
 

@@ -12,7 +12,7 @@ from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 
 
-@job("intake.daily_clearance")
+@job("intake.daily_clearance", schedule="10 0 * * *")
 def daily_clearance(session: Session, day: str | None = None) -> dict[str, Any]:
     """Daily clearance totals of a day (default: yesterday, local) for the whole tree."""
     from fangkong.intake.service import daily_clearance as clearance

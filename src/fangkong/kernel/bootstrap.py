@@ -46,6 +46,10 @@ def ensure_root_unit(session: Session) -> tuple[Unit, bool]:
 
 def initialise(engine: Engine, session: Session, *, mode: str | None = None) -> InitReport:
     """Migrate to head, then seed. `mode` is fixed at the first init; a different one later is an error."""
+    from fangkong.kernel.files import private_dir
+    from fangkong.settings import get_settings
+
+    private_dir(get_settings().data_dir)  # key, database, exports: 0700
     key_created = crypto.ensure_key_file()
     migrate(engine)
     stored = get_setting(session, "mode")

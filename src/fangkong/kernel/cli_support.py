@@ -29,13 +29,18 @@ jobs_app = typer.Typer(help=_("Run scheduled jobs by name."), no_args_is_help=Tr
 
 #: job name → callable(session, **kwargs)
 JOBS: dict[str, Callable[..., Any]] = {}
+#: job name → crontab expression in the platform's time zone (`kernel.scheduler`; default every 15 min)
+SCHEDULES: dict[str, str] = {}
 
 
-def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a named job: `fangkong jobs run NAME` calls it in its own unit of work."""
+def job(name: str, *, schedule: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a named job: `fangkong jobs run NAME` calls it in its own unit of work, and
+    `fangkong serve` runs it on `schedule` (crontab, local time) without parameters."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         JOBS[name] = fn
+        if schedule:
+            SCHEDULES[name] = schedule
         return fn
 
     return deco

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
+from fangkong.kernel.messages import _, message
+
 MODES = ("production", "test", "drill")
 
 _mode: str = "production"
@@ -75,8 +77,25 @@ def iso_local(value: dt.datetime | None) -> str:
     return "" if value is None else value.astimezone(tz()).isoformat(timespec="seconds")
 
 
+#: the days the platform accepts (births from 1900, plans to 2999): near year 1 or 9999 the conversion
+#: between local time and UTC overflows, so such input is refused as invalid instead
+MIN_DAY, MAX_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+OUT_OF_RANGE = message("time.out_of_range", _("outside the years %(first)s to %(last)s"))
+
+
+def check_day(day: dt.date, field: str = "day") -> dt.date:
+    """`day` when it lies in [MIN_DAY, MAX_DAY]; a 422 naming `field` otherwise."""
+    if MIN_DAY <= day <= MAX_DAY:
+        return day
+    from fangkong.kernel.errors import FieldError, ValidationFailed
+
+    text = OUT_OF_RANGE(first=MIN_DAY.year, last=MAX_DAY.year)
+    raise ValidationFailed(text, [FieldError(field, text)])
+
+
 def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a local calendar day, in UTC."""
+    """[start, end) of a local calendar day, in UTC (a day outside MIN_DAY..MAX_DAY is a 422)."""
+    check_day(day)
     start = dt.datetime.combine(day, dt.time(0), tzinfo=tz())
     return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
@@ -128,6 +147,8 @@ def parse_time(text: str) -> dt.datetime | None:
                 value = dt.datetime.fromisoformat(iso)
     except ValueError:
         raise BadTime(f"not a date or time: {text!r}") from None
+    if not MIN_DAY <= value.date() <= MAX_DAY:
+        raise BadTime(f"outside the years {MIN_DAY.year} to {MAX_DAY.year}: {text!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz())
     return value.astimezone(dt.UTC)

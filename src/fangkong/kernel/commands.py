@@ -10,7 +10,7 @@ from fangkong.cli import app
 from fangkong.kernel.i18n import _
 
 #: kernel modules that register commands (each has a `cli.py`)
-for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy"):
+for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy", "backup"):
     try:
         importlib.import_module(f"fangkong.kernel.{_mod}.cli")
     except ModuleNotFoundError as exc:
@@ -26,10 +26,11 @@ def init_cmd(
     from fangkong.kernel import db
     from fangkong.kernel.bootstrap import ModeMismatch, initialise
     from fangkong.kernel.cli_support import fail
+    from fangkong.kernel.files import private_dir
     from fangkong.settings import get_settings
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     engine = db.get_engine()
     try:
         with db.unit_of_work() as session:
@@ -50,9 +51,21 @@ def init_cmd(
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help=_("Address to listen on.")),
     port: int = typer.Option(8000, help=_("Port to listen on.")),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help=_(
+        "Do not run the scheduled jobs in this process (another process or server runs them).")),
 ) -> None:
     """Serve the web platform and the API."""
+    import os
+
     import uvicorn
 
+    from fangkong.settings import reset_settings_cache
+
+    if no_scheduler:
+        os.environ["FANGKONG_SCHEDULER"] = "false"
+        reset_settings_cache()
+
     typer.echo(_("Serving on http://{host}:{port}").format(host=host, port=port))
-    uvicorn.run("fangkong.app:create_app", factory=True, host=host, port=port, log_level="info")
+    # no `Server: uvicorn` header: it tells an attacker what to try (the app sets the security headers)
+    uvicorn.run("fangkong.app:create_app", factory=True, host=host, port=port, log_level="info",
+                server_header=False)

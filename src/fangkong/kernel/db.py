@@ -56,28 +56,54 @@ class SystemSetting(Base):
     value: Mapped[str] = mapped_column(String(2000))
 
 
+#: execution option naming how a SQLite transaction begins (see `_sqlite_begin`)
+SQLITE_BEGIN = "fangkong_sqlite_begin"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    from fangkong.settings import get_settings
+
+    settings = get_settings()
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT nesting; let SQLAlchemy
     # emit BEGIN itself (SQLAlchemy's documented recipe for serializable SQLite transactions).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_s * 1000)}")
+    cur.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: resolution against a 1M registry
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Writers start as writers (`BEGIN IMMEDIATE`).
+
+    A deferred transaction that reads and then writes cannot take the write lock once another writer
+    has committed since its read: SQLite answers SQLITE_BUSY at once, without waiting out the busy
+    timeout, and the request fails with "database is locked". Taking the write lock at BEGIN makes
+    concurrent writers queue (up to the busy timeout) instead. In WAL mode readers are never blocked.
+    Long read-only work (exports, reports) can begin deferred with `read_only(session)`.
+    """
+    mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the platform's connection settings for either backend."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
+            from fangkong.kernel.files import private_file
+
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+            private_file(Path(path))  # personal data: 0600 (the -wal and -shm files follow its mode)
+        from fangkong.settings import get_settings
+
+        timeout = get_settings().sqlite_busy_timeout_s
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -124,6 +150,14 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def read_only(session: Session) -> Session:
+    """Begin `session`'s transaction as a reader: on SQLite a deferred BEGIN, so a long export or report
+    never holds the write lock; it must not write. Call before its first statement. No-op on PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+    return session
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

@@ -10,7 +10,7 @@ from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 
 
-@job("testing.overdue")
+@job("testing.overdue", schedule="*/10 * * * *")
 def overdue(session: Session) -> dict[str, Any]:
     """Daily: refresh due times and give every key-group member past due and grace an overdue task at
     the employer's unit or the person's grid (test days of measures: `control.missed_tests`)."""

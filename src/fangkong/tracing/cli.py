@@ -10,6 +10,7 @@ import typer
 from fangkong.cli import app
 from fangkong.kernel.cli_support import cli_session, print_rows
 from fangkong.kernel.i18n import _
+from fangkong.tracing import jobs as _jobs  # noqa: F401  (registers tracing.secondary_release)
 
 cases_app = typer.Typer(help=_("Cases, contacts and transmission chains."), no_args_is_help=True)
 app.add_typer(cases_app, name="cases")

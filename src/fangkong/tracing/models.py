@@ -21,8 +21,13 @@ DETECTION_CHANNELS: tuple[str, ...] = ("key_group_screening", "pool", "sentinel"
 SOURCES: tuple[str, ...] = ("candidate", "clinic", "manual")
 #: open → core information collected → report done
 CASE_STATUSES: tuple[str, ...] = ("open", "core_done", "reported")
-CONTACT_KINDS: tuple[str, ...] = ("household", "workplace", "colocation", "named", "secondary")
-TIERS: tuple[str, ...] = ("close", "secondary")
+#: how a contact was found; `promoted` (a secondary contact whose close contact turned positive) is
+#: made by tracing itself, never confirmed directly
+CONTACT_KINDS: tuple[str, ...] = ("household", "workplace", "colocation", "named", "secondary", "promoted")
+CONFIRMABLE_KINDS: tuple[str, ...] = ("household", "workplace", "colocation", "named", "secondary")
+#: close contact (密接), secondary contact (次密接), venue co-visitor (场所同时段人员: a risk person, not a
+#: close contact until an epidemiologist upgrades them)
+TIERS: tuple[str, ...] = ("close", "secondary", "colocation")
 
 
 class Case(Base, Scoped):
@@ -72,10 +77,16 @@ class CasePlace(Base):
 
 
 class Contact(Base):
-    """A confirmed contact of a case (密接 / 次密接 / 时空伴随者), handed to intake as a lead.
+    """A confirmed contact of a case (密接 / 次密接 / 场所同时段人员), handed to intake as a lead.
 
     `source_ref` ("case:{case_id}:person:{person_id}" or "case:{case_id}:named:{key}") is the lead's
-    source reference too, so confirming twice is one contact and one lead."""
+    source reference too, so confirming twice is one contact and one lead.
+
+    A close contact's exposure to the case starts at `first_contact_at` (default: the case's tracing
+    window start); their secondary contacts must have met them between then and the close contact's
+    control. A secondary contact whose close contact turned positive is `promoted_to` a close contact of
+    the new case; otherwise tracing releases them (`released_at`, `release_rule`) at the end of their
+    measure only after the close contact's first tests were negative."""
 
     __tablename__ = "tracing_contact"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +109,13 @@ class Contact(Base):
     confirmed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: a close contact's first contact with the case (start of the secondary contacts' exposure window)
+    first_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: a secondary contact: the close contact they became when their close contact turned positive
+    promoted_to_id: Mapped[int | None] = mapped_column(Integer)
+    #: a secondary contact: when tracing ended their follow-up (released, or superseded by the promotion)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    release_rule: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseLink(Base):

@@ -16,6 +16,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import FieldIssue
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
@@ -36,6 +37,7 @@ from fangkong.tracing.schemas import (
     LinkIn,
     LinkOut,
     MilestoneIn,
+    UpgradeIn,
 )
 from fangkong.tracing.service.contacts import ContactView
 
@@ -45,6 +47,7 @@ pages = APIRouter(include_in_schema=False)
 CanView = Annotated[Actor, Depends(requires("case.view"))]
 CanManage = Annotated[Actor, Depends(requires("case.manage"))]
 CanConfirm = Annotated[Actor, Depends(requires("contact.confirm"))]
+CanUpgrade = Annotated[Actor, Depends(requires("contact.upgrade"))]
 
 register_nav("cases", N_("Cases"), "/cases", "case.view", 50)
 register_person_section("cases", "/persons/{person_id}/cases", "case.view", 30)
@@ -84,7 +87,8 @@ def contact_out(v: ContactView) -> ContactOut:
         last_contact_at=_iso(c.last_contact_at), overlap_min=c.overlap_min, channel=c.channel, category=c.category,
         confirmed_at=clock.iso_local(c.confirmed_at), lead_id=c.lead_id, lead_status=v.lead_status,
         measure=v.measure_code, known_at=_iso(v.known_at), managed_at=_iso(v.managed_at),
-        controlled_at=_iso(v.controlled_at), status=v.graph_status,
+        controlled_at=_iso(v.controlled_at), status=v.graph_status, first_contact_at=_iso(c.first_contact_at),
+        promoted_to_id=c.promoted_to_id, released_at=_iso(c.released_at), release_rule=c.release_rule,
         control=ControlStatusOut.of(v.control) if v.control is not None else None)
 
 
@@ -155,16 +159,27 @@ def confirm_contacts_api(case_id: RowId, body: ContactsIn, session: DbSession, a
     item (accepted | duplicate | rejected); confirming again answers `duplicate`."""
     items = []
     for n, it in enumerate(body.items):
-        try:
-            at = parse_time(it.last_contact_at or "")
-        except BadTime as exc:
-            raise ValidationFailed("invalid time", [FieldError(f"items.{n}.last_contact_at", str(exc))]) from None
+        times = {}
+        for f in ("last_contact_at", "first_contact_at"):
+            try:
+                times[f] = parse_time(getattr(it, f) or "")
+            except BadTime as exc:
+                raise ValidationFailed("invalid time", [FieldError(f"items.{n}.{f}", str(exc))]) from None
         items.append(service.ContactItem(kind=it.kind, person_id=it.person_id, name=it.name, phone=it.phone,
                                          id_number=it.id_number, address=it.address, relation=it.relation,
-                                         last_contact_at=at, via_contact_id=it.via_contact_id))
+                                         via_contact_id=it.via_contact_id, **times))
     reports = service.confirm_contacts(session, actor, case_id=case_id, items=items)
     counts = {s: sum(1 for r in reports if r.status == s) for s in ("accepted", "duplicate", "rejected")}
     return ContactsReportOut(counts=counts, items=[ContactReportOut(**r.__dict__) for r in reports])
+
+
+@api.post("/cases/{case_id}/contacts/{contact_id}/upgrade", response_model=ContactOut)
+def upgrade_contact_api(case_id: RowId, contact_id: RowId, body: UpgradeIn, session: DbSession,
+                        actor: CanUpgrade) -> ContactOut:
+    """An epidemiologist's judgment: a venue co-visitor (场所同时段人员) becomes a close contact — a new
+    `close_contact` lead on the `tracing` channel, decided by intake. Again: the contact unchanged."""
+    service.upgrade_contact(session, actor, case_id=case_id, contact_id=contact_id, reason=body.reason)
+    return contact_out(service.get_contact(session, actor, case_id, contact_id))
 
 
 @api.get("/cases/{case_id}/chain", response_model=ChainOut)
@@ -246,7 +261,8 @@ def _measure_names(request: Request, session: Any) -> dict[str, str]:
 
 @pages.get("/cases/{case_id}")
 def case_page(request: Request, case_id: RowId, session: DbSession, actor: CanView,
-              confirmed: Annotated[str | None, Query(max_length=40)] = None) -> Any:
+              confirmed: Annotated[str | None, Query(max_length=40)] = None,
+              upgraded: Annotated[str | None, Query(max_length=12)] = None) -> Any:
     inv = service.investigation_of(session, actor, case_id)
     contacts = service.contact_views(session, actor, case_id)
     chain = service.case_chain(session, actor, case_id)
@@ -254,15 +270,16 @@ def case_page(request: Request, case_id: RowId, session: DbSession, actor: CanVi
     sources, infected = _links_of(session, case_id)
     return render(request, "tracing/case.html", actor=actor, inv=inv, case=inv.case, person=inv.person,
                   contacts=contacts, chain=chain, events=events,
-                  sources=sources, infected=infected, confirmed=confirmed, now=clock.now(),
+                  sources=sources, infected=infected, confirmed=confirmed, upgraded=upgraded, now=clock.now(),
                   measure_names=_measure_names(request, session))
 
 
 def _confirm_one(session: Any, actor: Actor, case_id: int, item: Any) -> str:
     report = service.confirm_contacts(session, actor, case_id=case_id, items=[item])[0]
     if report.status == "rejected":
-        raise ValidationFailed("contact not confirmed", [FieldError(*i.split(": ", 1)) if ": " in i
-                                                         else FieldError("contact", i) for i in report.issues])
+        raise ValidationFailed("contact not confirmed", [
+            FieldError(i.field or "contact", i.message) if isinstance(i, FieldIssue)
+            else FieldError(*i.split(": ", 1)) if ": " in i else FieldError("contact", i) for i in report.issues])
     return report.status
 
 
@@ -277,6 +294,13 @@ def confirm_contact_page(case_id: RowId, session: DbSession, actor: CanConfirm, 
                                last_contact_at=_time(last_contact_at, "last_contact_at"))
     status = _confirm_one(session, actor, case_id, item)
     return _back(case_id, "contacts", confirmed=status)
+
+
+@pages.post("/cases/{case_id}/contacts/{contact_id}/upgrade")
+def upgrade_contact_page(case_id: RowId, contact_id: RowId, session: DbSession, actor: CanUpgrade,
+                         reason: Annotated[str, Form()] = "") -> Any:
+    service.upgrade_contact(session, actor, case_id=case_id, contact_id=contact_id, reason=reason or None)
+    return _back(case_id, "contacts", upgraded=contact_id)
 
 
 @pages.post("/cases/{case_id}/places")
@@ -324,11 +348,12 @@ def contact_page(request: Request, case_id: RowId, contact_id: RowId, session: D
 def secondary_page(case_id: RowId, contact_id: RowId, session: DbSession, actor: CanConfirm,
                    person_id: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                    phone: Annotated[str, Form()] = "", id_number: Annotated[str, Form()] = "",
-                   relation: Annotated[str, Form()] = "") -> Any:
+                   relation: Annotated[str, Form()] = "", last_contact_at: Annotated[str, Form()] = "") -> Any:
     pid = int(person_id) if person_id.isdigit() and len(person_id) < 10 else None
     item = service.ContactItem(kind="secondary", person_id=pid, name=name.strip() or None,
                                phone=phone.strip() or None, id_number=id_number.strip() or None,
-                               relation=relation.strip() or None, via_contact_id=contact_id)
+                               relation=relation.strip() or None, via_contact_id=contact_id,
+                               last_contact_at=_time(last_contact_at, "last_contact_at"))
     _confirm_one(session, actor, case_id, item)
     return RedirectResponse(f"/cases/{case_id}/contacts/{contact_id}", status_code=303)
 

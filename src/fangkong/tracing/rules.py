@@ -1,4 +1,5 @@
-"""Pure tracing decisions (流调规则): the look-back window, contact tiers, node status and clusters.
+"""Pure tracing decisions (流调规则): the look-back window, contact tiers, node status, clusters, the
+secondary contacts' exposure window and their release.
 
 No session, no clock: callers pass the times and the pack's numbers.
 """
@@ -6,17 +7,23 @@ No session, no clock: callers pass the times and the pack's numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-#: contact kind → (tier, intake channel, intake category)
+#: contact kind → (tier, intake channel, intake category). A venue co-visitor (场所同时段人员) is a risk
+#: person with the `colocation` category (3天2检 by default), not a close contact, until an
+#: epidemiologist upgrades them (`UPGRADE_ROUTE`).
 KIND_ROUTES: dict[str, tuple[str, str, str]] = {
     "household": ("close", "tracing", "close_contact"),
     "workplace": ("close", "tracing", "close_contact"),
     "named": ("close", "tracing", "close_contact"),
-    "colocation": ("close", "colocation", "colocation"),
+    "colocation": ("colocation", "colocation", "colocation"),
     "secondary": ("secondary", "tracing", "secondary_contact"),
+    "promoted": ("close", "tracing", "close_contact"),
 }
+#: a co-visitor upgraded by an epidemiologist, a secondary contact whose close contact turned positive
+UPGRADE_ROUTE: tuple[str, str, str] = ("close", "tracing", "close_contact")
 
 
 def lookback_days(pack: Any) -> tuple[int, str]:
@@ -58,12 +65,55 @@ class UnderControl(Protocol):
 
 
 def contact_status(tier: str, control: UnderControl | None) -> str:
-    """The graph colour of a contact: `close_controlled`, `secondary` (under measure) or `uncontrolled`,
-    from the person's one control status (not from the clocks of this case's lead: a person already
-    under a measure started elsewhere is under control here too)."""
+    """The graph colour of a contact: `close_controlled`, `secondary` or `colocation` (under measure), or
+    `uncontrolled`, from the person's one control status (not from the clocks of this case's lead: a
+    person already under a measure started elsewhere is under control here too)."""
     if control is None or not control.under_control:
         return "uncontrolled"
-    return "secondary" if tier == "secondary" else "close_controlled"
+    return {"secondary": "secondary", "colocation": "colocation"}.get(tier, "close_controlled")
+
+
+def exposure_window(*, first_contact_at: dt.datetime, controlled_at: dt.datetime | None,
+                    now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """When a secondary contact can have caught it from the close contact (9th edition: from the close
+    contact's first contact with the case until the close contact was controlled; not yet controlled:
+    until now)."""
+    end = controlled_at if controlled_at is not None else now
+    return first_contact_at, max(first_contact_at, end)
+
+
+def in_window(at: dt.datetime, window: tuple[dt.datetime, dt.datetime]) -> bool:
+    """Inclusive at both ends."""
+    return window[0] <= at <= window[1]
+
+
+@dataclass(frozen=True)
+class Release:
+    """What to do with a secondary contact's measure: `release` (end it now), `hold` (keep it in force
+    past its planned end) or `wait` (nothing yet); `rule` names why."""
+
+    action: str
+    rule: str
+
+
+def secondary_release(*, close_results: Sequence[str | None], needed: int, due_at: dt.datetime,
+                      now: dt.datetime, close_dropped: bool = False) -> Release:
+    """The 9th edition's release of a secondary contact (密接的密接解除): at the end of their measure
+    (`due_at`, day 7) only when the close contact's first `needed` tests under their own measure were
+    all negative (`close_results`, oldest first; None = result pending). Until then the measure is
+    held; a positive among them holds it too (the close contact's case promotes the secondary contact).
+    `close_dropped`: the close contact's lead was closed without a measure here (a false lead, or
+    controlled elsewhere): their tests cannot be followed, so the measure simply runs to its end."""
+    if close_dropped:
+        return Release("release" if now >= due_at else "wait", "secondary.close_contact_closed")
+    firsts = list(close_results[:needed])
+    if any(r == "positive" for r in firsts):
+        return Release("hold", "secondary.close_contact_positive")
+    if len(firsts) < needed or any(r != "negative" for r in firsts):
+        return Release("hold", "secondary.close_contact_tests_pending")
+    if now >= due_at:
+        return Release("release", "secondary.close_contact_negatives")
+    return Release("wait", "secondary.close_contact_negatives")
 
 
 def clusters(nodes: Iterable[int], links: Iterable[tuple[int, int]]) -> list[list[int]]:

@@ -35,9 +35,10 @@ class CaseIn(BaseModel):
 
 
 class ContactIn(BaseModel):
-    """A contact to confirm: `kind` household | workplace | colocation (by `person_id` from the case
-    page) | named | secondary (by name, phone or ID number, or `person_id`); `via_contact_id` for a
-    secondary contact."""
+    """A contact to confirm: `kind` household | workplace | colocation (a venue co-visitor, by
+    `person_id` from the case page: a risk person, not a close contact) | named | secondary (by name,
+    phone or ID number, or `person_id`); `via_contact_id` for a secondary contact, whose
+    `last_contact_at` must lie in the close contact's exposure window."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Annotated[str, Field(max_length=16)]
@@ -49,6 +50,15 @@ class ContactIn(BaseModel):
     relation: Short | None = None
     last_contact_at: Time | None = None
     via_contact_id: RowRef | None = None
+    #: a close contact's first contact with the case (default: the case's tracing window start)
+    first_contact_at: Time | None = None
+
+
+class UpgradeIn(BaseModel):
+    """An epidemiologist upgrades a venue co-visitor to a close contact, with the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(max_length=200)] | None = None
 
 
 class ContactsIn(BaseModel):
@@ -117,6 +127,12 @@ class ContactOut(BaseModel):
     managed_at: str | None
     controlled_at: str | None
     status: str
+    first_contact_at: str | None = None
+    #: a secondary contact whose close contact turned positive: the close contact they became
+    promoted_to_id: int | None = None
+    #: a secondary contact: when tracing released them (or ended their measure after the promotion)
+    released_at: str | None = None
+    release_rule: str | None = None
     #: the person's control status now (control's one answer; `status` above follows it)
     control: ControlStatusOut | None = None
 

@@ -165,7 +165,7 @@ def import_scans_cmd(
 
 # ----------------------------------------------------------------------------------------- colocation
 
-@app.command("colocation", help=_("Co-location: everyone who scanned the subject's venues within the window."))
+@app.command("colocation", help=_("Co-location: everyone at the subject's venues at the same time (overlapping stays)."))
 def colocation_cmd(
     phone: str = typer.Option(None, "--phone", help=_("The subject's mobile number.")),
     id_number: str = typer.Option(None, "--id-number", help=_("The subject's ID number.")),
@@ -173,7 +173,7 @@ def colocation_cmd(
     since: str = typer.Option(..., "--since", help=_("Start of the subject's scans (local time unless an offset is given).")),
     until: str = typer.Option(..., "--until", help=_("End of the subject's scans.")),
     window_min: int = typer.Option(None, "--window-min", min=0, max=1440,
-                                   help=_("Minutes either side of each visit (default: the policy's).")),
+                                   help=_("Symmetric mode: minutes either side of each scan (default: overlapping stays by venue dwell time).")),
     out: Path = typer.Option(None, "--out", help=_("Write the pairs to this CSV file.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:

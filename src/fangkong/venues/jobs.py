@@ -11,13 +11,13 @@ from fangkong.kernel.cli_support import job
 from fangkong.venues.service import venues as venues_service
 
 
-@job("venues.retention")
+@job("venues.retention", schedule="30 3 * * *")
 def retention(session: Session) -> dict[str, Any]:
     """Delete scans strictly older than the policy's retention days; report how many (audited)."""
     return venues_service.purge_expired_scans(session, SYSTEM_ACTOR).as_dict()
 
 
-@job("venues.colocation_index")
+@job("venues.colocation_index", schedule="*/10 * * * *")
 def colocation_index(session: Session, rebuild: bool = False) -> dict[str, Any]:
     """Copy new scans into the co-location index (run every few minutes; answers never miss scans)."""
     from fangkong.venues.colocation.store import get_index

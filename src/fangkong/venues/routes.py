@@ -108,8 +108,10 @@ def get_colocation(
     limit: Annotated[int, Query(ge=1, le=COLOCATION_PAGE_MAX)] = 1000,
     cursor: Annotated[str, Query(max_length=12, description="`next_cursor` of the previous page")] = "",
 ) -> ColocationOut:
-    """Everyone who scanned the subject's venues within ±window minutes (policy default) of each of
-    the subject's scans between `since` and `until`; the subject's own scans excluded."""
+    """Everyone who was at the subject's venues at the same time as the subject's scans between
+    `since` and `until` (场所同时段人员): by default whose stay overlaps the subject's (a stay is the
+    scan plus the venue category's dwell time from the policy pack); with `window_min`, who scanned
+    within ±window_min minutes of each scan. The subject's own scans are excluded."""
     start, end = _time(since, "since"), _time(until, "until")
     if start is None or end is None:
         raise ValidationFailed("invalid period", [FieldError("since" if start is None else "until", "required")])
@@ -124,7 +126,7 @@ def get_colocation(
     page = pairs[offset:offset + limit]
     cols = colocation_service.PAIR_COLUMNS
     return ColocationOut(subject_person_id=subject, since=clock.iso_local(start), until=clock.iso_local(end),
-                         window_min=window, count=len(pairs),
+                         window_min=window, mode="overlap" if window is None else "window", count=len(pairs),
                          pairs=[PairOut(**dict(zip(cols, p.row(), strict=True))) for p in page],
                          next_cursor=str(offset + limit) if offset + limit < len(pairs) else None)
 

@@ -73,7 +73,10 @@ class ColocationOut(BaseModel):
     subject_person_id: int
     since: str
     until: str
-    window_min: int
+    #: the symmetric window asked for; None in the default mode of overlapping stays
+    window_min: int | None
+    #: "overlap" (stays: scan + the venue category's dwell time) or "window" (±window_min)
+    mode: str = "overlap"
     count: int
     pairs: list[PairOut]
     next_cursor: str | None = None

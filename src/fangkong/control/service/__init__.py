@@ -19,6 +19,7 @@ from fangkong.control.service.measures import (
     end_measure,
     extend_measure,
     get_measure,
+    hold_measure,
     measures_in_force,
     measures_of_person,
     move_measures,

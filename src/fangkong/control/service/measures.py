@@ -180,6 +180,28 @@ def extend_measure(session: Session, actor: Actor, *, measure_id: int, days: int
     return measure
 
 
+MEASURE_HOLD_NOT_ACTIVE = message("measure.hold_not_active", _("measure %(id)s is no longer in force"))
+
+
+def hold_measure(session: Session, actor: Actor, *, measure_id: int, reason: str) -> Measure:
+    """Keep a measure in force past its planned end until it is ended explicitly (暂缓解除), e.g. a
+    secondary contact whose close contact's first tests are not yet negative (9th edition). The
+    schedule (phases, test dates) is kept; holding a held measure changes nothing. While held, the
+    person stays in the last phase (the control status says so)."""
+    actor.require("measure.start")
+    measure = scope.get_visible(session, actor, Measure, measure_id)
+    if measure.status != "active":
+        raise Conflict(MEASURE_HOLD_NOT_ACTIVE(id=measure_id))
+    if measure.planned_end_at is None:
+        return measure
+    planned = measure.planned_end_at
+    measure.planned_end_at = None
+    session.flush()
+    audit.record(session, actor, "measure.held", object_type="measure", object_id=measure.id,
+                 person_id=measure.person_id, reason=reason[:200], planned_end_at=clock.iso_local(planned))
+    return measure
+
+
 def get_measure(session: Session, actor: Actor, measure_id: int) -> Measure:
     actor.require("person.view")
     return scope.get_visible(session, actor, Measure, measure_id)

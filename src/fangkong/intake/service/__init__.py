@@ -7,7 +7,14 @@ from fangkong.intake.service.ingest import (
     ingest_leads,
     lead_payload,
 )
-from fangkong.intake.service.leads import export_leads, get_lead, leads_of_person, list_leads
+from fangkong.intake.service.leads import (
+    LeadState,
+    export_leads,
+    get_lead,
+    lead_states,
+    leads_of_person,
+    list_leads,
+)
 from fangkong.intake.service.persons import split_person
 from fangkong.intake.service.reports import daily_clearance, reconciliation
 from fangkong.intake.service.risk_areas import (
@@ -19,8 +26,9 @@ from fangkong.intake.service.risk_areas import (
 from fangkong.intake.service.verification import record_verification
 
 __all__ = [
-    "IngestResult", "LeadItem", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
-    "import_leads_file", "import_risk_areas", "ingest_leads", "lead_payload", "leads_of_person", "list_leads",
+    "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
+    "import_leads_file", "import_risk_areas", "ingest_leads",
+    "lead_payload", "lead_states", "leads_of_person", "list_leads",
     "list_risk_areas", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]

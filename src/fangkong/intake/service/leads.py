@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,38 @@ def export_leads(
                  format=suffix[1:], filter={"status": status, "channel": channel, "unit_id": unit_id,
                                             "received_from": received_from, "received_to": received_to})
     return n
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """Where a lead stands (线索状态), without personal data: what its sender follows."""
+
+    id: int
+    person_id: int | None
+    channel: str
+    status: str
+    decision_category: str | None
+    measure_code: str | None
+    measure_id: int | None
+    known_at: dt.datetime | None
+    managed_at: dt.datetime | None
+    controlled_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+def lead_states(session: Session, actor: Actor, lead_ids: list[int]) -> dict[int, LeadState]:
+    """The state of leads by id (反馈), for the capability that sent them: tracing follows the leads its
+    contacts became until they are under control. Not narrowed by jurisdiction: a contact's lead is
+    owned by the grid where the contact lives, often outside the epidemiologist's district, and the
+    answer carries no personal data (status, decision, clocks). Needs `lead.view` or `case.view`."""
+    if not (actor.can("lead.view") or actor.can("case.view")):
+        actor.require("lead.view")
+    ids = sorted({int(i) for i in lead_ids})
+    out: dict[int, LeadState] = {}
+    for i in range(0, len(ids), 500):
+        for row in session.execute(select(
+                Lead.id, Lead.person_id, Lead.channel, Lead.status, Lead.decision_category, Lead.measure_code,
+                Lead.measure_id, Lead.known_at, Lead.managed_at, Lead.controlled_at, Lead.closed_at)
+                .where(Lead.id.in_(ids[i:i + 500]))):
+            out[row.id] = LeadState(*row)
+    return out

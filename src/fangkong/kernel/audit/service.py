@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
@@ -119,6 +119,22 @@ def verify(session: Session) -> VerifyResult:
     return VerifyResult(checked)
 
 
+def _visible_events(stmt: Any, actor: Actor) -> Any:
+    """The audit log obeys the jurisdiction: events done by users of the viewer's subtree; events of the
+    system or of anonymous callers (sign-in attempts) only for viewers at the root of the tree."""
+    from fangkong.kernel import scope
+    from fangkong.kernel.auth.models import User
+    from fangkong.kernel.jurisdictions.models import Unit
+
+    if actor.unit_path == "/":  # the system itself (CLI, jobs)
+        return stmt
+    users = select(User.id).join(Unit, Unit.id == User.unit_id).where(scope.subtree(Unit.path, actor.unit_path))
+    seen = AuditEvent.actor_id.in_(users)
+    if actor.unit_path.count("/") == 2:  # "/<root id>/": the whole city
+        seen = or_(seen, AuditEvent.actor_id.is_(None))
+    return stmt.where(seen)
+
+
 def list_events(
     session: Session,
     actor: Actor,
@@ -134,6 +150,7 @@ def list_events(
     `before_id` pages backwards (pass the last id of the previous page). At most 1,000 per call."""
     actor.require("audit.view")
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(int(limit), 1000)))
+    stmt = _visible_events(stmt, actor)
     if action:
         if action.endswith("*"):
             stmt = stmt.where(AuditEvent.action.startswith(action[:-1], autoescape=True))

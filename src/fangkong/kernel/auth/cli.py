@@ -127,6 +127,15 @@ def users_enable(username: str = typer.Argument(..., help=_("Login name."))) -> 
     _set_active(username, True)
 
 
+@users_app.command("unlock", help=_("Lift a user's sign-in lockout (of the account and of every address)."))
+def users_unlock(username: str = typer.Argument(..., help=_("Login name."))) -> None:
+    """Lift a user's sign-in lockout (of the account and of every address)."""
+    with cli_session() as session:
+        user = auth_service.get_user(session, SYSTEM_ACTOR, username=username)
+        auth_service.unlock_user(session, SYSTEM_ACTOR, user_id=user.id)
+    typer.echo(_("User {username} unlocked.").format(username=username))
+
+
 @users_app.command("demo", help=_(
     "Create one demo user per role (named after the role) and save their passwords in demo-users.txt "
     "in the data directory (mode 0600). Running it again keeps existing passwords."))
@@ -190,7 +199,7 @@ def token_list(
                as_json=as_json, title=_("API tokens"))
 
 
-@job("auth.purge_sessions")
+@job("auth.purge_sessions", schedule="0 * * * *")
 def purge_sessions(session: Session) -> int:
     """Delete web sessions idle longer than the session timeout."""
     return auth_service.purge_expired_sessions(session)

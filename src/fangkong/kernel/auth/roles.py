@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "policy.manage": "管理政策包",
     "data.import": "导入数据",
     "data.export": "导出数据",
+    "job.view": "查看定时作业及其运行记录",
     # intake (重点人员排查)
     "lead.view": "查看线索",
     "lead.import": "导入和登记线索",
@@ -65,6 +66,7 @@ PERMISSIONS: dict[str, str] = {
     "case.view": "查看病例和流调",
     "case.manage": "登记病例、记录流调节点和传播关系",
     "contact.confirm": "确认密接、次密接和时空伴随者",
+    "contact.upgrade": "将场所同时段人员升级为密接(流调人员研判)",
     # testing (应检尽检)
     "testing.sample": "采样登记",
     "testing.result": "报送检测结果",
@@ -78,7 +80,7 @@ _MANAGE = _WORK | {"person.unmask", "task.assign", "data.import", "data.export",
 
 MATRIX: dict[str, set[str]] = {
     "admin": set(PERMISSIONS),
-    "command": _MANAGE | {"audit.view", "policy.manage", "place.manage"},
+    "command": _MANAGE | {"audit.view", "policy.manage", "place.manage", "job.view"},
     "district": _MANAGE | {"unit.manage", "place.manage"},
     "street": _MANAGE | {"place.manage"},
     "community": _WORK | {"person.unmask", "task.assign", "data.import"},
@@ -110,6 +112,7 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "case.view": {"command", "district", "epidemiologist", "viewer"},
     "case.manage": {"command", "district", "epidemiologist"},
     "contact.confirm": {"command", "district", "epidemiologist"},
+    "contact.upgrade": {"epidemiologist"},
     "testing.sample": {"sampler", "community"},
     "testing.result": {"lab"},
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},

@@ -27,7 +27,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth import passwords, roles
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.auth.models import ApiToken, Role, User, WebSession
+from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, User, WebSession
 from fangkong.kernel.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.scope import subtree
@@ -201,6 +201,19 @@ def _end_all_sessions(session: Session, user_id: int) -> None:
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
+def unlock_user(session: Session, actor: Actor, *, user_id: int) -> User:
+    """Lift a sign-in lockout (解除锁定), of the account and of every address; audited."""
+    user = _managed_user(session, actor, user_id)
+    cleared = session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id)).rowcount
+    was_locked = user.locked_until is not None
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    audit.record(session, actor, "user.unlocked", object_type="user", object_id=user.id,
+                 username=user.username, account_was_locked=was_locked, addresses_cleared=cleared or 0)
+    return user
+
+
 def set_password(session: Session, actor: Actor, *, user_id: int, password: str) -> User:
     """Set a user's password (重置口令); clears any lockout and signs the user out everywhere."""
     user = _managed_user(session, actor, user_id)
@@ -210,6 +223,7 @@ def set_password(session: Session, actor: Actor, *, user_id: int, password: str)
     user.password_hash = passwords.hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
     _end_all_sessions(session, user.id)
     session.flush()
     audit.record(session, actor, "user.updated", object_type="user", object_id=user.id,
@@ -303,18 +317,35 @@ def _login_failed(session: Session, user: User | None, attempted: str, reason: s
     return LoginResult(None, reason)
 
 
+def _throttle(session: Session, user: User, address: str) -> LoginThrottle:
+    row = session.execute(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
+                                                      LoginThrottle.address == address)).scalar_one_or_none()
+    if row is None:
+        row = LoginThrottle(user_id=user.id, address=address, failures=0, updated_at=clock.now())
+        session.add(row)
+        session.flush()
+    return row
+
+
 def authenticate(session: Session, *, username: str, password: str, ip: str | None = None) -> LoginResult:
     """Check a username and password (登录校验). Never raises for a refusal: see the module docstring.
 
     Unknown user, wrong password, disabled user and locked user all take one password verification
-    (a dummy hash for unknown users) and give one outward answer. After `login_max_failures`
-    consecutive wrong passwords the user is locked for `login_lockout_minutes`; during the lockout
-    even the right password fails. Success resets the counter and sets `last_login_at`.
+    (a dummy hash for unknown users) and give one outward answer.
+
+    Lockout is per account *and client address*: after `login_max_failures` wrong passwords in a row
+    from one address, that address is locked out of that account for `login_lockout_minutes` — the
+    owner signs in from their own address meanwhile (no lockout denial of service by a name-guesser).
+    After `login_account_max_failures` wrong passwords in a row from any addresses the account itself
+    is locked for `login_account_lockout_hours`, or until an administrator unlocks it (audited). State
+    is in the database, shared by every server worker. Success resets the address's counter and the
+    account's, and sets `last_login_at`.
     """
     settings = get_settings()
     now = clock.now()
     attempted = (username or "").strip()
     password = password or ""
+    address = (ip or "-")[:64]
     user = _find_login_user(session, attempted)
     if user is None:
         passwords.burn_verify(password)
@@ -323,20 +354,34 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
     if not user.is_active:
         return _login_failed(session, user, attempted, "inactive", ip)
     if user.locked_until is not None and user.locked_until > now:
-        return _login_failed(session, user, attempted, "locked", ip)
+        return _login_failed(session, user, attempted, "locked", ip, scope="account")
+    throttle = _throttle(session, user, address)
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        return _login_failed(session, user, attempted, "locked", ip, scope="address")
     if not password_ok:
         # increment in the database, so parallel attempts cannot each read the same old count
+        session.execute(
+            update(LoginThrottle).where(LoginThrottle.id == throttle.id)
+            .values(failures=LoginThrottle.failures + 1, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
         session.execute(
             update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1),
             execution_options={"synchronize_session": False},
         )
+        session.refresh(throttle, ["failures"])
         session.refresh(user, ["failed_logins"])
-        extra: dict[str, object] = {"failures": user.failed_logins}
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
+        extra: dict[str, object] = {"failures": throttle.failures}
+        if throttle.failures >= settings.login_max_failures:
+            throttle.locked_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
+            throttle.failures = 0
+            extra["locked_until"] = clock.iso_local(throttle.locked_until)
+        if user.failed_logins >= settings.login_account_max_failures:
+            user.locked_until = now + dt.timedelta(hours=settings.login_account_lockout_hours)
             user.failed_logins = 0
-            extra["locked_until"] = clock.iso_local(user.locked_until)
+            extra["account_locked_until"] = clock.iso_local(user.locked_until)
         return _login_failed(session, user, attempted, "wrong_password", ip, **extra)
+    throttle.failures, throttle.locked_until, throttle.updated_at = 0, None, now
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -159,10 +159,23 @@ class Hours(_Model):
     source: str = ""
 
 
+class Minutes(_Model):
+    minutes: int = Field(ge=1, le=24 * 60)
+    source: str = ""
+
+
 class Venues(_Model):
     retention_days: int = Field(ge=1)
+    #: the stay (minutes from the scan) at a venue whose category has no `dwell_minutes` entry
     colocation_window_min: int = Field(ge=1)
+    #: venue category → how long a visit is taken to last from its scan (停留时长), for co-location
+    dwell_minutes: dict[Code, Minutes] = Field(default_factory=dict)
     source: str = ""
+
+    def dwell(self, category: str | None) -> int:
+        """Minutes a scan at a venue of this category is taken to last (co-location overlap)."""
+        entry = self.dwell_minutes.get(category or "")
+        return entry.minutes if entry is not None else self.colocation_window_min
 
 
 class QuarantineSites(_Model):
@@ -187,6 +200,10 @@ class Retention(_Model):
 class Tracing(_Model):
     #: close contacts are counted from this many days before onset (sampling, if asymptomatic)
     lookback_days: int = Field(ge=1, le=30)
+    #: a secondary contact is released at the end of their measure only when the close contact's first
+    #: this many tests under their own measure were negative (0: no such condition)
+    secondary_release_close_negatives: int = Field(default=2, ge=0, le=10)
+    secondary_release_source: str = ""
     source: str = ""
 
 

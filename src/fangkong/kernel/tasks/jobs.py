@@ -10,7 +10,7 @@ from fangkong.kernel.cli_support import job
 from fangkong.kernel.tasks import service as tasks_service
 
 
-@job("tasks.escalate")
+@job("tasks.escalate", schedule="*/5 * * * *")
 def escalate(session: Session) -> dict[str, Any]:
     """Escalate open tasks past due to the parent unit, and again each repeat period."""
     return {"escalated": tasks_service.escalate_overdue(session)}

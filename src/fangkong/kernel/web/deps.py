@@ -38,7 +38,7 @@ def parse_cursor(value: str | None, field: str = "cursor") -> int | None:
 
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # '¹'.isdigit() is True
         raise ValidationFailed("invalid cursor", [FieldError(field, "not a cursor from a previous page")])
     return int(value)
 

@@ -48,6 +48,7 @@ register_nav("persons", N_("Persons"), "/persons", "person.view", 20)
 register_nav("units", N_("Jurisdictions"), "/units", "unit.view", 30)
 register_nav("places", N_("Places"), "/places", "place.view", 40)
 register_nav("audit", N_("Audit"), "/audit", "audit.view", 90)
+register_nav("jobs", N_("Scheduled jobs"), "/jobs", "job.view", 95)
 
 
 @dataclass(frozen=True)

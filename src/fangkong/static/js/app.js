@@ -20,6 +20,19 @@
     window.setTimeout(function () { if (el.parentElement) { el.remove(); } }, 8000);
   }
 
+  // Behaviour by data attributes, never inline handlers (the Content-Security-Policy forbids them).
+  document.addEventListener("click", function (evt) {
+    var close = evt.target.closest && evt.target.closest("[data-close-toast]");
+    if (close && close.parentElement) { close.parentElement.remove(); }
+    var once = evt.target.closest && evt.target.closest("[data-disable-on-click]");
+    if (once) { window.setTimeout(function () { once.disabled = true; }, 0); }
+  });
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-autosubmit]") && evt.target.form) {
+      evt.target.form.submit();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.htmx) { return; }
     // Error responses carry a toast (HX-Retarget: #toasts), so 4xx/5xx bodies are swapped too.

@@ -25,6 +25,13 @@ from fangkong.testing.service.groups import (
     import_roster,
     sync_rule_members,
 )
+from fangkong.testing.service.lookup import (
+    CandidateView,
+    TestResult,
+    case_candidates,
+    get_case_candidate,
+    results_of_person,
+)
 from fangkong.testing.service.pools import follow_ups, on_individual_result, on_positive_pool
 from fangkong.testing.service.reports import turnaround
 from fangkong.testing.service.results import ResultItem, import_results, ingest_results
@@ -52,12 +59,16 @@ from fangkong.testing.service.sampling import (
 control_service.register_sample_source("testing", collected_times)
 
 __all__ = [
-    "EXPORT_COLUMNS", "CitizenView", "ComplianceRow", "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
-    "Resolved", "ResultItem", "RosterItem", "SampleItem", "SampleRefused", "add_sample", "citizen_status",
-    "clean_barcode", "close_tube", "collected_times", "coverage", "create_overdue_tasks", "declare_headcount", "employer_or_register",
-    "end_membership", "enrol", "enrol_roster", "export_compliance", "find_employer", "follow_ups", "get_tube",
+    "EXPORT_COLUMNS", "CandidateView", "CitizenView", "ComplianceRow",
+    "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
+    "Resolved", "ResultItem", "RosterItem", "SampleItem",
+    "SampleRefused", "TestResult", "add_sample", "case_candidates", "citizen_status",
+    "clean_barcode", "close_tube", "collected_times", "coverage", "create_overdue_tasks", "declare_headcount",
+    "employer_or_register", "end_membership", "enrol", "enrol_roster", "export_compliance",
+    "find_employer", "follow_ups", "get_case_candidate", "get_tube",
     "import_results", "import_roster", "import_samples", "ingest_results", "ingest_samples", "list_compliance",
     "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "refresh_due", "resolve_person",
-    "resolve_persons", "sampling_points", "set_hours", "summary", "sync_rule_members", "tube_samples",
+    "resolve_persons", "results_of_person", "sampling_points",
+    "set_hours", "summary", "sync_rule_members", "tube_samples",
     "turnaround",
 ]

@@ -16,10 +16,18 @@ from fangkong.tracing.service.contacts import (
     contact_views,
     get_contact,
 )
+from fangkong.tracing.service.followup import (
+    ReviewResult,
+    promote_secondaries,
+    review_secondary_contacts,
+    upgrade_contact,
+)
 from fangkong.tracing.service.investigation import Investigation, add_place, investigation_of
 
 __all__ = [
-    "ContactItem", "ContactReport", "Investigation", "add_place", "case_chain", "cluster_of", "confirm_candidate",
+    "ContactItem", "ContactReport", "Investigation", "ReviewResult",
+    "add_place", "case_chain", "cluster_of", "confirm_candidate",
     "confirm_contacts", "contact_views", "create_case", "get_case", "get_contact", "investigation_of", "link_cases",
-    "list_cases", "pending_candidates", "record_milestone", "timeline",
+    "list_cases", "pending_candidates", "promote_secondaries",
+    "record_milestone", "review_secondary_contacts", "timeline", "upgrade_contact",
 ]

@@ -19,7 +19,7 @@ from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import PersonKeys, resolve_person
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
-from fangkong.testing.models import CaseCandidate
+from fangkong.testing import service as testing_service
 from fangkong.tracing import kinds
 from fangkong.tracing.models import CASE_STATUSES, CLASSIFICATIONS, DETECTION_CHANNELS, Case
 
@@ -133,6 +133,10 @@ def create_case(
     audit.record(session, actor, "tracing.case_created", object_type="case", object_id=case.id,
                  person_id=person.id, classification=classification, detection_channel=detection_channel,
                  source=source, candidate_id=candidate_id, task_id=task.id, pack_version=pack.version_tag)
+    # a close contact turned positive: their secondary contacts become this case's close contacts
+    from fangkong.tracing.service.followup import promote_secondaries
+
+    promote_secondaries(session, actor, case)
     return case
 
 
@@ -141,7 +145,7 @@ def confirm_candidate(session: Session, actor: Actor, *, candidate_id: int, clas
                       note: str | None = None) -> Case:
     """Confirm a positive individual result as a case (阳性转病例). Confirming again returns the case."""
     actor.require("case.manage")
-    cand = scope.get_visible(session, actor, CaseCandidate, candidate_id)
+    cand = testing_service.get_case_candidate(session, actor, candidate_id)
     existing = session.execute(select(Case).where(Case.candidate_id == cand.id)).scalar_one_or_none()
     if existing is not None:
         return existing
@@ -174,12 +178,23 @@ def list_cases(session: Session, actor: Actor, *, status: str | None = None, lim
 
 
 def pending_candidates(session: Session, actor: Actor, *, limit: int = 100) -> list[tuple[Any, Person]]:
-    """Positive individual results not yet confirmed as cases (待确认病例), newest first."""
+    """Positive individual results not yet confirmed as cases (待确认病例), newest first: testing's
+    candidates in the actor's jurisdiction, paged through until `limit` unconfirmed ones are found."""
     actor.require("case.view")
-    confirmed = select(Case.candidate_id).where(Case.candidate_id.is_not(None))
-    stmt = scope.visible(select(CaseCandidate, Person).join(Person, Person.id == CaseCandidate.person_id)
-                         .where(CaseCandidate.id.not_in(confirmed)), actor, CaseCandidate)
-    return [(c, p) for c, p in session.execute(stmt.order_by(CaseCandidate.id.desc()).limit(limit))]
+    out: list[tuple[Any, Person]] = []
+    before: int | None = None
+    while len(out) < limit:
+        page = testing_service.case_candidates(session, actor, limit=200, before_id=before)
+        if not page:
+            break
+        ids = [c.id for c in page]
+        confirmed = set(session.execute(select(Case.candidate_id).where(Case.candidate_id.in_(ids))).scalars())
+        open_ = [c for c in page if c.id not in confirmed]
+        persons = {p.id: p for p in session.execute(
+            select(Person).where(Person.id.in_(sorted({c.person_id for c in open_})))).scalars()} if open_ else {}
+        out.extend((c, persons[c.person_id]) for c in open_ if c.person_id in persons)
+        before = page[-1].id
+    return out[:limit]
 
 
 def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str, note: str | None = None) -> Case:

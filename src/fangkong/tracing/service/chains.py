@@ -21,7 +21,7 @@ from fangkong.tracing.service.cases import get_case
 from fangkong.tracing.service.contacts import views_of_cases
 
 #: graph categories, in the legend's order
-CATEGORIES: tuple[str, ...] = ("case", "close_controlled", "secondary", "uncontrolled")
+CATEGORIES: tuple[str, ...] = ("case", "close_controlled", "secondary", "colocation", "uncontrolled")
 
 
 def _all_links(session: Session) -> list[tuple[int, int]]:
@@ -79,7 +79,7 @@ def case_chain(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     for a, b in _all_links(session):
         if a in cases and b in cases:
             edges.append({"source": f"case-{a}", "target": f"case-{b}", "kind": "infected"})
-    views = views_of_cases(session, ids)
+    views = views_of_cases(session, actor, ids)
     for cid in ids:
         for v in views.get(cid, []):
             c = v.contact
@@ -118,7 +118,7 @@ def timeline(session: Session, actor: Actor, case_id: int) -> list[TimelineEvent
         (case.onset_at, "onset"), (case.sampled_at, "sampled"), (case.result_at, "result"),
         (case.created_at, "case_created"), (case.core_done_at, "core_done"), (case.report_done_at, "report_done"),
         (case.isolated_at, "isolated")) if at is not None]
-    for v in views_of_cases(session, [case.id]).get(case.id, []):
+    for v in views_of_cases(session, actor, [case.id]).get(case.id, []):
         who = (v.person.name if v.person else v.contact.name) or f"#{v.contact.id}"
         events.append(TimelineEvent(v.contact.confirmed_at, "contact_confirmed", who))
         if v.managed_at is not None:

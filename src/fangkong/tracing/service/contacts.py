@@ -1,5 +1,11 @@
-"""Contacts (密接、次密接、时空伴随者): the investigator confirms them; each becomes a lead on intake's
-`tracing` or `colocation` channel, so intake decides the measure and starts the clocks."""
+"""Contacts (密接、次密接、场所同时段人员): the investigator confirms them; each becomes a lead on intake's
+`tracing` or `colocation` channel, so intake decides the measure and starts the clocks.
+
+A venue co-visitor is a risk person (category `colocation`), not a close contact, until an
+epidemiologist upgrades them (`followup.upgrade_contact`). A secondary contact must have met the close contact
+inside the close contact's exposure window (from their first contact with the case until they were
+controlled): a contact time outside it refuses the item with an issue on `last_contact_at`; an item
+without a time is accepted (someone who lives or works with the close contact met them throughout)."""
 
 from __future__ import annotations
 
@@ -13,21 +19,27 @@ from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
 from fangkong.intake import service as intake_service
-from fangkong.intake.models import Lead
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
-from fangkong.kernel.errors import NotFound
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
+from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.tracing import rules
-from fangkong.tracing.models import CONTACT_KINDS, Case, Contact
+from fangkong.tracing.models import CONFIRMABLE_KINDS, Case, Contact
 from fangkong.tracing.service import investigation as inv_service
 from fangkong.tracing.service.cases import get_case
 
 MAX_ITEMS = 500
+#: what a lead's reason says the person is to the case
+LABELS = {"close_contact": "密接", "secondary_contact": "次密接", "colocation": "场所同时段人员"}
+
+OUTSIDE_EXPOSURE = message(
+    "tracing.outside_exposure_window",
+    _("%(at)s is outside the close contact's exposure window (%(start)s to %(end)s)"))
 
 
 @dataclass
@@ -46,6 +58,8 @@ class ContactItem:
     overlap_min: float | None = None
     #: for a secondary contact: the close contact (of this case) they are a contact of
     via_contact_id: int | None = None
+    #: for a close contact: their first contact with the case (default: the case's window start)
+    first_contact_at: dt.datetime | None = None
 
 
 @dataclass
@@ -60,7 +74,7 @@ class ContactReport:
     person_id: int | None = None
     channel: str | None = None
     category: str | None = None
-    issues: list[str] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)  # `field: message` (FieldIssue where known)
 
 
 @dataclass
@@ -157,31 +171,60 @@ def _listed(session: Session, actor: Actor, allowed: _Allowed, kind: str, person
     return _secondary_allowed(session, actor, via.person_id if via is not None else None, person)
 
 
+@dataclass
+class _Pending:
+    """An accepted item on its way to intake."""
+
+    index: int
+    item: ContactItem
+    values: dict[str, Any]
+    tier: str
+    person: Person | None
+    via: Contact | None
+
+
+def _local(at: dt.datetime) -> str:
+    return clock.to_local(at).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+
+
+def exposure_window_of(session: Session, case: Case, close: Contact) -> tuple[dt.datetime, dt.datetime]:
+    """The close contact's exposure window (for their secondary contacts): from their first contact
+    with the case (else the case's tracing window start) until their lead was controlled (else now)."""
+    first = close.first_contact_at
+    if first is None:
+        window, _d, _r = inv_service.case_window(session, case)
+        first = window[0] if window is not None else close.confirmed_at
+    states = intake_service.lead_states(session, SYSTEM_ACTOR, [close.lead_id]) if close.lead_id else {}
+    state = states.get(close.lead_id or 0)
+    return rules.exposure_window(first_contact_at=first, controlled_at=state.controlled_at if state else None,
+                                 now=clock.now())
+
+
 def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: list[ContactItem]) -> list[ContactReport]:
     """Confirm contacts of a case (确认密接), one report per item, in order.
 
-    Household members, colleagues and co-location hits are given by `person_id` and must be what the
+    Household members, colleagues and venue co-visitors are given by `person_id` and must be what the
     case's own sources list; named people and secondary contacts come with name, phone or ID number
     (or a person in the actor's jurisdiction). Each accepted contact is a lead through intake with
-    source_ref `case:{case}:person:{person}` (or `…:named:{key}`), so confirming twice changes nothing."""
+    source_ref `case:{case}:person:{person}` (or `…:named:{key}`), so confirming twice changes nothing.
+    A co-visitor becomes a `colocation` lead (场所同时段人员), not a close contact; a secondary contact's
+    `last_contact_at`, when given, must lie in the close contact's exposure window."""
     actor.require("contact.confirm")
     case = get_case(session, actor, case_id)
     if len(items) > MAX_ITEMS:
-        from fangkong.kernel.errors import FieldError, ValidationFailed
-
         raise ValidationFailed("too many contacts", [FieldError("items", f"at most {MAX_ITEMS} per call")])
     subject = session.get(Person, case.person_id)
     assert subject is not None
     allowed = _Allowed(session, actor, case, subject)
     reports = [ContactReport(i + 1, "accepted") for i in range(len(items))]
-    pending: dict[tuple[str, str], list[tuple[int, ContactItem, dict[str, Any], str, Person | None, Contact | None]]]
-    pending = defaultdict(list)
+    pending: list[_Pending] = []
     close = {c.id: c for c in session.execute(select(Contact).where(Contact.case_id == case.id,
                                                                    Contact.tier == "close")).scalars()}
+    windows: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     seen_refs: dict[str, int] = {}
     for i, (item, rep) in enumerate(zip(items, reports, strict=True)):
-        if item.kind not in CONTACT_KINDS:
-            rep.status, rep.issues = "rejected", [f"kind: one of {', '.join(CONTACT_KINDS)}"]
+        if item.kind not in CONFIRMABLE_KINDS:
+            rep.status, rep.issues = "rejected", [f"kind: one of {', '.join(CONFIRMABLE_KINDS)}"]
             continue
         tier, channel, category = rules.route(item.kind)
         rep.channel, rep.category = channel, category
@@ -191,6 +234,13 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
             if via is None:
                 rep.status, rep.issues = "rejected", ["via_contact_id: not a close contact of this case"]
                 continue
+            if item.last_contact_at is not None:
+                window = windows.get(via.id) or windows.setdefault(via.id, exposure_window_of(session, case, via))
+                if not rules.in_window(item.last_contact_at, window):
+                    rep.status = "rejected"
+                    rep.issues = [FieldIssue("last_contact_at", OUTSIDE_EXPOSURE(
+                        at=_local(item.last_contact_at), start=_local(window[0]), end=_local(window[1])))]
+                    continue
         person: Person | None = None
         if item.person_id is not None:
             person = session.get(Person, item.person_id)
@@ -228,35 +278,18 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                 rep.issues = [f"item: repeats item {seen_refs[ref]}"]
             continue
         seen_refs[ref] = i + 1
-        label = {"close_contact": "密接", "secondary_contact": "次密接", "colocation": "时空伴随者"}[category]
-        values.update({"source_ref": ref, "reason": f"病例 #{case.id} 的{label}"})
-        pending[(channel, category)].append((i, item, values, tier, person, via))
+        values.update({"source_ref": ref, "reason": f"病例 #{case.id} 的{LABELS[category]}"})
+        pending.append(_Pending(i, item, values, tier, person, via))
 
-    now = clock.now()
-    for (channel, category), group in pending.items():
-        lead_items = [intake_service.LeadItem(
-            n + 1, values, {}, {"case_id": case.id, "kind": item.kind, "relation": item.relation or "",
-                                "last_contact_at": clock.iso_local(item.last_contact_at), **values})
-            for n, (_i, item, values, _t, _p, _v) in enumerate(group)]
-        # the lead follows from the confirmation (contact.confirm was checked above)
-        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=lead_items,
-                                             category=category, via="api")
-        for (i, item, values, tier, person, via), row in zip(group, result.rows, strict=True):
-            rep = reports[i]
+    if pending:
+        window, _d, _r = inv_service.case_window(session, case)
+        stored = hand_to_intake(session, actor, case, pending, window_start=window[0] if window else None)
+        for p, (contact, row) in zip(pending, stored, strict=True):
+            rep = reports[p.index]
             rep.issues = list(row.issues)
-            if row.status == "rejected" or row.person_id is None:
+            if contact is None:
                 rep.status = "rejected"
                 continue
-            contact = Contact(
-                case_id=case.id, person_id=row.person_id, tier=tier, kind=item.kind,
-                via_contact_id=via.id if via is not None else None,
-                name=(person.name if person is not None else values.get("name")) or None,
-                relation=(item.relation or "").strip()[:64] or None, last_contact_at=item.last_contact_at,
-                venue_id=item.venue_id, overlap_min=item.overlap_min, channel=channel, category=category,
-                source_ref=values["source_ref"], lead_id=row.extra.get("lead_id"), confirmed_at=now,
-                confirmed_by=actor.username, detail={"lead_report": row.status})
-            session.add(contact)
-            session.flush()
             rep.contact_id, rep.lead_id, rep.person_id = contact.id, contact.lead_id, contact.person_id
     counts = {s: sum(1 for r in reports if r.status == s) for s in ("accepted", "duplicate", "rejected")}
     audit.record(session, actor, "tracing.contacts_confirmed", object_type="case", object_id=case.id,
@@ -264,11 +297,53 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
     return reports
 
 
-def _views(session: Session, contacts: list[Contact]) -> list[ContactView]:
+def _lead_items(case: Case, group: list[_Pending]) -> list[intake_service.LeadItem]:
+    return [intake_service.LeadItem(
+        n + 1, p.values, {}, {"case_id": case.id, "kind": p.item.kind, "relation": p.item.relation or "",
+                              "last_contact_at": clock.iso_local(p.item.last_contact_at), **p.values})
+        for n, p in enumerate(group)]
+
+
+def hand_to_intake(session: Session, actor: Actor, case: Case, pending: list[_Pending], *,
+                   window_start: dt.datetime | None) -> list[tuple[Contact | None, Any]]:
+    """Each accepted item as a lead through intake (grouped by channel and category) and a stored
+    contact; per item (contact or None when intake rejected it, intake's report row). The lead follows
+    from the confirmation, so it is ingested as the system (the actor's permission was checked)."""
+    groups: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
+    for p in pending:
+        _tier, channel, category = rules.route(p.item.kind)
+        groups[(channel, category)].append(p)
+    out: dict[int, tuple[Contact | None, Any]] = {}
+    now = clock.now()
+    for (channel, category), group in groups.items():
+        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=_lead_items(case, group),
+                                             category=category, via="api")
+        for p, row in zip(group, result.rows, strict=True):
+            if row.status == "rejected" or row.person_id is None:
+                out[id(p)] = (None, row)
+                continue
+            item = p.item
+            first = item.first_contact_at
+            if p.tier == "close" and first is None:
+                first = item.last_contact_at if item.kind == "colocation" else window_start
+            contact = Contact(
+                case_id=case.id, person_id=row.person_id, tier=p.tier, kind=item.kind,
+                via_contact_id=p.via.id if p.via is not None else None,
+                name=(p.person.name if p.person is not None else p.values.get("name")) or None,
+                relation=(item.relation or "").strip()[:64] or None, last_contact_at=item.last_contact_at,
+                venue_id=item.venue_id, overlap_min=item.overlap_min, channel=channel, category=category,
+                source_ref=p.values["source_ref"], lead_id=row.extra.get("lead_id"), confirmed_at=now,
+                confirmed_by=actor.username, detail={"lead_report": row.status}, first_contact_at=first)
+            session.add(contact)
+            session.flush()
+            out[id(p)] = (contact, row)
+    return [out[id(p)] for p in pending]
+
+
+def _views(session: Session, actor: Actor, contacts: list[Contact]) -> list[ContactView]:
     lead_ids = [c.lead_id for c in contacts if c.lead_id is not None]
-    leads = {row.id: row for row in session.execute(
-        select(Lead.id, Lead.status, Lead.measure_code, Lead.known_at, Lead.managed_at, Lead.controlled_at)
-        .where(Lead.id.in_(lead_ids)))} if lead_ids else {}
+    # the state of the leads these contacts became, through intake (the cases were checked by the caller)
+    leads = intake_service.lead_states(session, actor, lead_ids) if lead_ids else {}
     pids = [c.person_id for c in contacts if c.person_id is not None]
     persons = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(pids))).scalars()} if pids else {}
     vids = [c.venue_id for c in contacts if c.venue_id is not None]
@@ -287,17 +362,17 @@ def _views(session: Session, contacts: list[Contact]) -> list[ContactView]:
 def contact_views(session: Session, actor: Actor, case_id: int) -> list[ContactView]:
     """The case's confirmed contacts with their lead state, close contacts first, in confirmation order."""
     case = get_case(session, actor, case_id)
-    return views_of_cases(session, [case.id]).get(case.id, [])
+    return views_of_cases(session, actor, [case.id]).get(case.id, [])
 
 
-def views_of_cases(session: Session, case_ids: list[int]) -> dict[int, list[ContactView]]:
-    """Contacts of several cases (no permission check: callers have checked the cases)."""
+def views_of_cases(session: Session, actor: Actor, case_ids: list[int]) -> dict[int, list[ContactView]]:
+    """Contacts of several cases (callers have checked the cases)."""
     if not case_ids:
         return {}
     contacts = list(session.execute(select(Contact).where(Contact.case_id.in_(case_ids))
                                     .order_by(Contact.tier, Contact.id)).scalars())
     out: dict[int, list[ContactView]] = {}
-    for v in _views(session, contacts):
+    for v in _views(session, actor, contacts):
         out.setdefault(v.contact.case_id, []).append(v)
     return out
 
@@ -308,4 +383,4 @@ def get_contact(session: Session, actor: Actor, case_id: int, contact_id: int) -
     contact = session.get(Contact, contact_id)
     if contact is None or contact.case_id != case.id:
         raise NotFound(f"contact {contact_id} not found")
-    return _views(session, [contact])[0]
+    return _views(session, actor, [contact])[0]

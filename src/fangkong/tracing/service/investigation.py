@@ -1,5 +1,6 @@
 """The investigation of a case (流调): the tracing window, the case's own scans, household and
-workplace from the registry, co-location hits, and the places named in the interview."""
+workplace from the registry, venue co-visitors (场所同时段人员: stays overlapping the case's scans and
+the places named in the interview), and those places."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from fangkong.kernel.policy import service as policy_service
 from fangkong.tracing import rules
 from fangkong.tracing.models import Case, CasePlace, Contact
 from fangkong.tracing.service.cases import get_case
-from fangkong.venues.colocation import colocated
-from fangkong.venues.models import Scan
+from fangkong.venues import service as venues_service
+from fangkong.venues.colocation import Stay, colocated
 
 HOUSEHOLD_MAX = 50
 WORKPLACE_MAX = 300
@@ -47,7 +48,8 @@ class PersonRow:
 
 @dataclass
 class HitRow:
-    """A co-visitor (时空伴随): the visit with the smallest gap, and how many pairs there were."""
+    """A venue co-visitor (场所同时段人员): the visit with the smallest gap, and how many pairs there were;
+    `subject_source` says whether the case's time is a scan or the start of an interview stay."""
 
     person_id: int
     name: str | None
@@ -59,6 +61,7 @@ class HitRow:
     covisitor_scanned_at: dt.datetime
     gap_min: float
     pairs: int
+    subject_source: str = "scan"
 
 
 @dataclass
@@ -86,13 +89,18 @@ def case_window(session: Session, case: Case) -> tuple[tuple[dt.datetime, dt.dat
     return window, days, rule
 
 
-def own_scans(session: Session, person_id: int, window: tuple[dt.datetime, dt.datetime]) -> list[ScanRow]:
-    """The person's own scans in the window, oldest first (read from the venues' scan table)."""
-    rows = session.execute(
-        select(Scan.scanned_at, Place.id, Place.ref, Place.code, Place.name).join(Place, Place.id == Scan.place_id)
-        .where(Scan.person_id == person_id, Scan.scanned_at >= window[0], Scan.scanned_at <= window[1])
-        .order_by(Scan.scanned_at, Scan.id))
-    return [ScanRow(at, vid, ref or code, name) for at, vid, ref, code, name in rows]
+def own_scans(session: Session, actor: Actor, person_id: int, window: tuple[dt.datetime, dt.datetime]
+              ) -> list[ScanRow]:
+    """The person's own scans in the window, oldest first (through the venues' service)."""
+    return [ScanRow(v.scanned_at, v.venue_id, v.venue_ref, v.venue_name) for v in
+            venues_service.scans_of_person(session, actor, person_id=person_id, since=window[0], until=window[1])]
+
+
+def interview_stays(session: Session, case_id: int) -> list[Stay]:
+    """The registered places of the case's interview with a known arrival, as stays for co-location."""
+    rows = session.execute(select(CasePlace.place_id, CasePlace.visited_from, CasePlace.visited_until).where(
+        CasePlace.case_id == case_id, CasePlace.place_id.is_not(None), CasePlace.visited_from.is_not(None)))
+    return [Stay(pid, start, end) for pid, start, end in rows]
 
 
 def _rows(persons: list[Person]) -> list[PersonRow]:
@@ -121,12 +129,15 @@ def colleagues_of(session: Session, person: Person) -> list[Person]:
 
 def colocation_hits(session: Session, actor: Actor, case: Case,
                     window: tuple[dt.datetime, dt.datetime] | None) -> list[HitRow] | None:
-    """Co-visitors of the case in the window, one row per person (closest visit first); None without
-    the `colocation.query` permission."""
+    """Venue co-visitors of the case in the window (场所同时段人员): everyone whose stay at a venue
+    overlapped the case's — the case's scans plus the venue's dwell time, or the interview's
+    visited_from/until, places named only in the interview included. One row per person (closest
+    visit first); None without the `colocation.query` permission."""
     if window is None or not actor.can("colocation.query"):
         return None
     try:
-        pairs = colocated(session, actor, person_id=case.person_id, since=window[0], until=window[1])
+        pairs = colocated(session, actor, person_id=case.person_id, since=window[0], until=window[1],
+                          stays=interview_stays(session, case.id))
     except PermissionDenied:
         return None
     best: dict[int, tuple[float, int, object]] = {}
@@ -143,7 +154,8 @@ def colocation_hits(session: Session, actor: Actor, case: Case,
         person = persons.get(pid)
         out.append(HitRow(pid, person.name if person else None, person.phone_masked if person else None,
                           pair.venue_id, pair.venue_ref, pair.venue_name, pair.subject_scanned_at,  # type: ignore[attr-defined]
-                          pair.covisitor_scanned_at, pair.gap_min, n))  # type: ignore[attr-defined]
+                          pair.covisitor_scanned_at, pair.gap_min, n,  # type: ignore[attr-defined]
+                          pair.subject_source))  # type: ignore[attr-defined]
     out.sort(key=lambda h: (abs(h.gap_min), h.person_id))
     return out
 
@@ -156,7 +168,7 @@ def investigation_of(session: Session, actor: Actor, case_id: int, *, with_coloc
     window, days, rule = case_window(session, case)
     inv = Investigation(case, person, window, days, rule)
     if window is not None:
-        inv.scans = own_scans(session, person.id, window)
+        inv.scans = own_scans(session, actor, person.id, window)
     inv.household = _rows(household_of(session, person))
     inv.workplace = _rows(colleagues_of(session, person))
     if with_colocation:

@@ -7,10 +7,11 @@ from fangkong.venues.colocation.service import (
     CaseQuery,
     Pair,
     PairSet,
+    Stay,
     colocated,
     colocated_batch,
     resolve_subject,
 )
 from fangkong.venues.colocation.store import get_index
 
-__all__ = ["PAIR_COLUMNS", "CaseQuery", "Pair", "PairSet", "colocated", "colocated_batch", "get_index", "resolve_subject"]
+__all__ = ["PAIR_COLUMNS", "CaseQuery", "Pair", "PairSet", "Stay", "colocated", "colocated_batch", "get_index", "resolve_subject"]

@@ -2,11 +2,18 @@
 
 A segment is two parallel arrays sorted by `key = venue_id << 32 | unix_seconds` (int64) and holding
 the scanner's `person` (int64). All scans of one venue are contiguous and in time order, so the scans
-within ±window of a visit (v, t) are exactly the slice
-    [searchsorted(key, v<<32 | t-w, "left"), searchsorted(key, v<<32 | t+w, "right"))
+whose time lies in [lo, hi] for a visit to venue v are exactly the slice
+    [searchsorted(key, v<<32 | lo, "left"), searchsorted(key, v<<32 | hi, "right"))
 — two binary searches (~25 steps at 30 million rows) per visit, done for every visit of every case in
-one vectorised call, then the slices are gathered with one fancy index. |Δt| ≤ window is inclusive at
-both ends because the bounds are (left, right) searches of the exact end keys.
+one vectorised call, then the slices are gathered with one fancy index. The bounds are inclusive at
+both ends because they are (left, right) searches of the exact end keys.
+
+Each visit carries its own [lo, hi]:
+- overlapping stays (the default): the subject stayed [start, end] (the interview's times, or the scan
+  plus the venue category's dwell time) and a co-visitor who scanned at c stayed [c, c + d], d the
+  venue's dwell time (one venue, one category, one d). The stays overlap (inclusive) exactly when
+  start − d ≤ c ≤ end: `overlap_bounds`. No filter after the search is needed;
+- the symmetric window (`window_s`): |c − t| ≤ w, i.e. [t − w, t + w].
 """
 
 from __future__ import annotations
@@ -58,17 +65,37 @@ def merge(segments: Sequence[Segment], *, min_t: int | None = None) -> Segment:
     return Segment(keys[order], persons[order])
 
 
+def overlap_bounds(start: np.ndarray, end: np.ndarray, dwell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi] of the scan times c whose stay [c, c + dwell] overlaps the stay [start, end] (inclusive):
+    c ≤ end and c + dwell ≥ start. All in seconds; vectorised."""
+    start, end, dwell = (np.asarray(x, dtype=np.int64) for x in (start, end, dwell))
+    return start - dwell, end
+
+
 @dataclass
 class Visits:
-    """The subjects' own scans to search around: parallel arrays, one entry per visit."""
+    """The subjects' visits to search around: parallel arrays, one entry per visit. `t` is the
+    subject's time reported with each pair (their scan, or the start of an interview stay); `lo`/`hi`
+    bound the co-visitors' scan times (`overlap_bounds`); without them, a window around `t` is used."""
 
     case: np.ndarray  # index of the query (case) the visit belongs to
     subject: np.ndarray  # the subject's person id (their own scans are excluded)
     venue: np.ndarray
     t: np.ndarray
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
+
+    def bounds(self, window_s: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The co-visitor time bounds of each visit: ±window_s around `t`, else `lo`/`hi`."""
+        t = self.t.astype(np.int64)
+        if window_s is not None:
+            return t - int(window_s), t + int(window_s)
+        if self.lo is None or self.hi is None:
+            raise ValueError("visits without bounds need a window")
+        return self.lo.astype(np.int64), self.hi.astype(np.int64)
 
 
 @dataclass
@@ -93,22 +120,24 @@ def _slices(keys: np.ndarray, lo_keys: np.ndarray, hi_keys: np.ndarray) -> tuple
     return lo, hi
 
 
-def search(segments: Sequence[Segment], visits: Visits, window_s: int, *, min_t: int | None = None) -> Hits:
-    """Every scan in `segments` at a visit's venue with |t − visit t| ≤ window_s, not by the visit's
-    subject, and (with `min_t`) not before min_t. Order: by visit, then segment, then key."""
+def search(segments: Sequence[Segment], visits: Visits, window_s: int | None = None, *,
+           min_t: int | None = None) -> Hits:
+    """Every scan in `segments` at a visit's venue with its time in the visit's bounds (|t − visit t| ≤
+    window_s when a window is given, else [visit lo, visit hi]), not by the visit's subject, and (with
+    `min_t`) not before min_t. Order: by visit, then segment, then key."""
     n = len(visits)
     if n == 0:
         return Hits(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
     venue = visits.venue.astype(np.int64) << SHIFT
-    t = visits.t.astype(np.int64)
-    lo_keys = venue | np.maximum(t - window_s, 0)
-    hi_keys = venue | (t + window_s)
+    lo_t, hi_t = visits.bounds(window_s)
+    lo_keys = venue | np.clip(lo_t, 0, int(LOW))
+    hi_keys = venue | np.clip(hi_t, 0, int(LOW))
     parts_v, parts_p, parts_t = [], [], []
     for seg in segments:
         if len(seg) == 0:
             continue
         lo, hi = _slices(seg.keys, lo_keys, hi_keys)
-        counts = hi - lo
+        counts = np.maximum(hi - lo, 0)  # an empty range (hi < lo) is an empty slice
         total = int(counts.sum())
         if total == 0:
             continue

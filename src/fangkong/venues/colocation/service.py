@@ -1,12 +1,19 @@
-"""Co-location queries (时空伴随查询): who scanned the same venue within ±window of a subject's visits.
+"""Co-location queries (场所同时段人员, 时空伴随查询): who was at the same venue at the same time as a
+subject.
 
     pairs = colocated(session, actor, person_id=42, since=t0, until=t1)          # one case
     per_case = colocated_batch(session, actor, queries=[CaseQuery(42, t0, t1), …])  # many cases
 
 The subject's visits are their own scans with since ≤ scanned_at ≤ until (the `(person_id,
-scanned_at)` index); the co-visitors come from the columnar index plus its tail (`store.py`); the
-subject's own scans are never co-visits. One `Pair` per (subject scan, co-visitor scan) with
-|Δt| ≤ window, window inclusive (decisions.md, "Venues and co-location").
+scanned_at)` index) plus the stays a query brings (the places of a case's interview, with their
+visited_from/until); the co-visitors come from the columnar index plus its tail (`store.py`); the
+subject's own scans are never co-visits (decisions.md, "Venues and co-location").
+
+Two modes, one `Pair` per (subject visit, co-visitor scan) either way:
+- overlapping stays (default): a stay is the interview's visited_from/until when known, else the
+  scan time plus the venue category's dwell time (policy pack `venues.dwell_minutes`); a pair is a
+  co-visitor scan whose stay overlaps the subject's stay (inclusive);
+- `window_min=N`: the symmetric |Δt| ≤ N minutes around each subject scan (scripts).
 """
 
 from __future__ import annotations
@@ -36,12 +43,15 @@ from fangkong.venues.models import Scan
 #: the CSV columns of `fangkong colocation --out` (decisions.md)
 PAIR_COLUMNS = ["person_id", "venue_ref", "venue_name", "subject_scanned_at", "covisitor_scanned_at", "gap_min"]
 WINDOW_MAX_MIN = 24 * 60
+#: a visit's source, as stored in the pair columns
+SOURCES = ("scan", "interview")
 MAX_CASES = 5000
 
 
 class Pair(NamedTuple):
     """One co-visit: `person_id` scanned `venue` at `covisitor_scanned_at`, `gap_min` minutes after
-    (negative: before) the subject's scan at `subject_scanned_at`."""
+    (negative: before) the subject's scan at `subject_scanned_at` — for an interview stay
+    (`subject_source` "interview"), the stay's start."""
 
     person_id: int
     venue_id: int
@@ -50,6 +60,7 @@ class Pair(NamedTuple):
     subject_scanned_at: dt.datetime
     covisitor_scanned_at: dt.datetime
     gap_min: float
+    subject_source: str = "scan"
 
     def row(self) -> list[object]:
         """The CSV/API row: times as local ISO 8601 with offset."""
@@ -58,21 +69,44 @@ class Pair(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Stay:
+    """A stay the subject named in an interview (流调地点): at `venue_id` from `start` until `end`
+    (None: unknown, then the venue category's dwell time from `start`)."""
+
+    venue_id: int
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class CaseQuery:
-    """One subject and the period of their scans to search around."""
+    """One subject, the period of their scans to search around, and the stays they named."""
 
     person_id: int
     since: dt.datetime
     until: dt.datetime
+    stays: tuple[Stay, ...] = ()
 
 
-def window_minutes(session: Session, window_min: int | None) -> int:
-    """The window to use: the given one, else the policy's `venues.colocation_window_min`."""
+def window_minutes(session: Session, window_min: int | None) -> int | None:
+    """The symmetric window to use (checked), or None for the default mode of overlapping stays."""
     if window_min is None:
-        return policy_service.active_pack(session).venues.colocation_window_min
+        return None
     if not 0 <= window_min <= WINDOW_MAX_MIN:
         raise ValidationFailed("invalid window", [FieldError("window_min", f"0 to {WINDOW_MAX_MIN} minutes")])
     return int(window_min)
+
+
+def dwell_minutes(session: Session, venue_ids: Sequence[int]) -> dict[int, int]:
+    """Each venue's dwell time in minutes: its category's entry in the active pack's
+    `venues.dwell_minutes`, else `venues.colocation_window_min`."""
+    venues = policy_service.active_pack(session).venues
+    ids = sorted(set(venue_ids))
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        for pid, category in session.execute(select(Place.id, Place.category).where(Place.id.in_(ids[i:i + 500]))):
+            out[pid] = venues.dwell(category)
+    return {v: out.get(v, venues.colocation_window_min) for v in ids}
 
 
 def resolve_subject(session: Session, actor: Actor, *, person_id: int | None = None, phone: str | None = None,
@@ -98,32 +132,69 @@ def resolve_subject(session: Session, actor: Actor, *, person_id: int | None = N
     return persons[0].id
 
 
-def visits_of(session: Session, queries: Sequence[CaseQuery]) -> Visits:
-    """The subjects' own scans in their periods, as parallel arrays (case index, subject, venue, t)."""
+def _epoch(at: dt.datetime) -> int:
+    return int(at.timestamp())
+
+
+def visits_of(session: Session, queries: Sequence[CaseQuery], window_min: int | None = None
+              ) -> tuple[Visits, np.ndarray]:
+    """The subjects' visits as parallel arrays (case index, subject, venue, t, lo, hi) and each visit's
+    source (0 scan, 1 interview stay).
+
+    A scan in the query's period is a stay [t, t + dwell]; an interview stay at a venue replaces the
+    scans inside it (the interview's times are known); a stay is kept when it meets the period.
+    With `window_min`, the bounds are ±window around t (a stay: from its start − window to its end + window).
+    """
     if not queries:
-        return Visits(*(np.empty(0, np.int64) for _ in range(4)))
+        empty = np.empty(0, np.int64)
+        return Visits(empty, empty, empty, empty, empty, empty), empty
     ids = sorted({q.person_id for q in queries})
     lo, hi = min(q.since for q in queries), max(q.until for q in queries)
-    by_person: dict[int, list[tuple[int, float]]] = {}
+    by_person: dict[int, list[tuple[int, dt.datetime]]] = {}
     for i in range(0, len(ids), 500):
         for pid, place_id, at in session.execute(
                 select(Scan.person_id, Scan.place_id, Scan.scanned_at)
                 .where(Scan.person_id.in_(ids[i:i + 500]), Scan.scanned_at >= lo, Scan.scanned_at <= hi)):
             by_person.setdefault(pid, []).append((place_id, at))
-    case, subject, venue, t = [], [], [], []
+    venue_ids = {v for rows in by_person.values() for v, _at in rows} | {s.venue_id for q in queries for s in q.stays}
+    dwell = {v: m * 60 for v, m in dwell_minutes(session, sorted(venue_ids)).items()}
+    w = None if window_min is None else window_min * 60
+    cols: list[list[int]] = [[] for _ in range(7)]  # case, subject, venue, t, lo, hi, source
+
+    def add(k: int, subject: int, venue: int, start: int, end: int, source: int) -> None:
+        if w is not None:
+            b_lo, b_hi = start - w, end + w
+        else:
+            b_lo, b_hi = start - dwell[venue], end
+        for col, value in zip(cols, (k, subject, venue, start, b_lo, b_hi, source), strict=True):
+            col.append(value)
+
     for k, q in enumerate(queries):
+        stays = []
+        for s in q.stays:
+            if s.start.tzinfo is None or (s.end is not None and s.end.tzinfo is None):
+                raise ValueError("aware datetimes only")
+            start = _epoch(s.start)
+            end = _epoch(s.end) if s.end is not None and s.end >= s.start else start + dwell[s.venue_id]
+            if start <= _epoch(q.until) and end >= _epoch(q.since):
+                stays.append((s.venue_id, start, end))
+        for venue, start, end in stays:
+            add(k, q.person_id, venue, start, end, 1)
         for place_id, at in by_person.get(q.person_id, ()):
-            if q.since <= at <= q.until:
-                case.append(k)
-                subject.append(q.person_id)
-                venue.append(place_id)
-                t.append(int(at.timestamp()))
-    return Visits(np.array(case, np.int64), np.array(subject, np.int64), np.array(venue, np.int64),
-                  np.array(t, np.int64))
+            if not q.since <= at <= q.until:
+                continue
+            t = _epoch(at)
+            if any(v == place_id and start <= t <= end for v, start, end in stays):
+                continue  # the interview says how long this visit lasted
+            add(k, q.person_id, place_id, t, t if w is not None else t + dwell[place_id], 0)
+    arrays = [np.array(c, np.int64) for c in cols]
+    return Visits(*arrays[:6]), arrays[6]
 
 
-def find_hits(session: Session, visits: Visits, window_s: int, *, index_dir: Path | None = None) -> Hits:
-    """Co-visits of `visits` in the columnar index plus its tail (the engine, no permission check)."""
+def find_hits(session: Session, visits: Visits, window_s: int | None = None, *,
+              index_dir: Path | None = None) -> Hits:
+    """Co-visits of `visits` in the columnar index plus its tail (the engine, no permission check):
+    within ±window_s of each visit when given, else within each visit's own bounds."""
     index = get_index(index_dir)
     segments, watermark = index.snapshot(session)
     tail = index.tail(session, watermark)
@@ -136,8 +207,9 @@ class PairSet(Sequence[Pair]):
     Sorted by subject scan time, venue, co-visitor time, co-visitor."""
 
     def __init__(self, person: np.ndarray, venue: np.ndarray, t_subject: np.ndarray, t_cov: np.ndarray,
-                 names: dict[int, tuple[str, str]]) -> None:
+                 names: dict[int, tuple[str, str]], source: np.ndarray | None = None) -> None:
         self._person, self._venue, self._ts, self._tc = person, venue, t_subject, t_cov
+        self._src = source if source is not None else np.zeros(person.shape[0], np.int64)
         self._names = names
 
     def __len__(self) -> int:
@@ -153,6 +225,7 @@ class PairSet(Sequence[Pair]):
     def _make(self, sl: slice) -> list[Pair]:
         persons, venues = self._person[sl].tolist(), self._venue[sl].tolist()
         ts, tc = self._ts[sl], self._tc[sl]
+        sources = [SOURCES[x] for x in self._src[sl].tolist()]
         gaps = np.round((tc - ts) / 60.0, 2).tolist()
         stamp: dict[int, dt.datetime] = {}
 
@@ -163,8 +236,8 @@ class PairSet(Sequence[Pair]):
             return value
 
         names = self._names
-        return [Pair(p, v, *names.get(v, (str(v), "")), at(a), at(b), g)
-                for p, v, a, b, g in zip(persons, venues, ts.tolist(), tc.tolist(), gaps, strict=True)]
+        return [Pair(p, v, *names.get(v, (str(v), "")), at(a), at(b), g, src)
+                for p, v, a, b, g, src in zip(persons, venues, ts.tolist(), tc.tolist(), gaps, sources, strict=True)]
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
         if isinstance(index, slice):
@@ -180,12 +253,13 @@ class PairSet(Sequence[Pair]):
             yield from self._make(slice(start, start + 10_000))
 
 
-def _pair_sets(session: Session, visits: Visits, hits: Hits, n_cases: int) -> list[PairSet]:
+def _pair_sets(session: Session, visits: Visits, sources: np.ndarray, hits: Hits, n_cases: int) -> list[PairSet]:
     case = visits.case[hits.visit]
     venue = visits.venue[hits.visit]
     t_subject = visits.t[hits.visit]
-    order = np.lexsort((hits.person, hits.t, venue, t_subject, case))
-    case, venue, t_subject = case[order], venue[order], t_subject[order]
+    source = sources[hits.visit]
+    order = np.lexsort((hits.person, hits.t, source, venue, t_subject, case))
+    case, venue, t_subject, source = case[order], venue[order], t_subject[order], source[order]
     person, t_cov = hits.person[order], hits.t[order]
     names: dict[int, tuple[str, str]] = {}
     ids = np.unique(venue).tolist()
@@ -194,15 +268,16 @@ def _pair_sets(session: Session, visits: Visits, hits: Hits, n_cases: int) -> li
                 select(Place.id, Place.ref, Place.code, Place.name).where(Place.id.in_(ids[i:i + 500]))):
             names[pid] = (ref or code, name)
     bounds = np.searchsorted(case, np.arange(n_cases + 1), side="left")
-    return [PairSet(person[lo:hi], venue[lo:hi], t_subject[lo:hi], t_cov[lo:hi], names)
+    return [PairSet(person[lo:hi], venue[lo:hi], t_subject[lo:hi], t_cov[lo:hi], names, source[lo:hi])
             for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
 
 
 def colocated_batch(session: Session, actor: Actor, *, queries: Sequence[CaseQuery], window_min: int | None = None,
                     index_dir: Path | None = None) -> list[PairSet]:
     """Co-location for many cases at once (批量时空伴随): one `PairSet` (a sequence of `Pair`, made on
-    access) per query, in order, each sorted by subject scan time, venue, co-visitor time. Needs `colocation.query`; every subject must be
-    in the actor's jurisdiction (NotFound otherwise); audited once with the counts."""
+    access) per query, in order, each sorted by subject time, venue, co-visitor time. Overlapping stays
+    by default, the symmetric ±window_min with it. Needs `colocation.query`; every subject must be in
+    the actor's jurisdiction (NotFound otherwise); audited once with the counts."""
     actor.require("colocation.query")
     if len(queries) > MAX_CASES:
         raise ValidationFailed("too many cases", [FieldError("queries", f"at most {MAX_CASES} per call")])
@@ -218,20 +293,22 @@ def colocated_batch(session: Session, actor: Actor, *, queries: Sequence[CaseQue
     if missing:
         raise NotFound(f"person {missing[0]} not found")
     window = window_minutes(session, window_min)
-    visits = visits_of(session, queries)
-    hits = find_hits(session, visits, window * 60, index_dir=index_dir)
-    out = _pair_sets(session, visits, hits, len(queries))
+    visits, sources = visits_of(session, queries, window)
+    hits = find_hits(session, visits, index_dir=index_dir)
+    out = _pair_sets(session, visits, sources, hits, len(queries))
     audit.record(session, actor, "colocation.query", object_type="person",
                  object_id=queries[0].person_id if len(queries) == 1 else None,
                  cases=len(queries), visits=len(visits), pairs=len(hits), window_min=window,
+                 mode="overlap" if window is None else "window", stays=sum(len(q.stays) for q in queries),
                  since=clock.iso_local(min((q.since for q in queries), default=None)),
                  until=clock.iso_local(max((q.until for q in queries), default=None)))
     return out
 
 
 def colocated(session: Session, actor: Actor, *, person_id: int, since: dt.datetime, until: dt.datetime,
-              window_min: int | None = None, index_dir: Path | None = None) -> list[Pair]:
-    """Everyone who scanned the venues the person scanned between `since` and `until`, within ±window
-    minutes of each visit (时空伴随), the person's own scans excluded. Window: the policy's default."""
-    return colocated_batch(session, actor, queries=[CaseQuery(person_id, since, until)], window_min=window_min,
-                           index_dir=index_dir)[0].to_list()
+              window_min: int | None = None, stays: Sequence[Stay] = (), index_dir: Path | None = None) -> list[Pair]:
+    """Everyone who was at the venues the person visited between `since` and `until` at the same
+    time (场所同时段人员): whose stay overlaps the person's (default), or who scanned within ±window_min
+    minutes of each scan; the person's own scans excluded. `stays`: the places of an interview."""
+    return colocated_batch(session, actor, queries=[CaseQuery(person_id, since, until, tuple(stays))],
+                           window_min=window_min, index_dir=index_dir)[0].to_list()

@@ -1,0 +1,46 @@
+"""A person's own venue visits (本人扫码记录), read by other capabilities: tracing shows a case's scans
+in its investigation through here, never through the scan table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import scope
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import PermissionDenied
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.places.models import Place
+from fangkong.venues.models import Scan
+
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ScanVisit:
+    """One scan of a venue code by the person: when, and which venue."""
+
+    scanned_at: dt.datetime
+    venue_id: int
+    venue_ref: str
+    venue_name: str
+    venue_category: str | None
+
+
+def scans_of_person(session: Session, actor: Actor, *, person_id: int, since: dt.datetime, until: dt.datetime
+                    ) -> list[ScanVisit]:
+    """The person's own scans with since ≤ scanned_at ≤ until, oldest first. The person must be in the
+    actor's jurisdiction (NotFound otherwise); a person's whereabouts need `case.view` or
+    `colocation.query`."""
+    if not (actor.can("case.view") or actor.can("colocation.query")):
+        raise PermissionDenied("case.view")
+    scope.get_visible(session, actor, Person, person_id)
+    rows = session.execute(
+        select(Scan.scanned_at, Place.id, Place.ref, Place.code, Place.name, Place.category)
+        .join(Place, Place.id == Scan.place_id)
+        .where(Scan.person_id == person_id, Scan.scanned_at >= since, Scan.scanned_at <= until)
+        .order_by(Scan.scanned_at, Scan.id).limit(MAX_ROWS))
+    return [ScanVisit(at, vid, ref or code, name, category) for at, vid, ref, code, name, category in rows]
