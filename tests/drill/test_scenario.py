@@ -55,3 +55,27 @@ def test_scenario_without_leads_only_declares_the_risk_areas(session):
         generate_city(session, persons=300, seed=5)
         first = seed_scenario(session, leads=0, seed=5)
     assert first.leads == {} and first.verified == 0 and first.risk_areas == 3
+
+
+def test_scenario_under_the_later_packs_uses_only_what_they_define(session):
+    """二十条: no medium areas, no secondary contacts; 新十条: high-risk areas only, fewer key groups."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.policy import service as policy_service
+    from fangkong.testing.models import Tube, TubeSample
+
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-xinshitiao", version="1")
+    with clock.frozen(NOW):
+        generate_city(session, persons=600, seed=3)
+        stats = seed_scenario(session, leads=60, seed=3)
+    assert set(session.execute(select(RiskArea.level)).scalars()) == {"high"} and stats.risk_areas == 1
+    categories = set(session.execute(select(Lead.category)).scalars())
+    assert "secondary_contact" not in categories and "close_contact" in categories
+    assert {lead.pack_version for lead in session.execute(select(Lead)).scalars()} == {"cn-2022-xinshitiao@1"}
+    groups = {g.code for g in policy_service.active_pack(session).key_groups}
+    assert set(session.execute(select(GroupMember.group_code)).scalars()) <= groups
+    # a member under a measure (not the positive pool's own temporary control) was sampled alone
+    under = set(session.execute(select(Measure.person_id).where(
+        Measure.status == "active", Measure.kind != "temporary_control")).scalars())
+    sizes = session.execute(select(Tube.pool_size).join(TubeSample, TubeSample.tube_id == Tube.id)
+                            .where(TubeSample.person_id.in_(under or {0}))).scalars().all()
+    assert all(size == 1 for size in sizes)

@@ -92,7 +92,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
     page.screenshot(path=str(artifacts / "intake-lead-before.png"), full_page=True)
 
     # the four checks and the outcome
-    page.check("[data-testid=check-reached-yes]")
+    page.fill("[data-testid=check-headcount]", "3")
     page.check("[data-testid=check-identity-yes]")
     page.fill("[data-testid=check-location]", "幸福路12号3幢2单元301室 家中")
     page.fill("[data-testid=check-control]", "已转运前居家等待,门磁已安装")

@@ -211,18 +211,26 @@ def test_four_checks_found_home_controls_the_lead(client: TestClient, session: S
     assert "居家隔离" in page.text and "第 1, 4, 7 天" in page.text  # measure and test days
     assert "secondary_contact" in page.text and "categories.secondary_contact" in page.text  # rule that fired
     assert "已新登记" in page.text  # the match rule in words
-    assert 'data-testid="verify-form"' in page.text and "是否见到本人" in page.text
+    assert 'data-testid="verify-form"' in page.text and "人数(该地址共住人数,含同住人员)" in page.text
+    assert re.search(r'<input type="number" name="headcount" min="0"', page.text)
+    for word in ("人头", "位置", "管控情况"):
+        assert word in page.text
+    with clock.frozen(NOW + 2 * H):
+        bad = client.post(f"/leads/{lead_id}/verify", data={
+            "csrf_token": csrf, "headcount": "三个", "outcome_code": "found_home"})
+    assert bad.status_code == 422 and "人数须为该地址共住人数" in bad.text and 'value="三个"' in bad.text
     with clock.frozen(NOW + 2 * H):
         r = client.post(f"/leads/{lead_id}/verify", data={
-            "csrf_token": csrf, "reached": "yes", "identity": "yes", "location": "家中", "control": "居家",
+            "csrf_token": csrf, "headcount": "4", "identity": "yes", "location": "家中", "control": "居家",
             "outcome_code": "found_home"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/leads/{lead_id}?verified=1#next-step"
     lead = session.get(Lead, lead_id)
     session.refresh(lead)
-    assert (lead.status, lead.outcome_code) == ("controlled", "found_home")
+    assert (lead.status, lead.outcome_code, lead.headcount) == ("controlled", "found_home", 4)
     measure = session.get(Measure, lead.measure_id)
     with clock.frozen(NOW + 2 * H):
         done = client.get(f"/leads/{lead_id}?verified=1")
+    assert 'data-testid="done-check-headcount">4</dd>' in done.text  # 人数 on the lead page
     assert 'data-testid="next-step"' in done.text and "已管控" in done.text
     assert "措施已启动" in done.text and ", ".join(measure.test_dates) in done.text
     assert 'data-testid="verify-form"' not in done.text and "已找到,居家落实管控" in done.text
@@ -352,6 +360,68 @@ def test_risk_areas_add_edit_and_import(client: TestClient, session: Session, tr
     assert client.get("/risk-areas").status_code == 200
     assert client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "x", "level": "high",
                                             "start_at": "2022-04-01"}).status_code == 403
+
+
+def test_risk_area_levels_follow_the_active_pack(client: TestClient, session: Session, tree: Tree) -> None:
+    """二十条: high and low only — the form offers no medium level, an existing medium area keeps its
+    level when its row is edited, and a medium row in a file is rejected with the reason."""
+    from fangkong.kernel.policy import service as policy_service
+
+    with clock.frozen(NOW):
+        old = service_add_area(session, "北京市朝阳区", "medium")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-ershitiao", version="1")
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        page = client.get("/risk-areas")
+    form = page.text.split('id="a-level"', 1)[1].split("</select>", 1)[0]
+    assert 'value="high"' in form and 'value="low"' not in form and 'value="medium"' not in form
+    row = page.text.split(f'id="area-{old.id}"', 1)[-1] if f'id="area-{old.id}"' in page.text else page.text
+    assert 'value="medium" selected' in row
+    upload = "区域名称,风险等级,开始时间\n北京市海淀区,中风险,2022-04-10\n"
+    with clock.frozen(NOW):
+        rep = client.post("/risk-areas/import", data={"csrf_token": csrf},
+                          files={"file": ("areas.csv", upload.encode("utf-8-sig"), "text/csv")})
+    assert rep.status_code == 200 and 'data-testid="status-rejected"' in rep.text
+    assert "没有中风险区这一风险等级" in rep.text
+
+
+def service_add_area(session: Session, name: str, level: str) -> RiskArea:
+    from fangkong.intake.service import add_risk_area
+
+    return add_risk_area(session, SYSTEM_ACTOR, region_name=name, level=level, start_at=NOW)
+
+
+def test_risk_area_page_by_county_with_the_derived_low_rest(client: TestClient, session: Session,
+                                                           tree: Tree) -> None:
+    csrf = login(client, "centre")
+    with clock.frozen(NOW):
+        bad = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "鼓楼区", "level": "high",
+                                               "start_at": "2022-04-10T00:00"})
+        assert bad.status_code == 422
+        assert "对应多个县区" in bad.text and "江苏省徐州市鼓楼区" in bad.text  # in Chinese, naming the candidates
+        r = client.post("/risk-areas", data={"csrf_token": csrf, "region_name": "南京市鼓楼区",
+                                             "place": "宁海路街道幸福小区", "level": "high",
+                                             "start_at": "2022-04-10T00:00"}, follow_redirects=False)
+        assert r.status_code == 303
+        session.add(RiskArea(region_name="鼓楼区", name_key="鼓楼区", county_code=None, places=[], level="high",
+                             start_at=NOW, created_at=NOW, updated_at=NOW))  # a row kept from before #10
+        session.flush()
+        page = client.get("/risk-areas")
+    assert page.status_code == 200
+    area = session.execute(select(RiskArea).where(RiskArea.county_code == "320106")).scalar_one()
+    row = page.text[page.text.index(f'data-testid="area-{area.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in row and "320106" in row and "宁海路街道幸福小区" in row and "高风险" in row
+    assert 'data-testid="area-unplaced"' in page.text and "未能对应到唯一县区" in page.text
+    derived = page.text[page.text.index('data-testid="derived-320106"'):]
+    derived = derived[:derived.index("</tr>")]
+    assert "江苏省南京市鼓楼区" in derived and "县区内其他地区" in derived and "低风险" in derived
+    # the row's level: low is not offered (derived); declaring it is refused
+    assert 'value="low"' not in row
+    with clock.frozen(NOW):
+        low = client.post(f"/risk-areas/{area.id}", data={"csrf_token": csrf, "level": "low", "end_at": ""},
+                          headers={"HX-Request": "true"})
+    assert low.status_code == 422 and "低风险区无需划定" in low.text
 
 
 def test_lead_file_upload_gives_the_row_report(client: TestClient, session: Session, tree: Tree) -> None:

@@ -119,9 +119,10 @@ def test_scope_pagination_and_verification(client, centre, grid1):
                        headers=grid1).status_code == 404
     with clock.frozen(NOW):
         r = client.post(f"/api/v1/leads/{ids[0]}/verification", headers=grid1,
-                        json={"outcome_code": "found_home", "four_checks": {"reached": True}})
+                        json={"outcome_code": "found_home", "four_checks": {"headcount": 2, "identity": True}})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "closed"  # category other: nothing to start
+    assert r.json()["headcount"] == 2
     again = client.post(f"/api/v1/leads/{ids[0]}/verification", headers=grid1, json={"outcome_code": "false_lead"})
     assert again.status_code == 409
     bad = client.post(f"/api/v1/leads/{ids[1]}/verification", headers=grid1, json={"outcome_code": "left_city"})
@@ -154,3 +155,51 @@ def test_risk_areas(client, centre, grid1):
                                        "origin": "上海市浦东新区", "arrival_at": "2022-04-17 20:00"}).json()["items"]
     lead = client.get(f"/api/v1/leads/{items[0]['lead_id']}", headers=centre).json()
     assert lead["rule"] == "risk_areas.high"
+
+
+def test_risk_areas_by_county_code(client, centre, grid1):
+    r = client.post("/api/v1/risk-areas", headers=centre, json={
+        "province": "江苏省", "city": "南京市", "county": "鼓楼区", "place": "宁海路街道幸福小区", "level": "高风险",
+        "start_at": "2022-04-10", "source": "南京发布"})
+    assert r.status_code == 201, r.text
+    area = r.json()
+    assert (area["county_code"], area["county_name"], area["places"], area["level"]) == (
+        "320106", "江苏省南京市鼓楼区", ["宁海路街道幸福小区"], "high")
+    # 鼓楼区 alone: 422 naming the candidates, never a guess
+    bad = client.post("/api/v1/risk-areas", headers=centre, json={
+        "region_name": "鼓楼区", "level": "high", "start_at": "2022-04-10"})
+    assert bad.status_code == 422
+    [field] = bad.json()["error"]["fields"]
+    assert (field["field"], field["reason"]) == ("region_name", "region.ambiguous")
+    assert "江苏省徐州市鼓楼区" in field["message"]
+    assert client.post("/api/v1/risk-areas", headers=centre, json={
+        "region_name": "南京市鼓楼区", "level": "low", "start_at": "2022-04-10"}).status_code == 422
+    # a change that makes it the same as another area: 409, not a 500
+    other = client.post("/api/v1/risk-areas", headers=centre, json={
+        "region_name": "南京鼓楼区宁海路街道幸福小区", "level": "medium", "start_at": "2022-04-10"}).json()
+    clash = client.patch(f"/api/v1/risk-areas/{other['id']}", headers=centre, json={"level": "high"})
+    assert clash.status_code == 409, clash.text
+    # times no one can mean: 422 (or an empty answer), never a 500
+    for day in ("0001-01-01", "9999-12-31", "0001-01-01T00:00:00+14:00"):
+        listed = client.get("/api/v1/risk-areas", params={"active_at": day}, headers=grid1)
+        assert listed.status_code in (200, 422), (day, listed.text)
+        assert client.get("/api/v1/risk-areas/derived-low", params={"at": day}, headers=grid1).status_code in (200, 422)
+    assert client.get("/api/v1/risk-areas?active_at=0001-01-01", headers=grid1).status_code == 422
+    assert client.post("/api/v1/risk-areas", headers=centre, json={
+        "region_name": "南京市玄武区", "level": "high", "start_at": "0001-01-01"}).status_code == 422
+    assert client.patch(f"/api/v1/risk-areas/{other['id']}", headers=centre,
+                        json={"end_at": "9999-12-31"}).status_code == 422
+    # the low-risk rest of the county, derived
+    low = client.get("/api/v1/risk-areas/derived-low", params={"at": "2022-04-18"}, headers=grid1).json()
+    assert low == [{"county_code": "320106", "county_name": "江苏省南京市鼓楼区", "level": "low",
+                    "since": "2022-04-10T00:00:00+08:00", "area_ids": [area["id"], other["id"]]}]
+    # leads: the 小区 → high; the county → derived low; 鼓楼区 alone → an issue on origin
+    with clock.frozen(NOW):
+        items = _post(client, centre, {"channel": "bigdata", "items": [
+            {"name": "张三", "phone": "13812345678", "origin": "南京市鼓楼区幸福小区", "arrival_at": "2022-04-17 20:00"},
+            {"name": "李四", "phone": "13812345679", "origin": "南京鼓楼区", "arrival_at": "2022-04-17 20:00"},
+            {"name": "王五", "phone": "13812345670", "origin": "鼓楼区", "arrival_at": "2022-04-17 20:00"},
+        ]}).json()["items"]
+    rules_ = [client.get(f"/api/v1/leads/{i['lead_id']}", headers=centre).json()["rule"] for i in items]
+    assert rules_ == ["risk_areas.high", "risk_areas.low_derived", "categories.other"]
+    assert items[2]["issues"][0].startswith("origin: 鼓楼区 names several counties")

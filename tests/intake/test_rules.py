@@ -44,9 +44,8 @@ def test_close_contact_sentence():
     assert "密切接触者" in d.explanation_zh and "集中隔离医学观察 7 天 + 居家健康监测 3 天" in d.explanation_zh
 
 
-HIGH = rules.AreaSpan(rules.region_key("上海市浦东新区"), "high", T - 10 * DAY, T + 10 * DAY,
-                      region_name="上海市浦东新区")
-MEDIUM = rules.AreaSpan(rules.region_key("北京市朝阳区"), "medium", T - 10 * DAY, None, region_name="北京市朝阳区")
+HIGH = rules.AreaSpan("310115", "high", T - 10 * DAY, T + 10 * DAY)  # 上海市浦东新区, the whole county
+MEDIUM = rules.AreaSpan("110105", "medium", T - 10 * DAY, None)  # 北京市朝阳区
 
 
 def test_stay_in_a_high_risk_area():
@@ -56,7 +55,7 @@ def test_stay_in_a_high_risk_area():
 
 
 def test_the_area_level_at_the_arrival_time_counts():
-    lifted = rules.AreaSpan(HIGH.name_key, "high", T - 10 * DAY, T - 3 * DAY)
+    lifted = rules.AreaSpan(HIGH.county_code, "high", T - 10 * DAY, T - 3 * DAY)
     assert decide(origin="上海市浦东新区", arrival_at=T - 4 * DAY, areas=[lifted]).rule == "risk_areas.high"
     assert decide(origin="上海市浦东新区", arrival_at=T - 2 * DAY, areas=[lifted]).rule == "categories.other"
 
@@ -97,8 +96,8 @@ CATS = sorted(PACK.categories)
 @given(a=st.sampled_from(CATS), b=st.sampled_from(CATS))
 def test_stronger_measure_wins(a, b):
     """A lead whose category and risk-area stay disagree gets the stronger of the two."""
-    area = rules.AreaSpan("X", "high", T - DAY, None)
-    d = decide(a, origin="X", arrival_at=T, areas=[area])
+    area = rules.AreaSpan("320106", "high", T - DAY, None)
+    d = decide(a, origin="南京市鼓楼区", arrival_at=T, areas=[area])
     chosen = rules.strength(PACK, d.category)
     assert chosen >= rules.strength(PACK, a)
     assert chosen >= rules.strength(PACK, PACK.risk_areas.high.category)

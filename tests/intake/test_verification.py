@@ -47,7 +47,7 @@ def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     session.flush()
     with clock.frozen(NOW + 3 * H):
         record_verification(session, worker, lead_id=lead.id, outcome_code="found_site", site_place_id=site.id,
-                            four_checks={"reached": True, "identity": True, "location": "home", "control": "site"})
+                            four_checks={"headcount": "3", "identity": True, "location": "home", "control": "site"})
     assert (lead.status, lead.managed_at, lead.controlled_at) == ("controlled", NOW + 3 * H, NOW + 3 * H)
     m = session.get(Measure, lead.measure_id)
     assert (m.category, m.measure_code, m.kind, m.place_kind) == (
@@ -57,7 +57,8 @@ def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     assert [p["measure"] for p in m.phases] == ["centralised_quarantine", "home_health_monitoring"]
     task = session.get(Task, lead.verification_task_id)
     assert (task.status, task.outcome_code) == ("done", "found_site")
-    assert task.outcome["four_checks"]["reached"] is True
+    assert task.outcome["four_checks"] == {"headcount": 3, "identity": True, "location": "home", "control": "site"}
+    assert lead.headcount == 3
     with pytest.raises(LeadNotOpen):
         record_verification(session, worker, lead_id=lead.id, outcome_code="false_lead")
 
@@ -151,3 +152,77 @@ def test_scope_and_permissions(session, tree):
     with pytest.raises(ValidationFailed):
         record_verification(session, actor_at(tree.grid1), lead_id=lead.id, outcome_code="false_lead",
                             four_checks={"mood": "good"})
+
+
+# -- 四个查清: 人数、人头、位置、管控情况 ----------------------------------------------------------------
+def test_the_four_checks_are_headcount_identity_location_control():
+    from fangkong.intake import kinds
+
+    assert list(kinds.FOUR_CHECKS) == ["headcount", "identity", "location", "control"]
+    assert [zh[:2] for zh, _en in kinds.FOUR_CHECKS.values()] == ["人数", "人头", "位置", "管控"]
+
+
+def test_headcount_is_a_number_recorded_on_the_lead(session, tree):
+    lead = _lead(session, tree, address=ADDR)
+    worker = actor_at(tree.grid1)
+    for bad in ("三", "-1", "12.5", "99999", True):
+        with pytest.raises(ValidationFailed) as err:
+            record_verification(session, worker, lead_id=lead.id, outcome_code="found_home",
+                                four_checks={"headcount": bad})
+        assert [f.field for f in err.value.fields] == ["four_checks.headcount"], bad
+        assert err.value.fields[0].reason == "verification.headcount"
+    with pytest.raises(ValidationFailed) as err:  # the old "reached" is not one of the four
+        record_verification(session, worker, lead_id=lead.id, outcome_code="found_home",
+                            four_checks={"reached": True})
+    assert err.value.fields[0].reason == "verification.unknown_checks"
+    with pytest.raises(ValidationFailed):
+        record_verification(session, worker, lead_id=lead.id, outcome_code="found_home",
+                            four_checks={"identity": "maybe"})
+    assert lead.headcount is None and lead.status == "known"
+    with clock.frozen(NOW + H):
+        record_verification(session, worker, lead_id=lead.id, outcome_code="found_home",
+                            four_checks={"headcount": "４", "identity": "yes", "location": " 家中 ",
+                                         "control": "居家"})
+    assert lead.headcount == 4  # full-width digits are digits
+    task = session.get(Task, lead.verification_task_id)
+    assert task.outcome["four_checks"] == {"headcount": 4, "identity": True, "location": "家中", "control": "居家"}
+
+
+def test_headcount_zero_and_outcomes_without_checks_still_work(session, tree):
+    nobody = _lead(session, tree, address=ADDR, phone="13812340000")
+    record_verification(session, actor_at(tree.grid1), lead_id=nobody.id, outcome_code="not_at_address",
+                        four_checks={"headcount": 0})
+    assert (nobody.headcount, nobody.status) == (0, "locating")
+    plain = _lead(session, tree, address=ADDR, phone="13812340001")
+    record_verification(session, actor_at(tree.grid1), lead_id=plain.id, outcome_code="false_lead")
+    assert (plain.headcount, plain.status) == (None, "closed")
+
+
+def test_leads_verify_command_takes_the_four_checks(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8",
+               FANGKONG_NOW="2022-04-18T09:00:00+08:00")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    assert run("init", "--mode", "test").returncode == 0
+    leads = tmp_path / "leads.csv"
+    leads.write_text("姓名,手机号,类别\n张三,13812345678,其他\n", encoding="utf-8")
+    imported = run("import", "leads", str(leads), "--channel", "community", "--json")
+    assert imported.returncode == 0, imported.stderr
+    done = run("leads", "verify", "1", "--outcome", "found_home", "--headcount", "3", "--identity", "yes",
+               "--location", "家中", "--control", "居家", "--json")
+    assert done.returncode == 0, done.stderr
+    import json
+
+    assert json.loads(done.stdout)["headcount"] == 3
+    out = tmp_path / "leads-out.csv"
+    assert run("export", "leads", "--out", str(out)).returncode == 0
+    header, row = out.read_text(encoding="utf-8-sig").splitlines()[:2]
+    assert dict(zip(header.split(","), row.split(","), strict=True))["headcount"] == "3"

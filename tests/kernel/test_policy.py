@@ -56,7 +56,7 @@ def kind_of(pack: Pack, category: str) -> list[str]:
 # -- the default pack (domain.md, "Default policy pack") -------------------------------------------
 def test_default_pack_identity() -> None:
     pack = default_pack()
-    assert pack.version_tag == "cn-2022-v9@1"
+    assert pack.version_tag == "cn-2022-v9@2"
     assert pack.effective_from == dt.date(2022, 6, 28)
     assert "第九版" in pack.source and "苏疫指办发〔2022〕49号" in pack.source
     assert set(CATEGORIES) <= set(pack.categories)
@@ -103,8 +103,8 @@ def test_default_key_groups_and_tiers() -> None:
     for g in pack.key_groups:
         by_freq.setdefault(g.frequency_days, set()).add(g.code)
         assert g.source and g.test_type == "pcr"
-    assert by_freq[1] == {"quarantine_site_staff", "fever_clinic_emergency_staff", "sampling_testing_staff",
-                          "port_imported_goods_staff", "cold_chain_warehouse_staff"}
+    assert by_freq[1] == {"inbound_contact_staff", "quarantine_site_staff", "fever_clinic_emergency_staff",
+                          "sampling_testing_staff", "port_imported_goods_staff", "cold_chain_warehouse_staff"}
     assert by_freq[2] == {"truck_driver", "imported_cold_chain_fruit_handler", "international_mail_express_staff"}
     assert by_freq[3] == {"inpatient_carer", "public_transport_taxi_driver", "courier_delivery_rider",
                           "pharmacy_staff", "supermarket_market_staff", "hotel_staff", "entertainment_venue_staff"}
@@ -207,7 +207,7 @@ def test_yaml_errors_are_reported() -> None:
 
 
 def test_numeric_version_is_text() -> None:
-    text = DEFAULT_TEXT.replace('version: "1"', "version: 3")
+    text = DEFAULT_TEXT.replace('version: "2"', "version: 3")
     assert service.parse_pack(text).version_tag == "cn-2022-v9@3"
 
 
@@ -240,8 +240,8 @@ def audit_actions(session, object_id: int) -> list[str]:
 
 
 def test_initialised_database_has_the_default_pack_active(session) -> None:
-    assert service.active_version(session) == "cn-2022-v9@1"
-    assert service.active_pack(session).version_tag == "cn-2022-v9@1"
+    assert service.active_version(session) == "cn-2022-v9@2"
+    assert service.active_pack(session).version_tag == "cn-2022-v9@2"
 
 
 def test_ensure_default_pack_is_idempotent(session, system) -> None:
@@ -251,32 +251,32 @@ def test_ensure_default_pack_is_idempotent(session, system) -> None:
     assert row.id == again.id and row.is_active
     assert session.execute(select(func.count()).select_from(PolicyPack)).scalar_one() == before
     # another active pack stays active
-    other = service.store_pack(session, system, pack_v("2"))
-    service.activate_pack(session, system, code="cn-2022-v9", version="2")
+    other = service.store_pack(session, system, pack_v("20"))
+    service.activate_pack(session, system, code="cn-2022-v9", version="20")
     assert service.ensure_default_pack(session).id == other.id
-    assert service.active_version(session) == "cn-2022-v9@2"
+    assert service.active_version(session) == "cn-2022-v9@20"
 
 
 def test_store_activate_and_audit(session, system) -> None:
-    row = service.store_pack(session, system, pack_v("2", name="第九版 修订"))
-    assert not row.is_active and row.version_tag == "cn-2022-v9@2"
-    assert service.store_pack(session, system, pack_v("2", name="第九版 修订")).id == row.id  # same text: no-op
-    service.activate_pack(session, system, code="cn-2022-v9", version="2")
+    row = service.store_pack(session, system, pack_v("20", name="第九版 修订"))
+    assert not row.is_active and row.version_tag == "cn-2022-v9@20"
+    assert service.store_pack(session, system, pack_v("20", name="第九版 修订")).id == row.id  # same text: no-op
+    service.activate_pack(session, system, code="cn-2022-v9", version="20")
     active = session.execute(select(PolicyPack).where(PolicyPack.is_active.is_(True))).scalars().all()
     assert [r.id for r in active] == [row.id]
     assert audit_actions(session, row.id) == ["policy.stored", "policy.activated"]
     assert service.active_pack(session).name == "第九版 修订"
     # the old version still explains old decisions
-    assert service.get_pack(session, "cn-2022-v9@1").name != "第九版 修订"
-    service.activate_pack(session, system, code="cn-2022-v9", version="1")
-    assert service.active_version(session) == "cn-2022-v9@1"
-    assert {r.version_tag for r in service.list_packs(session)} >= {"cn-2022-v9@1", "cn-2022-v9@2"}
+    assert service.get_pack(session, "cn-2022-v9@2").name != "第九版 修订"
+    service.activate_pack(session, system, code="cn-2022-v9", version="2")
+    assert service.active_version(session) == "cn-2022-v9@2"
+    assert {r.version_tag for r in service.list_packs(session)} >= {"cn-2022-v9@2", "cn-2022-v9@20"}
 
 
 def test_same_version_other_content_conflicts(session, system) -> None:
-    service.store_pack(session, system, pack_v("2"))
+    service.store_pack(session, system, pack_v("20"))
     with pytest.raises(Conflict):
-        service.store_pack(session, system, pack_v("2", name="something else"))
+        service.store_pack(session, system, pack_v("20", name="something else"))
     with pytest.raises(Conflict):
         service.store_pack(session, system, DEFAULT_TEXT.replace("name: 新冠", "name: 改 新冠"))
 
@@ -285,7 +285,7 @@ def test_store_needs_policy_manage_and_activate_needs_a_stored_pack(session, sys
     grid = Actor(user_id=None, username="g", role="grid", unit_id=None, unit_path="/1/",
                  permissions=frozenset(MATRIX["grid"]))
     with pytest.raises(PermissionDenied):
-        service.store_pack(session, grid, pack_v("2"))
+        service.store_pack(session, grid, pack_v("20"))
     with pytest.raises(NotFound):
         service.activate_pack(session, system, code="cn-2022-v9", version="99")
     with pytest.raises(NotFound):
@@ -299,7 +299,7 @@ def test_active_pack_is_parsed_once(session, system) -> None:
     service.activate_pack(session, system, code="cn-2022-v9", version="7")
     seventh = service.active_pack(session)
     assert seventh.version_tag == "cn-2022-v9@7" and service.active_pack(session) is seventh
-    service.activate_pack(session, system, code="cn-2022-v9", version="1")
+    service.activate_pack(session, system, code="cn-2022-v9", version="2")
     assert service.active_pack(session) is first
 
 
@@ -323,7 +323,7 @@ def test_groups_command_prints_tsv_when_piped(tmp_path: Path) -> None:
     english = _cli(["groups"], tmp_path, LANG="en_US.UTF-8").stdout.splitlines()
     assert english[1].split("\t")[1] == default_pack().key_groups[0].name_en
     bad = tmp_path / "bad.yaml"
-    data = variant(version="2")
+    data = variant(version="20")
     data["key_groups"][0]["frequency_days"] = 0
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     failed = _cli(["policy", "load", str(bad)], tmp_path)

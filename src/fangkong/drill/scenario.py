@@ -22,7 +22,13 @@ from fangkong.kernel.people import crypto
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 
-#: (origin, risk level or None, category or None when the origin decides)
+#: risk areas the demo declares: (county, places inside it or "" for the whole county, level)
+AREAS: list[tuple[str, str, str]] = [
+    ("上海市浦东新区", "", "high"),
+    ("苏州市昆山市", "", "medium"),
+    ("苏州市吴中区", "木渎镇", "medium"),  # the rest of 吴中区 is low-risk (derived)
+]
+#: (origin, the level it meets or None, category or None when the origin decides)
 ORIGINS: list[tuple[str, str | None, str | None]] = [
     ("上海市浦东新区", "high", None),
     ("苏州市昆山市", "medium", None),
@@ -70,22 +76,28 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     from fangkong.intake import service as intake_service
     from fangkong.intake.models import Lead
     from fangkong.intake.service.ingest import LeadItem
+    from fangkong.kernel.policy import service as policy_service
 
     rng = random.Random(seed)
     now = clock.now()
     stats = ScenarioStats()
-    for origin, level, _category in ORIGINS:
-        if level:
-            intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=origin, level=level,
-                                         start_at=now - dt.timedelta(days=5), source="演示数据")
-            stats.risk_areas += 1
+    pack = policy_service.active_pack(session)
+    # only what the active pack defines: no medium areas or secondary contacts under the 二十条
+    origins = [(o, lv if lv and pack.has_level(lv) else None, c if c and pack.has_category(c) else None)
+               for o, lv, c in ORIGINS]
+    for county, places, level in AREAS:
+        if not pack.has_level(level):
+            continue
+        intake_service.add_risk_area(session, SYSTEM_ACTOR, region_name=county, place=places or None, level=level,
+                                     start_at=now - dt.timedelta(days=5), source="演示数据")
+        stats.risk_areas += 1
     max_id = session.execute(select(func.max(Person.id))).scalar() or 0
     if max_id == 0 or leads <= 0:
         return stats
     by_channel: dict[str, list[LeadItem]] = {c: [] for c in CHANNELS}
     for n in range(1, leads + 1):
         channel = rng.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
-        origin, _level, category = rng.choice(ORIGINS)
+        origin, _level, category = rng.choice(origins)
         values = {"origin": origin, "transport": rng.choice(TRANSPORT), "reason": "探亲" if n % 3 else "返岗",
                   "arrival_at": clock.iso_local(now - dt.timedelta(hours=rng.randint(2, 60))),
                   "source_ref": f"DEMO-{channel}-{n:05d}"}
@@ -122,7 +134,8 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
                 intake_service.record_verification(
                     session, SYSTEM_ACTOR, lead_id=lead_id, outcome_code="found_site" if to_site else "found_home",
                     site_place_id=site if to_site else None,
-                    four_checks={"reached": True, "identity": True, "location": "隔离点" if to_site else "家中",
+                    four_checks={"headcount": 1 + lead_id % 4, "identity": True,
+                                 "location": "隔离点" if to_site else "家中",
                                  "control": "集中隔离" if to_site else "居家"},
                     note="演示数据")
                 stats.verified += 1
@@ -136,11 +149,15 @@ def _key_groups(session: Session, rng: random.Random, stats: ScenarioStats) -> N
     """Employees of key-group employers on their group's list (some employers declare more than they
     enrol: coverage gaps), most of them sampled yesterday in 10-in-1 pools with negative results, and
     one positive pool — which puts its ten persons under temporary control with retest tasks."""
+    from fangkong.kernel.policy import service as policy_service
     from fangkong.testing import service as testing_service
+    from fangkong.testing.service import single_tube
     from fangkong.testing.service.results import ResultItem
     from fangkong.testing.service.sampling import SampleItem
 
     now = clock.now()
+    pack = policy_service.active_pack(session)
+    groups = {g.code for g in pack.key_groups}
     employers = session.execute(select(Place).where(Place.kind == "employer",
                                                     Place.category.in_(list(EMPLOYER_GROUPS)))
                                 .order_by(Place.id)).scalars().all()
@@ -148,6 +165,8 @@ def _key_groups(session: Session, rng: random.Random, stats: ScenarioStats) -> N
     members: list[tuple[Person, str]] = []
     for employer in employers:
         group = EMPLOYER_GROUPS[employer.category or ""]
+        if group not in groups:  # a group the active pack does not test (新十条: fewer groups)
+            continue
         staff = session.execute(select(Person).where(Person.employer_id == employer.id).order_by(Person.id)
                                 .limit(max(0, MAX_MEMBERS - len(members)))).scalars().all()
         for person in staff:
@@ -164,21 +183,34 @@ def _key_groups(session: Session, rng: random.Random, stats: ScenarioStats) -> N
     if not members or point is None:
         return
     sampled = [(p, g) for p, g in members if rng.random() < 0.8 and (p.id_number_enc or p.phone_enc)]
+    # persons the pack keeps out of pooled tubes (under a measure, close contacts …) get one of their own
+    limits = single_tube.limits(session, pack, [p.id for p, _g in sampled])
     items: list[SampleItem] = []
     tubes: list[str] = []
+    singles: list[str] = []
+    pooled = 0
     for n, (person, _group) in enumerate(sampled):
-        if n % 10 == 0:
-            tubes.append(f"DEMO{len(tubes) + 1:06d}")
+        limit = limits.get(person.id)
+        if limit is not None and limit.size < 10:
+            singles.append(f"DEMOS{len(singles) + 1:05d}")
+            barcode, size = singles[-1], "1"
+        else:
+            if pooled % 10 == 0:
+                tubes.append(f"DEMO{len(tubes) + 1:06d}")
+            pooled += 1
+            barcode, size = tubes[-1], "10"
         ident = ({"id_number": crypto.decrypt(person.id_number_enc)} if person.id_number_enc
                  else {"phone": crypto.decrypt(person.phone_enc)})
-        items.append(SampleItem(n + 1, {"tube_barcode": tubes[-1], "pool_size": "10", "name": person.name or "",
+        items.append(SampleItem(n + 1, {"tube_barcode": barcode, "pool_size": size, "name": person.name or "",
                                         "collected_at": clock.iso_local(now - dt.timedelta(hours=20)),
                                         "sampling_point": point, **ident}))
     rows = testing_service.ingest_samples(session, SYSTEM_ACTOR, items=items, via="demo", filename="demo-scenario")
     stats.samples = sum(1 for r in rows if r.status == "accepted")
+    if not tubes:
+        return
     positive = rng.randrange(len(tubes))
     results = [ResultItem(i + 1, {"tube_barcode": code, "result": "阳性" if i == positive else "阴性",
                                   "lab": "演示检测实验室", "reported_at": clock.iso_local(now - dt.timedelta(hours=8))})
-               for i, code in enumerate(tubes)]
+               for i, code in enumerate(tubes + singles)]
     testing_service.ingest_results(session, SYSTEM_ACTOR, items=results, via="demo", filename="demo-scenario")
     stats.positive_pools = 1

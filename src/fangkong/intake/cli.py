@@ -82,17 +82,19 @@ def import_leads_cmd(
                               ensure_ascii=False))
 
 
-@import_app.command("risk-areas", help=_("Import risk areas (region, level, start, end) from CSV or XLSX."))
+@import_app.command("risk-areas", help=_("Import high- and medium-risk areas from CSV or XLSX, as the national "
+                                          "lists publish them or by region_name."))
 def import_risk_areas_cmd(
-    file: Path = typer.Argument(..., help=_("CSV or XLSX with columns region_name, level, start_at, end_at.")),
+    file: Path = typer.Argument(..., help=_("CSV or XLSX with the columns 省, 市, 县区, 风险区名称 (or region_name: "
+                                            "a county, or a place inside one), 风险等级, 开始时间, 结束时间.")),
     report: Path = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
-    from fangkong.intake.headers import RISK_AREA_COLUMNS
+    from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
     from fangkong.intake.service import import_risk_areas
     from fangkong.kernel.tabular import read_table, run_import
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
-        table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+        table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
         return import_risk_areas(session, actor, rows=list(table), filename=path.name)
 
     run_import(_("Importing risk areas"), file, report, work, ["risk_area_id"])
@@ -184,6 +186,11 @@ def verify_cmd(
     destination: str = typer.Option(None, "--destination", help=_("Where the person went (left_city).")),
     site: int = typer.Option(None, "--site", help=_("Quarantine site place id (found_site).")),
     note: str = typer.Option(None, "--note", help=_("A note for the record.")),
+    headcount: int = typer.Option(None, "--headcount", min=0,
+                                  help=_("Headcount: persons at the address, household included.")),
+    identity: str = typer.Option(None, "--identity", help=_("Identity confirmed in person: yes or no.")),
+    location: str = typer.Option(None, "--location", help=_("Location: where the person is now.")),
+    control: str = typer.Option(None, "--control", help=_("Control status: the measure in place.")),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     from fangkong.intake.service import record_verification
@@ -192,13 +199,15 @@ def verify_cmd(
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
 
+    checks = {k: v for k, v in {"headcount": headcount, "identity": identity, "location": location,
+                                "control": control}.items() if v is not None}
     try:
         with unit_of_work() as session:
             load_mode(session)
             lead = record_verification(session, SYSTEM_ACTOR, lead_id=lead_id, outcome_code=outcome,
-                                       four_checks={}, destination=destination, site_place_id=site, note=note)
+                                       four_checks=checks, destination=destination, site_place_id=site, note=note)
             result = {"lead_id": lead.id, "status": lead.status, "measure_id": lead.measure_id,
-                      "task_id": lead.verification_task_id}
+                      "task_id": lead.verification_task_id, "headcount": lead.headcount}
     except DomainError as exc:
         fail(str(exc))
     cli_support.print_created(_("lead {lead_id}: {status}").format(**result), result, as_json=as_json)

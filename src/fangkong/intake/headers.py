@@ -29,13 +29,25 @@ LEAD_COLUMNS: dict[str, list[str]] = {
 }
 
 RISK_AREA_COLUMNS: dict[str, list[str]] = {
+    # free text naming a county or a place inside one (with 省/市/县区 columns: the place inside)
     "region_name": ["区域", "区域名称", "风险区域", "地区", "名称", "region", "area", "area name", "name"],
-    "region_code": ["区划代码", "行政区划代码", "代码", "code", "region code", "area code"],
+    "region_code": ["区划代码", "行政区划代码", "代码", "县区代码", "code", "region code", "area code",
+                    "county code"],
+    # the national lists' columns (省, 市, 县区, 风险区名称)
+    "province": ["省", "省份", "省区市", "省(区、市)", "省(自治区、直辖市)", "province"],
+    "city": ["市", "城市", "地市", "地级市", "市(州)", "市(州、盟)", "市(地、州、盟)", "city", "prefecture"],
+    "county": ["县区", "区县", "县(市、区)", "县(市、区、旗)", "县市区", "区(县)", "县(区)", "县", "区",
+               "county", "district"],
+    "place": ["风险区名称", "风险区", "风险区域名称", "具体区域", "具体地址", "风险点位", "小区/村",
+              "街道/小区/村", "place", "place name", "risk area name"],
     "level": ["风险等级", "等级", "级别", "risk level", "risk"],
     "start_at": ["开始时间", "起始时间", "划定时间", "生效时间", "start", "from", "start time", "since"],
     "end_at": ["结束时间", "解除时间", "截止时间", "end", "until", "end time", "lifted at"],
     "source": ["来源", "发布单位", "依据", "source", "published by"],
 }
+
+#: a risk-area file must have one of these columns (where the area lies)
+RISK_AREA_WHERE = ["region_name", "county", "region_code", "city"]
 
 #: category words a file may use → policy category codes
 CATEGORY_WORDS: dict[str, str] = {

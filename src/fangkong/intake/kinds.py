@@ -20,13 +20,17 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "false_lead": ("信息有误,非重点人员", "False lead"),
 }
 
-#: the four checks (四个查清): key → (Chinese, English)
+#: the four checks (四个查清 = 人数、人头、位置、管控情况): key → (Chinese, English).
+#: `headcount` is a number (persons at the address, household included); `identity` yes/no (the
+#: person seen and their identity confirmed); `location` and `control` are text.
 FOUR_CHECKS: dict[str, tuple[str, str]] = {
-    "reached": ("是否见到本人", "Reached in person"),
-    "identity": ("身份是否核实", "Identity confirmed"),
-    "location": ("目前所在位置", "Where now"),
-    "control": ("管控措施是否落实", "Control in place"),
+    "headcount": ("人数(该地址共住人数,含同住人员)", "Headcount (persons at the address, household included)"),
+    "identity": ("人头(见到本人,核实身份)", "Identity (seen in person, identity confirmed)"),
+    "location": ("位置(目前所在位置)", "Location (where the person is now)"),
+    "control": ("管控情况(管控措施落实情况)", "Control status (the measure in place)"),
 }
+#: the largest headcount a verification may record (a dormitory, not a typo of a phone number)
+MAX_HEADCOUNT = 9999
 
 register_kind(VERIFY, label_zh="重点人员核查(四个查清)", label_en="Verify a person of interest (four checks)",
               outcomes=OUTCOMES, sla="lead_verify", work_url="/leads/{subject_id}")

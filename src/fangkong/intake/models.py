@@ -95,6 +95,8 @@ class Lead(Base, Scoped):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verification_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     outcome_code: Mapped[str | None] = mapped_column(String(32))
+    #: 四个查清 人数: persons at the address, household included, as the verification recorded it
+    headcount: Mapped[int | None] = mapped_column(Integer)
     measure_id: Mapped[int | None] = mapped_column(ForeignKey("measure.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("lead_batch.id"), index=True)
 
@@ -104,14 +106,26 @@ class Lead(Base, Scoped):
 
 
 class RiskArea(Base):
-    """A risk area (风险区域) as data: a region at a level between two times."""
+    """A risk area (风险区域) as data: a county (GB/T 2260 code) or places inside it (街道/小区/村), at a
+    level between two times, as the national lists publish them (省, 市, 县区, 风险区名称, 等级, 起止时间).
+
+    A row without places covers the whole county. Low-risk areas are not rows: the rest of a county
+    with an active high- or medium-risk area is low-risk, derived when a decision is made.
+    """
 
     __tablename__ = "risk_area"
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the code the row gave (区划代码), as given
     region_code: Mapped[str | None] = mapped_column(String(12), index=True)
-    region_name: Mapped[str] = mapped_column(String(100))
-    #: NFKC, no spaces, simplified: what an origin is compared with
-    name_key: Mapped[str] = mapped_column(String(100), index=True)
+    #: the region as given (free text, or 省+市+县区 and the place name of a national list)
+    region_name: Mapped[str] = mapped_column(String(255))
+    #: `<county code>:<place keys>` (what makes a row the same area again); the normalised text for
+    #: rows kept from before counties that name no single county
+    name_key: Mapped[str] = mapped_column(String(255), index=True)
+    #: the county (GB/T 2260, today's code); None: the row names no single county and matches nothing
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    #: places inside the county (街道/小区/村) the area is made of; empty: the whole county
+    places: Mapped[list[str]] = mapped_column(JSON, default=list)
     level: Mapped[str] = mapped_column(String(8))
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -59,6 +59,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.messages import translate
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
@@ -480,10 +481,10 @@ async def verify_submit(request: Request, lead_id: RowId, session: DbSession, ac
 
     outcome = text("outcome_code", 32)
     checks: dict[str, Any] = {}
-    for key in ("reached", "identity"):
-        v = text(key, 3)
-        if v in ("yes", "no"):
-            checks[key] = v == "yes"
+    if text("headcount", 8):
+        checks["headcount"] = text("headcount", 8)  # the service checks it is a number
+    if text("identity", 3) in ("yes", "no"):
+        checks["identity"] = text("identity", 3) == "yes"
     for key in ("location", "control"):
         if text(key, 200):
             checks[key] = text(key, 200)
@@ -502,10 +503,10 @@ async def verify_submit(request: Request, lead_id: RowId, session: DbSession, ac
             destination=text("destination", 100) or None,
             site_place_id=site_id if outcome == "found_site" else None, note=text("note", 1000) or None)
     except ValidationFailed as exc:
-        _ = gettext_for(request)
         lead = service.get_lead(session, actor, lead_id)
-        field_errors = {e.field: _(e.message) for e in exc.fields}
-        form_values = {k: text(k, 200) for k in ("outcome_code", "reached", "identity", "location", "control",
+        locale = request_locale(request)
+        field_errors = {e.field.removeprefix("four_checks."): translate(e.message, locale) for e in exc.fields}
+        form_values = {k: text(k, 200) for k in ("outcome_code", "headcount", "identity", "location", "control",
                                                   "destination", "site_place_id", "note")}
         return render(request, "intake/lead.html", status_code=422, actor=actor, just_verified=False,
                       form=form_values, errors=field_errors, **_lead_context(request, session, actor, lead))

@@ -23,12 +23,14 @@ from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import FieldIssue, Message
+from fangkong.kernel.messages import translate as translate_message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render
+from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 CanView = Annotated[Actor, Depends(requires("lead.view"))]
 CanImport = Annotated[Actor, Depends(requires("lead.import"))]
@@ -68,6 +70,9 @@ FIELD_LABELS: dict[str, str] = {
     "name": N_("Full name"), "id_number": N_("ID number"), "phone": N_("Phone"), "origin": N_("Coming from"),
     "arrival_at": N_("Arrival time"), "address": N_("Current address"), "transport": N_("Transport"),
     "reason": N_("Reason for the trip"), "category": N_("Category"), "source_ref": N_("Sender's reference"),
+    # risk-area files
+    "region_name": N_("Region"), "region_code": N_("County code"), "province": N_("Province"), "city": N_("City"),
+    "county": N_("County"), "place": N_("Places"), "level": N_("Level"), "start_at": N_("From"), "end_at": N_("Until"),
 }
 #: service issue messages (English) → message ids with placeholders, so the page shows them translated
 ISSUE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -119,12 +124,16 @@ class Issue:
 def issue_translator(request: Request) -> Callable[[str], Issue]:
     """`"phone: should be 11 digits (got 5)"` → Issue(phone, 手机号, 应为 11 位(实际 5 位))."""
     _ = gettext_for(request)
+    locale = request_locale(request)
 
     def translate(text: str) -> Issue:
         field, sep, message = str(text).partition(": ")
         if not sep:
             field, message = "", str(text)
         shown = message
+        if isinstance(text, FieldIssue) and isinstance(text.message, Message):  # a registered message
+            field, shown = text.field, translate_message(text.message, locale)
+            return Issue(field, _(FIELD_LABELS[field]) if field in FIELD_LABELS else field, shown)
         for pattern, msgid in ISSUE_PATTERNS:
             m = pattern.fullmatch(message)
             if m:
@@ -157,18 +166,16 @@ def namer(pack: Pack, locale: str) -> tuple[Callable[[str | None], str], Callabl
     def measure(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            m = pack.measure(code)
-        except (KeyError, DomainError):
+        m = policy_service.known_measure(code, pack)  # a code the pack lacks: its bundled name
+        if m is None:
             return code
         return m.name_en if en else m.name_zh
 
     def category(code: str | None) -> str:
         if not code:
             return ""
-        try:
-            c = pack.category(code)
-        except (KeyError, DomainError):
+        c = policy_service.known_category(code, pack)
+        if c is None:
             return code
         return c.name_en if en else c.name_zh
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.intake import service
-from fangkong.intake.headers import RISK_AREA_COLUMNS, BadTime, parse_time
-from fangkong.intake.models import RISK_LEVELS, Lead
+from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
+from fangkong.intake.models import Lead
 from fangkong.intake.pages_common import (
     CHANNEL_LABELS,
     LEVEL_LABELS,
@@ -31,14 +31,18 @@ from fangkong.intake.pages_common import (
     saved_upload,
     scope_unit,
 )
+from fangkong.intake.service.risk_areas import DECLARED_LEVELS, INVALID_AREA, read_time
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.jurisdictions import regions
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.messages import FieldIssue, translate
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tabular import UnusableFile, read_table
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render
+from fangkong.kernel.web.templating import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,20 +95,30 @@ def reconciliation_page(
 # --- risk areas ---------------------------------------------------------------------------------------
 
 def _time_field(value: str, field: str) -> dt.datetime | None:
-    try:
-        return parse_time(value)
-    except BadTime:
-        raise ValidationFailed("invalid time", [FieldError(field, "not a date or time")]) from None
+    issues: list[FieldIssue] = []
+    at = read_time(value, field, issues)
+    if issues:
+        raise ValidationFailed(INVALID_AREA(), [FieldError(i.field, i.message) for i in issues])
+    return at
+
+
+def _levels(session: Session) -> tuple[str, ...]:
+    """The levels a person declares: the active pack's (二十条: high and low; 新十条: high only), low
+    excepted — a low-risk area is the derived rest of a county (9th edition)."""
+    pack = policy_service.active_pack(session)
+    return tuple(lv for lv in (pack.levels or DECLARED_LEVELS) if lv in DECLARED_LEVELS)
 
 
 def _areas_page(request: Request, session: Session, actor: Actor, *, status_code: int = 200,
                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                 active_only: bool = False) -> Response:
-    areas = service.list_risk_areas(session, actor, active_at=clock.now() if active_only else None)
+    now = clock.now()
+    areas = service.list_risk_areas(session, actor, active_at=now if active_only else None)
     return render(request, "intake/risk_areas.html", status_code=status_code, actor=actor, areas=areas,
-                  levels=RISK_LEVELS, level_label=labeler(request, LEVEL_LABELS), errors=errors or {},
+                  levels=_levels(session), level_label=labeler(request, LEVEL_LABELS), errors=errors or {},
                   values=values or {}, can_manage=actor.can("risk_area.manage"), active_only=active_only,
-                  now=clock.now())
+                  now=now, county_name=regions.full_name,
+                  derived=service.derived_low_areas(session, actor, at=now))
 
 
 @router.get("/risk-areas")
@@ -119,25 +133,23 @@ def risk_area_add(
     session: DbSession,
     actor: CanManageAreas,
     region_name: Annotated[str, Form(max_length=200)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
     region_code: Annotated[str, Form(max_length=20)] = "",
     level: Annotated[str, Form(max_length=16)] = "",
     start_at: Annotated[str, Form(max_length=64)] = "",
     end_at: Annotated[str, Form(max_length=64)] = "",
     source: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _ = gettext_for(request)
-    values = {"region_name": region_name, "region_code": region_code, "level": level, "start_at": start_at,
-              "end_at": end_at, "source": source}
+    locale = request_locale(request)
+    values = {"region_name": region_name, "place": place, "region_code": region_code, "level": level,
+              "start_at": start_at, "end_at": end_at, "source": source}
     try:
-        start = _time_field(start_at, "start_at")
-        if start is None:
-            raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
-        service.add_risk_area(session, actor, region_name=region_name, level=level, start_at=start,
-                              end_at=_time_field(end_at, "end_at"), region_code=region_code.strip() or None,
-                              source=source.strip() or None)
+        service.add_risk_area(session, actor, region_name=region_name, place=place or None, level=level,
+                              start_at=_time_field(start_at, "start_at"), end_at=_time_field(end_at, "end_at"),
+                              region_code=region_code.strip() or None, source=source.strip() or None)
     except ValidationFailed as exc:
         return _areas_page(request, session, actor, status_code=422, values=values,
-                           errors={e.field: _(e.message) for e in exc.fields})
+                           errors={e.field: translate(e.message, locale) for e in exc.fields})
     return RedirectResponse("/risk-areas", status_code=303)
 
 
@@ -150,7 +162,7 @@ async def risk_areas_import(request: Request, session: DbSession, actor: CanMana
     try:
         path = await saved_upload(file, folder)
         try:
-            table = read_table(path, RISK_AREA_COLUMNS, required_any=["region_name"])
+            table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
             rows = service.import_risk_areas(session, actor, rows=list(table), filename=path.name)
         except UnusableFile as exc:
             raise ValidationFailed("unusable file", [FieldError("file", str(exc))]) from None
@@ -175,7 +187,7 @@ def risk_area_edit(
                                     clear_end=end is None)
     if request.headers.get("HX-Request") == "true":
         _ = gettext_for(request)
-        return render(request, "intake/_risk_area_row.html", actor=actor, a=area, levels=RISK_LEVELS,
+        return render(request, "intake/_risk_area_row.html", actor=actor, a=area, levels=_levels(session),
                       level_label=labeler(request, LEVEL_LABELS), can_manage=True, now=clock.now(),
-                      saved=_("Saved."))
+                      county_name=regions.full_name, saved=_("Saved."))
     return RedirectResponse("/risk-areas", status_code=303)

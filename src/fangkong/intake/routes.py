@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from fangkong.intake import service
 from fangkong.intake.schemas import (
+    DerivedLowOut,
     ItemOut,
     LeadOut,
     LeadPage,
@@ -20,6 +21,7 @@ from fangkong.intake.schemas import (
     RiskAreaPatch,
     VerificationIn,
 )
+from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
@@ -111,20 +113,31 @@ def get_risk_areas(session: DbSession, actor: CanView,
     return [RiskAreaOut.of(a) for a in areas]
 
 
+@api.get("/risk-areas/derived-low", response_model=list[DerivedLowOut], summary="Derived low-risk areas")
+def get_derived_low(session: DbSession, actor: CanView,
+                    at: Annotated[str | None, Query(max_length=64)] = None) -> list[DerivedLowOut]:
+    """The rest of each county with a high- or medium-risk area in force at `at` (default now) is low-risk
+    (第九版: 中高风险区所在县区的其他地区); derived, never declared."""
+    when = _time(at, "at") or clock.now()
+    return [DerivedLowOut(county_code=d.county_code, county_name=d.county_name, since=clock.iso_local(d.since),
+                          area_ids=[a.id for a in d.areas])
+            for d in service.derived_low_areas(session, actor, at=when)]
+
+
 @api.post("/risk-areas", response_model=RiskAreaOut, status_code=201, summary="Declare a risk area")
 def post_risk_area(body: RiskAreaIn, session: DbSession, actor: CanManageAreas) -> RiskAreaOut:
-    start = _time(body.start_at, "start_at")
-    if start is None:
-        raise ValidationFailed("invalid risk area", [FieldError("start_at", "required")])
-    area = service.add_risk_area(session, actor, region_name=body.region_name, level=body.level, start_at=start,
-                                 end_at=_time(body.end_at, "end_at"), region_code=body.region_code,
-                                 source=body.source)
+    area = service.add_risk_area(session, actor, region_name=body.region_name, level=body.level,
+                                 start_at=_time(body.start_at, "start_at"), end_at=_time(body.end_at, "end_at"),
+                                 region_code=body.region_code, province=body.province, city=body.city,
+                                 county=body.county, place=body.place, source=body.source)
     return RiskAreaOut.of(area)
 
 
 @api.patch("/risk-areas/{area_id}", response_model=RiskAreaOut, summary="Change or lift a risk area")
 def patch_risk_area(area_id: RowId, body: RiskAreaPatch, session: DbSession, actor: CanManageAreas) -> RiskAreaOut:
+    """A change that makes the area the same as another (same place, level and start) is 409."""
     area = service.update_risk_area(session, actor, area_id=area_id, level=body.level,
                                     end_at=_time(body.end_at, "end_at"), clear_end=body.end_at == "",
-                                    source=body.source)
+                                    source=body.source, region_name=body.region_name,
+                                    region_code=body.region_code, place=body.place)
     return RiskAreaOut.of(area)

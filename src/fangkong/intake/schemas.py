@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fangkong.intake.models import Lead, RiskArea
 from fangkong.kernel import clock
+from fangkong.kernel.jurisdictions import regions
 
 LEAD_FIELDS = ("name", "id_number", "phone", "origin", "arrival_at", "address", "transport", "reason",
                "source_ref", "category")
@@ -97,6 +98,8 @@ class LeadOut(BaseModel):
     closed_at: str | None
     verification_task_id: int | None
     outcome_code: str | None
+    #: 四个查清 人数: persons at the address, household included
+    headcount: int | None = None
     measure_id: int | None
     unit_id: int
 
@@ -115,7 +118,7 @@ class LeadOut(BaseModel):
             issues=list(lead.issues or []), received_at=clock.iso_local(lead.received_at), known_at=t(lead.known_at),
             managed_at=t(lead.managed_at), controlled_at=t(lead.controlled_at), closed_at=t(lead.closed_at),
             verification_task_id=lead.verification_task_id, outcome_code=lead.outcome_code,
-            measure_id=lead.measure_id, unit_id=lead.unit_id)
+            headcount=lead.headcount, measure_id=lead.measure_id, unit_id=lead.unit_id)
 
 
 class LeadPage(BaseModel):
@@ -124,20 +127,32 @@ class LeadPage(BaseModel):
 
 
 class VerificationIn(BaseModel):
-    """The four checks (四个查清) and the outcome."""
+    """The four checks (四个查清: 人数、人头、位置、管控情况) and the outcome."""
 
     model_config = ConfigDict(extra="forbid")
     outcome_code: str = Field(max_length=32)
-    four_checks: dict[str, Any] = Field(default_factory=dict)
+    four_checks: dict[str, Any] = Field(default_factory=dict, description=(
+        "headcount: persons at the address, household included (a number); identity: true/false; "
+        "location, control: text"), examples=[{"headcount": 3, "identity": True, "location": "家中",
+                                               "control": "居家隔离,门磁已安装"}])
     destination: str | None = Field(default=None, max_length=100)
     site_place_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     note: str | None = Field(default=None, max_length=1000)
 
 
 class RiskAreaIn(BaseModel):
+    """Where (the national list's 省/市/县区/风险区名称, free text naming a county or a place in one, or a
+    county code), level (high/medium: low-risk areas are derived) and times."""
+
     model_config = ConfigDict(extra="forbid")
-    region_name: str = Field(min_length=1, max_length=100)
-    region_code: str | None = Field(default=None, max_length=12)
+    region_name: str | None = Field(default=None, max_length=200,
+                                    description="free text naming a county or a place inside one")
+    region_code: str | None = Field(default=None, max_length=12, description="GB/T 2260 county code")
+    province: str | None = Field(default=None, max_length=50, description="省")
+    city: str | None = Field(default=None, max_length=50, description="市")
+    county: str | None = Field(default=None, max_length=50, description="县区")
+    place: str | None = Field(default=None, max_length=200,
+                              description="风险区名称: 街道/小区/村 inside the county, several separated by 、")
     level: str = Field(max_length=16)
     start_at: str = Field(max_length=64)
     end_at: str | None = Field(default=None, max_length=64)
@@ -149,12 +164,21 @@ class RiskAreaPatch(BaseModel):
     level: str | None = Field(default=None, max_length=16)
     end_at: str | None = Field(default=None, max_length=64, description="an empty string lifts the end")
     source: str | None = Field(default=None, max_length=200)
+    region_name: str | None = Field(default=None, max_length=200, description="where it lies, read again")
+    region_code: str | None = Field(default=None, max_length=12)
+    place: str | None = Field(default=None, max_length=200)
 
 
 class RiskAreaOut(BaseModel):
     id: int
+    #: the region as given
     region_name: str
     region_code: str | None
+    #: the county (GB/T 2260) and its full name; None when the row names no single county (it matches nothing)
+    county_code: str | None
+    county_name: str | None
+    #: places inside the county; empty: the whole county
+    places: list[str]
     level: str
     start_at: str
     end_at: str | None
@@ -162,5 +186,18 @@ class RiskAreaOut(BaseModel):
 
     @classmethod
     def of(cls, a: RiskArea) -> RiskAreaOut:
-        return cls(id=a.id, region_name=a.region_name, region_code=a.region_code, level=a.level,
-                   start_at=clock.iso_local(a.start_at), end_at=clock.iso_local(a.end_at) or None, source=a.source)
+        return cls(id=a.id, region_name=a.region_name, region_code=a.region_code, county_code=a.county_code,
+                   county_name=regions.full_name(a.county_code) or None, places=list(a.places or []),
+                   level=a.level, start_at=clock.iso_local(a.start_at), end_at=clock.iso_local(a.end_at) or None,
+                   source=a.source)
+
+
+class DerivedLowOut(BaseModel):
+    """The low-risk rest of a county with a high- or medium-risk area (derived, 第九版)."""
+
+    county_code: str
+    county_name: str
+    level: str = "low"
+    since: str
+    #: the high- and medium-risk areas that make the rest of the county low-risk
+    area_ids: list[int]

@@ -13,6 +13,7 @@ import statistics
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: result words a lab may send (decisions.md, "Results, pools, compliance"); anything else rejects
 RESULT_WORDS: dict[str, str] = {
@@ -204,3 +205,58 @@ def simulate_pooling(persons: int, prevalence: float, pool_size: int, *, seed: i
         positive = any(rng.random() < prevalence for _ in range(size))
         tests += 1 + (size if positive and size > 1 else 0)
     return tests / persons
+
+
+# ------------------------------------------------------------------------------ single tubes (单管单采)
+
+#: measure kinds that put a person "under a measure" for pooling (管控人员 单管单采): quarantine, home
+#: health monitoring and temporary control; self health monitoring and test-only schedules do not
+UNDER_MEASURE_KINDS: frozenset[str] = frozenset(
+    {"centralised_quarantine", "home_quarantine", "home_health_monitoring", "temporary_control"})
+UNDER_MEASURE = "under_measure"
+
+
+@dataclass(frozen=True)
+class TubeLimit:
+    """The largest tube a person may be put into, and why: the pooling setting (`pooling.<setting>`),
+    and the category or measure kind that asked for it."""
+
+    size: int
+    setting: str
+    category: str | None
+    kind: str | None = None
+
+    @property
+    def rule(self) -> str:
+        return f"pooling.{self.setting}"
+
+
+def tube_limit(pack: Any, *, measures: Iterable[tuple[str, str]] = (), lead_categories: Iterable[str] = ()
+               ) -> TubeLimit | None:
+    """The tightest pooling limit for a person from the active pack, or None when any tube will do.
+
+    `measures` are (category, kind) of the measures in force: the category's `pool` setting applies,
+    and `pooling.under_measure` for a measure of a kind in `UNDER_MEASURE_KINDS`. `lead_categories`
+    are the decided categories of the person's open leads (a close contact not yet verified): the
+    category's `pool` setting applies. A category or setting the pack lacks asks for nothing.
+    """
+    found: list[TubeLimit] = []
+
+    def add(setting: str | None, category: str | None, kind: str | None = None) -> None:
+        if setting is not None and setting in pack.pooling:
+            found.append(TubeLimit(pack.pooling[setting].size, setting, category, kind))
+
+    def pool_of(category: str) -> str | None:
+        cat = pack.categories.get(category)
+        return cat.pool if cat is not None else None
+
+    for category, kind in measures:
+        add(pool_of(category), category, kind)
+        if kind in UNDER_MEASURE_KINDS:
+            add(UNDER_MEASURE, category, kind)
+    for category in lead_categories:
+        add(pool_of(category), category)
+    if not found:
+        return None
+    # the smallest size; on a tie, a category's own setting before `under_measure` (it says more)
+    return min(found, key=lambda t: (t.size, t.setting == UNDER_MEASURE))

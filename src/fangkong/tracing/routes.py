@@ -18,6 +18,7 @@ from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import FieldIssue
 from fangkong.kernel.people.models import Person
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -341,7 +342,8 @@ def contact_page(request: Request, case_id: RowId, contact_id: RowId, session: D
     done = {v.contact.person_id for v in service.contact_views(session, actor, case_id)}
     return render(request, "tracing/contact.html", actor=actor, case=case, view=view, household=household,
                   secondaries=secondaries, done=done,
-                  measure_names=_measure_names(request, session))
+                  measure_names=_measure_names(request, session),
+                  secondary_identified=policy_service.active_pack(session).has_category("secondary_contact"))
 
 
 @pages.post("/cases/{case_id}/contacts/{contact_id}/secondary")

@@ -14,11 +14,13 @@ from fangkong.intake.service.leads import (
     lead_states,
     leads_of_person,
     list_leads,
+    open_lead_categories,
 )
 from fangkong.intake.service.persons import split_person
 from fangkong.intake.service.reports import daily_clearance, reconciliation
 from fangkong.intake.service.risk_areas import (
     add_risk_area,
+    derived_low_areas,
     import_risk_areas,
     list_risk_areas,
     update_risk_area,
@@ -26,9 +28,9 @@ from fangkong.intake.service.risk_areas import (
 from fangkong.intake.service.verification import record_verification
 
 __all__ = [
-    "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "export_leads", "get_lead",
-    "import_leads_file", "import_risk_areas", "ingest_leads",
+    "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "derived_low_areas",
+    "export_leads", "get_lead", "import_leads_file", "import_risk_areas", "ingest_leads",
     "lead_payload", "lead_states", "leads_of_person", "list_leads",
-    "list_risk_areas", "reconciliation",
+    "list_risk_areas", "open_lead_categories", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from fangkong.control import service as control_service
 from fangkong.intake import kinds, rules
 from fangkong.intake.headers import BadTime, parse_category, parse_time
-from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch, RiskArea
+from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch
 from fangkong.intake.service.resolution import resolve_rows
+from fangkong.intake.service.risk_areas import area_spans
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -31,6 +32,7 @@ from fangkong.kernel.bulk import chunks as _chunks
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, issue, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import (
     IdNumberCheck,
@@ -44,9 +46,14 @@ from fangkong.kernel.people.matching import Candidate
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.service import identity_columns
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.schema import CATEGORIES, Pack
 from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
+CATEGORY_NOT_IN_PACK = message("lead.category_not_in_pack", _(
+    "%(category)s is not a category of the active policy pack %(pack)s: decided by the other fields"))
+#: every category code the platform knows (a file may name one the active pack lacks)
+ALL_CATEGORIES = frozenset(CATEGORIES)
 TEXT_LIMITS = {"origin": 100, "address": 255, "transport": 64, "reason": 255, "source_ref": 128}
 LEAD_IDENTITY = ("id_number_enc", "id_number_bidx", "id_number_valid", "id_number_masked",
                  "phone_enc", "phone_bidx", "phone_masked")
@@ -110,7 +117,8 @@ def _text(value: Any) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
 
 
-def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, known: frozenset[str]) -> None:
+def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, known: frozenset[str],
+               pack: Pack | None = None) -> None:
     """Fill each row's checked fields and issues; reject rows with nothing to find a person by."""
     id_checks = check_id_numbers([r.item.values.get("id_number") or None for r in rows])
     keys = name_keys([r.item.values.get("name") or None for r in rows])
@@ -143,10 +151,13 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
         r.category = default_category
         if given:
             code = parse_category(given, known)
-            if code is None:
-                issues.append(f"category: unknown category {given!r}")
-            else:
+            if code is not None:
                 r.category = code
+            elif parse_category(given, ALL_CATEGORIES) is not None and pack is not None:
+                # a category of another pack (次密接 under the 二十条): said plainly, decided without it
+                issues.append(issue("category", CATEGORY_NOT_IN_PACK(category=given, pack=pack.title())))
+            else:
+                issues.append(f"category: unknown category {given!r}")
         if r.id_check is None and r.phone_check is None and not (r.name_key and r.text["address"]):
             r.report.status = "rejected"
             missing = "no name" if not r.name_key and r.text["address"] else "no address"
@@ -189,11 +200,6 @@ def _dedupe(session: Session, rows: list[_Row], channel: str) -> None:
             r.dup_of = first_of[key]
             continue
         first_of[key] = r
-
-
-def _risk_areas(session: Session) -> list[rules.AreaSpan]:
-    return [rules.AreaSpan(a.name_key, a.level, a.start_at, a.end_at, a.region_code, a.region_name)
-            for a in session.execute(select(RiskArea)).scalars()]
 
 
 def in_force_of(session: Session, person_ids: Sequence[int], at: dt.datetime) -> dict[int, list[rules.InForce]]:
@@ -249,7 +255,7 @@ def ingest_leads(
     timings: dict[str, float] = {}
     lap = _Lap(timings)
     rows = [_Row(item, ReportRow(item.number, "accepted")) for item in items]
-    _normalise(rows, channel=channel, default_category=category, known=frozenset(pack.categories))
+    _normalise(rows, channel=channel, default_category=category, known=frozenset(pack.categories), pack=pack)
     lap("normalise")
     _dedupe(session, rows, channel)
     lap("dedupe")
@@ -269,7 +275,7 @@ def ingest_leads(
     lap("resolve")
 
     # decide, then store leads (Core bulk insert)
-    areas = _risk_areas(session)
+    areas = area_spans(session)
     in_force = in_force_of(session, sorted({r.report.person_id for r in live if r.report.person_id}), now)
     person_units = _person_units(session, [r.report.person_id for r in live if r.unit is None])
     unit_paths = {root.id: root.path, **{u.id: u.path for u in (r.unit for r in live) if u is not None}}
@@ -292,6 +298,8 @@ def ingest_leads(
                                     decided_at=now, areas=areas, in_force=running)
             if not running:
                 cache[key] = decision
+        if decision.origin_issue is not None:
+            r.report.issues.append(decision.origin_issue)
         decisions.append(decision)
         owner = r.unit.id if r.unit is not None else person_units.unit_of.get(pid, root.id)
         payload = r.item.payload if r.item.payload is not None else {**r.item.values, **r.item.extra}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,14 @@ from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 
 MAX_LIMIT = 500
 EXPORT_COLUMNS = ["channel", "source_ref", "person_id", "status", "measure", "rule", "received_at", "known_at",
-                  "managed_at", "controlled_at", "id_number", "phone", "unit_code"]
+                  "managed_at", "controlled_at", "id_number", "phone", "unit_code", "headcount"]
 
 
 def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
@@ -89,6 +90,19 @@ def leads_of_person(session: Session, actor: Actor, person_id: int) -> list[Lead
     return list(session.execute(stmt).scalars())
 
 
+def open_lead_categories(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The decided categories of each person's open leads (known or locating: not yet verified), for
+    rules such as single tubes at sampling (unscoped: a rule reads it, nobody sees it)."""
+    out: dict[int, set[str]] = {}
+    for chunk in chunks(sorted(set(person_ids))):
+        stmt = select(Lead.person_id, Lead.decision_category).where(
+            in_list(session, Lead.person_id, chunk), Lead.status.in_(("known", "locating")),
+            Lead.decision_category.is_not(None))
+        for pid, category in session.execute(stmt):
+            out.setdefault(pid, set()).add(category)
+    return out
+
+
 def _export_rows(session: Session, actor: Actor, stmt: Any, unmasked: bool) -> Iterator[list[Any]]:
     units: dict[int, str] = {}
     for lead in session.execute(stmt.order_by(Lead.id).execution_options(yield_per=2000)).scalars():
@@ -102,7 +116,7 @@ def _export_rows(session: Session, actor: Actor, stmt: Any, unmasked: bool) -> I
         yield [lead.channel, lead.source_ref or "", lead.person_id or "", lead.status, lead.measure_code or "",
                lead.rule or "", clock.iso_local(lead.received_at), clock.iso_local(lead.known_at),
                clock.iso_local(lead.managed_at), clock.iso_local(lead.controlled_at), id_number, phone,
-               units[lead.unit_id]]
+               units[lead.unit_id], "" if lead.headcount is None else lead.headcount]
 
 
 def export_leads(

@@ -8,6 +8,7 @@ closed, or counted controlled when a measure is already in force.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -22,10 +23,51 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
 
 OPEN_STATUSES = ("known", "locating")
+UNKNOWN_CHECKS = message("verification.unknown_checks", _(
+    "unknown checks %(unknown)s; the four checks are %(expected)s"))
+BAD_HEADCOUNT = message("verification.headcount", _(
+    "the headcount is a whole number of persons at the address, household included (0 to %(max)s)"))
+BAD_IDENTITY = message("verification.identity", _("the identity check is yes or no"))
+
+
+def clean_checks(four_checks: dict[str, Any] | None) -> tuple[dict[str, Any], list[FieldError]]:
+    """The four checks (四个查清) as stored: `headcount` an int, `identity` a bool, `location` and
+    `control` text; every problem a FieldError on `four_checks.<key>`."""
+    checks = dict(four_checks or {})
+    errors: list[FieldError] = []
+    unknown = sorted(set(checks) - set(kinds.FOUR_CHECKS))
+    if unknown:
+        errors.append(FieldError("four_checks", UNKNOWN_CHECKS(unknown=", ".join(unknown),
+                                                               expected=", ".join(kinds.FOUR_CHECKS))))
+    out: dict[str, Any] = {}
+    raw = checks.get("headcount")
+    if raw is not None and raw != "":
+        text = unicodedata.normalize("NFKC", str(raw)).strip()  # full-width digits are digits
+        n = raw if isinstance(raw, int) and not isinstance(raw, bool) else (
+            int(text) if text.isascii() and text.isdigit() else None)
+        if n is None or not 0 <= n <= kinds.MAX_HEADCOUNT:
+            errors.append(FieldError("four_checks.headcount", BAD_HEADCOUNT(max=kinds.MAX_HEADCOUNT)))
+        else:
+            out["headcount"] = n
+    ident = checks.get("identity")
+    if ident is not None and ident != "":
+        yes_no = {"yes": True, "no": False, "true": True, "false": False, "是": True, "否": False}
+        if isinstance(ident, bool):
+            out["identity"] = ident
+        elif str(ident).strip().lower() in yes_no:
+            out["identity"] = yes_no[str(ident).strip().lower()]
+        else:
+            errors.append(FieldError("four_checks.identity", BAD_IDENTITY()))
+    for key in ("location", "control"):
+        text = " ".join(str(checks.get(key) or "").split())[:200]
+        if text:
+            out[key] = text
+    return out, errors
 
 
 def _lead_for(session: Session, actor: Actor, lead_id: int | None, task_id: int | None) -> Lead:
@@ -62,7 +104,9 @@ def record_verification(
     site_place_id: int | None = None,
     note: str | None = None,
 ) -> Lead:
-    """Record the four checks (四个查清) of a lead's open task and take the next step."""
+    """Record the four checks (四个查清: 人数、人头、位置、管控情况) of a lead's open task and take the
+    next step. `four_checks` holds `headcount` (persons at the address, household included: a number,
+    also kept on the lead), `identity` (yes/no), `location` and `control` (text); each is optional."""
     actor.require("lead.verify")
     lead = _lead_for(session, actor, lead_id, task_id)
     if lead.status not in OPEN_STATUSES or lead.verification_task_id is None:
@@ -70,11 +114,8 @@ def record_verification(
     errors: list[FieldError] = []
     if outcome_code not in kinds.OUTCOMES:
         errors.append(FieldError("outcome_code", f"one of {', '.join(kinds.OUTCOMES)}"))
-    checks = dict(four_checks or {})
-    unknown = sorted(set(checks) - set(kinds.FOUR_CHECKS))
-    if unknown:
-        errors.append(FieldError("four_checks", f"unknown checks {', '.join(unknown)}; "
-                                                f"expected {', '.join(kinds.FOUR_CHECKS)}"))
+    checks, check_errors = clean_checks(four_checks)
+    errors.extend(check_errors)
     destination = " ".join((destination or "").split()) or None
     if outcome_code == "left_city" and not destination:
         errors.append(FieldError("destination", "required when the person left the city"))
@@ -95,6 +136,8 @@ def record_verification(
                                 outcome=outcome, note=note)
     now = clock.now()
     lead.outcome_code = outcome_code
+    if "headcount" in checks:
+        lead.headcount = checks["headcount"]
     next_task_id = None
     if outcome_code in ("found_home", "found_site"):
         lead.managed_at = now

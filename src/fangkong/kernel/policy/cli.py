@@ -57,15 +57,26 @@ def _error(exc: DomainError) -> None:
 
 
 @policy_app.command("show", help=_("Show the active pack: categories with measures, days and test days, and the time limits."))
-def show_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
+def show_cmd(
+    as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
+    version: str = typer.Option(None, "--version", help=_("code@version (default: the active pack).")),
+    sources: bool = typer.Option(False, "--sources", help=_("List every number with its source and kind of source.")),
+) -> None:
     """Show the active pack: categories with measures, days and test days, and the time limits."""
     from fangkong.kernel.policy import service
+    from fangkong.kernel.policy.schema import numbers_with_sources
 
     with cli_session() as session:
         try:
-            pack = service.active_pack(session)
+            pack = service.get_pack(session, version) if version else service.active_pack(session)
         except DomainError as exc:
             _error(exc)
+    if sources:
+        print_rows(["number", "value", "source_kind", "source"],
+                   [[path, value if not isinstance(value, list) else ",".join(map(str, value)), kind, src]
+                    for path, value, src, kind in numbers_with_sources(pack)],
+                   as_json=as_json, title=_("Sources") + f" ({pack.version_tag})")
+        return
     if as_json:
         typer.echo(json.dumps({"version_tag": pack.version_tag, **pack.model_dump(mode="json")},
                               ensure_ascii=False))
@@ -79,6 +90,10 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")
     print_rows(["category", "name", "measures", "test_days"],
                [[code, _name(c), _measures_text(pack, c), _tests_text(c)] for code, c in pack.categories.items()],
                title=_("Categories"))
+    typer.echo("")
+    print_rows(["level", "name", "stay_window_days", "category"],
+               [[lv, _name(pack.risk_level(lv)), pack.risk_level(lv).stay_window_days, pack.risk_level(lv).category]
+                for lv in pack.levels], title=_("Risk levels"))
     typer.echo("")
     sla = [[f"sla_hours.{k}", f"{v.hours:g}", v.source] for k, v in pack.sla_hours.items()]
     sla += [[f"turnaround_hours.{k}", f"{v.hours:g}", v.source] for k, v in pack.turnaround_hours.items()]

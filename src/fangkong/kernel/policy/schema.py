@@ -5,6 +5,15 @@ validated by these models and stored per version, so an old decision can be expl
 that made it. Structural errors carry Pydantic's field path; cross-references (a phase naming an
 unknown measure, a test day outside its phase, a duplicate group code) are checked after the
 structure and reported with the same kind of path (`categories.close_contact.phases.0.test_days.2`).
+
+Packs differ in what they define: the 9th edition has secondary contacts and three risk levels; the
+二十条 (2022-11-11) has no secondary contacts and only high and low areas; the 新十条 (2022-12-07) has
+only high-risk areas. Only the categories the platform's own code files leads under are required
+(`REQUIRED_CATEGORIES`); every reader asks `pack.has_category(code)` / `pack.has_level(level)` first.
+
+Every number says where it comes from: `source` (the document, article or practice) and
+`source_kind` (`national`, `province`, `city_practice`, `platform`). An object whose numbers have
+different bases names them one by one in `field_sources` (`epass.field_sources.validity_days`).
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ MeasureKind = Literal[
 ]
 MEASURE_KINDS: tuple[str, ...] = MeasureKind.__args__  # type: ignore[attr-defined]
 
-#: intake categories every pack must define (intake decides by these codes); packs may add more
+#: the intake categories the platform knows by code (labels, file words); a pack defines a subset
 CATEGORIES: tuple[str, ...] = (
     "close_contact",
     "secondary_contact",
@@ -42,7 +51,15 @@ CATEGORIES: tuple[str, ...] = (
     "truck_driver",
     "other",
 )
+#: categories every pack must define: the platform's own code files leads under them (tracing's close
+#: contacts and co-location, testing's positive pools, intake's fallback `other`)
+REQUIRED_CATEGORIES: tuple[str, ...] = ("close_contact", "colocation", "positive_pool_member", "other")
 RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+
+#: where a number comes from: a national document, a provincial one, a city's practice, or a platform
+#: default chosen by us; `unspecified` is only the schema default (the shipped packs never use it)
+SourceKind = Literal["national", "province", "city_practice", "platform", "unspecified"]
+SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__  # type: ignore[attr-defined]
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -53,6 +70,25 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FieldSource(_Model):
+    """The source of one number of an object whose numbers have different bases."""
+
+    source: Text
+    source_kind: SourceKind
+
+
+class _Sourced(_Model):
+    source: str = ""
+    source_kind: SourceKind = "unspecified"
+    #: field name → its own source, where it differs from the object's
+    field_sources: dict[str, FieldSource] = Field(default_factory=dict)
+
+    def source_of(self, name: str) -> tuple[str, str]:
+        """(source, source_kind) of one field."""
+        own = self.field_sources.get(name)
+        return (own.source, own.source_kind) if own is not None else (self.source, self.source_kind)
+
+
 class Measure(_Model):
     """A control measure (管控措施): centralised quarantine, home quarantine, monitoring …"""
 
@@ -60,6 +96,7 @@ class Measure(_Model):
     name_en: Text
     kind: MeasureKind
     source: str = ""
+    source_kind: SourceKind = "unspecified"
 
 
 class Phase(_Model):
@@ -79,15 +116,18 @@ class UntilNegatives(_Model):
     within_days: int | None = Field(default=None, ge=1)
 
 
-class Category(_Model):
+class Category(_Sourced):
     """An intake category (人员类别): who a person is to the outbreak, and what is done about it."""
 
     name_zh: Text
     name_en: Text
     phases: list[Phase] = Field(default_factory=list)
     until_negatives: UntilNegatives | None = None
+    #: the pooling setting (a key of `pooling`) for a person of this category while their lead is
+    #: open or their measure is in force: `contacts` (单管单采) for close contacts …; None: the pack's
+    #: `under_measure` setting applies to a running measure, nothing to an open lead
+    pool: Code | None = None
     note: str = ""
-    source: str = ""
 
     @property
     def total_days(self) -> int | None:
@@ -107,16 +147,16 @@ class Category(_Model):
 
 
 class Downgrade(_Model):
-    """When an area moves down a level (降级)."""
+    """When an area moves down a level (降级), or is lifted (`lifted`: 解封, no longer a risk area)."""
 
-    to: Literal["medium", "low"]
+    to: Literal["medium", "low", "lifted"]
     days_without_new_case: int = Field(ge=1)
     negative_round_required: bool = False
     #: for a medium area that was itself downgraded from high: days until low (None: as above)
     days_after_downgrade_from_high: int | None = Field(default=None, ge=1)
 
 
-class RiskLevel(_Model):
+class RiskLevel(_Sourced):
     """A risk-area level (高/中/低风险区) and what a stay there within the window means."""
 
     name_zh: Text
@@ -125,17 +165,19 @@ class RiskLevel(_Model):
     #: the intake category a stay maps to
     category: Code
     downgrade: Downgrade | None = None
-    source: str = ""
 
 
 class RiskAreas(_Model):
-    high: RiskLevel
-    medium: RiskLevel
-    low: RiskLevel
+    """The levels a pack defines: the 9th edition has all three, the 二十条 high and low, the 新十条
+    high only. A level left out does not exist under the pack (an area of that level is an issue)."""
+
+    high: RiskLevel | None = None
+    medium: RiskLevel | None = None
+    low: RiskLevel | None = None
     source: str = ""
 
 
-class KeyGroup(_Model):
+class KeyGroup(_Sourced):
     """A key group (重点人群) tested on a schedule (应检尽检)."""
 
     code: Code
@@ -144,33 +186,28 @@ class KeyGroup(_Model):
     frequency_days: int = Field(ge=1)
     test_type: Literal["pcr", "antigen"] = "pcr"
     tier: int = Field(ge=1)
-    source: str = ""
 
 
-class PoolSize(_Model):
+class PoolSize(_Sourced):
     """Persons per tube (混采) for a risk level or setting."""
 
     size: int = Field(ge=1, le=50)
-    source: str = ""
 
 
-class Hours(_Model):
+class Hours(_Sourced):
     hours: float = Field(gt=0)
-    source: str = ""
 
 
-class Minutes(_Model):
+class Minutes(_Sourced):
     minutes: int = Field(ge=1, le=24 * 60)
-    source: str = ""
 
 
-class Venues(_Model):
+class Venues(_Sourced):
     retention_days: int = Field(ge=1)
     #: the stay (minutes from the scan) at a venue whose category has no `dwell_minutes` entry
     colocation_window_min: int = Field(ge=1)
     #: venue category → how long a visit is taken to last from its scan (停留时长), for co-location
     dwell_minutes: dict[Code, Minutes] = Field(default_factory=dict)
-    source: str = ""
 
     def dwell(self, category: str | None) -> int:
         """Minutes a scan at a venue of this category is taken to last (co-location overlap)."""
@@ -178,33 +215,38 @@ class Venues(_Model):
         return entry.minutes if entry is not None else self.colocation_window_min
 
 
-class QuarantineSites(_Model):
+class QuarantineSites(_Sourced):
     rooms_per_10k: float = Field(gt=0)
     temperature_checks_per_day: int = Field(ge=1)
-    source: str = ""
 
 
-class Epass(_Model):
+class Epass(_Sourced):
     driver_negative_hours: int = Field(ge=1)
     book_ahead_hours: int = Field(ge=0)
     validity_days: int = Field(ge=1)
-    source: str = ""
 
 
-class Retention(_Model):
+class Retention(_Sourced):
     scan_days: int = Field(ge=1)
     access_log_months: int = Field(ge=1)
-    source: str = ""
 
 
-class Tracing(_Model):
+class Tracing(_Sourced):
     #: close contacts are counted from this many days before onset (sampling, if asymptomatic)
     lookback_days: int = Field(ge=1, le=30)
     #: a secondary contact is released at the end of their measure only when the close contact's first
     #: this many tests under their own measure were negative (0: no such condition)
     secondary_release_close_negatives: int = Field(default=2, ge=0, le=10)
-    secondary_release_source: str = ""
-    source: str = ""
+
+
+class PopulationTesting(_Sourced):
+    """Population testing (核酸检测策略): whether whole administrative areas are tested when an outbreak
+    starts (全员核酸), and whether cross-region travellers are checked for a negative test or tested
+    on arrival (查验核酸阴性证明、落地检). The defaults are the 9th edition's practice; the 新十条
+    turns both off."""
+
+    area_wide_by_default: bool = True
+    checkpoint_test_check: bool = True
 
 
 class Pack(_Model):
@@ -228,6 +270,9 @@ class Pack(_Model):
     epass: Epass
     retention: Retention
     tracing: Tracing
+    testing: PopulationTesting = Field(default_factory=PopulationTesting)
+    #: sources of the pack's own numbers (`daily_clearance_cutoff`)
+    field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -255,6 +300,22 @@ class Pack(_Model):
     def version_tag(self) -> str:
         return f"{self.code}@{self.version}"
 
+    def title(self, locale: str = "zh_CN") -> str:
+        """The pack's name in one language: packs are named "中文 / English"."""
+        zh, sep, en = self.name.partition("/")
+        return (en if locale == "en" and sep and en.strip() else zh).strip() or self.name
+
+    def has_category(self, code: str | None) -> bool:
+        return code is not None and code in self.categories
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The risk levels this pack defines, highest first."""
+        return tuple(lv for lv in RISK_LEVELS if getattr(self.risk_areas, lv) is not None)
+
+    def has_level(self, level: str | None) -> bool:
+        return level in self.levels
+
     def category(self, code: str) -> Category:
         try:
             return self.categories[code]
@@ -276,7 +337,10 @@ class Pack(_Model):
     def risk_level(self, level: str) -> RiskLevel:
         if level not in RISK_LEVELS:
             raise KeyError(f"unknown risk level {level!r}")
-        return getattr(self.risk_areas, level)
+        found: RiskLevel | None = getattr(self.risk_areas, level)
+        if found is None:
+            raise KeyError(f"policy pack {self.version_tag} has no {level} risk level")
+        return found
 
     def sla(self, name: str) -> dt.timedelta:
         try:
@@ -306,7 +370,7 @@ class Pack(_Model):
 def cross_check(pack: Pack) -> list[FieldError]:
     """References and ranges Pydantic cannot see field by field, each with its field path."""
     problems: list[FieldError] = []
-    for code in CATEGORIES:
+    for code in REQUIRED_CATEGORIES:
         if code not in pack.categories:
             problems.append(FieldError(f"categories.{code}", "required category is missing"))
     for code, cat in pack.categories.items():
@@ -328,12 +392,25 @@ def cross_check(pack: Pack) -> list[FieldError]:
                         f"{p}.test_days.{j}", f"test day {day} is outside the phase (days 1–{limit or '…'})"))
             if phase.test_days != sorted(set(phase.test_days)):
                 problems.append(FieldError(f"{p}.test_days", "test days must be increasing, without repeats"))
+        if cat.pool is not None and cat.pool not in pack.pooling:
+            problems.append(FieldError(f"{base}.pool", f"unknown pooling setting {cat.pool!r}"))
     for level in RISK_LEVELS:
-        rl: RiskLevel = getattr(pack.risk_areas, level)
+        rl: RiskLevel | None = getattr(pack.risk_areas, level)
+        if rl is None:
+            continue
         if rl.category not in pack.categories:
             problems.append(FieldError(f"risk_areas.{level}.category", f"unknown category {rl.category!r}"))
-        if rl.downgrade is not None and RISK_LEVELS.index(rl.downgrade.to) <= RISK_LEVELS.index(level):
-            problems.append(FieldError(f"risk_areas.{level}.downgrade.to", "must be a lower level"))
+        to = rl.downgrade.to if rl.downgrade is not None else None
+        if to is not None and to != "lifted":
+            if RISK_LEVELS.index(to) <= RISK_LEVELS.index(level):
+                problems.append(FieldError(f"risk_areas.{level}.downgrade.to", "must be a lower level"))
+            elif getattr(pack.risk_areas, to) is None:
+                problems.append(FieldError(f"risk_areas.{level}.downgrade.to",
+                                           f"the pack has no {to} level (use `lifted`)"))
+    for where, obj in _sourced(pack):
+        for name in obj.field_sources:
+            if name not in type(obj).model_fields or name in ("source", "source_kind", "field_sources"):
+                problems.append(FieldError(f"{where}field_sources.{name}", f"{name!r} is not a field here"))
     seen: dict[str, int] = {}
     for i, group in enumerate(pack.key_groups):
         if group.code in seen:
@@ -341,3 +418,61 @@ def cross_check(pack: Pack) -> list[FieldError]:
                                        f"duplicate code {group.code!r} (also key_groups.{seen[group.code]})"))
         seen.setdefault(group.code, i)
     return problems
+
+
+def _sourced(pack: Pack) -> list[tuple[str, Any]]:
+    """(path prefix, object) of every object with `field_sources`, the pack itself first."""
+    out: list[tuple[str, Any]] = [("", pack)]
+    out += [(f"categories.{c}.", cat) for c, cat in pack.categories.items()]
+    out += [(f"risk_areas.{lv}.", pack.risk_level(lv)) for lv in pack.levels]
+    out += [(f"key_groups.{i}.", g) for i, g in enumerate(pack.key_groups)]
+    out += [(f"pooling.{k}.", v) for k, v in pack.pooling.items()]
+    out += [(f"turnaround_hours.{k}.", v) for k, v in pack.turnaround_hours.items()]
+    out += [(f"sla_hours.{k}.", v) for k, v in pack.sla_hours.items()]
+    out += [(f"{name}.", getattr(pack, name))
+            for name in ("venues", "quarantine_sites", "epass", "retention", "tracing", "testing")]
+    return out
+
+
+def numbers_with_sources(pack: Pack) -> list[tuple[str, object, str, str]]:
+    """Every number of the pack with the source that names it: (path, value, source, source_kind).
+
+    Used by the pack audit (`tests/kernel/test_policy_sources.py`) and `fangkong policy show --sources`.
+    A category's numbers (phase days, test days, the negatives it ends on) are sourced by the category,
+    a risk level's downgrade by the level, the pack's own by `field_sources`.
+    """
+    out: list[tuple[str, object, str, str]] = []
+
+    def numeric(value: object) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    for code, cat in pack.categories.items():
+        src, kind = cat.source, cat.source_kind
+        for i, phase in enumerate(cat.phases):
+            if phase.days is not None:
+                out.append((f"categories.{code}.phases.{i}.days", phase.days, src, kind))
+            if phase.test_days:
+                out.append((f"categories.{code}.phases.{i}.test_days", list(phase.test_days), src, kind))
+        if cat.until_negatives is not None:
+            for name, value in cat.until_negatives.model_dump().items():
+                if numeric(value):
+                    out.append((f"categories.{code}.until_negatives.{name}", value, src, kind))
+    for level in pack.levels:
+        rl = pack.risk_level(level)
+        out.append((f"risk_areas.{level}.stay_window_days", rl.stay_window_days, *rl.source_of("stay_window_days")))
+        if rl.downgrade is not None:
+            src, kind = rl.source_of("downgrade")
+            for name, value in rl.downgrade.model_dump().items():
+                if numeric(value):
+                    out.append((f"risk_areas.{level}.downgrade.{name}", value, src, kind))
+    for where, obj in _sourced(pack):
+        if isinstance(obj, Category | RiskLevel) or obj is pack:
+            continue
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if numeric(value):
+                out.append((f"{where}{name}", value, *obj.source_of(name)))
+    cutoff = pack.field_sources.get("daily_clearance_cutoff")
+    out.append(("daily_clearance_cutoff", pack.daily_clearance_cutoff,
+                cutoff.source if cutoff else "", cutoff.source_kind if cutoff else "unspecified"))
+    return out

@@ -37,6 +37,13 @@ def group_frequencies(p: Pack) -> dict[str, int]:
     return {g.code: g.frequency_days for g in p.key_groups}
 
 
+def group_names(p: Pack) -> dict[str, str]:
+    """Chinese names of key groups: the pack's, and the bundled packs' for a group the pack no longer
+    lists (members enrolled under the 9th edition keep a name after the 新十条 is activated)."""
+    names = {g.code: g.name_zh for bundled in policy_service.bundled_packs() for g in bundled.key_groups}
+    return names | {g.code: g.name_zh for g in p.key_groups}
+
+
 def check_group(p: Pack, code: str, field: str = "group", *, allow_rule: bool = False) -> str:
     """A key group code of the active pack (and the rule group `home_measure` when `allow_rule`: it is
     filled by rule only); ValidationFailed otherwise."""

@@ -235,7 +235,7 @@ def create_overdue_tasks(session: Session, *, now: dt.datetime | None = None) ->
     now = now or clock.now()
     p = common.pack(session)
     grace = common.grace(p)
-    names = {g.code: g.name_zh for g in p.key_groups} | {RULE_GROUP: "居家措施人员"}
+    names = common.group_names(p) | {RULE_GROUP: "居家措施人员"}
     at = literal(now, UTCDateTime())
     open_task = exists().where(Task.kind == kinds.OVERDUE, Task.subject_type == "group_member",
                                Task.subject_id == GroupMember.id, Task.status == "open")

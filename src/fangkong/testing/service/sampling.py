@@ -21,6 +21,7 @@ from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import issue
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.people.models import Person
@@ -31,7 +32,8 @@ from fangkong.kernel.tabular import ReportRow, read_table
 from fangkong.testing import rules
 from fangkong.testing.headers import SAMPLE_COLUMNS
 from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeSample
-from fangkong.testing.service import common
+from fangkong.testing.rules import TubeLimit
+from fangkong.testing.service import common, single_tube
 
 BARCODE_MAX = 64
 MAX_POOL = 50
@@ -163,6 +165,10 @@ def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | 
         point = session.get(Place, sampling_point_id)
         if point is None or point.kind != "sampling_point" or not actor.sees_path(point.unit_path):
             errors.append(FieldError("sampling_point_id", "unknown sampling point"))
+            point = None
+    if point is not None and pool_size is None and single_tube.point_limit(p, point) is not None:
+        size = min(size, single_tube.point_limit(p, point) or size)  # a fever clinic's default
+    errors += [e for e in [single_tube.fever_clinic_error(p, point, size)] if e]
     if errors:
         raise ValidationFailed("invalid tube", errors)
     tube = session.execute(select(Tube).where(Tube.barcode == code)).scalar_one_or_none()
@@ -207,8 +213,9 @@ def close_tube(session: Session, actor: Actor, *, barcode: str) -> Tube:
 
 class SampleRefused(ValidationFailed):
     """A sample the tube cannot take: `kind` is `duplicate` (the same person twice), `closed` (full or
-    closed) or `shared_phone` (a phone several persons share, without a name); `params` fill the
-    translated message on the sampler's page."""
+    closed), `shared_phone` (a phone several persons share, without a name) or `single_tube` (the
+    person may not be pooled this many to a tube: 单管单采); `params` fill the translated message on
+    the sampler's page."""
 
     def __init__(self, message: str, fields: list[FieldError], *, kind: str, **params: Any) -> None:
         super().__init__(message, fields)
@@ -246,7 +253,10 @@ def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, nam
     keys, _ = _who(session, actor, person=person, name=(name or "").strip() or None)
     resolved = resolve_persons(session, actor, [keys], source="sample")[0]
     assert resolved.person_id is not None
-    sample = _put(session, actor, tube, resolved.person_id, collected_at or clock.now())
+    at = collected_at or clock.now()
+    p = common.pack(session)
+    limit = single_tube.limits(session, p, [resolved.person_id], at=at).get(resolved.person_id)
+    sample = _put(session, actor, tube, resolved.person_id, at, limit=limit, pack=p)
     control_service.samples_recorded(session, person_ids=[resolved.person_id])  # the measure's test day is done
     return tube, sample
 
@@ -258,7 +268,10 @@ def _refuse_if_full(tube: Tube, n: int) -> None:
             kind="closed", barcode=tube.barcode, n=n, size=tube.pool_size)
 
 
-def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.datetime) -> TubeSample:
+def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.datetime, *,
+         limit: TubeLimit | None, pack: Any) -> TubeSample:
+    """One sample into the tube. `limit` is the person's pooling limit (`single_tube.limits`): a person
+    who may not be pooled this many to a tube is refused, named, and nothing is stored."""
     n = _count(session, tube.id)
     existing = session.execute(select(TubeSample).where(TubeSample.tube_id == tube.id,
                                                         TubeSample.person_id == person_id)).scalar_one_or_none()
@@ -266,6 +279,10 @@ def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.date
         raise SampleRefused("already in this tube", [FieldError(
             "person", f"this person is already in tube {tube.barcode} (no. {existing.position})")],
             kind="duplicate", barcode=tube.barcode, n=existing.position)
+    if limit is not None and tube.pool_size > limit.size:
+        refused = single_tube.refusal(session, pack, limit, person_id, tube.pool_size)
+        raise SampleRefused(refused.message, [refused], kind="single_tube", barcode=tube.barcode,
+                            size=tube.pool_size, limit=limit.size, rule=limit.rule)
     _refuse_if_full(tube, n)
     sample = TubeSample(tube_id=tube.id, person_id=person_id, position=n + 1, collected_at=at,
                         recorded_by=actor.username)
@@ -359,6 +376,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                        it.values.get("phone") or None) for it in items]
     live_idx = [i for i, row in enumerate(parsed) if row is not None]
     resolved = resolve_persons(session, actor, [keys[i] for i in live_idx], source="sample")
+    person_limits = single_tube.limits(session, p, [r.person_id for r in resolved if r.person_id is not None])
     tubes: dict[str, Tube] = {}
     for i, res in zip(live_idx, resolved, strict=True):
         rep, row = reports[i], parsed[i]
@@ -374,8 +392,14 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
             tube = session.execute(select(Tube).where(Tube.barcode == row["barcode"])).scalar_one_or_none()
         if tube is None:
             point = row["point"]
+            size = row["pool_size"] or single_tube.point_limit(p, point) or common.default_pool_size(p)
+            point_error = single_tube.fever_clinic_error(p, point, size)
+            if point_error is not None:
+                rep.status = "rejected"
+                rep.issues.append(issue(point_error.field, point_error.message))
+                continue
             unit_id, unit_path = (point.unit_id, point.unit_path) if point is not None else _root(session)
-            tube = Tube(barcode=row["barcode"], pool_size=row["pool_size"] or common.default_pool_size(p),
+            tube = Tube(barcode=row["barcode"], pool_size=size,
                         sampling_point_id=point.id if point else None, status="open", opened_at=clock.now(),
                         opened_by=actor.username, via=via, unit_id=unit_id, unit_path=unit_path)
             session.add(tube)
@@ -388,14 +412,15 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
             rep.issues.append(f"pool_size: the tube is a {tube.pool_size}-person tube; {row['pool_size']} ignored")
         tubes[row["barcode"]] = tube
         try:
-            sample = _put(session, actor, tube, res.person_id, row["collected_at"])
+            sample = _put(session, actor, tube, res.person_id, row["collected_at"],
+                          limit=person_limits.get(res.person_id), pack=p)
             rep.extra["position"] = sample.position
         except SampleRefused as exc:
             if exc.kind == "duplicate":
                 rep.status = "duplicate"
             else:
                 rep.status = "rejected"
-                rep.issues.extend(str(f) for f in exc.fields)
+                rep.issues.extend(issue(f.field, f.message) for f in exc.fields)
     if advance is not None:
         advance(len(items))
     sampled = [r.person_id for r in reports if r.status == "accepted" and r.person_id is not None]
@@ -454,7 +479,7 @@ def citizen_status(session: Session, *, id_number: str, phone: str, ip: str | No
     if person is None:
         return None
     p = common.pack(session)
-    names = {g.code: g.name_zh for g in p.key_groups}
+    names = common.group_names(p)
     members = session.execute(select(GroupMember).where(GroupMember.person_id == person.id,
                                                         GroupMember.active.is_(True))).scalars().all()
     groups = [{"code": m.group_code, "name": names.get(m.group_code, m.group_code),

@@ -23,11 +23,12 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import FieldIssue, _, message
+from fangkong.kernel.messages import FieldIssue, _, issue, message
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone, name_key
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
+from fangkong.kernel.policy import service as policy_service
 from fangkong.tracing import rules
 from fangkong.tracing.models import CONFIRMABLE_KINDS, Case, Contact
 from fangkong.tracing.service import investigation as inv_service
@@ -40,6 +41,8 @@ LABELS = {"close_contact": "密接", "secondary_contact": "次密接", "colocati
 OUTSIDE_EXPOSURE = message(
     "tracing.outside_exposure_window",
     _("%(at)s is outside the close contact's exposure window (%(start)s to %(end)s)"))
+NOT_IN_PACK = message("contact.category_not_in_pack", _(
+    "%(category)s is not a category of the active policy pack %(pack)s: the contact was not recorded"))
 
 
 @dataclass
@@ -222,12 +225,19 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                                                                    Contact.tier == "close")).scalars()}
     windows: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     seen_refs: dict[str, int] = {}
+    pack = policy_service.active_pack(session)
     for i, (item, rep) in enumerate(zip(items, reports, strict=True)):
         if item.kind not in CONFIRMABLE_KINDS:
             rep.status, rep.issues = "rejected", [f"kind: one of {', '.join(CONFIRMABLE_KINDS)}"]
             continue
         tier, channel, category = rules.route(item.kind)
         rep.channel, rep.category = channel, category
+        if not pack.has_category(category):  # 二十条 on: 不再判定密接的密接
+            known = policy_service.known_category(category)
+            rep.status, rep.issues = "rejected", [issue("kind", NOT_IN_PACK(
+                category=policy_service.pack_name("category", category, known) if known else category,
+                pack=pack.title()))]
+            continue
         via: Contact | None = None
         if item.kind == "secondary":
             via = close.get(item.via_contact_id or 0)
