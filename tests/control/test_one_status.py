@@ -187,3 +187,14 @@ def test_no_module_outside_control_imports_controls_tables() -> None:
                 [a.name for a in node.names] if isinstance(node, ast.Import) else [])
             offenders += [f"{rel}: {n}" for n in names if n.startswith("fangkong.control.models")]
     assert not offenders, offenders
+
+
+def test_a_held_measure_keeps_its_last_phase_past_the_planned_end(session: Session) -> None:
+    w = build_world(session)
+    pid = person(session, w, 7, "吴次密")
+    m = control_service.start_measure(session, SYSTEM_ACTOR, person_id=pid, category="secondary_contact",
+                                      rule="categories.secondary_contact", started_at=NOW)
+    end = m.planned_end_at
+    control_service.hold_measure(session, SYSTEM_ACTOR, measure_id=m.id, reason="close contact not yet negative")
+    held = control_service.status_of(session, [pid], at=end + DAY)[pid]
+    assert held.kind == "home_quarantine" and held.planned_end_at is None

@@ -44,6 +44,7 @@ __all__ = [
     "extend_measure",
     "get_measure",
     "has_sample_source",
+    "hold_measure",
     "measures_in_force",
     "measures_of_person",
     "move_measures",
