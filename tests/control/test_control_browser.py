@@ -59,9 +59,10 @@ def test_a_person_under_home_quarantine_gets_a_red_card_at_the_venue(served: Any
     p = office.new_page()
     p.set_default_timeout(10000)
     p.goto(served.base + "/login")
-    p.fill("input[name=username]", "b_grid")
-    p.fill("input[name=password]", PASSWORD)
+    p.fill("#username", "b_grid")
+    p.fill("#password", PASSWORD)
     p.click("button[type=submit]")
+    p.wait_for_url(served.base + "/")  # signed in (the session cookie is set) before going on
     p.goto(f"{served.base}/persons/{served.data['person_id']}")
     section = p.locator("[data-testid=person-control]")
     expect(section.locator("[data-testid=control-status]")).to_have_attribute("data-kind", "home_quarantine")
