@@ -275,9 +275,12 @@ def test_person_leads_page_and_fragment(client: TestClient, session: Session, tr
         client.post(f"/leads/{a}/verify", data={"csrf_token": csrf, "outcome_code": "found_home"})
         full = client.get(f"/persons/{person_id}/leads")
         frag = client.get(f"/persons/{person_id}/leads", headers={"HX-Request": "true"})
+        control = client.get(f"/persons/{person_id}/control", headers={"HX-Request": "true"})
     assert full.status_code == 200 and "<html" in full.text
     assert f'href="/leads/{a}"' in full.text and f'href="/leads/{c}"' in full.text and "运营商" in full.text
-    assert "居家隔离" in full.text and 'data-testid="measure-' in full.text
+    # the control status comes from control's service; the measures are control's section of the person page
+    assert 'data-kind="home_quarantine"' in full.text and "居家隔离医学观察" in full.text
+    assert control.status_code == 200 and 'data-testid="measure-' in control.text and "居家隔离" in control.text
     assert frag.status_code == 200 and "<html" not in frag.text and 'id="person-leads"' in frag.text
     views = session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "person.view", AuditEvent.object_id == str(person_id)))

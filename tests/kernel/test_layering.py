@@ -17,6 +17,7 @@ def _imports(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             names.append(node.module)
+            names.extend(f"{node.module}.{a.name}" for a in node.names)  # `from fangkong.x import models`
         elif isinstance(node, ast.Import):
             names.extend(a.name for a in node.names)
     return names
@@ -29,6 +30,20 @@ def test_the_kernel_imports_no_capability():
             parts = name.split(".")
             if len(parts) > 1 and parts[0] == "fangkong" and parts[1] in CAPABILITIES:
                 offenders.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_capabilities_meet_through_services_never_each_others_models():
+    """No capability imports another capability's `models` (its tables), to read or to write: it calls
+    the owning capability's services. Tests may build data any way they like; the product may not."""
+    offenders = []
+    for cap in CAPABILITIES:
+        for path in sorted((SRC / cap).rglob("*.py")):
+            for name in _imports(path):
+                parts = name.split(".")
+                if (len(parts) > 2 and parts[0] == "fangkong" and parts[1] in CAPABILITIES and parts[1] != cap
+                        and parts[2] == "models"):
+                    offenders.append(f"{path.relative_to(SRC)} imports {name}")
     assert not offenders, "\n".join(offenders)
 
 

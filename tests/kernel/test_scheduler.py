@@ -134,3 +134,15 @@ def test_serve_runs_the_jobs_by_itself(tmp_path):
         server.terminate()
         server.wait(timeout=30)
         engine.dispose()
+
+
+def test_every_job_says_what_it_does_in_chinese():
+    from fangkong.kernel import i18n
+    from fangkong.kernel.cli_support import JOB_LABELS
+
+    jobs = scheduler.registered()
+    unlabelled = sorted(set(jobs) - set(JOB_LABELS))
+    assert not unlabelled, f"jobs without a label (job(name, label=...)): {unlabelled}"
+    zh = i18n.translations("zh_CN")
+    untranslated = [name for name in jobs if zh.gettext(JOB_LABELS[name]) == JOB_LABELS[name]]
+    assert not untranslated, untranslated

@@ -154,22 +154,33 @@ def test_coverage_matches_hand_computed_figures(session, tree, at_now):
     assert c.id  # C counted above
 
 
-def test_rule_members_follow_the_home_measure_test_days(session, tree, at_now):
+def test_measure_test_days_are_controls_due_tests_not_rule_members(session, tree, at_now):
+    """A home measure's test days are control's due tests; the old `home_measure` memberships that
+    copied them into the compliance list are ended, so no test day is chased twice."""
     from fangkong.control import service as control_service
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
     pid = person(session, 31, tree.grid_a)
-    measure = control_service.start_measure(session, SYSTEM_ACTOR, person_id=pid, category="secondary_contact",
-                                            rule="categories.secondary_contact", started_at=NOW)
-    counts = service.sync_rule_members(session, actor_at(tree.district))
-    assert counts["enrolled"] == 1
-    member = session.execute(select(GroupMember).where(GroupMember.person_id == pid)).scalar_one()
-    assert member.group_code == "home_measure" and member.source == "rule" and member.measure_id == measure.id
-    # secondary contact: home quarantine, tests on days 1, 4, 7 → due by the end of 2022-04-18 (local)
-    assert member.next_due_at == dt.datetime(2022, 4, 18, 16, 0, tzinfo=dt.UTC)
+    control_service.start_measure(session, SYSTEM_ACTOR, person_id=pid, category="secondary_contact",
+                                  rule="categories.secondary_contact", started_at=NOW)
+    old = GroupMember(person_id=pid, group_code="home_measure", source="rule", active=True, enrolled_at=NOW,
+                      unit_id=tree.grid_a.id, unit_path=tree.grid_a.path)
+    session.add(old)
+    session.flush()
+    assert service.sync_rule_members(session, actor_at(tree.district)) == {"enrolled": 0, "updated": 0, "ended": 1}
+    assert old.active is False
     assert service.sync_rule_members(session, actor_at(tree.district)) == {"enrolled": 0, "updated": 0, "ended": 0}
-    n = session.execute(select(func.count()).select_from(GroupMember)).scalar_one()
-    assert n == 1
+    assert session.execute(select(func.count()).select_from(GroupMember).where(GroupMember.active.is_(True))
+                           ).scalar_one() == 0
+    due = control_service.due_tests_of_person(session, pid, at=NOW)
+    assert [v.day for v in due] == [d for d, _m in control_service_pack(session).category(
+        "secondary_contact").test_schedule()]
+
+
+def control_service_pack(session):
+    from fangkong.kernel.policy import service as policy_service
+
+    return policy_service.active_pack(session)
 
 
 def test_the_rule_group_is_filled_by_rule_only(session, tree, at_now):

@@ -50,11 +50,13 @@ def test_routes(kind: str, expected: tuple[str, str, str]) -> None:
     assert rules.route(kind) == expected
 
 
-def test_contact_status() -> None:
+def test_contact_status_follows_the_control_status() -> None:
+    from fangkong.control.rules import ControlStatus
+
     assert rules.contact_status("close", None) == "uncontrolled"
-    assert rules.contact_status("close", rules.LeadState("known", None)) == "uncontrolled"
-    assert rules.contact_status("close", rules.LeadState("controlled", T)) == "close_controlled"
-    assert rules.contact_status("secondary", rules.LeadState("controlled", T)) == "secondary"
+    assert rules.contact_status("close", ControlStatus(1, T)) == "uncontrolled"
+    assert rules.contact_status("close", ControlStatus(1, T, kind="centralised_quarantine")) == "close_controlled"
+    assert rules.contact_status("secondary", ControlStatus(1, T, kind="home_quarantine")) == "secondary"
 
 
 def _brute_components(nodes: set[int], links: list[tuple[int, int]]) -> list[list[int]]:

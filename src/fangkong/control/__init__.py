@@ -1,1 +1,2 @@
-"""Control (管控): measures in force (quarantine, home measures), their schedules; sites and release later."""
+"""Control (管控): measures in force (quarantine, home measures, monitoring), their schedules and due tests,
+and the one control status of a person every page reads; release and site check-ins come later."""

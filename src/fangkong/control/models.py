@@ -1,14 +1,15 @@
-"""Control tables (管控): the measure record a verified lead starts. Sites, check-ins and release
-come later; this holds only what a start needs to be explained and scheduled."""
+"""Control tables (管控): the measure record a verified lead starts, and its due tests (one per test
+day of the measure). Check-ins and release come later."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import fangkong.control.kinds  # noqa: F401  (registers the task kinds wherever the tables are loaded)
 from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.scoped import Scoped
 
@@ -47,3 +48,45 @@ class Measure(Base, Scoped):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class DueTest(Base, Scoped):
+    """A test day of a measure (应检日): a sample is due from the person on `due_on` (local date).
+
+    Made when the measure starts, one per test day of its pack's phases; done when a sample is
+    collected on that day (or inside `window_end_on` for a category that ends on negatives, at least
+    `min_gap_hours` after the previous test's sample); cancelled when the measure ends first. A missed
+    one (no sample by the end of its window plus the pack's grace) gets a task (`task_id`) once.
+    Owned by the measure's unit; `site_id` names the quarantine site for a test taken there.
+    """
+
+    __tablename__ = "due_test"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    #: day of the measure (day 1 = the start's local date)
+    day: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    window_end_on: Mapped[dt.date] = mapped_column(Date)
+    min_gap_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    #: the phase's measure code and kind (centralised_quarantine, three_days_two_tests/test_only …)
+    phase_measure: Mapped[str] = mapped_column(String(48))
+    phase_kind: Mapped[str] = mapped_column(String(32))
+    #: where the sample is taken: "home" (door to door) or "site" (at the quarantine site)
+    place_kind: Mapped[str] = mapped_column(String(8), default="home")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"), index=True)
+    #: due | done | cancelled (missed is a due test past its window, see `rules.due_state`)
+    status: Mapped[str] = mapped_column(String(16), default="due")
+    #: collection time of the sample that satisfied it
+    sampled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: False when another capability chases this test itself (the retest of a positive pool)
+    chase: Mapped[bool] = mapped_column(Boolean, default=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("measure_id", "day", name="uq_due_test_measure_day"),
+        Index("ix_due_test_unit_due_on", "unit_path", "due_on"),
+        Index("ix_due_test_status_window", "status", "window_end_on"),
+    )

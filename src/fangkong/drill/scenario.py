@@ -74,7 +74,6 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     """Risk areas and `leads` leads across the external channels; `verified_share` of the accepted
     ones verified as found at home (measure started)."""
     from fangkong.intake import service as intake_service
-    from fangkong.intake.models import Lead
     from fangkong.intake.service.ingest import LeadItem
     from fangkong.kernel.policy import service as policy_service
 
@@ -128,8 +127,8 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     site = session.execute(select(Place.id).where(Place.kind == "quarantine_site").order_by(Place.id)).scalar()
     for lead_id in accepted:
         if rng.random() < verified_share:
-            lead = session.get(Lead, lead_id)
-            to_site = lead is not None and lead.measure_code == "centralised_quarantine" and site is not None
+            lead = intake_service.get_lead(session, SYSTEM_ACTOR, lead_id)
+            to_site = lead.measure_code == "centralised_quarantine" and site is not None
             try:
                 intake_service.record_verification(
                     session, SYSTEM_ACTOR, lead_id=lead_id, outcome_code="found_site" if to_site else "found_home",

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 
 
-@job("intake.daily_clearance", schedule="10 0 * * *")
+@job("intake.daily_clearance", schedule="10 0 * * *",
+     label=N_("Daily clearance figures of yesterday"))
 def daily_clearance(session: Session, day: str | None = None) -> dict[str, Any]:
     """Daily clearance totals of a day (default: yesterday, local) for the whole tree."""
     from fangkong.intake.service import daily_clearance as clearance

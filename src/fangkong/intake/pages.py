@@ -435,6 +435,9 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
             measure = control_service.get_measure(session, actor, lead.measure_id)
         except (NotFound, DomainError):
             measure = None
+    control_status = None
+    if lead.person_id is not None and _visible_person(session, actor, lead.person_id) is not None:
+        control_status = control_service.status_of(session, [lead.person_id], at=clock.now())[lead.person_id]
     units = units_by_id(session, {lead.unit_id} | ({task.unit_id} if task is not None else set()))
     decision = dict(lead.decision or {})
     outcome_label = None
@@ -452,6 +455,7 @@ def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) 
         "pushed_to": pushed_to(session, lead),
         "lead": lead, "payload": labelled_payload(masked_payload(service.lead_payload(lead)), locale, category_name), "person": _visible_person(session, actor, lead.person_id), "task": task, "measure": measure,
         "units": units, "decision": decision, "pack": pack, "measure_name": measure_name,
+        "control_status": control_status,
         "category_name": category_name, "outcome_label": outcome_label, "done_task": done_task,
         "clocks": clocks, "can_verify": can_verify, "sites": _quarantine_sites(session) if can_verify else [],
         "issues": [issue_translator(request)(i) for i in lead.issues or []],
@@ -526,11 +530,12 @@ def person_leads(request: Request, person_id: RowId, session: DbSession, actor: 
     # the person page that includes this section has audited the view already
     person = people_service.get_person(session, actor, person_id, audit_view=not is_fragment)
     leads = service.leads_of_person(session, actor, person.id) if actor.can("lead.view") else []
-    in_force = control_service.measures_in_force(session, [person.id]).get(person.id, [])
     pack = policy_service.active_pack(session)
     measure_name, category_name = namer(pack, request_locale(request))
     template = "intake/_person_leads.html" if is_fragment else "intake/person_leads.html"
+    # the person's control status is control's section of the person page; the stand-alone page shows it too
+    status = control_service.status_of(session, [person.id], at=clock.now())[person.id]
     return render(request, template, actor=actor, person=people_service.masked_view(person),
-                  rows=lead_rows(session, leads), measures=in_force, measure_name=measure_name,
+                  rows=lead_rows(session, leads), status=status, measure_name=measure_name,
                   category_name=category_name, channel_label=labeler(request, CHANNEL_LABELS),
                   status_label=labeler(request, STATUS_LABELS))

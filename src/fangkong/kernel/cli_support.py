@@ -31,16 +31,22 @@ jobs_app = typer.Typer(help=_("Run scheduled jobs by name."), no_args_is_help=Tr
 JOBS: dict[str, Callable[..., Any]] = {}
 #: job name → crontab expression in the platform's time zone (`kernel.scheduler`; default every 15 min)
 SCHEDULES: dict[str, str] = {}
+#: job name → what it does, in words (an English msgid; pages and `jobs list` show it translated)
+JOB_LABELS: dict[str, str] = {}
 
 
-def job(name: str, *, schedule: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def job(name: str, *, schedule: str | None = None, label: str | None = None
+        ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a named job: `fangkong jobs run NAME` calls it in its own unit of work, and
-    `fangkong serve` runs it on `schedule` (crontab, local time) without parameters."""
+    `fangkong serve` runs it on `schedule` (crontab, local time) without parameters. `label` says what
+    it does for people (the jobs page)."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         JOBS[name] = fn
         if schedule:
             SCHEDULES[name] = schedule
+        if label:
+            JOB_LABELS[name] = label
         return fn
 
     return deco

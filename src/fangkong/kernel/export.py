@@ -45,7 +45,15 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
-from fangkong.kernel.messages import translate
+from fangkong.kernel.messages import _, message, translate
+
+NO_SUCH_EXPORT = message("export.unknown_kind", _("no export named %(name)s"))
+INVALID_EXPORT = message("export.invalid", _("invalid export"))
+INVALID_FILTER = message("export.invalid_filter", _("invalid filter"))
+OUT_SUFFIX = message("export.out_suffix", _("the file must end in .csv or .xlsx"))
+ONE_OF = message("export.one_of", _("one of %(choices)s"))
+POSITIVE_NUMBER = message("export.positive_number", _("a positive whole number"))
+A_DATE = message("export.a_date", _("a date like 2022-04-18"))
 
 #: column kinds: how a value is written
 TEXT, CODE, INT, NUMBER, DATETIME, DATE, ID_NUMBER, PHONE, BOOL = (
@@ -145,7 +153,7 @@ def export_allowed(actor: Actor | None, kind: str) -> bool:
 def get_kind(name: str) -> ExportKind:
     kind = REGISTRY.get(name)
     if kind is None:
-        raise NotFound(f"no export named {name}")
+        raise NotFound(NO_SUCH_EXPORT(name=name))
     return kind
 
 
@@ -356,12 +364,12 @@ def write(
     fmt = out.suffix.lower().lstrip(".")
     errors = []
     if fmt not in FORMATS:
-        errors.append(FieldError("out", "the file must end in .csv or .xlsx"))
+        errors.append(FieldError("out", OUT_SUFFIX()))
     headers = headers or ("en" if fmt == "csv" else "zh")
     if headers not in LAYOUTS:
-        errors.append(FieldError("headers", "one of en, zh"))
+        errors.append(FieldError("headers", ONE_OF(choices="en, zh")))
     if errors:
-        raise ValidationFailed("invalid export", errors)
+        raise ValidationFailed(INVALID_EXPORT(), errors)
     filters = dict(filters or {})
     people = headers == "zh"
     layout = _layout(kind, headers)
@@ -405,7 +413,7 @@ def download(session: Session, actor: Actor, kind: ExportKind | str, *, fmt: str
     given parsed; a file named after the kind and the local time (`线索-20220418-0900.xlsx`)."""
     kind = get_kind(kind) if isinstance(kind, str) else kind
     if fmt not in FORMATS:
-        raise ValidationFailed("invalid export", [FieldError("format", "one of csv, xlsx")])
+        raise ValidationFailed(INVALID_EXPORT(), [FieldError("format", ONE_OF(choices="csv, xlsx"))])
     if filters is None:
         filters = kind.parse_filters(session, actor, params or {})
     folder = Path(tempfile.mkdtemp(prefix="fangkong-export-"))
@@ -429,7 +437,7 @@ def param_int(params: Mapping[str, str], name: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or len(value) > 10 or not 1 <= int(value) <= 2_147_483_647:
-        raise ValidationFailed("invalid filter", [FieldError(name, "a positive whole number")])
+        raise ValidationFailed(INVALID_FILTER(), [FieldError(name, POSITIVE_NUMBER())])
     return int(value)
 
 
@@ -440,7 +448,7 @@ def param_day(params: Mapping[str, str], name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed("invalid filter", [FieldError(name, "a date like 2022-04-18")]) from None
+        raise ValidationFailed(INVALID_FILTER(), [FieldError(name, A_DATE())]) from None
 
 
 def param_choice(params: Mapping[str, str], name: str, choices: Iterable[str]) -> str | None:
@@ -449,7 +457,7 @@ def param_choice(params: Mapping[str, str], name: str, choices: Iterable[str]) -
         return None
     allowed = list(choices)
     if value not in allowed:
-        raise ValidationFailed("invalid filter", [FieldError(name, f"one of {', '.join(allowed)}")])
+        raise ValidationFailed(INVALID_FILTER(), [FieldError(name, ONE_OF(choices=", ".join(allowed)))])
     return value
 
 

@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 
 
-@job("testing.overdue", schedule="*/10 * * * *")
+@job("testing.overdue", schedule="*/10 * * * *",
+     label=N_("Chase overdue tests of key groups"))
 def overdue(session: Session) -> dict[str, Any]:
-    """Daily: enrol persons under home measures, refresh due times, and give every member past due and
-    grace an overdue task at the employer's unit or the person's grid."""
+    """Daily: refresh due times and give every key-group member past due and grace an overdue task at
+    the employer's unit or the person's grid (test days of measures: `control.missed_tests`)."""
     from fangkong.testing import service
 
     synced = service.sync_rule_members(session, SYSTEM_ACTOR)

@@ -19,7 +19,9 @@ OVERDUE_OUTCOMES: dict[str, tuple[str, str]] = {
     "left_group": ("已不属于该人群", "No longer in the group"),
 }
 
+# the result closes the task itself when the lab's single-tube result arrives (service.pools); typed in
+# by hand it needs a note saying where it comes from, and the form pre-selects nothing
 register_kind(RETEST, label_zh="混采阳性单管复核", label_en="Single-tube retest after a positive pool",
-              outcomes=RETEST_OUTCOMES)
+              outcomes=RETEST_OUTCOMES, note_required=("negative", "positive"))
 register_kind(OVERDUE, label_zh="重点人群漏检督促", label_en="Chase a missed key-group test",
               outcomes=OVERDUE_OUTCOMES, sla="missed_test_grace")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from fangkong.control import service as control_service
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import client_ip, requires
@@ -199,7 +200,16 @@ def sampling_page(request: Request, session: DbSession, actor: CanSample,
         "place.view") else []
     return render(request, "testing/sampling.html", actor=actor, points=points, point=point,
                   pool_sizes=_pool_choices(session), default_size=common.default_pool_size(common.pack(session)),
-                  error=None, barcode="")
+                  error=None, barcode="", due=_due_today(session, actor))
+
+
+def _due_today(session: Any, actor: Actor) -> list[Any]:
+    """Today's test days of measures in the sampler's area (control's due tests), not yet sampled first."""
+    if not actor.can("person.view"):
+        return []
+    now = clock.now()
+    rows = control_service.due_tests(session, actor, on=now.astimezone(clock.tz()).date(), at=now, limit=200)
+    return sorted(rows, key=lambda v: (v.state == "done", v.place_kind, v.site_name or "", v.id))
 
 
 @pages.post("/sampling/tubes")

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 
 
-@job("tracing.secondary_release", schedule="7 * * * *")
+@job("tracing.secondary_release", schedule="7 * * * *",
+     label=N_("Release secondary contacts whose close contact tested negative"))
 def secondary_release(session: Session) -> dict[str, Any]:
     """Release secondary contacts whose close contact's first tests were negative at the end of their
     measure; hold the others in force (hourly under `fangkong serve`; it must run at least daily)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError as PydanticError
 
+from fangkong.control.schemas import ControlStatusOut
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
@@ -95,7 +96,8 @@ def contact_out(v: ContactView) -> ContactOut:
         confirmed_at=clock.iso_local(c.confirmed_at), lead_id=c.lead_id, lead_status=v.lead_status,
         measure=v.measure_code, known_at=_iso(v.known_at), managed_at=_iso(v.managed_at),
         controlled_at=_iso(v.controlled_at), status=v.graph_status, first_contact_at=_iso(c.first_contact_at),
-        promoted_to_id=c.promoted_to_id, released_at=_iso(c.released_at), release_rule=c.release_rule)
+        promoted_to_id=c.promoted_to_id, released_at=_iso(c.released_at), release_rule=c.release_rule,
+        control=ControlStatusOut.of(v.control) if v.control is not None else None)
 
 
 def _create(session: Any, actor: Actor, body: CaseIn) -> Case:

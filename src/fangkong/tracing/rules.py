@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 #: contact kind → (tier, intake channel, intake category). A venue co-visitor (场所同时段人员) is a risk
 #: person with the `colocation` category (3天2检 by default), not a close contact, until an
@@ -57,16 +57,18 @@ def route(kind: str) -> tuple[str, str, str]:
     return KIND_ROUTES[kind]
 
 
-@dataclass(frozen=True)
-class LeadState:
-    status: str | None
-    controlled_at: dt.datetime | None
+class UnderControl(Protocol):
+    """A person's control status as control's service gives it (only `under_control` is read here)."""
+
+    @property
+    def under_control(self) -> bool: ...
 
 
-def contact_status(tier: str, lead: LeadState | None) -> str:
+def contact_status(tier: str, control: UnderControl | None) -> str:
     """The graph colour of a contact: `close_controlled`, `secondary` or `colocation` (under measure), or
-    `uncontrolled`."""
-    if lead is None or lead.controlled_at is None:
+    `uncontrolled`, from the person's one control status (not from the clocks of this case's lead: a
+    person already under a measure started elsewhere is under control here too)."""
+    if control is None or not control.under_control:
         return "uncontrolled"
     return {"secondary": "secondary", "colocation": "colocation"}.get(tier, "close_controlled")
 

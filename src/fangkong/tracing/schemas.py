@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong.control.schemas import ControlStatusOut
 from fangkong.kernel.clock import LocalTime
 
 Time = Annotated[str, Field(max_length=64)]
@@ -133,6 +134,8 @@ class ContactOut(BaseModel):
     #: a secondary contact: when tracing released them (or ended their measure after the promotion)
     released_at: str | None = None
     release_rule: str | None = None
+    #: the person's control status now (control's one answer; `status` above follows it)
+    control: ControlStatusOut | None = None
 
 
 class CaseOut(BaseModel):

@@ -8,16 +8,19 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 from fangkong.venues.service import venues as venues_service
 
 
-@job("venues.retention", schedule="30 3 * * *")
+@job("venues.retention", schedule="30 3 * * *",
+     label=N_("Delete venue scans past their retention period"))
 def retention(session: Session) -> dict[str, Any]:
     """Delete scans strictly older than the policy's retention days; report how many (audited)."""
     return venues_service.purge_expired_scans(session, SYSTEM_ACTOR).as_dict()
 
 
-@job("venues.colocation_index", schedule="*/10 * * * *")
+@job("venues.colocation_index", schedule="*/10 * * * *",
+     label=N_("Bring the co-location index up to date"))
 def colocation_index(session: Session, rebuild: bool = False) -> dict[str, Any]:
     """Copy new scans into the co-location index (run every few minutes; answers never miss scans)."""
     from fangkong.venues.colocation.store import get_index

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fangkong.control import service as control_service
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import OptionalActor, requires
@@ -25,6 +26,7 @@ from fangkong.kernel.errors import (
     FieldError,
     ValidationFailed,
 )
+from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import reason_of
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
@@ -263,9 +265,12 @@ def scan_submit(
         return _scan_form(request, token, venue.name, saved=None, values=values, errors=errors, status_code=422)
     check = check_phone(phone)
     shown = mask_phone(check.value if check else phone)
+    control = done.control
     response = render(request, "venues/scan_done.html", venue_name=venue.name, phone_masked=shown,
                       id_masked=mask_id(id_number.strip().upper()) if id_number else "",
-                      scanned_at=done.scanned_at, duplicate=done.duplicate, token=token)
+                      scanned_at=done.scanned_at, duplicate=done.duplicate, token=token,
+                      level=control.level if control is not None else None,
+                      warning=control_service.entry_warning(control) if control is not None else None)
     if remember or saved is not None:
         identity = {"phone": check.value if check else phone.strip()}
         if id_number.strip():
@@ -296,15 +301,19 @@ def _staff_record(request: Request, session: Any, actor: Actor, *, place_id: int
                   request_id: str, phone: str, id_number: str, temperature: str, mask_ok: str) -> Response:
     values = {"phone": phone, "id_number": id_number, "temperature": temperature, "mask_ok": mask_ok}
     try:
-        scans_service.record_staff_check(session, actor, place_id=place_id, phone=phone or None,
-                                         id_number=id_number or None, temperature=temperature or None,
-                                         mask_ok=mask_ok or None, request_id=request_id or None)
+        report = scans_service.record_staff_check(session, actor, place_id=place_id, phone=phone or None,
+                                                  id_number=id_number or None, temperature=temperature or None,
+                                                  mask_ok=mask_ok or None, request_id=request_id or None)
     except ValidationFailed as exc:
         return _staff_form(request, actor, action=action, venue_name=venue_name, values=values, errors=exc.fields,
                            request_id=request_id, status_code=422)
     check = check_phone(phone)
     done = {"who": mask_phone(check.value) if check else mask_id(id_number.strip().upper()),
-            "temperature": temperature, "mask_ok": mask_ok}
+            "temperature": temperature, "mask_ok": mask_ok, "level": None, "warning": None}
+    control = report.extra.get("control")
+    if control is not None and control.level is not None:  # under a measure: a clear warning, not a tick
+        done["level"] = control.level
+        done["warning"] = control_service.entry_warning(control, unit_name=_community_of(session, control.unit_id))
     return _staff_form(request, actor, action=action, venue_name=venue_name, done=done)
 
 
@@ -373,6 +382,15 @@ def staff_submit(
     return _staff_record(request, session, actor, place_id=venue.place_id, venue_name=venue.name,
                          action=f"/v/{token}/staff", request_id=request_id, phone=phone, id_number=id_number,
                          temperature=temperature, mask_ok=mask_ok)
+
+
+def _community_of(session: Any, unit_id: int | None) -> str:
+    """Whom the entrance staff call about a person: their grid with its community ("花园社区 花园一网格")."""
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None:
+        return ""
+    parent = session.get(Unit, unit.parent_id) if unit.level == "grid" and unit.parent_id else None
+    return f"{parent.name} {unit.name}" if parent is not None else unit.name
 
 
 # ------------------------------------------------------------------------------------- office pages

@@ -32,12 +32,27 @@ class ScansIn(BaseModel):
     items: Annotated[list[ScanIn], Field(max_length=10_000)]
 
 
+class ScanControlOut(BaseModel):
+    """The scanned person's control status at the scan time (control's one answer): `level` `stop`
+    (do not let in), `check` (check before letting in) or null (not under control)."""
+
+    under_control: bool
+    kind: str
+    label: str
+    level: str | None
+    measure: str | None
+    site_name: str | None
+    since: str | None
+    planned_end_at: str | None
+
+
 class ItemOut(BaseModel):
     row: int
     status: str
     person_id: int | None
     issues: list[str]
     request_id: str | None = None
+    control: ScanControlOut | None = None
 
 
 class ScansReportOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.control.models import Measure
+from fangkong.control import service as control_service
 from fangkong.intake.models import Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
@@ -71,12 +71,12 @@ def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: li
     assert new is not None
     for lead in moving:
         lead.person_id, lead.match_rule = new.id, "split"
-        if lead.measure_id is not None:
-            measure = session.get(Measure, lead.measure_id)
-            if measure is not None and measure.person_id == person.id:
-                measure.person_id = new.id
     person.updated_at = now
     session.flush()
+    # the measures these leads started go with them (control moves its own rows and due tests)
+    control_service.move_measures(session, actor, measure_ids=[lead.measure_id for lead in moving
+                                                               if lead.measure_id is not None],
+                                  from_person_id=person.id, to_person_id=new.id)
     audit.record(session, actor, "person.split", object_type="person", object_id=person.id,
                  new_person_id=new.id, lead_ids=[lead.id for lead in moving])
     return new

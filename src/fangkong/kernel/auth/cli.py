@@ -23,6 +23,7 @@ from fangkong.kernel.cli_support import (
     print_rows,
 )
 from fangkong.kernel.i18n import _
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 
 users_app = typer.Typer(help=_("User accounts: add, list, disable, demo accounts."), no_args_is_help=True)
 token_app = typer.Typer(help=_("API tokens for machine clients (Authorization: Bearer)."),
@@ -199,7 +200,8 @@ def token_list(
                as_json=as_json, title=_("API tokens"))
 
 
-@job("auth.purge_sessions", schedule="0 * * * *")
+@job("auth.purge_sessions", schedule="0 * * * *",
+     label=N_("Remove expired sign-in sessions"))
 def purge_sessions(session: Session) -> int:
     """Delete web sessions idle longer than the session timeout."""
     return auth_service.purge_expired_sessions(session)

@@ -77,8 +77,8 @@ def job_kwargs(fn: Any, params: list[str]) -> dict[str, Any]:
 @jobs_app.command("list", help=_("List the registered jobs."))
 def jobs_list(as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     """List the registered jobs."""
+    from fangkong.kernel.cli_support import JOB_LABELS
     from fangkong.kernel.messages import Message
-    from fangkong.kernel.web.routes_jobs import JOB_LABELS
 
     def said(name: str, fn: Any) -> str:
         doc = (inspect.getdoc(fn) or "").splitlines()[0] if inspect.getdoc(fn) else ""

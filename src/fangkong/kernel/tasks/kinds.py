@@ -24,6 +24,9 @@ class TaskKind:
     #: where the task is worked on, e.g. "/leads/{subject_id}": such a task is closed by its capability's
     #: own flow (the four checks of a lead …), never by the generic "complete" form
     work_url: str | None = None
+    #: outcomes that may be chosen by hand only with a note saying where they come from (a retest's
+    #: result typed in rather than received from the lab); the owning flow (`by_owner`) is exempt
+    note_required: frozenset[str] = frozenset()
 
     def url_for(self, task: object) -> str | None:
         if not self.work_url:
@@ -42,12 +45,16 @@ _KINDS: dict[str, TaskKind] = {}
 
 
 def register_kind(code: str, *, label_zh: str, label_en: str, outcomes: dict[str, tuple[str, str]],
-                  sla: str | None = None, work_url: str | None = None) -> TaskKind:
+                  sla: str | None = None, work_url: str | None = None,
+                  note_required: tuple[str, ...] = ()) -> TaskKind:
     """Register a task kind. Registering the same definition again (a re-import) is harmless; a
     different definition under a registered code is a programming error."""
     if not outcomes:
         raise ValueError(f"task kind {code!r} needs at least one outcome")
-    new = TaskKind(code, label_zh, label_en, dict(outcomes), sla, work_url)
+    unknown = set(note_required) - set(outcomes)
+    if unknown:
+        raise ValueError(f"task kind {code!r}: note_required names unknown outcomes {sorted(unknown)}")
+    new = TaskKind(code, label_zh, label_en, dict(outcomes), sla, work_url, frozenset(note_required))
     old = _KINDS.get(code)
     if old is not None and old != new:
         raise ValueError(f"task kind {code!r} is already registered with a different definition")

@@ -58,6 +58,10 @@ NO_SUCH_TASK = message("task.no_such_task", _("no such task"))
 
 MAX_LIMIT = 500
 
+#: an outcome typed in by hand that needs its source (a retest result not received from the lab)
+NOTE_REQUIRED = message("task.note_required", _(
+    "a result entered by hand needs a note: say where it comes from (the lab's report, its number and date)"))
+
 
 def _event(session: Session, task: Task, actor: Actor, event: str, **detail: Any) -> None:
     session.add(TaskEvent(task_id=task.id, at=clock.now(), actor_id=actor.user_id, event=event,
@@ -261,6 +265,9 @@ def complete_task(
         raise ValidationFailed(UNKNOWN_OUTCOME(), [FieldError("outcome_code", NOT_AN_OUTCOME(
             outcome=repr(outcome_code), kind=Term(task.kind, kind="task_kind"),
             outcomes=[Term(o, kind=f"outcome.{task.kind}") for o in task_kind.outcomes]))])
+    explicit = outcome_code in task_kind.note_required and not by_owner
+    if explicit and not (note or "").strip():
+        raise ValidationFailed(NOTE_REQUIRED(), [FieldError("note", NOTE_REQUIRED())])
     result = dict(outcome or {})
     if note:
         result["note"] = note
@@ -270,7 +277,8 @@ def complete_task(
     task.outcome = result or None
     _event(session, task, actor, "done", outcome_code=outcome_code, note=note)
     audit.record(session, actor, "task.completed", object_type="task", object_id=task.id,
-                 kind=task.kind, outcome_code=outcome_code)
+                 kind=task.kind, outcome_code=outcome_code,
+                 **({"entered_by_hand": True, "note": (note or "")[:500]} if explicit else {}))
     session.flush()
     return task
 

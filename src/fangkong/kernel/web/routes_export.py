@@ -21,6 +21,7 @@ from fangkong.kernel import export
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import CurrentActor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.export import INVALID_EXPORT, ONE_OF
 from fangkong.kernel.web.deps import DbSession
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
@@ -48,7 +49,7 @@ def _params(items: Any) -> dict[str, str]:
 def _send(session: Session, actor: Actor, kind: str, fmt: str, params: dict[str, str], *, unmasked: bool,
           headers: str) -> Response:
     if headers not in ("", "en", "zh"):
-        raise ValidationFailed("invalid export", [FieldError("headers", "one of en, zh")])
+        raise ValidationFailed(INVALID_EXPORT(), [FieldError("headers", ONE_OF(choices="en, zh"))])
     file = export.download(session, actor, kind, fmt=fmt, params=params, unmasked=unmasked,
                            headers=headers or None)
     return FileResponse(file.path, media_type=file.media_type, filename=file.filename,
@@ -78,7 +79,7 @@ def export_form(kind: KindName, session: DbSession, actor: CurrentActor, form: F
     """The export form (CSRF-checked like every form): a format, a layout, and full numbers if allowed."""
     fmt = form.get("format") or "xlsx"
     if fmt not in export.FORMATS:
-        raise ValidationFailed("invalid export", [FieldError("format", "one of csv, xlsx")])
+        raise ValidationFailed(INVALID_EXPORT(), [FieldError("format", ONE_OF(choices="csv, xlsx"))])
     return _send(session, actor, kind, fmt, _params(form.items()),
                  unmasked=form.get("unmasked", "") in ("1", "on", "true"), headers=form.get("headers", ""))
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.cli_support import JOB_LABELS
 from fangkong.kernel.scheduler import service as scheduler
 from fangkong.kernel.web.deps import DbSession
 from fangkong.kernel.web.nav import N_
@@ -19,16 +20,6 @@ pages = APIRouter(include_in_schema=False)
 
 CanViewJobs = Annotated[Actor, Depends(requires("job.view"))]
 
-#: what each job does, in words (a job without a label shows its name)
-JOB_LABELS = {
-    "tasks.escalate": N_("Escalate overdue tasks to the parent unit"),
-    "testing.overdue": N_("Chase overdue tests of key groups"),
-    "venues.retention": N_("Delete venue scans past their retention period"),
-    "venues.colocation_index": N_("Bring the co-location index up to date"),
-    "intake.daily_clearance": N_("Daily clearance figures of yesterday"),
-    "auth.purge_sessions": N_("Remove expired sign-in sessions"),
-    "tracing.secondary_release": N_("Release secondary contacts whose close contact tested negative"),
-}
 STATUS_LABELS = {"ok": N_("Succeeded"), "failed": N_("Failed"), "running": N_("Running")}
 
 

@@ -55,6 +55,8 @@ class TaskView:
     person_label: str
     #: the capability's own page where this task is worked on (then no generic complete form)
     work_url: str | None = None
+    #: outcomes that need a note when chosen by hand (a retest result not received from the lab)
+    note_required: tuple[str, ...] = ()
 
 
 def _kind(code: str) -> task_kinds.TaskKind | None:
@@ -91,6 +93,7 @@ def task_views(session: Session, actor: Actor, tasks: list[Task], locale: str) -
             outcomes=[(code, k.outcome_label(code, locale)) for code in k.outcomes] if k else [],
             can_work=actor.can("task.work"),
             work_url=k.url_for(t) if k else None,
+            note_required=tuple(sorted(k.note_required)) if k else (),
             person_id=person.id if person_visible and person is not None else None,
             person_label=(person.name or f"#{person.id}") if person_visible and person is not None else "",
         ))

@@ -1,5 +1,6 @@
 """Testing use cases (应检尽检、应纳尽纳), split by use case; the only testing modules that write."""
 
+from fangkong.control import service as control_service
 from fangkong.kernel.people.resolution import PersonKeys, Resolved, resolve_person, resolve_persons
 from fangkong.testing.service.compliance import (
     EXPORT_COLUMNS,
@@ -43,6 +44,7 @@ from fangkong.testing.service.sampling import (
     citizen_status,
     clean_barcode,
     close_tube,
+    collected_times,
     get_tube,
     import_samples,
     ingest_samples,
@@ -53,13 +55,16 @@ from fangkong.testing.service.sampling import (
     tube_samples,
 )
 
+#: control matches these samples to the test days of measures (a test is done at its collection time)
+control_service.register_sample_source("testing", collected_times)
+
 __all__ = [
     "EXPORT_COLUMNS", "CandidateView", "CitizenView", "ComplianceRow",
     "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
     "Resolved", "ResultItem", "RosterItem", "SampleItem",
     "SampleRefused", "TestResult", "add_sample", "case_candidates", "citizen_status",
-    "clean_barcode", "close_tube", "coverage", "create_overdue_tasks", "declare_headcount", "employer_or_register",
-    "end_membership", "enrol", "enrol_roster", "export_compliance",
+    "clean_barcode", "close_tube", "collected_times", "coverage", "create_overdue_tasks", "declare_headcount",
+    "employer_or_register", "end_membership", "enrol", "enrol_roster", "export_compliance",
     "find_employer", "follow_ups", "get_case_candidate", "get_tube",
     "import_results", "import_roster", "import_samples", "ingest_results", "ingest_samples", "list_compliance",
     "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "refresh_due", "resolve_person",

@@ -216,50 +216,19 @@ def import_roster(session: Session, actor: Actor, path: Path, *, group_code: str
 # ------------------------------------------------------------------------------------------ by rule
 
 def sync_rule_members(session: Session, actor: Actor) -> dict[str, int]:
-    """Persons under a home measure are due on its test days (居家措施人员按检测日检测): enrol each person
-    with an active home measure in the `home_measure` group (source `rule`), follow the measure's test
-    days, and end the membership when no such measure is active. Needs control's measures (skipped
-    when control is not installed)."""
+    """Persons under a measure are due on its test days through control's due tests (应检日), which
+    cover every measure, not only home ones, and are shown in the samplers' lists and on the person
+    page. The old `home_measure` memberships, which copied the test days of home measures into this
+    list, are ended here (kept for history), so no test day is chased twice."""
     actor.require("testing.enrol")
-    try:
-        from fangkong.control.models import Measure
-    except ModuleNotFoundError:
-        return {"enrolled": 0, "updated": 0, "ended": 0}
     now = clock.now()
-    home_kinds = ("home_quarantine", "home_health_monitoring", "self_health_monitoring")
-    active = session.execute(select(Measure).where(
-        Measure.status == "active", Measure.place_kind == "home", Measure.kind.in_(home_kinds),
-        (Measure.planned_end_at.is_(None)) | (Measure.planned_end_at > now)).order_by(Measure.id)).scalars().all()
-    by_person: dict[int, Any] = {}
-    for m in active:
-        if m.test_dates:
-            by_person[m.person_id] = m  # the latest measure with test days wins
-    members = {m.person_id: m for m in session.execute(
-        select(GroupMember).where(GroupMember.group_code == RULE_GROUP)).scalars()}
-    freqs: dict[str, int] = {}
-    negatives = common.last_negatives(session, [pid for pid in by_person if pid not in members])
-    counts = {"enrolled": 0, "updated": 0, "ended": 0}
-    for pid, measure in by_person.items():
-        member = members.get(pid)
-        if member is None:
-            member = GroupMember(person_id=pid, group_code=RULE_GROUP, source="rule", active=True, enrolled_at=now,
-                                 last_negative_at=negatives.get(pid), unit_id=measure.unit_id,
-                                 unit_path=measure.unit_path)
-            session.add(member)
-            counts["enrolled"] += 1
-        elif member.measure_id != measure.id or not member.active:
-            counts["updated"] += 1
-        else:
-            continue
-        member.active, member.ended_at = True, None
-        member.measure_id, member.test_dates = measure.id, list(measure.test_dates)
-        member.frequency_days, member.next_due_at = common.due_of(member, freqs)
-    for pid, member in members.items():
-        if member.active and pid not in by_person:
-            member.active, member.ended_at = False, now
-            counts["ended"] += 1
+    members = session.execute(select(GroupMember).where(GroupMember.group_code == RULE_GROUP,
+                                                        GroupMember.active.is_(True))).scalars().all()
+    for member in members:
+        member.active, member.ended_at = False, now
     session.flush()
-    if any(counts.values()):
+    counts = {"enrolled": 0, "updated": 0, "ended": len(members)}
+    if members:
         audit.record(session, actor, "testing.rule_members_synced", object_type="group_member", **counts)
     return counts
 

@@ -111,8 +111,9 @@ def on_individual_result(session: Session, actor: Actor, *, tube: Tube, person_i
         if task_id is not None:
             task = tasks_service.get_task(session, doer, task_id)
             if task.status == "open":
+                # closed by the lab's result itself (the owning flow), not by a result typed in
                 tasks_service.complete_task(session, doer, task_id, outcome_code=tube.result,
-                                            outcome={"tube_barcode": tube.barcode})
+                                            outcome={"tube_barcode": tube.barcode}, by_owner=True)
     session.flush()
     if open_fus or tube.result == "positive":
         audit.record(session, doer, "testing.individual_result", object_type="person", object_id=person_id,
@@ -143,8 +144,9 @@ def _start_temporary_control(session: Session, actor: Actor, *, person_id: int, 
     strong = [m for m in running if rank.get(m.kind, 0) >= rank["temporary_control"]]
     if strong:
         return strong[0].id
+    # the retest task chases the test day, so control makes no missed-test task of its own
     measure = control_service.start_measure(session, actor, person_id=person_id, category=CATEGORY,
-                                            rule=RULE, started_at=at)
+                                            rule=RULE, started_at=at, chase_missed=False)
     return measure.id
 
 
@@ -176,12 +178,14 @@ def _hand_to_intake(session: Session, actor: Actor, *, tube: Tube, persons: Sequ
 
 
 def _release_temporary_control(session: Session, actor: Actor, *, measure_id: int, tube: Tube) -> bool:
-    """End the temporary measure after a negative retest, through control's service when it offers a
-    release (`end_measure`); False while it does not (the follow-up keeps `released_at` empty)."""
+    """End the temporary measure after a negative retest, through control's service; False when it
+    is no longer active (ended by hand meanwhile)."""
     from fangkong.control import service as control_service
+    from fangkong.kernel.errors import Conflict
 
-    end = getattr(control_service, "end_measure", None)
-    if end is None:
+    try:
+        control_service.end_measure(session, actor, measure_id=measure_id,
+                                    reason=f"negative single-tube retest {tube.barcode}")
+    except Conflict:
         return False
-    end(session, actor, measure_id=measure_id, reason=f"negative single-tube retest {tube.barcode}")
     return True

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -290,7 +291,11 @@ def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, nam
     at = collected_at or clock.now()
     p = common.pack(session)
     limit = single_tube.limits(session, p, [resolved.person_id], at=at).get(resolved.person_id)
-    return tube, _put(session, actor, tube, resolved.person_id, at, limit=limit, pack=p)
+    sample = _put(session, actor, tube, resolved.person_id, at, limit=limit, pack=p)
+    # the measure's test day is done (its missed-test task closes as the sampler)
+    control_service.samples_recorded(session, actor.acting_for("testing.sample", "task.view", "task.work"),
+                                     person_ids=[resolved.person_id])
+    return tube, sample
 
 
 def _refuse_if_full(tube: Tube, n: int) -> None:
@@ -327,6 +332,20 @@ def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.date
     audit.record(session, actor, "testing.sampled", object_type="tube", object_id=tube.id, person_id=person_id,
                  position=n + 1)
     return sample
+
+
+def collected_times(session: Session, person_ids: Sequence[int], since: dt.datetime, until: dt.datetime
+                    ) -> dict[int, list[dt.datetime]]:
+    """Collection times of the persons' PCR samples in [since, until) — what control matches to the
+    test days of measures (registered as control's sample source)."""
+    out: dict[int, list[dt.datetime]] = defaultdict(list)
+    for chunk in common.chunks(sorted(set(person_ids))):
+        stmt = (select(TubeSample.person_id, TubeSample.collected_at).join(Tube, Tube.id == TubeSample.tube_id)
+                .where(TubeSample.person_id.in_(chunk), TubeSample.collected_at >= since,
+                       TubeSample.collected_at < until, Tube.test_type == "pcr"))
+        for pid, at in session.execute(stmt):
+            out[pid].append(at)
+    return out
 
 
 # ----------------------------------------------------------------------------------- sample files
@@ -441,6 +460,11 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                 rep.issues.extend(FieldIssue(f.field, f.message) for f in exc.fields)
     if advance is not None:
         advance(len(items))
+    sampled = [r.person_id for r in reports if r.status == "accepted" and r.person_id is not None]
+    if sampled:
+        # measures' test days are done (their missed-test tasks close as the sampler)
+        control_service.samples_recorded(session, actor.acting_for("testing.sample", "task.view", "task.work"),
+                                         person_ids=sampled)
     counts: dict[str, int] = defaultdict(int)
     for r in reports:
         counts[r.status] += 1
@@ -472,6 +496,9 @@ class CitizenView:
     last_negative_at: dt.datetime | None
     next_due_at: dt.datetime | None
     points: list[PointView]
+    #: the one control status (control's service), and the test days of the person's measures
+    control: control_service.ControlStatus | None = None
+    due_tests: list[control_service.DueTestView] = field(default_factory=list)
 
 
 def citizen_status(session: Session, *, id_number: str, phone: str, ip: str | None = None) -> CitizenView | None:
@@ -496,13 +523,19 @@ def citizen_status(session: Session, *, id_number: str, phone: str, ip: str | No
                                                         GroupMember.active.is_(True))).scalars().all()
     groups = [{"code": m.group_code, "name": names.get(m.group_code, m.group_code),
                "frequency_days": m.frequency_days, "next_due_at": m.next_due_at} for m in members]
+    now = clock.now()
+    due_tests = control_service.due_tests_of_person(session, person.id, at=now)
     dues = [m.next_due_at for m in members if m.next_due_at is not None]
+    measure_due = control_service.next_due_at(due_tests)
+    if measure_due is not None:
+        dues.append(measure_due)
     lasts = [m.last_negative_at for m in members if m.last_negative_at is not None]
     if not lasts:
         found = common.last_negatives(session, [person.id])
         lasts = list(found.values())
     return CitizenView(groups, max(lasts) if lasts else None, min(dues) if dues else None,
-                       sampling_points(session, near_path=person.unit_path, limit=5))
+                       sampling_points(session, near_path=person.unit_path, limit=5),
+                       control_service.status_of(session, [person.id], at=now)[person.id], due_tests)
 
 
 def list_tubes(session: Session, actor: Actor, *, limit: int = 50, after_id: int | None = None,

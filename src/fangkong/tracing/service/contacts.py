@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.control import service as control_service
 from fangkong.intake import service as intake_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
@@ -99,10 +100,12 @@ class ContactView:
     known_at: dt.datetime | None
     managed_at: dt.datetime | None
     controlled_at: dt.datetime | None
+    #: the person's control status now, from control's service (the one every page shows)
+    control: control_service.ControlStatus | None = None
 
     @property
     def graph_status(self) -> str:
-        return rules.contact_status(self.contact.tier, rules.LeadState(self.lead_status, self.controlled_at))
+        return rules.contact_status(self.contact.tier, self.control)
 
 
 def _named_key(item: ContactItem) -> str | None:
@@ -368,13 +371,14 @@ def _views(session: Session, actor: Actor, contacts: list[Contact]) -> list[Cont
     persons = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(pids))).scalars()} if pids else {}
     vids = [c.venue_id for c in contacts if c.venue_id is not None]
     venues = dict(session.execute(select(Place.id, Place.name).where(Place.id.in_(vids))).all()) if vids else {}
+    statuses = control_service.status_of(session, pids, at=clock.now())
     out = []
     for c in contacts:
         lead = leads.get(c.lead_id or 0)
         out.append(ContactView(c, persons.get(c.person_id or 0), venues.get(c.venue_id or 0),
                                lead.status if lead else None, lead.measure_code if lead else None,
                                lead.known_at if lead else None, lead.managed_at if lead else None,
-                               lead.controlled_at if lead else None))
+                               lead.controlled_at if lead else None, statuses.get(c.person_id or 0)))
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -233,14 +234,17 @@ def _derived_request_id(p: _Prepared) -> str | None:
 
 
 def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], source: str,
-                 checked_by_id: int | None = None, audit_batch: bool = True) -> list[ReportRow]:
+                 checked_by_id: int | None = None, audit_batch: bool = True,
+                 with_status: bool = False) -> list[ReportRow]:
     """Record scans; one report row per item, in order (accepted | duplicate | rejected).
 
     Venue: `place_id` when the caller resolved it, else `venue_ref` (the import reference, or the place
     code), else `venue_code` (the signed token or the whole QR URL); an unknown venue, or one outside
     the actor's jurisdiction, rejects the row. A stored `request_id` makes the row a `duplicate`
     answered with the first scan's person; a row without one gets an id derived from venue, person and
-    second. The caller checks the permission for its channel.
+    second. The caller checks the permission for its channel. With `with_status`, each row with a
+    person carries the person's control status at the scan time in `extra["control"]` (control's
+    one answer), so the entrance can warn about a person under a measure.
     """
     now = clock.now()
     cutoff = retention_cutoff(session, now)
@@ -327,6 +331,12 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
         for i in range(0, len(rows), 5000):
             session.execute(insert(Scan.__table__), rows[i:i + 5000])
     reports = [p.report for p in prepared]
+    if with_status:
+        known = [p for p in prepared if p.report.person_id is not None and p.at is not None
+                 and p.report.status != "rejected"]
+        statuses = control_service.statuses_at(session, [(p.report.person_id, p.at) for p in known])  # type: ignore[misc]
+        for p, st in zip(known, statuses, strict=True):
+            p.report.extra["control"] = st
     if audit_batch and items:
         counts: dict[str, int] = {}
         for r in reports:
@@ -345,6 +355,8 @@ class PageScan:
     person_id: int
     scanned_at: dt.datetime
     duplicate: bool
+    #: the person's control status at the scan (control's service): the page warns when under a measure
+    control: control_service.ControlStatus | None = None
 
 
 def record_page_scan(session: Session, *, token: str, phone: object, id_number: object = None,
@@ -355,14 +367,14 @@ def record_page_scan(session: Session, *, token: str, phone: object, id_number: 
     venue = codes_service.venue_for_token(session, token)
     item = ScanItem(1, phone=phone, id_number=id_number, name=name, scanned_at=whole_seconds(clock.now()),
                     request_id=request_id, place_id=venue.place_id)
-    report = record_scans(session, PUBLIC_ACTOR, items=[item], source="page", audit_batch=False)[0]
+    report = record_scans(session, PUBLIC_ACTOR, items=[item], source="page", audit_batch=False, with_status=True)[0]
     if report.status == "rejected":
         raise ValidationFailed(INVALID_SCAN(), [_field_error(i) for i in report.issues])
     assert report.person_id is not None
     scanned = whole_seconds(clock.now())
     if report.status == "duplicate" and request_id:
         scanned = session.execute(select(Scan.scanned_at).where(Scan.request_id == request_id)).scalar() or scanned
-    return PageScan(venue.name, report.person_id, scanned, report.status == "duplicate")
+    return PageScan(venue.name, report.person_id, scanned, report.status == "duplicate", report.extra.get("control"))
 
 
 def _field_error(issue: str) -> FieldError:
@@ -396,10 +408,11 @@ def record_staff_check(session: Session, actor: Actor, *, place_id: int, phone: 
     place = staff_venue(session, actor, place_id)
     item = ScanItem(1, phone=phone, id_number=id_number, scanned_at=whole_seconds(clock.now()),
                     request_id=request_id, temperature=temperature, mask_ok=mask_ok, place_id=place.id)
-    report = record_scans(session, actor, items=[item], source="staff", checked_by_id=actor.user_id)[0]
+    report = record_scans(session, actor, items=[item], source="staff", checked_by_id=actor.user_id,
+                          with_status=True)[0]
     if report.status == "rejected":
         raise ValidationFailed(INVALID_CHECK(), [_field_error(i) for i in report.issues])
-    return report
+    return report  # extra["control"]: the visitor's control status (the page warns the staff)
 
 
 # ---------------------------------------------------------------------------------------- batch API
@@ -417,18 +430,28 @@ def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
             ScanUpload.sender == actor.username, ScanUpload.idempotency_key == key)).scalar_one_or_none()
         if found is not None:
             return dict(found)
-    reports = record_scans(session, actor, items=items, source="api")
+    reports = record_scans(session, actor, items=items, source="api", with_status=True)
     counts: dict[str, int] = {}
     for r in reports:
         counts[r.status] = counts.get(r.status, 0) + 1
     response = {"counts": counts, "items": [
         {"row": r.row, "status": r.status, "person_id": r.person_id, "issues": [str(i) for i in r.issues],
-         "request_id": items[i].request_id or None} for i, r in enumerate(reports)]}
+         "request_id": items[i].request_id or None, "control": _control_json(r.extra.get("control"))}
+        for i, r in enumerate(reports)]}
     if key:
         session.add(ScanUpload(sender=actor.username, idempotency_key=key, created_at=clock.now(),
                                items=len(items), response=response))
         session.flush()
     return response
+
+
+def _control_json(status: control_service.ControlStatus | None) -> dict[str, Any] | None:
+    """The control status as the scan API answers it (stored with an Idempotency-Key: plain JSON)."""
+    if status is None:
+        return None
+    return {"under_control": status.under_control, "kind": status.kind, "label": str(status.label),
+            "level": status.level, "measure": status.measure_code, "site_name": status.site_name,
+            "since": clock.iso_local(status.since) or None, "planned_end_at": clock.iso_local(status.planned_end_at) or None}
 
 
 # -------------------------------------------------------------------------------------------- files
