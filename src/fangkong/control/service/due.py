@@ -83,8 +83,8 @@ def plan_of(measure: Measure, pack: Pack) -> list[rules.DuePlan]:
                           min_gap_hours=until.min_gap_hours if until else 0)
 
 
-def sync_due_tests(session: Session, measure: Measure, pack: Pack, *, at: dt.datetime, chase: bool | None = None
-                   ) -> int:
+def sync_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack, *, at: dt.datetime,
+                   chase: bool | None = None) -> int:
     """Make the measure's due list match its schedule: new test days added (a cancelled one comes
     back), days no longer in the schedule cancelled unless done; then match the samples. Returns the
     due tests added."""
@@ -111,7 +111,8 @@ def sync_due_tests(session: Session, measure: Measure, pack: Pack, *, at: dt.dat
         if day not in plan and row.status == "due":
             row.status, row.cancelled_at = "cancelled", at
     session.flush()
-    refresh(session, [measure.person_id], at=at)
+    # a test day already sampled closes its missed-test task, as the user who changed the measure
+    refresh(session, [measure.person_id], at=at, actor=actor.acting_for("measure.start", "task.view", "task.work"))
     return added
 
 
