@@ -23,7 +23,7 @@ def test_benchmark_runs_and_reports_its_baseline(name: str, tmp_path) -> None:
     env = {**os.environ, "FANGKONG_DATA_DIR": str(tmp_path), "LANG": "C.UTF-8", "TMPDIR": str(tmp_path)}
     env.pop("FANGKONG_DATABASE_URL", None)
     out = subprocess.run([sys.executable, "-m", "fangkong", "bench", name, *SIZES[name], "--json"],
-                         env=env, capture_output=True, text=True, timeout=240)
+                         env=env, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
     figures = result["figures"]

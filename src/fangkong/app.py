@@ -34,6 +34,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
         routes_audit,
         routes_export,
         routes_home,
+        routes_imports,
         routes_jobs,
         routes_persons,
         routes_places,
@@ -42,7 +43,7 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
     )
 
     pages = [routes_home.pages, routes_units.pages, routes_persons.pages, routes_tasks.pages,
-             routes_places.pages, routes_audit.pages, routes_jobs.pages, routes_export.pages]
+             routes_places.pages, routes_audit.pages, routes_jobs.pages, routes_export.pages, routes_imports.pages]
     return [routes_api.api, routes_export.api], [routes_home.health, *pages]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from control_factories import PASSWORD, build_world, person, phone
 from sqlalchemy.orm import Session
 
@@ -44,7 +45,7 @@ def test_a_person_under_home_quarantine_gets_a_red_card_at_the_venue(served: Any
     ctx = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="zh-CN",
                                java_script_enabled=False)
     page = ctx.new_page()
-    page.set_default_timeout(10000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(served.base + "/v/" + served.data["token"])
     page.fill("#phone", phone(21))
     page.click("[data-testid=check-in]")
@@ -57,7 +58,7 @@ def test_a_person_under_home_quarantine_gets_a_red_card_at_the_venue(served: Any
 
     office = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     p = office.new_page()
-    p.set_default_timeout(10000)
+    p.set_default_timeout(BROWSER_TIMEOUT_MS)
     p.goto(served.base + "/login")
     p.fill("#username", "b_grid")
     p.fill("#password", PASSWORD)

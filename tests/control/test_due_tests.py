@@ -145,7 +145,7 @@ def test_a_missed_test_day_becomes_one_task(session: Session) -> None:
     after = _day_end(1) + grace + dt.timedelta(minutes=1)
     assert job(session, at=after.isoformat())["tasks"] == 1
     assert job(session, at=after.isoformat())["tasks"] == 0
-    assert control_service.create_missed_tasks(session, at=after + H)["tasks"] == 0
+    assert control_service.create_missed_tasks(session, SYSTEM_ACTOR, at=after + H)["tasks"] == 0
     [task] = tasks()
     day1 = _by_day(session, pid, after)[1]
     assert (task.unit_id, task.subject_type, task.subject_id, task.status) == (m.unit_id, "person", pid, "open")
@@ -160,7 +160,7 @@ def test_a_missed_test_day_becomes_one_task(session: Session) -> None:
     # an ended measure's missed days make no task
     control_service.end_measure(session, SYSTEM_ACTOR, measure_id=m.id, reason="released", at=_at(3, 8))
     far = _day_end(7) + grace + H
-    assert control_service.create_missed_tasks(session, at=far)["tasks"] == 0
+    assert control_service.create_missed_tasks(session, SYSTEM_ACTOR, at=far)["tasks"] == 0
     assert len(tasks()) == 1
 
 

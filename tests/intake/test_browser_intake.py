@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from intake_factories import Tree, make_id
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
     browser = chromium
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(5000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
 
     page.goto(served.base + "/login")
     page.fill("#username", "grid1")
@@ -122,7 +123,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
                                 is_mobile=True, has_touch=True, locale="zh-CN",
                                 storage_state=context.storage_state())
     small = phone.new_page()
-    small.set_default_timeout(5000)
+    small.set_default_timeout(BROWSER_TIMEOUT_MS)
     for path, shot in ((f"/leads/{lead_id}", "intake-lead-phone.png"), ("/leads", "intake-leads-phone.png"),
                        ("/leads/clearance", "intake-clearance-phone.png"), ("/leads/new", "intake-form-phone.png"),
                        ("/risk-areas", "intake-risk-areas-phone.png")):

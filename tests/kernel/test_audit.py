@@ -96,7 +96,7 @@ def test_list_events_filters_and_pages(session, system):
 
 def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(FANGKONG), *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=600)
 
 
 def test_cli_verify_names_the_tampered_row(tmp_path):

@@ -63,7 +63,7 @@ def _people(url: str, key_dir: Path) -> list[tuple[int, str | None]]:
             "rows=c.execute(select(Person.id, Person.phone_enc).order_by(Person.id)).all(); "
             "print(json.dumps([[i, crypto.decrypt(p) if p else None] for i,p in rows]))")
     env = _env(key_dir, None)
-    done = subprocess.run([sys.executable, "-c", code, url], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code, url], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return [tuple(r) for r in json.loads(done.stdout)]
 

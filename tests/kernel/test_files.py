@@ -23,7 +23,7 @@ def test_init_keeps_the_data_directory_and_database_private(tmp_path):
     env.update(FANGKONG_DATA_DIR=str(data), LANG="en_US.UTF-8")
     old = os.umask(0o022)  # the common default that made the directory 0755 and the database 0644
     try:
-        done = subprocess.run([str(FANGKONG), "init"], env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([str(FANGKONG), "init"], env=env, capture_output=True, text=True, timeout=600)
     finally:
         os.umask(old)
     assert done.returncode == 0, done.stderr

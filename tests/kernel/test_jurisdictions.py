@@ -336,7 +336,7 @@ def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FANGKONG_DATA_DIR": str(data_dir), "LANG": "en_US.UTF-8"}
     env.pop("FANGKONG_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-c", "from fangkong.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=600)
 
 
 def test_cli_import_export_tree_match(tmp_path: Path) -> None:

@@ -308,7 +308,7 @@ def _cli(args: list[str], data_dir: Path, **extra_env: str) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_DATABASE")}
     env.update(FANGKONG_DATA_DIR=str(data_dir), **extra_env)
     return subprocess.run([sys.executable, "-c", "from fangkong.cli import main; main()", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+                          env=env, timeout=600)
 
 
 def test_groups_command_prints_tsv_when_piped(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ def test_serve_runs_the_jobs_by_itself(tmp_path):
     """A real `fangkong serve`: without any cron, the job runs appear in the database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8")
-    assert subprocess.run([str(FANGKONG), "init"], env=env, capture_output=True, timeout=120).returncode == 0
+    assert subprocess.run([str(FANGKONG), "init"], env=env, capture_output=True, timeout=600).returncode == 0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -105,7 +105,7 @@ def test_create_and_complete_with_outcome(session: Session, tree: Tree) -> None:
     assert history(session, task) == ["created", "done"]
     audited = session.execute(select(AuditEvent.action).where(
         AuditEvent.object_type == "task", AuditEvent.object_id == str(task.id))).scalars().all()
-    assert audited == ["task.completed"]
+    assert audited == ["task.created", "task.completed"]  # the one write path audits creation too
 
 
 def test_create_checks_permission_unit_and_kind(session: Session, tree: Tree) -> None:

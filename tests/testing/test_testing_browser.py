@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from testing_factories import Tree, build_tree, make_id, person, phone
@@ -47,7 +48,7 @@ def test_sampler_fills_a_ten_in_one_tube_on_a_phone(served: Any, chromium: Any, 
     phone_ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                     is_mobile=True, has_touch=True, locale="zh-CN")
     page = phone_ctx.new_page()
-    page.set_default_timeout(5000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(served.base + "/login?next=/sampling")
     page.fill("#username", "sampler_a")
     page.fill("#password", PASSWORD)

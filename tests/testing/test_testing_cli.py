@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "fangkong" / "testing"
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=600)
 
 
 def _rows(path: Path) -> list[list[str]]:

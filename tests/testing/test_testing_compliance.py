@@ -110,8 +110,8 @@ def test_export_has_exactly_the_agreed_columns(session, tree, scenario, tmp_path
         service.export_compliance(session, actor_at(tree.district, permissions=frozenset({"testing.view"})), out=out)
 
 
-def test_daily_job_makes_one_overdue_task_per_member_at_the_right_unit(session, tree, scenario, at_now):
-    created = service.create_overdue_tasks(session)
+def test_daily_job_makes_one_overdue_task_per_member_at_the_right_unit(session, tree, scenario, at_now, system):
+    created = service.create_overdue_tasks(session, system)
     assert created == 3
     tasks = session.execute(select(Task).where(Task.kind == kinds.OVERDUE)).scalars().all()
     units = {scenario_member.person_id: scenario_member.unit_id for scenario_member in scenario.values()}
@@ -123,7 +123,7 @@ def test_daily_job_makes_one_overdue_task_per_member_at_the_right_unit(session, 
     events = session.execute(select(func.count()).select_from(TaskEvent).where(
         TaskEvent.task_id.in_([t.id for t in tasks]))).scalar_one()
     assert events == 3
-    assert service.create_overdue_tasks(session) == 0  # open tasks are not repeated
+    assert service.create_overdue_tasks(session, system) == 0  # open tasks are not repeated
     # a negative test closes the member's overdue task
     four = next(m for m in scenario.values() if m.last_negative_at is None and m.group_code != "school_staff")
     seq = 4

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tracing_factories import NOW, build_world, epidemiologist, grant, positive_result, standard_scans
@@ -53,7 +54,7 @@ def test_epidemiologist_confirms_a_colocation_contact(served: Any, chromium: Any
 
     ctx = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    page.set_default_timeout(8000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(served.base + "/login")
@@ -75,7 +76,7 @@ def test_epidemiologist_confirms_a_colocation_contact(served: Any, chromium: Any
     graph = page.locator("#chain-graph")
     expect(graph).to_have_attribute("data-rendered", "3")
     assert graph.locator("canvas").count() == 1
-    page.wait_for_timeout(600)  # let the force layout settle for the screenshot
+    # the screenshot is for people to look at; it shows the layout as far as it has settled (no fixed wait)
     graph.scroll_into_view_if_needed()
     graph.screenshot(path=str(artifacts / "tracing-chain-graph.png"))
     page.screenshot(path=str(artifacts / "tracing-case-page.png"), full_page=True)

@@ -203,7 +203,7 @@ def test_a_secondary_contact_is_released_on_day_7_only_after_the_close_contacts_
     _epi, _c, _hh, sec, measure_id, _site = _chain(session, w)
     # day 1: no tests of the close contact yet → the measure is held past its planned end
     with clock.frozen(NOW + dt.timedelta(hours=1)):
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.held == [sec.contact_id]
     measure = control_service.get_measure(session, SYSTEM_ACTOR, measure_id)
     assert measure.planned_end_at is None and measure.status == "active"
@@ -212,14 +212,14 @@ def test_a_secondary_contact_is_released_on_day_7_only_after_the_close_contacts_
     with clock.frozen(NOW + dt.timedelta(hours=3)):
         test_result(session, w, seq=2, barcode="CC-1", collected_at=NOW + dt.timedelta(hours=2))
     with clock.frozen(NOW + 8 * DAY):
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.held == [sec.contact_id] and done.released == []
     assert session.get(Contact, sec.contact_id).released_at is None
     # the second (day 2) negative arrives: released at the next review, the measure ended
     with clock.frozen(NOW + DAY + dt.timedelta(hours=3)):
         test_result(session, w, seq=2, barcode="CC-2", collected_at=NOW + DAY + dt.timedelta(hours=2))
     with clock.frozen(NOW + 8 * DAY + dt.timedelta(hours=1)):
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.released == [sec.contact_id]
     contact = session.get(Contact, sec.contact_id)
     assert (contact.released_at, contact.release_rule) == (NOW + 8 * DAY + dt.timedelta(hours=1),
@@ -234,7 +234,7 @@ def test_two_negatives_before_day_7_wait_for_day_7_and_a_positive_holds(session)
     with clock.frozen(NOW + 2 * DAY):
         test_result(session, w, seq=2, barcode="CC-3", collected_at=NOW + dt.timedelta(hours=2))
         test_result(session, w, seq=2, barcode="CC-4", collected_at=NOW + DAY + dt.timedelta(hours=2))
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.waiting == [sec.contact_id]
     assert control_service.get_measure(session, SYSTEM_ACTOR, measure_id).planned_end_at == NOW + 7 * DAY
 
@@ -247,7 +247,7 @@ def test_a_positive_among_the_close_contacts_first_tests_holds_the_secondary_con
         test_result(session, w, seq=2, barcode="CB-2", collected_at=NOW + DAY + dt.timedelta(hours=2),
                     result="阳性")
     with clock.frozen(NOW + 8 * DAY):
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.held == [sec.contact_id] and done.released == []
     assert _in_force(session, measure_id, NOW + 9 * DAY)
     detail = session.get(Contact, sec.contact_id).detail["release_review"]
@@ -276,13 +276,13 @@ def test_secondary_contacts_become_close_contacts_when_the_close_contact_turns_p
     assert event.detail["promoted"] == [new.id]
     # until the close-contact measure starts, the secondary measure is held in force
     with clock.frozen(NOW + 8 * DAY):
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.held == [sec.contact_id] and _in_force(session, measure_id, NOW + 9 * DAY)
     # the grid moves them to the site: the close-contact measure restarts from then, the secondary one ends
     with clock.frozen(NOW + 8 * DAY + dt.timedelta(hours=1)):
         intake_service.record_verification(session, SYSTEM_ACTOR, lead_id=lead.id, outcome_code="found_site",
                                            site_place_id=site.id)
-        done = service.review_secondary_contacts(session)
+        done = service.review_secondary_contacts(session, SYSTEM_ACTOR)
     assert done.superseded == [sec.contact_id]
     restarted = control_service.get_measure(session, SYSTEM_ACTOR, _lead(session, lead.id).measure_id)
     assert restarted.category == "close_contact" and restarted.started_at == NOW + 8 * DAY + dt.timedelta(hours=1)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from sqlalchemy import select
 from web_world import ID_A, PASSWORD, build_world
 
@@ -32,7 +33,7 @@ def test_grid_worker_unmasks_an_id_number_from_the_inbox(served: Any, chromium: 
     browser = chromium
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(5000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
 
     page.goto(served.base + "/login")
     expect(page.locator("h1")).to_have_text("登录")
@@ -66,7 +67,7 @@ def test_grid_worker_unmasks_an_id_number_from_the_inbox(served: Any, chromium: 
                                 is_mobile=True, has_touch=True, locale="zh-CN",
                                 storage_state=context.storage_state())
     small = phone.new_page()
-    small.set_default_timeout(5000)
+    small.set_default_timeout(BROWSER_TIMEOUT_MS)
     small.goto(served.base + "/tasks")
     expect(small.locator(f"[data-testid=task-{w.task_id}]")).to_be_visible()
     assert small.evaluate("document.documentElement.scrollWidth") <= 390

@@ -8,6 +8,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from sqlalchemy import select
 from web_world import PASSWORD, add_user, build_world
 
@@ -29,7 +30,7 @@ def test_export_button_downloads_the_task_list(live_site: Any, chromium: Any, ar
     w = served.data
     context = chromium.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN", accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(served.base + "/login")
     page.fill("#username", "chief")
     page.fill("#password", PASSWORD)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import BROWSER_TIMEOUT_MS
 from web_world import PASSWORD, build_world
 
 from fangkong.kernel.web.security import CSP
@@ -67,7 +68,7 @@ def test_pages_run_under_the_policy_without_violations(live_site: Any, chromium:
     context.add_init_script("""window.__csp = [];
       document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));""")
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(served.base + "/login")
     page.fill("#username", w.worker_username)
     page.fill("#password", PASSWORD)

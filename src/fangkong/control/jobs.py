@@ -17,6 +17,7 @@ def missed_tests(session: Session, at: str | None = None) -> dict[str, Any]:
     """Daily (or hourly): one task per missed test day of a measure in force (no sample by the end of
     its day plus the pack's grace); running it again makes no second task."""
     from fangkong.control import service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
     when = clock.parse_time(at) if at else None
-    return service.create_missed_tasks(session, at=when or clock.now())
+    return service.create_missed_tasks(session, SYSTEM_ACTOR, at=when or clock.now())

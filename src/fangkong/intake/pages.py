@@ -13,12 +13,9 @@ import datetime as dt
 import hmac
 import re
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -28,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from fangkong.control import service as control_service
-from fangkong.intake import kinds, pages_reports, service
+from fangkong.intake import imports, kinds, pages_reports, service
 from fangkong.intake.errors import INVALID_VERIFICATION
 from fangkong.intake.exports import LEADS
 from fangkong.intake.masking import masked_payload
@@ -53,13 +50,10 @@ from fangkong.intake.pages_common import (
     overdue_leads,
     pack_of,
     parse_day,
-    report_page,
-    saved_upload,
     units_by_id,
 )
-from fangkong.intake.service.ingest import import_leads_file
 from fangkong.intake.service.verification import OPEN_STATUSES, pushed_to
-from fangkong.kernel import clock, export
+from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import (
     INVALID_FILTER,
@@ -70,6 +64,7 @@ from fangkong.kernel.errors import (
     NotFound,
     ValidationFailed,
 )
+from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.messages import FieldIssue, field_label, label_of, message, translate
 from fangkong.kernel.people import crypto
@@ -81,7 +76,8 @@ from fangkong.kernel.policy.labels import rule_label
 from fangkong.kernel.policy.schema import Pack
 from fangkong.kernel.tabular import ReportRow, UnusableFile
 from fangkong.kernel.tasks import service as tasks_service
-from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
+from fangkong.kernel.web import routes_imports
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
 from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
@@ -293,8 +289,7 @@ def community_form(request: Request, session: DbSession, actor: CanImport) -> Re
 
 
 @pages.post("/leads/new")
-async def community_submit(request: Request, session: DbSession, actor: CanImport) -> Response:
-    form = await request.form()
+def community_submit(request: Request, session: DbSession, actor: CanImport, form: FormFields) -> Response:
     values = _form_values(form, FORM_FIELDS)
     category = form.get("category")
     category = category if isinstance(category, str) and category else None
@@ -313,9 +308,8 @@ def _public_get(request: Request, session: Session, mode: str) -> Response:
     return _form_page(request, session, mode=mode, values={}, issues=[])
 
 
-async def _public_post(request: Request, session: Session, mode: str) -> Response:
+def _public_post(request: Request, session: Session, mode: str, form: Any) -> Response:
     _ = gettext_for(request)
-    form = await request.form()
     fields = FORM_FIELDS if mode == "self" else TIP_FIELDS
     values = _form_values(form, fields)
     token = form.get("form_token")
@@ -338,8 +332,8 @@ def self_report_form(request: Request, session: DbSession) -> Response:
 
 
 @pages.post("/report", dependencies=[public_limit()])
-async def self_report_submit(request: Request, session: DbSession) -> Response:
-    return await _public_post(request, session, "self")
+def self_report_submit(request: Request, session: DbSession, form: FormFields) -> Response:
+    return _public_post(request, session, "self", form)
 
 
 @pages.get("/tip")
@@ -349,8 +343,8 @@ def tip_form(request: Request, session: DbSession) -> Response:
 
 
 @pages.post("/tip", dependencies=[public_limit()])
-async def tip_submit(request: Request, session: DbSession) -> Response:
-    return await _public_post(request, session, "tip")
+def tip_submit(request: Request, session: DbSession, form: FormFields) -> Response:
+    return _public_post(request, session, "tip", form)
 
 
 # --- file imports (leads and risk areas) -------------------------------------------------------------
@@ -363,7 +357,7 @@ def leads_import_form(request: Request, session: DbSession, actor: CanImport) ->
 
 
 @pages.post("/leads/import")
-async def leads_import_submit(
+def leads_import_submit(
     request: Request,
     session: DbSession,
     actor: CanImport,
@@ -371,22 +365,25 @@ async def leads_import_submit(
     channel: Annotated[str, Form(max_length=16)] = "community",
     category: Annotated[str, Form(max_length=48)] = "",
 ) -> Response:
-    """A lead file (CSV/XLSX) through intake's import, answered with the per-row report."""
-    _ = gettext_for(request)
-    folder = Path(tempfile.mkdtemp(prefix="fangkong-upload-"))
+    """A lead file (CSV/XLSX) runs as an import job; the answer is its progress view, then the per-row
+    report. A file without a recognisable header is refused at once, on the form."""
+    pack = policy_service.active_pack(session)
+    errors = []
+    if channel not in IMPORT_CHANNELS:
+        errors.append(FieldError("channel", "unknown channel"))
+    if category and category not in pack.categories:
+        errors.append(FieldError("category", "unknown category"))
+    if errors:
+        raise ValidationFailed("invalid import", errors)
     try:
-        path = await saved_upload(file, folder)
-        try:
-            result = import_leads_file(session, actor, path, channel=channel, category=category or None)
-        except UnusableFile as exc:
-            return render(request, "intake/leads_import.html", status_code=422, actor=actor,
-                          channels=IMPORT_CHANNELS, channel_label=labeler(request, CHANNEL_LABELS),
-                          error=translate(exc.message, request_locale(request)), categories=_categories(policy_service.active_pack(session),
-                                                                 request_locale(request)))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return report_page(request, title=_("Lead import report"), rows=result.rows, back="/leads",
-                        back_label=_("Leads"), actor=actor, extra_col="lead_id")
+        job = imports_service.submit(session, actor, kind=imports.LEADS, filename=file.filename, stream=file.file,
+                                     options={"channel": channel, "category": category or None})
+    except UnusableFile as exc:
+        return render(request, "intake/leads_import.html", status_code=422, actor=actor,
+                      channels=IMPORT_CHANNELS, channel_label=labeler(request, CHANNEL_LABELS),
+                      error=translate(exc.message, request_locale(request)),
+                      categories=_categories(pack, request_locale(request)))
+    return routes_imports.start(request, job)
 
 
 # --- one lead: payload, person, decision, clocks, the four checks -----------------------------------
@@ -419,8 +416,7 @@ def labelled_payload(rows: list[tuple[str, str]], locale: str,
 def _visible_person(session: Session, actor: Actor, person_id: int | None) -> Person | None:
     if person_id is None or not actor.can("person.view"):
         return None
-    person = session.get(Person, person_id)
-    return person if person is not None and actor.sees_path(person.unit_path) else None
+    return scope.visible_or_none(actor, session.get(Person, person_id))
 
 
 def _lead_context(request: Request, session: Session, actor: Actor, lead: Lead) -> dict[str, Any]:
@@ -482,9 +478,9 @@ def lead_page(request: Request, lead_id: RowId, session: DbSession, actor: CanVi
 
 
 @pages.post("/leads/{lead_id}/verify")
-async def verify_submit(request: Request, lead_id: RowId, session: DbSession, actor: CanVerify) -> Response:
+def verify_submit(request: Request, lead_id: RowId, session: DbSession, actor: CanVerify,
+                  form: FormFields) -> Response:
     """The four checks (四个查清) and the outcome → intake's record_verification; then the next step."""
-    form = await request.form()
 
     def text(name: str, limit: int) -> str:
         v = form.get(name)

@@ -4,14 +4,11 @@ permission aliases, and the helpers the lead, report and risk-area pages all use
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,15 +19,13 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import DomainError, FieldError, ValidationFailed
-from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import _, field_label, issue_loaded, message, translate
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
-from fangkong.kernel.tabular import ReportRow
 from fangkong.kernel.tasks.models import Task
 from fangkong.kernel.web.nav import N_
-from fangkong.kernel.web.templating import gettext_for, render, request_locale
+from fangkong.kernel.web.templating import gettext_for, request_locale
 
 CanView = Annotated[Actor, Depends(requires("lead.view"))]
 CanImport = Annotated[Actor, Depends(requires("lead.import"))]
@@ -42,15 +37,8 @@ CanViewPersons = Annotated[Actor, Depends(requires("person.view"))]
 PAGE_SIZE = 30
 #: the 日产日清 list shows at most this many leads (the counts above it are complete)
 LIST_CAP = 200
-MAX_UPLOAD = 20 * 1024 * 1024
 INVALID_DAY = message("day.invalid", _("invalid day"))
 A_DATE = message("day.expected", _("a date like 2022-04-18"))
-FILE_TYPE = message("file.unknown_type", _("unknown file type"))
-CSV_OR_XLSX = message("file.csv_or_xlsx", _("the file must be .csv or .xlsx"))
-FILE_TOO_LARGE = message("file.too_large", _("file too large"))
-AT_MOST_MB = message("file.at_most_mb", _("at most %(mb)s MB"))
-EMPTY_FILE = message("file.empty", _("empty file"))
-FILE_EMPTY = message("file.is_empty", _("the file is empty"))
 
 CHANNEL_LABELS: dict[str, str] = dict(labels.CHANNELS)
 #: channels a person may choose when importing a file on the web (internal channels are not offered)
@@ -166,15 +154,6 @@ def units_by_id(session: Session, ids: set[int]) -> dict[int, Unit]:
     return {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sorted(ids)))).scalars()}
 
 
-def scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    """The unit a report is about: the one asked for (if visible), else the actor's own, else the root."""
-    if unit_id is not None:
-        return jurisdictions_service.get_unit(session, actor, unit_id)
-    if actor.unit_id is not None:
-        return jurisdictions_service.get_unit(session, actor, actor.unit_id)
-    return jurisdictions_service.root_unit(session)
-
-
 def overdue_leads(session: Session, actor: Actor, *, limit: int, after_id: int | None) -> list[Lead]:
     """Open leads whose verification task is past due (a filter `list_leads` does not have yet)."""
     stmt = (select(Lead).join(Task, Task.id == Lead.verification_task_id)
@@ -199,27 +178,3 @@ def lead_rows(session: Session, leads: list[Lead]) -> list[dict[str, Any]]:
             "overdue": lead.status in OPEN_STATUSES and task_due is not None and task_due < now,
         })
     return rows
-
-
-async def saved_upload(upload: UploadFile, folder: Path) -> Path:
-    name = Path(upload.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise ValidationFailed(FILE_TYPE(), [FieldError("file", CSV_OR_XLSX())])
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise ValidationFailed(FILE_TOO_LARGE(), [FieldError("file", AT_MOST_MB(mb=MAX_UPLOAD // (1024 * 1024)))])
-    if not data:
-        raise ValidationFailed(EMPTY_FILE(), [FieldError("file", FILE_EMPTY())])
-    path = folder / (re.sub(r"[^\w.\-]", "_", Path(name).stem)[:80] + suffix)
-    path.write_bytes(data)
-    return path
-
-
-def report_page(request: Request, *, title: str, rows: list[ReportRow], back: str, back_label: str,
-                 actor: Actor, extra_col: str | None = None) -> Response:
-    tr = issue_translator(request)
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("accepted", "duplicate", "rejected", "skipped")}
-    return render(request, "intake/import_report.html", actor=actor, title=title, counts=counts, back=back,
-                  back_label=back_label, extra_col=extra_col,
-                  rows=[{"row": r, "issues": [tr(i) for i in r.issues]} for r in rows])

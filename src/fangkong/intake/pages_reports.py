@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -14,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.intake import service
-from fangkong.intake.headers import RISK_AREA_COLUMNS, RISK_AREA_WHERE
 from fangkong.intake.models import Lead
 from fangkong.intake.pages_common import (
     CHANNEL_LABELS,
@@ -27,19 +23,18 @@ from fangkong.intake.pages_common import (
     lead_rows,
     minutes_formatter,
     parse_day,
-    report_page,
-    saved_upload,
-    scope_unit,
 )
 from fangkong.intake.service.risk_areas import DECLARED_LEVELS, INVALID_AREA, read_time
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.imports import service as imports_service
 from fangkong.kernel.jurisdictions import regions
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.messages import FieldIssue, message, translate
 from fangkong.kernel.policy import service as policy_service
-from fangkong.kernel.tabular import UnusableFile, read_table
+from fangkong.kernel.tabular import UnusableFile
+from fangkong.kernel.web import routes_imports
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
@@ -59,7 +54,7 @@ def clearance_page(
 ) -> Response:
     """日产日清 for a unit and day: the unit's totals, one row per child unit, the leads not cleared."""
     the_day = parse_day(day)
-    unit = scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     report = service.daily_clearance(session, actor, day=the_day, unit_id=unit.id)
     children = [(child, service.daily_clearance(session, actor, day=the_day, unit_id=child.id)["totals"])
                 for child in jurisdictions_service.children(session, actor, unit.id)]
@@ -68,7 +63,7 @@ def clearance_page(
     if ids:
         stmt = scope.visible(select(Lead).where(Lead.id.in_(ids[:LIST_CAP])), actor, Lead).order_by(Lead.id)
         not_cleared = list(session.execute(stmt).scalars())
-    ancestors = [a for a in jurisdictions_service.ancestors(session, unit) if actor.sees_path(a.path)]
+    ancestors = [a for a in jurisdictions_service.ancestors(session, unit) if scope.sees(actor, a)]
     return render(request, "intake/clearance.html", actor=actor, day=the_day, unit=unit, ancestors=ancestors,
                   report=report, children=children, not_cleared=lead_rows(session, not_cleared),
                   not_cleared_total=len(ids), minutes=minutes_formatter(request),
@@ -87,7 +82,7 @@ def reconciliation_page(
 ) -> Response:
     """数据闭环: the three lists, each row linking to the person and the leads to act on."""
     the_day = parse_day(day)
-    unit = scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     report = service.reconciliation(session, actor, day=the_day, unit_id=unit.id)
     return render(request, "intake/reconciliation.html", actor=actor, day=the_day, unit=unit, report=report,
                   channel_label=labeler(request, CHANNEL_LABELS), can_import=actor.can("lead.import"))
@@ -155,22 +150,16 @@ def risk_area_add(
 
 
 @router.post("/risk-areas/import")
-async def risk_areas_import(request: Request, session: DbSession, actor: CanManageAreas,
-                            file: UploadFile) -> Response:
-    """A risk-area file through intake's import, answered with the per-row report."""
-    _ = gettext_for(request)
-    folder = Path(tempfile.mkdtemp(prefix="fangkong-upload-"))
+def risk_areas_import(request: Request, session: DbSession, actor: CanManageAreas, file: UploadFile) -> Response:
+    """A risk-area file runs as an import job; the answer is its progress view, then the per-row report."""
+    from fangkong.intake import imports
+
     try:
-        path = await saved_upload(file, folder)
-        try:
-            table = read_table(path, RISK_AREA_COLUMNS, required_any=RISK_AREA_WHERE)
-            rows = table.report(service.import_risk_areas(session, actor, rows=list(table), filename=path.name))
-        except UnusableFile as exc:
-            raise ValidationFailed(UNUSABLE_FILE(), [FieldError("file", exc.message)]) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return report_page(request, title=_("Risk area import report"), rows=rows, back="/risk-areas",
-                        back_label=_("Risk areas"), actor=actor, extra_col="risk_area_id")
+        job = imports_service.submit(session, actor, kind=imports.RISK_AREAS, filename=file.filename,
+                                     stream=file.file)
+    except UnusableFile as exc:
+        raise ValidationFailed(UNUSABLE_FILE(), [FieldError("file", exc.message)]) from None
+    return routes_imports.start(request, job)
 
 
 @router.post("/risk-areas/{area_id}")

@@ -154,7 +154,9 @@ def unit_of_work() -> Iterator[Session]:
 
 def read_only(session: Session) -> Session:
     """Begin `session`'s transaction as a reader: on SQLite a deferred BEGIN, so a long export or report
-    never holds the write lock; it must not write. Call before its first statement. No-op on PostgreSQL."""
+    never holds the write lock; it must not write. Call before its first statement. No-op on PostgreSQL.
+    `session.info["read_only"]` tells the code that runs in it (sign-in bookkeeping) to leave writes out."""
+    session.info["read_only"] = True
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
     return session

@@ -193,7 +193,7 @@ def bench_compliance(*, members: int = 1_000_000, results: int = 10_000_000, poo
         figures["overdue_list_street_page_s"] = round(time.perf_counter() - t0, 3)
 
         t0 = time.perf_counter()
-        figures["overdue_tasks_created"] = service.create_overdue_tasks(session)
+        figures["overdue_tasks_created"] = service.create_overdue_tasks(session, SYSTEM_ACTOR)
         session.commit()
         figures["overdue_task_job_s"] = round(time.perf_counter() - t0, 2)
 

@@ -20,5 +20,5 @@ def overdue(session: Session) -> dict[str, Any]:
 
     synced = service.sync_rule_members(session, SYSTEM_ACTOR)
     refreshed = service.refresh_due(session)
-    created = service.create_overdue_tasks(session)
+    created = service.create_overdue_tasks(session, SYSTEM_ACTOR)
     return {"rule_members": synced, "refreshed": refreshed, "overdue_tasks": created}

@@ -375,6 +375,7 @@ def person_cases_section(request: Request, person_id: RowId, session: DbSession,
     from fangkong.kernel import scope
     from fangkong.tracing.models import Contact
 
+    person_id = scope.get_visible(session, actor, Person, person_id).id  # a person outside: 404
     cases = list(session.execute(scope.visible(select(Case).where(Case.person_id == person_id), actor, Case))
                  .scalars())
     as_contact = list(session.execute(

@@ -26,7 +26,7 @@ from fangkong.control import kinds, rules
 from fangkong.control.models import DueTest, Measure
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
@@ -83,8 +83,8 @@ def plan_of(measure: Measure, pack: Pack) -> list[rules.DuePlan]:
                           min_gap_hours=until.min_gap_hours if until else 0)
 
 
-def sync_due_tests(session: Session, measure: Measure, pack: Pack, *, at: dt.datetime, chase: bool | None = None
-                   ) -> int:
+def sync_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack, *, at: dt.datetime,
+                   chase: bool | None = None) -> int:
     """Make the measure's due list match its schedule: new test days added (a cancelled one comes
     back), days no longer in the schedule cancelled unless done; then match the samples. Returns the
     due tests added."""
@@ -111,7 +111,8 @@ def sync_due_tests(session: Session, measure: Measure, pack: Pack, *, at: dt.dat
         if day not in plan and row.status == "due":
             row.status, row.cancelled_at = "cancelled", at
     session.flush()
-    refresh(session, [measure.person_id], at=at)
+    # a test day already sampled closes its missed-test task, as the user who changed the measure
+    refresh(session, [measure.person_id], at=at, actor=actor.acting_for("measure.start", "task.view", "task.work"))
     return added
 
 
@@ -128,9 +129,11 @@ def cancel_due_tests(session: Session, measure: Measure, *, at: dt.datetime) -> 
 
 # ------------------------------------------------------------------------------------------ samples
 
-def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime) -> int:
+def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime, actor: Actor) -> int:
     """Match the persons' samples to their due tests (not cancelled) again; a due test that becomes
-    done closes its missed-test task (outcome `sampled`). Returns the due tests newly done."""
+    done closes its missed-test task (outcome `sampled`) as `actor` — the user whose sample did it,
+    acting for their own permission (`Actor.acting_for`), or the system in a job. Returns the due
+    tests newly done."""
     ids = sorted(set(person_ids))
     tz = clock.tz()
     done = 0
@@ -153,7 +156,7 @@ def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime) -> 
                 if got is not None and (r.status != "done" or r.sampled_at != got):
                     if r.status != "done":
                         done += 1
-                        _close_task(session, r)
+                        _close_task(session, actor, r)
                     r.status, r.sampled_at = "done", got
                 elif got is None and r.status == "done":
                     r.status, r.sampled_at = "due", None
@@ -161,19 +164,21 @@ def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime) -> 
     return done
 
 
-def _close_task(session: Session, row: DueTest) -> None:
+def _close_task(session: Session, actor: Actor, row: DueTest) -> None:
     if row.task_id is None:
         return
-    task = tasks_service.get_task(session, SYSTEM_ACTOR, row.task_id)
+    task = tasks_service.get_task(session, actor, row.task_id)
     if task.status == "open":
-        tasks_service.complete_task(session, SYSTEM_ACTOR, task.id, outcome_code="sampled",
+        tasks_service.complete_task(session, actor, task.id, outcome_code="sampled",
                                     outcome={"due_test_id": row.id})
 
 
-def samples_recorded(session: Session, *, person_ids: Iterable[int], at: dt.datetime | None = None) -> int:
-    """Samples of these persons were recorded (by the capability that keeps samples): their due
-    tests are matched again. Returns the due tests newly done."""
-    return refresh(session, person_ids, at=at or clock.now())
+def samples_recorded(session: Session, actor: Actor, *, person_ids: Iterable[int],
+                     at: dt.datetime | None = None) -> int:
+    """Samples of these persons were recorded (by the capability that keeps samples, as the user who
+    recorded them: `actor.acting_for("testing.sample", "task.view", "task.work")`): their due tests are
+    matched again. Returns the due tests newly done."""
+    return refresh(session, person_ids, at=at or clock.now(), actor=actor)
 
 
 # -------------------------------------------------------------------------------------------- lists
@@ -264,7 +269,7 @@ def due_tests(session: Session, actor: Actor, *, on: dt.date | None = None, sinc
     stmt = scope.visible(_select(), actor, DueTest)
     if unit_id is not None:
         unit = jurisdictions_service.get_unit(session, actor, unit_id)
-        stmt = stmt.where(scope.subtree(DueTest.unit_path, unit.path))
+        stmt = scope.within(stmt, unit, DueTest)
     if on is not None:
         stmt = stmt.where(DueTest.due_on <= on, DueTest.window_end_on >= on, DueTest.status != "cancelled")
     if since is not None:
@@ -307,7 +312,7 @@ def next_due_at(views: Sequence[DueTestView]) -> dt.datetime | None:
 
 # ------------------------------------------------------------------------------------ missed tests
 
-def create_missed_tasks(session: Session, *, at: dt.datetime) -> dict[str, int]:
+def create_missed_tasks(session: Session, actor: Actor, *, at: dt.datetime) -> dict[str, int]:
     """Every due test of a measure still in force whose window ended, plus the pack's grace, before
     `at` without a sample gets one task for the measure's unit (漏检督促). Samples are matched again
     first; a due test that already has a task gets no other. Refuses to judge (does nothing) when no
@@ -321,7 +326,7 @@ def create_missed_tasks(session: Session, *, at: dt.datetime) -> dict[str, int]:
                  .where(DueTest.status == "due", DueTest.task_id.is_(None), DueTest.chase.is_(True),
                         DueTest.window_end_on < cutoff, Measure.status == "active"))
     person_ids = sorted(set(session.execute(candidate).scalars()))
-    refresh(session, person_ids, at=at)
+    refresh(session, person_ids, at=at, actor=actor)
     rows = session.execute(
         select(DueTest, Person).join(Person, Person.id == DueTest.person_id)
         .join(Measure, Measure.id == DueTest.measure_id)
@@ -332,7 +337,7 @@ def create_missed_tasks(session: Session, *, at: dt.datetime) -> dict[str, int]:
     for row, person in rows:
         who = person.name or person.phone_masked or person.id_number_masked or f"#{person.id}"
         task = tasks_service.create_task(
-            session, SYSTEM_ACTOR, kind=kinds.MISSED_TEST, title=f"管控人员漏检 {who} 第{row.day}天({row.due_on})",
+            session, actor, kind=kinds.MISSED_TEST, title=f"管控人员漏检 {who} 第{row.day}天({row.due_on})",
             unit_id=row.unit_id, subject_type="person", subject_id=row.person_id, due_at=at + grace,
             policy_version=pack.version_tag, rule="sla_hours.missed_test_grace",
             detail={"due_test_id": row.id, "measure_id": row.measure_id, "day": row.day,
@@ -341,6 +346,6 @@ def create_missed_tasks(session: Session, *, at: dt.datetime) -> dict[str, int]:
         made += 1
     session.flush()
     if made:
-        audit.record(session, SYSTEM_ACTOR, "control.missed_tests", object_type="due_test", tasks=made,
+        audit.record(session, actor, "control.missed_tests", object_type="due_test", tasks=made,
                      cutoff=cutoff.isoformat())
     return {"checked": len(person_ids), "tasks": made}

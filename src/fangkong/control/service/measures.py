@@ -128,7 +128,7 @@ def start_measure(
     )
     session.add(measure)
     session.flush()
-    made = due.sync_due_tests(session, measure, pack, at=now, chase=chase_missed)
+    made = due.sync_due_tests(session, actor, measure, pack, at=now, chase=chase_missed)
     audit.record(session, actor, "measure.started", object_type="measure", object_id=measure.id,
                  person_id=person.id, category=category, measure=measure.measure_code, rule=rule,
                  pack_version=pack.version_tag, place_kind=place_kind, lead_id=lead_id, due_tests=made)
@@ -184,7 +184,7 @@ def extend_measure(session: Session, actor: Actor, *, measure_id: int, days: int
     measure.test_dates = [d for p in phases for d in p.get("test_dates") or []]
     measure.planned_end_at = measure.planned_end_at + dt.timedelta(days=days)
     session.flush()
-    made = due.sync_due_tests(session, measure, _pack_of(session, measure), at=at or clock.now())
+    made = due.sync_due_tests(session, actor, measure, _pack_of(session, measure), at=at or clock.now())
     audit.record(session, actor, "measure.extended", object_type="measure", object_id=measure.id,
                  person_id=measure.person_id, days=days, reason=reason[:200], due_tests_added=made)
     return measure
@@ -257,7 +257,8 @@ def move_measures(session: Session, actor: Actor, *, measure_ids: Sequence[int],
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Measure | DueTest):
             session.expire(obj)
-    due.refresh(session, [from_person_id, to_person_id], at=clock.now())
+    due.refresh(session, [from_person_id, to_person_id], at=clock.now(),
+                actor=actor.acting_for("person.split", "task.view", "task.work"))
     audit.record(session, actor, "measure.moved", object_type="person", object_id=from_person_id,
                  to_person_id=to_person_id, measure_ids=moved)
     return moved

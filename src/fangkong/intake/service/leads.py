@@ -19,9 +19,7 @@ from fangkong.kernel.errors import (
     INVALID_FILTER,
     ONE_OF,
     FieldError,
-    NotFound,
     ValidationFailed,
-    record_not_found,
 )
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term, _, message
@@ -59,10 +57,7 @@ def _filtered(session: Session, actor: Actor, *, status: str | None, channel: st
     if person_id is not None:
         stmt = stmt.where(Lead.person_id == person_id)
     if unit_id is not None:
-        unit = session.get(Unit, unit_id)
-        if unit is None or not actor.sees_path(unit.path):
-            raise NotFound(record_not_found("unit", unit_id))
-        stmt = stmt.where(scope.subtree(Lead.unit_path, unit.path))
+        stmt = scope.within(stmt, scope.visible_unit(session, actor, unit_id), Lead)
     if received_from is not None:
         stmt = stmt.where(Lead.received_at >= received_from)
     if received_to is not None:

@@ -12,6 +12,7 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
 
 NO_LEADS = message("split.no_leads", _("no leads to split"))
@@ -59,16 +60,15 @@ def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: li
         person.id_number_bidx, person.id_number_enc, person.id_number_masked = None, None, None
         person.id_number_valid, person.sex, person.birth_date = False, None, None
         session.flush()
-    new = Person(
-        name=first.name, name_key=first.name_key,
-        id_number_enc=src.id_number_enc, id_number_bidx=ids[0] if ids else None,
-        id_number_valid=bool(ids) or src.id_number_valid, id_number_masked=src.id_number_masked,
-        phone_enc=ph.phone_enc if ph else None, phone_bidx=ph.phone_bidx if ph else None,
-        phone_masked=ph.phone_masked if ph else None, address_id=first.address_id, address_text=first.address_text,
-        unit_id=first.unit_id, unit_path=first.unit_path, created_at=now, updated_at=now, source="split",
-    )
-    session.add(new)
-    session.flush()
+    # the registry's one write path; the numbers are the leads' (already encrypted, masked and indexed)
+    [new_id] = people_service.create_persons(session, actor, [people_service.NewPerson(
+        unit_id=first.unit_id, name=first.name, address_id=first.address_id, address_text=first.address_text,
+        gained={"id_number_enc": src.id_number_enc, "id_number_bidx": ids[0] if ids else None,
+                "id_number_valid": bool(ids) or src.id_number_valid, "id_number_masked": src.id_number_masked,
+                "phone_enc": ph.phone_enc if ph else None, "phone_bidx": ph.phone_bidx if ph else None,
+                "phone_masked": ph.phone_masked if ph else None})], source="split")
+    new = session.get(Person, new_id)
+    assert new is not None
     for lead in moving:
         lead.person_id, lead.match_rule = new.id, "split"
     person.updated_at = now

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
@@ -33,21 +32,6 @@ def percentile(values: list[float], q: float) -> float | None:
     pos = (len(s) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
     return round(s[lo] + (s[hi] - s[lo]) * (pos - lo), 1)
-
-
-def _scope_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    if unit_id is None:
-        if actor.unit_id is not None:
-            unit = session.get(Unit, actor.unit_id)
-            if unit is not None:
-                return unit
-        from fangkong.kernel.jurisdictions import service as jurisdictions_service
-
-        return jurisdictions_service.root_unit(session)
-    unit = session.get(Unit, unit_id)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(record_not_found("unit", unit_id))
-    return unit
 
 
 def _stats(rows: list[Any], cutoff: dt.datetime, now: dt.datetime) -> dict[str, Any]:
@@ -73,7 +57,7 @@ def _clearance_query(session: Session, actor: Actor, day: dt.date, unit_id: int 
                      ) -> tuple[Unit, dt.datetime, Any]:
     """(unit, the day's cut-off, the visible leads received that day in the unit's subtree with their
     verification task's due time and owning unit)."""
-    unit = _scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     start, end = clock.local_day_bounds(day)
     pack = policy_service.active_pack(session)
     local_midnight = dt.datetime.combine(day, dt.time(0), tzinfo=clock.tz())
@@ -83,8 +67,8 @@ def _clearance_query(session: Session, actor: Actor, day: dt.date, unit_id: int 
                    Lead.name.label("person_name"))
             .join(Unit, Unit.id == Lead.unit_id)
             .outerjoin(Task, Task.id == Lead.verification_task_id)
-            .where(Lead.received_at >= start, Lead.received_at < end, scope.subtree(Lead.unit_path, unit.path)))
-    return unit, cutoff, scope.visible(stmt, actor, Lead)
+            .where(Lead.received_at >= start, Lead.received_at < end))
+    return unit, cutoff, scope.visible(scope.within(stmt, unit, Lead), actor, Lead)
 
 
 def clearance_rows(session: Session, actor: Actor, *, day: dt.date, unit_id: int | None = None
@@ -136,11 +120,11 @@ def reconciliation(session: Session, actor: Actor, *, day: dt.date, unit_id: int
     - `assist_unanswered`: assist requests (in and out) still open, created by the day's end.
     """
     actor.require("lead.view")
-    unit = _scope_unit(session, actor, unit_id)
+    unit = scope.base_unit(session, actor, unit_id)
     start, end = clock.local_day_bounds(day)
 
     def scoped(stmt: Any, model: Any) -> Any:
-        return scope.visible(stmt.where(scope.subtree(model.unit_path, unit.path)), actor, model)
+        return scope.visible(scope.within(stmt, unit, model), actor, model)
 
     def persons_seen(channels: tuple[str, ...]) -> dict[int, list[Any]]:
         stmt = scoped(select(Lead.person_id, Lead.id, Lead.channel, Lead.unit_id).where(

@@ -12,12 +12,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import bulk_insert, chunks, in_list
+from fangkong.kernel.bulk import chunks, in_list
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
-from fangkong.kernel.people.service import identity_columns
+from fangkong.kernel.people.service import NewPerson, create_persons, identity_columns
 
 if TYPE_CHECKING:
     from fangkong.intake.service.ingest import _Row
@@ -125,20 +125,11 @@ def resolve_rows(session: Session, actor: Actor, rows: list[_Row], now: dt.datet
             else:
                 fill.setdefault(cand.person_id, {}).update(gained)
     if new:
-        params = []
-        units = {root.id: root}
-        units.update({r.unit.id: r.unit for r, _ in new if r.unit is not None})
-        for r, cand in new:
-            unit = units[cand.unit_id or root.id]
-            row = {
-                "name": r.name, "name_key": r.name_key,
-                **identity_columns(id_check=r.id_check, phone_check=r.phone_check),
-                "address_id": r.address_id, "address_text": r.text["address"], "employer_id": None,
-                "unit_id": unit.id, "unit_path": unit.path, "created_at": now, "updated_at": now, "source": "lead",
-            }
-            row.update(r.report.extra.pop("_gained", {}))
-            params.append(row)
-        ids = bulk_insert(session, Person.__table__, params)
+        # the registry's one write path, as the actor who handed the leads in (audited there)
+        ids = create_persons(session, actor, [
+            NewPerson(unit_id=cand.unit_id or root.id, name=r.name, id_check=r.id_check, phone_check=r.phone_check,
+                      address_id=r.address_id, address_text=r.text["address"],
+                      gained=r.report.extra.pop("_gained", {})) for r, cand in new], source="lead")
         for (_r, cand), pid in zip(new, ids, strict=True):
             cand.person_id = pid
     # keys gained by stored persons: one executemany per set of columns

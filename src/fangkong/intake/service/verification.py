@@ -20,7 +20,7 @@ from fangkong.intake.errors import INVALID_VERIFICATION, LeadNotOpen
 from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term, _, message
@@ -170,13 +170,14 @@ def record_verification(
         parent = session.get(Unit, unit.parent_id) if unit is not None and unit.parent_id else unit
         assert parent is not None
         pack = policy_service.active_pack(session)
-        task = tasks_service.create_task(
-            session, SYSTEM_ACTOR, kind=kinds.LOCATE, title=f"查找重点人员 {lead.name or '#' + str(lead.person_id)}",
+        # the search follows from the four checks (lead.verify was checked): written as the worker
+        [task_id] = tasks_service.create_tasks(session, actor, [tasks_service.NewTask(
+            kind=kinds.LOCATE, title=f"查找重点人员 {lead.name or '#' + str(lead.person_id)}",
             unit_id=parent.id, subject_type="lead", subject_id=lead.id, due_at=now + pack.sla("lead_verify"),
             policy_version=pack.version_tag, rule="sla_hours.lead_verify",
-            detail={"person_id": lead.person_id, "repushed_from_unit": lead.unit_id})
-        lead.verification_task_id, lead.status = task.id, "locating"
-        next_task_id = task.id
+            detail={"person_id": lead.person_id, "repushed_from_unit": lead.unit_id})])
+        lead.verification_task_id, lead.status = task_id, "locating"
+        next_task_id = task_id
     else:
         lead.managed_at, lead.closed_at, lead.status = now, now, "closed"
         if outcome_code == "left_city":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,10 @@ def record(
     object_id: Any = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Append one audit event. `detail` must not contain personal data in clear (no full IDs/phones)."""
+    """Append one audit event. `detail` must not contain personal data in clear (no full IDs/phones).
+    An actor carrying out a consequence (`Actor.acting_for`) adds `acting_for` (the action's permission)."""
+    if actor.via is not None:
+        detail.setdefault("acting_for", actor.via)
     if session.get_bind().dialect.name == "postgresql":
         # one writer at a time extends the chain; released at commit
         session.execute(text("SELECT pg_advisory_xact_lock(7263514)"))
@@ -76,6 +79,31 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+def compact_ids(ids: Iterable[int]) -> list[int | list[int]]:
+    """Ids as an audit detail lists them: sorted, runs of consecutive ids as `[first, last]`
+    (a 100,000-row import's ids are one or a few runs)."""
+    out: list[int | list[int]] = []
+    for i in sorted(set(ids)):
+        if out and isinstance(out[-1], list) and out[-1][1] == i - 1:
+            out[-1][1] = i
+        elif out and isinstance(out[-1], int) and out[-1] == i - 1:
+            out[-1] = [out[-1], i]
+        else:
+            out.append(i)
+    return out
+
+
+def expand_ids(compact: Iterable[int | list[int]]) -> list[int]:
+    """`compact_ids` undone."""
+    out: list[int] = []
+    for item in compact:
+        if isinstance(item, list):
+            out.extend(range(item[0], item[1] + 1))
+        else:
+            out.append(int(item))
+    return out
 
 
 @dataclass
@@ -128,7 +156,7 @@ def _visible_events(stmt: Any, actor: Actor) -> Any:
 
     if actor.unit_path == "/":  # the system itself (CLI, jobs)
         return stmt
-    users = select(User.id).join(Unit, Unit.id == User.unit_id).where(scope.subtree(Unit.path, actor.unit_path))
+    users = scope.visible(select(User.id).join(Unit, Unit.id == User.unit_id), actor, Unit)
     seen = AuditEvent.actor_id.in_(users)
     if actor.unit_path.count("/") == 2:  # "/<root id>/": the whole city
         seen = or_(seen, AuditEvent.actor_id.is_(None))

@@ -10,13 +10,12 @@ from rich.cells import cell_len
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth import passwords, roles
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.auth.models import Role, User
 from fangkong.kernel.auth.service import DemoUser, create_user, root_unit, unit_of
 from fangkong.kernel.jurisdictions.models import Unit
-from fangkong.kernel.scope import subtree
 
 #: role → the level of the unit its demo user is bound to (other roles: the root)
 DEMO_LEVEL: dict[str, str] = {
@@ -38,7 +37,7 @@ def _demo_units(session: Session) -> dict[str, Unit]:
     chosen = {"city": current}
     for level in ("district", "street", "community", "grid"):
         child = session.execute(
-            select(Unit).where(Unit.level == level, subtree(Unit.path, current.path))
+            scope.within(select(Unit).where(Unit.level == level), current, Unit)
             .order_by(Unit.path).limit(1)
         ).scalar_one_or_none()
         if child is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth import passwords, roles
 from fangkong.kernel.auth.actor import Actor
@@ -39,7 +39,6 @@ from fangkong.kernel.errors import (
 )
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import _, message
-from fangkong.kernel.scope import subtree
 from fangkong.settings import get_settings
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,64}")
@@ -149,10 +148,9 @@ def create_user(
         errors.append(FieldError("role", CANNOT_GRANT()))
     unit: Unit | None
     if unit_code:
-        unit = session.execute(select(Unit).where(Unit.code == unit_code.strip())).scalar_one_or_none()
-        if unit is None or not actor.sees_path(unit.path):
+        unit = scope.visible_unit_or_none(session, actor, code=unit_code)
+        if unit is None:
             errors.append(FieldError("unit_code", UNKNOWN_UNIT_PLAIN()))
-            unit = None
     elif actor.unit_id is not None:
         unit = session.get(Unit, actor.unit_id)
     else:
@@ -189,14 +187,12 @@ def create_user(
 def list_users(session: Session, actor: Actor) -> list[User]:
     """Users whose unit lies in the actor's subtree (用户列表), by username."""
     actor.require("user.manage")
-    stmt = select(User).join(Unit, Unit.id == User.unit_id).order_by(User.username)
-    if actor.unit_path != "/":
-        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
-    return list(session.execute(stmt).scalars())
+    stmt = scope.visible(select(User).join(Unit, Unit.id == User.unit_id), actor, Unit)
+    return list(session.execute(stmt.order_by(User.username)).scalars())
 
 
 def _visible_user(session: Session, actor: Actor, user: User | None, ref: object) -> User:
-    if user is None or not actor.sees_path(unit_of(session, user).path):
+    if user is None or not scope.sees(actor, unit_of(session, user)):
         raise NotFound(record_not_found("user", ref))
     return user
 
@@ -442,11 +438,14 @@ def resolve_session(session: Session, token: str | None) -> tuple[User, WebSessi
         return None
     now = clock.now()
     user = session.get(User, ws.user_id)
+    # a read-only request (a progress poll while an import holds SQLite's write lock) writes nothing
+    writes = not session.info.get("read_only")
     if user is None or not user.is_active or now - ws.last_seen_at > _session_timeout():
-        session.delete(ws)
-        session.flush()
+        if writes:
+            session.delete(ws)
+            session.flush()
         return None
-    if now - ws.last_seen_at >= TOUCH_EVERY:
+    if writes and now - ws.last_seen_at >= TOUCH_EVERY:
         ws.last_seen_at = now
         session.flush()
     return user, ws
@@ -510,7 +509,8 @@ def resolve_token(session: Session, plaintext: str | None) -> User | None:
     if user is None or not user.is_active:
         return None
     now = clock.now()
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+    if not session.info.get("read_only") and (token.last_used_at is None
+                                              or now - token.last_used_at >= TOUCH_EVERY):
         token.last_used_at = now
         session.flush()
     return user
@@ -521,7 +521,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     actor.require("user.manage")
     token = session.get(ApiToken, token_id)
     user = session.get(User, token.user_id) if token is not None else None
-    if token is None or user is None or not actor.sees_path(unit_of(session, user).path):
+    if token is None or user is None or not scope.sees(actor, unit_of(session, user)):
         raise NotFound(record_not_found("token", token_id))
     if token.revoked_at is None:
         token.revoked_at = clock.now()
@@ -536,10 +536,8 @@ def list_tokens(
 ) -> list[tuple[ApiToken, User]]:
     """Tokens of users in the actor's subtree (newest first), with their users."""
     actor.require("user.manage")
-    stmt = (select(ApiToken, User).join(User, User.id == ApiToken.user_id).join(Unit, Unit.id == User.unit_id)
-            .order_by(ApiToken.id.desc()))
-    if actor.unit_path != "/":
-        stmt = stmt.where(subtree(Unit.path, actor.unit_path))
+    stmt = scope.visible(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                         .join(Unit, Unit.id == User.unit_id), actor, Unit).order_by(ApiToken.id.desc())
     if username:
         stmt = stmt.where(User.username == username)
     return [(t, u) for t, u in session.execute(stmt)]

@@ -69,12 +69,13 @@ def tree_cmd(
 ) -> None:
     from rich.tree import Tree
 
+    from fangkong.kernel import scope
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.kernel.jurisdictions import service
 
     with cli_session() as session:
-        top = service.get_unit_by_code(session, root) if root else service.root_unit(session)
-        if top is None or not SYSTEM_ACTOR.sees_path(top.path):
+        top = scope.visible_unit_or_none(session, SYSTEM_ACTOR, code=root) if root else service.root_unit(session)
+        if top is None:
             fail(_("unknown unit {code}").format(code=root), 1)
         assert top is not None
         units = service.subtree_units(session, top, max_depth=depth)

@@ -29,7 +29,6 @@ from fangkong.kernel.errors import (
     FieldError,
     NotFound,
     ValidationFailed,
-    record_not_found,
 )
 from fangkong.kernel.jurisdictions.address import EMPTY_ADDRESS as ADDRESS_EMPTY_TEXT
 from fangkong.kernel.jurisdictions.address import AddressParts, normalise_address
@@ -115,16 +114,13 @@ def get_unit_by_code(session: Session, code: str) -> Unit | None:
 
 
 def get_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
-    """A unit in the actor's subtree; NotFound otherwise."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(record_not_found("unit", unit_id))
-    return unit
+    """A unit in the actor's subtree; NotFound otherwise (`scope.visible_unit`, kept under this name)."""
+    return scope.visible_unit(session, actor, unit_id)
 
 
 def children(session: Session, actor: Actor, unit_id: int) -> list[Unit]:
     """Direct children of a visible unit, by code."""
-    unit = get_unit(session, actor, unit_id)
+    unit = scope.visible_unit(session, actor, unit_id)
     return list(session.execute(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).scalars())
 
 
@@ -148,12 +144,12 @@ def subtree_ids(session: Session | None, unit: Unit | str) -> Select[Any]:
     `session` is unused (kept for the agreed signature); the select runs in the caller's query.
     """
     path = unit if isinstance(unit, str) else unit.path
-    return select(Unit.id).where(scope.subtree(Unit.path, path))
+    return select(Unit.id).where(scope.under(Unit.path, path))
 
 
 def subtree_units(session: Session, unit: Unit, *, max_depth: int | None = None) -> list[Unit]:
     """The unit and everything below it (to `max_depth` levels below), in tree order."""
-    stmt = select(Unit).where(scope.subtree(Unit.path, unit.path))
+    stmt = scope.within(select(Unit), unit, Unit)
     if max_depth is not None:
         stmt = stmt.where(Unit.depth <= unit.depth + max_depth)
     return list(session.execute(stmt.order_by(Unit.path)).scalars())
@@ -180,7 +176,7 @@ def create_unit(session: Session, actor: Actor, *, code: str, name: str, level: 
     if not name or len(name) > 100:
         errors.append(FieldError("name", REQUIRED_TOO_LONG(max=100)))
     parent = root_unit(session) if not parent_code else get_unit_by_code(session, parent_code)
-    if parent is None or not actor.sees_path(parent.path):
+    if parent is None or not scope.sees(actor, parent):
         errors.append(FieldError("parent_code", UNKNOWN_UNIT(code=parent_code)))
     elif (err := _check_child(parent, level)) is not None:
         errors.append(err)
@@ -230,8 +226,8 @@ def _address_row(text: str, grid: Unit, parts: AddressParts | None = None) -> Ad
 
 
 def _grid(session: Session, actor: Actor, grid_code: str) -> Unit:
-    grid = get_unit_by_code(session, grid_code) if grid_code.strip() else None
-    if grid is None or not actor.sees_path(grid.path):
+    grid = scope.visible_unit_or_none(session, actor, code=grid_code)
+    if grid is None:
         raise ValidationFailed(UNKNOWN_GRID(), [FieldError("grid_code", UNKNOWN_UNIT(code=grid_code))])
     if grid.level != "grid":
         raise ValidationFailed(NOT_GRID(), [FieldError("grid_code", NOT_A_GRID(code=grid_code,
@@ -315,10 +311,8 @@ def match_addresses(session: Session, texts: list[str]) -> list[AddressMatch]:
 def iter_units_in_order(session: Session, actor: Actor) -> Iterable[tuple[Unit, str]]:
     """Units in the actor's subtree in tree order (parents first), each with its parent's code."""
     parent = aliased(Unit)
-    stmt = (select(Unit, parent.code).outerjoin(parent, parent.id == Unit.parent_id)
-            .order_by(Unit.path).execution_options(yield_per=2000))
-    if actor.unit_path != "/":
-        stmt = stmt.where(scope.subtree(Unit.path, actor.unit_path))
+    stmt = scope.visible(select(Unit, parent.code).outerjoin(parent, parent.id == Unit.parent_id), actor, Unit)
+    stmt = stmt.order_by(Unit.path).execution_options(yield_per=2000)
     for unit, parent_code in session.execute(stmt):
         yield unit, parent_code or ""
 
@@ -398,7 +392,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
         assert level is not None
         item = _UnitIn(rep, code, name, level, parent_code)
         if code in known:
-            if not actor.sees_path(known[code][1]):  # someone else's unit: say no more than that
+            if not scope.sees(actor, known[code][1]):  # someone else's unit: say no more than that
                 rep.status, rep.issues = "rejected", [FieldIssue("code", CODE_IN_USE(code=code))]
             else:
                 _compare_existing(rep, item, known[code], root.code)
@@ -421,7 +415,7 @@ def import_units(session: Session, actor: Actor, path: Path, *, progress: Progre
         new: list[tuple[_UnitIn, Unit, str]] = []
         for it in ready:
             pid, ppath, pdepth, plevel, _, _ = known[it.parent_code or root.code]
-            if not actor.sees_path(ppath):
+            if not scope.sees(actor, ppath):
                 it.row.status = "rejected"
                 it.row.issues = [FieldIssue("parent_code", UNKNOWN_UNIT(code=it.parent_code) if it.parent_code
                                             else REQUIRED())]
@@ -503,7 +497,7 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             rep.issues.append(FieldIssue("address", REQUIRED()))
         if not gcode:
             rep.issues.append(FieldIssue("grid_code", REQUIRED()))
-        elif grid is None or not actor.sees_path(grid.path):
+        elif grid is None or not scope.sees(actor, grid):
             rep.issues.append(FieldIssue("grid_code", UNKNOWN_UNIT(code=gcode)))
         elif grid.level != "grid":
             rep.issues.append(FieldIssue("grid_code", NOT_A_GRID(code=gcode, level=_level(grid.level))))

@@ -37,7 +37,7 @@ from fangkong.kernel.people.identity import (
 )
 from fangkong.kernel.people.matching import Candidate, Probe, Registry
 from fangkong.kernel.people.models import Person
-from fangkong.kernel.people.service import identity_columns
+from fangkong.kernel.people.service import NewPerson, create_persons, identity_columns
 
 
 @dataclass
@@ -122,7 +122,7 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
     if home is None:
         home = jurisdictions_service.root_unit(session)
     now = clock.now()
-    new_person_of: dict[int, Person] = {}  # id(candidate) → the person this call creates
+    new_person_of: dict[int, NewPerson] = {}  # id(candidate) → the person this call creates
     learned: set[int] = set()  # stored persons who gained an ID number, phone or name from a row
     pending: list[tuple[Resolved, Candidate]] = []  # rows whose person is new in this call
     for i, (row, probe, res) in enumerate(zip(rows, probes, out, strict=True)):
@@ -130,10 +130,8 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
             continue
         match = registry.match(probe)
         if match is None:
-            name = clean_name(row.name)
-            person = Person(name=name[:64] if name else None, name_key=probe.name_key,
-                            **identity_columns(id_check=id_checks[i], phone_check=phone_checks[i]),
-                            unit_id=home.id, unit_path=home.path, created_at=now, updated_at=now, source=source)
+            person = NewPerson(unit_id=home.id, name=row.name, id_check=id_checks[i], phone_check=phone_checks[i],
+                               gained={})
             cand = Candidate(None, probe.name_key, probe.id_bidx, probe.phone_bidx, home.id, None, None,
                              probe.birth_date, created_by_row=i)
             registry.add(cand)
@@ -154,27 +152,23 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
         if probe.name_key and not cand.name_key:
             gained.update({"name": clean_name(row.name), "name_key": probe.name_key})
         registry.reindex(cand, id_bidx=probe.id_bidx, phone_bidx=probe.phone_bidx, name_key=probe.name_key)
-        if cand.person_id is None:
-            target: Person | None = new_person_of[id(cand)]
+        if cand.person_id is None:  # a person of this call: folded into its row
+            new_person_of[id(cand)].gained.update(gained)  # type: ignore[union-attr]
             pending.append((res, cand))
-        else:
-            res.person_id = cand.person_id
-            target = session.get(Person, cand.person_id) if gained else None
-        if target is not None and gained:
+            continue
+        res.person_id = cand.person_id
+        target = session.get(Person, cand.person_id) if gained else None
+        if target is not None:
             for k, v in gained.items():
                 setattr(target, k, v)
             target.updated_at = now
-            if cand.person_id is not None:
-                learned.add(cand.person_id)
-    if new_person_of:
-        session.add_all(list(new_person_of.values()))
-        session.flush()
+            learned.add(cand.person_id)
+    # the persons nobody matched, through the registry's one write path (audited there, as the actor)
+    created = dict(zip(new_person_of, create_persons(session, actor, list(new_person_of.values()), source=source),
+                       strict=True))
     for res, cand in pending:
-        res.person_id = new_person_of[id(cand)].id
+        res.person_id = created[id(cand)]
     # what the registry learned, audited per call (counts and ids; never the numbers)
-    if new_person_of:
-        audit.record(session, actor, "people.registered", object_type="person", count=len(new_person_of),
-                     source=source)
     if learned:
         audit.record(session, actor, "people.keys_learned", object_type="person", count=len(learned),
                      person_ids=sorted(learned), source=source)

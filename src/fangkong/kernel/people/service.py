@@ -8,6 +8,8 @@ which is permission-checked and audited.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import bulk_insert, chunks, in_list
 from fangkong.kernel.errors import ONE_OF, TOO_LONG, Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Joined, Term, _, message
@@ -31,6 +34,7 @@ from fangkong.kernel.people.identity import (
     mask_id,
     mask_phone,
     name_key,
+    name_keys,
 )
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
@@ -79,14 +83,77 @@ def name_columns(raw: object) -> dict[str, Any]:
     return {"name": name[:NAME_MAX] if name else None, "name_key": (name_key(name) or "")[:NAME_MAX] or None}
 
 
+@dataclass
+class NewPerson:
+    """One person to register (`create_persons`): what a form, a file row or a channel says about them,
+    with ID and phone numbers already checked (`check_id_number`, `check_phone`)."""
+
+    unit_id: int
+    name: object = None
+    id_check: IdNumberCheck | None = None
+    phone_check: PhoneCheck | None = None
+    address_id: int | None = None
+    address_text: str | None = None
+    employer_id: int | None = None
+    #: columns a later row of the same batch taught this new person (an ID number, a phone …)
+    gained: dict[str, Any] | None = None
+
+
+def create_persons(session: Session, actor: Actor, items: Sequence[NewPerson], *, source: str) -> list[int]:
+    """The one write path of the person registry (人员登记), for one person or a whole import: every row
+    gets the same columns by the same rules (the name cleaned for display and keyed for comparison,
+    at most 64 characters; ID and phone numbers encrypted and masked, a blind index only for a valid
+    number; the address as one line, at most 255 characters), rows are inserted in bulk and one audit
+    entry `person.registered` names them all. Returns the new ids in item order.
+
+    Who may register persons is the use case's question, checked before calling this: `register_person`
+    (a form) needs `person.edit`; a channel (a lead, a roster row, a sample, a scan) registers whom it
+    cannot match under its own permission (decisions.md: the registry is the union of every channel).
+    """
+    if not items:
+        return []
+    unit_ids = sorted({it.unit_id for it in items})
+    units: dict[int, tuple[str, str]] = {}
+    for chunk in chunks(unit_ids):
+        units.update({uid: (path, code) for uid, path, code in session.execute(
+            select(Unit.id, Unit.path, Unit.code).where(in_list(session, Unit.id, chunk)))})
+    missing = [uid for uid in unit_ids if uid not in units]
+    if missing:
+        raise ValidationFailed("invalid person", [FieldError("unit_id", f"unknown unit {missing[0]}")])
+    now = clock.now()
+    displays = [clean_name(it.name) for it in items]
+    keys = name_keys(displays)
+    params: list[dict[str, Any]] = []
+    for it, display, key in zip(items, displays, keys, strict=True):
+        address = " ".join(it.address_text.split())[:ADDRESS_MAX] if it.address_text else None
+        row = {
+            "name": display[:NAME_MAX] if display else None, "name_key": (key or "")[:NAME_MAX] or None,
+            **identity_columns(id_check=it.id_check, phone_check=it.phone_check),
+            "address_id": it.address_id, "address_text": address or None, "employer_id": it.employer_id,
+            "unit_id": it.unit_id, "unit_path": units[it.unit_id][0], "created_at": now, "updated_at": now,
+            "source": source,
+        }
+        row.update(it.gained or {})
+        params.append(row)
+    ids = bulk_insert(session, Person.__table__, params)
+    audit.record(
+        session, actor, "person.registered", object_type="person", object_id=ids[0] if len(ids) == 1 else None,
+        source=source, count=len(ids), ids=audit.compact_ids(ids),
+        units=sorted({units[it.unit_id][1] for it in items})[:50],
+        invalid_id_numbers=sum(1 for p in params if p["id_number_enc"] is not None and not p["id_number_valid"]),
+        converted_id_numbers=sum(1 for it in items if it.id_check is not None and it.id_check.converted),
+        invalid_phones=sum(1 for p in params if p["phone_enc"] is not None and p["phone_bidx"] is None))
+    return ids
+
+
 def _place(session: Session, actor: Actor, *, unit_id: int | None, address_text: str | None,
            errors: list[FieldError]) -> tuple[Unit | None, int | None]:
     """The unit that owns a new person, and the gazetteer address when the text matched one."""
     from fangkong.kernel.jurisdictions import service as jurisdictions_service
 
     if unit_id is not None:
-        unit = session.get(Unit, unit_id)
-        if unit is None or not actor.sees_path(unit.path):
+        unit = scope.visible_unit_or_none(session, actor, unit_id)
+        if unit is None:
             errors.append(FieldError("unit_id", UNKNOWN_UNIT_ID(id=unit_id)))
             return None, None
         return unit, None
@@ -98,11 +165,7 @@ def _place(session: Session, actor: Actor, *, unit_id: int | None, address_text:
             return match.unit, address_id
     # no grid from the address: the actor's own unit (so a grid worker sees whom they registered),
     # the root for the system and for data that arrives before the tree exists
-    if actor.unit_id is not None:
-        own = session.get(Unit, actor.unit_id)
-        if own is not None:
-            return own, address_id
-    return jurisdictions_service.root_unit(session), address_id
+    return scope.base_unit(session, actor), address_id
 
 
 def register_person(
@@ -127,7 +190,6 @@ def register_person(
     """
     actor.require("person.edit")
     errors: list[FieldError] = []
-    names = name_columns(name)
     display = clean_name(name)
     if display and len(display) > NAME_MAX:
         errors.append(FieldError("name", TOO_LONG(max=NAME_MAX)))
@@ -143,10 +205,8 @@ def register_person(
     address = " ".join(address_text.split()) if address_text else None
     if address and len(address) > ADDRESS_MAX:
         errors.append(FieldError("address", TOO_LONG(max=ADDRESS_MAX)))
-    if employer_id is not None:
-        employer = session.get(Place, employer_id)
-        if employer is None or not actor.sees_path(employer.unit_path):
-            errors.append(FieldError("employer_id", UNKNOWN_EMPLOYER(id=employer_id)))
+    if employer_id is not None and scope.visible_or_none(actor, session.get(Place, employer_id)) is None:
+        errors.append(FieldError("employer_id", UNKNOWN_EMPLOYER(id=employer_id)))
     if errors:
         raise ValidationFailed(INVALID_PERSON(), errors)
     if id_check is not None and id_check.valid:
@@ -158,18 +218,11 @@ def register_person(
     unit, address_id = _place(session, actor, unit_id=unit_id, address_text=address, errors=errors)
     if errors or unit is None:
         raise ValidationFailed(INVALID_PERSON(), errors)
-    now = clock.now()
-    person = Person(
-        **names, **identity_columns(id_check=id_check, phone_check=phone_check),
-        address_id=address_id, address_text=address, employer_id=employer_id,
-        unit_id=unit.id, unit_path=unit.path, created_at=now, updated_at=now, source=source,
-    )
-    session.add(person)
-    session.flush()
-    audit.record(session, actor, "person.registered", object_type="person", object_id=person.id,
-                 source=source, unit=unit.code, id_number_valid=person.id_number_valid,
-                 id_number_converted=bool(id_check and id_check.converted),
-                 phone_valid=person.phone_bidx is not None if phone_check else None)
+    [person_id] = create_persons(session, actor, [NewPerson(
+        unit_id=unit.id, name=name, id_check=id_check, phone_check=phone_check, address_id=address_id,
+        address_text=address, employer_id=employer_id)], source=source)
+    person = session.get(Person, person_id)
+    assert person is not None
     return person
 
 

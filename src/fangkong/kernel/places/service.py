@@ -33,13 +33,6 @@ CODE_PREFIX: dict[str, str] = {
 }
 
 
-def _home_unit(session: Session, actor: Actor) -> Unit:
-    """Where a place with no better home goes: the actor's own unit, else the root."""
-    if actor.unit_id is not None:
-        return jurisdictions_service.get_unit(session, actor, actor.unit_id)
-    return jurisdictions_service.root_unit(session)
-
-
 def create_place(session: Session, actor: Actor, *, kind: str, name: str, category: str | None = None,
                  code: str | None = None, address_text: str | None = None, unit_id: int | None = None,
                  capacity: int | None = None, ref: str | None = None) -> Place:
@@ -75,15 +68,15 @@ def create_place(session: Session, actor: Actor, *, kind: str, name: str, catego
     address_id = None
     unit: Unit | None = None
     if unit_id is not None:
-        unit = jurisdictions_service.get_unit(session, actor, unit_id)
+        unit = scope.visible_unit(session, actor, unit_id)
     if address_text and address_text.strip():
         match = jurisdictions_service.match_address(session, address_text)
         if match.address is not None:
             address_id = match.address.id
-        if unit is None and match.unit is not None and actor.sees_path(match.unit.path):
-            unit = match.unit
-    if unit is None:
-        unit = _home_unit(session, actor)
+        if unit is None:
+            unit = scope.visible_or_none(actor, match.unit)
+    if unit is None:  # no better home: the actor's own unit, else the root
+        unit = scope.base_unit(session, actor)
 
     place = Place(kind=kind, category=category, code=code or f"tmp-{uuid.uuid4().hex}", name=name,
                   address_id=address_id, address_text=address_text.strip() if address_text else None,
@@ -108,14 +101,12 @@ def get_place(session: Session, actor: Actor, place_id: int) -> Place:
 
 def get_place_by_ref(session: Session, actor: Actor, ref: str) -> Place | None:
     """The place imported under the sender's reference `ref`, if the actor can see it."""
-    place = session.execute(select(Place).where(Place.ref == ref)).scalar_one_or_none()
-    return place if place is not None and actor.sees_path(place.unit_path) else None
+    return scope.find_visible_by(session, actor, Place, ref=ref)
 
 
 def get_place_by_code(session: Session, actor: Actor, code: str) -> Place | None:
     """The place with this code, if the actor can see it."""
-    place = session.execute(select(Place).where(Place.code == code)).scalar_one_or_none()
-    return place if place is not None and actor.sees_path(place.unit_path) else None
+    return scope.find_visible_by(session, actor, Place, code=code)
 
 
 def list_places(session: Session, actor: Actor, *, kind: str | None = None, category: str | None = None,

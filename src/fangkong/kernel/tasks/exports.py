@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock, export
+from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.export import BOOL, CODE, DATETIME, INT, Column, ExportKind
 from fangkong.kernel.jurisdictions.models import Unit
@@ -78,7 +78,7 @@ def _row(t: Task, units: dict[int, tuple[str, str]], persons: dict[int, Person],
          now: Any) -> dict[str, Any]:
     person = persons.get(t.subject_id) if t.subject_type == "person" and t.subject_id is not None else None
     # a person outside the actor's jurisdiction is neither named nor numbered (as on the page)
-    visible = person is not None and actor.sees_path(person.unit_path)
+    visible = person is not None and scope.sees(actor, person)
     outcome_label = ""
     if t.outcome_code:
         try:

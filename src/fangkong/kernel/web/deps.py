@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -42,6 +43,26 @@ def parse_cursor(value: str | None, field: str = "cursor") -> int | None:
         raise ValidationFailed(INVALID_CURSOR(), [FieldError(field, NOT_A_CURSOR())])
     return int(value)
 
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, read on the event loop (reading a body is I/O) so that the handler that
+    uses it can be a plain `def` running in a worker thread (handlers that touch the database never
+    block the event loop). Starlette caches the parsed form: the CSRF check reads the same one."""
+    return await request.form()
+
+
+def _reads_only(session: DbSession) -> None:
+    from fangkong.kernel.db import read_only
+
+    read_only(session)
+
+
+#: `dependencies=[ReadsOnly]` on a route that only reads: its transaction begins as a reader (SQLite:
+#: deferred), so it answers while a long import holds the write lock (a progress poll)
+ReadsOnly = Depends(_reads_only)
+
+#: the request's form fields, for handlers whose fields are not fixed `Form(...)` parameters
+FormFields = Annotated[FormData, Depends(read_form)]
 
 #: a row id in a path: bounded so an absurd number is a 422, never a database overflow
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]

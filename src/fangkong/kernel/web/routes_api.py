@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import CurrentActor, requires
 from fangkong.kernel.auth.models import User
 from fangkong.kernel.auth.roles import ROLES
-from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.people import service as people_service
@@ -77,13 +75,6 @@ def me(request: Request, session: DbSession, actor: CurrentActor) -> MeOut:
 
 # --- units -------------------------------------------------------------------------------------------
 
-def _visible_unit_by_code(session: Session, actor: Actor, code: str) -> Unit:
-    unit = jurisdictions_service.get_unit_by_code(session, code)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(record_not_found("unit", code))
-    return unit
-
-
 @api.get("/units", response_model=list[UnitOut], tags=["units"])
 def list_units(
     session: DbSession,
@@ -91,18 +82,13 @@ def list_units(
     parent: Annotated[str | None, Query(max_length=32, description="parent unit code; default: your unit")] = None,
 ) -> list[UnitOut]:
     """Children of a unit in your jurisdiction (your own unit's children by default)."""
-    if parent:
-        parent_unit = _visible_unit_by_code(session, actor, parent)
-    elif actor.unit_id is not None:
-        parent_unit = jurisdictions_service.get_unit(session, actor, actor.unit_id)
-    else:
-        parent_unit = jurisdictions_service.root_unit(session)
+    parent_unit = scope.visible_unit(session, actor, code=parent) if parent else scope.base_unit(session, actor)
     return [unit_out(u) for u in jurisdictions_service.children(session, actor, parent_unit.id)]
 
 
 @api.get("/units/{code}", response_model=UnitOut, tags=["units"])
 def get_unit(code: str, session: DbSession, actor: CanViewUnits) -> UnitOut:
-    return unit_out(_visible_unit_by_code(session, actor, code))
+    return unit_out(scope.visible_unit(session, actor, code=code))
 
 
 # --- persons -----------------------------------------------------------------------------------------

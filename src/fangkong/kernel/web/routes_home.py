@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import (
@@ -108,7 +108,7 @@ def home(request: Request, session: DbSession, actor: PageActor) -> Response:
         counts = tasks_service.counts(session, actor)
     unit = ancestors = None
     if actor.unit_id is not None:
-        unit = jurisdictions_service.get_unit(session, actor, actor.unit_id)
+        unit = scope.visible_unit(session, actor, actor.unit_id)
         ancestors = jurisdictions_service.ancestors(session, unit)
     return render(request, "home.html", actor=actor, counts=counts, unit=unit, ancestors=ancestors,
                   now=clock.now(), level_name=level_namer(request))

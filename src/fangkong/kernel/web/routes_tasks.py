@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import REQUIRED, FieldError, ValidationFailed
@@ -80,7 +80,7 @@ def task_views(session: Session, actor: Actor, tasks: list[Task], locale: str) -
         k = _kind(t.kind)
         person = persons.get(t.subject_id) if t.subject_type == "person" and t.subject_id else None
         # the name is only shown for a person inside the actor's jurisdiction (the link would 404 otherwise)
-        person_visible = person is not None and actor.sees_path(person.unit_path)
+        person_visible = person is not None and scope.sees(actor, person)
         outcome_label = None
         if t.outcome_code and k is not None and t.outcome_code in k.outcomes:
             outcome_label = k.outcome_label(t.outcome_code, locale)

@@ -31,10 +31,10 @@ def unit_counts(session: Session, path: str) -> dict[str, int]:
     subtree predicate is still the one from `kernel.scope`.
     """
     persons = session.execute(
-        select(func.count()).select_from(Person).where(scope.subtree(Person.unit_path, path))
+        scope.within(select(func.count()).select_from(Person), path, Person)
     ).scalar_one()
     open_tasks = session.execute(
-        select(func.count()).select_from(Task).where(Task.status == "open", scope.subtree(Task.unit_path, path))
+        scope.within(select(func.count()).select_from(Task).where(Task.status == "open"), path, Task)
     ).scalar_one()
     return {"persons": int(persons), "open_tasks": int(open_tasks)}
 
@@ -54,7 +54,7 @@ def units_root(actor: CanViewUnits) -> Response:
 
 @pages.get("/units/{unit_id}")
 def unit_page(request: Request, unit_id: RowId, session: DbSession, actor: CanViewUnits) -> Response:
-    unit = jurisdictions_service.get_unit(session, actor, unit_id)
+    unit = scope.visible_unit(session, actor, unit_id)
     ancestors = list(jurisdictions_service.ancestors(session, unit))
     return render(request, "units.html", actor=actor, unit=unit, ancestors=ancestors,
                   own_counts=unit_counts(session, unit.path), level_name=level_namer(request),
@@ -64,6 +64,6 @@ def unit_page(request: Request, unit_id: RowId, session: DbSession, actor: CanVi
 @pages.get("/units/{unit_id}/children")
 def unit_children(request: Request, unit_id: RowId, session: DbSession, actor: CanViewUnits) -> Response:
     """HTMX fragment: the children of one unit, for lazy expansion in the tree."""
-    unit = jurisdictions_service.get_unit(session, actor, unit_id)
+    unit = scope.visible_unit(session, actor, unit_id)
     return render(request, "_unit_children.html", actor=actor, level_name=level_namer(request),
                   **_children_context(session, actor, unit.id))

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fangkong.kernel import clock, export
+from fangkong.kernel import clock, export, scope
 from fangkong.kernel import labels as _labels  # noqa: F401  (registers the kernel's labels for `label`)
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
@@ -110,6 +110,8 @@ def environment(locale: str) -> Environment:
     env.globals["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
     #: the label separator: a full-width colon in Chinese text
     env.globals["colon"] = "：" if locale == "zh_CN" else ": "
+    #: `{% if sees(actor, unit) %}`: the jurisdiction test, from the one place that knows it
+    env.globals["sees"] = scope.sees
     return env
 
 

@@ -10,9 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
-from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed, record_not_found
-from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.policy.schema import Pack
@@ -109,24 +107,3 @@ def last_negatives(session: Session, person_ids: Iterable[int]) -> dict[int, dt.
             if at is not None:
                 out[pid] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     return out
-
-
-def visible_unit(session: Session, actor: Actor, unit_id: int) -> Unit:
-    """A unit in the actor's subtree; NotFound otherwise."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not actor.sees_path(unit.path):
-        raise NotFound(record_not_found("unit", unit_id))
-    return unit
-
-
-def base_unit(session: Session, actor: Actor, unit_id: int | None) -> Unit:
-    """`unit_id`'s unit (visible to the actor), else the actor's own unit, else the root."""
-    if unit_id is not None:
-        return visible_unit(session, actor, unit_id)
-    if actor.unit_id is not None:
-        unit = session.get(Unit, actor.unit_id)
-        if unit is not None:
-            return unit
-    from fangkong.kernel.jurisdictions import service as jurisdictions_service
-
-    return jurisdictions_service.root_unit(session)

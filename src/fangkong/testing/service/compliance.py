@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from fangkong.kernel import clock, export, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.db import UTCDateTime
 from fangkong.kernel.errors import ONE_OF, UNKNOWN_STATUS, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
-from fangkong.kernel.tasks.models import Task, TaskEvent
+from fangkong.kernel.tasks import service as tasks_service
+from fangkong.kernel.tasks.models import Task
 from fangkong.testing import kinds, rules
 from fangkong.testing.models import RULE_GROUP, GroupMember
 from fangkong.testing.service import common
@@ -67,18 +67,12 @@ def _status_clause(status: str, now: dt.datetime, grace: dt.timedelta) -> Column
         Term(s, kind="compliance_status") for s in STATUSES]))])
 
 
-def _base_path(session: Session, actor: Actor, unit_id: int | None) -> str:
-    if unit_id is None:
-        return actor.unit_path
-    return common.visible_unit(session, actor, unit_id).path
-
-
 def _filtered(session: Session, actor: Actor, stmt: Any, *, unit_id: int | None, employer_id: int | None,
               group_code: str | None, status: str | None, now: dt.datetime, grace: dt.timedelta) -> Any:
     stmt = stmt.where(GroupMember.active.is_(True))
-    path = _base_path(session, actor, unit_id)
-    if path != "/":
-        stmt = stmt.where(scope.subtree(GroupMember.unit_path, path))
+    stmt = scope.visible(stmt, actor, GroupMember)
+    if unit_id is not None:
+        stmt = scope.within(stmt, scope.visible_unit(session, actor, unit_id), GroupMember)
     if employer_id is not None:
         stmt = stmt.where(GroupMember.employer_id == employer_id)
     if group_code:
@@ -121,7 +115,7 @@ def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group
     actor.require("testing.view")
     now = clock.now()
     grace = common.grace(common.pack(session))
-    base = common.base_unit(session, actor, unit_id)
+    base = scope.base_unit(session, actor, unit_id)
     due = GroupMember.next_due_at
 
     def n(cond: ColumnElement[bool]) -> Any:
@@ -131,7 +125,7 @@ def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group
             n(due.is_(None)))
     children = session.execute(select(Unit).where(Unit.parent_id == base.id).order_by(Unit.code)).scalars().all()
     out = []
-    for unit, where in [*[(c, scope.subtree(GroupMember.unit_path, c.path)) for c in children],
+    for unit, where in [*[(c, scope.under(GroupMember.unit_path, c)) for c in children],
                         (base, GroupMember.unit_path == base.path)]:
         stmt = select(*cols).where(GroupMember.active.is_(True), where)
         if group_code:
@@ -209,34 +203,23 @@ def refresh_due(session: Session) -> int:
     return changed
 
 
-def create_overdue_tasks(session: Session, *, now: dt.datetime | None = None) -> int:
+def create_overdue_tasks(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> int:
     """A task for every active member past due and grace without an open overdue task (漏检督促), owned
-    by the member's unit (the employer's unit, else the person's grid). Set-based: one INSERT … SELECT
-    for the tasks and one for their `created` events. Returns the tasks created."""
+    by the member's unit (the employer's unit, else the person's grid), written through the tasks' one
+    write path in batches (a job runs it as the system). Returns the tasks created."""
     now = now or clock.now()
     p = common.pack(session)
     grace = common.grace(p)
     names = common.group_names(p) | {RULE_GROUP: "居家措施人员"}
-    at = literal(now, UTCDateTime())
     open_task = exists().where(Task.kind == kinds.OVERDUE, Task.subject_type == "group_member",
                                Task.subject_id == GroupMember.id, Task.status == "open")
-    title = literal("重点人群漏检督促:") + case(names, value=GroupMember.group_code, else_=GroupMember.group_code)
-    src = select(
-        literal(kinds.OVERDUE), title, GroupMember.unit_id, GroupMember.unit_path, literal("group_member"),
-        GroupMember.id, literal("open"), at, literal(now + grace, UTCDateTime()), literal(0),
-        literal(p.version_tag), literal("sla_hours.missed_test_grace"),
-    ).where(GroupMember.active.is_(True), GroupMember.next_due_at < now - grace, ~open_task)
-    before = session.execute(select(func.count()).select_from(Task).where(Task.kind == kinds.OVERDUE)).scalar_one()
-    session.execute(insert(Task.__table__).from_select(
-        ["kind", "title", "unit_id", "unit_path", "subject_type", "subject_id", "status", "created_at", "due_at",
-         "escalation_level", "policy_version", "rule"], src))
-    # counted, not `rowcount`: psycopg reports -1 for INSERT … SELECT through SQLAlchemy
-    created = session.execute(select(func.count()).select_from(Task).where(Task.kind == kinds.OVERDUE)
-                              ).scalar_one() - before
-    if created:
-        no_event = ~exists().where(TaskEvent.task_id == Task.id)
-        session.execute(insert(TaskEvent.__table__).from_select(
-            ["task_id", "at", "event"],
-            select(Task.id, at, literal("created")).where(Task.kind == kinds.OVERDUE, Task.created_at == at,
-                                                          no_event)))
+    due = select(GroupMember.id, GroupMember.unit_id, GroupMember.group_code).where(
+        GroupMember.active.is_(True), GroupMember.next_due_at < now - grace, ~open_task).order_by(GroupMember.id)
+    members = session.execute(due).all()
+    created = 0
+    for batch in common.chunks(members, EXPORT_BATCH):
+        created += len(tasks_service.create_tasks(session, actor, [tasks_service.NewTask(
+            kind=kinds.OVERDUE, title=f"重点人群漏检督促:{names.get(group, group)}", unit_id=unit_id,
+            subject_type="group_member", subject_id=member_id, due_at=now + grace, policy_version=p.version_tag,
+            rule="sla_hours.missed_test_grace") for member_id, unit_id, group in batch]))
     return created

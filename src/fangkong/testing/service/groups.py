@@ -72,8 +72,8 @@ def employer_or_register(session: Session, actor: Actor, ref: str, *, category: 
 
 
 def _visible_employer(session: Session, actor: Actor, employer_id: int) -> Place:
-    place = session.get(Place, employer_id)
-    if place is None or place.kind != "employer" or not actor.sees_path(place.unit_path):
+    place = scope.visible_or_none(actor, session.get(Place, employer_id))
+    if place is None or place.kind != "employer":
         raise NotFound(record_not_found("employer", employer_id))
     return place
 
@@ -317,12 +317,12 @@ def coverage(session: Session, actor: Actor, *, unit_id: int | None = None, grou
     groups = {g.code: g for g in p.key_groups}
     if group_code:
         common.check_group(p, group_code, allow_rule=True)
-    base = common.base_unit(session, actor, unit_id)
+    base = scope.base_unit(session, actor, unit_id)
     path = base.path
 
     declared: dict[tuple[int, str], int] = {}
     stmt = select(EmployerHeadcount.employer_id, EmployerHeadcount.group_code, EmployerHeadcount.declared).where(
-        scope.subtree(EmployerHeadcount.unit_path, path))
+        scope.under(EmployerHeadcount.unit_path, path))
     if group_code:
         stmt = stmt.where(EmployerHeadcount.group_code == group_code)
     for eid, g, n in session.execute(stmt):
@@ -330,7 +330,7 @@ def coverage(session: Session, actor: Actor, *, unit_id: int | None = None, grou
     enrolled: dict[tuple[int, str], int] = {}
     stmt = (select(GroupMember.employer_id, GroupMember.group_code, func.count())
             .where(GroupMember.active.is_(True), GroupMember.employer_id.is_not(None),
-                   scope.subtree(GroupMember.unit_path, path))
+                   scope.under(GroupMember.unit_path, path))
             .group_by(GroupMember.employer_id, GroupMember.group_code))
     if group_code:
         stmt = stmt.where(GroupMember.group_code == group_code)
@@ -339,7 +339,7 @@ def coverage(session: Session, actor: Actor, *, unit_id: int | None = None, grou
     keys = set(declared) | set(enrolled)
     # employers of a key-group category that have neither declared nor enrolled anyone
     stmt = select(Place.id, Place.category).where(Place.kind == "employer", Place.category.in_(list(groups)),
-                                                  scope.subtree(Place.unit_path, path))
+                                                  scope.under(Place.unit_path, path))
     if group_code:
         stmt = stmt.where(Place.category == group_code)
     silent = {(eid, cat) for eid, cat in session.execute(stmt)
@@ -380,7 +380,7 @@ def coverage(session: Session, actor: Actor, *, unit_id: int | None = None, grou
                               "declared": 0, "enrolled": 0, "missing": 0, "not_declared": 0}
     for r in rows:
         pl = places[r.employer_id]
-        target = next((c.id for c in children if pl.unit_path.startswith(c.path)), base.id)
+        target = next((c.id for c in children if scope.inside(pl, c)), base.id)
         agg = per_unit[target]
         agg["declared"] += r.declared or 0
         agg["enrolled"] += r.enrolled

@@ -8,8 +8,9 @@ candidate for tracing; negative → released from the temporary measure.
 
 The calls into intake and control are each isolated in one function here (`_start_temporary_control`,
 `_hand_to_intake`, `_release_temporary_control`), so a change of their interfaces touches one place.
-Consequences are carried out as the system (the lab that sent the result cannot start measures or
-assign tasks); the audit entry names who sent the result.
+Consequences are carried out as the user who sent the result (`Actor.acting_for("testing.result", …)`:
+a lab cannot start measures or hand in leads by itself, but its result sets them off), so every row
+they cause is audited as that user.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.people import crypto
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.tasks import service as tasks_service
@@ -33,6 +34,12 @@ from fangkong.testing.service import common
 
 CATEGORY = "positive_pool_member"
 RULE = "testing.positive_pool"
+#: what a result's consequences need beyond `testing.result` (see `Actor.acting_for`)
+CONSEQUENCES = ("lead.import", "measure.start", "task.view", "task.work")
+
+
+def _doer(actor: Actor) -> Actor:
+    return actor.acting_for("testing.result", *CONSEQUENCES)
 
 
 def on_positive_pool(session: Session, actor: Actor, *, tube: Tube,
@@ -40,6 +47,7 @@ def on_positive_pool(session: Session, actor: Actor, *, tube: Tube,
     """Set off the positive-pool actions for `tube` once (later calls do nothing). True when acted."""
     if tube.pool_actions_at is not None:
         return False
+    doer = _doer(actor)
     now = clock.now()
     tube.pool_actions_at = now
     p = common.pack(session)
@@ -49,25 +57,26 @@ def on_positive_pool(session: Session, actor: Actor, *, tube: Tube,
     follow_ups: list[PoolFollowUp] = []
     for pid in person_ids:
         person = people[pid]
-        measure_id = _start_temporary_control(session, person_id=pid, tube=tube, at=now)
+        measure_id = _start_temporary_control(session, doer, person_id=pid, tube=tube, at=now)
         task = tasks_service.open_task_for(session, kind=kinds.RETEST, subject_type="person", subject_id=pid)
         if task is None:
             who = person.name or person.phone_masked or person.id_number_masked or f"#{pid}"
-            task = tasks_service.create_task(
-                session, SYSTEM_ACTOR, kind=kinds.RETEST, title=f"混采阳性单管复核 {who}", unit_id=person.unit_id,
+            [task_id] = tasks_service.create_tasks(session, doer, [tasks_service.NewTask(
+                kind=kinds.RETEST, title=f"混采阳性单管复核 {who}", unit_id=person.unit_id,
                 subject_type="person", subject_id=pid, due_at=now + within, policy_version=p.version_tag,
-                rule=rule, detail={"tube_barcode": tube.barcode, "tube_id": tube.id})
+                rule=rule, detail={"tube_barcode": tube.barcode, "tube_id": tube.id})])
+            task = tasks_service.get_task(session, doer, task_id)
         fu = PoolFollowUp(tube_id=tube.id, person_id=pid, status="awaiting_retest", measure_id=measure_id,
                           retest_task_id=task.id, retest_due_at=task.due_at or now + within, created_at=now,
                           unit_id=person.unit_id, unit_path=person.unit_path)
         session.add(fu)
         follow_ups.append(fu)
     session.flush()
-    leads = _hand_to_intake(session, tube=tube, persons=[people[pid] for pid in person_ids])
+    leads = _hand_to_intake(session, doer, tube=tube, persons=[people[pid] for pid in person_ids])
     for fu in follow_ups:
         fu.lead_id = leads.get(fu.person_id)
     session.flush()
-    audit.record(session, SYSTEM_ACTOR, "testing.positive_pool", object_type="tube", object_id=tube.id,
+    audit.record(session, doer, "testing.positive_pool", object_type="tube", object_id=tube.id,
                  barcode=tube.barcode, persons=len(person_ids), leads=len(leads), reported_by=actor.username,
                  retest_within_hours=within.total_seconds() / 3600, rule=rule)
     return True
@@ -78,6 +87,7 @@ def on_individual_result(session: Session, actor: Actor, *, tube: Tube, person_i
     sampled before it; a positive single tube makes the person a case candidate either way."""
     if tube.collected_at is None or tube.result not in ("negative", "positive"):
         return
+    doer = _doer(actor)
     now = clock.now()
     open_fus = session.execute(
         select(PoolFollowUp).join(Tube, Tube.id == PoolFollowUp.tube_id).where(
@@ -95,18 +105,18 @@ def on_individual_result(session: Session, actor: Actor, *, tube: Tube, person_i
     for fu in open_fus:
         fu.status, fu.resolved_at, fu.resolved_by_tube_id = tube.result, now, tube.id
         if tube.result == "negative" and fu.measure_id is not None and _release_temporary_control(
-                session, measure_id=fu.measure_id, tube=tube):
+                session, doer, measure_id=fu.measure_id, tube=tube):
             fu.released_at = now
         task_id = fu.retest_task_id
         if task_id is not None:
-            task = tasks_service.get_task(session, SYSTEM_ACTOR, task_id)
+            task = tasks_service.get_task(session, doer, task_id)
             if task.status == "open":
                 # closed by the lab's result itself (the owning flow), not by a result typed in
-                tasks_service.complete_task(session, SYSTEM_ACTOR, task_id, outcome_code=tube.result,
+                tasks_service.complete_task(session, doer, task_id, outcome_code=tube.result,
                                             outcome={"tube_barcode": tube.barcode}, by_owner=True)
     session.flush()
     if open_fus or tube.result == "positive":
-        audit.record(session, SYSTEM_ACTOR, "testing.individual_result", object_type="person", object_id=person_id,
+        audit.record(session, doer, "testing.individual_result", object_type="person", object_id=person_id,
                      tube_id=tube.id, result=tube.result, follow_ups=[f.id for f in open_fus],
                      reported_by=actor.username)
 
@@ -122,7 +132,8 @@ def follow_ups(session: Session, *, tube_id: int | None = None, person_id: int |
 
 # ------------------------------------------------------------------------- other capabilities' services
 
-def _start_temporary_control(session: Session, *, person_id: int, tube: Tube, at: dt.datetime) -> int | None:
+def _start_temporary_control(session: Session, actor: Actor, *, person_id: int, tube: Tube,
+                             at: dt.datetime) -> int | None:
     """Temporary control (临时管控) through control's service, unless an equal or stronger measure is
     already in force (then that measure's id). Started before the lead is ingested, so intake's decision
     sees it in force and its verification does not start a second one."""
@@ -134,12 +145,12 @@ def _start_temporary_control(session: Session, *, person_id: int, tube: Tube, at
     if strong:
         return strong[0].id
     # the retest task chases the test day, so control makes no missed-test task of its own
-    measure = control_service.start_measure(session, SYSTEM_ACTOR, person_id=person_id, category=CATEGORY,
+    measure = control_service.start_measure(session, actor, person_id=person_id, category=CATEGORY,
                                             rule=RULE, started_at=at, chase_missed=False)
     return measure.id
 
 
-def _hand_to_intake(session: Session, *, tube: Tube, persons: Sequence[Person]) -> dict[int, int]:
+def _hand_to_intake(session: Session, actor: Actor, *, tube: Tube, persons: Sequence[Person]) -> dict[int, int]:
     """A lead per person on intake's internal `testing` channel (person id → lead id). Idempotent by
     source_ref; intake resolves the person with its matcher from the same keys the registry holds."""
     from fangkong.intake import service as intake_service
@@ -156,7 +167,7 @@ def _hand_to_intake(session: Session, *, tube: Tube, persons: Sequence[Person]) 
         }
         items.append(intake_service.LeadItem(i + 1, values, {}, {"tube_barcode": tube.barcode,
                                                                  "person_id": person.id}))
-    result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel="testing", items=items, category=CATEGORY,
+    result = intake_service.ingest_leads(session, actor, channel="testing", items=items, category=CATEGORY,
                                          via="api")
     out: dict[int, int] = {}
     for person, row in zip(persons, result.rows, strict=True):
@@ -166,14 +177,14 @@ def _hand_to_intake(session: Session, *, tube: Tube, persons: Sequence[Person]) 
     return out
 
 
-def _release_temporary_control(session: Session, *, measure_id: int, tube: Tube) -> bool:
+def _release_temporary_control(session: Session, actor: Actor, *, measure_id: int, tube: Tube) -> bool:
     """End the temporary measure after a negative retest, through control's service; False when it
     is no longer active (ended by hand meanwhile)."""
     from fangkong.control import service as control_service
     from fangkong.kernel.errors import Conflict
 
     try:
-        control_service.end_measure(session, SYSTEM_ACTOR, measure_id=measure_id,
+        control_service.end_measure(session, actor, measure_id=measure_id,
                                     reason=f"negative single-tube retest {tube.barcode}")
     except Conflict:
         return False

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, Term, _, message, reason_of
@@ -183,7 +183,7 @@ def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str |
         elif tube.result == "positive" and old == "negative":
             withdrawn.update(pid for pid, _ in persons)
     if negatives:
-        advance_negatives(session, negatives)
+        advance_negatives(session, negatives, actor=actor)
     if withdrawn:
         recompute_members(session, sorted(withdrawn))
     for tid, (_old, tube) in changed.items():
@@ -198,7 +198,7 @@ def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str |
             "_person_of": {tid: s[0][0] for tid, s in samples.items() if len(s) == 1}}
 
 
-def advance_negatives(session: Session, negatives: dict[int, dt.datetime]) -> int:
+def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, actor: Actor) -> int:
     """Move members' last negative forward to these sampling times (person id → time) and their next
     due with it; close their open overdue tasks as tested. Returns the members moved."""
     freqs = common.group_frequencies(common.pack(session))
@@ -213,7 +213,8 @@ def advance_negatives(session: Session, negatives: dict[int, dt.datetime]) -> in
                 m.frequency_days, m.next_due_at = common.due_of(m, freqs)
                 moved.append(m.id)
     session.flush()
-    _close_overdue_tasks(session, moved)
+    # the overdue tasks close as a consequence of the result, as the user who sent it
+    _close_overdue_tasks(session, actor.acting_for("testing.result", "task.view", "task.work"), moved)
     return len(moved)
 
 
@@ -228,7 +229,7 @@ def recompute_members(session: Session, person_ids: Sequence[int]) -> None:
     session.flush()
 
 
-def _close_overdue_tasks(session: Session, member_ids: list[int]) -> None:
+def _close_overdue_tasks(session: Session, actor: Actor, member_ids: list[int]) -> None:
     now = clock.now()
     for chunk in common.chunks(member_ids):
         open_ids = session.execute(select(Task.id, Task.subject_id).where(
@@ -237,5 +238,5 @@ def _close_overdue_tasks(session: Session, member_ids: list[int]) -> None:
         for task_id, member_id in open_ids:
             m = session.get(GroupMember, member_id)
             if m is not None and m.next_due_at is not None and m.next_due_at > now:
-                tasks_service.complete_task(session, SYSTEM_ACTOR, task_id, outcome_code="tested",
+                tasks_service.complete_task(session, actor, task_id, outcome_code="tested",
                                             outcome={"last_negative_at": clock.iso_local(m.last_negative_at)})

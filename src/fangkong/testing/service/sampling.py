@@ -169,8 +169,8 @@ def sampling_point_or_register(session: Session, actor: Actor, code: str) -> tup
 
 def get_tube(session: Session, actor: Actor, barcode: str) -> Tube:
     """A tube in the actor's jurisdiction by barcode; NotFound otherwise."""
-    tube = session.execute(select(Tube).where(Tube.barcode == clean_barcode(barcode))).scalar_one_or_none()
-    if tube is None or not actor.sees_path(tube.unit_path):
+    tube = scope.find_visible_by(session, actor, Tube, barcode=clean_barcode(barcode))
+    if tube is None:
         raise NotFound(record_not_found("tube", barcode))
     return tube
 
@@ -199,8 +199,8 @@ def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | 
         errors.append(FieldError("pool_size", BETWEEN(low=1, high=MAX_POOL)))
     point = None
     if sampling_point_id is not None:
-        point = session.get(Place, sampling_point_id)
-        if point is None or point.kind != "sampling_point" or not actor.sees_path(point.unit_path):
+        point = scope.visible_or_none(actor, session.get(Place, sampling_point_id))
+        if point is None or point.kind != "sampling_point":
             errors.append(FieldError("sampling_point_id", UNKNOWN_POINT()))
             point = None
     if point is not None and pool_size is None and single_tube.point_limit(p, point) is not None:
@@ -210,7 +210,7 @@ def open_tube(session: Session, actor: Actor, *, barcode: str, pool_size: int | 
         raise ValidationFailed(INVALID_TUBE(), errors)
     tube = session.execute(select(Tube).where(Tube.barcode == code)).scalar_one_or_none()
     if tube is not None:
-        if not actor.sees_path(tube.unit_path):
+        if not scope.sees(actor, tube):
             raise Conflict(TUBE_ELSEWHERE(code=code))
         if tube.pool_size != size:
             if _count(session, tube.id):
@@ -292,7 +292,9 @@ def add_sample(session: Session, actor: Actor, *, barcode: str, person: str, nam
     p = common.pack(session)
     limit = single_tube.limits(session, p, [resolved.person_id], at=at).get(resolved.person_id)
     sample = _put(session, actor, tube, resolved.person_id, at, limit=limit, pack=p)
-    control_service.samples_recorded(session, person_ids=[resolved.person_id])  # the measure's test day is done
+    # the measure's test day is done (its missed-test task closes as the sampler)
+    control_service.samples_recorded(session, actor.acting_for("testing.sample", "task.view", "task.work"),
+                                     person_ids=[resolved.person_id])
     return tube, sample
 
 
@@ -439,7 +441,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
                         opened_by=actor.username, via=via, unit_id=unit_id, unit_path=unit_path)
             session.add(tube)
             session.flush()
-        elif not actor.sees_path(tube.unit_path):
+        elif not scope.sees(actor, tube):
             rep.status = "rejected"
             rep.issues.append(FieldIssue("tube_barcode", TUBE_OUTSIDE(code=tube.barcode)))
             continue
@@ -460,7 +462,9 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
         advance(len(items))
     sampled = [r.person_id for r in reports if r.status == "accepted" and r.person_id is not None]
     if sampled:
-        control_service.samples_recorded(session, person_ids=sampled)  # measures' test days are done
+        # measures' test days are done (their missed-test tasks close as the sampler)
+        control_service.samples_recorded(session, actor.acting_for("testing.sample", "task.view", "task.work"),
+                                         person_ids=sampled)
     counts: dict[str, int] = defaultdict(int)
     for r in reports:
         counts[r.status] += 1

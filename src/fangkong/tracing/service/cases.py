@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import (
     INVALID_FILTER,
     ONE_OF,
@@ -150,16 +150,17 @@ def create_case(
     who = person.name or person.phone_masked or f"#{person.id}"
     steps = {step: {"due_at": clock.iso_local(due), "rule": f"sla_hours.{sla}", "done_at": None}
              for (step, sla), due in zip(kinds.STEPS.items(), (core_due, report_due), strict=True)}
-    # the task follows from the case: created by the system, so creating a case needs no task.assign
-    task = tasks_service.create_task(
-        session, SYSTEM_ACTOR, kind=kinds.INVESTIGATE, title=f"病例流调 #{case.id} {who}", unit_id=unit.id,
+    # the task follows from the case (case.manage was checked): written as the epidemiologist, so creating
+    # a case needs no task.assign
+    [task_id] = tasks_service.create_tasks(session, actor, [tasks_service.NewTask(
+        kind=kinds.INVESTIGATE, title=f"病例流调 #{case.id} {who}", unit_id=unit.id,
         subject_type="case", subject_id=case.id, due_at=report_due, policy_version=pack.version_tag,
-        rule=f"sla_hours.{kinds.STEPS['report']}", detail={"case_id": case.id, "steps": steps})
-    case.investigation_task_id = task.id
+        rule=f"sla_hours.{kinds.STEPS['report']}", detail={"case_id": case.id, "steps": steps})])
+    case.investigation_task_id = task_id
     session.flush()
     audit.record(session, actor, "tracing.case_created", object_type="case", object_id=case.id,
                  person_id=person.id, classification=classification, detection_channel=detection_channel,
-                 source=source, candidate_id=candidate_id, task_id=task.id, pack_version=pack.version_tag)
+                 source=source, candidate_id=candidate_id, task_id=task_id, pack_version=pack.version_tag)
     # a close contact turned positive: their secondary contacts become this case's close contacts
     from fangkong.tracing.service.followup import promote_secondaries
 
@@ -242,7 +243,9 @@ def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str,
         setattr(case, f"{s}_done_at", now)
     case.status = "reported" if case.report_done_at is not None else "core_done"
     if case.investigation_task_id is not None:
-        task = tasks_service.get_task(session, SYSTEM_ACTOR, case.investigation_task_id)
+        # the case's own task follows its steps, whoever's inbox it sits in
+        doer = actor.acting_for("case.manage", "task.view", "task.work")
+        task = tasks_service.get_task(session, doer, case.investigation_task_id)
         detail = dict(task.detail or {})
         steps = {k: dict(v) for k, v in (detail.get("steps") or {}).items()}
         for s in done:
@@ -251,7 +254,7 @@ def record_milestone(session: Session, actor: Actor, *, case_id: int, step: str,
         task.detail = detail
         session.flush()
         if case.report_done_at is not None and task.status == "open":
-            tasks_service.complete_task(session, SYSTEM_ACTOR, task.id, outcome_code="reported",
+            tasks_service.complete_task(session, doer, task.id, outcome_code="reported",
                                         outcome={"case_id": case.id}, note=note, by_owner=True)
     session.flush()
     for s in done:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
@@ -64,7 +64,7 @@ def cluster_of(session: Session, actor: Actor, case_id: int) -> list[int]:
     for group in rules.clusters([case.id], links):
         if case.id in group:
             paths = dict(session.execute(select(Case.id, Case.unit_path).where(Case.id.in_(group))).all())
-            return [cid for cid in group if actor.sees_path(paths.get(cid))]
+            return [cid for cid in group if scope.sees(actor, paths.get(cid))]
     return [case.id]
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
 from fangkong.intake import service as intake_service
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed, record_not_found
 from fangkong.kernel.messages import FieldIssue, Term, _, issue, message
 from fangkong.kernel.people import crypto
@@ -158,7 +158,7 @@ class _Allowed:
 
 
 def _secondary_allowed(session: Session, actor: Actor, via_person_id: int | None, person: Person) -> bool:
-    if actor.sees_path(person.unit_path):
+    if scope.sees(actor, person):
         return True
     if via_person_id is None:
         return False
@@ -178,7 +178,7 @@ def _listed(session: Session, actor: Actor, allowed: _Allowed, kind: str, person
     if kind == "colocation":
         return person.id in allowed.hits()
     if kind == "named":
-        return actor.sees_path(person.unit_path)
+        return scope.sees(actor, person)
     return _secondary_allowed(session, actor, via.person_id if via is not None else None, person)
 
 
@@ -198,14 +198,15 @@ def _local(at: dt.datetime) -> str:
     return clock.to_local(at).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
 
 
-def exposure_window_of(session: Session, case: Case, close: Contact) -> tuple[dt.datetime, dt.datetime]:
+def exposure_window_of(session: Session, actor: Actor, case: Case, close: Contact
+                       ) -> tuple[dt.datetime, dt.datetime]:
     """The close contact's exposure window (for their secondary contacts): from their first contact
     with the case (else the case's tracing window start) until their lead was controlled (else now)."""
     first = close.first_contact_at
     if first is None:
         window, _d, _r = inv_service.case_window(session, case)
         first = window[0] if window is not None else close.confirmed_at
-    states = intake_service.lead_states(session, SYSTEM_ACTOR, [close.lead_id]) if close.lead_id else {}
+    states = intake_service.lead_states(session, actor, [close.lead_id]) if close.lead_id else {}
     state = states.get(close.lead_id or 0)
     return rules.exposure_window(first_contact_at=first, controlled_at=state.controlled_at if state else None,
                                  now=clock.now())
@@ -254,7 +255,7 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
                 rep.status, rep.issues = "rejected", [FieldIssue("via_contact_id", NOT_CLOSE())]
                 continue
             if item.last_contact_at is not None:
-                window = windows.get(via.id) or windows.setdefault(via.id, exposure_window_of(session, case, via))
+                window = windows.get(via.id) or windows.setdefault(via.id, exposure_window_of(session, actor, case, via))
                 if not rules.in_window(item.last_contact_at, window):
                     rep.status = "rejected"
                     rep.issues = [FieldIssue("last_contact_at", OUTSIDE_EXPOSURE(
@@ -303,7 +304,8 @@ def confirm_contacts(session: Session, actor: Actor, *, case_id: int, items: lis
 
     if pending:
         window, _d, _r = inv_service.case_window(session, case)
-        stored = hand_to_intake(session, actor, case, pending, window_start=window[0] if window else None)
+        stored = hand_to_intake(session, actor.acting_for("contact.confirm", "lead.import"), case, pending,
+                                window_start=window[0] if window else None)
         for p, (contact, row) in zip(pending, stored, strict=True):
             rep = reports[p.index]
             rep.issues = list(row.issues)
@@ -328,7 +330,8 @@ def hand_to_intake(session: Session, actor: Actor, case: Case, pending: list[_Pe
                    window_start: dt.datetime | None) -> list[tuple[Contact | None, Any]]:
     """Each accepted item as a lead through intake (grouped by channel and category) and a stored
     contact; per item (contact or None when intake rejected it, intake's report row). The lead follows
-    from the confirmation, so it is ingested as the system (the actor's permission was checked)."""
+    from the confirmation: it is handed in as the actor, whom callers pass as
+    `actor.acting_for(<their permission>, "lead.import")`."""
     groups: dict[tuple[str, str], list[_Pending]] = defaultdict(list)
     for p in pending:
         _tier, channel, category = rules.route(p.item.kind)
@@ -336,7 +339,7 @@ def hand_to_intake(session: Session, actor: Actor, case: Case, pending: list[_Pe
     out: dict[int, tuple[Contact | None, Any]] = {}
     now = clock.now()
     for (channel, category), group in groups.items():
-        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=_lead_items(case, group),
+        result = intake_service.ingest_leads(session, actor, channel=channel, items=_lead_items(case, group),
                                              category=category, via="api")
         for p, row in zip(group, result.rows, strict=True):
             if row.status == "rejected" or row.person_id is None:

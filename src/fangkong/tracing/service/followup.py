@@ -21,7 +21,7 @@ from fangkong.control import service as control_service
 from fangkong.intake import service as intake_service
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import Conflict, NotFound, record_not_found
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.people.models import Person
@@ -61,7 +61,8 @@ def upgrade_contact(session: Session, actor: Actor, *, case_id: int, contact_id:
     item = intake_service.LeadItem(1, values, {}, {"case_id": case.id, "kind": "colocation", "upgraded": "true",
                                                    "last_contact_at": clock.iso_local(contact.last_contact_at),
                                                    "reason_note": note, **values})
-    row = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=[item], category=category,
+    row = intake_service.ingest_leads(session, actor.acting_for("contact.upgrade", "lead.import"), channel=channel,
+                                      items=[item], category=category,
                                       via="api").rows[0]
     previous = {"tier": contact.tier, "channel": contact.channel, "category": contact.category,
                 "lead_id": contact.lead_id}
@@ -117,7 +118,9 @@ def promote_secondaries(session: Session, actor: Actor, case: Case) -> list[Cont
     promoted: list[Contact] = []
     if pending:
         window, _d, _r = inv_service.case_window(session, case)
-        stored = hand_to_intake(session, actor, case, pending, window_start=window[0] if window else None)
+        # the promotion follows from the new case (case.manage was checked), handed in as its actor
+        stored = hand_to_intake(session, actor.acting_for("case.manage", "lead.import"), case, pending,
+                                window_start=window[0] if window else None)
         for secs, (contact, _row) in zip(targets, stored, strict=True):
             if contact is None:
                 continue
@@ -154,7 +157,7 @@ def _due_at(measure: Any) -> dt.datetime | None:
     return measure.planned_end_at  # type: ignore[no-any-return]
 
 
-def review_secondary_contacts(session: Session, actor: Actor = SYSTEM_ACTOR) -> ReviewResult:
+def review_secondary_contacts(session: Session, actor: Actor) -> ReviewResult:
     """Release or hold each secondary contact under measure (密接的密接解除研判; the job
     `tracing.secondary_release`, run at least daily):
 

@@ -134,10 +134,10 @@ def resolve_subject(session: Session, actor: Actor, *, person_id: int | None = N
         return scope.get_visible(session, actor, Person, person_id).id
     if id_number:
         person = people_service.find_by_id_number(session, id_number)
-        if person is None or not actor.sees_path(person.unit_path):
+        if scope.visible_or_none(actor, person) is None:
             raise NotFound(NO_PERSON_ID())
         return person.id
-    persons = [p for p in people_service.find_by_phone(session, phone) if actor.sees_path(p.unit_path)]
+    persons = [p for p in people_service.find_by_phone(session, phone) if scope.sees(actor, p)]
     if not persons:
         raise NotFound(NO_PERSON_PHONE())
     if len(persons) > 1:
@@ -302,7 +302,7 @@ def colocated_batch(session: Session, actor: Actor, *, queries: Sequence[CaseQue
             raise ValidationFailed(INVALID_PERIOD(), [FieldError("until", BEFORE_SINCE())])
     ids = sorted({q.person_id for q in queries})
     visible = {pid for pid, path in session.execute(select(Person.id, Person.unit_path).where(Person.id.in_(ids)))
-               if actor.sees_path(path)} if ids else set()
+               if scope.sees(actor, path)} if ids else set()
     missing = [pid for pid in ids if pid not in visible]
     if missing:
         raise NotFound(record_not_found("person", missing[0]))

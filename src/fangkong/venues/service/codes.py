@@ -98,16 +98,17 @@ def find_venue(session: Session, actor: Actor, ref_or_code: str) -> Place:
     text = (ref_or_code or "").strip()
     if text:
         for column in (Place.ref, Place.code):
-            place = session.execute(select(Place).where(column == text, Place.kind == "venue")).scalar_one_or_none()
-            if place is not None and actor.sees_path(place.unit_path):
+            place = scope.visible_or_none(actor, session.execute(
+                select(Place).where(column == text, Place.kind == "venue")).scalar_one_or_none())
+            if place is not None:
                 return place
         try:
             info = codes.verify_token(text)
         except codes.BadToken:
             info = None
         if info is not None:
-            place = session.get(Place, info.place_id)
-            if place is not None and place.kind == "venue" and actor.sees_path(place.unit_path):
+            place = scope.visible_or_none(actor, session.get(Place, info.place_id))
+            if place is not None and place.kind == "venue":
                 return place
     raise NotFound(record_not_found("venue", text))
 

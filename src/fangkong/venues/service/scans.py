@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
@@ -198,7 +198,7 @@ def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
         raw = p.item.venue_code.strip()
         if ref:
             hit = by_ref.get(ref) or by_code.get(ref)
-            if hit is None or not actor.sees_path(hit[1]):
+            if hit is None or not scope.sees(actor, hit[1]):
                 p.reject(FieldIssue("venue", UNKNOWN_REF(ref=ref)))
                 continue
             p.place_id = hit[0]
@@ -208,7 +208,7 @@ def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
                 p.reject(FieldIssue("venue_code", FORGED()))
                 continue
             row = code_rows.get(token)
-            if row is None or row[0] != tokens[token].place_id or not actor.sees_path(row[2]):
+            if row is None or row[0] != tokens[token].place_id or not scope.sees(actor, row[2]):
                 p.reject(FieldIssue("venue_code", UNKNOWN_CODE()))
                 continue
             if row[1] is not None and (p.at is None or p.at >= row[1]):

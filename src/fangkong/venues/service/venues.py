@@ -97,7 +97,7 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
                 rep.status, rep.extra = "duplicate", {"venue_id": seen[ref][0], "place_code": seen[ref][1]}
                 rep.issues.append(FieldIssue("ref", REPEATED(row=_row_of(out, seen[ref][0]))))
                 continue
-            if place.kind != "venue" or not actor.sees_path(place.unit_path):
+            if place.kind != "venue" or not scope.sees(actor, place):
                 rep.status, rep.issues = "rejected", [FieldIssue("ref", REF_TAKEN())]
                 continue
             rep.status, rep.extra = "duplicate", {"venue_id": place.id, "place_code": place.code}
@@ -117,8 +117,7 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
         code = v.get("unit", "").strip()
         if code:
             if code not in units:
-                unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-                units[code] = unit if unit is not None and actor.sees_path(unit.path) else None
+                units[code] = scope.visible_unit_or_none(session, actor, code=code)
             if units[code] is None:
                 issues.append(FieldIssue("unit", UNKNOWN_UNIT(code=code)))
             else:
