@@ -14,6 +14,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
 from fastapi.testclient import TestClient
 from intake_factories import NOW, Tree, actor_at, bad_check, make_id
+from signin import sign_in
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,7 +66,7 @@ def tree(session: Session) -> Tree:
 
 
 def login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     m = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
     assert m

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from signin import sign_in
 from sqlalchemy import select
 from testing_factories import NOW, make_id, person, phone
 
@@ -45,7 +46,7 @@ def _user(session, username, role, unit):
 
 
 def _login(client, username):
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     m = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
     assert m

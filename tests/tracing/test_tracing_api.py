@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from signin import sign_in
 from sqlalchemy.orm import Session, sessionmaker
 from tracing_factories import NOW, build_world, grant, phone, positive_result, standard_scans
 
@@ -141,7 +142,7 @@ def test_api_end_to_end_and_errors(client: TestClient, session: Session) -> None
 
 
 def _login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     return re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from signin import sign_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tracing_factories import NOW, build_world, grant, phone, positive_result, standard_scans
@@ -84,7 +85,7 @@ def test_upgrade_through_the_api(client: TestClient, session: Session) -> None:
 
 
 def _login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     return re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
 

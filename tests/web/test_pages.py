@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
+from signin import login_token, sign_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web_world import ID_A, PHONE_A, World, add_user, csrf_of, login
@@ -20,27 +23,44 @@ def test_pages_need_sign_in(client: TestClient) -> None:
 
 
 def test_login_failure_is_generic_and_audited(client: TestClient, session: Session, world: World) -> None:
-    wrong = client.post("/login", data={"username": world.worker_username, "password": "wrong-password"})
-    unknown = client.post("/login", data={"username": "nobody_here", "password": "wrong-password"})
+    wrong = sign_in(client, world.worker_username, "wrong-password")
+    unknown = sign_in(client, "nobody_here", "wrong-password")
     assert wrong.status_code == unknown.status_code == 401
     assert "登录失败" in wrong.text and "fk_session" not in wrong.cookies
     # the same message whatever the cause (only the echoed username differs)
-    assert wrong.text.replace(world.worker_username, "X") == unknown.text.replace("nobody_here", "X")
+    def same(text: str, name: str) -> str:  # each page carries its own fresh login-CSRF token
+        return re.sub(r'name="login_csrf" value="[^"]+"', "", text).replace(name, "X")
+
+    assert same(wrong.text, world.worker_username) == same(unknown.text, "nobody_here")
     reasons = {e.detail["reason"] for e in session.execute(
         select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).scalars()}
     assert {"wrong_password", "unknown_user"} <= reasons
 
 
 def test_login_sets_cookie_and_keeps_next_relative(client: TestClient, world: World) -> None:
-    r = client.post("/login", data={"username": world.worker_username, "password": "correct-horse-9",
-                                    "next": "//evil.example/x"}, follow_redirects=False)
+    r = sign_in(client, world.worker_username, "correct-horse-9", next="//evil.example/x")
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "fk_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)})
-    r = client.post("/login", data={"username": world.worker_username, "password": "correct-horse-9",
-                                    "next": "/tasks?tab=overdue"}, follow_redirects=False)
+    r = sign_in(client, world.worker_username, "correct-horse-9", next="/tasks?tab=overdue")
     assert r.headers["location"] == "/tasks?tab=overdue"
+
+
+def test_a_sign_in_without_its_pages_token_is_refused(client: TestClient, session: Session, world: World) -> None:
+    """Login CSRF: a cross-site form (no token, or a token without its cookie) cannot sign anyone in."""
+    bare = client.post("/login", data={"username": world.worker_username, "password": "correct-horse-9"},
+                       follow_redirects=False)
+    assert bare.status_code == 403 and "fk_session" not in bare.cookies and "已过期" in bare.text
+    token = login_token(client)
+    client.cookies.clear()  # the attacker's page has the token text but not our cookie
+    forged = client.post("/login", data={"username": world.worker_username, "password": "correct-horse-9",
+                                         "login_csrf": token}, follow_redirects=False)
+    assert forged.status_code == 403 and "fk_session" not in forged.cookies
+    page = client.get("/login")
+    cookie = page.headers["set-cookie"]
+    assert "fk_login_csrf=" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert sign_in(client, world.worker_username, "correct-horse-9").status_code == 303
 
 
 def test_signed_in_pages_render(client: TestClient, session: Session, world: World) -> None:

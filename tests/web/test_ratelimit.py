@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from signin import sign_in
 
 from fangkong.app import create_app
 from fangkong.kernel.web.ratelimit import RateLimited, RateLimiter
@@ -20,7 +21,7 @@ def test_public_form_answers_429_after_its_budget(session_factory) -> None:
         assert int(limited.headers["Retry-After"]) >= 1
         # a page that is not limited still answers, and sign-in has its own budget
         assert client.get("/login").status_code == 200
-        assert client.post("/login", data={"username": "nobody", "password": "wrong-password"}).status_code != 429
+        assert sign_in(client, "nobody", "wrong-password").status_code != 429
 
 
 def test_limiter_counts_per_client_and_forgets_after_a_minute(monkeypatch) -> None:

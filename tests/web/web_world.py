@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
+from signin import sign_in
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
@@ -93,7 +94,7 @@ def token_for(session: Session, username: str) -> str:
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the form; returns the CSRF token the pages carry."""
-    r = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    r = sign_in(client, username, password)
     assert r.status_code == 303, r.text
     assert "fk_session" in r.cookies or client.cookies.get("fk_session")
     return csrf_of(client.get("/").text)

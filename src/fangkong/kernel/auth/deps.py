@@ -14,6 +14,7 @@ that HTMX sends).
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Callable
 from functools import cache
 from typing import Annotated
@@ -128,11 +129,38 @@ def requires(permission: str) -> Callable[..., Actor]:
     return dependency
 
 
+LOGIN_CSRF_COOKIE = "fk_login_csrf"
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are `Secure` when the browser reaches us over TLS: the request's own scheme, or a
+    FANGKONG_PUBLIC_URL with https (TLS ended at a proxy in front of the platform)."""
+    from fangkong.settings import get_settings
+
+    return request.url.scheme == "https" or (get_settings().public_url or "").startswith("https://")
+
+
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    """Hand the browser its session token: HttpOnly, SameSite=Lax, Secure over HTTPS, no expiry date
+    """Hand the browser its session token: HttpOnly, SameSite=Lax, Secure behind TLS, no expiry date
     (the server ends idle sessions)."""
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=request.url.scheme == "https")
+                        secure=secure_cookies(request))
+
+
+def new_login_csrf() -> str:
+    """A token for the sign-in form (login CSRF): sent in the form and in a cookie (`set_login_csrf`);
+    a forged cross-site sign-in carries no matching pair."""
+    return secrets.token_urlsafe(32)
+
+
+def set_login_csrf(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
+                        max_age=2 * 3600, secure=secure_cookies(request))
+
+
+def login_csrf_ok(request: Request, submitted: str) -> bool:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return bool(cookie) and bool(submitted) and hmac.compare_digest(cookie.encode(), submitted.encode())
 
 
 def clear_session_cookie(response: Response) -> None:

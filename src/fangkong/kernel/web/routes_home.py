@@ -17,7 +17,10 @@ from fangkong.kernel.auth.deps import (
     clear_session_cookie,
     client_ip,
     current_actor,
+    login_csrf_ok,
+    new_login_csrf,
     optional_actor,
+    set_login_csrf,
     set_session_cookie,
 )
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
@@ -65,7 +68,17 @@ def healthz(request: Request) -> JSONResponse:
 def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response:
     if actor is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", next=safe_next(next), username="", error=None)
+    return _login_form(request, next=next)
+
+
+def _login_form(request: Request, *, next: str = "/", username: str = "", error: str | None = None,
+                status_code: int = 200) -> Response:
+    """The sign-in form with a fresh login-CSRF token (in the form and in its cookie)."""
+    token = new_login_csrf()
+    response = render(request, "login.html", status_code=status_code, next=safe_next(next), username=username,
+                      error=error, login_csrf=token)
+    set_login_csrf(response, request, token)
+    return response
 
 
 @pages.post("/login", dependencies=[login_limit()])
@@ -75,18 +88,23 @@ def login_submit(
     username: Annotated[str, Form(max_length=256)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
+    login_csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """One generic message for every failure (unknown user, wrong password, locked, disabled).
 
-    A failed attempt returns normally, so the request's transaction commits its audit row and the
-    failure counter (see `auth.service`).
+    The form must carry the login-CSRF token its page set (a cross-site form cannot sign a victim into
+    the attacker's account). A failed attempt returns normally, so the request's transaction commits
+    its audit row and the failure counter (see `auth.service`).
     """
     _ = gettext_for(request)
     username = username.strip()
+    if not login_csrf_ok(request, login_csrf):
+        return _login_form(request, next=next, username=username[:64], status_code=403,
+                           error=_("The sign-in page had expired: please sign in again."))
     result = auth_service.authenticate(session, username=username, password=password, ip=client_ip(request))
     if not result.ok or result.user is None:
-        return render(request, "login.html", status_code=401, next=safe_next(next), username=username[:64],
-                      error=_("Sign-in failed: check the username and password, or try again later."))
+        return _login_form(request, next=next, username=username[:64], status_code=401,
+                           error=_("Sign-in failed: check the username and password, or try again later."))
     cookie_token, _csrf = auth_service.start_session(session, result.user)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, request, cookie_token)

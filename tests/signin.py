@@ -1,0 +1,23 @@
+"""Signing in through the form as a browser does: the page first (it sets the login-CSRF cookie and
+puts the token in the form), then the post with that token."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+def login_token(client: Any) -> str:
+    page = client.get("/login", follow_redirects=False)
+    if page.status_code == 303:  # signed in already: signing in as someone else starts from a new form
+        client.cookies.delete("fk_session")
+        page = client.get("/login", follow_redirects=False)
+    m = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert m, "the sign-in page carries no login-CSRF token"
+    return m.group(1)
+
+
+def sign_in(client: Any, username: str, password: str, **extra: Any) -> Any:
+    """POST /login with the page's token; returns the response (303 on success)."""
+    data = {"username": username, "password": password, "login_csrf": login_token(client), **extra}
+    return client.post("/login", data=data, follow_redirects=False)
