@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
+from signin import sign_in
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth import service as auth_service
@@ -93,7 +94,7 @@ def bearer(session: Session, username: str) -> dict[str, str]:
 
 
 def login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     m = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
     assert m is not None

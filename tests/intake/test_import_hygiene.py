@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from intake_factories import NOW, Tree, actor_at, make_id
+from signin import sign_in
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -156,7 +157,7 @@ def test_the_import_report_page_says_skipped_in_chinese(client, session, tree):
     auth_service.create_user(session, SYSTEM_ACTOR, username="staff", role="community",
                              unit_code=tree.community.code, password="correct-horse-9")
     session.flush()
-    r = client.post("/login", data={"username": "staff", "password": "correct-horse-9"}, follow_redirects=False)
+    r = sign_in(client, "staff", "correct-horse-9")
     assert r.status_code == 303
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
     text = f"姓名,身份证号,手机号,现住址\n张三,{make_id(seq='301')},13812345678,{ADDR}\n合计,1人,,\n"

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from intake_factories import NOW, Tree, actor_at, make_id
+from signin import sign_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,7 +51,7 @@ def tree(session: Session) -> Tree:
 
 
 def login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     return re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
 

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from signin import sign_in
 from sqlalchemy import select
 from testing_factories import NOW, make_id, person
 
@@ -44,7 +45,7 @@ def test_the_retest_form_preselects_nothing_and_refuses_a_result_without_its_sou
     auth_service.create_user(session, SYSTEM_ACTOR, username="rt_grid", role="grid", unit_code=tree.grid_a.code,
                              password=PASSWORD)
     session.flush()
-    r = client.post("/login", data={"username": "rt_grid", "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, "rt_grid", PASSWORD)
     assert r.status_code == 303
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
     task = _retest_task(session, a)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from signin import sign_in
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from venues_factories import NOW, PASSWORD, token_of, user, venue
@@ -64,7 +65,7 @@ def tree(session: Session) -> dict[str, Unit]:
 
 
 def login(client: TestClient, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    r = sign_in(client, username, PASSWORD)
     assert r.status_code == 303, r.text
     return re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
 
