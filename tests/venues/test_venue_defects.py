@@ -203,6 +203,8 @@ def test_poster_url_comes_from_the_setting_not_the_host_header(client: TestClien
     t = tree(session)
     place = venue(session, "星光影院", ref="Q-1", unit=t["g1"])
     user(session, "street2", "street", t["street"])
+    # behind TLS (an https public address) the cookies are Secure: the browser speaks https
+    client.base_url = client.base_url.copy_with(scheme="https")
     login(client, "street2")
     poster = client.get(f"/venues/{place.id}/poster", headers={"Host": "evil.example"})
     token = codes_service.active_code(session, place.id).token

@@ -163,3 +163,19 @@ def test_drill_banner(client: TestClient, world: World) -> None:
         assert "mode-banner" not in client.get("/").text
     finally:
         clock.configure("test")
+
+
+def test_cookies_are_secure_behind_tls(client: TestClient, world: World, monkeypatch) -> None:
+    """TLS ended at a proxy: the app sees http, the browser https (FANGKONG_PUBLIC_URL) — cookies Secure."""
+    from fangkong.settings import reset_settings_cache
+
+    monkeypatch.setenv("FANGKONG_PUBLIC_URL", "https://fk.example.gov.cn")
+    reset_settings_cache()
+    try:
+        client.base_url = client.base_url.copy_with(scheme="https")
+        assert "secure" in client.get("/login").headers["set-cookie"].lower()
+        r = sign_in(client, world.worker_username, "correct-horse-9")
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+    finally:
+        monkeypatch.delenv("FANGKONG_PUBLIC_URL")
+        reset_settings_cache()
