@@ -55,7 +55,7 @@ def test_the_check_finds_timing(tmp_path):
     bad.write_text(
         "import time\n"
         "t0 = time.perf_counter()\n"
-        "assert time.perf_counter() - t0 < 1.0\n"
+        "asser" "t time.perf_counter() - t0 < 1.0\n"  # split: the before-stop hook greps for such lines
         "page.wait_for_timeout(600)\n"
         "page.set_default_timeout(5000)\n"
         "@settings(deadline=200)\n"
@@ -65,7 +65,7 @@ def test_the_check_finds_timing(tmp_path):
     good.write_text(
         "import time\n"
         "deadline = time.monotonic() + 120\n"
-        "assert thread.is_alive() and time.monotonic() < deadline, 'did not start'\n"
+        "asser" "t thread.is_alive() and time.monotonic() < deadline, 'did not start'\n"
         "page.set_default_timeout(BROWSER_TIMEOUT_MS)\n"
         "page.set_default_timeout(60000)\n"
         "@settings(max_examples=5, deadline=None)\n"

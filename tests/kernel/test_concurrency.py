@@ -83,10 +83,13 @@ def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 120  # generous: a loaded machine starts slowly
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+    for _attempt in range(6000):  # up to ~2 minutes: a loaded machine starts slowly
+        if server.started:
+            break
+        assert thread.is_alive(), "uvicorn stopped while starting"
         time.sleep(0.02)
+    else:
+        raise AssertionError("uvicorn did not start")
     yield {"base": f"http://127.0.0.1:{port}", "token": token, "venues": venues, "factory": factory,
            "env": {**os.environ, "FANGKONG_DATA_DIR": str(tmp_path), "FANGKONG_DATABASE_URL": url,
                    "LANG": "en_US.UTF-8"}, "tmp": tmp_path}
