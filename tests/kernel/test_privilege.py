@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from fangkong.kernel import clock
 from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.auth import roles, scopes
 from fangkong.kernel.auth import service as auth
@@ -32,6 +33,15 @@ def _unit(session: Session, parent: Unit, code: str, level: str) -> Unit:
     return unit
 
 
+def _account(session: Session, username: str, role: str, unit: Unit) -> User:
+    """A user row as `create_user` leaves it, without the argon2 hash (0.1 s each): nobody signs in."""
+    user = User(username=username, display_name=username, role_code=role, unit_id=unit.id,
+                password_hash="-", failed_logins=0, is_active=True, created_at=clock.now())
+    session.add(user)
+    session.flush()
+    return user
+
+
 @pytest.fixture
 def world(session: Session) -> dict[str, object]:
     root = auth.root_unit(session)
@@ -43,13 +53,9 @@ def world(session: Session) -> dict[str, object]:
     for perm in sorted(roles.permissions_of(session, "district") | {"user.manage"}):
         session.add(RolePermission(role_code="usermgr", permission=perm))
     session.flush()
-    mgr = auth.create_user(session, SYSTEM_ACTOR, username="p-mgr", role="usermgr", unit_code="P-D1",
-                           password=PASSWORD)
-    grid = auth.create_user(session, SYSTEM_ACTOR, username="p-grid", role="grid", unit_code="P-G1",
-                            password=PASSWORD)
-    chief = auth.create_user(session, SYSTEM_ACTOR, username="p-chief", role="command", unit_code="P-D1",
-                             password=PASSWORD)
-    session.flush()
+    mgr = _account(session, "p-mgr", "usermgr", d1)
+    grid = _account(session, "p-grid", "grid", g1)
+    chief = _account(session, "p-chief", "command", d1)
     return {"d1": d1, "g1": g1, "d2": d2, "mgr": auth.actor_for_user(session, mgr), "grid": grid,
             "chief": chief}
 
@@ -148,8 +154,7 @@ def test_a_scoped_actor_mints_no_broader_token(session, world):
     assert token_actor.can("user.manage") and world["mgr"].can("person.unmask")
     with pytest.raises(auth.CannotManageUser):
         auth.create_token(session, token_actor, username="p-grid")
-    viewer = auth.create_user(session, SYSTEM_ACTOR, username="p-viewer2", role="viewer", unit_code="P-D1",
-                              password=PASSWORD)
+    viewer = _account(session, "p-viewer2", "viewer", world["d1"])
     minted, _ = auth.create_token(session, token_actor, username="p-viewer2")
     session.flush()
     assert minted.ceiling is not None and "person.unmask" not in minted.ceiling.split()
@@ -171,8 +176,7 @@ def test_policy_activation_needs_policy_manage(session, world):
 def test_unmask_needs_person_unmask(session, world):
     person = people_service.register_person(session, SYSTEM_ACTOR, name="孙八", phone="13812345679",
                                             unit_id=world["g1"].id)
-    viewer = auth.create_user(session, SYSTEM_ACTOR, username="p-viewer", role="viewer", unit_code="P-D1",
-                              password=PASSWORD)
+    viewer = _account(session, "p-viewer", "viewer", world["d1"])
     with pytest.raises(PermissionDenied):
         people_service.unmask(session, auth.actor_for_user(session, viewer), person.id, field="phone")
     grid = auth.actor_for_user(session, world["grid"])

@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session
-from web_world import World, add_user, bearer
+from web_world import World, bearer
 
 from fangkong.app import create_app
+from fangkong.kernel import clock
 from fangkong.kernel.auth import roles, scopes
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.auth.models import Role, RolePermission
+from fangkong.kernel.auth.models import Role, RolePermission, User
 from fangkong.kernel.errors import ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def add_user(session: Session, username: str, role: str, unit: Unit) -> str:
+    """A user row as `create_user` leaves it, without the argon2 hash (tokens need no password)."""
+    session.add(User(username=username, display_name=username, role_code=role, unit_id=unit.id,
+                     password_hash="-", failed_logins=0, is_active=True, created_at=clock.now()))
+    session.flush()
+    return username
 
 
 def _token(session: Session, username: str, actor=SYSTEM_ACTOR, **scope) -> str:

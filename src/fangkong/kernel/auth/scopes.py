@@ -127,9 +127,11 @@ def _meet(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
     return a & b
 
 
-def effective_permissions(session: Session, token: ApiToken, owner: User) -> frozenset[str]:
-    """What the token may do now (see the module docstring). Read from the database at every use."""
-    perms = roles.permissions_of(session, owner.role_code)
+def effective_permissions(session: Session, token: ApiToken, owner: User,
+                          owner_permissions: frozenset[str] | None = None) -> frozenset[str]:
+    """What the token may do now (see the module docstring). Read from the database at every use;
+    `owner_permissions` when the caller has just read them."""
+    perms = roles.permissions_of(session, owner.role_code) if owner_permissions is None else owner_permissions
     if token.ceiling is not None:
         perms = _meet(perms, frozenset(token.ceiling.split()))
     if token.created_by_id is not None:

@@ -598,7 +598,7 @@ def token_actor(session: Session, plaintext: str | None, *, ip: str | None = Non
         return None
     token, user = found
     actor = actor_for_user(session, user, ip=ip)
-    return replace(actor, permissions=scopes.effective_permissions(session, token, user)), token
+    return replace(actor, permissions=scopes.effective_permissions(session, token, user, actor.permissions)), token
 
 
 def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
