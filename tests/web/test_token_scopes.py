@@ -73,7 +73,9 @@ def test_a_read_only_token_reads_but_changes_unmasks_and_exports_nothing(client,
     assert exported.status_code == 403 and _code(exported) == "forbidden"
     masked = client.get("/api/v1/exports/tasks", params={"unmasked": "true"}, headers=bearer(read_only))
     assert masked.status_code == 403
-    assert client.get("/api/v1/me", headers=bearer(read_only)).json()["username"] == "chief"
+    me = client.get("/api/v1/me", headers=bearer(read_only)).json()
+    assert me["username"] == "chief" and "person.view" in me["permissions"]
+    assert not {"person.unmask", "data.export", "person.export", "lead.export"} & set(me["permissions"])
 
 
 def test_a_named_operation_token_reaches_its_endpoint_and_nothing_else(client, session, world):
