@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     root_unit_name: str = "本市"
     root_unit_code: str = "000000"
     session_timeout_minutes: int = Field(default=30, ge=1)
+    #: a browser session ends this long after sign-in however active it is (absolute lifetime)
+    session_max_hours: float = Field(default=12, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     #: wrong passwords in a row from any addresses that lock the account itself, until an administrator

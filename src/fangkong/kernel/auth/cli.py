@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from fangkong.cli import app
 from fangkong.kernel import clock
-from fangkong.kernel.auth import passwords
+from fangkong.kernel.auth import passwords, scopes
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import (
     EXIT_UNUSABLE,
+    EXIT_USAGE,
     cli_session,
     err_console,
     fail,
@@ -22,8 +23,9 @@ from fangkong.kernel.cli_support import (
     print_created,
     print_rows,
 )
-from fangkong.kernel.i18n import _
+from fangkong.kernel.i18n import _, cli_locale
 from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
+from fangkong.kernel.messages import translate
 
 users_app = typer.Typer(help=_("User accounts: add, list, disable, demo accounts."), no_args_is_help=True)
 token_app = typer.Typer(help=_("API tokens for machine clients (Authorization: Bearer)."),
@@ -128,6 +130,23 @@ def users_enable(username: str = typer.Argument(..., help=_("Login name."))) -> 
     _set_active(username, True)
 
 
+@users_app.command("update", help=_(
+    "Change a user's role or unit (the new role grants no more than the one who changes it holds)."))
+def users_update(
+    username: str = typer.Argument(..., help=_("Login name.")),
+    role: str = typer.Option(None, "--role", help=_("New role code.")),
+    unit: str = typer.Option(None, "--unit", help=_("Code of the user's new unit.")),
+) -> None:
+    """Change a user's role or unit (the new role grants no more than the one who changes it holds)."""
+    if role is None and unit is None:
+        fail(_("Give --role or --unit."), EXIT_USAGE)
+    with cli_session() as session:
+        user = auth_service.get_user(session, SYSTEM_ACTOR, username=username)
+        auth_service.change_user(session, SYSTEM_ACTOR, user_id=user.id, role=role, unit_code=unit)
+        ids = {"role": user.role_code, "unit": auth_service.unit_of(session, user).code}
+    typer.echo(_("User {username}: role {role}, unit {unit}.").format(username=username, **ids))
+
+
 @users_app.command("unlock", help=_("Lift a user's sign-in lockout (of the account and of every address)."))
 def users_unlock(username: str = typer.Argument(..., help=_("Login name."))) -> None:
     """Lift a user's sign-in lockout (of the account and of every address)."""
@@ -159,19 +178,32 @@ def users_demo(as_json: bool = typer.Option(False, "--json", help=_("Print JSON.
 
 
 @token_app.command("create", help=_(
-    "Create an API token; it is printed once and only its hash is kept."))
+    "Create an API token; it is printed once and only its hash is kept. A token holds at most its "
+    "user's permissions; --read-only and --only narrow it."))
 def token_create(
     username: str = typer.Argument(..., help=_("The user the token acts as.")),
     label: str = typer.Option(None, "--label", help=_("What the token is for (shown in lists).")),
+    read_only: bool = typer.Option(False, "--read-only", help=_(
+        "Reads only: no change of any kind, no full ID or phone numbers, no exports.")),
+    only: list[str] = typer.Option(None, "--only", metavar="OPERATION", help=_(
+        "Only this operation (repeatable), e.g. a venue system's scans: --only scans.upload. "
+        "Operations: {operations}.").format(operations=", ".join(scopes.OPERATIONS))),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
     """Create an API token; it is printed once and only its hash is kept."""
+    unknown = [o for o in only or [] if o not in scopes.OPERATIONS]
+    if unknown:
+        fail(_("Unknown operation {operation}; one of: {known}.").format(
+            operation=", ".join(unknown), known=", ".join(scopes.OPERATIONS)), EXIT_USAGE)
     with cli_session() as session:
-        token, plaintext = auth_service.create_token(session, SYSTEM_ACTOR, username=username, label=label)
+        token, plaintext = auth_service.create_token(session, SYSTEM_ACTOR, username=username, label=label,
+                                                     read_only=read_only, operations=only or None)
         ids = {"id": token.id, "username": username, "label": token.label, "prefix": token.prefix,
+               "read_only": token.read_only, "operations": (token.operations or "").split(),
                "token": plaintext}
-    message = _("Token {id} for {username} created. Store it now; it is not shown again:").format(
-        id=ids["id"], username=username) + "\n" + plaintext
+        scope = translate(scopes.describe(token), cli_locale())
+    message = _("Token {id} for {username} created ({scope}). Store it now; it is not shown again:").format(
+        id=ids["id"], username=username, scope=scope) + "\n" + plaintext
     print_created(message, ids, as_json=as_json)
 
 
@@ -193,11 +225,12 @@ def token_list(
 ) -> None:
     """List API tokens (prefix only; the token itself is never stored)."""
     with cli_session() as session:
-        rows = [[t.id, u.username, t.label, t.prefix + "…", clock.iso_local(t.created_at),
-                 clock.iso_local(t.last_used_at), clock.iso_local(t.revoked_at)]
+        rows = [[t.id, u.username, t.label, t.prefix + "…", scopes.describe(t), "yes" if t.read_only else "no",
+                 t.operations or "", clock.iso_local(t.created_at), clock.iso_local(t.last_used_at),
+                 clock.iso_local(t.revoked_at)]
                 for t, u in auth_service.list_tokens(session, SYSTEM_ACTOR, username=username)]
-    print_rows(["id", "username", "label", "prefix", "created_at", "last_used_at", "revoked_at"], rows,
-               as_json=as_json, title=_("API tokens"))
+    print_rows(["id", "username", "label", "prefix", "scope", "read_only", "operations", "created_at",
+                "last_used_at", "revoked_at"], rows, as_json=as_json, title=_("API tokens"))
 
 
 @job("auth.purge_sessions", schedule="0 * * * *",

@@ -20,7 +20,9 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.routing import iter_route_contexts
 
+from fangkong.kernel.auth import scopes
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, NotAuthenticated
@@ -30,7 +32,7 @@ from fangkong.kernel.web.deps import DbSession
 SESSION_COOKIE = "fk_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UNSAFE_METHODS = scopes.UNSAFE_METHODS
 CSRF_EXPIRED = message("csrf.expired", _("the form has expired; reload the page and try again"))
 TOKEN_REVOKED = message("token.revoked", _("invalid or revoked token"))
 
@@ -62,6 +64,17 @@ async def _form_csrf(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def route_template(request: Request) -> str | None:
+    """The full path template of the route that matched (`/api/v1/groups/{group}/members`): the route in
+    the scope knows only its path inside its router, so the app's routes are indexed once."""
+    index: dict[int, str] | None = getattr(request.app.state, "route_templates", None)
+    if index is None:
+        index = {id(rc.original_route): rc.path for rc in iter_route_contexts(request.app.routes)
+                 if rc.path is not None}
+        request.app.state.route_templates = index
+    return index.get(id(request.scope.get("route")))
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -72,10 +85,12 @@ def _resolve(request: Request, session: DbSession, form_csrf: str | None) -> Act
     ip = client_ip(request)
     token = _bearer(request)
     if token is not None:
-        user = auth_service.resolve_token(session, token)
-        if user is None:
+        found = auth_service.token_actor(session, token, ip=ip)
+        if found is None:
             raise NotAuthenticated(TOKEN_REVOKED())
-        actor = auth_service.actor_for_user(session, user, ip=ip)
+        actor, row = found
+        # the token's scope, for every route alike: read-only, or named operations only
+        scopes.check_request(row, request.method, route_template(request))
         request.state.actor = actor
         return actor
     found = auth_service.resolve_session(session, request.cookies.get(SESSION_COOKIE))
@@ -96,7 +111,9 @@ def current_actor(
     request: Request, session: DbSession, form_csrf: Annotated[str | None, Depends(_form_csrf)]
 ) -> Actor:
     """The signed-in actor (bearer token first, then the `fk_session` cookie); 401 when there is none,
-    403 (`csrf`) for a cookie request with an unsafe method and no matching CSRF token."""
+    403 (`csrf`) for a cookie request with an unsafe method and no matching CSRF token, 403
+    (`token_scope`) for a token used outside its scope (`kernel.auth.scopes`). A token's actor holds
+    the token's effective permissions, so `requires` checks them like a user's."""
     actor = _resolve(request, session, form_csrf)
     if actor is None:
         raise NotAuthenticated()

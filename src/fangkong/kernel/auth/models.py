@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
@@ -56,7 +56,12 @@ class WebSession(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for machine clients, stored as a SHA-256 hash; shown once at creation."""
+    """A bearer token for machine clients (接口令牌), stored as a SHA-256 hash; shown once at creation.
+
+    It acts as its user, but never with more than its creator held: `ceiling` keeps the creator's
+    permissions at creation and `created_by_id` names the creator, whose current permissions bound the
+    token again at every use. `read_only` and `operations` narrow it further (`kernel.auth.scopes`).
+    """
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +72,15 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the user who created it; None for the command line (the system). Deleting the creator deletes
+    #: the token: it must never outlive the limit its creator set.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    #: the creator's permissions at creation, space-separated; None when the system created it
+    ceiling: Mapped[str | None] = mapped_column(Text)
+    #: no unsafe method, no unmask, no export
+    read_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: named operations it may call, space-separated (`kernel.auth.scopes.OPERATIONS`); None = any
+    operations: Mapped[str | None] = mapped_column(String(500))
 
 
 class LoginThrottle(Base):

@@ -17,15 +17,16 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
-from fangkong.kernel.auth import passwords, roles
+from fangkong.kernel.auth import passwords, roles, scopes
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, User, WebSession
 from fangkong.kernel.errors import (
@@ -65,6 +66,7 @@ INVALID_PASSWORD = message("password.invalid", _("invalid password"))
 INVALID_CHANGE = message("user.invalid_change", _("invalid change"))
 CANNOT_DISABLE_SELF = message("user.cannot_disable_self", _("you cannot disable yourself"))
 INVALID_TOKEN = message("token.invalid", _("invalid token"))
+UNKNOWN_OPERATION = message("token.unknown_operation", _("unknown operation %(operation)s; one of %(known)s"))
 
 #: who an unauthenticated sign-in attempt is recorded as; its path is a prefix of no unit path
 ANONYMOUS = Actor(user_id=None, username="anonymous", role="", unit_id=None, unit_path="-",
@@ -264,6 +266,40 @@ def set_active(session: Session, actor: Actor, *, user_id: int, active: bool) ->
     return user
 
 
+def change_user(
+    session: Session, actor: Actor, *, user_id: int, role: str | None = None, unit_code: str | None = None
+) -> User:
+    """Give a user another role or unit (调整角色/所属单位). The same rule as creating one: the actor
+    manages the user as it is (no permission the actor lacks) and as it will be (the new role's
+    permissions are all the actor's, the new unit lies in the actor's subtree). Audited."""
+    user = _managed_user(session, actor, user_id)
+    errors: list[FieldError] = []
+    if role is not None:
+        if session.get(Role, role) is None:
+            errors.append(FieldError("role", UNKNOWN_ROLE()))
+        elif not _may_grant(session, actor, role):
+            errors.append(FieldError("role", CANNOT_GRANT()))
+    unit: Unit | None = None
+    if unit_code is not None:
+        unit = scope.visible_unit_or_none(session, actor, code=unit_code)
+        if unit is None:
+            errors.append(FieldError("unit_code", UNKNOWN_UNIT_PLAIN()))
+    if errors:
+        raise ValidationFailed(INVALID_CHANGE(), errors)
+    changes: dict[str, object] = {}
+    if role is not None and role != user.role_code:
+        changes["role"] = [user.role_code, role]
+        user.role_code = role
+    if unit is not None and unit.id != user.unit_id:
+        changes["unit"] = [unit_of(session, user).code, unit.code]
+        user.unit_id = unit.id
+    if changes:
+        session.flush()
+        audit.record(session, actor, "user.updated", object_type="user", object_id=user.id,
+                     username=user.username, **changes)
+    return user
+
+
 def actor_for_user(session: Session, user: User, *, ip: str | None = None) -> Actor:
     """The Actor a signed-in user acts as: role permissions from the matrix, unit path from the unit."""
     unit = unit_of(session, user)
@@ -413,8 +449,13 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
 
 # --- web sessions ------------------------------------------------------------------------------------
 
-def start_session(session: Session, user: User) -> tuple[str, str]:
-    """Open a browser session (会话): returns (cookie token, CSRF token). Only the token's hash is stored."""
+def start_session(session: Session, user: User, *, replacing: str | None = None) -> tuple[str, str]:
+    """Open a browser session (会话): returns (cookie token, CSRF token). Only the token's hash is stored.
+
+    The token is always new (never one the browser brought: no session fixation), and `replacing` —
+    the session cookie the browser presented while signing in, whoever it belonged to — is ended."""
+    if replacing and len(replacing) <= 200:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _sha256(replacing)))
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = clock.now()
@@ -428,9 +469,14 @@ def _session_timeout() -> dt.timedelta:
     return dt.timedelta(minutes=get_settings().session_timeout_minutes)
 
 
+def _session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=get_settings().session_max_hours)
+
+
 def resolve_session(session: Session, token: str | None) -> tuple[User, WebSession] | None:
     """The user behind a cookie token, or None. Sliding expiry: `session_timeout_minutes` without
-    activity ends the session (the row is deleted); activity moves `last_seen_at` (at most every 30 s)."""
+    activity ends the session (the row is deleted); activity moves `last_seen_at` (at most every 30 s).
+    Absolute expiry: `session_max_hours` after sign-in the session ends however active it is."""
     if not token or len(token) > 200:
         return None
     ws = session.get(WebSession, _sha256(token))
@@ -440,7 +486,8 @@ def resolve_session(session: Session, token: str | None) -> tuple[User, WebSessi
     user = session.get(User, ws.user_id)
     # a read-only request (a progress poll while an import holds SQLite's write lock) writes nothing
     writes = not session.info.get("read_only")
-    if user is None or not user.is_active or now - ws.last_seen_at > _session_timeout():
+    if (user is None or not user.is_active or now - ws.last_seen_at > _session_timeout()
+            or now - ws.created_at > _session_lifetime()):
         if writes:
             session.delete(ws)
             session.flush()
@@ -467,37 +514,58 @@ def end_session(session: Session, token: str | None, *, ip: str | None = None) -
 
 
 def purge_expired_sessions(session: Session) -> int:
-    """Delete sessions idle longer than the timeout; returns how many."""
-    cutoff = clock.now() - _session_timeout()
-    result = session.execute(delete(WebSession).where(WebSession.last_seen_at < cutoff))
+    """Delete sessions idle longer than the timeout or older than their lifetime; returns how many."""
+    now = clock.now()
+    result = session.execute(delete(WebSession).where(or_(WebSession.last_seen_at < now - _session_timeout(),
+                                                          WebSession.created_at < now - _session_lifetime())))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- API tokens --------------------------------------------------------------------------------------
 
 def create_token(
-    session: Session, actor: Actor, *, username: str, label: str | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    label: str | None = None,
+    read_only: bool = False,
+    operations: Iterable[str] | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a bearer token (接口令牌) for a user; returns (row, plaintext). The plaintext is shown
-    once: only its SHA-256 and a short prefix (for recognising it in lists) are stored."""
+    once: only its SHA-256 and a short prefix (for recognising it in lists) are stored.
+
+    The token never carries more than `actor` holds: the actor's permissions are stored as its ceiling
+    and the actor as its creator (`kernel.auth.scopes`). `read_only` and `operations` (names from
+    `scopes.OPERATIONS`) narrow it further."""
     user = get_user(session, actor, username=username)
     if not _may_grant(session, actor, user.role_code):
         raise CannotManageUser()
     label = (label or "").strip() or None
+    errors: list[FieldError] = []
     if label is not None and len(label) > 100:
-        raise ValidationFailed(INVALID_TOKEN(), [FieldError("label", TOO_LONG(max=100))])
+        errors.append(FieldError("label", TOO_LONG(max=100)))
+    ops = sorted({o.strip() for o in operations or () if o.strip()})
+    unknown = [o for o in ops if o not in scopes.OPERATIONS]
+    if unknown:
+        errors.append(FieldError("operations", UNKNOWN_OPERATION(operation=unknown,
+                                                                 known=sorted(scopes.OPERATIONS))))
+    if errors:
+        raise ValidationFailed(INVALID_TOKEN(), errors)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, label=label, token_hash=_sha256(plaintext), prefix=plaintext[:10],
-                     created_at=clock.now())
+                     created_at=clock.now(), created_by_id=actor.user_id,
+                     ceiling=None if "*" in actor.permissions else " ".join(sorted(actor.permissions)),
+                     read_only=read_only, operations=" ".join(ops) or None)
     session.add(token)
     session.flush()
     audit.record(session, actor, "token.created", object_type="api_token", object_id=token.id,
-                 username=user.username, label=label, prefix=token.prefix)
+                 username=user.username, label=label, prefix=token.prefix, read_only=read_only,
+                 operations=ops or None)
     return token, plaintext
 
 
-def resolve_token(session: Session, plaintext: str | None) -> User | None:
-    """The active user behind a bearer token, or None (unknown, revoked, or the user is disabled)."""
+def _live_token(session: Session, plaintext: str | None) -> tuple[ApiToken, User] | None:
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         return None
     token = session.execute(
@@ -513,7 +581,24 @@ def resolve_token(session: Session, plaintext: str | None) -> User | None:
                                               or now - token.last_used_at >= TOUCH_EVERY):
         token.last_used_at = now
         session.flush()
-    return user
+    return token, user
+
+
+def resolve_token(session: Session, plaintext: str | None) -> User | None:
+    """The active user behind a bearer token, or None (unknown, revoked, or the user is disabled)."""
+    found = _live_token(session, plaintext)
+    return found[1] if found is not None else None
+
+
+def token_actor(session: Session, plaintext: str | None, *, ip: str | None = None) -> tuple[Actor, ApiToken] | None:
+    """The Actor a bearer token acts as — its user with the token's effective permissions (never more
+    than its creator's, recomputed now) — and the token, for its scope; None for a dead token."""
+    found = _live_token(session, plaintext)
+    if found is None:
+        return None
+    token, user = found
+    actor = actor_for_user(session, user, ip=ip)
+    return replace(actor, permissions=scopes.effective_permissions(session, token, user, actor.permissions)), token
 
 
 def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:

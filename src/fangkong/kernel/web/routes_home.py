@@ -105,7 +105,9 @@ def login_submit(
     if not result.ok or result.user is None:
         return _login_form(request, next=next, username=username[:64], status_code=401,
                            error=_("Sign-in failed: check the username and password, or try again later."))
-    cookie_token, _csrf = auth_service.start_session(session, result.user)
+    # a new session id at every sign-in; a cookie the browser brought (its own, or one planted) ends
+    cookie_token, _csrf = auth_service.start_session(session, result.user,
+                                                     replacing=request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, request, cookie_token)
     return response
