@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from fangkong.kernel import db
@@ -74,3 +75,11 @@ def fangkong(env: dict[str, str], *args: str, timeout: float = 300) -> subproces
     """Run the `fangkong` CLI of this checkout (the test's PYTHONPATH) in a subprocess."""
     return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture
+def asked_for_slow(request: pytest.FixtureRequest) -> None:
+    """`make test` runs every marker: the heavy variants (minutes of restarts) only when asked for by
+    name (`-m slow`)."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("a heavy crash variant: run with -m slow (docs/operations.md)")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import BACKENDS, CrashDb, crash_database, fangkong, terminate_backends
+from crash_support import BACKENDS, CrashDb, asked_for_slow, crash_database, fangkong, terminate_backends
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -213,6 +213,7 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed(crash_site):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures(asked_for_slow.__name__)
 def test_nothing_acknowledged_is_lost_under_a_heavier_crash_load(crash_site):
     cdb, site = crash_site
     _crash_run(cdb, site, calls=1200, clients=20, kills=8, cuts=5, seed=SEED + 1)
