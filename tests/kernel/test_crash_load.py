@@ -63,7 +63,8 @@ def crash_site(request: pytest.FixtureRequest, tmp_path: Path,
         engine = db.make_engine(cdb.check_url)
         with Session(engine) as session:
             initialise(engine, session, mode="test")
-            site = prepare_site(session, persons=80, waiting_tubes=60, seed=SEED % 1000)
+            heavy = request.node.get_closest_marker("slow") is not None  # results for a quarter of the calls
+            site = prepare_site(session, persons=80, waiting_tubes=900 if heavy else 60, seed=SEED % 1000)
             session.commit()
         engine.dispose()
         yield cdb, site

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -194,6 +195,13 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return respond(request, 503, "unavailable", DATABASE_UNAVAILABLE(), None, {"Retry-After": "1"})
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> Response:
+    """Every database connection of this process stayed busy past the pool's wait: overload, not a bug
+    — a 503 with Retry-After (nothing was stored), so clients back off and retry."""
+    log.warning("no free database connection for %s %s: %s", request.method, request.url.path, exc)
+    return respond(request, 503, "unavailable", DATABASE_UNAVAILABLE(), None, {"Retry-After": "1"})
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return respond(request, 500, "internal", INTERNAL_ERROR())
@@ -205,4 +213,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _server_error)
