@@ -36,7 +36,7 @@ def bench_load(*, calls: int = 400, clients: int = 20, kills: int = 0, seed: int
     try:
         engine = scratch_database(database, tmp)
         with Session(engine) as session:
-            site = prepare_site(session, persons=persons, waiting_tubes=max(10, calls // 4), seed=seed)
+            site = prepare_site(session, persons=persons, waiting_tubes=max(10, calls), seed=seed)
             session.commit()
         env = {**os.environ, "FANGKONG_DATABASE_URL": get_settings().resolved_database_url,
                "FANGKONG_DATA_DIR": str(tmp)}
