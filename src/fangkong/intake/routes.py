@@ -26,6 +26,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import INVALID_TIME, FieldError, ValidationFailed
+from fangkong.kernel.idempotency import IdempotencyKey, answer_once
 from fangkong.kernel.messages import reason_of
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -49,16 +50,22 @@ def _time(value: str | None, field: str) -> dt.datetime | None:
 
 
 @api.post("/leads", response_model=LeadsReportOut, summary="Receive one lead or a batch")
-def post_leads(body: LeadsIn, session: DbSession, actor: CanImport) -> LeadsReportOut:
+def post_leads(body: LeadsIn, session: DbSession, actor: CanImport, idempotency_key: IdempotencyKey = None) -> Any:
     """Same validation and per-item report as a file import; a repeat (same source_ref, or the same
-    content without one) is reported `duplicate` with the first answer's lead and person."""
+    content without one) is reported `duplicate` with the first answer's lead and person. A repeated
+    `Idempotency-Key` returns the first answer itself, unchanged."""
     items = [service.LeadItem(i + 1, it.values(), it.extra(), it.model_dump(exclude_none=True))
              for i, it in enumerate(body.items or [])]
-    result = service.ingest_leads(session, actor, channel=body.channel, items=items, category=body.category,
-                                  via="api")
-    return LeadsReportOut(batch_id=result.batch_id, counts=result.counts, items=[
-        ItemOut(row=r.row, status=r.status, person_id=r.person_id, issues=r.issues, lead_id=r.extra.get("lead_id"),
-                match_rule=r.extra.get("match_rule")) for r in result.rows])
+
+    def answer() -> LeadsReportOut:
+        result = service.ingest_leads(session, actor, channel=body.channel, items=items, category=body.category,
+                                      via="api")
+        return LeadsReportOut(batch_id=result.batch_id, counts=result.counts, items=[
+            ItemOut(row=r.row, status=r.status, person_id=r.person_id, issues=r.issues,
+                    lead_id=r.extra.get("lead_id"), match_rule=r.extra.get("match_rule")) for r in result.rows])
+
+    return answer_once(session, actor, idempotency_key, operation="intake.leads",
+                       body=body.model_dump(), answer=answer)
 
 
 @api.get("/leads", response_model=LeadPage, summary="Leads in your jurisdiction, newest first")

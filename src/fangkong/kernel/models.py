@@ -3,6 +3,7 @@
 from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, RolePermission, User, WebSession
 from fangkong.kernel.db import Base, SystemSetting
+from fangkong.kernel.idempotency import IdempotentRequest
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.people.models import Person
@@ -12,7 +13,7 @@ from fangkong.kernel.scheduler.models import JobRun
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
 __all__ = [
-    "Address", "ApiToken", "AuditEvent", "Base", "ImportJob", "JobRun", "LoginThrottle", "Person", "Place",
+    "Address", "ApiToken", "AuditEvent", "Base", "IdempotentRequest", "ImportJob", "JobRun", "LoginThrottle", "Person", "Place",
     "PolicyPack", "Role",
     "RolePermission", "SystemSetting", "Task", "TaskEvent", "Unit", "User", "WebSession",
 ]

@@ -17,6 +17,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import DomainError
+from fangkong.kernel.idempotency import IdempotencyKey, answer_once
 from fangkong.kernel.messages import label_of, translate
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.policy.labels import group_term
@@ -85,17 +86,24 @@ def _tube_out(session: Any, tube: Any) -> TubeOut:
 # ------------------------------------------------------------------------------------------------ API
 
 @api.post("/results", response_model=ReportOut, summary="Receive lab results (one or a batch)")
-def post_results(body: ResultsIn, session: DbSession, actor: CanResult) -> ReportOut:
+def post_results(body: ResultsIn, session: DbSession, actor: CanResult,
+                 idempotency_key: IdempotencyKey = None) -> Any:
     """Per-item report as for `fangkong import results`: unknown barcodes are rejected; a result that
-    contradicts a stored one is a `conflict` kept as a new version; a repeat is a `duplicate`."""
+    contradicts a stored one is a `conflict` kept as a new version; a repeat is a `duplicate`. A repeated
+    `Idempotency-Key` returns the first answer unchanged."""
     items = [service.ResultItem(i + 1, it.values()) for i, it in enumerate(body.items or [])]
-    return _report(service.ingest_results(session, actor, items=items, via="api"))
+    return answer_once(session, actor, idempotency_key, operation="testing.results", body=body.model_dump(),
+                       answer=lambda: _report(service.ingest_results(session, actor, items=items, via="api")))
 
 
 @api.post("/samples", response_model=ReportOut, summary="Receive sampling records (batch)")
-def post_samples(body: SamplesIn, session: DbSession, actor: CanSample) -> ReportOut:
+def post_samples(body: SamplesIn, session: DbSession, actor: CanSample,
+                 idempotency_key: IdempotencyKey = None) -> Any:
+    """A person already in the tube is a `duplicate`; a repeated `Idempotency-Key` returns the first
+    answer unchanged (the same key as `POST /tubes/{barcode}/samples` uses for one person)."""
     items = [service.SampleItem(i + 1, it.values()) for i, it in enumerate(body.items)]
-    return _report(service.ingest_samples(session, actor, items=items, via="api"))
+    return answer_once(session, actor, idempotency_key, operation="testing.samples", body=body.model_dump(),
+                       answer=lambda: _report(service.ingest_samples(session, actor, items=items, via="api")))
 
 
 @api.post("/tubes", response_model=TubeOut, summary="Open a tube (a barcode is one tube)")
@@ -111,9 +119,15 @@ def get_tube(barcode: str, session: DbSession, actor: CanView) -> TubeOut:
 
 
 @api.post("/tubes/{barcode}/samples", response_model=TubeOut, summary="Put one person into a tube")
-def post_tube_sample(barcode: str, body: TubeSampleIn, session: DbSession, actor: CanSample) -> TubeOut:
-    tube, _ = service.add_sample(session, actor, barcode=barcode[:64], person=body.person, name=body.name)
-    return _tube_out(session, tube)
+def post_tube_sample(barcode: str, body: TubeSampleIn, session: DbSession, actor: CanSample,
+                     idempotency_key: IdempotencyKey = None) -> Any:
+    """A repeated `Idempotency-Key` returns the first answer unchanged (a retry after a lost answer)."""
+    def answer() -> TubeOut:
+        tube, _ = service.add_sample(session, actor, barcode=barcode[:64], person=body.person, name=body.name)
+        return _tube_out(session, tube)
+
+    return answer_once(session, actor, idempotency_key, operation="testing.tube_sample",
+                       body={"barcode": barcode[:64], **body.model_dump()}, answer=answer)
 
 
 @api.post("/tubes/{barcode}/close", response_model=TubeOut, summary="Close a tube before it is full")

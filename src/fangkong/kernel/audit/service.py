@@ -57,8 +57,10 @@ def record(
     if actor.via is not None:
         detail.setdefault("acting_for", actor.via)
     if session.get_bind().dialect.name == "postgresql":
-        # one writer at a time extends the chain; released at commit
-        session.execute(text("SELECT pg_advisory_xact_lock(7263514)"))
+        # one writer at a time extends the chain; released at commit. Advisory locks are per database,
+        # the chain per schema: keyed by the schema too, deployments (or test runs) in other schemas of
+        # one database never queue behind each other's transactions
+        session.execute(text("SELECT pg_advisory_xact_lock(7263514, hashtext(current_schema()))"))
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     prev_hash = last.hash if last else GENESIS
     ev = AuditEvent(

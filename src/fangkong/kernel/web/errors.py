@@ -15,7 +15,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -28,7 +29,7 @@ log = logging.getLogger("fangkong.web")
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "invalid", 429: "too_many_requests",
+    422: "invalid", 429: "too_many_requests", 503: "unavailable",
 }
 
 
@@ -134,7 +135,7 @@ def respond(request: Request, status: int, code: str, message: str,
     if is_api(request):
         return JSONResponse(error_body(code, message, fields), status_code=status, headers=headers)
     page = _page_error(request, status, code, message, fields)
-    if headers and status == 429:
+    if headers and status in (429, 503):
         page.headers.update(headers)
     return page
 
@@ -179,6 +180,28 @@ async def _data_error(request: Request, exc: Exception) -> Response:
     return respond(request, 422, "invalid", INVALID_INPUT())
 
 
+DATABASE_UNAVAILABLE = message("database.unavailable",
+                               _("The database is not reachable at the moment; nothing was stored. Retry shortly."))
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database connection died under the request (a database restart, a failover, a cut network):
+    the transaction is lost, so nothing was stored — a 503 with Retry-After tells the client to retry
+    (with its Idempotency-Key), where a 500 would read as a bug. Other database errors stay 500s."""
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        return await _server_error(request, exc)
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+    return respond(request, 503, "unavailable", DATABASE_UNAVAILABLE(), None, {"Retry-After": "1"})
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> Response:
+    """Every database connection of this process stayed busy past the pool's wait: overload, not a bug
+    — a 503 with Retry-After (nothing was stored), so clients back off and retry."""
+    log.warning("no free database connection for %s %s: %s", request.method, request.url.path, exc)
+    return respond(request, 503, "unavailable", DATABASE_UNAVAILABLE(), None, {"Retry-After": "1"})
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return respond(request, 500, "internal", INTERNAL_ERROR())
@@ -189,4 +212,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _server_error)
