@@ -5,6 +5,7 @@ from fangkong.kernel.auth.models import ApiToken, LoginThrottle, Role, RolePermi
 from fangkong.kernel.db import Base, SystemSetting
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.jurisdictions.models import Address, Unit
+from fangkong.kernel.keys.models import KeyRotation
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy.models import PolicyPack
@@ -12,7 +13,7 @@ from fangkong.kernel.scheduler.models import JobRun
 from fangkong.kernel.tasks.models import Task, TaskEvent
 
 __all__ = [
-    "Address", "ApiToken", "AuditEvent", "Base", "ImportJob", "JobRun", "LoginThrottle", "Person", "Place",
+    "Address", "ApiToken", "AuditEvent", "Base", "ImportJob", "JobRun", "KeyRotation", "LoginThrottle", "Person", "Place",
     "PolicyPack", "Role",
     "RolePermission", "SystemSetting", "Task", "TaskEvent", "Unit", "User", "WebSession",
 ]
