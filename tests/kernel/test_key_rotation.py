@@ -160,15 +160,24 @@ def test_rotation_re_encrypts_in_batches_and_resumes_after_a_crash(session, syst
     half = session.execute(select(KeyRotation).where(KeyRotation.id == rotation.id)).scalar_one()
     assert half.status == "running" and half.counts["person"]["rows"] == 3
 
+    # a process that had not reread the key file yet writes under the old key, behind the cursor
+    straggler = session.get(Person, ids[0])
+    straggler.phone_enc = crypto.encrypt(before[ids[0]][1], key_id=1)
+    straggler.phone_bidx = crypto.blind_index(before[ids[0]][1], "phone", key_id=1)
+    session.commit()
+
     # resumed: every row ends on the new key, readable, indexed under it; the old key retires
     done = keys_service.drive(session, system, commit=session.commit, batch=3)
     assert done is not None and done.status == "finished"
+    session.expire_all()  # the batches write with UPDATE statements, past the ORM
     assert _plain(session, ids) == before
     for p in session.execute(select(Person).where(Person.id.in_([*ids, fresh.id]))).scalars():
         assert crypto.key_id_of(p.id_number_enc) == 2 and crypto.key_id_of(p.phone_enc) == 2
         assert p.id_number_bidx == crypto.blind_index(crypto.decrypt(p.id_number_enc), "id_number", key_id=2)
     assert crypto.ring().key(1).state == "retired" and crypto.ring().searched == (crypto.ring().key(2),)
     assert people_service.find_by_id_number(session, before[ids[0]][0]).id == ids[0]
+    assert [p.id for p in people_service.find_by_phone(session, before[ids[0]][1])] == [ids[0]]
+    assert done.counts["stragglers"] == 1
     assert keys_service.remaining_on_old_keys(session)["person"] == 0
     actions = [a for (a,) in session.execute(select(AuditEvent.action).where(
         AuditEvent.object_type == "key_rotation", AuditEvent.object_id == str(rotation.id)))]

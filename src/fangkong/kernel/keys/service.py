@@ -129,8 +129,36 @@ def rotate_batch(session: Session, rotation: KeyRotation, *, batch: int = DEFAUL
     return 0
 
 
+def sweep(session: Session, rotation: KeyRotation) -> int:
+    """Rewrite rows still sealed under another key after the batches passed them (written by a process
+    that had not yet reread the key file, or by a transaction begun before the rotation): one read of
+    every encrypted column, writes only for the stragglers. Returns how many were rewritten."""
+    rewritten = 0
+    for entry in rotated():
+        table = Base.metadata.tables.get(entry.table)
+        if table is None or not entry.encrypted:
+            continue
+        pk = table.c[entry.pk]
+        enc = [table.c[c] for c in entry.encrypted]
+        stale = [row[0] for row in session.execute(select(pk, *enc)).yield_per(2000)
+                 if any(v is not None and crypto.key_id_of(bytes(v)) != rotation.to_key for v in row[1:])]
+        cols = [pk, *enc, *(table.c[i.column] for i in entry.indexes)]
+        for start in range(0, len(stale), DEFAULT_BATCH):
+            for row in session.execute(select(*cols).where(pk.in_(stale[start:start + DEFAULT_BATCH]))):
+                changes = _rekey_row(entry, row, rotation.to_key)
+                if changes:
+                    session.execute(update(table).where(pk == getattr(row, entry.pk)).values(**changes))
+                    rewritten += 1
+    session.flush()
+    return rewritten
+
+
 def finish(session: Session, actor: Actor, rotation: KeyRotation) -> None:
-    """Every table is on the new key: retire the old one (no longer searched) and close the rotation."""
+    """Every table is on the new key: sweep up stragglers, retire the old key (no longer searched) and
+    close the rotation."""
+    stragglers = sweep(session, rotation)
+    if stragglers:
+        rotation.counts = {**(rotation.counts or {}), "stragglers": stragglers}
     ring = crypto.ring()
     if any(k.id == rotation.from_key and k.state != "retired" for k in ring.keys):
         crypto.write_ring(ring.retire(rotation.from_key))

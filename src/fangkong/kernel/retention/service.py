@@ -97,7 +97,9 @@ def anonymise_persons(session: Session, cutoff: dt.datetime, now: dt.datetime) -
     held = held_persons(session, now).subquery()
     identifying = or_(Person.name.is_not(None), Person.id_number_enc.is_not(None), Person.phone_enc.is_not(None),
                       Person.address_text.is_not(None))
-    stmt = (update(Person).where(Person.updated_at < cutoff, identifying, Person.id.not_in(select(held.c[0])))
+    # NULLs dropped: one NULL in a NOT IN list would keep everybody (three-valued logic)
+    keep = select(held.c[0]).where(held.c[0].is_not(None))
+    stmt = (update(Person).where(Person.updated_at < cutoff, identifying, Person.id.not_in(keep))
             .values(**ANONYMISED, updated_at=now).execution_options(synchronize_session=False))
     return int(session.execute(stmt).rowcount or 0)
 
