@@ -7,17 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
 from fangkong.venues import retention as _retention  # noqa: F401  (registers its retention kinds and holds)
-from fangkong.venues.service import venues as venues_service
-
-
-def retention(session: Session) -> dict[str, Any]:
-    """Delete scans strictly older than the policy's retention days; report how many (audited). The
-    nightly `retention.run` does this for the kind `scans` (`venues.retention`)."""
-    return venues_service.purge_expired_scans(session, SYSTEM_ACTOR).as_dict()
 
 
 @job("venues.colocation_index", schedule="*/10 * * * *",
