@@ -30,6 +30,7 @@ KNOWN_CALLERS = {
     "kernel/backup/service.py": "seals the ring itself",
     "kernel/keys/service.py": "rotation",
     "kernel/keys/cli.py": "rotation",
+    "kernel/keys/bench.py": "the rotation benchmark",
     "kernel/export.py": "decrypts for unmasked exports",
     "kernel/bench.py": "resets the cache",
     "kernel/bootstrap.py": "creates the key file",

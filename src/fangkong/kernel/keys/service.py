@@ -14,10 +14,10 @@ Who drives the batches: `fangkong keys rotate` (a progress bar) or the scheduled
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
@@ -97,6 +97,23 @@ def _rekey_row(entry: EncryptedTable, row: Any, to_key: int) -> dict[str, Any]:
     return changes
 
 
+def _write(session: Session, table: Any, entry: EncryptedTable, rows: Sequence[Any], to_key: int) -> int:
+    """Re-key `rows` and write the changed ones in one executemany UPDATE (every registered column of
+    the row is set, changed or not, so all rows share one statement). Returns how many changed."""
+    columns = [*entry.encrypted, *(i.column for i in entry.indexes)]
+    params = []
+    for row in rows:
+        changes = _rekey_row(entry, row, to_key)
+        if changes:
+            current = {c: getattr(row, c) for c in columns}
+            params.append({"_pk": getattr(row, entry.pk), **{f"_{c}": v for c, v in {**current, **changes}.items()}})
+    if params:
+        stmt = (update(table).where(table.c[entry.pk] == bindparam("_pk"))
+                .values({c: bindparam(f"_{c}") for c in columns}))
+        session.connection().execute(stmt, params)
+    return len(params)
+
+
 def rotate_batch(session: Session, rotation: KeyRotation, *, batch: int = DEFAULT_BATCH) -> int:
     """Move the next batch of the first unfinished table to the new key; the rows examined (0: all
     tables are done). Flushes the rows and the cursor together."""
@@ -114,12 +131,7 @@ def rotate_batch(session: Session, rotation: KeyRotation, *, batch: int = DEFAUL
             rotation.progress = progress
             session.flush()
             continue
-        changed = 0
-        for row in rows:
-            changes = _rekey_row(entry, row, rotation.to_key)
-            if changes:
-                session.execute(update(table).where(pk == getattr(row, entry.pk)).values(**changes))
-                changed += 1
+        changed = _write(session, table, entry, rows, rotation.to_key)
         seen = counts.get(entry.table, {"rows": 0, "changed": 0})
         counts[entry.table] = {"rows": seen["rows"] + len(rows), "changed": seen["changed"] + changed}
         progress[entry.table] = getattr(rows[-1], entry.pk)
@@ -144,11 +156,8 @@ def sweep(session: Session, rotation: KeyRotation) -> int:
                  if any(v is not None and crypto.key_id_of(bytes(v)) != rotation.to_key for v in row[1:])]
         cols = [pk, *enc, *(table.c[i.column] for i in entry.indexes)]
         for start in range(0, len(stale), DEFAULT_BATCH):
-            for row in session.execute(select(*cols).where(pk.in_(stale[start:start + DEFAULT_BATCH]))):
-                changes = _rekey_row(entry, row, rotation.to_key)
-                if changes:
-                    session.execute(update(table).where(pk == getattr(row, entry.pk)).values(**changes))
-                    rewritten += 1
+            rows = session.execute(select(*cols).where(pk.in_(stale[start:start + DEFAULT_BATCH]))).all()
+            rewritten += _write(session, table, entry, rows, rotation.to_key)
     session.flush()
     return rewritten
 
