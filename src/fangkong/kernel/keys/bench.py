@@ -9,6 +9,7 @@ recomputing their blind indexes in memory, without the database.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -52,7 +53,8 @@ def bench_keys(*, persons: int = 100_000, batch: int = 500, database: str | None
         stamp = dt.datetime.fromtimestamp(now, dt.UTC)
         rows = []
         for n in range(persons):
-            first = "320412" + f"{19400101 + (n % 28) :08d}" + f"{n // 28 % 1000:03d}"
+            born = dt.date(1940, 1, 1) + dt.timedelta(days=n % 29000)  # unique up to 29 million
+            first = "320412" + born.strftime("%Y%m%d") + f"{(n // 29000) % 1000:03d}"
             cols = identity_columns(id_check=check_id_number(first + id_check_digit(first)),
                                     phone_check=check_phone(f"138{n:08d}"))
             rows.append({**cols, "unit_id": root.id, "unit_path": root.path, "name": f"人{n}",
@@ -81,6 +83,7 @@ def bench_keys(*, persons: int = 100_000, batch: int = 500, database: str | None
         figures[f"{label}_s"] = round(seconds, 2)
         figures[f"{label}_rows_per_s"] = round(persons / max(seconds, 1e-9))
     engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     return BenchResult("keys", figures, [
         "rows are persons (two ciphertexts and two blind indexes each); floor = the same cryptography "
         "in memory, without reading or writing the database"])
