@@ -82,10 +82,13 @@ def test_nightly_run_replayed_on_the_clock(session, system, data_dir):
                              counts={}, actor_name="system", created_at=T0, finished_at=T0, unit_id=root.id,
                              unit_path=root.path)
         queued = ImportJob(kind="intake.leads", filename="b.csv", folder="q" * 32, status="queued", rows=0,
-                           counts={}, actor_name="system", created_at=T0, unit_id=root.id, unit_path=root.path)
-        session.add_all([finished, queued])
+                           counts={}, actor_name="system", created_at=T0 + dt.timedelta(days=20), unit_id=root.id,
+                           unit_path=root.path)
+        died = ImportJob(kind="intake.leads", filename="c.csv", folder="d" * 32, status="running", rows=0,
+                         counts={}, actor_name="system", created_at=T0, unit_id=root.id, unit_path=root.path)
+        session.add_all([finished, queued, died])
         session.flush()
-    for job in (finished, queued):
+    for job in (finished, queued, died):
         (data_dir / "imports" / job.folder).mkdir(parents=True)
         (data_dir / "imports" / job.folder / "report.csv").write_text("row,status\n")
     (data_dir / "exports").mkdir()
@@ -97,8 +100,9 @@ def test_nightly_run_replayed_on_the_clock(session, system, data_dir):
     with clock.frozen(T0 + dt.timedelta(days=31)):
         month = retention.run(session, system).kinds
     assert month["persons"]["count"] == 0 and month["leads"]["count"] == 0
-    assert month["import_files"]["count"] == 1 and month["exports"]["count"] == 1
+    assert month["import_files"]["count"] == 2 and month["exports"]["count"] == 1
     assert not (data_dir / "imports" / finished.folder).exists() and (data_dir / "imports" / queued.folder).exists()
+    assert not (data_dir / "imports" / died.folder).exists()  # submitted a month ago, never finished
     assert not old_export.exists()
 
     # half a year on, the lead still open: only the person nothing holds is anonymised

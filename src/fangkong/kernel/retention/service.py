@@ -10,7 +10,8 @@ kind's owner delete or anonymise what is older. The kernel's own kinds:
   counts and history still add up.
 - `sessions` (delete): sign-in sessions past their idle timeout.
 - `import_files` (delete): a page import's folder (its report; the upload is gone once it ran)
-  `retention.import_file_days` after the import finished — nothing cleaned them before.
+  `retention.import_file_days` after the import finished, or after it was submitted when it never
+  finished (its upload stays otherwise) — nothing cleaned them before.
 - `exports` (delete): files left in `<data dir>/exports/` older than `retention.export_days`.
 - `audit` (keep): the audit log is append-only and kept at least six months (the pack schema refuses
   less, 网络安全法 第21条); its events are never deleted here.
@@ -116,11 +117,13 @@ def _purge_sessions(session: Session, cutoff: dt.datetime, now: dt.datetime) -> 
 
 
 def _purge_import_files(session: Session, cutoff: dt.datetime, now: dt.datetime) -> int:
-    """Remove the folders of page imports finished (done or failed) before the cut-off."""
+    """Remove the folders of page imports finished (done or failed) before the cut-off, and of imports
+    submitted before it that never finished (their process died: the upload would stay forever)."""
     root = get_settings().data_dir / "imports"
     done = 0
-    for folder in session.execute(select(ImportJob.folder).where(
-            and_(ImportJob.finished_at.is_not(None), ImportJob.finished_at < cutoff))).scalars():
+    for folder in session.execute(select(ImportJob.folder).where(or_(
+            and_(ImportJob.finished_at.is_not(None), ImportJob.finished_at < cutoff),
+            and_(ImportJob.finished_at.is_(None), ImportJob.created_at < cutoff)))).scalars():
         path = root / folder
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
