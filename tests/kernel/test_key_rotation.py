@@ -36,6 +36,7 @@ KNOWN_CALLERS = {
     "kernel/bootstrap.py": "creates the key file",
     "intake/service/ingest.py": "lead columns (registered) and the content digest (signing key)",
     "intake/service/resolution.py": "lookups only",
+    "intake/service/persons.py": "compares ID indexes recomputed under the current key (split)",
     "intake/retention.py": "an empty raw row for anonymised leads (lead.payload_enc, registered)",
     "intake/pages.py": "public form tokens: two hours, verified under every searched key",
     "testing/service/sampling.py": "lookups only",
