@@ -187,6 +187,29 @@ def test_rotation_re_encrypts_in_batches_and_resumes_after_a_crash(session, syst
     assert "keys.rotation_progress" not in actions or actions.index("keys.rotation_progress") > 0
 
 
+def test_every_channel_finds_persons_stored_under_the_retiring_key(session, system, key_file):
+    """Mid-rotation, batched matching (intake's leads, the registry's resolution of scans, samples …)
+    and the citizen's own query find persons whose indexes are still the old key's: nobody is doubled."""
+    from fangkong.intake.service import LeadItem, ingest_leads
+    from fangkong.kernel.people.resolution import PersonKeys, resolve_person
+    from fangkong.testing.service.sampling import citizen_status
+
+    [pid] = _persons(session, system, 1)
+    id_number, phone = _plain(session, [pid])[pid]
+    keys_service.start_rotation(session, system, algorithm="sm")
+    session.commit()
+    assert session.get(Person, pid).phone_bidx not in crypto.blind_indexes(phone, "phone")[:1]  # still old
+    by_id = ingest_leads(session, system, channel="community",
+                         items=[LeadItem(1, {"name": "测试0", "id_number": id_number, "source_ref": "ROT-1"})])
+    assert by_id.rows[0].person_id == pid
+    by_phone = ingest_leads(session, system, channel="telecom",
+                            items=[LeadItem(1, {"name": "测试0", "phone": phone, "source_ref": "ROT-2"})])
+    assert by_phone.rows[0].person_id == pid
+    assert resolve_person(session, system, PersonKeys(name="测试0", phone=phone), source="scan").person_id == pid
+    assert [p.id for p in people_service.search_persons(session, system, q=phone)] == [pid]
+    assert citizen_status(session, id_number=id_number, phone=phone) is not None
+
+
 def test_a_second_rotate_resumes_the_unfinished_one(session, system, key_file):
     first = keys_service.start_rotation(session, system)
     again = keys_service.start_rotation(session, system, algorithm="sm")
