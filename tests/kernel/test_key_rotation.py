@@ -346,3 +346,24 @@ def test_rotate_to_sm_then_restore_old_and_new_backups(tmp_path):
                     "--json", stdin=PASSPHRASE + "\n")
         assert done.returncode == 0 and json.loads(done.stdout)["ok"], done.stdout + done.stderr
         assert _people(f"sqlite:///{tmp_path / n / 'fangkong.db'}", tmp_path / n) == before
+
+
+def test_an_sm_deployment_starts_with_an_sm_key(tmp_path, monkeypatch):
+    """`FANGKONG_CRYPTO=sm` before `fangkong init`: the first key is SM (SM4-GCM, HMAC-SM3), kept 0600."""
+    monkeypatch.delenv("FANGKONG_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FANGKONG_CRYPTO", "sm")
+    reset_settings_cache()
+    crypto.reset_keys()
+    try:
+        assert crypto.ensure_key_file() and not crypto.ensure_key_file()
+        assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"
+        ring = crypto.ring()
+        assert [(k.id, k.alg) for k in ring.keys] == [(1, "sm")]
+        blob = crypto.encrypt("13812345678")
+        assert crypto.key_id_of(blob) == 1 and crypto.decrypt(blob) == "13812345678"
+        assert crypto.blind_index("13812345678", "phone") == crypto._index_with(ring.keys[0], "13812345678", "phone")
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
+        crypto.reset_keys()
