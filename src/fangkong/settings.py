@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     now: str | None = None
     #: Base64 field-encryption key material; when unset the key file in data_dir is used.
     secret_key: str | None = None
+    #: field cryptography for new keys: `aes` (AES-256-GCM, HMAC-SHA256, HKDF-SHA256) or `sm` (GB/T 39786
+    #: commercial cryptography: SM4-GCM, HMAC-SM3, HKDF-SM3); `fangkong keys rotate` switches a running
+    #: deployment, the algorithm is recorded with each key
+    crypto: Literal["aes", "sm"] = "aes"
     root_unit_name: str = "本市"
     root_unit_code: str = "000000"
     session_timeout_minutes: int = Field(default=30, ge=1)

@@ -39,7 +39,7 @@ def test_slots_are_the_latest_fire_time_in_local_time():
 
 def test_every_registered_job_has_a_schedule_and_runs_without_parameters(session_factory):
     jobs = scheduler.registered()
-    assert {"tasks.escalate", "testing.overdue", "venues.retention", "venues.colocation_index",
+    assert {"tasks.escalate", "testing.overdue", "retention.run", "venues.colocation_index",
             "intake.daily_clearance", "auth.purge_sessions"} <= set(jobs)
     at = dt.datetime(2022, 4, 18, 9, 7, tzinfo=CST)
     with clock.frozen(at):

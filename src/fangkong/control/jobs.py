@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fangkong.control import retention as _retention  # noqa: F401  (registers its retention kinds and holds)
 from fangkong.kernel import clock
 from fangkong.kernel.cli_support import job
 from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
+from fangkong.kernel.keys.registry import register_encrypted
 from fangkong.kernel.scoped import Scoped
 
 #: where leads come from (issue #3); the last three are internal channels of later capabilities
@@ -153,5 +154,11 @@ class AssistRequest(Base, Scoped):
 
     __table_args__ = (Index("ix_assist_request_direction_status", "direction", "status"),)
 
+
+#: a lead's raw row and numbers are encrypted like a person's; `content_hash` and a tracing contact's
+#: `source_ref` (`case:…:named:<digest>`) are idempotency digests under the signing key
+register_encrypted("lead", encrypted=("payload_enc", "id_number_enc", "phone_enc"),
+                   indexes={"id_number_bidx": ("id_number_enc", "id_number"), "phone_bidx": ("phone_enc", "phone")},
+                   digests=("content_hash", "source_ref"))
 
 from fangkong.intake import kinds as _kinds  # noqa: E402,F401  (registers the task kinds)

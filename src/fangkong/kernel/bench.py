@@ -60,6 +60,7 @@ def _load_benchmarks() -> None:
 
     from fangkong.registry import CAPABILITIES
 
+    importlib.import_module("fangkong.kernel.keys.bench")
     for cap in CAPABILITIES:
         name = f"fangkong.{cap}.bench"
         try:

@@ -10,7 +10,7 @@ from fangkong.cli import app
 from fangkong.kernel.i18n import _
 
 #: kernel modules that register commands (each has a `cli.py`)
-for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy", "backup"):
+for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy", "backup", "keys", "retention"):
     try:
         importlib.import_module(f"fangkong.kernel.{_mod}.cli")
     except ModuleNotFoundError as exc:

@@ -84,3 +84,10 @@ SPECIAL_ACTORS = labels("actor", {
 
 #: yes / no in the command line's tables (TSV keeps `yes` / `no`)
 YES_NO = labels("yes_no", {"yes": _("yes"), "no": _("no")})
+
+#: key rotation and retention (kernel.keys, kernel.retention)
+labels("audit_action", {
+    "keys.rotation_started": _("Key rotation started"), "keys.rotation_progress": _("Key rotation progressed"),
+    "keys.rotation_finished": _("Key rotation finished"),
+    "retention.run": _("Data past its retention deleted or anonymised"),
+})

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
+from fangkong.testing import retention as _retention  # noqa: F401  (registers its retention kinds and holds)
 
 
 @job("testing.overdue", schedule="*/10 * * * *",

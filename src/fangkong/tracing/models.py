@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
+from fangkong.kernel.keys.registry import register_encrypted
 from fangkong.kernel.scoped import Scoped
 
 CLASSIFICATIONS: tuple[str, ...] = ("confirmed", "asymptomatic")
@@ -133,3 +134,7 @@ class CaseLink(Base):
         UniqueConstraint("source_case_id", "target_case_id", name="uq_tracing_case_link_pair"),
         Index("ix_tracing_case_link_source", "source_case_id"),
     )
+
+
+#: someone named in an interview is keyed `case:…:named:<digest>` under the signing key (not rotated)
+register_encrypted("tracing_contact", digests=("source_ref",))

@@ -21,7 +21,7 @@ from fangkong.kernel.cli_support import (
 )
 from fangkong.kernel.i18n import _, cli_locale
 from fangkong.kernel.messages import field_label
-from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.retention, venues.colocation_index)
+from fangkong.venues import jobs as _jobs  # noqa: F401  (registers venues.colocation_index and the retention kind scans)
 
 venues_app = typer.Typer(help=_("Venue codes, scans and coverage."), no_args_is_help=True)
 app.add_typer(venues_app, name="venues")

@@ -1,4 +1,5 @@
-"""Scheduled venue work: scan retention (扫码数据到期删除) and keeping the co-location index current."""
+"""Scheduled venue work: keeping the co-location index current; scan retention (扫码数据到期删除) runs in
+the platform's one retention job (`venues.retention` registers the kind `scans`)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.cli_support import job
 from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
-from fangkong.venues.service import venues as venues_service
-
-
-@job("venues.retention", schedule="30 3 * * *",
-     label=N_("Delete venue scans past their retention period"))
-def retention(session: Session) -> dict[str, Any]:
-    """Delete scans strictly older than the policy's retention days; report how many (audited)."""
-    return venues_service.purge_expired_scans(session, SYSTEM_ACTOR).as_dict()
+from fangkong.venues import retention as _retention  # noqa: F401  (registers its retention kinds and holds)
 
 
 @job("venues.colocation_index", schedule="*/10 * * * *",

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
+from fangkong.kernel.keys.registry import register_encrypted
 
 #: 64-bit ids on PostgreSQL (300 million scans a month); SQLite's INTEGER is 64-bit already and must
 #: stay INTEGER to be the rowid
@@ -94,3 +95,8 @@ class ScanUpload(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("sender", "idempotency_key", name="uq_scan_upload_sender_key"),)
+
+
+#: a scan without a request id gets `auto:<digest of venue, person's blind index, second>`: an
+#: idempotency digest under the signing key (`crypto.stable_digest`), not rotated
+register_encrypted("scan", digests=("request_id",))

@@ -186,7 +186,8 @@ def _normalise(rows: list[_Row], *, channel: str, default_category: str | None, 
                        r.arrival_at.isoformat() if r.arrival_at else None, r.text["address"],
                        r.text["transport"], r.text["reason"], r.category]
             # keyed (HMAC), so the hash of a row cannot be brute-forced back to an ID number
-            r.content_hash = crypto.blind_index(json.dumps(content, ensure_ascii=False), "lead_content")
+            # under the signing key, stable across key rotations (a re-sent file stays a duplicate)
+            r.content_hash = crypto.stable_digest(json.dumps(content, ensure_ascii=False), "lead_content")
 
 
 def _dedupe(session: Session, rows: list[_Row], channel: str) -> None:

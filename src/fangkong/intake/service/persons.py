@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
+from fangkong.kernel.people import crypto
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
 
@@ -24,6 +27,14 @@ CANNOT_SPLIT = message("split.invalid", _("cannot split"))
 
 #: until roles.py has "person.split", splitting needs "person.edit" (see the report to the lead)
 SPLIT_PERMISSION = "person.split"
+
+
+def _id_index(row: Any) -> str | None:
+    """The row's ID blind index under the current key (during a key rotation rows may still hold the
+    retiring key's, so stored indexes are compared after recomputing them from the number)."""
+    if not row.id_number_bidx or row.id_number_enc is None:
+        return row.id_number_bidx
+    return crypto.blind_index(crypto.decrypt(row.id_number_enc), "id_number")
 
 
 def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: list[int]) -> Person:
@@ -44,19 +55,19 @@ def split_person(session: Session, actor: Actor, *, person_id: int, lead_ids: li
         errors.append(FieldError("lead_ids", NOT_LEADS_OF(person=person.id, leads=[str(m) for m in missing])))
     elif len(moving) == len(leads):
         errors.append(FieldError("lead_ids", ALL_LEADS()))
-    staying_ids = {lead.id_number_bidx for lead in leads if lead.id not in wanted and lead.id_number_bidx}
-    if any(lead.id_number_bidx in staying_ids for lead in moving if lead.id_number_bidx):
+    staying_ids = {_id_index(lead) for lead in leads if lead.id not in wanted and lead.id_number_bidx}
+    if any(_id_index(lead) in staying_ids for lead in moving if lead.id_number_bidx):
         errors.append(FieldError("lead_ids", SAME_ID()))
     if errors:
         raise ValidationFailed(CANNOT_SPLIT(), errors)
     first = moving[0]
-    ids = sorted({lead.id_number_bidx for lead in moving if lead.id_number_bidx})
+    ids = sorted({_id_index(lead) for lead in moving if lead.id_number_bidx})
     phones = [lead for lead in moving if lead.phone_enc is not None]
     src = next((lead for lead in moving if lead.id_number_bidx), first)
     ph = phones[0] if phones else None
     now = clock.now()
     # an ID number the wrong merge copied onto the old person leaves with its leads
-    if ids and person.id_number_bidx in ids:
+    if ids and person.id_number_bidx and _id_index(person) in ids:
         person.id_number_bidx, person.id_number_enc, person.id_number_masked = None, None, None
         person.id_number_valid, person.sex, person.birth_date = False, None, None
         session.flush()

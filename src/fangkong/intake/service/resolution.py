@@ -32,35 +32,36 @@ _CAND_COLS = (Person.id, Person.name_key, Person.id_number_bidx, Person.phone_bi
               Person.address_id, Person.address_text, Person.birth_date)
 
 
-def _probe(r: _Row) -> Probe:
+def _probe(r: _Row, aliases: crypto.IndexAliases) -> Probe:
     return Probe(
         name_key=r.name_key,
-        id_bidx=crypto.blind_index(r.id_check.value, "id_number") if r.id_check and r.id_check.valid else None,
-        phone_bidx=crypto.blind_index(r.phone_check.value, "phone") if r.phone_check and r.phone_check.valid
+        id_bidx=aliases.index(r.id_check.value, "id_number") if r.id_check and r.id_check.valid else None,
+        phone_bidx=aliases.index(r.phone_check.value, "phone") if r.phone_check and r.phone_check.valid
         else None,
         unit_id=r.unit.id if r.unit is not None else None, address_id=r.address_id,
         address_text=r.text.get("address"),
         birth_date=r.id_check.birth_date if r.id_check else None)
 
 
-def _load_candidates(session: Session, registry: Registry, probes: list[Probe], root: Unit) -> None:
-    """Stored persons sharing a key with the batch: by ID and phone, then (for probes those keys do not
-    settle) by address row and (name, unit)."""
-    ids = sorted({p.id_bidx for p in probes if p.id_bidx})
-    phones = sorted({p.phone_bidx for p in probes if p.phone_bidx})
+def _load_candidates(session: Session, registry: Registry, probes: list[Probe], root: Unit,
+                     aliases: crypto.IndexAliases) -> None:
+    """Stored persons sharing a key with the batch: by ID and phone (under the retiring key too, during a
+    key rotation), then (for probes those keys do not settle) by address row and (name, unit)."""
+    ids = aliases.searched({p.id_bidx for p in probes if p.id_bidx})
+    phones = aliases.searched({p.phone_bidx for p in probes if p.phone_bidx})
     for chunk in chunks(ids):
         for p in session.execute(select(*_CAND_COLS).where(in_list(session, Person.id_number_bidx, chunk))):
-            registry.add(_candidate(p))
+            registry.add(aliases.fold(_candidate(p)))
     for chunk in chunks(phones):
         for p in session.execute(select(*_CAND_COLS).where(in_list(session, Person.phone_bidx, chunk))):
-            registry.add(_candidate(p))
+            registry.add(aliases.fold(_candidate(p)))
     # "name and address on the same grid": only addresses the gazetteer placed on a grid take part
     unsettled = [p for p in probes if p.name_key and p.address_key and p.unit_id is not None
                  and _needs_place(registry, p)]
     addr_ids = sorted({p.address_id for p in unsettled if p.address_id is not None})
     for chunk in chunks(addr_ids):
         for p in session.execute(select(*_CAND_COLS).where(in_list(session, Person.address_id, chunk))):
-            registry.add(_candidate(p))
+            registry.add(aliases.fold(_candidate(p)))
     paths = {u.id: u.path for u in [root]}
     unit_ids = sorted({p.unit_id for p in unsettled if p.unit_id is not None} - set(paths))
     for chunk in chunks(unit_ids):
@@ -74,7 +75,7 @@ def _load_candidates(session: Session, registry: Registry, probes: list[Probe], 
             stmt = select(*_CAND_COLS).where(in_list(session, Person.name_key, chunk), Person.unit_path == path,
                                              Person.address_text.is_not(None))
             for p in session.execute(stmt):
-                registry.add(_candidate(p))
+                registry.add(aliases.fold(_candidate(p)))
 
 
 def _needs_place(registry: Registry, probe: Probe) -> bool:
@@ -86,9 +87,10 @@ def resolve_rows(session: Session, actor: Actor, rows: list[_Row], now: dt.datet
     """Attach every accepted row to one person, creating persons (bulk) where nothing matches.
     Returns the number of persons created."""
     live = [r for r in rows if r.report.status == "accepted"]
-    probes = [_probe(r) for r in live]
+    aliases = crypto.IndexAliases()  # during a key rotation: persons under the old key are found too
+    probes = [_probe(r, aliases) for r in live]
     registry = Registry()
-    _load_candidates(session, registry, probes, root)
+    _load_candidates(session, registry, probes, root, aliases)
     new: list[tuple[_Row, Candidate]] = []
     creator: dict[int, _Row] = {}
     fill: dict[int, dict[str, Any]] = {}

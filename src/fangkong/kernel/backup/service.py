@@ -2,10 +2,12 @@
 
 A backup is a directory `fangkong-<UTC stamp>/` holding the database (SQLite's online backup API into
 `database.sqlite3`, or `pg_dump --format=custom` into `database.pgdump`) and `manifest.json` (row
-counts of every table, the audit chain's head, the schema heads, the key's fingerprint). The master
-key is *not* in it: it goes to a separate file, encrypted with a passphrase (scrypt → AES-256-GCM),
+counts of every table, the audit chain's head, the schema heads, the key ring's fingerprint). The key
+ring is *not* in it: it goes to a separate file, encrypted with a passphrase (scrypt → AES-256-GCM),
 so that whoever holds the data copy cannot read ID and phone numbers without the passphrase, and the
-two can be stored in different places.
+two can be stored in different places. The sealed key is the whole key ring (`fangkong-key-2`: during
+or after a key rotation the data needs every key of it); a backup made before key rings
+(`fangkong-key-1`, one raw key) still restores, as a ring of that one key.
 
 `restore` writes the backup into the configured database (refusing a non-empty one unless forced),
 installs the key, and checks the restored rows against the manifest: every table's count and the audit
@@ -24,7 +26,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,6 +36,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel.files import private_dir, private_file
 from fangkong.kernel.messages import _, message
+
+if TYPE_CHECKING:
+    from fangkong.kernel.people.crypto import KeyRing
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
@@ -125,32 +130,43 @@ def key_fingerprint(master: bytes) -> str:
     return hashlib.sha256(b"fangkong:key-fingerprint:" + master).hexdigest()[:16]
 
 
-def seal_key(master: bytes, passphrase: str) -> dict[str, str]:
+def seal_key(ring: KeyRing, passphrase: str) -> dict[str, str]:
+    """The key ring (as its key file holds it) sealed under the passphrase."""
     if len(passphrase) < MIN_PASSPHRASE:
         raise BackupError(PASSPHRASE_SHORT(n=MIN_PASSPHRASE))
     salt, nonce = os.urandom(16), os.urandom(12)
-    sealed = AESGCM(_kdf(salt).derive(passphrase.encode())).encrypt(nonce, master, b"fangkong-key")
-    return {"format": "fangkong-key-1", "kdf": f"scrypt:n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}",
+    sealed = AESGCM(_kdf(salt).derive(passphrase.encode())).encrypt(nonce, ring.dumps(), b"fangkong-key")
+    return {"format": "fangkong-key-2", "kdf": f"scrypt:n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}",
             "salt": base64.b64encode(salt).decode(), "nonce": base64.b64encode(nonce).decode(),
-            "ciphertext": base64.b64encode(sealed).decode(), "fingerprint": key_fingerprint(master)}
+            "ciphertext": base64.b64encode(sealed).decode(), "fingerprint": ring.fingerprint()}
 
 
-def open_key(sealed: dict[str, str], passphrase: str) -> bytes:
+def open_key(sealed: dict[str, str], passphrase: str) -> KeyRing:
+    """The key ring of a sealed key file (format 2), or the one key of a format 1 file as a ring."""
+    from fangkong.kernel.people import crypto
+
     try:
         salt, nonce = base64.b64decode(sealed["salt"]), base64.b64decode(sealed["nonce"])
         blob = base64.b64decode(sealed["ciphertext"])
-    except (KeyError, ValueError) as exc:
+        fmt = sealed.get("format", "fangkong-key-1")
+    except (KeyError, ValueError, AttributeError) as exc:
         raise BackupError(NOT_A_KEY()) from exc
+    if fmt not in ("fangkong-key-1", "fangkong-key-2"):
+        raise BackupError(NOT_A_KEY())
     try:
-        return AESGCM(_kdf(salt).derive(passphrase.encode())).decrypt(nonce, blob, b"fangkong-key")
+        plain = AESGCM(_kdf(salt).derive(passphrase.encode())).decrypt(nonce, blob, b"fangkong-key")
     except Exception as exc:  # InvalidTag: wrong passphrase or a damaged file, indistinguishably
         raise BackupError(WRONG_PASSPHRASE()) from exc
+    try:
+        return crypto.parse_ring(base64.b64encode(plain) if fmt == "fangkong-key-1" else plain)
+    except crypto.KeyMissing as exc:
+        raise BackupError(NOT_A_KEY()) from exc
 
 
-def _master_key() -> bytes:
+def _ring() -> KeyRing:
     from fangkong.kernel.people import crypto
 
-    return crypto._master_key()  # the kernel's own key loader (file or FANGKONG_SECRET_KEY)
+    return crypto.ring()  # the kernel's own key loader (file or FANGKONG_SECRET_KEY)
 
 
 # --- PostgreSQL through its own tools ----------------------------------------------------------------
@@ -176,7 +192,7 @@ def backup(engine: Engine, out: Path, *, passphrase: str, key_out: Path | None =
     """Write a backup directory under `out` and the sealed key to `key_out` (default: beside it)."""
     started = time.perf_counter()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    sealed = seal_key(_master_key(), passphrase)  # refuses a short passphrase before any work
+    sealed = seal_key(_ring(), passphrase)  # refuses a short passphrase before any work
     private_dir(out)
     target = out / f"fangkong-{stamp}"
     if target.exists():
@@ -254,10 +270,14 @@ def restore(engine: Engine, directory: Path, *, key_file: Path, passphrase: str,
         raise BackupError(OTHER_BACKEND(backend=manifest["backend"], target=engine.dialect.name))
     if not key_file.is_file():
         raise BackupError(KEY_MISSING(path=key_file))
-    master = open_key(json.loads(key_file.read_text(encoding="utf-8")), passphrase)
-    if key_fingerprint(master) != manifest["key_fingerprint"]:
+    try:
+        sealed = json.loads(key_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BackupError(NOT_A_KEY()) from exc
+    ring = open_key(sealed, passphrase)
+    if ring.fingerprint() != manifest["key_fingerprint"]:
         raise BackupError(WRONG_KEY())
-    if key_target is None and key_fingerprint(_master_key()) != manifest["key_fingerprint"]:
+    if key_target is None and _ring().fingerprint() != manifest["key_fingerprint"]:
         raise BackupError(WRONG_ENV_KEY())
     present = _tables(engine)
     if present and any(row_counts(engine).values()) and not force:
@@ -280,11 +300,9 @@ def restore(engine: Engine, directory: Path, *, key_file: Path, passphrase: str,
         _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={url}",
               str(directory / PG_FILE)])
     if key_target is not None:
-        private_file(key_target)
-        key_target.write_bytes(base64.b64encode(master) + b"\n")
         from fangkong.kernel.people import crypto
 
-        crypto.reset_keys()
+        crypto.write_ring(ring, key_target)
     return _check(engine, manifest, time.perf_counter() - started)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.kernel.db import Base, UTCDateTime
+from fangkong.kernel.keys.registry import register_encrypted
 from fangkong.kernel.scoped import Scoped
 
 
@@ -40,3 +41,7 @@ class Person(Base, Scoped):
     source: Mapped[str] = mapped_column(String(32), default="manual")
 
     __table_args__ = (Index("ix_person_name_key_unit", "name_key", "unit_path"),)
+
+
+register_encrypted("person", encrypted=("id_number_enc", "phone_enc"),
+                   indexes={"id_number_bidx": ("id_number_enc", "id_number"), "phone_bidx": ("phone_enc", "phone")})

@@ -70,6 +70,7 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
     invalid numbers are otherwise issues (kept on a new person, never used as keys) — unless
     `require_valid_key`, for rows that carry nothing else to know the person by (a scan): then a row
     without a valid ID number or phone is rejected. Rows of one call resolve against each other as against stored persons."""
+    aliases = crypto.IndexAliases()  # during a key rotation: rows under the old key are found too
     id_checks = check_id_numbers([r.id_number if r.id_number not in ("", None) else None for r in rows])
     keys = name_keys([r.name or None for r in rows])
     phone_checks = [check_phone(r.phone if r.phone not in ("", None) else None) for r in rows]
@@ -100,21 +101,21 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
         else:
             probes.append(Probe(
                 name_key=nk,
-                id_bidx=crypto.blind_index(id_check.value, "id_number") if id_check and id_check.valid else None,
-                phone_bidx=crypto.blind_index(phone_check.value, "phone") if phone_check and phone_check.valid
+                id_bidx=aliases.index(id_check.value, "id_number") if id_check and id_check.valid else None,
+                phone_bidx=aliases.index(phone_check.value, "phone") if phone_check and phone_check.valid
                 else None,
                 birth_date=id_check.birth_date if id_check else None))
         out.append(res)
 
     registry = Registry()
-    ids = sorted({p.id_bidx for p in probes if p is not None and p.id_bidx})
-    phones = sorted({p.phone_bidx for p in probes if p is not None and p.phone_bidx})
+    ids = aliases.searched({p.id_bidx for p in probes if p is not None and p.id_bidx})
+    phones = aliases.searched({p.phone_bidx for p in probes if p is not None and p.phone_bidx})
     for chunk in chunks(ids):
         for p in session.execute(select(*_COLS).where(in_list(session, Person.id_number_bidx, chunk))):
-            registry.add(Candidate(*p))
+            registry.add(aliases.fold(Candidate(*p)))
     for chunk in chunks(phones):
         for p in session.execute(select(*_COLS).where(in_list(session, Person.phone_bidx, chunk))):
-            registry.add(Candidate(*p))
+            registry.add(aliases.fold(Candidate(*p)))
 
     home = unit
     if home is None and actor.unit_id is not None:
@@ -191,16 +192,17 @@ def find_known(session: Session, *, id_number: object = None, phone: object = No
     if id_check is not None:
         if not id_check.valid:
             return [], FieldIssue("id_number", Joined(id_check.issues))
-        bidx = crypto.blind_index(id_check.value, "id_number")
-        pid = session.execute(select(Person.id).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
+        bidx = crypto.blind_indexes(id_check.value, "id_number")
+        pid = session.execute(select(Person.id).where(Person.id_number_bidx.in_(bidx))
+                              .order_by(Person.id)).scalars().first()
         return ([pid] if pid is not None else []), None
     phone_check = check_phone(phone) if phone not in (None, "") else None
     if phone_check is None:
         return [], None
     if not phone_check.valid:
         return [], FieldIssue("phone", Joined(phone_check.issues))
-    bidx = crypto.blind_index(phone_check.value, "phone")
-    found = session.execute(select(Person.id, Person.name_key).where(Person.phone_bidx == bidx)
+    bidx = crypto.blind_indexes(phone_check.value, "phone")
+    found = session.execute(select(Person.id, Person.name_key).where(Person.phone_bidx.in_(bidx))
                             .order_by(Person.id)).all()
     nk = name_key(name) if name else None
     if nk:

@@ -233,8 +233,9 @@ def find_by_id_number(session: Session, raw: object) -> Person | None:
     check = check_id_number(raw)
     if check is None or not check.valid:
         return None
-    bidx = crypto.blind_index(check.value, "id_number")
-    return session.execute(select(Person).where(Person.id_number_bidx == bidx)).scalar_one_or_none()
+    bidx = crypto.blind_indexes(check.value, "id_number")  # the retiring key's too, during a rotation
+    return session.execute(select(Person).where(Person.id_number_bidx.in_(bidx)).order_by(Person.id)
+                           ).scalars().first()
 
 
 def find_by_phone(session: Session, raw: object) -> list[Person]:
@@ -242,8 +243,8 @@ def find_by_phone(session: Session, raw: object) -> list[Person]:
     check = check_phone(raw)
     if check is None or not check.valid:
         return []
-    bidx = crypto.blind_index(check.value, "phone")
-    return list(session.execute(select(Person).where(Person.phone_bidx == bidx).order_by(Person.id)).scalars())
+    bidx = crypto.blind_indexes(check.value, "phone")
+    return list(session.execute(select(Person).where(Person.phone_bidx.in_(bidx)).order_by(Person.id)).scalars())
 
 
 # ---------------------------------------------------------------------------------- scoped use cases
@@ -257,17 +258,17 @@ def get_person(session: Session, actor: Actor, person_id: int, *, audit_view: bo
     return person
 
 
-def _query_kind(q: str) -> tuple[str, str | None]:
-    """What a search box holds: ("id_number" | "phone", blind index), ("name", key),
+def _query_kind(q: str) -> tuple[str, Any]:
+    """What a search box holds: ("id_number" | "phone", blind indexes under every searched key), ("name", key),
     ("number", None) for a number that is neither a valid ID nor a valid mobile, or ("all", None)."""
     if not q:
         return "all", None
     id_check = check_id_number(q)
     if id_check is not None and id_check.valid:
-        return "id_number", crypto.blind_index(id_check.value, "id_number")
+        return "id_number", crypto.blind_indexes(id_check.value, "id_number")
     phone_check = check_phone(q)
     if phone_check is not None and phone_check.valid and not phone_check.issues:
-        return "phone", crypto.blind_index(phone_check.value, "phone")
+        return "phone", crypto.blind_indexes(phone_check.value, "phone")
     compact = "".join(q.split())
     if sum(c.isdigit() for c in compact) >= 6:
         # partial or invalid numbers cannot be searched (they are encrypted): find nobody
@@ -288,9 +289,9 @@ def search_persons(session: Session, actor: Actor, *, q: str, limit: int = 50,
     if kind != "number":
         stmt = scope.visible(select(Person), actor, Person)
         if kind == "id_number":
-            stmt = stmt.where(Person.id_number_bidx == key)
+            stmt = stmt.where(Person.id_number_bidx.in_(key))
         elif kind == "phone":
-            stmt = stmt.where(Person.phone_bidx == key)
+            stmt = stmt.where(Person.phone_bidx.in_(key))
         elif kind == "name" and key:
             stmt = stmt.where(Person.name_key.startswith(key, autoescape=True))
         if after_id is not None:

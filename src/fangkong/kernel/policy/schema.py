@@ -40,6 +40,10 @@ DUPLICATE_CODE = message("policy.duplicate_code", _("duplicate code %(code)s (al
 UNKNOWN_POOLING = message("policy.unknown_pooling", _("unknown pooling setting %(setting)s"))
 NO_SUCH_LEVEL = message("policy.no_such_level", _("the pack has no %(level)s level (use `lifted`)"))
 NOT_A_FIELD = message("policy.not_a_field", _("%(name)s is not a field here"))
+AUDIT_TOO_SHORT = message("policy.audit_too_short", _("the audit log must be kept at least %(months)s months "
+                                                      "(Cybersecurity Law, art. 21)"))
+#: the shortest audit retention a pack may set (网络安全法 第21条: 网络日志留存不少于六个月)
+MIN_AUDIT_MONTHS = 6
 
 MeasureKind = Literal[
     "centralised_quarantine",
@@ -242,8 +246,24 @@ class Epass(_Sourced):
 
 
 class Retention(_Sourced):
+    """How long each kind of data is kept (数据保存期限; `kernel.retention` applies it every night).
+
+    The numbers after `access_log_months` are platform defaults under PIPL art. 19 (the shortest time
+    the purpose needs) that a pack may set: no national document gives them."""
+
     scan_days: int = Field(ge=1)
+    #: the audit log (网络日志): at least six months (网络安全法 第21条), checked in `cross_check`
     access_log_months: int = Field(ge=1)
+    #: days after a lead is closed that it keeps its ID, phone, name and raw row (then anonymised)
+    lead_days: int = Field(default=180, ge=1)
+    #: days after its end that a measure still keeps its person from being anonymised
+    measure_days: int = Field(default=180, ge=1)
+    #: days after the last change that a person nothing holds keeps ID, phone and name
+    person_days: int = Field(default=180, ge=1)
+    #: days a page import's folder (its report) is kept after the import finished
+    import_file_days: int = Field(default=30, ge=1)
+    #: days an export file left in the data directory's `exports/` is kept
+    export_days: int = Field(default=7, ge=1)
 
 
 class Tracing(_Sourced):
@@ -385,6 +405,8 @@ class Pack(_Model):
 def cross_check(pack: Pack) -> list[FieldError]:
     """References and ranges Pydantic cannot see field by field, each with its field path."""
     problems: list[FieldError] = []
+    if pack.retention.access_log_months < MIN_AUDIT_MONTHS:
+        problems.append(FieldError("retention.access_log_months", AUDIT_TOO_SHORT(months=MIN_AUDIT_MONTHS)))
     for code in REQUIRED_CATEGORIES:
         if code not in pack.categories:
             problems.append(FieldError(f"categories.{code}", CATEGORY_MISSING()))

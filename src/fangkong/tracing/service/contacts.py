@@ -113,13 +113,13 @@ def _named_key(item: ContactItem) -> str | None:
     (blind-indexed: the reference must not carry the numbers)."""
     idc = check_id_number(item.id_number) if item.id_number else None
     if idc is not None and idc.valid:
-        return "i" + crypto.blind_index(idc.value, "tracing_contact")[:20]
+        return "i" + crypto.stable_digest(idc.value, "tracing_contact")[:20]
     ph = check_phone(item.phone) if item.phone else None
     if ph is not None and ph.valid:
-        return "p" + crypto.blind_index(ph.value, "tracing_contact")[:20]
+        return "p" + crypto.stable_digest(ph.value, "tracing_contact")[:20]
     nk = name_key(item.name) if item.name else None
     if nk:
-        return "n" + crypto.blind_index(nk, "tracing_contact")[:20]
+        return "n" + crypto.stable_digest(nk, "tracing_contact")[:20]
     return None
 
 

@@ -224,8 +224,9 @@ def _derived_request_id(p: _Prepared) -> str | None:
     Built from blind indexes, so no number appears in clear."""
     id_check = check_id_number(p.item.id_number)
     phone_check = check_phone(p.item.phone)
-    who = (crypto.blind_index(id_check.value, "id_number") if id_check and id_check.valid
-           else crypto.blind_index(phone_check.value, "phone") if phone_check and phone_check.valid else "")
+    # under the signing key (stable across key rotations: a re-sent file must still find its scans)
+    who = (crypto.stable_digest(id_check.value, "id_number") if id_check and id_check.valid
+           else crypto.stable_digest(phone_check.value, "phone") if phone_check and phone_check.valid else "")
     assert p.at is not None
     if not who:
         return None  # no usable identity: the row is rejected, and must not shadow another
