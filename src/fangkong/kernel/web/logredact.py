@@ -19,11 +19,17 @@ from typing import Any
 #: number (optionally +86/86-prefixed), our bearer tokens; digits adjacent to other digits are not matched
 #: "not right after a digit or letter" — but a percent-escape (`%89`) before the number is a boundary too
 _START = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9A-Za-z]))"
+#: one separator inside a number typed in groups: a space, a dash, or a space as a query string writes it
+_SEP = r"(?:[ +\-]|%20|%2[Dd])"
 _PATTERNS = [
     (re.compile(_START + r"(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])"), r"\1********\2"),
     (re.compile(_START + r"(\d{6})\d{6}(\d{3})(?![0-9A-Za-z])"), r"\1******\2"),
     (re.compile(r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9]))((?:\+?86)?1[3-9]\d)\d{4}(\d{4})(?![0-9])"), r"\1****\2"),
     (re.compile(r"fk_[A-Za-z0-9_\-]{20,}"), "fk_[redacted]"),
+    # typed in groups (`138 1234 5678`, `320483 19700101 1234`), spaces URL-encoded as `+` or `%20`
+    (re.compile(r"(?<![0-9])((?:\+?86" + _SEP + r"?)?1[3-9]\d)" + _SEP + r"\d{4}" + _SEP + r"(\d{4})(?![0-9])"),
+     r"\1****\2"),
+    (re.compile(_START + r"(\d{6})" + _SEP + r"\d{8}" + _SEP + r"(\d{3}[0-9Xx])(?![0-9A-Za-z])"), r"\1********\2"),
 ]
 # URL-encoded forms: "%2B86" prefixes and spaces do not hide a number
 _ENCODED_PLUS = re.compile(r"%2B86", re.I)
