@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,15 +87,44 @@ def fuzz_api(app: Any, token: str, *, examples: int, derandomize: bool, known: d
 
 
 @pytest.fixture
-def fuzz_target(session, session_factory) -> tuple[Any, str, dict[str, Any]]:
-    """The app on the test's transaction, a small world, an administrator of the root unit, and the
-    ids of the world's records by path-parameter name."""
-    w = build_world(session)
-    root = auth_service.root_unit(session)
-    admin = add_user(session, "fuzz_admin", "admin", root)
-    token = token_for(session, admin)
-    known = {"person_id": w.person_a_id, "task_id": w.task_id, "code": w.grid_a.code}
-    return create_app(session_factory=session_factory), token, known
+def fuzz_target(session, session_factory) -> Iterator[tuple[Any, str, dict[str, Any]]]:
+    """The app on the test's transaction, the demo world of the "no untranslated text" test (a city,
+    leads, a case with contacts, tubes, a flagged venue …), its administrator's token, and the ids of
+    real records by path-parameter name — under the world's frozen clock."""
+    from sqlalchemy import select
+    from zh_world import ADMIN, NOW, build_zh_world
+
+    from fangkong.intake.models import RiskArea
+    from fangkong.kernel import clock
+    from fangkong.kernel.jurisdictions.models import Unit
+    from fangkong.kernel.places.models import Place
+    from fangkong.testing.models import GroupMember
+    from fangkong.venues.models import VenueFlag
+
+    with clock.frozen(NOW):
+        w = build_zh_world(session)
+        first = lambda stmt: session.execute(stmt.limit(1)).scalars().first()  # noqa: E731
+        member = first(select(GroupMember).where(GroupMember.employer_id.is_not(None)).order_by(GroupMember.id))
+        known = {
+            "person_id": w.person_id, "task_id": w.task_id, "lead_id": w.lead_with_issues, "case_id": w.case_id,
+            "contact_id": w.contact_id, "venue_id": w.venue_id, "barcode": w.tube, "kind": "leads",
+            "code": first(select(Unit.code).where(Unit.id == w.grid_unit_id)),
+            "area_id": first(select(RiskArea.id).order_by(RiskArea.id)),
+            "flag_id": first(select(VenueFlag.id).order_by(VenueFlag.id)),
+            "place_id": first(select(Place.id).where(Place.kind == "sampling_point").order_by(Place.id)),
+            "employer_id": member.employer_id if member else None, "group": member.group_code if member else None,
+        }
+        token = token_for(session, ADMIN)
+        session.flush()
+        yield create_app(session_factory=session_factory), token, {k: v for k, v in known.items() if v is not None}
+
+
+@pytest.fixture
+def small_target(session, session_factory) -> tuple[Any, str]:
+    """The app on a small world with an administrator of the root unit (for single requests)."""
+    build_world(session)
+    admin = add_user(session, "fuzz_admin", "admin", auth_service.root_unit(session))
+    return create_app(session_factory=session_factory), token_for(session, admin)
 
 
 def _check(report: FuzzReport) -> None:
@@ -112,9 +142,9 @@ def test_no_api_operation_answers_5xx(fuzz_target):
     _check(report)
 
 
-def test_a_token_that_does_not_authenticate_fails_the_fuzz_run(fuzz_target):
+def test_a_token_that_does_not_authenticate_fails_the_fuzz_run(small_target):
     """The guard against the trap: a wrong token answers 401 everywhere and must not pass as 'no 5xx'."""
-    app, _token, _known = fuzz_target
+    app, _token = small_target
     report = fuzz_api(app, "fk_" + "x" * 40, examples=1, derandomize=True, operations=3)
     with pytest.raises(AssertionError, match="did not authenticate"):
         _check(report)
@@ -138,10 +168,10 @@ FOUND = [
 
 
 @pytest.mark.parametrize(("method", "path", "body"), FOUND)
-def test_what_the_fuzzer_found_answers_4xx(fuzz_target, method, path, body):
+def test_what_the_fuzzer_found_answers_4xx(small_target, method, path, body):
     from fastapi.testclient import TestClient
 
-    app, token, _known = fuzz_target
+    app, token = small_target
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.request(method, path, json=body, headers=bearer(token))
     assert 400 <= answer.status_code < 500, answer.text
