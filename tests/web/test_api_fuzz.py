@@ -159,19 +159,22 @@ def test_no_api_operation_answers_5xx_heavy(fuzz_target):
     _check(report)
 
 
-#: requests the fuzzer found answering 5xx — each a bug fixed in the module named — now a 4xx
+#: requests the fuzzer found answering 5xx — each a bug fixed in the module named — answered without one now
 FOUND = [
     # kernel/clock.py `LocalTime`: a JSON object or number where a time belongs raised TypeError
     ("POST", "/api/v1/cases", {"name": "张三", "onset_at": {"a": [1]}}),
     ("POST", "/api/v1/cases", {"name": "张三", "sampled_at": 4.3e16}),
+    # kernel/bulk.py: a NUL character reached PostgreSQL's COPY, whose psycopg DataError was not the
+    # DataError the web maps to 422 (SQLite stores the name: 201 there)
+    ("POST", "/api/v1/persons", {"name": "张\x00三"}),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body"), FOUND)
-def test_what_the_fuzzer_found_answers_4xx(small_target, method, path, body):
+def test_what_the_fuzzer_found_answers_without_a_server_error(small_target, method, path, body):
     from fastapi.testclient import TestClient
 
     app, token = small_target
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.request(method, path, json=body, headers=bearer(token))
-    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.status_code < 500, answer.text
