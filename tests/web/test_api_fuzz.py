@@ -38,6 +38,7 @@ class FuzzReport:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     unauthenticated: list[str] = field(default_factory=list)
+    with_real_ids: int = 0  # operations that also had a pass with real records in the path
 
 
 def _describe(case: Any, response: Any) -> str:
@@ -60,6 +61,7 @@ def fuzz_api(app: Any, token: str, *, examples: int, derandomize: bool, known: d
         passes = [(mode, None) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
         if names and known and all(n in known for n in names):
             passes.append((GenerationMode.POSITIVE, {n: known[n] for n in names}))
+            report.with_real_ids += 1
         for mode, path_parameters in passes:
 
             @settings(max_examples=examples, derandomize=derandomize, database=None, deadline=None,
@@ -137,8 +139,8 @@ def _check(report: FuzzReport) -> None:
 def test_no_api_operation_answers_5xx(fuzz_target):
     app, token, known = fuzz_target
     report = fuzz_api(app, token, examples=DEFAULT_EXAMPLES, derandomize=True, known=known)
-    print(f"\nschemathesis: {len(report.operations)} operations, {report.examples} requests, "
-          f"statuses {dict(sorted(report.statuses.items()))}")
+    print(f"\nschemathesis: {len(report.operations)} operations ({report.with_real_ids} also with real ids), "
+          f"{report.examples} requests, statuses {dict(sorted(report.statuses.items()))}")
     _check(report)
 
 
@@ -154,8 +156,9 @@ def test_a_token_that_does_not_authenticate_fails_the_fuzz_run(small_target):
 def test_no_api_operation_answers_5xx_heavy(fuzz_target):
     app, token, known = fuzz_target
     report = fuzz_api(app, token, examples=SLOW_EXAMPLES, derandomize=False, known=known)
-    print(f"\nschemathesis: {len(report.operations)} operations, {report.examples} requests, "
-          f"statuses {dict(sorted(report.statuses.items()))}, {len(report.failures)} server errors")
+    print(f"\nschemathesis: {len(report.operations)} operations ({report.with_real_ids} also with real ids), "
+          f"{report.examples} requests, statuses {dict(sorted(report.statuses.items()))}, "
+          f"{len(report.failures)} server errors")
     _check(report)
 
 
