@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, any_, bindparam, func, insert, select, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.db import is_postgres
@@ -78,6 +79,8 @@ def _copy(session: Session, table: Any, params: list[dict[str, Any]]) -> None:
     Values are converted as the column types would bind them: aware datetimes to naive UTC (the
     `UTCDateTime` convention), JSON to text; bytes and the rest are adapted by psycopg.
     """
+    import psycopg
+
     from fangkong.kernel.db import UTCDateTime
 
     cols = [c for c in table.columns if c.name in params[0]]
@@ -86,14 +89,19 @@ def _copy(session: Session, table: Any, params: list[dict[str, Any]]) -> None:
     session.flush()
     raw = session.connection().connection.driver_connection
     names = ", ".join(f'"{c.name}"' for c in cols)
-    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in params:
-            out = []
-            for c, kind in zip(cols, kinds, strict=True):
-                v = row.get(c.name)
-                if v is not None and kind == "time":
-                    v = v.astimezone(dt.UTC).replace(tzinfo=None)
-                elif v is not None and kind == "json":
-                    v = json.dumps(v, ensure_ascii=False)
-                out.append(v)
-            copy.write_row(out)
+    try:
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in params:
+                out = []
+                for c, kind in zip(cols, kinds, strict=True):
+                    v = row.get(c.name)
+                    if v is not None and kind == "time":
+                        v = v.astimezone(dt.UTC).replace(tzinfo=None)
+                    elif v is not None and kind == "json":
+                        v = json.dumps(v, ensure_ascii=False)
+                    out.append(v)
+                copy.write_row(out)
+    except psycopg.DataError as exc:
+        # a value PostgreSQL cannot store (a NUL character): SQLAlchemy's DataError, as an INSERT would
+        # raise it, so callers and the web's error handler treat both paths alike (a 422, not a 500)
+        raise DataError(f'COPY "{table.name}"', None, exc) from exc

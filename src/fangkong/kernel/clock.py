@@ -172,6 +172,8 @@ def format_local(value: dt.datetime | None, fmt: str = LOCAL_MINUTE) -> str:
 def _pydantic_time(value: Any) -> dt.datetime | None:
     if isinstance(value, str) and len(value) > 64:
         raise ValueError("at most 64 characters")
+    if value is not None and not isinstance(value, str | dt.date):  # a JSON number, list or object
+        raise ValueError(str(NOT_A_TIME_TEXT(text=type(value).__name__)))
     try:
         return parse_time(value)
     except BadTime as exc:

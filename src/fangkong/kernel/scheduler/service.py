@@ -13,7 +13,8 @@
   the slot).
 - A failed run is recorded with its error and retried on later ticks (after 1, then 2 minutes); after
   the last attempt the administrators get a task (`system.job_failed`) in the root unit's inbox and an
-  audit entry. A run left `running` by a process that died counts as failed after `STALE`.
+  audit entry. A run left `running` by a process that died is recorded failed after `STALE` (and
+  alerts, if it was the last attempt), then retried like any failure.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +50,7 @@ STALE = dt.timedelta(hours=2)
 #: how far back a slot is looked for (a job scheduled less often than this would never be due)
 LOOKBACK = dt.timedelta(days=8)
 TICK_SECONDS = 20.0
+ABANDONED = "abandoned: the process running it stopped before it finished"
 
 JOB_FAILED = register_kind(
     "system.job_failed", label_zh="定时作业失败", label_en="Scheduled job failed",
@@ -110,11 +112,14 @@ def _claim(factory: sessionmaker[Session], name: str, slot: dt.datetime, now: dt
             return None
         if runs:
             last = runs[-1]
-            if last.status == "running" and now - last.started_at < STALE:
+            if last.status == "running":
+                if now - last.started_at < STALE:
+                    return None
+                if not _abandon(session, last, now):  # another process recorded it first
+                    return None
+            elif last.finished_at is not None and now - last.finished_at < BACKOFF * last.attempt:
                 return None
             if len(runs) >= MAX_ATTEMPTS:
-                return None
-            if last.finished_at is not None and now - last.finished_at < BACKOFF * last.attempt:
                 return None
         run = JobRun(job=name, slot=slot, attempt=len(runs) + 1, status="running", started_at=now,
                      result={}, worker=_worker())
@@ -125,6 +130,18 @@ def _claim(factory: sessionmaker[Session], name: str, slot: dt.datetime, now: dt
             session.rollback()
             return None
         return run
+
+
+def _abandon(session: Session, run: JobRun, now: dt.datetime) -> bool:
+    """A run left `running` past `STALE` (its process died): record it failed — and alert, when it was
+    the last attempt — exactly once, however many processes notice it at the same tick."""
+    taken = session.execute(update(JobRun).where(JobRun.id == run.id, JobRun.status == "running").values(
+        status="failed", finished_at=now, error=ABANDONED)).rowcount == 1
+    if taken and run.attempt >= MAX_ATTEMPTS:
+        session.refresh(run)
+        _alert(session, run)
+    session.commit()
+    return taken
 
 
 def _finish(factory: sessionmaker[Session], run_id: int, *, status: str, result: dict[str, Any] | None = None,
@@ -201,18 +218,21 @@ class SchedulerThread(threading.Thread):
     """Ticks every `TICK_SECONDS` until stopped; started by `fangkong serve` (one per process; the claim
     makes it one run per deployment)."""
 
-    def __init__(self, factory: sessionmaker[Session], interval: float = TICK_SECONDS) -> None:
+    def __init__(self, factory: sessionmaker[Session], interval: float = TICK_SECONDS,
+                 jobs: dict[str, tuple[Callable[..., Any], str]] | None = None) -> None:
         super().__init__(name="fangkong-scheduler", daemon=True)
-        self.factory, self.interval = factory, interval
+        self.factory, self.interval, self.jobs = factory, interval, jobs
         self.stopped = threading.Event()
+        self.ticks = 0  # ticks completed (tests wait on it instead of the clock)
 
     def run(self) -> None:
-        jobs = registered()
+        jobs = self.jobs if self.jobs is not None else registered()
         while not self.stopped.is_set():
             try:
                 tick(self.factory, jobs=jobs)
             except Exception:  # the database may be briefly unreachable: try again next tick
                 log.exception("scheduler tick failed")
+            self.ticks += 1
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:
