@@ -205,3 +205,15 @@ def artifacts() -> Path:
     """Where browser tests put their screenshots (git-ignored), to be looked at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Heavier variants (`@pytest.mark.heavy`: minutes of crashes, fuzzing or data) run only when asked
+    for by name, `pytest -m heavy`, before an issue is resolved; `make test` and CI run the default
+    variants, which cover the same paths with fewer examples."""
+    if "heavy" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="heavier variant: run with `pytest -m heavy` (docs/operations.md)")
+    for item in items:
+        if item.get_closest_marker("heavy") is not None:
+            item.add_marker(skip)

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from fangkong.kernel import db
@@ -77,9 +76,3 @@ def fangkong(env: dict[str, str], *args: str, timeout: float = 300) -> subproces
                           timeout=timeout)
 
 
-@pytest.fixture
-def asked_for_slow(request: pytest.FixtureRequest) -> None:
-    """`make test` runs every marker: the heavy variants (minutes of restarts) only when asked for by
-    name (`-m slow`)."""
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("a heavy crash variant: run with -m slow (docs/operations.md)")

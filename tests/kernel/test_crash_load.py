@@ -16,7 +16,7 @@ dependent rows (a lead's person, verification task, batch and audit entry; a sam
 version), and its stored first answer equal to what the client received; and no request is stored
 without all of its parts. The figures (requests sent, HTTP attempts, acknowledged, found) are printed.
 
-The default variant fits the suite's budget; `-m slow` runs the heavier one (docs/operations.md).
+The default variant fits the suite's budget; `-m heavy` runs the heavier one (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_support import BACKENDS, CrashDb, asked_for_slow, crash_database, fangkong, terminate_backends
+from crash_support import BACKENDS, CrashDb, crash_database, fangkong, terminate_backends
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,7 +63,7 @@ def crash_site(request: pytest.FixtureRequest, tmp_path: Path,
         engine = db.make_engine(cdb.check_url)
         with Session(engine) as session:
             initialise(engine, session, mode="test")
-            heavy = request.node.get_closest_marker("slow") is not None  # results for a quarter of the calls
+            heavy = request.node.get_closest_marker("heavy") is not None  # results for a quarter of the calls
             site = prepare_site(session, persons=80, waiting_tubes=900 if heavy else 60, seed=SEED % 1000)
             session.commit()
         engine.dispose()
@@ -213,8 +213,7 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed(crash_site):
     _crash_run(cdb, site, calls=90, clients=8, kills=3, cuts=2, seed=SEED)
 
 
-@pytest.mark.slow
-@pytest.mark.usefixtures(asked_for_slow.__name__)
+@pytest.mark.heavy
 def test_nothing_acknowledged_is_lost_under_a_heavier_crash_load(crash_site):
     cdb, site = crash_site
     _crash_run(cdb, site, calls=1200, clients=20, kills=8, cuts=5, seed=SEED + 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from crash_support import asked_for_slow
 
 from fangkong.kernel.loadgen import MAX_CALLS, MAX_CLIENTS, Call, Load, NotLoopback, require_loopback
 
@@ -31,8 +30,7 @@ def test_the_load_is_bounded():
         Load("http://127.0.0.1:8000", "t", [call] * (MAX_CALLS + 1))
 
 
-@pytest.mark.slow
-@pytest.mark.usefixtures(asked_for_slow.__name__)
+@pytest.mark.heavy
 def test_fangkong_bench_load_runs_the_api_under_concurrent_clients(tmp_path):
     """`fangkong bench load` end to end at a tiny size: a served scratch database, every call acknowledged."""
     import json

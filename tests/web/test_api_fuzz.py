@@ -5,7 +5,7 @@ process against the app on the test's database. Nothing a client can send may an
 nothing, so a single 401 fails the test too).
 
 The default run is bounded (few examples per operation, derandomised so CI is reproducible); the
-`slow` variant draws many more, randomly, and prints what it covered.
+`heavy` variant (`-m heavy`) draws many more, randomly, and prints what it covered.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from web_world import add_user, bearer, build_world, token_for
 from fangkong.app import create_app
 from fangkong.kernel.auth import service as auth_service
 
-#: examples per operation and generation mode: default (CI) and the slow variant
+#: examples per operation and generation mode: default (CI) and the heavy variant
 DEFAULT_EXAMPLES = 6
 SLOW_EXAMPLES = 60
 
@@ -152,7 +152,7 @@ def test_a_token_that_does_not_authenticate_fails_the_fuzz_run(small_target):
         _check(report)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_no_api_operation_answers_5xx_heavy(fuzz_target):
     app, token, known = fuzz_target
     report = fuzz_api(app, token, examples=SLOW_EXAMPLES, derandomize=False, known=known)
