@@ -41,6 +41,7 @@ app.add_typer(report_app, name="report")
 COMMAND_MODULES = [
     "fangkong.kernel.commands",
     "fangkong.kernel.bench",
+    "fangkong.kernel.web.docs_cli",
 ]
 
 _debug = False
