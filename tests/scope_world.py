@@ -130,6 +130,8 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
                                         unit_id=unit.id)
     fed.add("person_id", p1.id)
     fed.add("person_id", p2.id, main=False)
+    fed.add("phone", phone_number(n))
+    fed.add("phone", phone_number(n + 1), main=False)
     result = intake_service.ingest_leads(session, s, channel="bigdata", items=[
         intake_service.LeadItem(i + 1, {"name": p.name or "", "id_number": valid_id(n + i), "phone": phone_number(n + i),
                                         "origin": "苏州市昆山市", "source_ref": f"scope-{key}-{i}"})
@@ -237,6 +239,11 @@ def build_world(engine: Engine) -> Iterator[World]:
     finally:
         trans.rollback()
         conn.close()
+
+
+#: query strings of the export lists (the same filters as the pages they export)
+EXPORT_QUERY: dict[str, str] = {"clearance": "day=2022-04-18", "reconciliation": "day=2022-04-18",
+                                "venues": "tab=all"}
 
 
 # --- what a response shows ---------------------------------------------------------------------------------

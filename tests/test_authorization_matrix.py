@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 from scope_world import (
+    EXPORT_QUERY,
     NOW,
     PLACEMENT,
     RELATIONS,
@@ -237,6 +238,30 @@ def test_the_complete_matrix(world: World, role: str, request: pytest.FixtureReq
         pytest.skip("the complete matrix runs with -m slow")
     problems, _calls = _run(world, role, complete=True)
     assert not problems, f"{role} at {PLACEMENT.get(role, 'C')}:\n" + "\n".join(problems)
+
+
+def test_unmasked_exports_obey_the_same_scope(world: World) -> None:
+    """Full numbers (`unmasked=true`, person.unmask) widen the columns, never the rows: every export kind,
+    as every role allowed to unmask it, holds no foreign row and no foreign phone number in full."""
+    shown_own = 0
+    with clock.frozen(NOW):
+        for role in sorted(r for r in ROLES if "person.unmask" in MATRIX[r]):
+            at = PLACEMENT.get(role, "C")
+            own, _sibling, _parent = RELATIONS[at]
+            foreign_tokens, foreign_ids = foreign_of(world, at)
+            foreign_phones = foreign_ids.get("phone", set())
+            for name in sorted(export.REGISTRY):
+                if not set(export.REGISTRY[name].permissions) <= MATRIX[role]:
+                    continue
+                query = {"format": "csv", "unmasked": "true", **dict(
+                    q.split("=") for q in EXPORT_QUERY.get(name, "").split("&") if q)}
+                r = world.client.get(f"/api/v1/exports/{name}", params=query,
+                                     headers={"Authorization": f"Bearer {world.tokens[role]}"})
+                assert r.status_code == 200, (role, name, r.status_code, r.text[:200])
+                leaked = [t for t in foreign_tokens | foreign_phones if t in r.text]
+                assert not leaked, f"{role}: unmasked export {name} shows foreign rows: {leaked[:6]}"
+                shown_own += any(p in r.text for p in world.fed[own].ids["phone"])
+    assert shown_own, "no unmasked export showed an own full number: the test would prove nothing"
 
 
 def test_every_route_has_an_entry_in_the_table() -> None:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from scope_world import (
+    EXPORT_QUERY,
     NOW,
     PLACEMENT,
     RELATIONS,
@@ -94,10 +95,6 @@ def _enumerated() -> dict[str, list[str]]:
 
     return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"]}
 
-
-#: query strings of the export lists (the same filters as the pages they export)
-EXPORT_QUERY: dict[str, str] = {"clearance": "day=2022-04-18", "reconciliation": "day=2022-04-18",
-                                "venues": "tab=all"}
 
 
 # --- the routes ------------------------------------------------------------------------------------------
