@@ -55,7 +55,7 @@ from sqlalchemy.orm import sessionmaker
 
 from fangkong.app import create_app
 from fangkong.kernel import clock, export
-from fangkong.kernel.auth.roles import MATRIX, ROLES
+from fangkong.kernel.auth.roles import MATRIX, PERMISSIONS, ROLES
 from fangkong.kernel.web import permissions
 from fangkong.kernel.web.permissions import EXPORT_KIND, PERMISSION, PUBLIC, SELF, Operation
 
@@ -270,7 +270,30 @@ def test_every_route_has_an_entry_in_the_table() -> None:
                                 f"EXPLICIT: {table.unlisted}")
     assert not table.stale, f"EXPLICIT entries whose route is gone: {table.stale}"
     assert not table.contradicting, f"EXPLICIT entries for routes that name a permission: {table.contradicting}"
+    unknown = sorted({p for op in table.operations for p in op.permissions} - set(PERMISSIONS))
+    assert not unknown, f"routes require permissions kernel/auth/roles.py does not know: {unknown}"
     assert len(table.operations) >= 100
+
+
+def test_a_new_route_is_read_from_its_dependencies_or_fails_as_unlisted() -> None:
+    """The table's two answers for a route it has not seen: the permission its `requires` names, or
+    `unlisted` (which fails the test above) when it names none."""
+    from fastapi import Depends
+
+    from fangkong.kernel.auth.deps import CurrentActor, requires
+
+    app = create_app(session_factory=sessionmaker())
+
+    @app.get("/probe/plain")
+    def plain(actor: CurrentActor) -> None: ...
+
+    @app.delete("/probe/{case_id}", dependencies=[Depends(requires("case.manage"))])
+    def guarded(case_id: int, actor: Any = Depends(requires("risk_area.manage"))) -> None: ...
+
+    table = permissions.build(app)
+    assert ("GET", "/probe/plain") in table.unlisted
+    [op] = [o for o in table.operations if o.path == "/probe/{case_id}"]
+    assert (op.method, op.permissions) == ("DELETE", ("case.manage", "risk_area.manage"))
 
 
 def test_docs_permissions_md_is_up_to_date() -> None:
