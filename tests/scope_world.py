@@ -132,6 +132,7 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     fed.add("person_id", p2.id, main=False)
     fed.add("phone", phone_number(n))
     fed.add("phone", phone_number(n + 1), main=False)
+    fed.add("id_number", valid_id(n))
     result = intake_service.ingest_leads(session, s, channel="bigdata", items=[
         intake_service.LeadItem(i + 1, {"name": p.name or "", "id_number": valid_id(n + i), "phone": phone_number(n + i),
                                         "origin": "苏州市昆山市", "source_ref": f"scope-{key}-{i}"})
@@ -166,7 +167,10 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
         testing_service.ingest_results(session, s, items=[ResultItem(1, {
             "tube_barcode": barcode, "result": result_word, "lab": f"{t}检测所",
             "reported_at": (NOW - dt.timedelta(hours=1)).isoformat()})])
-        fed.add("barcode", barcode, main=i == 0)
+        fed.add("barcode", barcode, main=False)
+    # an open tube at the sampling point, still taking samples
+    testing_service.open_tube(session, s, barcode=f"SCO{n}", pool_size=5, sampling_point_id=point.id)
+    fed.add("barcode", f"SCO{n}")
     # venues: the current code, and the two persons' scans
     code = codes_service.issue_code(session, s, place_id=venue.id)
     fed.add("token", code.token)
@@ -290,7 +294,9 @@ def foreign_json_ids(data: Any, foreign: dict[str, set[Any]]) -> list[str]:
     found: list[str] = []
     if isinstance(data, dict):
         for k, v in data.items():
-            if k in ("person_id", "lead_id", "case_id", "task_id") and isinstance(v, int) and v in foreign.get(k, set()):
+            kind = "person_id" if k == "person" else k  # an error's params name a person as "person"
+            if kind in ("person_id", "lead_id", "case_id", "task_id") and isinstance(v, int) \
+                    and v in foreign.get(kind, set()):
                 found.append(f"{k}={v}")
             found += foreign_json_ids(v, foreign)
     elif isinstance(data, list):

@@ -12,8 +12,9 @@ For each role and operation the expected answer comes from the table and `kernel
 - it holds it → the own record's answer is neither 401, 403, 404 nor a 5xx (2xx, a redirect, or a
   4xx about the request itself: 400, 409, 422, 429 — the point is authorization, not the business
   outcome), and a sibling's or the parent's record is 404;
-- an answer that carries content (a list, an export, a report) holds none of the foreign rows'
-  names, ids or links.
+- no answer to an allowed role (a list, an export, a report, an error) holds any of the foreign rows'
+  names, ids or links — also where the request types a foreign person's ID or phone number
+  (registering a person, a lead, a sample: the existence oracles of issue #11).
 
 Bodies are minimal: `{}` or an empty form, or the smallest valid body where validation would otherwise
 answer before the record is looked up (`BODIES`). Every request runs in a savepoint rolled back after
@@ -81,28 +82,31 @@ SELF_NEEDS: dict[str, tuple[str, ...]] = {"/imports/{job_id}": ("lead.import",),
                                           "/imports/{job_id}/report.csv": ("lead.import",)}
 
 #: smallest bodies that get past validation to the record (JSON for the API, a form for pages). A
-#: callable gets the own record's values (a body names the caller's own rows; the path names the record
-#: under test)
+#: callable gets the own record's values and the sibling's (a body names the caller's own rows, or
+#: types a foreign person's number; the path names the record under test)
 CONTACT = {"kind": "named", "name": "王五", "phone": "13700009998", "relation": "同事",
            "last_contact_at": "2022-04-17 10:00"}
 BODIES: dict[tuple[str, str], Any] = {
-    ("POST", "/api/v1/persons"): {"name": "王小明"},
+    # the oracles (issue #11): the caller types a foreign person's number; the answer must not say who
+    ("POST", "/api/v1/persons"): lambda own, foreign: {"name": "王小明", "id_number": foreign["id_number"]},
+    ("POST", "/api/v1/leads"): lambda own, foreign: {"channel": "community", "items": [
+        {"name": "某人", "id_number": foreign["id_number"], "phone": foreign["phone"], "source_ref": "matrix"}]},
     ("POST", "/api/v1/persons/{person_id}/unmask"): {"field": "phone"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
-    ("POST", "/api/v1/tubes/{barcode}/samples"): {"person": "13700009999"},
+    ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},
     ("PUT", "/api/v1/employers/{employer_id}/headcounts/{group}"): {"declared": 3},
     ("PUT", "/api/v1/sampling-points/{place_id}/hours"): {"opens": "08:00", "closes": "18:00"},
     ("POST", "/api/v1/venues/{venue_id}/flags"): {"reason": "matrix"},
     ("POST", "/api/v1/cases/{case_id}/contacts"): {"items": [CONTACT]},
-    ("POST", "/api/v1/cases/{case_id}/links"): lambda own: {"source_case_id": own["case_id"]},
+    ("POST", "/api/v1/cases/{case_id}/links"): lambda own, foreign: {"source_case_id": own["case_id"]},
     ("POST", "/api/v1/cases/{case_id}/milestones"): {"step": "core"},
     ("POST", "/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/venues/{venue_id}/flag"): {"reason": "matrix"},
     ("POST", "/venues/{venue_id}/rotate"): {"confirm": "yes"},
     ("POST", "/cases/{case_id}/contacts"): CONTACT,
-    ("POST", "/cases/{case_id}/links"): lambda own: {"source_case_id": str(own["case_id"])},
+    ("POST", "/cases/{case_id}/links"): lambda own, foreign: {"source_case_id": str(own["case_id"])},
     ("POST", "/cases/{case_id}/milestones"): {"step": "core"},
     ("POST", "/cases/candidates/{candidate_id}/confirm"): {"classification": "asymptomatic"},
 }
@@ -154,12 +158,13 @@ def _row_params(path: str) -> list[str]:
     return [p for p in re.findall(r"{(\w+)}", path) if p not in ROW_FREE]
 
 
-def _call(world: World, role: str, op: Operation, path: str, values: dict[str, Any], own: dict[str, Any]) -> Any:
+def _call(world: World, role: str, op: Operation, path: str, values: dict[str, Any], own: dict[str, Any],
+          foreign: dict[str, Any]) -> Any:
     """One request as `role`, rolled back afterwards."""
     url = path.format(**values) + ("?" + QUERIES[op.method, op.path] if (op.method, op.path) in QUERIES else "")
     headers = {"Authorization": f"Bearer {world.tokens[role]}"}
     body = BODIES.get((op.method, op.path), {})
-    body = body(own) if callable(body) else body
+    body = body(own, foreign) if callable(body) else body
     kwargs: dict[str, Any] = {}
     if op.method in ("POST", "PUT", "PATCH", "DELETE"):
         kwargs = {"json": body} if op.api else {"data": body}
@@ -195,7 +200,8 @@ def _run(world: World, role: str, *, complete: bool) -> tuple[list[str], int]:
                 if missing:
                     problems.append(f"{op.method} {path}: the world has no {missing} (feed it in scope_world)")
                     break
-                r = _call(world, role, op, path, values, world.fed[relations["own"]].values)
+                r = _call(world, role, op, path, values, world.fed[relations["own"]].values,
+                          world.fed[relations["sibling"]].values)
                 calls += 1
                 where = f"{op.method} {path} [{relation}]"
                 if r.status_code >= 500:
@@ -213,13 +219,13 @@ def _run(world: World, role: str, *, complete: bool) -> tuple[list[str], int]:
                     extra, _why = OWN_ANSWERS.get((op.method, op.path), (set(), ""))
                     if r.status_code in (401, 403, 404) and r.status_code not in extra:
                         problems.append(f"{where}: {r.status_code} for the role's own record {r.text[:160]}")
-                    elif r.status_code < 300:
+                    elif r.status_code < 500:  # an error may reveal as much as an answer (a 409 naming someone)
                         body = response_text(r)
                         leaked = sorted(t for t in foreign_tokens if t in body) + foreign_links(body, foreign_ids)
                         if r.headers.get("content-type", "").startswith("application/json"):
                             leaked += foreign_json_ids(r.json(), foreign_ids)
                         if leaked:
-                            problems.append(f"{where}: shows rows of another unit: {leaked[:6]}")
+                            problems.append(f"{where}: shows rows of another unit: {leaked[:6]} {body[:600]}")
     return problems, calls
 
 

@@ -320,7 +320,7 @@ def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.date
             "person", ALREADY_IN_TUBE(barcode=tube.barcode, n=existing.position))],
             kind="duplicate", barcode=tube.barcode, n=existing.position)
     if limit is not None and tube.pool_size > limit.size:
-        refused = single_tube.refusal(session, pack, limit, person_id, tube.pool_size)
+        refused = single_tube.refusal(session, actor, pack, limit, person_id, tube.pool_size)
         raise SampleRefused(refused.message, [refused], kind="single_tube", barcode=tube.barcode,
                             size=tube.pool_size, limit=limit.size, rule=limit.rule)
     _refuse_if_full(tube, n)
