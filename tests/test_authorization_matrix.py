@@ -96,6 +96,14 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},
+    ("POST", "/api/v1/samples"): lambda own, foreign: {"items": [
+        {"tube_barcode": own["barcode"], "phone": foreign["phone"], "collected_at": "2022-04-18 08:00"}]},
+    ("POST", "/api/v1/scans"): lambda own, foreign: {"items": [
+        {"venue_code": own["token"], "phone": foreign["phone"], "scanned_at": "2022-04-18 08:00",
+         "request_id": "matrix"}]},
+    ("POST", "/api/v1/cases"): lambda own, foreign: {"classification": "confirmed", "detection_channel": "sentinel",
+                                                     "name": "某人", "id_number": foreign["id_number"],
+                                                     "sampled_at": "2022-04-17 10:00"},
     ("PUT", "/api/v1/employers/{employer_id}/headcounts/{group}"): {"declared": 3},
     ("PUT", "/api/v1/sampling-points/{place_id}/hours"): {"opens": "08:00", "closes": "18:00"},
     ("POST", "/api/v1/venues/{venue_id}/flags"): {"reason": "matrix"},

@@ -107,3 +107,16 @@ def test_a_persons_cases_section_is_404_for_foreign_and_unknown_persons(client: 
     assert client.get(f"/persons/{world.person_a_id}/cases", headers=headers).status_code == 200
     assert client.get(f"/persons/{world.person_b_id}/cases", headers=headers).status_code == 404
     assert client.get("/persons/2000000000/cases", headers=headers).status_code == 404
+
+
+def test_a_case_for_a_foreign_person_is_refused_naming_nobody(client: TestClient, session: Session,
+                                                             world: World) -> None:
+    """Before: the case was created in the person's unit, and the answer was a 404 for the new case's
+    own id (nothing stored). Now a 409 that names no one; one's own person gets a case."""
+    headers = _token(session, world, "epidemiologist")
+    body = {"classification": "confirmed", "detection_channel": "sentinel", "sampled_at": "2022-04-17 10:00"}
+    foreign = client.post("/api/v1/cases", headers=headers, json={**body, "name": "赵丽", "id_number": ID_B})
+    assert foreign.status_code == 409 and foreign.json()["error"]["reason"] == "case.person_elsewhere"
+    _says_nothing_of_b(foreign.text.replace("赵丽", ""), world)  # the name is what the caller typed
+    own = client.post("/api/v1/cases", headers=headers, json={**body, "name": "王小明", "id_number": ID_A})
+    assert own.status_code == 201 and own.json()["person_id"] == world.person_a_id
