@@ -38,7 +38,7 @@ def test_a_tube_closes_at_its_size_and_refuses_a_person_twice(session, tree, at_
     for i in range(2, 11):
         service.add_sample(session, actor, barcode="T-0001", person=make_id(i) if i % 2 else phone(i))
     assert tube.status == "closed"
-    assert [s.person_id for s, _ in service.tube_samples(session, tube.id)] == pids
+    assert [s.person_id for s, _ in service.tube_samples(session, actor, tube.id)] == pids
     with pytest.raises(service.SampleRefused) as exc:
         service.add_sample(session, actor, barcode="T-0001", person=phone(55))
     assert "is closed (10 of 10)" in exc.value.fields[0].message

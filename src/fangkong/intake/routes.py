@@ -28,6 +28,7 @@ from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import INVALID_TIME, FieldError, ValidationFailed
 from fangkong.kernel.idempotency import IdempotencyKey, answer_once
 from fangkong.kernel.messages import reason_of
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
@@ -60,6 +61,7 @@ def post_leads(body: LeadsIn, session: DbSession, actor: CanImport, idempotency_
     def answer() -> LeadsReportOut:
         result = service.ingest_leads(session, actor, channel=body.channel, items=items, category=body.category,
                                       via="api")
+        people_service.hide_foreign_persons(session, actor, result.rows)  # no one outside the caller's area
         return LeadsReportOut(batch_id=result.batch_id, counts=result.counts, items=[
             ItemOut(row=r.row, status=r.status, person_id=r.person_id, issues=r.issues,
                     lead_id=r.extra.get("lead_id"), match_rule=r.extra.get("match_rule")) for r in result.rows])

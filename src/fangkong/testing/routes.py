@@ -19,6 +19,7 @@ from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.idempotency import IdempotencyKey, answer_once
 from fangkong.kernel.messages import label_of, translate
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.policy.labels import group_term
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
@@ -67,19 +68,23 @@ register_nav("compliance", N_("Test compliance"), "/compliance", "testing.view",
 register_nav("coverage", N_("Enrolment coverage"), "/coverage", "testing.view", 56)
 
 
-def _report(rows: list[Any]) -> ReportOut:
+def _report(session: Any, actor: Actor, rows: list[Any]) -> ReportOut:
+    """The per-item answer; persons outside the caller's jurisdiction are not named (issue #11)."""
     from fangkong.kernel.tabular import summarise
 
+    people_service.hide_foreign_persons(session, actor, rows)
     return ReportOut(counts=summarise(rows), items=[ItemOut.of(r) for r in rows])
 
 
-def _tube_out(session: Any, tube: Any) -> TubeOut:
-    samples = service.tube_samples(session, tube.id)
+def _tube_out(session: Any, actor: Actor, tube: Any) -> TubeOut:
+    samples = service.tube_samples(session, actor, tube.id)
     return TubeOut(id=tube.id, barcode=tube.barcode, pool_size=tube.pool_size, samples=len(samples),
                    status=tube.status, result=tube.result, collected_at=clock.iso_local(tube.collected_at) or None,
                    reported_at=clock.iso_local(tube.reported_at) or None,
                    persons=[{"position": s.position, "person_id": p.id, "name": p.name,
                              "id_number_masked": p.id_number_masked, "phone_masked": p.phone_masked}
+                            if p is not None else {"position": s.position, "person_id": None, "name": None,
+                                                   "id_number_masked": None, "phone_masked": None}
                             for s, p in samples])
 
 
@@ -93,7 +98,7 @@ def post_results(body: ResultsIn, session: DbSession, actor: CanResult,
     `Idempotency-Key` returns the first answer unchanged."""
     items = [service.ResultItem(i + 1, it.values()) for i, it in enumerate(body.items or [])]
     return answer_once(session, actor, idempotency_key, operation="testing.results", body=body.model_dump(),
-                       answer=lambda: _report(service.ingest_results(session, actor, items=items, via="api")))
+                       answer=lambda: _report(session, actor, service.ingest_results(session, actor, items=items, via="api")))
 
 
 @api.post("/samples", response_model=ReportOut, summary="Receive sampling records (batch)")
@@ -103,19 +108,19 @@ def post_samples(body: SamplesIn, session: DbSession, actor: CanSample,
     answer unchanged (the same key as `POST /tubes/{barcode}/samples` uses for one person)."""
     items = [service.SampleItem(i + 1, it.values()) for i, it in enumerate(body.items)]
     return answer_once(session, actor, idempotency_key, operation="testing.samples", body=body.model_dump(),
-                       answer=lambda: _report(service.ingest_samples(session, actor, items=items, via="api")))
+                       answer=lambda: _report(session, actor, service.ingest_samples(session, actor, items=items, via="api")))
 
 
 @api.post("/tubes", response_model=TubeOut, summary="Open a tube (a barcode is one tube)")
 def post_tube(body: TubeIn, session: DbSession, actor: CanSample) -> TubeOut:
     tube, _ = service.open_tube(session, actor, barcode=body.tube_barcode, pool_size=body.pool_size,
                                 sampling_point_id=body.sampling_point_id, via="api")
-    return _tube_out(session, tube)
+    return _tube_out(session, actor, tube)
 
 
 @api.get("/tubes/{barcode}", response_model=TubeOut, summary="One tube with its samples")
 def get_tube(barcode: str, session: DbSession, actor: CanView) -> TubeOut:
-    return _tube_out(session, service.get_tube(session, actor, barcode[:64]))
+    return _tube_out(session, actor, service.get_tube(session, actor, barcode[:64]))
 
 
 @api.post("/tubes/{barcode}/samples", response_model=TubeOut, summary="Put one person into a tube")
@@ -124,7 +129,7 @@ def post_tube_sample(barcode: str, body: TubeSampleIn, session: DbSession, actor
     """A repeated `Idempotency-Key` returns the first answer unchanged (a retry after a lost answer)."""
     def answer() -> TubeOut:
         tube, _ = service.add_sample(session, actor, barcode=barcode[:64], person=body.person, name=body.name)
-        return _tube_out(session, tube)
+        return _tube_out(session, actor, tube)
 
     return answer_once(session, actor, idempotency_key, operation="testing.tube_sample",
                        body={"barcode": barcode[:64], **body.model_dump()}, answer=answer)
@@ -132,13 +137,13 @@ def post_tube_sample(barcode: str, body: TubeSampleIn, session: DbSession, actor
 
 @api.post("/tubes/{barcode}/close", response_model=TubeOut, summary="Close a tube before it is full")
 def post_tube_close(barcode: str, session: DbSession, actor: CanSample) -> TubeOut:
-    return _tube_out(session, service.close_tube(session, actor, barcode=barcode[:64]))
+    return _tube_out(session, actor, service.close_tube(session, actor, barcode=barcode[:64]))
 
 
 @api.post("/groups/{group}/members", response_model=ReportOut, summary="Enrol an employer's roster")
 def post_roster(group: str, body: RosterIn, session: DbSession, actor: CanEnrol) -> ReportOut:
     items = [service.RosterItem(i + 1, it.name, it.id_number, it.phone) for i, it in enumerate(body.items)]
-    return _report(service.enrol_roster(session, actor, items=items, group_code=group[:48],
+    return _report(session, actor, service.enrol_roster(session, actor, items=items, group_code=group[:48],
                                         employer_ref=body.employer, via="api"))
 
 
@@ -248,7 +253,7 @@ def sampling_open(request: Request, session: DbSession, actor: CanSample, barcod
 def _tube_page(request: Request, session: Any, actor: Actor, barcode: str, *, error: DomainError | None = None,
                added: int | None = None) -> Response:
     tube = service.get_tube(session, actor, barcode)
-    samples = service.tube_samples(session, tube.id)
+    samples = service.tube_samples(session, actor, tube.id)
     return render(request, "testing/tube.html", actor=actor, tube=tube, samples=samples, error=error,
                   added=added, status_code=error.status if error else 200)
 
@@ -315,9 +320,10 @@ def compliance_page(request: Request, session: DbSession, actor: CanView, unit_i
                   employer_id=employer_id, query=query, group_name=_group_namer(request, p))
 
 
-@pages.get("/compliance/export.xlsx")
+@pages.get("/compliance/export.xlsx", dependencies=[Depends(requires("data.export"))])
 def compliance_export(request: Request, session: DbSession, actor: CanView) -> Response:
-    """The compliance list for people (the page's 导出; kept at its first address): `/export/compliance.xlsx`."""
+    """The compliance list for people (the page's 导出; kept at its first address): `/export/compliance.xlsx`.
+    Declares the export kind's second permission (data.export) so that the permission table shows it."""
     from fangkong.kernel import export
 
     file = export.download(session, actor, "compliance", fmt="xlsx", params=dict(request.query_params))

@@ -29,6 +29,7 @@ from fangkong.kernel.errors import (
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import reason_of
 from fangkong.kernel.people import crypto
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.identity import check_phone, mask_id, mask_phone
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
@@ -113,7 +114,11 @@ def post_scans(body: ScansIn, session: DbSession, actor: CanUpload,
                                     request_id=it.request_id, temperature=it.temperature, mask_ok=it.mask_ok)
              for i, it in enumerate(body.items)]
     result = scans_service.upload_scans(session, actor, items=items, idempotency_key=idempotency_key)
-    return ScansReportOut(counts=result["counts"], items=[ItemOut(**i) for i in result["items"]]).model_dump()
+    # a scan resolves its person anywhere in the city; the answer names only the uploader's own (issue #11)
+    seen = people_service.visible_person_ids(session, actor, (i.get("person_id") for i in result["items"]))
+    shown = [{**i, "person_id": i.get("person_id") if i.get("person_id") in seen else None}
+             for i in result["items"]]
+    return ScansReportOut(counts=result["counts"], items=[ItemOut(**i) for i in shown]).model_dump()
 
 
 @api.get("/colocation", response_model=ColocationOut, summary="Co-location pairs of one subject")

@@ -46,6 +46,7 @@ from fangkong.kernel.errors import DomainError, FieldError, NotFound, Validation
 from fangkong.kernel.i18n import LOCALES
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.messages import FieldIssue, Message, _, labels, message, translate
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.tabular import ReportRow, UnusableFile, summarise, write_report
 from fangkong.settings import get_settings
 
@@ -238,6 +239,8 @@ def _run(job_id: int, session_factory: sessionmaker[Session]) -> None:
             if path is None:
                 raise UnusableFile(FILE_EMPTY())
             rows = kind.run(session, actor, path, progress=advance, **options)
+            # the report names only persons in the submitter's jurisdiction (existence oracle, issue #11)
+            people_service.hide_foreign_persons(session, actor, rows)
             session.commit()
         except (UnusableFile, DomainError) as exc:
             session.rollback()

@@ -8,7 +8,7 @@ which is permission-checked and audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +38,16 @@ from fangkong.kernel.people.identity import (
 )
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
+from fangkong.kernel.tabular import ReportRow
 
 UNKNOWN_UNIT_ID = message("unit.unknown_id", _("unknown unit %(id)s"))
 NAME_REQUIRED = message("person.name_required", _("required unless a valid ID or phone number is given"))
 UNKNOWN_EMPLOYER = message("person.unknown_employer", _("unknown employer %(id)s"))
 INVALID_PERSON = message("person.invalid", _("invalid person"))
 ID_REGISTERED = message("person.id_registered", _("id_number already registered as person %(person)s"))
+#: the same conflict when the registered person lies outside the caller's jurisdiction: who and where
+#: stay unsaid (an existence oracle otherwise: issue #11)
+ID_REGISTERED_ELSEWHERE = message("person.id_registered_elsewhere", _("id_number already registered"))
 INVALID_FIELD = message("field.invalid_field", _("invalid field"))
 NO_VALUE = message("person.no_value", _("person %(id)s has no %(field)s"))
 
@@ -185,7 +189,8 @@ def register_person(
     stored (encrypted, masked, unindexed) and the person registered anyway.
 
     A valid ID number already in the registry is a Conflict naming the existing person (exception
-    attribute `person_id`). A name is required unless a valid ID or phone number identifies the person.
+    attribute `person_id`) when that person is in the actor's jurisdiction, and naming nobody when not
+    (a 409 that says no more than "registered"; the unique registry cannot hold the number twice). A name is required unless a valid ID or phone number identifies the person.
     Placement: `unit_id`, else the grid of the matched address, else the actor's unit, else the root.
     """
     actor.require("person.edit")
@@ -212,6 +217,8 @@ def register_person(
     if id_check is not None and id_check.valid:
         existing = find_by_id_number(session, id_check.value)
         if existing is not None:
+            if scope.visible_or_none(actor, existing) is None:
+                raise Conflict(ID_REGISTERED_ELSEWHERE())
             exc = Conflict(ID_REGISTERED(person=existing.id))
             exc.person_id = existing.id  # type: ignore[attr-defined]
             raise exc
@@ -248,6 +255,27 @@ def find_by_phone(session: Session, raw: object) -> list[Person]:
 
 
 # ---------------------------------------------------------------------------------- scoped use cases
+
+def visible_person_ids(session: Session, actor: Actor, person_ids: Iterable[int | None]) -> set[int]:
+    """Those of `person_ids` that lie in the actor's jurisdiction: the only persons an answer to the
+    actor may name (a report of an intake, a sample or a scan resolves people anywhere in the city)."""
+    ids = sorted({p for p in person_ids if p is not None})
+    seen: set[int] = set()
+    for chunk in chunks(ids):
+        stmt = scope.visible(select(Person.id).where(in_list(session, Person.id, chunk)), actor, Person)
+        seen.update(session.execute(stmt).scalars())
+    return seen
+
+
+def hide_foreign_persons(session: Session, actor: Actor, rows: Sequence[ReportRow]) -> None:
+    """Blank what a per-row report says about persons outside the actor's jurisdiction — their id and
+    the rule that matched them — so that submitting a row is no way to learn who lives elsewhere
+    (existence oracle, issue #11). The rows are stored as they were; only the answer is narrowed."""
+    seen = visible_person_ids(session, actor, (r.person_id for r in rows))
+    for r in rows:
+        if r.person_id is not None and r.person_id not in seen:
+            r.person_id = None
+            r.extra.pop("match_rule", None)
 
 def get_person(session: Session, actor: Actor, person_id: int, *, audit_view: bool = True) -> Person:
     """One person in the actor's jurisdiction (NotFound otherwise); the view is audited."""

@@ -175,10 +175,13 @@ def get_tube(session: Session, actor: Actor, barcode: str) -> Tube:
     return tube
 
 
-def tube_samples(session: Session, tube_id: int) -> list[tuple[TubeSample, Person]]:
+def tube_samples(session: Session, actor: Actor, tube_id: int) -> list[tuple[TubeSample, Person | None]]:
+    """A tube's samples in order, each with its person — None for a person outside the actor's
+    jurisdiction: a sampler serves whoever comes, but typing a number must not tell them who that is
+    (existence oracle, issue #11)."""
     rows = session.execute(select(TubeSample, Person).join(Person, Person.id == TubeSample.person_id)
                            .where(TubeSample.tube_id == tube_id).order_by(TubeSample.position))
-    return [(sample, person) for sample, person in rows]
+    return [(sample, scope.visible_or_none(actor, person)) for sample, person in rows]
 
 
 def _count(session: Session, tube_id: int) -> int:
@@ -317,7 +320,7 @@ def _put(session: Session, actor: Actor, tube: Tube, person_id: int, at: dt.date
             "person", ALREADY_IN_TUBE(barcode=tube.barcode, n=existing.position))],
             kind="duplicate", barcode=tube.barcode, n=existing.position)
     if limit is not None and tube.pool_size > limit.size:
-        refused = single_tube.refusal(session, pack, limit, person_id, tube.pool_size)
+        refused = single_tube.refusal(session, actor, pack, limit, person_id, tube.pool_size)
         raise SampleRefused(refused.message, [refused], kind="single_tube", barcode=tube.barcode,
                             size=tube.pool_size, limit=limit.size, rule=limit.rule)
     _refuse_if_full(tube, n)

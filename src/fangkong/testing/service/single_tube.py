@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
 from fangkong.intake import service as intake_service
+from fangkong.kernel import scope
+from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.people.models import Person
@@ -31,6 +33,12 @@ SINGLE_TUBE = message("sample.single_tube", _(
     "%(who)s must be sampled in a single tube (%(reason)s): not put into this %(size)s-person tube"))
 POOL_LIMIT = message("sample.pool_limit", _(
     "%(who)s may be pooled at most %(limit)s to a tube (%(reason)s): not put into this %(size)s-person tube"))
+#: the same refusals for a person outside the sampler's jurisdiction: the rule still holds (the tube
+#: must be single), but who they are and why (a close contact, a measure) stay unsaid (issue #11)
+SINGLE_TUBE_UNNAMED = message("sample.single_tube_unnamed", _(
+    "this person must be sampled in a single tube: not put into this %(size)s-person tube"))
+POOL_LIMIT_UNNAMED = message("sample.pool_limit_unnamed", _(
+    "this person may be pooled at most %(limit)s to a tube: not put into this %(size)s-person tube"))
 UNDER_MEASURE_REASON = message("sample.reason_under_measure", _("under a measure: %(measure)s"))
 FEVER_CLINIC_TUBE = message("tube.fever_clinic", _(
     "%(point)s is a fever clinic: its tubes hold at most %(limit)s person(s) (single tubes)"))
@@ -77,9 +85,15 @@ def _who(person: Person | None, person_id: int) -> str:
     return person.name or masked or f"#{person_id}"
 
 
-def refusal(session: Session, pack: Pack, limit: TubeLimit, person_id: int, tube_size: int) -> FieldError:
-    """The refusal, naming the person (name and masked ID) and why (category or measure)."""
+def refusal(session: Session, actor: Actor, pack: Pack, limit: TubeLimit, person_id: int,
+            tube_size: int) -> FieldError:
+    """The refusal, naming the person (name and masked ID) and why (category or measure) — when the
+    person is in the actor's jurisdiction; otherwise the same rule without who or why."""
     person = session.get(Person, person_id)
+    if scope.visible_or_none(actor, person) is None:
+        if limit.size == 1:
+            return FieldError("person", SINGLE_TUBE_UNNAMED(size=tube_size))
+        return FieldError("person", POOL_LIMIT_UNNAMED(limit=limit.size, size=tube_size))
     who = _who(person, person_id)
     category = policy_service.known_category(limit.category, pack) if limit.category else None
     if limit.setting == rules.UNDER_MEASURE and limit.kind is not None:

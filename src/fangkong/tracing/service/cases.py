@@ -43,6 +43,10 @@ CANNOT_IDENTIFY = message("case.cannot_identify", _("cannot identify the person"
 INVALID_SOURCE = message("case.invalid_source", _("invalid source"))
 SOURCE_ONE_OF = message("case.source_one_of", _("one of clinic, manual"))
 ALREADY_CASE = message("case.already", _("person %(person)s is already case %(case)s"))
+#: a person found by ID or phone who is registered outside the caller's jurisdiction: the case is
+#: registered where they belong, and the answer names no one (existence oracle, issue #11)
+PERSON_ELSEWHERE = message("case.person_elsewhere", _(
+    "this person is registered in another jurisdiction: the case is registered there"))
 INVALID_LIMIT = message("limit.invalid", _("invalid limit"))
 ONE_TO = message("limit.range", _("1 to %(max)s"))
 INVALID_STEP = message("case.invalid_step", _("invalid step"))
@@ -132,6 +136,10 @@ def create_case(
         raise ValidationFailed(INVALID_SOURCE(), [FieldError("source", SOURCE_ONE_OF())])
     _check(classification, detection_channel, sampled_at, onset_at, result_at, isolated_at)
     person = _person(session, actor, person_id=person_id, name=name, id_number=id_number, phone=phone)
+    if scope.visible_or_none(actor, person) is None:
+        # the case would lie outside the caller's jurisdiction (a case belongs to its person's unit):
+        # before, the answer was a 404 for the new case's own id and nothing was stored
+        raise Conflict(PERSON_ELSEWHERE())
     existing = session.execute(select(Case.id).where(Case.person_id == person.id)).scalar_one_or_none()
     if existing is not None:
         raise Conflict(ALREADY_CASE(person=person.id, case=existing))

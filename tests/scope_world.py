@@ -1,0 +1,305 @@
+"""The probe world of the scope tests (属地测试世界): the demo city plus a branch whose units carry rows
+of every kind, and one user per role placed in it, each with a bearer token.
+
+Shared by tests/test_scope_everywhere.py (every GET list and row) and tests/test_authorization_matrix.py
+(every operation, every method): each module builds its own world (`build_world`) inside one outer
+transaction that is rolled back at the end, so what one module's requests change never reaches the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fangkong.app import create_app
+from fangkong.drill.city import generate_city
+from fangkong.drill.scenario import seed_scenario
+from fangkong.intake import imports as intake_imports
+from fangkong.intake import service as intake_service
+from fangkong.kernel import clock
+from fangkong.kernel.auth import service as auth_service
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.auth.roles import ROLES
+from fangkong.kernel.imports import service as imports_service
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.people import service as people_service
+from fangkong.kernel.people.identity import id_check_digit
+from fangkong.kernel.places import service as places_service
+from fangkong.kernel.tasks.models import Task
+from fangkong.testing import service as testing_service
+from fangkong.testing.service.results import ResultItem
+from fangkong.tracing import service as tracing_service
+from fangkong.venues import service as venues_service
+from fangkong.venues.service import codes as codes_service
+from fangkong.venues.service import scans as scans_service
+from fangkong.venues.service.scans import ScanItem
+
+NOW = dt.datetime(2022, 4, 18, 9, 0, tzinfo=dt.UTC)
+PASSWORD = "correct-horse-9"
+
+# --- the probe branch -----------------------------------------------------------------------------------
+#: key → (parent key, level); "R" is the root unit
+TREE: dict[str, tuple[str, str]] = {
+    "D": ("R", "district"), "S": ("D", "street"), "C": ("S", "community"), "G": ("C", "grid"), "G2": ("C", "grid"),
+    "C3": ("S", "community"), "G3": ("C3", "grid"),
+    "S4": ("D", "street"), "C4": ("S4", "community"), "G4": ("C4", "grid"),
+    "D5": ("R", "district"), "S5": ("D5", "street"), "C5": ("S5", "community"), "G5": ("C5", "grid"),
+}
+#: units that get rows of every kind: the own grid, the siblings of each placement, the parents
+FED = ("G", "G2", "G3", "G4", "G5", "C", "S", "D", "R")
+#: where a user sits → (own rows, sibling rows, parent rows)
+RELATIONS: dict[str, tuple[str, str, str]] = {"G": ("G", "G2", "C"), "C": ("G", "G3", "S"), "S": ("G", "G4", "D"),
+                                              "D": ("G", "G5", "R")}
+#: a role's user sits at its own level of the administrative chain; city-wide roles at a district, so
+#: that they too have a sibling and a parent; every other role at a community
+PLACEMENT: dict[str, str] = {"grid": "G", "community": "C", "street": "S", "district": "D", "command": "D",
+                             "admin": "D"}
+
+
+def row_token(key: str) -> str:
+    return f"Qz{key}Qx"
+
+
+def unit_token(key: str) -> str:
+    return f"Uz{key}Ux"
+
+
+def subtree_keys(key: str) -> set[str]:
+    out = {key}
+    changed = True
+    while changed:
+        changed = False
+        for k, (parent, _level) in TREE.items():
+            if parent in out and k not in out:
+                out.add(k)
+                changed = True
+    return out
+
+
+@dataclass
+class Fed:
+    """What one unit of the branch holds (ids for detail routes and links)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, set[Any]] = field(default_factory=dict)
+
+    def add(self, kind: str, value: Any, *, main: bool = True) -> None:
+        self.ids.setdefault(kind, set()).add(value)
+        if main:
+            self.values.setdefault(kind, value)
+
+
+@dataclass
+class World:
+    units: dict[str, Unit]
+    fed: dict[str, Fed]
+    tokens: dict[str, str]  # role → bearer token
+    client: TestClient
+    conn: Connection  # the world's connection: a test may wrap requests in a savepoint and roll them back
+
+
+def valid_id(n: int) -> str:
+    first = f"32041219800101{n:03d}"
+    return first + id_check_digit(first)
+
+
+def phone_number(n: int) -> str:
+    return f"1370000{n:04d}"
+
+
+def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit, n: int) -> Fed:
+    """Rows of every kind at `unit`, named with its token, through each capability's services."""
+    s, t, fed = SYSTEM_ACTOR, row_token(key), Fed()
+    fed.add("unit_id", unit.id)
+    fed.add("code", unit.code)
+    # persons: one to verify (a measure follows), one left open (its task stays in the inbox)
+    p1 = people_service.register_person(session, s, name=f"张{t}", id_number=valid_id(n), phone=phone_number(n),
+                                        unit_id=unit.id)
+    p2 = people_service.register_person(session, s, name=f"李{t}", id_number=valid_id(n + 1), phone=phone_number(n + 1),
+                                        unit_id=unit.id)
+    fed.add("person_id", p1.id)
+    fed.add("person_id", p2.id, main=False)
+    fed.add("phone", phone_number(n))
+    fed.add("phone", phone_number(n + 1), main=False)
+    fed.add("id_number", valid_id(n))
+    result = intake_service.ingest_leads(session, s, channel="bigdata", items=[
+        intake_service.LeadItem(i + 1, {"name": p.name or "", "id_number": valid_id(n + i), "phone": phone_number(n + i),
+                                        "origin": "苏州市昆山市", "source_ref": f"scope-{key}-{i}"})
+        for i, p in enumerate((p1, p2))])
+    lead1, lead2 = (r.extra["lead_id"] for r in result.rows)
+    intake_service.record_verification(session, s, lead_id=lead1, outcome_code="found_home",
+                                       four_checks={"headcount": 1, "identity": True})
+    fed.add("lead_id", lead2)
+    fed.add("lead_id", lead1, main=False)
+    task_id = session.execute(select(Task.id).where(Task.subject_type == "lead", Task.subject_id == lead2)
+                              ).scalar_one()
+    fed.add("task_id", task_id)
+    # places: an employer of a key group, a venue, a sampling point
+    employer = places_service.create_place(session, s, kind="employer", name=f"{t}快递站", code=f"EMP{t}",
+                                           category="courier_delivery_rider", unit_id=unit.id)
+    venue = places_service.create_place(session, s, kind="venue", name=f"{t}菜市场", ref=f"VSC{n}",
+                                        category="market", capacity=500, unit_id=unit.id)
+    point = places_service.create_place(session, s, kind="sampling_point", name=f"{t}采样点", code=f"SMPSC{n}",
+                                        unit_id=unit.id)
+    fed.add("venue_id", venue.id)
+    fed.add("employer_id", employer.id)
+    fed.add("place_id", point.id)
+    # testing: a member of a key group with a declared headcount; a negative and a positive single tube
+    testing_service.enrol(session, s, person_id=p1.id, group_code="courier_delivery_rider", employer_id=employer.id)
+    testing_service.declare_headcount(session, s, employer_id=employer.id, group_code="courier_delivery_rider",
+                                      declared=5)
+    for i, result_word in enumerate(("阴性", "阳性")):  # p1 negative, p2 positive
+        barcode = f"SC{n}-{i}"
+        testing_service.open_tube(session, s, barcode=barcode, pool_size=1, sampling_point_id=point.id)
+        testing_service.add_sample(session, s, barcode=barcode, person=valid_id(n + i),
+                                   collected_at=NOW - dt.timedelta(hours=8))
+        testing_service.ingest_results(session, s, items=[ResultItem(1, {
+            "tube_barcode": barcode, "result": result_word, "lab": f"{t}检测所",
+            "reported_at": (NOW - dt.timedelta(hours=1)).isoformat()})])
+        fed.add("barcode", barcode, main=False)
+    # an open tube at the sampling point, still taking samples
+    testing_service.open_tube(session, s, barcode=f"SCO{n}", pool_size=5, sampling_point_id=point.id)
+    fed.add("barcode", f"SCO{n}")
+    # venues: the current code, and the two persons' scans
+    code = codes_service.issue_code(session, s, place_id=venue.id)
+    fed.add("token", code.token)
+    scans_service.record_scans(session, s, source="api", items=[
+        ScanItem(i + 1, place_id=venue.id, phone=phone_number(n + i), scanned_at=(NOW - dt.timedelta(days=1, hours=i)
+                                                                             ).isoformat(),
+                 request_id=f"scope-{key}-{i}") for i in range(2)])
+    # tracing: the positive person is a case; the other person a named contact
+    candidates = [c for c, p in tracing_service.pending_candidates(session, s) if p.id == p2.id]
+    case = tracing_service.confirm_candidate(session, s, candidate_id=candidates[0].id, classification="asymptomatic")
+    reports = tracing_service.confirm_contacts(session, s, case_id=case.id, items=[
+        tracing_service.ContactItem(kind="named", name=p1.name, phone=phone_number(n), relation="同事",
+                                    last_contact_at=NOW - dt.timedelta(days=1))])
+    fed.add("case_id", case.id)
+    fed.add("candidate_id", candidates[0].id)
+    fed.add("contact_id", reports[0].contact_id)
+    # an inspector's finding on the venue (still open)
+    fed.add("flag_id", venues_service.flag_venue(session, s, place_id=venue.id, reason=f"{t}未扫码").id)
+    # a user of the unit: their own audited actions, and an import job of theirs
+    username = f"u{t}"
+    auth_service.create_user(session, s, username=username, role="checkpoint", unit_code=unit.code,
+                             password=PASSWORD)
+    session.flush()
+    user = auth_service.actor_for(session, username)
+    people_service.get_person(session, user, p1.id)  # audited as person.view
+    text = f"姓名,身份证号,手机号\n王{t},{valid_id(n + 2)},{phone_number(n + 2)}\n"
+    job = imports_service.submit(session, user, kind=intake_imports.LEADS, filename=f"{t}.csv",
+                                 stream=io.BytesIO(text.encode()), options={"channel": "checkpoint"})
+    session.commit()
+    imports_service.run(job.id, factory)
+    fed.add("job_id", job.id)
+    return fed
+
+
+def _build(session: Session, factory: sessionmaker[Session]) -> tuple[dict[str, Unit], dict[str, Fed]]:
+    generate_city(session, persons=300, seed=7)
+    seed_scenario(session, leads=40, seed=7)
+    units = {"R": jurisdictions_service.root_unit(session)}
+    level_zh = {"district": "区", "street": "街道", "community": "社区", "grid": "网格"}
+    for key, (parent, level) in TREE.items():
+        units[key] = jurisdictions_service.create_unit(
+            session, SYSTEM_ACTOR, code=f"SCOPE{key}", name=f"{level_zh[level]}{unit_token(key)}", level=level,
+            parent_code=units[parent].code)
+    session.commit()
+    fed = {key: _feed(session, factory, key, units[key], 100 + 10 * i) for i, key in enumerate(FED)}
+    return units, fed
+
+
+@contextlib.contextmanager
+def build_world(engine: Engine) -> Iterator[World]:
+    """The world on its own connection, in one transaction rolled back at the end (a module fixture)."""
+    clock.configure("test")
+    conn = engine.connect()
+    trans = conn.begin()
+    factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        with clock.frozen(NOW):
+            with factory() as session:
+                units, fed = _build(session, factory)
+                tokens = {}
+                for role in ROLES:
+                    unit = units[PLACEMENT.get(role, "C")]
+                    auth_service.create_user(session, SYSTEM_ACTOR, username=f"role_{role}", role=role,
+                                             unit_code=unit.code, password=PASSWORD)
+                    session.flush()
+                    tokens[role] = auth_service.create_token(session, SYSTEM_ACTOR, username=f"role_{role}")[1]
+                session.commit()
+            with TestClient(create_app(session_factory=factory), raise_server_exceptions=False) as client:
+                yield World(units, fed, tokens, client, conn)
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+#: query strings of the export lists (the same filters as the pages they export)
+EXPORT_QUERY: dict[str, str] = {"clearance": "day=2022-04-18", "reconciliation": "day=2022-04-18",
+                                "venues": "tab=all"}
+
+
+# --- what a response shows ---------------------------------------------------------------------------------
+
+#: links on pages to rows of each kind: URL prefix → the world's id kind
+LINKS = {"persons": "person_id", "leads": "lead_id", "cases": "case_id", "units": "unit_id", "venues": "venue_id",
+         "imports": "job_id", "tasks": "task_id"}
+
+
+def foreign_of(world: World, at: str) -> tuple[set[str], dict[str, set[Any]]]:
+    """What a user sitting at `at` must never see: the tokens of the sibling's and the parent's rows and
+    of the sibling branch's units, and those rows' ids by kind."""
+    _own, sibling, parent = RELATIONS[at]
+    tokens = {row_token(sibling), row_token(parent)} | {unit_token(k) for k in subtree_keys(sibling)}
+    # the sibling subtree is every fed unit under the sibling's branch (the sibling grid's ancestors
+    # below the common parent carry unit tokens too)
+    branch = {"G": set(), "C": {"C3"}, "S": {"S4", "C4"}, "D": {"D5", "S5", "C5"}}[at]
+    tokens |= {unit_token(k) for k in branch}
+    ids: dict[str, set[Any]] = {}
+    for k in (sibling, parent):
+        for kind, values in world.fed[k].ids.items():
+            ids.setdefault(kind, set()).update(values)
+    return tokens, ids
+
+
+def response_text(response: Any) -> str:
+    """What a person or a program receives: the body, and the cells of a spreadsheet."""
+    if response.headers.get("content-type", "").startswith("application/vnd.openxmlformats"):
+        with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    return response.text
+
+
+def foreign_links(body: str, foreign: dict[str, set[Any]]) -> list[str]:
+    found = []
+    for prefix, value in re.findall(r'href="/(persons|leads|cases|units|venues|imports|tasks)/([^/"?#]+)', body):
+        kind = LINKS[prefix]
+        if value.isdigit() and int(value) in foreign.get(kind, set()):
+            found.append(f"/{prefix}/{value}")
+    return found
+
+
+def foreign_json_ids(data: Any, foreign: dict[str, set[Any]]) -> list[str]:
+    found: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            kind = "person_id" if k == "person" else k  # an error's params name a person as "person"
+            if kind in ("person_id", "lead_id", "case_id", "task_id") and isinstance(v, int) \
+                    and v in foreign.get(kind, set()):
+                found.append(f"{k}={v}")
+            found += foreign_json_ids(v, foreign)
+    elif isinstance(data, list):
+        for v in data:
+            found += foreign_json_ids(v, foreign)
+    return found
