@@ -61,6 +61,7 @@ def _load_benchmarks() -> None:
     from fangkong.registry import CAPABILITIES
 
     importlib.import_module("fangkong.kernel.keys.bench")
+    importlib.import_module("fangkong.kernel.sync_bench")
     for cap in CAPABILITIES:
         name = f"fangkong.{cap}.bench"
         try:
