@@ -34,7 +34,7 @@ from fangkong.kernel.jurisdictions.address import EMPTY_ADDRESS as ADDRESS_EMPTY
 from fangkong.kernel.jurisdictions.address import AddressParts, normalise_address
 from fangkong.kernel.jurisdictions.models import LEVELS, Address, Unit
 from fangkong.kernel.messages import FieldIssue, Message, Term, _, message
-from fangkong.kernel.tabular import ReportRow, read_table, summarise
+from fangkong.kernel.tabular import ReportRow, Row, checkpoint, read_table, summarise
 
 #: words a file may use for a level (English codes and the usual Chinese names)
 LEVEL_WORDS: dict[str, str] = {
@@ -481,9 +481,21 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
     `duplicate`; on another grid it is `rejected`. Batched: a few queries per thousand rows."""
     actor.require("unit.manage")
     table = read_table(path, ADDRESS_COLUMNS, required_any=["address"])
-    rows = list(table)
-    grid_codes = sorted({r.values["grid_code"] for r in rows if r.values["grid_code"]})
     grids: dict[str, Unit] = {}
+    reports: list[ReportRow] = []
+    for rows in table.chunks():  # stored and committed a chunk at a time; a stored address is a duplicate
+        reports.extend(table.report(_import_address_chunk(session, actor, rows, grids, progress)))
+        checkpoint(session)
+    reports = table.report(reports)
+    audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
+                 **summarise(reports))
+    return reports
+
+
+def _import_address_chunk(session: Session, actor: Actor, rows: list[Row], grids: dict[str, Unit],
+                          progress: Progress) -> list[ReportRow]:
+    """One chunk of an address file: checked, looked up, new addresses inserted (not committed)."""
+    grid_codes = sorted({r.values["grid_code"] for r in rows if r.values["grid_code"]} - set(grids))
     for chunk in _chunks(grid_codes):
         grids.update({u.code: u for u in session.execute(select(Unit).where(Unit.code.in_(chunk))).scalars()})
     reports: list[ReportRow] = []
@@ -540,7 +552,4 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             batch = []
     if batch:
         session.execute(insert(Address), batch)
-    reports = table.report(reports)
-    audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
-                 **summarise(reports))
     return reports
