@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     import_max_columns: int = Field(default=1_000, ge=1)
     #: rows an import reads, stores and commits at a time (the SQLite write lock is free in between)
     import_chunk_rows: int = Field(default=1_000, ge=1, le=100_000)
-    #: SQLite only: a pause after each chunk's commit, so writers waiting for the lock get it (SQLite's
-    #: busy wait polls, it does not queue: an import that began its next chunk at once could win every time)
-    import_chunk_pause_ms: int = Field(default=20, ge=0, le=10_000)
+    #: a pause after each chunk's commit, so writers waiting for the lock get it (SQLite's busy wait
+    #: polls, it does not queue: an import that began its next chunk at once could win every time).
+    #: Unset: 20 ms on SQLite, none on PostgreSQL (whose lock waiters queue)
+    import_chunk_pause_ms: int | None = Field(default=None, ge=0, le=10_000)
     #: `fangkong serve` runs the scheduled jobs (escalation, overdue tests, retention …) by itself
     scheduler: bool = True
     #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.

@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from fangkong.kernel.messages import translate
-from fangkong.kernel.tabular import UnusableFile, read_table
-from fangkong.kernel.unpack_limits import LimitExceeded, Limits, check_spreadsheet, column_number
+from fangkong.kernel.messages import FieldIssue, translate
+from fangkong.kernel.tabular import ReportLog, ReportRow, UnusableFile, read_table, summarise
+from fangkong.kernel.unpack_limits import (
+    TOO_MANY_ROWS,
+    LimitExceeded,
+    Limits,
+    check_spreadsheet,
+    column_number,
+)
 from fangkong.settings import get_settings, reset_settings_cache
 
 COLUMNS = {"name": ["姓名"], "phone": ["手机号"]}
@@ -149,3 +155,21 @@ def test_csv_is_read_in_chunks_with_a_broken_line_refused_before_any_chunk(tmp_p
         read_table(broken, COLUMNS)
     assert exc.value.message.code == "file.csv_error"  # type: ignore[attr-defined]
     assert "line 3002" in str(exc.value.message)
+
+
+def test_a_big_report_spills_to_disk_and_reads_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ReportLog, "SPILL_AFTER", 10)
+    monkeypatch.setattr(ReportLog, "BATCH", 4)
+    log = ReportLog()
+    expected = []
+    for start in range(1, 36, 7):  # chunks of 7 lines
+        chunk = [ReportRow(n, "rejected", issues=[FieldIssue("phone", TOO_MANY_ROWS(found=n, limit=1))])
+                 for n in range(start, start + 7)]
+        expected.extend(chunk)
+        log.extend(chunk)
+    assert len(log) == 35 and log._file is not None and len(log._rows) <= 10
+    assert [r.row for r in log] == list(range(1, 36))
+    assert [r.row for r in log] == list(range(1, 36))  # read again from the start
+    assert log == expected and log[0].issues[0].message.code == "file.limit_rows" and log[-1].row == 35
+    assert [r.row for r in log[2:4]] == [3, 4]
+    assert summarise(log) == {"rejected": 35}

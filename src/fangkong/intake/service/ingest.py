@@ -84,7 +84,8 @@ class LeadItem:
 @dataclass
 class IngestResult:
     batch_id: int
-    rows: list[ReportRow]
+    #: a list, or for a file a `ReportLog` (memory flat in the row count)
+    rows: Sequence[ReportRow]
     #: seconds spent in each stage (for `fangkong bench intake`)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -419,14 +420,14 @@ def import_leads_file(session: Session, actor: Actor, path: Any, *, channel: str
     from pathlib import Path
 
     from fangkong.intake.headers import LEAD_COLUMNS
-    from fangkong.kernel.tabular import checkpoint, read_table
+    from fangkong.kernel.tabular import ReportLog, checkpoint, read_table
 
     table = read_table(Path(path), LEAD_COLUMNS,
                        required_any=["name", "id_number", "phone", "source_ref"])
     columns = {canon: table.headers[col] for canon, col in table.fields.items()}
     result: IngestResult | None = None
     batch: LeadBatch | None = None
-    rows: list[ReportRow] = []
+    rows = ReportLog()  # memory flat in the row count
     timings: dict[str, float] = {}
     for chunk in table.chunks():  # stored and committed a chunk at a time (see `tabular.checkpoint`)
         items = []

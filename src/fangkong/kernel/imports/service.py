@@ -27,6 +27,7 @@ one chunk; a crash keeps the chunks stored so far, and importing the file again 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -272,7 +273,7 @@ def _finish(job_id: int, session_factory: sessionmaker[Session], *, rows: list[R
             (folder / "report.json").write_text(json.dumps([
                 {"row": r.row, "status": r.status, "person_id": r.person_id,
                  "issues": [_issue_json(i) for i in r.issues],
-                 "extra": {c: r.extra.get(c) for c in extra}} for r in rows[:SHOWN_ROWS]],
+                 "extra": {c: r.extra.get(c) for c in extra}} for r in itertools.islice(rows, SHOWN_ROWS)],
                 ensure_ascii=False, default=str), encoding="utf-8")
         actor = _actor_of(session, job)
         if actor is not None:

@@ -34,7 +34,7 @@ from fangkong.kernel.jurisdictions.address import EMPTY_ADDRESS as ADDRESS_EMPTY
 from fangkong.kernel.jurisdictions.address import AddressParts, normalise_address
 from fangkong.kernel.jurisdictions.models import LEVELS, Address, Unit
 from fangkong.kernel.messages import FieldIssue, Message, Term, _, message
-from fangkong.kernel.tabular import ReportRow, Row, checkpoint, read_table, summarise
+from fangkong.kernel.tabular import ReportLog, ReportRow, Row, checkpoint, read_table, summarise
 
 #: words a file may use for a level (English codes and the usual Chinese names)
 LEVEL_WORDS: dict[str, str] = {
@@ -476,13 +476,13 @@ def export_units(session: Session, actor: Actor, out: Path, *, headers: str | No
 
 
 def import_addresses(session: Session, actor: Actor, path: Path, *,
-                     progress: Progress = None) -> list[ReportRow]:
+                     progress: Progress = None) -> Sequence[ReportRow]:
     """Import gazetteer addresses (address, grid_code). A known address on the same grid is a
     `duplicate`; on another grid it is `rejected`. Batched: a few queries per thousand rows."""
     actor.require("unit.manage")
     table = read_table(path, ADDRESS_COLUMNS, required_any=["address"])
     grids: dict[str, Unit] = {}
-    reports: list[ReportRow] = []
+    reports = ReportLog()  # memory flat in the row count
     for rows in table.chunks():  # stored and committed a chunk at a time; a stored address is a duplicate
         reports.extend(table.report(_import_address_chunk(session, actor, rows, grids, progress)))
         checkpoint(session)

@@ -32,7 +32,7 @@ from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
-from fangkong.kernel.tabular import ReportRow, checkpoint, read_table
+from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.venues import codes
 from fangkong.venues.fields import whole_seconds
 from fangkong.venues.models import Scan, ScanUpload, VenueCode
@@ -457,12 +457,12 @@ def _control_json(status: control_service.ControlStatus | None) -> dict[str, Any
 # -------------------------------------------------------------------------------------------- files
 
 def import_scans_file(session: Session, actor: Actor, path: Path, *,
-                      progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                      progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
     """`fangkong import scans FILE`: venue (ref or code), phone or ID number, scanned_at, request_id;
     one report row per data row. Needs `scans.upload`."""
     actor.require("scans.upload")
     table = read_table(path, SCAN_COLUMNS, required_any=["scanned_at"])
-    reports: list[ReportRow] = []
+    reports = ReportLog()  # memory flat in the row count
     # stored and committed a chunk at a time (`tabular.checkpoint`): idempotent by request_id
     for chunk in table.chunks():
         batch: list[ScanItem] = []
