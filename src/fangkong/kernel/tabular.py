@@ -18,6 +18,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import time
 import unicodedata
@@ -32,6 +33,8 @@ from fangkong.kernel.messages import FieldIssue, Message, _, labels, message
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+log = logging.getLogger("fangkong.imports")
 
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
 HEADER_SEARCH_ROWS = 30
@@ -623,9 +626,15 @@ def checkpoint(session: Session) -> None:
     session.info[LONGEST_CHUNK] = max(session.info.get(LONGEST_CHUNK, 0.0), round(now - started, 3))
     from fangkong.settings import get_settings
 
-    pause = get_settings().import_chunk_pause_ms
+    settings = get_settings()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite and now - started > settings.sqlite_busy_timeout_s / 2:
+        # writers waiting behind this chunk came close to giving up ("database is locked")
+        log.warning("an import chunk held the write lock %.1f s, over half the busy wait (%.0f s): lower "
+                    "FANGKONG_IMPORT_CHUNK_ROWS", now - started, settings.sqlite_busy_timeout_s)
+    pause = settings.import_chunk_pause_ms
     if pause is None:
-        pause = SQLITE_CHUNK_PAUSE_MS if session.get_bind().dialect.name == "sqlite" else 0
+        pause = SQLITE_CHUNK_PAUSE_MS if sqlite else 0
     if pause:
         time.sleep(pause / 1000)
     session.info["import_chunk_started"] = time.perf_counter()
