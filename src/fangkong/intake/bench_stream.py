@@ -8,8 +8,8 @@ watch is `rss_ratio` (big / baseline peak), with `rows_ratio` (= rows / baseline
 Each size runs in a fresh process (peak RSS is a per-process high-water mark) on its own scratch
 database, as `fangkong import leads FILE --report OUT` runs it: chunks committed, the report written.
 Every lead is a new person (the heaviest path: person, lead and task written per row).
-Options: rows=N baseline=M chunk=C database=URL (an empty scratch PostgreSQL database, used for both
-sizes in turn; default a SQLite file per size), keep=1 keeps the scratch directories.
+Options: rows=N baseline=M chunk=C database=URL (a PostgreSQL database: each size runs in a schema of
+its own, dropped afterwards; default a SQLite file per size), keep=1 keeps the scratch directories.
 """
 
 from __future__ import annotations
@@ -73,12 +73,16 @@ def _run_child(rows: int, database: str | None, chunk: int | None, keep: int) ->
         env["FANGKONG_IMPORT_CHUNK_ROWS"] = str(chunk)
     code = ("import json, sys; from fangkong.intake.bench_stream import child; "
             "print(json.dumps(child(int(sys.argv[1]), sys.argv[2], sys.argv[3] or None)))")
-    done = subprocess.run([sys.executable, "-c", code, str(rows), tmp, database or ""], env=env,
-                          capture_output=True, text=True, check=False)
+    schema = f"bench_stream_{os.getpid()}_{rows}"
+    url = _schema(database, schema) if database else ""
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(rows), tmp, url], env=env,
+                              capture_output=True, text=True, check=False)
+    finally:
+        if database:
+            _drop_schema(database, schema)
     if done.returncode != 0:
         raise RuntimeError(f"bench child for {rows} rows failed:\n{done.stderr[-3000:]}")
-    if database:
-        _drop_all(database)
     if not keep:
         import shutil
 
@@ -86,16 +90,28 @@ def _run_child(rows: int, database: str | None, chunk: int | None, keep: int) ->
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _drop_all(database: str) -> None:
-    """Empty the scratch PostgreSQL database between the two runs (each initialises it afresh)."""
+def _schema(database: str, schema: str) -> str:
+    """A schema of the run's own in the PostgreSQL `database` (created here, dropped after the run), and
+    the URL that makes it the search path: the database's other schemas are never touched."""
     from sqlalchemy import text
 
     from fangkong.kernel.db import make_engine
 
     engine = make_engine(database)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{database}{'&' if '?' in database else '?'}options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(database: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from fangkong.kernel.db import make_engine
+
+    engine = make_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
 
