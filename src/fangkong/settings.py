@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     #: parts of 1 MiB or more compressed more than this many times are a zip bomb, not a table
     import_max_ratio: int = Field(default=200, ge=2)
     import_max_rows: int = Field(default=500_000, ge=1)
-    import_max_cells: int = Field(default=5_000_000, ge=1)
+    import_max_cells: int = Field(default=2_000_000, ge=1)
     import_max_columns: int = Field(default=1_000, ge=1)
     #: rows an import reads, stores and commits at a time (the SQLite write lock is free in between)
     import_chunk_rows: int = Field(default=1_000, ge=1, le=100_000)

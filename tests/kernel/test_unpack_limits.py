@@ -23,7 +23,7 @@ from fangkong.kernel.unpack_limits import (
 from fangkong.settings import get_settings, reset_settings_cache
 
 COLUMNS = {"name": ["姓名"], "phone": ["手机号"]}
-ROOMY = Limits(unpacked_mb=256, shared_strings_mb=64, ratio=200, rows=500_000, cells=5_000_000, columns=1000)
+ROOMY = Limits(unpacked_mb=256, shared_strings_mb=64, ratio=200, rows=500_000, cells=2_000_000, columns=1000)
 
 
 def _workbook(rows: int = 3, width: int = 2) -> bytes:
