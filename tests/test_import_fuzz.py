@@ -222,6 +222,8 @@ def test_known_hostile_files(session: Session, tmp_path: Path) -> None:
         lambda h: (".xlsx", _xlsx_bytes([h, ["=cmd|' /C calc'!A0", "x" * 32_767]])[:700]),
         lambda h: (".xlsx", _xlsx_bytes([h, ["=cmd|' /C calc'!A0", "x" * 32_767]])),
         lambda h: (".csv", bytes(range(256)) * 4),
+        # Unicode digits that str.isdigit() accepts and int() refuses (found by this fuzz in pool_size)
+        lambda h: (".csv", _csv_bytes([list(h), ["¹²³"] * len(h), ["１０"] * len(h)], "utf-8")),
     ]
     outcomes: dict[str, int] = {}
     for name, importer in IMPORTERS.items():

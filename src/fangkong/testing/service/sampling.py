@@ -378,7 +378,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
         size = None
         if size_text:
             digits = size_text.replace("合1", "").replace("合一", "").replace("in1", "").strip()
-            if digits.isdigit() and 1 <= int(digits) <= MAX_POOL:
+            if digits.isdecimal() and 1 <= int(digits) <= MAX_POOL:  # not isdigit: int("¹") fails
                 size = int(digits)
             else:
                 issues.append(FieldIssue("pool_size", NOT_A_POOL_SIZE(text=repr(size_text))))
