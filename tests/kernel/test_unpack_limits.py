@@ -173,3 +173,22 @@ def test_a_big_report_spills_to_disk_and_reads_back_in_order(monkeypatch: pytest
     assert log == expected and log[0].issues[0].message.code == "file.limit_rows" and log[-1].row == 35
     assert [r.row for r in log[2:4]] == [3, 4]
     assert summarise(log) == {"rejected": 35}
+
+
+def test_rows_changed_while_iterating_a_spilled_report_stay_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like a list: code that blanks what a report says about someone (a foreign person id) while it
+    iterates changes the log, also the lines kept on disk, also when it stops early."""
+    monkeypatch.setattr(ReportLog, "SPILL_AFTER", 10)
+    monkeypatch.setattr(ReportLog, "BATCH", 4)
+    log = ReportLog(ReportRow(n, "accepted", person_id=n) for n in range(1, 31))
+    assert log._file is not None
+    for r in log:
+        if r.row % 3 == 0:
+            r.person_id = None
+    assert [r.person_id for r in log] == [None if n % 3 == 0 else n for n in range(1, 31)]
+    for r in log:  # stops early: the rest stays as it was
+        r.status = "duplicate"
+        if r.row == 6:
+            break
+    assert [r.status for r in log] == ["duplicate"] * 6 + ["accepted"] * 24
+    assert len(log) == 30 and [r.row for r in log] == list(range(1, 31))

@@ -134,16 +134,36 @@ class ReportLog(Sequence[ReportRow]):
         return self._spilled + len(self._rows)
 
     def __iter__(self) -> Iterator[ReportRow]:
-        if self._file is not None:
-            import pickle
+        """Every line in order. The lines read from disk are written back as the reader left them (into a
+        new file that replaces the old one), so code that changes rows while iterating — as over a
+        list, e.g. blanking foreign person ids — changes the log, however big."""
+        if self._file is None:
+            yield from list(self._rows)
+            return
+        import pickle
+        import tempfile
 
-            self._file.seek(0)
-            read = 0
+        old, new = self._file, tempfile.TemporaryFile()  # noqa: SIM115 (replaces the log's file)
+        old.seek(0)
+        read = 0
+        batch: list[ReportRow] | None = None
+        try:
             while read < self._spilled:
-                batch = pickle.load(self._file)
+                batch = pickle.load(old)
                 read += len(batch)
                 yield from batch
-        yield from list(self._rows)
+                pickle.dump(batch, new, protocol=pickle.HIGHEST_PROTOCOL)
+                batch = None
+            yield from list(self._rows)
+        finally:  # also when the reader stops early: the rest is copied as it is
+            if batch is not None:
+                pickle.dump(batch, new, protocol=pickle.HIGHEST_PROTOCOL)
+            while read < self._spilled:
+                rest = pickle.load(old)
+                read += len(rest)
+                pickle.dump(rest, new, protocol=pickle.HIGHEST_PROTOCOL)
+            old.close()
+            self._file = new
 
     def __getitem__(self, index: int | slice) -> Any:  # type: ignore[override]
         if self._file is None:
