@@ -41,14 +41,14 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock, scope, tabular
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.i18n import LOCALES
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.messages import FieldIssue, Message, _, labels, message, translate
-from fangkong.kernel.tabular import ReportRow, UnusableFile, allow_chunk_commits, summarise, write_report
+from fangkong.kernel.tabular import ReportRow, UnusableFile, summarise, write_report
 from fangkong.settings import get_settings
 
 log = logging.getLogger("fangkong.imports")
@@ -243,7 +243,7 @@ def _run(job_id: int, session_factory: sessionmaker[Session]) -> None:
                 raise DomainError(SUBMITTER_GONE(), status=403, code="forbidden")
             if path is None:
                 raise UnusableFile(FILE_EMPTY())
-            allow_chunk_commits(session)  # the API's writers get the lock between chunks
+            tabular.allow_chunk_commits(session)  # the API's writers get the lock between chunks
             rows = kind.run(session, actor, path, progress=advance, **options)
             session.commit()
         except (UnusableFile, DomainError) as exc:
