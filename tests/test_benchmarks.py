@@ -15,6 +15,7 @@ SIZES = {
     "intake": ["persons=3000", "leads=300"],
     "compliance": ["members=300", "results=3000"],
     "colocation": ["scans=30000"],
+    "import-stream": ["rows=300", "baseline=100", "chunk=100"],
 }
 
 

@@ -22,6 +22,21 @@ class Settings(BaseSettings):
     #: SQLite only: FULL syncs the WAL on every commit, so an acknowledged write survives a power loss;
     #: NORMAL may lose the last commits on power loss (never on a process crash). `fangkong bench sqlite-sync`
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: File imports (docs/operations.md, "File imports: limits and chunks"). What a spreadsheet may unpack
+    #: to, checked from its zip directory and a streamed count before any reader unpacks it:
+    import_max_unpacked_mb: int = Field(default=256, ge=1)
+    import_max_shared_strings_mb: int = Field(default=64, ge=1)
+    #: parts of 1 MiB or more compressed more than this many times are a zip bomb, not a table
+    import_max_ratio: int = Field(default=200, ge=2)
+    import_max_rows: int = Field(default=500_000, ge=1)
+    import_max_cells: int = Field(default=2_000_000, ge=1)
+    import_max_columns: int = Field(default=1_000, ge=1)
+    #: rows an import reads, stores and commits at a time (the SQLite write lock is free in between)
+    import_chunk_rows: int = Field(default=1_000, ge=1, le=100_000)
+    #: a pause after each chunk's commit, so writers waiting for the lock get it (SQLite's busy wait
+    #: polls, it does not queue: an import that began its next chunk at once could win every time).
+    #: Unset: 20 ms on SQLite, none on PostgreSQL (whose lock waiters queue)
+    import_chunk_pause_ms: int | None = Field(default=None, ge=0, le=10_000)
     #: `fangkong serve` runs the scheduled jobs (escalation, overdue tests, retention …) by itself
     scheduler: bool = True
     #: Fixed clock for test and drill databases (ignored in production mode), ISO 8601 with offset.

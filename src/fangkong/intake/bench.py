@@ -146,3 +146,7 @@ def bench_intake(*, persons: int = 1_000_000, leads: int = 100_000, seed: int = 
 
         shutil.rmtree(tmp, ignore_errors=True)
     return BenchResult("intake", figures, notes)
+
+
+# `fangkong bench import-stream` lives beside this one (registered when this module is loaded)
+from fangkong.intake import bench_stream as _bench_stream  # noqa: E402, F401

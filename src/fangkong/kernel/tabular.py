@@ -18,19 +18,30 @@ import codecs
 import csv
 import datetime as dt
 import io
+import logging
 import re
+import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from fangkong.kernel.export import neutralise
 from fangkong.kernel.messages import FieldIssue, Message, _, labels, message
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger("fangkong.imports")
+
 #: rows searched for the header (title rows, notes and blank rows come first in real files)
 HEADER_SEARCH_ROWS = 30
+#: bytes read at a time when checking a file's encoding
+READ_BLOCK = 1024 * 1024
+#: a CSV cell longer than Excel's own limit (32,767 characters) makes the file unusable
+MAX_CELL_CHARS = 32_767
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 REPORT_COLUMNS = ["row", "status", "person_id", "issues"]
 
@@ -81,6 +92,93 @@ class ReportRow:
     person_id: int | None = None
     issues: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ReportLog(Sequence[ReportRow]):
+    """The report lines of a big import, in file order, with memory flat in the row count: the first
+    `SPILL_AFTER` lines are kept as they are, and once there are more, every line is pickled to an
+    anonymous temporary file (unlinked at once, mode 0600) a batch at a time. Read it as a sequence
+    (iteration, `len`, indexing); the report writer and the summary iterate it once more from disk.
+    An importer working in chunks collects its lines here (`Table.report` hands it back whole)."""
+
+    SPILL_AFTER = 10_000
+    BATCH = 1_000
+
+    def __init__(self, rows: Iterable[ReportRow] = ()) -> None:
+        self._rows: list[ReportRow] = []
+        self._file: Any = None
+        self._spilled = 0
+        self.extend(rows)
+
+    def extend(self, rows: Iterable[ReportRow]) -> None:
+        self._rows.extend(rows)
+        if len(self._rows) + self._spilled > self.SPILL_AFTER:
+            self._spill()
+
+    def append(self, row: ReportRow) -> None:
+        self.extend([row])
+
+    def _spill(self) -> None:
+        import pickle
+        import tempfile
+
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the log)
+        self._file.seek(0, io.SEEK_END)
+        for i in range(0, len(self._rows), self.BATCH):
+            pickle.dump(self._rows[i:i + self.BATCH], self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._spilled += len(self._rows)
+        self._rows = []
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._rows)
+
+    def __iter__(self) -> Iterator[ReportRow]:
+        """Every line in order. The lines read from disk are written back as the reader left them (into a
+        new file that replaces the old one), so code that changes rows while iterating — as over a
+        list, e.g. blanking foreign person ids — changes the log, however big."""
+        if self._file is None:
+            yield from list(self._rows)
+            return
+        import pickle
+        import tempfile
+
+        old, new = self._file, tempfile.TemporaryFile()  # noqa: SIM115 (replaces the log's file)
+        old.seek(0)
+        read = 0
+        batch: list[ReportRow] | None = None
+        try:
+            while read < self._spilled:
+                batch = pickle.load(old)
+                read += len(batch)
+                yield from batch
+                pickle.dump(batch, new, protocol=pickle.HIGHEST_PROTOCOL)
+                batch = None
+            yield from list(self._rows)
+        finally:  # also when the reader stops early: the rest is copied as it is
+            if batch is not None:
+                pickle.dump(batch, new, protocol=pickle.HIGHEST_PROTOCOL)
+            while read < self._spilled:
+                rest = pickle.load(old)
+                read += len(rest)
+                pickle.dump(rest, new, protocol=pickle.HIGHEST_PROTOCOL)
+            old.close()
+            self._file = new
+
+    def __getitem__(self, index: int | slice) -> Any:  # type: ignore[override]
+        if self._file is None:
+            return self._rows[index]
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReportLog | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReportLog({len(self)} rows)"
 
 
 # -------------------------------------------------------------------------------------------- headers
@@ -176,31 +274,43 @@ def clean_cell(value: Any) -> str:
 
 # ------------------------------------------------------------------------------------------- sources
 
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # GB18030 is a superset of GBK and GB2312, the encodings of Chinese Excel's "CSV" exports
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise UnusableFile(CANNOT_DECODE(byte=exc.start)) from None
+def _encoding(path: Path) -> str:
+    """The file's encoding, read a block at a time (the whole file is never held): UTF-8 (BOM or not),
+    UTF-16 with a BOM, else GB18030 (a superset of GBK and GB2312, what Chinese Excel's "CSV" exports
+    write). Raises UnusableFile when neither decodes the whole file."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    error = 0
+    for name in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(name)(errors="strict")
+        offset = 0
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(READ_BLOCK):
+                    decoder.decode(block)
+                    offset += len(block)
+                decoder.decode(b"", final=True)
+            return name
+        except UnicodeDecodeError as exc:
+            error = offset + max(exc.start, 0)
+    raise UnusableFile(CANNOT_DECODE(byte=error))
 
 
-def _sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(head: str) -> str:
     """The delimiter among , ; tab that splits most of the first lines into several fields.
 
     Hand-written: csv.Sniffer guesses wrongly when title rows without delimiters come first.
     """
-    head = "\n".join(text.splitlines()[:60])
     best, best_score = ",", -1
     for delim in (",", "\t", ";"):
-        rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=delim))
+        try:
+            rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=delim))
+        except csv.Error:  # a field past the csv module's limit: reading the file will say so
+            continue
         widths = Counter(len(r) for r in rows if len(r) > 1)
         score = max(widths.values(), default=0) * 1000 + sum(widths.values())
         if score > best_score:
@@ -208,21 +318,51 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    line = 0
-    try:
-        for rec in reader:
-            yield line + 1, rec
-            line = reader.line_num
-    except csv.Error as exc:
-        raise UnusableFile(CSV_BROKEN(line=line + 1, error=str(exc))) from None
+class _CsvSource:
+    """A CSV read as a stream: one pass at opening checks it decodes and parses to the end and counts
+    its records (so a broken line refuses the file before anything is stored), then `rows()` reads it
+    again, a record at a time. Memory stays flat in the file's length."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.encoding = _encoding(path)
+        with self._open() as fh:
+            head = "".join(line for _, line in zip(range(60), fh, strict=False))
+        self.delimiter = _sniff_delimiter(head)
+        self.records = sum(1 for _ in self._records())
+
+    def _open(self) -> io.TextIOWrapper:
+        return self.path.open(encoding=self.encoding, newline="", errors="strict")
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        with self._open() as fh:
+            reader = csv.reader(fh, delimiter=self.delimiter)
+            line = 0
+            try:
+                for rec in reader:
+                    if any(len(cell) > MAX_CELL_CHARS for cell in rec):
+                        raise csv.Error(f"a field longer than {MAX_CELL_CHARS} characters")
+                    yield line + 1, rec
+                    line = reader.line_num
+            except csv.Error as exc:
+                raise UnusableFile(CSV_BROKEN(line=line + 1, error=str(exc))) from None
+            except UnicodeDecodeError as exc:  # the file changed since it was checked
+                raise UnusableFile(CANNOT_DECODE(byte=exc.start)) from None
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        yield from self._records()
 
 
 class _Sheet:
     def __init__(self, path: Path, sheet: str | None) -> None:
         from python_calamine import CalamineWorkbook
 
+        from fangkong.kernel.unpack_limits import LimitExceeded, check_spreadsheet
+
+        try:
+            check_spreadsheet(path)  # before calamine unpacks anything
+        except LimitExceeded as exc:
+            raise UnusableFile(exc.message) from None
         try:
             wb = CalamineWorkbook.from_path(str(path))
             if sheet is not None:
@@ -268,11 +408,11 @@ class Table:
             self.total_rows = (sh.ws.end[0] + 1) if sh.ws.end else 0
         else:
             try:
-                text = _decode(self.path.read_bytes())
+                csv_source = _CsvSource(self.path)
             except OSError as exc:
                 raise UnusableFile(CANNOT_READ(path=str(path), error=str(exc.strerror))) from None
-            source = _csv_rows(text)
-            self.total_rows = text.count("\n") + 1
+            source = csv_source.rows()
+            self.total_rows = csv_source.records
         self._source = source
         head: list[tuple[int, list[str]]] = []
         for number, rec in source:
@@ -383,10 +523,38 @@ class Table:
     def rows(self) -> Iterator[Row]:
         return iter(self)
 
-    def report(self, rows: Iterable[ReportRow]) -> list[ReportRow]:
+    def chunks(self, size: int | None = None) -> Iterator[list[Row]]:
+        """The data rows in lists of at most `size` (default: the `import_chunk_rows` setting), read as
+        they are needed: an importer handles and stores one chunk, calls `checkpoint`, then reads on.
+        Memory stays bounded by the chunk, not the file (a CSV is streamed; see `_CsvSource`)."""
+        if size is None:
+            from fangkong.settings import get_settings
+
+            size = get_settings().import_chunk_rows
+        chunk: list[Row] = []
+        for row in self:
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    @overload
+    def report(self, rows: ReportLog) -> ReportLog: ...
+
+    @overload
+    def report(self, rows: Iterable[ReportRow]) -> list[ReportRow]: ...
+
+    def report(self, rows: Iterable[ReportRow]) -> list[ReportRow] | ReportLog:
         """The importer's report lines with the `skipped` lines of summary and note rows, in file order.
-        Every importer returns this, so no report ever loses a row of the file."""
-        return sorted([*rows, *self.skipped], key=lambda r: r.row)
+        Every importer returns this, so no report ever loses a row of the file. The skipped lines are
+        handed out once: an importer working in chunks calls this for each chunk."""
+        skipped, self.skipped = self.skipped, []
+        if isinstance(rows, ReportLog):  # chunks already merged in order: what is left comes after them
+            rows.extend(sorted(skipped, key=lambda r: r.row))
+            return rows
+        return sorted([*rows, *skipped], key=lambda r: r.row)
 
 
 def read_table(path: Path, columns: dict[str, list[str]], *, required_any: list[str] | None = None,
@@ -443,15 +611,66 @@ def summary_line(counts: dict[str, int]) -> Message:
     return SUMMARY(total=total, counts=parts) if parts else SUMMARY_EMPTY(total=total)
 
 
+# ------------------------------------------------------------------------------------------ chunks
+
+#: `session.info` key set by whoever owns an import's transaction (`run_import`, the page-import worker):
+#: the importer may commit after each chunk. Unset (a test's session, an API batch), nothing commits.
+COMMIT_CHUNKS = "import_commit_chunks"
+#: `session.info` key: the longest time a chunk held the transaction, in seconds (for `fangkong bench`)
+LONGEST_CHUNK = "import_longest_chunk_s"
+#: SQLite's busy wait polls at most every 100 ms once it has waited a while: a 20 ms gap after each
+#: chunk lets a waiting writer in with a chance of about one in five per chunk, for 2-4% of the time
+SQLITE_CHUNK_PAUSE_MS = 20
+
+
+def allow_chunk_commits(session: Session) -> Session:
+    """Let the importers working in `session` commit after each chunk (the caller owns the session and
+    commits at the end as before). Between chunks SQLite's write lock is free, so API writers queue for
+    at most one chunk, never the whole file."""
+    session.info[COMMIT_CHUNKS] = True
+    session.info["import_chunk_started"] = time.perf_counter()
+    return session
+
+
+def checkpoint(session: Session) -> None:
+    """The end of a chunk: commit it when the session's owner allowed it (`allow_chunk_commits`).
+
+    Every importer is idempotent (a stored row is reported `duplicate` and changes nothing), so a file
+    whose import died after some chunks is simply imported again: the stored chunks come back as
+    duplicates and the rest is stored, each row exactly once."""
+    if not session.info.get(COMMIT_CHUNKS):
+        return
+    session.commit()
+    now = time.perf_counter()
+    started = session.info.get("import_chunk_started", now)
+    session.info[LONGEST_CHUNK] = max(session.info.get(LONGEST_CHUNK, 0.0), round(now - started, 3))
+    from fangkong.settings import get_settings
+
+    settings = get_settings()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite and now - started > settings.sqlite_busy_timeout_s / 2:
+        # writers waiting behind this chunk came close to giving up ("database is locked")
+        log.warning("an import chunk held the write lock %.1f s, over half the busy wait (%.0f s): lower "
+                    "FANGKONG_IMPORT_CHUNK_ROWS", now - started, settings.sqlite_busy_timeout_s)
+    pause = settings.import_chunk_pause_ms
+    if pause is None:
+        pause = SQLITE_CHUNK_PAUSE_MS if sqlite else 0
+    if pause:
+        time.sleep(pause / 1000)
+    session.info["import_chunk_started"] = time.perf_counter()
+
+
 # ------------------------------------------------------------------------------------ command line
 
 def run_import(description: str, path: Path, report: Path | None, work: Any,
-               extra_columns: list[str] | None = None) -> list[ReportRow]:
+               extra_columns: list[str] | None = None) -> Sequence[ReportRow]:
     """The body of every `fangkong import KIND FILE [--report OUT]` command.
 
     `work(session, actor, path, progress=advance)` returns the report rows. One unit of work for
-    the whole file; an unusable file (or a refused permission) exits 1 with nothing stored; otherwise
-    the report is written, a summary line goes to stderr, and the command exits 0.
+    the whole file, committed a chunk at a time (`checkpoint`) so the API's writers are never held up
+    for more than one chunk; an unusable file (or a refused permission) exits 1 with nothing stored
+    (both are found before the first chunk); otherwise the report is written, a summary line goes to
+    stderr, and the command exits 0.
     """
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.kernel.bootstrap import load_mode
@@ -461,10 +680,11 @@ def run_import(description: str, path: Path, report: Path | None, work: Any,
     from fangkong.kernel.i18n import cli_locale
     from fangkong.kernel.messages import translate
 
-    rows: list[ReportRow] = []
+    rows: Sequence[ReportRow] = []
     try:
         with progress(description, None) as advance, unit_of_work() as session:
             load_mode(session)
+            allow_chunk_commits(session)
             rows = work(session, SYSTEM_ACTOR, Path(path), progress=advance)
     except UnusableFile as exc:
         fail(f"{path}: {translate(exc.message, cli_locale())}", 1)

@@ -84,7 +84,8 @@ class LeadItem:
 @dataclass
 class IngestResult:
     batch_id: int
-    rows: list[ReportRow]
+    #: a list, or for a file a `ReportLog` (memory flat in the row count)
+    rows: Sequence[ReportRow]
     #: seconds spent in each stage (for `fangkong bench intake`)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -245,13 +246,15 @@ def ingest_leads(
     via: str = "file",
     filename: str | None = None,
     advance: Callable[[int], None] | None = None,
+    batch: LeadBatch | None = None,
 ) -> IngestResult:
     """Store a batch of leads with one report line per item (线索批量接收).
 
     Each item is `accepted` (stored, person resolved, decision made, task assigned), `duplicate`
     (already stored: same channel and source_ref, or the same content without one; nothing changes)
     or `rejected` (nothing to find a person by). Invalid ID or phone numbers are issues, not
-    rejections. One bad item never stops the others.
+    rejections. One bad item never stops the others. A file comes in chunks: each chunk after the
+    first passes the file's `batch`, whose counts add up.
     """
     actor.require("lead.import")
     pack = policy_service.active_pack(session)
@@ -267,10 +270,12 @@ def ingest_leads(
     now = clock.now()
     advance = advance or (lambda n: None)
     root = jurisdictions_service.root_unit(session)
-    batch = LeadBatch(channel=channel, via=via, filename=filename, actor_id=actor.user_id,
-                      actor_name=actor.username, started_at=now)
-    session.add(batch)
-    session.flush()
+    if batch is None:
+        batch = LeadBatch(channel=channel, via=via, filename=filename, actor_id=actor.user_id,
+                          actor_name=actor.username, started_at=now, rows=0, accepted=0, duplicate=0,
+                          rejected=0, new_persons=0)
+        session.add(batch)
+        session.flush()
 
     timings: dict[str, float] = {}
     lap = _Lap(timings)
@@ -377,8 +382,11 @@ def ingest_leads(
             r.report.extra["lead_id"] = r.dup_of.report.extra.get("lead_id")
     report = [r.report for r in rows]
     counts = {s: sum(1 for x in report if x.status == s) for s in ("accepted", "duplicate", "rejected")}
-    batch.rows, batch.accepted, batch.duplicate, batch.rejected = len(report), *counts.values()
-    batch.new_persons, batch.finished_at = created, clock.now()
+    batch.rows = (batch.rows or 0) + len(report)
+    batch.accepted = (batch.accepted or 0) + counts["accepted"]
+    batch.duplicate = (batch.duplicate or 0) + counts["duplicate"]
+    batch.rejected = (batch.rejected or 0) + counts["rejected"]
+    batch.new_persons, batch.finished_at = (batch.new_persons or 0) + created, clock.now()
     session.flush()
     audit.record(session, actor, "intake.leads_received", object_type="lead_batch", object_id=batch.id,
                  channel=channel, via=via, filename=filename, rows=len(report), new_persons=created, **counts,
@@ -413,17 +421,29 @@ def import_leads_file(session: Session, actor: Actor, path: Any, *, channel: str
     from pathlib import Path
 
     from fangkong.intake.headers import LEAD_COLUMNS
-    from fangkong.kernel.tabular import read_table
+    from fangkong.kernel.tabular import ReportLog, checkpoint, read_table
 
     table = read_table(Path(path), LEAD_COLUMNS,
                        required_any=["name", "id_number", "phone", "source_ref"])
     columns = {canon: table.headers[col] for canon, col in table.fields.items()}
-    items = []
-    for row in table:
-        payload = {columns[c]: row.values[c] for c in columns}
-        payload.update(row.extra)
-        items.append(LeadItem(row.number, row.values, row.extra, payload))
-    result = ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
-                          filename=Path(path).name, advance=progress)
-    result.rows = table.report(result.rows)
-    return result
+    result: IngestResult | None = None
+    batch: LeadBatch | None = None
+    rows = ReportLog()  # memory flat in the row count
+    timings: dict[str, float] = {}
+    for chunk in table.chunks():  # stored and committed a chunk at a time (see `tabular.checkpoint`)
+        items = []
+        for row in chunk:
+            payload = {columns[c]: row.values[c] for c in columns}
+            payload.update(row.extra)
+            items.append(LeadItem(row.number, row.values, row.extra, payload))
+        result = ingest_leads(session, actor, channel=channel, items=items, category=category, via="file",
+                              filename=Path(path).name, advance=progress, batch=batch)
+        batch = session.get(LeadBatch, result.batch_id)
+        rows.extend(table.report(result.rows))
+        for stage, seconds in result.timings.items():
+            timings[stage] = round(timings.get(stage, 0.0) + seconds, 3)
+        checkpoint(session)
+    if result is None:  # no data rows: an empty batch still says the file came in
+        result = ingest_leads(session, actor, channel=channel, items=[], category=category, via="file",
+                              filename=Path(path).name, advance=progress)
+    return IngestResult(result.batch_id, table.report(rows), timings)

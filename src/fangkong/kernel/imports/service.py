@@ -20,12 +20,14 @@ and its upload route hands the file over (`kernel.web.routes_imports.start` runs
                                  stream=file.file, options={"channel": channel})
     return routes_imports.start(request, job)      # 303 to /imports/<id>, the progress view
 
-The running count lives in the process that runs the job (the row only gets the final one): the
-import's own transaction holds SQLite's write lock until it ends, so progress cannot be written there.
+The running count lives in the process that runs the job (the row only gets the final one). The import
+commits a chunk at a time (`tabular.checkpoint`), so it never holds SQLite's write lock for longer than
+one chunk; a crash keeps the chunks stored so far, and importing the file again stores the rest once.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -39,7 +41,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock, scope, tabular
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import DomainError, FieldError, NotFound, ValidationFailed
@@ -65,6 +67,10 @@ labels("audit_action", {"import.submitted": _("File submitted for import"),
                         "import.finished": _("Page import finished")})
 labels("record", {"importjob": _("import job")})
 JOB_CRASHED = message("import.crashed", _("the import stopped on an unexpected error; nothing was stored"))
+#: imports commit a chunk at a time: what a crash after the first chunk leaves, and how to finish
+JOB_CRASHED_PART = message("import.crashed_partly", _(
+    "the import stopped on an unexpected error; the rows read before it are stored. Import the same file "
+    "again: stored rows are reported as duplicates and the rest is stored once"))
 
 #: run(session, actor, path, *, progress, **options) -> report rows
 Runner = Callable[..., list[ReportRow]]
@@ -207,7 +213,7 @@ def run(job_id: int, session_factory: sessionmaker[Session]) -> None:
         _run(job_id, session_factory)
     except Exception:  # the worker thread must end, and the job say why
         log.exception("import job %s crashed", job_id)
-        _finish(job_id, session_factory, rows=None, error=_as_json(JOB_CRASHED()))
+        _finish(job_id, session_factory, rows=None, error=_as_json(JOB_CRASHED_PART()))
     finally:
         with _lock:
             _progress.pop(job_id, None)
@@ -238,6 +244,7 @@ def _run(job_id: int, session_factory: sessionmaker[Session]) -> None:
                 raise DomainError(SUBMITTER_GONE(), status=403, code="forbidden")
             if path is None:
                 raise UnusableFile(FILE_EMPTY())
+            tabular.allow_chunk_commits(session)  # the API's writers get the lock between chunks
             rows = kind.run(session, actor, path, progress=advance, **options)
             # the report names only persons in the submitter's jurisdiction (existence oracle, issue #11)
             people_service.hide_foreign_persons(session, actor, rows)
@@ -269,7 +276,7 @@ def _finish(job_id: int, session_factory: sessionmaker[Session], *, rows: list[R
             (folder / "report.json").write_text(json.dumps([
                 {"row": r.row, "status": r.status, "person_id": r.person_id,
                  "issues": [_issue_json(i) for i in r.issues],
-                 "extra": {c: r.extra.get(c) for c in extra}} for r in rows[:SHOWN_ROWS]],
+                 "extra": {c: r.extra.get(c) for c in extra}} for r in itertools.islice(rows, SHOWN_ROWS)],
                 ensure_ascii=False, default=str), encoding="utf-8")
         actor = _actor_of(session, job)
         if actor is not None:

@@ -34,7 +34,7 @@ from fangkong.kernel.jurisdictions.address import EMPTY_ADDRESS as ADDRESS_EMPTY
 from fangkong.kernel.jurisdictions.address import AddressParts, normalise_address
 from fangkong.kernel.jurisdictions.models import LEVELS, Address, Unit
 from fangkong.kernel.messages import FieldIssue, Message, Term, _, message
-from fangkong.kernel.tabular import ReportRow, read_table, summarise
+from fangkong.kernel.tabular import ReportLog, ReportRow, Row, checkpoint, read_table, summarise
 
 #: words a file may use for a level (English codes and the usual Chinese names)
 LEVEL_WORDS: dict[str, str] = {
@@ -476,14 +476,26 @@ def export_units(session: Session, actor: Actor, out: Path, *, headers: str | No
 
 
 def import_addresses(session: Session, actor: Actor, path: Path, *,
-                     progress: Progress = None) -> list[ReportRow]:
+                     progress: Progress = None) -> Sequence[ReportRow]:
     """Import gazetteer addresses (address, grid_code). A known address on the same grid is a
     `duplicate`; on another grid it is `rejected`. Batched: a few queries per thousand rows."""
     actor.require("unit.manage")
     table = read_table(path, ADDRESS_COLUMNS, required_any=["address"])
-    rows = list(table)
-    grid_codes = sorted({r.values["grid_code"] for r in rows if r.values["grid_code"]})
     grids: dict[str, Unit] = {}
+    reports = ReportLog()  # memory flat in the row count
+    for rows in table.chunks():  # stored and committed a chunk at a time; a stored address is a duplicate
+        reports.extend(table.report(_import_address_chunk(session, actor, rows, grids, progress)))
+        checkpoint(session)
+    reports = table.report(reports)
+    audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
+                 **summarise(reports))
+    return reports
+
+
+def _import_address_chunk(session: Session, actor: Actor, rows: list[Row], grids: dict[str, Unit],
+                          progress: Progress) -> list[ReportRow]:
+    """One chunk of an address file: checked, looked up, new addresses inserted (not committed)."""
+    grid_codes = sorted({r.values["grid_code"] for r in rows if r.values["grid_code"]} - set(grids))
     for chunk in _chunks(grid_codes):
         grids.update({u.code: u for u in session.execute(select(Unit).where(Unit.code.in_(chunk))).scalars()})
     reports: list[ReportRow] = []
@@ -540,7 +552,4 @@ def import_addresses(session: Session, actor: Actor, path: Path, *,
             batch = []
     if batch:
         session.execute(insert(Address), batch)
-    reports = table.report(reports)
-    audit.record(session, actor, "address.imported", object_type="address", file=Path(path).name,
-                 **summarise(reports))
     return reports

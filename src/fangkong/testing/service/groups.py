@@ -21,7 +21,7 @@ from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import PersonKeys, resolve_persons
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
-from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.testing.headers import ROSTER_COLUMNS
 from fangkong.testing.models import RULE_GROUP, EmployerHeadcount, GroupMember
 from fangkong.testing.service import common
@@ -203,14 +203,22 @@ def enrol_roster(session: Session, actor: Actor, *, items: Sequence[RosterItem],
 
 
 def import_roster(session: Session, actor: Actor, path: Path, *, group_code: str, employer_ref: str,
-                  progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                  progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
     """`fangkong import roster FILE --group G --employer E` (CSV or XLSX). Raises UnusableFile."""
     common.check_group(common.pack(session), group_code)
     table = read_table(Path(path), ROSTER_COLUMNS, required_any=["id_number", "phone"])
-    items = [RosterItem(row.number, row.values.get("name") or None, row.values.get("id_number") or None,
-                        row.values.get("phone") or None) for row in table]
-    return table.report(enrol_roster(session, actor, items=items, group_code=group_code,
-                                     employer_ref=employer_ref, filename=Path(path).name, advance=progress))
+    reports = ReportLog()  # memory flat in the row count
+    for chunk in table.chunks():  # stored and committed a chunk at a time; idempotent by person
+        items = [RosterItem(row.number, row.values.get("name") or None, row.values.get("id_number") or None,
+                            row.values.get("phone") or None) for row in chunk]
+        reports.extend(table.report(enrol_roster(session, actor, items=items, group_code=group_code,
+                                                 employer_ref=employer_ref, filename=Path(path).name,
+                                                 advance=progress)))
+        checkpoint(session)
+    if not reports:  # no data rows: still checks the employer and the permission
+        enrol_roster(session, actor, items=[], group_code=group_code, employer_ref=employer_ref,
+                     filename=Path(path).name, advance=progress)
+    return table.report(reports)
 
 
 # ------------------------------------------------------------------------------------------ by rule

@@ -26,7 +26,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, Term, _, message, reason_of
-from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.tasks.models import Task
 from fangkong.testing import kinds, rules
@@ -151,11 +151,18 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
 
 
 def import_results(session: Session, actor: Actor, path: Path, *,
-                   progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                   progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
     """`fangkong import results FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), RESULT_COLUMNS, required_any=["tube_barcode"])
-    items = [ResultItem(row.number, row.values) for row in table]
-    return table.report(ingest_results(session, actor, items=items, filename=Path(path).name, advance=progress))
+    reports = ReportLog()  # memory flat in the row count
+    for chunk in table.chunks():  # stored and committed a chunk at a time; a repeated result is a duplicate
+        items = [ResultItem(row.number, row.values) for row in chunk]
+        reports.extend(table.report(ingest_results(session, actor, items=items, filename=Path(path).name,
+                                                   advance=progress)))
+        checkpoint(session)
+    if not reports:  # no data rows: still checks the permission
+        ingest_results(session, actor, items=[], filename=Path(path).name, advance=progress)
+    return table.report(reports)
 
 
 # ------------------------------------------------------------------------------------------ effects

@@ -35,7 +35,7 @@ from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import PersonKeys, find_known, resolve_persons
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
-from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.testing import rules
 from fangkong.testing.headers import SAMPLE_COLUMNS
 from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeSample
@@ -381,7 +381,7 @@ def ingest_samples(session: Session, actor: Actor, *, items: Sequence[SampleItem
         size = None
         if size_text:
             digits = size_text.replace("合1", "").replace("合一", "").replace("in1", "").strip()
-            if digits.isdigit() and 1 <= int(digits) <= MAX_POOL:
+            if digits.isdecimal() and 1 <= int(digits) <= MAX_POOL:  # not isdigit: int("¹") fails
                 size = int(digits)
             else:
                 issues.append(FieldIssue("pool_size", NOT_A_POOL_SIZE(text=repr(size_text))))
@@ -482,11 +482,20 @@ def _root(session: Session) -> tuple[int, str]:
 
 
 def import_samples(session: Session, actor: Actor, path: Path, *,
-                   progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                   progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
     """`fangkong import samples FILE` (CSV or XLSX). Raises UnusableFile."""
     table = read_table(Path(path), SAMPLE_COLUMNS, required_any=["tube_barcode"])
-    items = [SampleItem(row.number, row.values) for row in table]
-    return table.report(ingest_samples(session, actor, items=items, filename=Path(path).name, advance=progress))
+    reports = ReportLog()  # memory flat in the row count
+    # stored and committed a chunk at a time: a pooled tube filled over two chunks is found again in the
+    # database, and a person already in a tube is a duplicate, so a re-import stores each sample once
+    for chunk in table.chunks():
+        items = [SampleItem(row.number, row.values) for row in chunk]
+        reports.extend(table.report(ingest_samples(session, actor, items=items, filename=Path(path).name,
+                                                   advance=progress)))
+        checkpoint(session)
+    if not reports:  # no data rows: still checks the permission
+        ingest_samples(session, actor, items=[], filename=Path(path).name, advance=progress)
+    return table.report(reports)
 
 
 # ---------------------------------------------------------------------------------- citizen's page

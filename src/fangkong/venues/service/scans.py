@@ -32,7 +32,7 @@ from fangkong.kernel.people import crypto
 from fangkong.kernel.people.identity import check_id_number, check_phone
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
-from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.venues import codes
 from fangkong.venues.fields import whole_seconds
 from fangkong.venues.models import Scan, ScanUpload, VenueCode
@@ -458,33 +458,28 @@ def _control_json(status: control_service.ControlStatus | None) -> dict[str, Any
 # -------------------------------------------------------------------------------------------- files
 
 def import_scans_file(session: Session, actor: Actor, path: Path, *,
-                      progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                      progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
     """`fangkong import scans FILE`: venue (ref or code), phone or ID number, scanned_at, request_id;
     one report row per data row. Needs `scans.upload`."""
     actor.require("scans.upload")
     table = read_table(path, SCAN_COLUMNS, required_any=["scanned_at"])
-    reports: list[ReportRow] = []
-    batch: list[ScanItem] = []
-
-    def flush() -> None:
-        if batch:
-            reports.extend(record_scans(session, actor, items=batch, source="file", audit_batch=False))
-            if progress is not None:
-                progress(len(batch))
-            batch.clear()
-
-    for row in table:
-        v = row.values
-        ref, code, either = v.get("venue_ref", ""), v.get("venue_code", ""), v.get("venue", "")
-        if either and not ref and not code:
-            ref, code = ("", either) if "/v/" in either or either.count(".") == 2 else (either, "")
-        batch.append(ScanItem(row.number, venue_ref=ref, venue_code=code, phone=v.get("phone") or None,
-                              id_number=v.get("id_number") or None, name=v.get("name") or None,
-                              scanned_at=v.get("scanned_at", ""), request_id=v.get("request_id") or None,
-                              temperature=v.get("temperature"), mask_ok=v.get("mask_ok")))
-        if len(batch) >= 5000:
-            flush()
-    flush()
+    reports = ReportLog()  # memory flat in the row count
+    # stored and committed a chunk at a time (`tabular.checkpoint`): idempotent by request_id
+    for chunk in table.chunks():
+        batch: list[ScanItem] = []
+        for row in chunk:
+            v = row.values
+            ref, code, either = v.get("venue_ref", ""), v.get("venue_code", ""), v.get("venue", "")
+            if either and not ref and not code:
+                ref, code = ("", either) if "/v/" in either or either.count(".") == 2 else (either, "")
+            batch.append(ScanItem(row.number, venue_ref=ref, venue_code=code, phone=v.get("phone") or None,
+                                  id_number=v.get("id_number") or None, name=v.get("name") or None,
+                                  scanned_at=v.get("scanned_at", ""), request_id=v.get("request_id") or None,
+                                  temperature=v.get("temperature"), mask_ok=v.get("mask_ok")))
+        reports.extend(table.report(record_scans(session, actor, items=batch, source="file", audit_batch=False)))
+        if progress is not None:
+            progress(len(batch))
+        checkpoint(session)
     reports = table.report(reports)
     counts: dict[str, int] = {}
     for r in reports:

@@ -29,7 +29,7 @@ from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.places.models import Place
-from fangkong.kernel.tabular import ReportRow, read_table
+from fangkong.kernel.tabular import ReportRow, checkpoint, read_table
 from fangkong.venues.fields import parse_category
 from fangkong.venues.models import Scan, ScanUpload, VenueFlag
 from fangkong.venues.service import codes as codes_service
@@ -73,75 +73,78 @@ def import_venues_file(session: Session, actor: Actor, path: Path, *,
     actor.require("venues.manage")
     actor.require("place.manage")
     table = read_table(path, VENUE_COLUMNS, required_any=["ref", "name"])
-    rows = list(table)
-    refs = sorted({r.values.get("ref", "").strip() for r in rows if r.values.get("ref", "").strip()})
-    stored: dict[str, Place] = {}
-    for i in range(0, len(refs), 500):
-        for place in session.execute(select(Place).where(Place.ref.in_(refs[i:i + 500]))).scalars():
-            stored[place.ref or ""] = place
     units: dict[str, Unit | None] = {}
     seen: dict[str, tuple[int, str]] = {}
-    new_ids: list[int] = []
+    issued = 0
     out: list[ReportRow] = []
-    for row in rows:
-        v = row.values
-        rep = ReportRow(row.number, "accepted")
-        out.append(rep)
-        ref, name = v.get("ref", "").strip(), v.get("name", "").strip()
-        if not ref:
-            rep.status, rep.issues = "rejected", [FieldIssue("ref", REQUIRED())]
-            continue
-        if ref in stored or ref in seen:
-            place = stored.get(ref)
-            if place is None:
-                rep.status, rep.extra = "duplicate", {"venue_id": seen[ref][0], "place_code": seen[ref][1]}
-                rep.issues.append(FieldIssue("ref", REPEATED(row=_row_of(out, seen[ref][0]))))
+    # stored, given their codes and committed a chunk at a time; a stored ref is a duplicate
+    for rows in table.chunks():
+        refs = sorted({r.values.get("ref", "").strip() for r in rows if r.values.get("ref", "").strip()})
+        stored: dict[str, Place] = {}
+        for i in range(0, len(refs), 500):
+            for place in session.execute(select(Place).where(Place.ref.in_(refs[i:i + 500]))).scalars():
+                stored[place.ref or ""] = place
+        new_ids: list[int] = []
+        for row in rows:
+            v = row.values
+            rep = ReportRow(row.number, "accepted")
+            out.append(rep)
+            ref, name = v.get("ref", "").strip(), v.get("name", "").strip()
+            if not ref:
+                rep.status, rep.issues = "rejected", [FieldIssue("ref", REQUIRED())]
                 continue
-            if place.kind != "venue" or not scope.sees(actor, place):
-                rep.status, rep.issues = "rejected", [FieldIssue("ref", REF_TAKEN())]
+            if ref in stored or ref in seen:
+                place = stored.get(ref) if ref not in seen else None  # a repeat within the file comes first
+                if place is None:
+                    rep.status, rep.extra = "duplicate", {"venue_id": seen[ref][0], "place_code": seen[ref][1]}
+                    rep.issues.append(FieldIssue("ref", REPEATED(row=_row_of(out, seen[ref][0]))))
+                    continue
+                if place.kind != "venue" or not scope.sees(actor, place):
+                    rep.status, rep.issues = "rejected", [FieldIssue("ref", REF_TAKEN())]
+                    continue
+                rep.status, rep.extra = "duplicate", {"venue_id": place.id, "place_code": place.code}
+                if name and name != place.name:
+                    rep.issues.append(FieldIssue("name", ALREADY_IMPORTED(name=place.name)))
                 continue
-            rep.status, rep.extra = "duplicate", {"venue_id": place.id, "place_code": place.code}
-            if name and name != place.name:
-                rep.issues.append(FieldIssue("name", ALREADY_IMPORTED(name=place.name)))
-            continue
-        category, cat_issue = parse_category(v.get("category", ""))
-        issues = [FieldIssue("category", cat_issue)] if cat_issue else []
-        if not name:
-            issues.append(FieldIssue("name", REQUIRED()))
-        try:
-            capacity = _int_cell(v.get("capacity", ""))
-        except ValueError:
-            capacity = None
-            issues.append(FieldIssue("capacity", CAPACITY()))
-        unit_id = None
-        code = v.get("unit", "").strip()
-        if code:
-            if code not in units:
-                units[code] = scope.visible_unit_or_none(session, actor, code=code)
-            if units[code] is None:
-                issues.append(FieldIssue("unit", UNKNOWN_UNIT(code=code)))
-            else:
-                unit_id = units[code].id  # type: ignore[union-attr]
-        if any(i.startswith(("name:", "capacity:", "unit:")) for i in issues):
-            rep.status, rep.issues = "rejected", issues
-            continue
-        try:
-            # create_place validates before it writes, so a refused row leaves nothing behind
-            place = places_service.create_place(
-                session, actor, kind="venue", name=name, category=category, ref=ref, unit_id=unit_id,
-                address_text=v.get("address", "").strip() or None, capacity=capacity)
-        except DomainError as exc:
-            rep.status = "rejected"
-            rep.issues = issues + ([FieldIssue(f.field, f.message) for f in exc.fields]
-                                   or [FieldIssue("venue", exc.message)])
-            continue
-        rep.issues = issues
-        rep.extra = {"venue_id": place.id, "place_code": place.code}
-        seen[ref] = (place.id, place.code)
-        new_ids.append(place.id)
-        if progress is not None:
-            progress(1)
-    issued = codes_service.issue_codes_bulk(session, new_ids)
+            category, cat_issue = parse_category(v.get("category", ""))
+            issues = [FieldIssue("category", cat_issue)] if cat_issue else []
+            if not name:
+                issues.append(FieldIssue("name", REQUIRED()))
+            try:
+                capacity = _int_cell(v.get("capacity", ""))
+            except ValueError:
+                capacity = None
+                issues.append(FieldIssue("capacity", CAPACITY()))
+            unit_id = None
+            code = v.get("unit", "").strip()
+            if code:
+                if code not in units:
+                    units[code] = scope.visible_unit_or_none(session, actor, code=code)
+                if units[code] is None:
+                    issues.append(FieldIssue("unit", UNKNOWN_UNIT(code=code)))
+                else:
+                    unit_id = units[code].id  # type: ignore[union-attr]
+            if any(i.startswith(("name:", "capacity:", "unit:")) for i in issues):
+                rep.status, rep.issues = "rejected", issues
+                continue
+            try:
+                # create_place validates before it writes, so a refused row leaves nothing behind
+                place = places_service.create_place(
+                    session, actor, kind="venue", name=name, category=category, ref=ref, unit_id=unit_id,
+                    address_text=v.get("address", "").strip() or None, capacity=capacity)
+            except DomainError as exc:
+                rep.status = "rejected"
+                rep.issues = issues + ([FieldIssue(f.field, f.message) for f in exc.fields]
+                                       or [FieldIssue("venue", exc.message)])
+                continue
+            rep.issues = issues
+            rep.extra = {"venue_id": place.id, "place_code": place.code}
+            seen[ref] = (place.id, place.code)
+            new_ids.append(place.id)
+            if progress is not None:
+                progress(1)
+        issued += codes_service.issue_codes_bulk(session, new_ids)
+        checkpoint(session)
     out = table.report(out)
     counts: dict[str, int] = {}
     for r in out:
