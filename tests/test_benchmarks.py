@@ -16,6 +16,7 @@ SIZES = {
     "compliance": ["members=300", "results=3000"],
     "colocation": ["scans=30000"],
     "import-stream": ["rows=300", "baseline=100", "chunk=100"],
+    "sqlite-sync": ["commits=5", "rounds=2"],
 }
 
 

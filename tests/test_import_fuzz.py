@@ -4,7 +4,7 @@ headers. No importer may raise anything but `UnusableFile` (the whole file refus
 code); every row it answers for has a line, and every rejected row says which field and why.
 
 The default run is bounded (`FUZZ_EXAMPLES` per importer, per backend); the heavier variant is
-`@pytest.mark.slow`. A `fangkong import` command without an entry in `IMPORTERS` fails
+`@pytest.mark.heavy` (`pytest -m heavy`). A `fangkong import` command without an entry in `IMPORTERS` fails
 `test_every_import_command_is_fuzzed`.
 """
 
@@ -203,7 +203,7 @@ def test_importer_survives_fuzz(session: Session, tmp_path: Path, name: str) -> 
     _fuzz(session, tmp_path, name, FUZZ_EXAMPLES)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", sorted(IMPORTERS))
 def test_importer_survives_heavy_fuzz(session: Session, tmp_path: Path, name: str) -> None:
     _fuzz(session, tmp_path, name, SLOW_EXAMPLES)

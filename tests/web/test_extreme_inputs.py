@@ -66,3 +66,49 @@ def test_no_route_answers_5xx_to_extreme_values(app_and_auth):
                     if answer.status_code >= 500:
                         failures.append(f"{answer.status_code} GET {url} {query}")
     assert not failures, "\n".join(failures[:60])
+
+
+FORM_VALUES = ["¹", "١٢", "９", "99999999999999999999", "0001-01-01"]
+
+
+def _form_routes(app):
+    """Every page route that takes a form (POST outside /api/): its path and its form fields."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    def body_fields(dependant):
+        yield from dependant.body_params
+        for sub in dependant.dependencies:
+            yield from body_fields(sub)
+
+    for rc in iter_route_contexts(app.routes):
+        route, path = rc.original_route, rc.path or ""
+        if isinstance(route, APIRoute) and "POST" in route.methods and not path.startswith("/api/"):
+            fields = sorted({p.alias or p.name for p in body_fields(route.dependant)} - {"csrf_token"})
+            if fields:
+                yield path, fields
+
+
+def test_no_form_answers_5xx_to_unicode_digits(app_and_auth):
+    """Every form field of every page, filled with values that look like numbers to `str.isdigit` but
+    not to `int` (`¹`), other scripts' digits, huge numbers and extreme dates: 4xx or a redirect, never
+    a 5xx. Path ids are 1 and a huge number, so handlers that parse a field before looking up the
+    record are reached."""
+    from fastapi.testclient import TestClient
+
+    app, admin, _token = app_and_auth
+    failures, posted = [], 0
+    with TestClient(app, raise_server_exceptions=False) as client:
+        csrf = login(client, admin)
+        for path, fields in sorted(_form_routes(app)):
+            if path in ("/login", "/logout"):
+                continue
+            urls = [path] if "{" not in path else [re.sub(r"\{[^}]+\}", v, path) for v in ("1", "2147483648")]
+            for url in urls:
+                for value in FORM_VALUES:
+                    answer = client.post(url, data={**dict.fromkeys(fields, value), "csrf_token": csrf},
+                                         headers={"X-CSRF-Token": csrf}, follow_redirects=False)
+                    posted += 1
+                    if answer.status_code >= 500:
+                        failures.append(f"{answer.status_code} POST {url} {value!r}")
+    assert posted > 50, posted
+    assert not failures, "\n".join(failures[:60])

@@ -206,7 +206,7 @@ class _FormToken:
     def check(cls, token: str, cookie: str | None) -> str | None:
         """The nonce when the token is genuine, fresh and matches the cookie; None otherwise."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         nonce, issued, sig = parts
         # a form opened just before a key rotation stays valid (the retiring key is still searched)
@@ -501,7 +501,7 @@ def verify_submit(request: Request, lead_id: RowId, session: DbSession, actor: C
     errors: dict[str, str] = {}
     if not outcome:
         errors["outcome_code"] = REQUIRED()
-    site_id = int(site) if site.isdigit() and len(site) < 10 else None
+    site_id = int(site) if site.isascii() and site.isdigit() and len(site) < 10 else None
     if site and site_id is None:
         errors["site_place_id"] = CHOOSE_SITE()
     try:

@@ -89,7 +89,7 @@ def bench_cmd(
         if "=" not in opt:
             fail(_("options are KEY=VALUE, got {opt}").format(opt=opt), 2)
         k, v = opt.split("=", 1)
-        kwargs[k.replace("-", "_")] = int(v) if v.isdigit() else v
+        kwargs[k.replace("-", "_")] = int(v) if v.isascii() and v.isdigit() else v
     result = BENCHMARKS[name](**kwargs)
     result.figures.setdefault("peak_rss_mb", peak_rss_mb())
     if as_json:

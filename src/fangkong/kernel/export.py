@@ -436,7 +436,7 @@ def param_int(params: Mapping[str, str], name: str) -> int | None:
     value = (params.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 10 or not 1 <= int(value) <= 2_147_483_647:
+    if not (value.isascii() and value.isdigit()) or len(value) > 10 or not 1 <= int(value) <= 2_147_483_647:
         raise ValidationFailed(INVALID_FILTER(), [FieldError(name, POSITIVE_NUMBER())])
     return int(value)
 

@@ -247,11 +247,11 @@ def field_label(name: str, locale: str) -> str:
     locates something in a file the reader edits (`key_groups.0.frequency_days` in a policy pack)."""
     known = LABELS.get("field", {})
     segments = str(name).split(".")
-    if any(not seg.isdigit() and seg not in known for seg in segments):
+    if any(not (seg.isascii() and seg.isdigit()) and seg not in known for seg in segments):
         return str(name)
     parts = []
     for seg in segments:
-        if seg.isdigit():
+        if seg.isascii() and seg.isdigit():
             n = int(seg) + 1
             parts.append(f"第 {n} 项" if locale != "en" else f"item {n}")
         else:

@@ -236,7 +236,7 @@ def sampling_open(request: Request, session: DbSession, actor: CanSample, barcod
                   mode: Annotated[str, Form(max_length=8)] = "pooled",
                   pool_size: Annotated[int, Form(ge=1, le=50)] = 10,
                   point: Annotated[str, Form(max_length=12)] = "") -> Response:
-    point_id = int(point) if point.isdigit() else None
+    point_id = int(point) if point.isascii() and point.isdigit() else None
     try:
         tube, _ = service.open_tube(session, actor, barcode=barcode, pool_size=1 if mode == "single" else pool_size,
                                     sampling_point_id=point_id)

@@ -297,7 +297,7 @@ def confirm_contact_page(case_id: RowId, session: DbSession, actor: CanConfirm, 
                          person_id: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                          phone: Annotated[str, Form()] = "", id_number: Annotated[str, Form()] = "",
                          relation: Annotated[str, Form()] = "", last_contact_at: Annotated[str, Form()] = "") -> Any:
-    pid = int(person_id) if person_id.isdigit() and len(person_id) < 10 else None
+    pid = int(person_id) if person_id.isascii() and person_id.isdigit() and len(person_id) < 10 else None
     item = service.ContactItem(kind=kind, person_id=pid, name=name.strip() or None, phone=phone.strip() or None,
                                id_number=id_number.strip() or None, relation=relation.strip() or None,
                                last_contact_at=_time(last_contact_at, "last_contact_at"))
@@ -330,9 +330,10 @@ def milestone_page(case_id: RowId, session: DbSession, actor: CanManage, step: A
 
 @pages.post("/cases/{case_id}/links")
 def link_page(case_id: RowId, session: DbSession, actor: CanManage, source_case_id: Annotated[str, Form()]) -> Any:
-    if not source_case_id.strip().lstrip("#").isdigit():
+    source = source_case_id.strip().lstrip("#")
+    if not (source.isascii() and source.isdigit() and len(source) < 10):  # int("¹") raises; ids are int32
         raise ValidationFailed(INVALID_LINK(), [FieldError("source_case_id", A_CASE_NUMBER())])
-    service.link_cases(session, actor, source_case_id=int(source_case_id.strip().lstrip("#")), target_case_id=case_id)
+    service.link_cases(session, actor, source_case_id=int(source), target_case_id=case_id)
     return _back(case_id, "chain")
 
 
@@ -359,7 +360,7 @@ def secondary_page(case_id: RowId, contact_id: RowId, session: DbSession, actor:
                    person_id: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                    phone: Annotated[str, Form()] = "", id_number: Annotated[str, Form()] = "",
                    relation: Annotated[str, Form()] = "", last_contact_at: Annotated[str, Form()] = "") -> Any:
-    pid = int(person_id) if person_id.isdigit() and len(person_id) < 10 else None
+    pid = int(person_id) if person_id.isascii() and person_id.isdigit() and len(person_id) < 10 else None
     item = service.ContactItem(kind="secondary", person_id=pid, name=name.strip() or None,
                                phone=phone.strip() or None, id_number=id_number.strip() or None,
                                relation=relation.strip() or None, via_contact_id=contact_id,

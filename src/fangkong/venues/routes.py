@@ -141,7 +141,7 @@ def get_colocation(
     start, end = _time(since, "since"), _time(until, "until")
     if start is None or end is None:
         raise ValidationFailed(INVALID_PERIOD(), [FieldError("since" if start is None else "until", REQUIRED())])
-    if cursor and not cursor.isdigit():
+    if cursor and not (cursor.isascii() and cursor.isdigit()):
         raise ValidationFailed(INVALID_CURSOR(), [FieldError("cursor", NOT_A_CURSOR())])
     subject = colocation_service.resolve_subject(session, actor, person_id=person_id, phone=phone,
                                                  id_number=id_number)
