@@ -180,9 +180,9 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
                              "failed": sum(x["failed"] for x in rs),
                              "statuses": sorted({s for x in rs for s in x["statuses"]})}
         hz, hw = figures["healthz"]["req_per_s"], figures["hello"]["req_per_s"]
-        figures["batch_scans_vs_hello"] = round(figures["batch"]["scans_per_s"] / hw, 2) if hw else None
-        figures["page_posts_vs_healthz"] = round(figures["page"]["posts_per_s"] / hz, 2) if hz else None
-        figures["page_posts_vs_hello"] = round(figures["page"]["posts_per_s"] / hw, 2) if hw else None
+        figures["ratio_batch_scans_per_hello_req"] = round(figures["batch"]["scans_per_s"] / hw, 2) if hw else None
+        figures["ratio_page_posts_per_healthz_req"] = round(figures["page"]["posts_per_s"] / hz, 2) if hz else None
+        figures["ratio_page_posts_per_hello_req"] = round(figures["page"]["posts_per_s"] / hw, 2) if hw else None
         figures["scans_stored"] = stored
         figures["answers_equal"] = stored == expected and figures["batch"]["failed"] == 0 \
             and figures["page"]["failed"] == 0
