@@ -224,3 +224,4 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
         else:
             notes.append(f"scratch kept in {scratch}")
     return BenchResult("colocation", figures, notes)
+from fangkong.venues import bench_scans as _bench_scans  # noqa: E402,F401 (registers "scan-ingest")

@@ -263,7 +263,8 @@ def scan_submit(
     if not errors:
         try:
             done = scans_service.record_page_scan(session, token=token, phone=phone, id_number=id_number or None,
-                                                  name=name or None, request_id=request_id or None)
+                                                  name=name or None, request_id=request_id or None,
+                                                  venue=venue)
         except ValidationFailed as exc:
             errors = exc.fields
     if errors:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.bulk import CHUNK, chunks, in_list
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import FieldIssue, Joined
@@ -110,18 +110,32 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
     registry = Registry()
     ids = aliases.searched({p.id_bidx for p in probes if p is not None and p.id_bidx})
     phones = aliases.searched({p.phone_bidx for p in probes if p is not None and p.phone_bidx})
-    for chunk in chunks(ids):
-        for p in session.execute(select(*_COLS).where(in_list(session, Person.id_number_bidx, chunk))):
+    if ids and phones and len(ids) <= CHUNK and len(phones) <= CHUNK:
+        # the usual small call (a scan, a lead): both keys in one statement; ID-number hits are
+        # registered first, as the two separate lookups below would
+        both = list(session.execute(select(*_COLS).where(or_(in_list(session, Person.id_number_bidx, ids),
+                                                              in_list(session, Person.phone_bidx, phones)))))
+        idset = set(ids)
+        for p in sorted(both, key=lambda p: p.id_number_bidx not in idset):
             registry.add(aliases.fold(Candidate(*p)))
-    for chunk in chunks(phones):
-        for p in session.execute(select(*_COLS).where(in_list(session, Person.phone_bidx, chunk))):
-            registry.add(aliases.fold(Candidate(*p)))
+    else:
+        for chunk in chunks(ids):
+            for p in session.execute(select(*_COLS).where(in_list(session, Person.id_number_bidx, chunk))):
+                registry.add(aliases.fold(Candidate(*p)))
+        for chunk in chunks(phones):
+            for p in session.execute(select(*_COLS).where(in_list(session, Person.phone_bidx, chunk))):
+                registry.add(aliases.fold(Candidate(*p)))
 
-    home = unit
-    if home is None and actor.unit_id is not None:
-        home = session.get(Unit, actor.unit_id)
-    if home is None:
-        home = jurisdictions_service.root_unit(session)
+    home_unit: Unit | None = unit
+
+    def home() -> Unit:
+        """Where new persons go, looked up only when a row creates one (a known visitor costs nothing)."""
+        nonlocal home_unit
+        if home_unit is None and actor.unit_id is not None:
+            home_unit = session.get(Unit, actor.unit_id)
+        if home_unit is None:
+            home_unit = jurisdictions_service.root_unit(session)
+        return home_unit
     now = clock.now()
     new_person_of: dict[int, NewPerson] = {}  # id(candidate) → the person this call creates
     learned: set[int] = set()  # stored persons who gained an ID number, phone or name from a row
@@ -131,9 +145,9 @@ def resolve_persons(session: Session, actor: Actor, rows: Sequence[PersonKeys], 
             continue
         match = registry.match(probe)
         if match is None:
-            person = NewPerson(unit_id=home.id, name=row.name, id_check=id_checks[i], phone_check=phone_checks[i],
+            person = NewPerson(unit_id=home().id, name=row.name, id_check=id_checks[i], phone_check=phone_checks[i],
                                gained={})
-            cand = Candidate(None, probe.name_key, probe.id_bidx, probe.phone_bidx, home.id, None, None,
+            cand = Candidate(None, probe.name_key, probe.id_bidx, probe.phone_bidx, home().id, None, None,
                              probe.birth_date, created_by_row=i)
             registry.add(cand)
             new_person_of[id(cand)] = person

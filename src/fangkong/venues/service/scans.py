@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
@@ -171,12 +171,15 @@ def _venues(session: Session, actor: Actor, prepared: list[_Prepared]) -> None:
     ref_list = sorted(refs)
     for i in range(0, len(ref_list), CHUNK):
         chunk = ref_list[i:i + CHUNK]
-        for pid, ref, path in session.execute(
-                select(Place.id, Place.ref, Place.unit_path).where(Place.kind == "venue", Place.ref.in_(chunk))):
-            by_ref[ref] = (pid, path)
-        for pid, code, path in session.execute(
-                select(Place.id, Place.code, Place.unit_path).where(Place.kind == "venue", Place.code.in_(chunk))):
-            by_code[code] = (pid, path)
+        wanted = set(chunk)
+        # a ref is the import reference or the place code: both in one statement
+        for pid, ref, code, path in session.execute(
+                select(Place.id, Place.ref, Place.code, Place.unit_path)
+                .where(Place.kind == "venue", or_(Place.ref.in_(chunk), Place.code.in_(chunk)))):
+            if ref in wanted:
+                by_ref[ref] = (pid, path)
+            if code in wanted:
+                by_code[code] = (pid, path)
     tokens: dict[str, codes.TokenInfo] = {}
     for p in prepared:
         raw = p.item.venue_code.strip()
@@ -248,8 +251,8 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
     one answer), so the entrance can warn about a person under a measure.
     """
     now = clock.now()
-    cutoff = retention_cutoff(session, now)
-    days = retention_days(session)
+    days = retention_days(session)  # one policy read per call
+    cutoff = now - dt.timedelta(days=days)
     prepared = [_Prepared(it, ReportRow(it.row, "accepted"), place_id=it.place_id) for it in items]
     for p in prepared:
         try:
@@ -342,7 +345,10 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
         counts: dict[str, int] = {}
         for r in reports:
             counts[r.status] = counts.get(r.status, 0) + 1
-        audit.record(session, actor, "venues.scans_recorded", object_type="scan", source=source, **counts)
+        # one entry per batch naming its items: the request ids of the scans it stored (each scan row
+        # carries its request id, so the entry leads to the rows)
+        audit.record(session, actor, "venues.scans_recorded", object_type="scan", source=source,
+                     request_ids=[p.request_id for p in prepared if p.report.status == "accepted"], **counts)
     return reports
 
 
@@ -361,11 +367,14 @@ class PageScan:
 
 
 def record_page_scan(session: Session, *, token: str, phone: object, id_number: object = None,
-                     name: object = None, request_id: str | None = None) -> PageScan:
+                     name: object = None, request_id: str | None = None,
+                     venue: codes_service.ScannedVenue | None = None) -> PageScan:
     """A citizen's own scan from the venue's QR page (扫码登记): the time is now. CodeRefused for a
     forged, altered or revoked code; ValidationFailed (fields `phone`, `id_number`) for bad numbers.
-    Not audited one by one (the scan row is the record); new persons are (a count per scan)."""
-    venue = codes_service.venue_for_token(session, token)
+    Not audited one by one (the scan row is the record); new persons are (a count per scan).
+    `venue`: the page already looked the token up in this transaction (one venue lookup per post)."""
+    if venue is None:
+        venue = codes_service.venue_for_token(session, token)
     item = ScanItem(1, phone=phone, id_number=id_number, name=name, scanned_at=whole_seconds(clock.now()),
                     request_id=request_id, place_id=venue.place_id)
     report = record_scans(session, PUBLIC_ACTOR, items=[item], source="page", audit_batch=False, with_status=True)[0]
