@@ -36,7 +36,7 @@ def _name(rnd: random.Random) -> str:
     return rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice((1, 2, 2))))
 
 
-@benchmark("intake")
+@benchmark("intake", quick={"persons": 3000, "leads": 300})
 def bench_intake(*, persons: int = 1_000_000, leads: int = 100_000, seed: int = 1,
                  database: str | None = None, keep: int = 0) -> BenchResult:
     """Import 100,000 leads against a 1,000,000-person registry (the issue #3 goal: well under a minute)."""

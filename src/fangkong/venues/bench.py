@@ -135,7 +135,7 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-@benchmark("colocation")
+@benchmark("colocation", quick={"scans": 30_000, "single_cases": 5})
 def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50, days: int = 0,
                      per_day: int = 10_000_000, venues: int = 33_000, persons: int = 5_000_000,
                      zipf: str | float = 0.7, window_min: int = 30,
