@@ -51,6 +51,10 @@ def test_every_bench_quick_as_json_with_its_answers_equal(tmp_path) -> None:
     (city,) = [j for j in compliance["jobs"] if j["job"] == "summary_city"]
     assert {"duckdb", *(["postgresql"] if pg.startswith("postgresql") else [])} <= set(city["baselines"])
     assert city["rows"] > 0 and city["members_total"] == compliance["members"]
+    # the intake bench: each lead's registry person as one SQL join finds it, row by row
+    intake = next(r for r in results if r["name"] == "intake")["figures"]
+    (imported,) = [j for j in intake["jobs"] if j["job"] == "import_leads"]
+    assert "duckdb" in imported["baselines"] and imported["rows"] == intake["leads"]
     # and leaves no scratch data behind
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("fangkong-bench")]
 
