@@ -16,6 +16,12 @@ call (`batch_*`), and checks that both give exactly the same rows. The engine's 
 (numpy arrays: `*_engine_*`); `*_engine_rows_*` adds turning it into Python tuples like the SQL driver's
 rows, which at millions of pairs costs more than the search itself. Nothing touches the configured
 database; the scratch directory is removed unless keep=1.
+
+`figures.jobs` (kernel/bench.py `compare`) holds the same comparison in the framework's shape, for one
+case (median of 3) and for the batch: the engine's rows against the SQLite join, DuckDB over the same
+rows, and PostgreSQL (pg=URL or FANGKONG_BENCH_POSTGRES_URL: a copy in a scratch schema with covering
+indexes); every answer must be equal. NB: "product" here is the engine and its row conversion, not yet
+the `colocated()` service a user's request goes through.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from fangkong.kernel.bench import BenchResult, benchmark, timer
+from fangkong.kernel.bench import Baselines, BenchResult, Table, benchmark, compare, timer
 from fangkong.venues.colocation.core import Hits, Segment, Visits, search
 
 #: relative scan volume by local hour (0–23): night lull, 7–9, 11–13 and 17–20 peaks
@@ -131,6 +137,13 @@ def engine_pairs(con: sqlite3.Connection, seg: Segment, subjects: list[int], sin
     return as_rows(*engine_hits(con, seg, subjects, since, until, w))
 
 
+def literal_sql(subjects: list[int], since: int, until: int, w: int) -> str:
+    """`SQL` with its parameters written in (the baseline engines run it as text)."""
+    ids = ",".join(str(int(s)) for s in subjects)
+    return (SQL.format(ids=ids).replace(":w", str(int(w))).replace(":since", str(int(since)))
+            .replace(":until", str(int(until))))
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
@@ -212,6 +225,23 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
         if batch_sql != batch_engine:
             raise AssertionError("engine and SQL answers differ for the batch")
         del batch_sql, batch_engine
+
+        # the framework's jobs: the same answers against SQLite, DuckDB and (if configured) PostgreSQL
+        from sqlalchemy import create_engine
+
+        source = create_engine(f"sqlite:///{db_path}")
+        with Baselines(source, [Table("scan", [("venue", "BIGINT"), ("t", "BIGINT"), ("person", "BIGINT")],
+                                      "SELECT venue, t, person FROM scan",
+                                      indexes=[("venue", "t", "person"), ("person", "t", "venue")])],
+                       batch=LOAD_CHUNK) as baselines:
+            baselines.load()
+            figures.update(baselines.figures)
+            notes.extend(baselines.notes)
+            for job, chosen, repeat in (("one_case", subject_list[:1], 3), ("batch", subject_list, 1)):
+                compare(figures, job, lambda c=chosen: engine_pairs(con, seg, c, since, until, w),
+                        {"sqlite": lambda c=chosen: sql_pairs(con, c, since, until, w),
+                         **baselines.queries(literal_sql(chosen, since, until, w))}, repeat=repeat)
+        source.dispose()
         con.close()
         goals = (figures["single_engine_ms_max"] <= 50 and figures["batch_engine_s"] <= 5
                  and figures["single_speedup"] >= 10 and figures["batch_speedup"] >= 10)
