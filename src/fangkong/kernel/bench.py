@@ -200,8 +200,8 @@ class Baselines:
             self._pg_engine = create_engine(pg)
             self._schema = f"fangkong_bench_{uuid.uuid4().hex[:10]}"
         else:
-            self.notes.append(_("no PostgreSQL baseline: set {env} or pg=URL (an empty scratch database)")
-                              .format(env=POSTGRES_URL_ENV))
+            self.notes.append(_("no PostgreSQL baseline: set {env} or pg=URL (the rows are copied into a "
+                                "scratch schema there)").format(env=POSTGRES_URL_ENV))
         try:
             import duckdb
         except ImportError:  # a production install without the dev extra
