@@ -89,12 +89,23 @@ def _value(v: Any) -> Any:
     return v
 
 
+_PLAIN = (int, str, bytes, type(None))
+
+
 def canonical(answer: Iterable[Sequence[Any]] | None, *, ordered: bool = False) -> list[tuple[Any, ...]]:
     """An answer (rows) in a form two engines' answers compare equal in: values normalised by
-    `_value`; sorted unless `ordered` (a set answer: engines may return rows in any order)."""
-    rows = [tuple(_value(v) for v in row) for row in (answer or [])]
+    `_value`; sorted unless `ordered` (a set answer: engines may return rows in any order).
+
+    A list answer is normalised and sorted in place (answers run to millions of rows: no second copy)."""
+    rows: list[Any] = answer if isinstance(answer, list) else list(answer or [])
+    for i, row in enumerate(rows):
+        if type(row) is not tuple or any(type(v) not in _PLAIN for v in row):
+            rows[i] = tuple(_value(v) for v in row)
     if not ordered:
-        rows.sort(key=lambda r: tuple((x is None, str(type(x)), x) for x in r))
+        try:
+            rows.sort()
+        except TypeError:  # None beside values, or mixed types: a total order by (is None, type, value)
+            rows.sort(key=lambda r: tuple((x is None, str(type(x)), x) for x in r))
     return rows
 
 
@@ -120,6 +131,7 @@ def compare(figures: dict[str, Any], job: str, product: Callable[[], Iterable[Se
     configured in this run)."""
     product_s, answer = _timed(product, repeat)
     want = canonical(answer, ordered=ordered)
+    del answer
     entry: dict[str, Any] = {"job": job, "product_s": product_s, "baselines": {}, "equal": True, "rows": len(want)}
     differs: dict[str, Any] = {}
     for name, fn in baselines.items():
@@ -128,12 +140,14 @@ def compare(figures: dict[str, Any], job: str, product: Callable[[], Iterable[Se
         seconds, got = _timed(fn, repeat)
         entry["baselines"][name] = seconds
         got_rows = canonical(got, ordered=ordered)
+        del got
         if got_rows != want:
             first = next((i for i, (a, b) in enumerate(zip(want, got_rows, strict=False)) if a != b),
                          min(len(want), len(got_rows)))
             differs[name] = {"rows": len(got_rows), "at": first,
                              "product": [str(r) for r in want[first:first + 2]],
                              "baseline": [str(r) for r in got_rows[first:first + 2]]}
+        del got_rows
     if differs:
         entry["equal"] = False
         entry["differs"] = differs
