@@ -452,9 +452,9 @@ def _run_with_progress(names: list[str], kwargs: dict[str, Any], *, quick: bool)
             progress.update(task, description=f"bench {n}")
             results.append(run_bench(n, {**(QUICK.get(n, {}) if quick else {}), **kwargs}))
             progress.advance(task)
-            if len(names) > 1 and console.is_terminal:
-                console.print(f"bench {n}: " + ", ".join(
-                    f"{j['job']} {'=' if j['equal'] else '≠'}" for j in results[-1].figures.get("jobs", [])))
+            jobs = results[-1].figures.get("jobs", [])
+            if len(names) > 1 and console.is_terminal and jobs:  # answers as they come: = equal, ≠ different
+                console.print(f"bench {n}: " + ", ".join(f"{j['job']} {'=' if j['equal'] else '≠'}" for j in jobs))
     return results
 
 
