@@ -20,7 +20,7 @@ from typing import Any
 from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
 
-@benchmark("load")
+@benchmark("load", quick={"calls": 20, "clients": 4, "persons": 50})
 def bench_load(*, calls: int = 400, clients: int = 20, kills: int = 0, seed: int = 1, persons: int = 300,
                database: str | None = None, keep: int = 0) -> BenchResult:
     """Concurrent API writers (leads, scans, samples, results) against `fangkong serve`, with kills=N crashes."""

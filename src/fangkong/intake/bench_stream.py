@@ -115,7 +115,7 @@ def _drop_schema(database: str, schema: str) -> None:
     engine.dispose()
 
 
-@benchmark("import-stream")
+@benchmark("import-stream", quick={"rows": 300, "baseline": 100, "chunk": 100})
 def bench_import_stream(*, rows: int = 200_000, baseline: int = 20_000, chunk: int = 0,
                         database: str | None = None, keep: int = 0) -> BenchResult:
     """Peak memory and rows/s of a 200,000-row lead CSV against a 20,000-row one: memory flat in rows."""

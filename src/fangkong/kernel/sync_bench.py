@@ -51,7 +51,7 @@ def _one_round(mode: str, commits: int, tmp: Path) -> float:
         engine.dispose()
 
 
-@benchmark("sqlite-sync")
+@benchmark("sqlite-sync", quick={"commits": 5, "rounds": 2})
 def bench_sqlite_sync(*, commits: int = 300, rounds: int = 2) -> BenchResult:
     """Commits per second with synchronous=FULL against NORMAL, same workload, same run."""
     from fangkong.settings import reset_settings_cache

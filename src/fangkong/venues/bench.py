@@ -16,6 +16,12 @@ call (`batch_*`), and checks that both give exactly the same rows. The engine's 
 (numpy arrays: `*_engine_*`); `*_engine_rows_*` adds turning it into Python tuples like the SQL driver's
 rows, which at millions of pairs costs more than the search itself. Nothing touches the configured
 database; the scratch directory is removed unless keep=1.
+
+`figures.jobs` (kernel/bench.py `compare`) holds the same comparison in the framework's shape, for one
+case (median of 3) and for the batch: the engine's rows against the SQLite join, DuckDB over the same
+rows, and PostgreSQL (pg=URL or FANGKONG_BENCH_POSTGRES_URL: a copy in a scratch schema with covering
+indexes); every answer must be equal. NB: "product" here is the engine and its row conversion, not yet
+the `colocated()` service a user's request goes through.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from fangkong.kernel.bench import BenchResult, benchmark, timer
+from fangkong.kernel.bench import Baselines, BenchResult, Table, benchmark, compare, timer
 from fangkong.venues.colocation.core import Hits, Segment, Visits, search
 
 #: relative scan volume by local hour (0–23): night lull, 7–9, 11–13 and 17–20 peaks
@@ -131,11 +137,18 @@ def engine_pairs(con: sqlite3.Connection, seg: Segment, subjects: list[int], sin
     return as_rows(*engine_hits(con, seg, subjects, since, until, w))
 
 
+def literal_sql(subjects: list[int], since: int, until: int, w: int) -> str:
+    """`SQL` with its parameters written in (the baseline engines run it as text)."""
+    ids = ",".join(str(int(s)) for s in subjects)
+    return (SQL.format(ids=ids).replace(":w", str(int(w))).replace(":since", str(int(since)))
+            .replace(":until", str(int(until))))
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-@benchmark("colocation")
+@benchmark("colocation", quick={"scans": 30_000, "single_cases": 5})
 def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50, days: int = 0,
                      per_day: int = 10_000_000, venues: int = 33_000, persons: int = 5_000_000,
                      zipf: str | float = 0.7, window_min: int = 30,
@@ -174,7 +187,7 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
         sql_pairs(con, subject_list[-1:], since, until, w)
         engine_pairs(con, seg, subject_list[-1:], since, until, w)
 
-        single_sql, single_engine, single_rows, single_pairs = [], [], [], []
+        single_sql, single_engine, single_rows, single_pairs, differ = [], [], [], [], []
         for s in subject_list[:single_cases]:
             t0 = time.perf_counter()
             a = sql_pairs(con, [s], since, until, w)
@@ -185,7 +198,7 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
             b = as_rows(*found)
             single_rows.append(time.perf_counter() - t0)
             if sorted(a) != sorted(b):
-                raise AssertionError(f"engine and SQL differ for subject {s}")
+                differ.append(s)
             single_pairs.append(len(a))
         figures["single_pairs_median"] = int(statistics.median(single_pairs))
         figures["single_sql_ms_median"] = _ms(statistics.median(single_sql))
@@ -195,6 +208,12 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
         figures["single_engine_rows_ms_median"] = _ms(statistics.median(single_rows))
         figures["single_engine_rows_ms_max"] = _ms(max(single_rows))
         figures["single_speedup"] = round(statistics.median(single_sql) / statistics.median(single_engine), 1)
+        # every one of the single cases checked, in the jobs' shape (a difference fails the run)
+        figures.setdefault("jobs", []).append({
+            "job": "single_cases", "product_s": round(statistics.median(single_rows), 4),
+            "baselines": {"sqlite": round(statistics.median(single_sql), 4)}, "equal": not differ,
+            "rows": sum(single_pairs), "cases": len(single_pairs),
+            **({"differs": {"sqlite": {"subjects": differ[:5]}}} if differ else {})})
 
         t0 = time.perf_counter()
         batch_sql = sql_pairs(con, subject_list, since, until, w)
@@ -208,10 +227,25 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
         figures["batch_speedup"] = round(figures["batch_sql_s"] / max(figures["batch_engine_s"], 1e-6), 1)
         batch_sql.sort()
         batch_engine.sort()
-        figures["answers_identical"] = batch_sql == batch_engine
-        if batch_sql != batch_engine:
-            raise AssertionError("engine and SQL answers differ for the batch")
+        figures["answers_identical"] = batch_sql == batch_engine  # the "batch" job below fails the run if not
         del batch_sql, batch_engine
+
+        # the framework's jobs: the same answers against SQLite, DuckDB and (if configured) PostgreSQL
+        from sqlalchemy import create_engine
+
+        source = create_engine(f"sqlite:///{db_path}")
+        with Baselines(source, [Table("scan", [("venue", "BIGINT"), ("t", "BIGINT"), ("person", "BIGINT")],
+                                      "SELECT venue, t, person FROM scan",
+                                      indexes=[("venue", "t", "person"), ("person", "t", "venue")])],
+                       batch=LOAD_CHUNK) as baselines:
+            baselines.load()
+            figures.update(baselines.figures)
+            notes.extend(baselines.notes)
+            for job, chosen, repeat in (("one_case", subject_list[:1], 3), ("batch", subject_list, 1)):
+                compare(figures, job, lambda c=chosen: engine_pairs(con, seg, c, since, until, w),
+                        {"sqlite": lambda c=chosen: sql_pairs(con, c, since, until, w),
+                         **baselines.queries(literal_sql(chosen, since, until, w))}, repeat=repeat)
+        source.dispose()
         con.close()
         goals = (figures["single_engine_ms_max"] <= 50 and figures["batch_engine_s"] <= 5
                  and figures["single_speedup"] >= 10 and figures["batch_speedup"] >= 10)

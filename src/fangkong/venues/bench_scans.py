@@ -98,7 +98,7 @@ def _phones(n: int, offset: int = 0) -> list[str]:
     return [f"139{(offset + i) % 100_000_000:08d}" for i in range(n)]
 
 
-@benchmark("scan-ingest")
+@benchmark("scan-ingest", quick={"quick": 1})
 def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, posts: int = 300,
                       page_clients: int = 4, hello: int = 500, runs: int = 3, persons: int = 200,
                       visitors: int = 5000, database: str | None = None, src: str = "", keep: int = 0,

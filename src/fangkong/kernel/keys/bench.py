@@ -18,7 +18,7 @@ from typing import Any
 from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
 
-@benchmark("keys")
+@benchmark("keys", quick={"persons": 300, "batch": 100})
 def bench_keys(*, persons: int = 100_000, batch: int = 500, database: str | None = None) -> BenchResult:
     """Key rotation over 100,000 persons (both algorithms), against the in-memory floor."""
     from sqlalchemy import insert, select
