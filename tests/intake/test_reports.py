@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 from intake_factories import NOW, Tree, actor_at
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from fangkong.intake.models import Lead
 from fangkong.intake.service import (
     LeadItem,
     daily_clearance,
+    daily_clearance_by_child,
     ingest_leads,
     reconciliation,
     record_verification,
@@ -82,6 +83,51 @@ def test_daily_clearance(session, tree):
     # before the due time nothing is overdue
     with clock.frozen(NOW + 2 * H):
         assert daily_clearance(session, actor_at(tree.root), day=DAY)["totals"]["overdue"] == 0
+
+
+def test_clearance_by_child_reads_the_leads_once_and_equals_each_childs_report(session, connection, tree):
+    """The page's "by unit" table comes from the same read as the unit's report: each child's totals
+    equal that child's own report, and the statements do not grow with the leads or the children."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    def run(unit_id):
+        seen.clear()
+        session.expire_all()
+        event.listen(connection, "before_cursor_execute", count)
+        try:
+            with clock.frozen(NOW + 25 * H):
+                return daily_clearance_by_child(session, actor_at(tree.root), day=DAY, unit_id=unit_id)
+        finally:
+            event.remove(connection, "before_cursor_execute", count)
+
+    (a,) = _ingest(session, tree, "bigdata", NOW, {"name": "甲", "phone": "13800000001", "address": ADDR})
+    run(tree.community.id)
+    small = len(seen)
+    more = [{"name": f"人{i}", "phone": f"138000001{i:02d}", "address": "和平路8号1幢1单元101室"} for i in range(12)]
+    leads = _ingest(session, tree, "telecom", NOW, *more)
+    _verify(session, tree, a, "found_home", NOW + H)
+    _verify(session, tree, leads[0], "false_lead", NOW + 2 * H, unit=tree.grid2)
+    for i in range(5):
+        jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code=f"G9{i}", name=f"网格{i}", level="grid",
+                                          parent_code="320412001001")
+    report, children = run(tree.community.id)
+    assert len(seen) == small, seen
+    assert sum("FROM lead" in s for s in seen) == 1
+    with clock.frozen(NOW + 25 * H):
+        assert report == daily_clearance(session, actor_at(tree.root), day=DAY, unit_id=tree.community.id)
+        for child, totals in children:
+            assert totals == daily_clearance(session, actor_at(tree.root), day=DAY, unit_id=child.id)["totals"]
+    got = {c.code: (t["received"], t["cleared"]) for c, t in children}
+    assert got == {"G1": (1, 1), "G2": (12, 1), **{f"G9{i}": (0, 0) for i in range(5)}}
+    # from the root: the district holds all thirteen
+    _report, children = run(None)
+    assert [(c.code, t["received"]) for c, t in children] == [("320412", 13)]
 
 
 def test_reconciliation(session, tree):

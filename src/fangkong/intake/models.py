@@ -59,7 +59,8 @@ class Lead(Base, Scoped):
     #: keyed hash of the normalised content, set only without a source_ref (idempotency key)
     content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    #: indexed with `unit_path` (`ix_lead_received_unit`): a day's leads in a subtree (daily clearance)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     #: category as given by the sender (a policy category code), None when not given
     category: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(64))
@@ -103,7 +104,8 @@ class Lead(Base, Scoped):
 
     #: source_ref leads the index: the duplicate check asks for many refs of one channel, and a
     #: leading `source_ref = ANY(…)` is used by PostgreSQL even before statistics exist
-    __table_args__ = (UniqueConstraint("source_ref", "channel", name="uq_lead_source_ref_channel"),)
+    __table_args__ = (UniqueConstraint("source_ref", "channel", name="uq_lead_source_ref_channel"),
+                      Index("ix_lead_received_unit", "received_at", "unit_path"))
 
 
 class RiskArea(Base):

@@ -59,7 +59,9 @@ class GroupMember(Base, Scoped):
     __table_args__ = (
         UniqueConstraint("person_id", "group_code", name="uq_group_member_person_group"),
         Index("ix_group_member_group_employer", "group_code", "employer_id"),
-        Index("ix_group_member_unit_due", "unit_path", "next_due_at"),
+        #: lists range over (unit_path, next_due_at); `active` and `group_code` make it cover the summary,
+        #: one grouped scan of this index alone (migration 0140)
+        Index("ix_group_member_unit_due_active", "unit_path", "next_due_at", "active", "group_code"),
     )
 
 

@@ -3,7 +3,8 @@ overdue; lists per unit and employer, the export, and the daily overdue tasks.
 
 Everything reads the stored per-member figures (`GroupMember.last_negative_at`, `next_due_at`), kept
 current as results arrive, so a list is an index range on (`unit_path`, `next_due_at`) and the
-summary one grouped scan per child unit — seconds at 1,000,000 members (`fangkong bench compliance`).
+summary one grouped statement over the base unit's subtree, folded per child unit in Python
+(`fangkong bench compliance`).
 """
 
 from __future__ import annotations
@@ -108,34 +109,56 @@ def list_compliance(session: Session, actor: Actor, *, unit_id: int | None = Non
     return out
 
 
+def status_counts(session: Session, base: Unit, *, now: dt.datetime, grace: dt.timedelta,
+                  group_code: str | None = None) -> dict[str, list[int]]:
+    """Active members in `base`'s subtree counted by owning unit path and status, in one grouped
+    statement: `{unit_path: [compliant, grace, overdue, not_due]}`.
+
+    One pass over the members' (`unit_path`, `next_due_at`) index whatever the number of units; the
+    caller folds the paths into the units it reports (a city has thousands of units at most)."""
+    due = GroupMember.next_due_at
+    cols = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0) for cond in (
+        due >= now, and_(due >= now - grace, due < now), due < now - grace, due.is_(None))]
+    stmt = select(GroupMember.unit_path, *cols).where(GroupMember.active.is_(True))
+    stmt = scope.within(stmt, base, GroupMember)
+    if group_code:
+        stmt = stmt.where(GroupMember.group_code == group_code)
+    return {path: [int(n) for n in counts]
+            for path, *counts in session.execute(stmt.group_by(GroupMember.unit_path))}
+
+
 def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group_code: str | None = None
             ) -> list[dict[str, Any]]:
     """Counts per child unit of `unit_id` (else the actor's unit): members, compliant, in grace,
-    overdue, not due; the unit itself last for members owned directly by it."""
+    overdue, not due; the unit itself last for members owned directly by it.
+
+    One grouped statement over the members (`status_counts`), folded here by path: a member belongs
+    to the child whose id is the first step of its unit path below the base unit's."""
     actor.require("testing.view")
     now = clock.now()
     grace = common.grace(common.pack(session))
     base = scope.base_unit(session, actor, unit_id)
-    due = GroupMember.next_due_at
-
-    def n(cond: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    cols = (func.count(), n(due >= now), n(and_(due >= now - grace, due < now)), n(due < now - grace),
-            n(due.is_(None)))
     children = session.execute(select(Unit).where(Unit.parent_id == base.id).order_by(Unit.code)).scalars().all()
+    totals: dict[int, list[int]] = {c.id: [0, 0, 0, 0] for c in children}
+    own = [0, 0, 0, 0]
+    for path, counts in status_counts(session, base, now=now, grace=grace, group_code=group_code).items():
+        if path == base.path:
+            target = own
+        else:
+            step = path[len(base.path):].split("/", 1)[0]
+            target = totals.get(int(step)) if step.isdigit() else None
+            if target is None:  # a path below no child of the base (not in the tree): counted nowhere
+                continue
+        for i, n in enumerate(counts):
+            target[i] += n
     out = []
-    for unit, where in [*[(c, scope.under(GroupMember.unit_path, c)) for c in children],
-                        (base, GroupMember.unit_path == base.path)]:
-        stmt = select(*cols).where(GroupMember.active.is_(True), where)
-        if group_code:
-            stmt = stmt.where(GroupMember.group_code == group_code)
-        total, ok, in_grace, overdue, not_due = session.execute(stmt).one()
+    for unit, (ok, in_grace, overdue, not_due) in [*[(c, totals[c.id]) for c in children], (base, own)]:
+        total = ok + in_grace + overdue + not_due
         if unit is base and not total:
             continue
-        out.append({"unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name, "members": int(total),
-                    "compliant": int(ok), "grace": int(in_grace), "overdue": int(overdue), "not_due": int(not_due),
-                    "compliance_pct": round(100 * (int(ok) + int(not_due)) / int(total), 1) if total else None})
+        out.append({"unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name, "members": total,
+                    "compliant": ok, "grace": in_grace, "overdue": overdue, "not_due": not_due,
+                    "compliance_pct": round(100 * (ok + not_due) / total, 1) if total else None})
     return out
 
 
