@@ -187,6 +187,9 @@ def test_one_batch_of_results_closes_exactly_the_right_overdue_tasks_with_events
     assert len(entries) == 1  # one entry for the batch, naming every task it closed
     assert expand_ids(entries[0].detail["ids"]) == sorted(task_of[m].id for m in closed)
     assert entries[0].detail["acting_for"] == "testing.result" and entries[0].actor_name == actor.username
+    [received] = session.execute(select(AuditEvent).where(AuditEvent.id > last_audit, AuditEvent.action ==
+                                                          "testing.results_received")).scalars().all()
+    assert expand_ids(received.detail["tube_ids"]) == sorted(r.extra["tube_id"] for r in rows)
     # a second arrival of the same results changes nothing
     again = service.ingest_results(session, actor, items=[service.ResultItem(2, {
         "tube_barcode": "B-24", "result": "阴性", "lab": "常州检测", "reported_at": "2022-04-18 08:50"})])

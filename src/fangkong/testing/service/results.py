@@ -148,7 +148,8 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
         counts[r.status] += 1
     audit.record(session, actor, "testing.results_received", object_type="tube", via=via, filename=filename,
                  rows=len(reports), positive_pools=effects.get("positive_pools", 0),
-                 negatives=effects.get("negative_tubes", 0), **counts)
+                 negatives=effects.get("negative_tubes", 0),
+                 tube_ids=audit.compact_ids(r["tube_id"] for r in new_rows), **counts)  # the batch's items
     return reports
 
 
