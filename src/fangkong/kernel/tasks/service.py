@@ -339,8 +339,9 @@ def close_tasks(
         if row is None or not _sees(actor, row):
             raise NotFound(record_not_found("task", task_id))
         _open(row)
-        _check_close(row, outcome_code=outcome_code, note=None, by_owner=by_owner)
-        kinds_seen.add(row.kind)
+        if row.kind not in kinds_seen:  # the rules depend on the kind only: checked once per kind
+            _check_close(row, outcome_code=outcome_code, note=None, by_owner=by_owner)
+            kinds_seen.add(row.kind)
     now = clock.now()
     session.execute(
         update(t).where(t.c.id == bindparam("task_id"), t.c.status == "open")
