@@ -17,6 +17,7 @@ SIZES = {
     "colocation": ["scans=30000"],
     "import-stream": ["rows=300", "baseline=100", "chunk=100"],
     "sqlite-sync": ["commits=5", "rounds=2"],
+    "results": ["results=30", "pool=3"],
 }
 
 
