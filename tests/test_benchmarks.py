@@ -32,7 +32,7 @@ def test_every_bench_quick_as_json_with_its_answers_equal(tmp_path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     results = json.loads(out.stdout)
     names = [r["name"] for r in results]
-    assert {"compliance", "colocation", "intake", "keys", "sqlite-sync", "scan-ingest", "import-stream"} <= set(names)
+    assert {"compliance", "colocation", "intake", "keys", "sqlite-sync", "scan-ingest", "import-stream", "results"} <= set(names)
     assert names == sorted(set(names))
     for result in results:
         assert set(result) == {"name", "figures", "notes"} and isinstance(result["notes"], list)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
 from fangkong.kernel.audit.models import AuditEvent
+from fangkong.kernel.audit.service import expand_ids as audit_ids
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import User
 from fangkong.kernel.auth.roles import MATRIX
@@ -106,6 +107,41 @@ def test_create_and_complete_with_outcome(session: Session, tree: Tree) -> None:
     audited = session.execute(select(AuditEvent.action).where(
         AuditEvent.object_type == "task", AuditEvent.object_id == str(task.id))).scalars().all()
     assert audited == ["task.created", "task.completed"]  # the one write path audits creation too
+
+
+def test_close_tasks_shares_the_single_close_rules_and_audits_once(session: Session, tree: Tree) -> None:
+    with clock.frozen(T0):
+        a, b, c = (new_task(session, tree, kind="test.review") for _ in range(3))
+        other = new_task(session, tree, kind="test.review", unit=tree.street2)
+    done = tasks.complete_task(session, tree.grid_actor, c.id, outcome_code="rejected")
+    before = session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+    # every refusal refuses the whole call, before anything is written
+    with pytest.raises(Conflict):  # one of them is closed already
+        tasks.close_tasks(session, tree.grid_actor, {a.id: None, done.id: None}, outcome_code="confirmed")
+    with pytest.raises(NotFound):  # one of them lies outside the actor's jurisdiction
+        tasks.close_tasks(session, tree.grid_actor, {a.id: None, other.id: None}, outcome_code="confirmed")
+    with pytest.raises(ValidationFailed):  # not an outcome of the kind
+        tasks.close_tasks(session, tree.grid_actor, {a.id: None}, outcome_code="done")
+    with pytest.raises(PermissionDenied):
+        viewer = Actor(user_id=None, username="t-viewer", role="district", unit_id=tree.district.id,
+                       unit_path=tree.district.path, permissions=frozenset({"task.view"}))
+        tasks.close_tasks(session, viewer, {a.id: None}, outcome_code="confirmed")
+    assert (a.status, b.status) == ("open", "open") and history(session, a) == ["created"]
+    assert session.execute(select(AuditEvent.id).where(AuditEvent.id > before)).first() is None
+    with clock.frozen(T0 + H):
+        closed = tasks.close_tasks(session, tree.grid_actor, {b.id: {"found": True}, a.id: None},
+                                   outcome_code="confirmed")
+    assert closed == sorted([a.id, b.id])
+    assert (a.status, a.done_at, a.outcome_code, a.outcome) == ("done", T0 + H, "confirmed", None)
+    assert (b.status, b.outcome) == ("done", {"found": True})
+    for t in (a, b):
+        event = session.execute(select(TaskEvent).where(TaskEvent.task_id == t.id, TaskEvent.event == "done")
+                                ).scalar_one()
+        assert (event.actor_id, event.at, event.detail) == (tree.grid_actor.user_id, T0 + H,
+                                                            {"outcome_code": "confirmed", "note": None})
+    [entry] = session.execute(select(AuditEvent).where(AuditEvent.id > before)).scalars().all()
+    assert (entry.action, entry.actor_id, entry.detail["count"]) == ("task.completed", tree.grid_actor.user_id, 2)
+    assert audit_ids(entry.detail["ids"]) == sorted([a.id, b.id])
 
 
 def test_create_checks_permission_unit_and_kind(session: Session, tree: Tree) -> None:

@@ -140,3 +140,59 @@ def test_refresh_due_follows_a_changed_frequency(session, tree, scenario, at_now
     session.flush()
     assert service.refresh_due(session) == 1
     assert m.frequency_days in (3, 7)
+
+
+def test_one_batch_of_results_closes_exactly_the_right_overdue_tasks_with_events_and_one_audit_entry(
+        session, tree, scenario, at_now, system):
+    """Members 2, 4 (couriers) and 5 (school staff) are overdue with a task each. One batch brings a
+    negative for 2 and 4 (tested this morning: compliant, tasks closed) and an old negative for 5
+    (sampled 04-10: moved forward, still overdue, task stays open), plus a tube nobody is overdue in."""
+    from fangkong.kernel.audit.models import AuditEvent
+    from fangkong.kernel.audit.service import expand_ids
+
+    assert service.create_overdue_tasks(session, system) == 3
+    ms = list(scenario.values())
+    by_seq = {1: next(m for m in ms if m.last_negative_at == dt.datetime(2022, 4, 17, 0, 30, tzinfo=UTC)),
+              2: next(m for m in ms if m.last_negative_at == dt.datetime(2022, 4, 14, 12, 0, tzinfo=UTC)),
+              4: next(m for m in ms if m.last_negative_at is None and m.group_code != "school_staff"),
+              5: next(m for m in ms if m.group_code == "school_staff")}
+    task_of = {t.subject_id: t for t in session.execute(select(Task).where(Task.kind == kinds.OVERDUE)).scalars()}
+    actor = actor_at(tree.district)
+    for barcode, seqs, at in (("B-24", [2, 4], "2022-04-18 08:00"), ("B-5", [5], "2022-04-10 10:00"),
+                              ("B-1", [1], "2022-04-18 08:10")):
+        service.ingest_samples(session, actor, items=[service.SampleItem(i + 2, {
+            "tube_barcode": barcode, "pool_size": "10", "id_number": make_id(k), "collected_at": at,
+            "sampling_point": tree.point.code}) for i, k in enumerate(seqs)])
+    last_audit = session.execute(select(func.max(AuditEvent.id))).scalar_one()
+    rows = service.ingest_results(session, actor, items=[service.ResultItem(i + 2, {
+        "tube_barcode": b, "result": "阴性", "lab": "常州检测", "reported_at": "2022-04-18 08:50"})
+        for i, b in enumerate(["B-24", "B-5", "B-1"])])
+    assert [r.status for r in rows] == ["accepted"] * 3
+    closed = {by_seq[2].id, by_seq[4].id}
+    for member_id, task in task_of.items():
+        session.refresh(task)
+        if member_id in closed:
+            assert (task.status, task.outcome_code, task.done_at) == ("done", "tested", NOW)
+            assert task.outcome == {"last_negative_at": "2022-04-18T08:00:00+08:00"}
+        else:
+            assert (member_id, task.status, task.outcome_code) == (by_seq[5].id, "open", None)
+    assert by_seq[5].last_negative_at == dt.datetime(2022, 4, 10, 2, 0, tzinfo=UTC)  # moved, still overdue
+    events = session.execute(select(TaskEvent.task_id, TaskEvent.event, TaskEvent.actor_id, TaskEvent.detail)
+                             .where(TaskEvent.task_id.in_([t.id for t in task_of.values()]),
+                                    TaskEvent.event != "created")).all()
+    assert sorted(events) == sorted((task_of[m].id, "done", actor.user_id, {"outcome_code": "tested", "note": None})
+                                    for m in closed)
+    entries = session.execute(select(AuditEvent).where(AuditEvent.id > last_audit, AuditEvent.action ==
+                                                       "task.completed")).scalars().all()
+    assert len(entries) == 1  # one entry for the batch, naming every task it closed
+    assert expand_ids(entries[0].detail["ids"]) == sorted(task_of[m].id for m in closed)
+    assert entries[0].detail["acting_for"] == "testing.result" and entries[0].actor_name == actor.username
+    [received] = session.execute(select(AuditEvent).where(AuditEvent.id > last_audit, AuditEvent.action ==
+                                                          "testing.results_received")).scalars().all()
+    assert expand_ids(received.detail["tube_ids"]) == sorted(r.extra["tube_id"] for r in rows)
+    # a second arrival of the same results changes nothing
+    again = service.ingest_results(session, actor, items=[service.ResultItem(2, {
+        "tube_barcode": "B-24", "result": "阴性", "lab": "常州检测", "reported_at": "2022-04-18 08:50"})])
+    assert [r.status for r in again] == ["duplicate"]
+    assert session.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.id > last_audit, AuditEvent.action == "task.completed")).scalar_one() == 1

@@ -294,3 +294,4 @@ def bench_compliance(*, members: int = 1_000_000, results: int = 10_000_000, poo
 
         shutil.rmtree(tmp, ignore_errors=True)
     return BenchResult("compliance", figures, notes)
+from fangkong.testing import bench_results  # noqa: E402, F401  (registers `fangkong bench results`)

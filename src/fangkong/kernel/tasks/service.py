@@ -11,7 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, insert, literal, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from fangkong.kernel import clock, scope
@@ -207,7 +220,7 @@ def create_task(
     return task
 
 
-def _sees(actor: Actor, task: Task) -> bool:
+def _sees(actor: Actor, task: Any) -> bool:
     return scope.sees(actor, task.unit_path) or scope.sees(actor, task.escalated_unit_path)
 
 
@@ -220,7 +233,7 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def _open(task: Task) -> None:
+def _open(task: Any) -> None:
     if task.status != "open":
         raise Conflict(ALREADY(id=task.id, status=Term(task.status, kind="task_status")))
 
@@ -258,16 +271,7 @@ def complete_task(
     actor.require("task.work")
     task = get_task(session, actor, task_id)
     _open(task)
-    task_kind = _kind(task.kind)
-    if task_kind.work_url and not by_owner:
-        raise ValidationFailed(OWN_PAGE(), [FieldError("outcome_code", CLOSE_AT(url=task_kind.url_for(task)))])
-    if outcome_code not in task_kind.outcomes:
-        raise ValidationFailed(UNKNOWN_OUTCOME(), [FieldError("outcome_code", NOT_AN_OUTCOME(
-            outcome=repr(outcome_code), kind=Term(task.kind, kind="task_kind"),
-            outcomes=[Term(o, kind=f"outcome.{task.kind}") for o in task_kind.outcomes]))])
-    explicit = outcome_code in task_kind.note_required and not by_owner
-    if explicit and not (note or "").strip():
-        raise ValidationFailed(NOTE_REQUIRED(), [FieldError("note", NOTE_REQUIRED())])
+    explicit = _check_close(task, outcome_code=outcome_code, note=note, by_owner=by_owner)
     result = dict(outcome or {})
     if note:
         result["note"] = note
@@ -281,6 +285,81 @@ def complete_task(
                  **({"entered_by_hand": True, "note": (note or "")[:500]} if explicit else {}))
     session.flush()
     return task
+
+
+def _check_close(task: Any, *, outcome_code: str, note: str | None, by_owner: bool) -> bool:
+    """The rules for closing an open task (`complete_task`, `close_tasks`): a kind with its own page
+    is closed only by its owner's flow, the outcome is one of the kind's, and an outcome that needs
+    its source typed in has a note. Returns whether the outcome was entered by hand (audited so)."""
+    task_kind = _kind(task.kind)
+    if task_kind.work_url and not by_owner:
+        raise ValidationFailed(OWN_PAGE(), [FieldError("outcome_code", CLOSE_AT(url=task_kind.url_for(task)))])
+    if outcome_code not in task_kind.outcomes:
+        raise ValidationFailed(UNKNOWN_OUTCOME(), [FieldError("outcome_code", NOT_AN_OUTCOME(
+            outcome=repr(outcome_code), kind=Term(task.kind, kind="task_kind"),
+            outcomes=[Term(o, kind=f"outcome.{task.kind}") for o in task_kind.outcomes]))])
+    explicit = outcome_code in task_kind.note_required and not by_owner
+    if explicit and not (note or "").strip():
+        raise ValidationFailed(NOTE_REQUIRED(), [FieldError("note", NOTE_REQUIRED())])
+    return explicit
+
+
+def close_tasks(
+    session: Session,
+    actor: Actor,
+    outcomes: dict[int, dict[str, Any] | None],
+    *,
+    outcome_code: str,
+    by_owner: bool = False,
+) -> list[int]:
+    """Close many open tasks with one outcome code (批量办结): task id → its outcome detail.
+
+    The rules are `complete_task`'s, checked for every task before anything is written (the actor
+    needs `task.work` and sees each task, each is open, the outcome is one of its kind's, a kind
+    with its own page only by its owner's flow; outcomes needing a typed-in note are refused, as a
+    bulk close has none); a bad task refuses the whole call. Written in bulk: one UPDATE executemany,
+    a `done` event per task (COPY on PostgreSQL), and one `task.completed` audit entry naming every
+    id — what the result arrival of 10,000 tubes needs instead of 10,000 audited single closes.
+    Returns the closed ids, sorted.
+    """
+    actor.require("task.work")
+    ids = sorted(outcomes)
+    if not ids:
+        return []
+    session.flush()
+    t = Task.__table__
+    rows: dict[int, Any] = {}
+    for chunk in chunks(ids):
+        rows.update({r.id: r for r in session.execute(
+            select(t.c.id, t.c.kind, t.c.status, t.c.unit_path, t.c.escalated_unit_path, t.c.subject_type,
+                   t.c.subject_id).where(in_list(session, t.c.id, chunk)))})
+    kinds_seen: set[str] = set()
+    for task_id in ids:
+        row = rows.get(task_id)
+        if row is None or not _sees(actor, row):
+            raise NotFound(record_not_found("task", task_id))
+        _open(row)
+        if row.kind not in kinds_seen:  # the rules depend on the kind only: checked once per kind
+            _check_close(row, outcome_code=outcome_code, note=None, by_owner=by_owner)
+            kinds_seen.add(row.kind)
+    now = clock.now()
+    session.execute(
+        update(t).where(t.c.id == bindparam("task_id"), t.c.status == "open")
+        .values(status="done", done_at=bindparam("done_at"), outcome_code=bindparam("code"),
+                outcome=bindparam("result")),
+        [{"task_id": i, "done_at": now, "code": outcome_code, "result": dict(outcomes[i] or {}) or None}
+         for i in ids])
+    bulk_insert(session, TaskEvent.__table__, [
+        {"task_id": i, "at": now, "actor_id": actor.user_id, "event": "done",
+         "detail": {"outcome_code": outcome_code, "note": None}} for i in ids])
+    audit.record(session, actor, "task.completed", object_type="task", object_id=ids[0] if len(ids) == 1 else None,
+                 count=len(ids), ids=audit.compact_ids(ids), kinds=sorted(kinds_seen), outcome_code=outcome_code)
+    # rows changed behind the identity map's back
+    closed = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Task) and obj.id in closed:
+            session.expire(obj)
+    return ids
 
 
 def cancel_task(session: Session, actor: Actor, task_id: int, *, reason: str | None = None) -> Task:
