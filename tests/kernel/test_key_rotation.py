@@ -34,6 +34,7 @@ KNOWN_CALLERS = {
     "kernel/export.py": "decrypts for unmasked exports",
     "kernel/bench.py": "resets the cache",
     "kernel/bootstrap.py": "creates the key file",
+    "intake/bench.py": "the intake benchmark: blind indexes for its SQL baseline join",
     "intake/service/ingest.py": "lead columns (registered) and the content digest (signing key)",
     "intake/service/resolution.py": "lookups only",
     "intake/service/persons.py": "compares ID indexes recomputed under the current key (split)",

@@ -248,11 +248,13 @@ def note_row(cells: list[str]) -> Message | None:
 
 def clean_cell(value: Any) -> str:
     """A cell as text: whole floats as integers (calamine reads 13812345678 as 13812345678.0), dates and
-    datetimes in ISO 8601, strings stripped (including U+3000 and no-break spaces)."""
+    datetimes in ISO 8601, strings stripped (including U+3000 and no-break spaces) and without NUL
+    characters (no meaning in a cell, and PostgreSQL cannot store them in text: the same file must import
+    alike on both databases)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return value.replace("\x00", "").strip()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -269,7 +271,7 @@ def clean_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()
 
 
 # ------------------------------------------------------------------------------------------- sources
