@@ -213,7 +213,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     variants, which cover the same paths with fewer examples."""
     if "heavy" in (config.getoption("markexpr") or ""):
         return
-    skip = pytest.mark.skip(reason="heavier variant: run with `pytest -m heavy` (docs/operations.md)")
+    skip = pytest.mark.skip(reason="heavier variant of a test that runs by default (same paths, more examples, "
+                                   "kills or data); run before resolving an issue: pytest -m heavy")
     for item in items:
         if item.get_closest_marker("heavy") is not None:
             item.add_marker(skip)
