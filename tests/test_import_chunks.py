@@ -20,12 +20,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text
+from own_database import own_database
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.intake.models import Lead
@@ -60,17 +62,8 @@ class Fresh:
 def fresh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fresh]:
     """An initialised database of its own (a SQLite file, or a PostgreSQL schema), chunks of 100 rows
     and a pause after each chunk long enough that SQLite's polling writers always see the gap."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'chunks.db'}"
-    else:
-        schema = f"chunks_{uuid.uuid4().hex[:8]}"
-        base = os.environ["FANGKONG_TEST_DATABASE_URL"]
-        admin = db.make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
+    own = ExitStack()
+    url = own.enter_context(own_database(request.param, tmp_path, "chunks"))
     settings = {"FANGKONG_DATA_DIR": str(tmp_path), "FANGKONG_DATABASE_URL": url,
                 "FANGKONG_IMPORT_CHUNK_ROWS": str(CHUNK), "FANGKONG_IMPORT_CHUNK_PAUSE_MS": "150"}
     for key, value in settings.items():
@@ -84,11 +77,7 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         session.commit()
     yield Fresh(url, factory, {**os.environ, **settings, "LANG": "en_US.UTF-8"}, tmp_path)
     engine.dispose()
-    if schema:
-        admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"])
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    own.close()
     monkeypatch.undo()
     reset_settings_cache()
     crypto.reset_keys()

@@ -18,13 +18,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select, text
+from own_database import own_database
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
@@ -50,17 +52,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABAS
 @pytest.fixture(params=BACKENDS)
 def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     """A fresh database of the backend, a small city with venues, an API token, the app on uvicorn."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'load.db'}"
-    else:
-        schema = f"load_{uuid.uuid4().hex[:8]}"
-        base = os.environ["FANGKONG_TEST_DATABASE_URL"]
-        admin = db.make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
+    own = ExitStack()
+    url = own.enter_context(own_database(request.param, tmp_path, "load"))
     monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
     reset_settings_cache()
@@ -96,11 +89,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     server.should_exit = True
     thread.join(timeout=30)
     engine.dispose()
-    if schema:
-        admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"])
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    own.close()
     reset_settings_cache()
     crypto.reset_keys()
 

@@ -8,12 +8,13 @@ import datetime as dt
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from own_database import own_database
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.kernel import clock, db
@@ -32,28 +33,15 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABAS
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, initialised database of the backend whose commits are real (every instance sees them)."""
     monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sched.db'}"
-    else:
-        schema = f"sched_{uuid.uuid4().hex[:8]}"
-        base = os.environ["FANGKONG_TEST_DATABASE_URL"]
-        admin = db.make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
+    own = ExitStack()
+    url = own.enter_context(own_database(request.param, tmp_path, "sched"))
     engine = db.make_engine(url)
     with Session(engine) as session:
         initialise(engine, session, mode="test")
         session.commit()
     engine.dispose()
     yield url
-    if schema:
-        admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"])
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    own.close()
 
 
 def _instance(url: str) -> sessionmaker[Session]:
