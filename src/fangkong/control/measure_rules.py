@@ -205,13 +205,20 @@ def completed_at(days: Sequence[dt.date], negatives: Sequence[Sample], tz: dt.tz
                    key=lambda s: (s.reported_at, s.collected_at))  # type: ignore[arg-type, return-value]
     if not days:
         return dt.datetime.min.replace(tzinfo=dt.UTC), []
-    for i in range(len(days) - 1, len(known)):
-        got = match_days(days, known[:i + 1], tz)
-        if all(g is not None for g in got):
-            when = known[i].reported_at
-            # every result reported at that same moment was known then too
-            return when, match_days(days, [s for s in known if s.reported_at <= when], tz)  # type: ignore[operator]
-    return None, match_days(days, known, tz)
+    everything = match_days(days, known, tz)
+    if any(g is None for g in everything):
+        return None, everything
+    # a longer prefix (in report order) matches whatever a shorter one did: bisect for the shortest
+    lo, hi = len(days) - 1, len(known) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if all(g is not None for g in match_days(days, known[:mid + 1], tz)):
+            hi = mid
+        else:
+            lo = mid + 1
+    when = known[lo].reported_at
+    # every result reported at that same moment was known then too
+    return when, match_days(days, [s for s in known if s.reported_at <= when], tz)  # type: ignore[operator]
 
 
 # -------------------------------------------------------------------------------------- evaluation
@@ -306,7 +313,8 @@ def evaluate(plan: MeasurePlan, *, day0: dt.date, started_at: dt.datetime, sampl
             s_done, _g = completed_at([on for _k, on in central], negatives, tz, at)
             stepdown_at = _moment(day_of(day0, plan.stepdown_day), s_done, tz)
             stepdown_on = day_of(day0, plan.stepdown_day)
-        days = tuple(_test_day(k, on, ph, on < served_before, matched.get(k), counting, at, tz, grace)
+        dated = [(local_date(s.collected_at, tz), s) for s in counting]
+        days = tuple(_test_day(k, on, ph, on < served_before, matched.get(k), dated, at, tz, grace)
                      for k, on, ph in schedule)
     elif plan.ending == "self_monitoring":
         releasable_at = _pair_done(negatives, plan.min_gap_hours, at)
@@ -327,17 +335,17 @@ def evaluate(plan: MeasurePlan, *, day0: dt.date, started_at: dt.datetime, sampl
                       releasable_at, positive.reported_at if positive else None, positive, days)
 
 
-def _test_day(k: int, on: dt.date, phase: str, served: bool, sample: Sample | None, counting: Sequence[Sample],
-              at: dt.datetime, tz: dt.tzinfo, grace: dt.timedelta) -> TestDay:
+def _test_day(k: int, on: dt.date, phase: str, served: bool, sample: Sample | None,
+              dated: Sequence[tuple[dt.date, Sample]], at: dt.datetime, tz: dt.tzinfo, grace: dt.timedelta) -> TestDay:
+    """One test day's state; `dated` are the counting samples with their local collection dates."""
     if served:
         return TestDay(k, on, phase, "served", False)
-    on_day = [s for s in counting if local_date(s.collected_at, tz) == on]
-    missed = not on_day and at >= day_start(on + dt.timedelta(days=1), tz) + grace
+    missed = not any(d == on for d, _s in dated) and at >= day_start(on + dt.timedelta(days=1), tz) + grace
     if sample is not None:
         state = "done" if local_date(sample.collected_at, tz) == on else "made_up"
     elif missed:
         state = "missed"
-    elif any(s.known(at) is None for s in counting if local_date(s.collected_at, tz) >= on):
+    elif any(s.known(at) is None for d, s in dated if d >= on):
         state = "pending"
     elif local_date(at, tz) < on:
         state = "upcoming"
