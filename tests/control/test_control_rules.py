@@ -20,7 +20,7 @@ def _phases(days: list[int], kind: str = "home_quarantine") -> list[dict]:
 
 
 def test_three_days_two_tests_plan() -> None:
-    plan = rules.due_plan(_phases([1, 2], "test_only"), START, until_count=2, within_days=3, min_gap_hours=24)
+    plan = rules.due_plan(_phases([1, 2], "test_only"), START - dt.timedelta(days=1), until_count=2, within_days=3, min_gap_hours=24)
     assert [(p.day, p.due_on, p.window_end_on, p.min_gap_hours) for p in plan] == [
         (1, START, START + dt.timedelta(days=1), 0.0), (2, START + dt.timedelta(days=1), START + dt.timedelta(days=2), 24.0)]
 
@@ -33,7 +33,7 @@ samples = st.lists(st.integers(min_value=0, max_value=10 * 24 * 4), max_size=12)
 @given(days=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=5, unique=True).map(sorted),
        windowed=st.booleans(), gap=st.sampled_from([0, 12, 24]), taken=samples)
 def test_each_sample_does_at_most_one_test_inside_its_window_and_gap(days, windowed, gap, taken) -> None:
-    plan = rules.due_plan(_phases(days), START, until_count=len(days) if windowed else None,
+    plan = rules.due_plan(_phases(days), START - dt.timedelta(days=1), until_count=len(days) if windowed else None,
                           within_days=max(days) + 1 if windowed else None, min_gap_hours=gap)
     slots = [rules.DueSlot(p.day, p.due_on, p.window_end_on, p.min_gap_hours) for p in plan]
     got = rules.assign_samples(slots, taken, TZ)

@@ -15,16 +15,21 @@ from fangkong.kernel.errors import PermissionDenied, ValidationFailed
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.policy import service as policy_service
 
-# 23:30 local: day 1 is the start's local date, not the UTC one
+# 23:30 local: day 0 is the start's local date, not the UTC one
 START = dt.datetime(2022, 4, 18, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def test_schedule_of_a_close_contact(session):
     pack = policy_service.active_pack(session)
     plan = control_service.schedule(pack, "close_contact", START)
-    assert plan["test_dates"] == ["2022-04-18", "2022-04-19", "2022-04-20", "2022-04-22", "2022-04-24",
-                                  "2022-04-27"]
+    assert plan["test_dates"] == ["2022-04-19", "2022-04-20", "2022-04-21", "2022-04-23", "2022-04-25",
+                                  "2022-04-28"]
     assert plan["planned_end_at"] == START + dt.timedelta(days=10)
+    # found on day 3 of the exposure (缺几天补几天): days 1 and 2 are served, the end is day 10 of the exposure
+    late = control_service.schedule(pack, "close_contact", START, anchor_on=dt.date(2022, 4, 15))
+    assert late["test_dates"] == ["2022-04-18", "2022-04-20", "2022-04-22", "2022-04-25"]
+    assert late["planned_end_at"] == START + dt.timedelta(days=7)
+    assert dt.datetime.fromisoformat(late["phases"][0]["end_at"]) == START + dt.timedelta(days=4)
     assert plan["kind"] == "centralised_quarantine"
     assert [(p["measure"], p["days"]) for p in plan["phases"]] == [
         ("centralised_quarantine", 7), ("home_health_monitoring", 3)]

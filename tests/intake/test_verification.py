@@ -53,7 +53,7 @@ def test_found_and_transferred_starts_the_measure_with_test_days(session, tree):
     assert (m.category, m.measure_code, m.kind, m.place_kind) == (
         "close_contact", "centralised_quarantine", "centralised_quarantine", "site")
     assert m.planned_end_at == NOW + 3 * H + dt.timedelta(days=10)
-    assert m.test_dates == ["2022-04-18", "2022-04-19", "2022-04-20", "2022-04-22", "2022-04-24", "2022-04-27"]
+    assert m.test_dates == ["2022-04-19", "2022-04-20", "2022-04-21", "2022-04-23", "2022-04-25", "2022-04-28"]
     assert [p["measure"] for p in m.phases] == ["centralised_quarantine", "home_health_monitoring"]
     task = session.get(Task, lead.verification_task_id)
     assert (task.status, task.outcome_code) == ("done", "found_site")

@@ -13,7 +13,12 @@ import fangkong.control.kinds  # noqa: F401  (registers the task kinds wherever 
 from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.scoped import Scoped
 
-MEASURE_STATUSES = ("active", "ended", "cancelled")
+#: stored states: `ended` is the state of measures ended before the lifecycle existed (and of a
+#: temporary control ended by its retest through `end_measure`); `releasable` is never stored (the rule
+#: says it of an active measure, see `measure_rules.evaluate`)
+MEASURE_STATUSES = ("planned", "active", "ended", "released", "converted", "transferred_out", "cancelled")
+#: states after which a measure is no longer in force (from `ended_at`)
+FINISHED_STATUSES = ("ended", "released", "converted", "transferred_out")
 PLACE_KINDS = ("home", "site")
 
 
@@ -48,6 +53,44 @@ class Measure(Base, Scoped):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(200))
+    #: the lifecycle (issue #12): the phase now (central, home_quarantine, home_monitoring,
+    #: self_monitoring, temporary; `ended` once released or converted); day 0 of the count (the
+    #: anchor's local date, or a restart's) and which moment it came from (exposure, departure,
+    #: arrival, start); samples collected before `counts_from` (a restart) no longer count
+    phase: Mapped[str | None] = mapped_column(String(24))
+    anchor: Mapped[str | None] = mapped_column(String(16))
+    anchor_on: Mapped[dt.date | None] = mapped_column(Date)
+    counts_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: day N (None for temporary control)
+    planned_end_on: Mapped[dt.date | None] = mapped_column(Date)
+    stepped_down_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeasureEvent(Base, Scoped):
+    """A change of a measure's state or phase (管控状态变更), kept with who and why: started, stepped
+    down, released (by rule or by an override with its reason), converted, restarted, transferred out,
+    cancelled. The state of a measure at a past moment is the last event at or before it."""
+
+    __tablename__ = "measure_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    from_phase: Mapped[str | None] = mapped_column(String(24))
+    to_phase: Mapped[str | None] = mapped_column(String(24))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    rule: Mapped[str | None] = mapped_column(String(64))
+    pack_version: Mapped[str | None] = mapped_column(String(64))
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_measure_event_measure_at", "measure_id", "at"),)
 
 
 class DueTest(Base, Scoped):

@@ -158,13 +158,17 @@ def as_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+#: stored states after which a measure is over (from its `ended_at`); see `control.models`
+FINISHED = ("ended", "released", "converted", "transferred_out")
+
+
 def in_force(m: MeasureFacts, at: dt.datetime) -> bool:
     """Started by `at`, not past its planned end, and not ended (or ended only after `at`)."""
-    if m.status == "cancelled" or m.started_at > at:
+    if m.status in ("cancelled", "planned") or m.started_at > at:
         return False
     if m.planned_end_at is not None and at >= m.planned_end_at:
         return False
-    return not (m.status == "ended" and (m.ended_at is None or m.ended_at <= at))
+    return not (m.status in FINISHED and (m.ended_at is None or m.ended_at <= at))
 
 
 def current_phase(m: MeasureFacts, at: dt.datetime) -> Mapping[str, Any] | None:
@@ -221,9 +225,19 @@ def entry_warning(status: ControlStatus, *, unit_name: str | None = None) -> Mes
 
 # ----------------------------------------------------------------------------------------- due tests
 
+def due_day0(by_count: bool, start_day: dt.date, anchor_on: dt.date | None) -> dt.date:
+    """The date numbered day 0 of a measure's test days. A measure that ends on its day count counts
+    from its anchor (9th edition: test day k is k days after the anchor's date; see
+    `measure_rules`); one that ends on negatives (3天2检, a pool's retest) tests from its start's date
+    on (its test day 1 is the start's date)."""
+    if by_count:
+        return anchor_on or start_day
+    return start_day - dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class DuePlan:
-    """One due test of a measure's schedule: test day `day` (day 1 = the start's local date)."""
+    """One due test of a measure's schedule: test day `day` counted from the measure's day 0 (`due_day0`)."""
 
     day: int
     due_on: dt.date
@@ -235,17 +249,17 @@ class DuePlan:
     phase_kind: str
 
 
-def due_plan(phases: Sequence[Mapping[str, Any]], start_day: dt.date, *, until_count: int | None = None,
+def due_plan(phases: Sequence[Mapping[str, Any]], day0: dt.date, *, until_count: int | None = None,
              within_days: int | None = None, min_gap_hours: float = 0) -> list[DuePlan]:
     """The due tests of a schedule (`phases` as `control.service.schedule` lays them out: each with its
-    local `test_dates`). With `within_days` (a category that ends on `until_count` negatives within
+    local `test_dates`), numbered from `day0` (`due_day0`). With `within_days` (a category that ends on `until_count` negatives within
     that many days), the k-th of n tests may be taken until day `within_days − (n − k)`, at least
     `min_gap_hours` after the previous test's sample."""
     rows: list[tuple[int, dt.date, str, str]] = []
     for phase in phases:
         for d in phase.get("test_dates") or []:
             day_on = d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
-            rows.append(((day_on - start_day).days + 1, day_on, str(phase.get("measure")), str(phase.get("kind"))))
+            rows.append(((day_on - day0).days, day_on, str(phase.get("measure")), str(phase.get("kind"))))
     rows.sort()
     n = len(rows)
     windowed = within_days is not None and (until_count or 0) > 0

@@ -78,7 +78,8 @@ def plan_of(measure: Measure, pack: Pack) -> list[rules.DuePlan]:
     """The due tests of `measure` by its phases and its category's `until_negatives` in `pack`."""
     start_day = clock.to_local(measure.started_at).date()  # type: ignore[union-attr]
     until = pack.categories[measure.category].until_negatives if measure.category in pack.categories else None
-    return rules.due_plan(measure.phases, start_day, until_count=until.count if until else None,
+    day0 = rules.due_day0(until is None, start_day, measure.anchor_on)
+    return rules.due_plan(measure.phases, day0, until_count=until.count if until else None,
                           within_days=until.within_days if until else None,
                           min_gap_hours=until.min_gap_hours if until else 0)
 

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.control import rules
+from fangkong.control import measure_rules, rules
 from fangkong.control.models import PLACE_KINDS, DueTest, Measure
-from fangkong.control.service import due
+from fangkong.control.service import due, lifecycle
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -30,7 +30,9 @@ SITE_REQUIRED = message("measure.site_required", _("a quarantine site is require
 INVALID_MEASURE = message("measure.invalid", _("invalid measure"))
 NOT_ACTIVE = message("measure.not_active", _("measure %(id)s is %(status)s, not active"))
 labels("measure_place", {"home": _("at home"), "site": _("at a quarantine site")})
-labels("measure_status", {"active": _("active"), "ended": _("ended"), "cancelled": _("cancelled")})
+labels("measure_status", {"planned": _("planned"), "active": _("active"), "ended": _("ended"),
+                          "released": _("released"), "converted": _("converted"),
+                          "transferred_out": _("transferred out"), "cancelled": _("cancelled")})
 labels("record", {"measure": _("measure")})
 labels("audit_action", {"measure.started": _("Measure started"), "measure.ended": _("Measure ended")})
 labels("field", {"place_kind": _("Where"), "measure_id": _("Measure")})
@@ -47,19 +49,30 @@ MAX_EXTENSION_DAYS = 60
 KIND_RANK = rules.KIND_RANK
 
 
-def schedule(pack: Pack, category: str, started_at: dt.datetime) -> dict[str, Any]:
-    """Phases with start and end, test dates (local dates; day 1 = the start's local date) and the
-    planned end (None when the category ends on negatives rather than on a day count). Each phase
-    carries its measure's names from the pack, so the status can name it without the pack."""
+def schedule(pack: Pack, category: str, started_at: dt.datetime, *, anchor_on: dt.date | None = None
+             ) -> dict[str, Any]:
+    """Phases with start and end, test dates (local dates) and the planned end (None when the category
+    ends on negatives rather than on a day count). Each phase carries its measure's names from the
+    pack, so the status can name it without the pack.
+
+    A category that ends on its day count counts from day 0 = `anchor_on` (default: the start's local
+    date): test day k falls k days later, phases end k days after the anchor (at the start's time of
+    day), and test days before the start's date are served, not listed (缺几天补几天). One that ends on
+    negatives tests from the start's date on (day 1 = the start's local date)."""
     cat = pack.category(category)
     start_day = clock.to_local(started_at).date()  # type: ignore[union-attr]
+    by_count = cat.until_negatives is None
+    day0 = rules.due_day0(by_count, start_day, anchor_on)
+    base = started_at - dt.timedelta(days=(start_day - day0).days) if by_count else started_at
+    first_test = day0 if by_count else start_day - dt.timedelta(days=1)
     phases: list[dict[str, Any]] = []
     tests: list[str] = []
     offset = 0
-    for phase in cat.phases:
-        p_start = started_at + dt.timedelta(days=offset)
-        p_end = p_start + dt.timedelta(days=phase.days) if phase.days is not None else None
-        dates = [(start_day + dt.timedelta(days=offset + d - 1)).isoformat() for d in phase.test_days]
+    for i, phase in enumerate(cat.phases):
+        p_start = started_at if i == 0 else max(started_at, base + dt.timedelta(days=offset))
+        p_end = max(p_start, base + dt.timedelta(days=offset + phase.days)) if phase.days is not None else None
+        dates = [(first_test + dt.timedelta(days=offset + d)).isoformat() for d in phase.test_days
+                 if first_test + dt.timedelta(days=offset + d) >= start_day]
         tests.extend(dates)
         m = pack.measure(phase.measure)
         phases.append({"measure": phase.measure, "kind": m.kind, "name_zh": m.name_zh, "name_en": m.name_en,
@@ -69,7 +82,7 @@ def schedule(pack: Pack, category: str, started_at: dt.datetime) -> dict[str, An
     total = cat.total_days
     kind = rules.strongest(p["kind"] for p in phases)
     return {"phases": phases, "test_dates": tests, "kind": kind,
-            "planned_end_at": started_at + dt.timedelta(days=total) if total is not None else None}
+            "planned_end_at": max(started_at, base + dt.timedelta(days=total)) if total is not None else None}
 
 
 def _pack_of(session: Session, measure: Measure) -> Pack:
@@ -92,6 +105,10 @@ def start_measure(
     started_at: dt.datetime | None = None,
     pack_version: str | None = None,
     chase_missed: bool = True,
+    exposure_at: dt.datetime | None = None,
+    departure_at: dt.datetime | None = None,
+    arrival_at: dt.datetime | None = None,
+    planned: bool = False,
 ) -> Measure:
     """Start the measure a policy category asks for (落实管控), with its test days and planned end;
     every test day becomes a due test of the person (应检日).
@@ -99,10 +116,15 @@ def start_measure(
     `pack_version` names the pack that decided it (default: the active pack). A site measure names
     the quarantine site's place id. Owned by the person's unit. `chase_missed=False` when the caller
     chases the tests itself (a positive pool's retest task), so a missed day makes no second task.
+
+    Day 0 of the measure is its category's anchor (`exposure_at`, `departure_at`, `arrival_at` or the
+    start, see `measure_rules.anchor_of`); `planned=True` when it awaits a room or transport (it
+    becomes active on arrival). The start is kept as the measure's first event.
     """
     actor.require("measure.start")
     errors: list[FieldError] = []
     pack = policy_service.get_pack(session, pack_version) if pack_version else policy_service.active_pack(session)
+    category = pack.category_code(category)
     if category not in pack.categories:
         errors.append(FieldError("category", UNKNOWN_CATEGORY_IN(category=repr(category), pack=pack.version_tag)))
     if place_kind not in PLACE_KINDS:
@@ -118,20 +140,25 @@ def start_measure(
         raise NotFound(record_not_found("person", person_id))
     now = clock.now()
     start = started_at or now
-    plan = schedule(pack, category, start)
+    facts = measure_rules.AnchorFacts(started_at=start, exposure_at=exposure_at, departure_at=departure_at,
+                                      arrival_at=arrival_at)
+    anchor_used, anchor_on = measure_rules.anchor_day(pack.category(category).anchor, facts, clock.tz())
+    plan = schedule(pack, category, start, anchor_on=anchor_on)
     measure = Measure(
         person_id=person.id, category=category, measure_code=pack.category(category).phases[0].measure,
         kind=plan["kind"], phases=plan["phases"], test_dates=plan["test_dates"], started_at=start,
-        planned_end_at=plan["planned_end_at"], status="active", pack_version=pack.version_tag, rule=rule,
+        planned_end_at=plan["planned_end_at"], status="planned" if planned else "active",
+        pack_version=pack.version_tag, rule=rule,
         lead_id=lead_id, place_kind=place_kind, place_id=place_id if place_kind == "site" else None,
-        unit_id=person.unit_id, unit_path=person.unit_path, created_at=now,
+        unit_id=person.unit_id, unit_path=person.unit_path, created_at=now, anchor=anchor_used, anchor_on=anchor_on,
     )
     session.add(measure)
     session.flush()
     made = due.sync_due_tests(session, actor, measure, pack, at=now, chase=chase_missed)
+    anchor = lifecycle.began(session, actor, measure, pack=pack, at=start, facts=facts)
     audit.record(session, actor, "measure.started", object_type="measure", object_id=measure.id,
                  person_id=person.id, category=category, measure=measure.measure_code, rule=rule,
-                 pack_version=pack.version_tag, place_kind=place_kind, lead_id=lead_id, due_tests=made)
+                 pack_version=pack.version_tag, place_kind=place_kind, lead_id=lead_id, due_tests=made, **anchor)
     return measure
 
 
@@ -144,10 +171,10 @@ def end_measure(session: Session, actor: Actor, *, measure_id: int, reason: str,
     if measure.status != "active":
         raise Conflict(NOT_ACTIVE(id=measure_id, status=Term(measure.status, kind="measure_status")))
     at = at or clock.now()
-    measure.status = "ended"
     measure.ended_at = at
     measure.end_reason = reason[:200]
-    session.flush()
+    lifecycle.record_change(session, actor, measure, action="ended", to_status="ended", to_phase="ended", at=at,
+                            reason=reason, audited=False)  # audited below, with the due tests cancelled
     cancelled = due.cancel_due_tests(session, measure, at=at)
     audit.record(session, actor, "measure.ended", object_type="measure", object_id=measure.id,
                  person_id=measure.person_id, reason=reason[:200], due_tests_cancelled=cancelled)
@@ -171,8 +198,11 @@ def extend_measure(session: Session, actor: Actor, *, measure_id: int, days: int
     if last is None or last.get("days") is None or measure.planned_end_at is None:
         raise ValidationFailed(INVALID_EXTENSION(), [FieldError("days", OPEN_ENDED())])
     start_day = clock.to_local(measure.started_at).date()  # type: ignore[union-attr]
+    pack = _pack_of(session, measure)
+    by_count = measure.category not in pack.categories or pack.categories[measure.category].until_negatives is None
+    day0 = rules.due_day0(by_count, start_day, measure.anchor_on)
     offset = sum(int(p.get("days") or 0) for p in phases[:-1])
-    old_last_day = start_day + dt.timedelta(days=offset + int(last["days"]) - 1)
+    old_last_day = day0 + dt.timedelta(days=offset + int(last["days"]))
     last["days"] = int(last["days"]) + days
     last["end_at"] = (rules.as_time(last["end_at"]) + dt.timedelta(days=days)).isoformat()  # type: ignore[operator]
     dates = list(last.get("test_dates") or [])
@@ -183,8 +213,10 @@ def extend_measure(session: Session, actor: Actor, *, measure_id: int, days: int
     measure.phases = phases
     measure.test_dates = [d for p in phases for d in p.get("test_dates") or []]
     measure.planned_end_at = measure.planned_end_at + dt.timedelta(days=days)
+    if measure.planned_end_on is not None:
+        measure.planned_end_on = measure.planned_end_on + dt.timedelta(days=days)
     session.flush()
-    made = due.sync_due_tests(session, actor, measure, _pack_of(session, measure), at=at or clock.now())
+    made = due.sync_due_tests(session, actor, measure, pack, at=at or clock.now())
     audit.record(session, actor, "measure.extended", object_type="measure", object_id=measure.id,
                  person_id=measure.person_id, days=days, reason=reason[:200], due_tests_added=made)
     return measure

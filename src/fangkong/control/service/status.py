@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from fangkong.control import rules
-from fangkong.control.models import Measure
+from fangkong.control import measure_rules, rules
+from fangkong.control.models import Measure, MeasureEvent
 from fangkong.control.rules import ControlStatus
-from fangkong.control.service import due
+from fangkong.control.service import due, lifecycle
 from fangkong.control.service.due import DueTestView
+from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.people import service as people_service
@@ -33,7 +34,7 @@ def _facts(session: Session, person_ids: Sequence[int], lo: dt.datetime, hi: dt.
     for i in range(0, len(ids), CHUNK):
         stmt = (select(Measure, Place.name).outerjoin(Place, Place.id == Measure.place_id)
                 .where(in_list(session, Measure.person_id, ids[i:i + CHUNK]),
-                       Measure.status.in_(("active", "ended")), Measure.started_at <= hi,
+                       Measure.status.in_(("active", *rules.FINISHED)), Measure.started_at <= hi,
                        or_(Measure.ended_at.is_(None), Measure.ended_at > lo),
                        or_(Measure.planned_end_at.is_(None), Measure.planned_end_at > lo)))
         for m, site in session.execute(stmt):
@@ -80,3 +81,89 @@ def control_of_person(session: Session, actor: Actor, person_id: int, *, at: dt.
                                     .order_by(Measure.started_at.desc(), Measure.id.desc()).limit(20)).scalars())
     return PersonControl(status_of(session, [person.id], at=at)[person.id], measures,
                          due.due_tests_of_person(session, person.id, at=at))
+
+
+# ---------------------------------------------------------------------------------- the lifecycle
+
+@dataclass(frozen=True)
+class MeasureState:
+    """One measure as of a moment (管控状态): its stored state then (the last change at or before it),
+    `releasable` when the rules allow release of an active one, the phase, day 0, day N, the stepdown and
+    release dates the rules give, and the missed test days. What the person page, a case's contacts,
+    the citizen page, the venue scan and `fangkong export measures` show alike."""
+
+    person_id: int
+    measure_id: int
+    category: str
+    status: str
+    phase: str | None
+    anchor_on: dt.date
+    planned_end_on: dt.date | None
+    stepdown_on: dt.date | None
+    releasable_on: dt.date | None
+    released_at: dt.datetime | None
+    place_kind: str
+    site_id: int | None
+    site_name: str | None
+    missed_tests: tuple[int, ...]
+    pack_version: str
+    rule: str
+    evaluation: measure_rules.Evaluation | None
+
+
+def _as_of(m: Measure, events: Sequence[MeasureEvent], at: dt.datetime) -> tuple[str, str | None, dt.date | None]:
+    """(status, phase, day 0) of `m` at `at`: the last event at or before it; a measure from before the
+    lifecycle (no events) is active from its start until it ended."""
+    if events:
+        last = events[-1]
+        day0 = None
+        for e in events:
+            if (e.detail or {}).get("anchor_on"):
+                day0 = dt.date.fromisoformat(e.detail["anchor_on"])
+        return last.to_status, last.to_phase, day0
+    if m.ended_at is not None and m.ended_at <= at:
+        return m.status, "ended", None
+    return "active", None, None
+
+
+def status_as_of(session: Session, *, at: dt.datetime, person_ids: Iterable[int] | None = None,
+                 measures: Sequence[Measure] | None = None) -> list[MeasureState]:
+    """The measures of these persons (or these measures) as of `at`: measures started later and
+    events after `at` are ignored, and the rules see only results reported by `at`. Unscoped: callers
+    show it only for persons they may see."""
+    if measures is None:
+        ids = sorted(set(person_ids or ()))
+        found: list[Measure] = []
+        for i in range(0, len(ids), CHUNK):
+            found += session.execute(select(Measure).where(
+                in_list(session, Measure.person_id, ids[i:i + CHUNK]), Measure.started_at <= at)
+                .order_by(Measure.id)).scalars().all()
+        measures = found
+    measures = [m for m in measures if m.started_at <= at]
+    events = lifecycle.events_of(session, [m.id for m in measures], at=at)
+    sites = {p.id: p.name for p in session.execute(select(Place).where(
+        Place.id.in_({m.place_id for m in measures if m.place_id is not None} or {0}))).scalars()}
+    evs = lifecycle.evaluations(session, [m for m in measures if _as_of(m, events.get(m.id, []), at)[0] == "active"],
+                                at=at)
+    out: list[MeasureState] = []
+    tz = clock.tz()
+    for m in measures:
+        status, phase, day0 = _as_of(m, events.get(m.id, []), at)
+        ev = evs.get(m.id)
+        if ev is not None and day0 is not None and day0 != ev.day0:
+            ev = None  # restarted since `at`: the count then is not today's (kept simple: no dates)
+        if ev is not None:
+            if ev.status == "releasable":
+                status = "releasable"
+            phase = phase if phase and phase != ev.plan.first_phase else ev.phase
+        released = m.released_at if m.released_at is not None and m.released_at <= at else None
+        out.append(MeasureState(
+            person_id=m.person_id, measure_id=m.id, category=m.category, status=status, phase=phase,
+            anchor_on=day0 or lifecycle.day0_of(m),
+            planned_end_on=m.planned_end_on if ev is None else ev.planned_end_on,
+            stepdown_on=measure_rules.local_date(ev.stepdown_at, tz) if ev is not None and ev.stepdown_at else None,
+            releasable_on=ev.releasable_on if ev is not None else None, released_at=released,
+            place_kind=m.place_kind, site_id=m.place_id, site_name=sites.get(m.place_id) if m.place_id else None,
+            missed_tests=ev.missed_days if ev is not None else (), pack_version=m.pack_version, rule=m.rule,
+            evaluation=ev))
+    return out

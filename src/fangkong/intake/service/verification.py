@@ -157,7 +157,8 @@ def record_verification(
             measure = control_service.start_measure(
                 session, actor, person_id=lead.person_id, category=lead.decision_category, rule=lead.rule,
                 lead_id=lead.id, place_kind="site" if outcome_code == "found_site" else "home",
-                place_id=site_place_id, started_at=now, pack_version=lead.pack_version)
+                place_id=site_place_id, started_at=now, pack_version=lead.pack_version,
+                arrival_at=lead.arrival_at)  # day 0 of an inbound traveller (and a traveller's, by default)
             lead.measure_id = measure.id
             lead.controlled_at, lead.status = now, "controlled"
         elif lead.rule == "measures.in_force":

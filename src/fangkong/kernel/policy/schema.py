@@ -135,11 +135,21 @@ class UntilNegatives(_Model):
     within_days: int | None = Field(default=None, ge=1)
 
 
+#: where day 0 of a measure comes from (the anchor's local date): the last exposure, leaving the risk
+#: area (arrival when unknown), arrival, or the measure's own start
+Anchor = Literal["exposure", "departure", "arrival", "start"]
+ANCHORS: tuple[str, ...] = Anchor.__args__  # type: ignore[attr-defined]
+
+
 class Category(_Sourced):
     """An intake category (人员类别): who a person is to the outbreak, and what is done about it."""
 
     name_zh: Text
     name_en: Text
+    #: other codes files and other systems use for this category (`inbound` for `inbound_traveller`)
+    aliases: list[Code] = Field(default_factory=list)
+    #: day 0 of the measure (缺几天补几天: a contact found on day 3 serves days 3–7); `start` by default
+    anchor: Anchor = "start"
     phases: list[Phase] = Field(default_factory=list)
     until_negatives: UntilNegatives | None = None
     #: the pooling setting (a key of `pooling`) for a person of this category while their lead is
@@ -163,6 +173,26 @@ class Category(_Sourced):
             out.extend((offset + d, phase.measure) for d in phase.test_days)
             offset += phase.days or 0
         return out
+
+
+class ControlRules(_Sourced):
+    """Rules of control (管控) that are not per category: the floors rule of extensions (Jiangsu
+    practice: a positive in central quarantine restarts the same building's floor and the floors
+    `floors_apart` above and below), the check-in fever threshold and listed symptoms, the check-in
+    slots (local start times of each slot, the last running to 24:00)."""
+
+    floors_rule: bool = True
+    floors_apart: int = Field(default=1, ge=0, le=10)
+    fever_celsius: float = Field(default=37.3, ge=36, le=40)
+    symptoms: list[Text] = Field(default_factory=list)
+    checkin_slots: list[str] = Field(default_factory=lambda: ["00:00", "12:00"])
+
+    @field_validator("checkin_slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        if not value or any(not _HHMM.match(v) or v == "24:00" for v in value) or value != sorted(set(value)):
+            raise ValueError("expected increasing HH:MM start times")
+        return value
 
 
 class Downgrade(_Model):
@@ -306,6 +336,7 @@ class Pack(_Model):
     retention: Retention
     tracing: Tracing
     testing: PopulationTesting = Field(default_factory=PopulationTesting)
+    control: ControlRules = Field(default_factory=ControlRules)
     #: sources of the pack's own numbers (`daily_clearance_cutoff`)
     field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
@@ -353,9 +384,19 @@ class Pack(_Model):
 
     def category(self, code: str) -> Category:
         try:
-            return self.categories[code]
+            return self.categories[self.category_code(code)]
         except KeyError:
             raise KeyError(f"policy pack {self.version_tag} has no category {code!r}") from None
+
+    def category_code(self, code: str) -> str:
+        """The pack's code for `code` or one of its aliases (`inbound` → `inbound_traveller`);
+        `code` itself when nothing matches."""
+        if code in self.categories:
+            return code
+        for own, cat in self.categories.items():
+            if code in cat.aliases:
+                return own
+        return code
 
     def measure(self, code: str) -> Measure:
         try:
@@ -447,6 +488,14 @@ def cross_check(pack: Pack) -> list[FieldError]:
         for name in obj.field_sources:
             if name not in type(obj).model_fields or name in ("source", "source_kind", "field_sources"):
                 problems.append(FieldError(f"{where}field_sources.{name}", NOT_A_FIELD(name=repr(name))))
+    owner: dict[str, str] = {}
+    for code, cat in pack.categories.items():
+        for j, alias in enumerate(cat.aliases):
+            other = owner.get(alias) or (alias if alias in pack.categories else None)
+            if other is not None:
+                problems.append(FieldError(f"categories.{code}.aliases.{j}",
+                                           DUPLICATE_CODE(code=repr(alias), other=f"categories.{other}")))
+            owner.setdefault(alias, code)
     seen: dict[str, int] = {}
     for i, group in enumerate(pack.key_groups):
         if group.code in seen:
@@ -467,6 +516,8 @@ def _sourced(pack: Pack) -> list[tuple[str, Any]]:
     out += [(f"sla_hours.{k}.", v) for k, v in pack.sla_hours.items()]
     out += [(f"{name}.", getattr(pack, name))
             for name in ("venues", "quarantine_sites", "epass", "retention", "tracing", "testing")]
+    if "control" in pack.model_fields_set:  # a pack that leaves it out takes the schema's defaults
+        out.append(("control.", pack.control))
     return out
 
 

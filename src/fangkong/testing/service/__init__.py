@@ -50,6 +50,7 @@ from fangkong.testing.service.sampling import (
     ingest_samples,
     list_tubes,
     open_tube,
+    sample_results,
     sampling_points,
     set_hours,
     tube_samples,
@@ -57,6 +58,8 @@ from fangkong.testing.service.sampling import (
 
 #: control matches these samples to the test days of measures (a test is done at its collection time)
 control_service.register_sample_source("testing", collected_times)
+#: … and these single-tube results to the release rules (test days, conversion)
+control_service.register_result_source("testing", sample_results)
 
 __all__ = [
     "EXPORT_COLUMNS", "CandidateView", "CitizenView", "ComplianceRow",

@@ -38,7 +38,7 @@ from fangkong.kernel.places.models import Place
 from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.testing import rules
 from fangkong.testing.headers import SAMPLE_COLUMNS
-from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeSample
+from fangkong.testing.models import GroupMember, SamplingHours, Tube, TubeResult, TubeSample
 from fangkong.testing.rules import TubeLimit
 from fangkong.testing.service import common, single_tube
 
@@ -348,6 +348,25 @@ def collected_times(session: Session, person_ids: Sequence[int], since: dt.datet
                        TubeSample.collected_at < until, Tube.test_type == "pcr"))
         for pid, at in session.execute(stmt):
             out[pid].append(at)
+    return out
+
+
+def sample_results(session: Session, person_ids: Sequence[int], since: dt.datetime, until: dt.datetime
+                   ) -> dict[int, list[tuple[int, dt.datetime, str | None, dt.datetime | None]]]:
+    """The persons' single-tube PCR samples collected in [since, until) with every result version:
+    (tube id, collected at, result, reported at), one tuple per version, or one with no result while
+    none has arrived — what control's release rules read (registered as control's result source)."""
+    out: dict[int, list[tuple[int, dt.datetime, str | None, dt.datetime | None]]] = defaultdict(list)
+    for chunk in common.chunks(sorted(set(person_ids))):
+        stmt = (select(TubeSample.person_id, Tube.id, TubeSample.collected_at, TubeResult.result,
+                       TubeResult.reported_at)
+                .join(Tube, Tube.id == TubeSample.tube_id)
+                .outerjoin(TubeResult, TubeResult.tube_id == Tube.id)
+                .where(TubeSample.person_id.in_(chunk), TubeSample.collected_at >= since,
+                       TubeSample.collected_at < until, Tube.test_type == "pcr", Tube.pool_size == 1)
+                .order_by(TubeSample.person_id, Tube.id, TubeResult.version))
+        for pid, tube_id, collected, result, reported in session.execute(stmt):
+            out[pid].append((tube_id, collected, result, reported))
     return out
 
 
