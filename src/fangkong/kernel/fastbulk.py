@@ -62,22 +62,30 @@ def _converters(session: Session, table: Table, columns: Sequence[str]) -> list[
 
 
 def _rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-          ) -> Iterable[tuple[Any, ...]]:
+          ) -> Iterable[list[Any]]:
     convs = _converters(session, table, columns)
-    memo: list[dict[Any, Any]] = [{} for _ in columns]
+    # (position, converter, memo by value, memo by object for dicts and lists: the caller's objects
+    # live for the call)
+    active = [(i, conv, {}, {}) for i, conv in enumerate(convs) if conv is not None]
     for row in rows:
-        out = []
-        for v, conv, seen in zip(row, convs, memo, strict=True):
-            if v is None or conv is None:
-                out.append(v)
+        out = list(row)
+        for i, conv, by_value, by_object in active:
+            v = out[i]
+            if v is None:
                 continue
-            key = id(v) if isinstance(v, dict | list) else v  # the caller's objects live for the call
-            try:
-                out.append(seen[key])
-            except KeyError:
-                seen[key] = c = conv(v)
-                out.append(c)
-        yield tuple(out)
+            if type(v) is dict or type(v) is list:
+                c = by_object.get(id(v), _MISSING)
+                if c is _MISSING:
+                    c = by_object[id(v)] = conv(v)
+            else:
+                c = by_value.get(v, _MISSING)
+                if c is _MISSING:
+                    c = by_value[v] = conv(v)
+            out[i] = c
+        yield out
+
+
+_MISSING = object()
 
 
 def _raw(session: Session) -> Any:
@@ -85,7 +93,7 @@ def _raw(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _copy(cur: Any, target: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+def _copy(cur: Any, target: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     import psycopg
 
     names = ", ".join(f'"{c}"' for c in columns)
@@ -117,8 +125,8 @@ def update_rows(session: Session, table: Table, key: str, columns: Sequence[str]
     raw = _raw(session)
     converted = _rows(session, table, [key, *columns], rows)
     guards = list((guard or {}).items())
-    guard_values = tuple(v for _row in _rows(session, table, [c for c, _v in guards], [[v for _c, v in guards]])
-                         for v in _row)
+    guard_values = [v for _row in _rows(session, table, [c for c, _v in guards], [[v for _c, v in guards]])
+                    for v in _row]
     if is_postgres(session):
         stage = f"fk_stage_{uuid.uuid4().hex[:12]}"
         names = ", ".join(f'"{c}"' for c in [key, *columns])

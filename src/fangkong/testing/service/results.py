@@ -28,7 +28,6 @@ from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, Term, _, message, reason_of
 from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.kernel.tasks import service as tasks_service
-from fangkong.kernel.tasks.models import Task
 from fangkong.testing import kinds, rules
 from fangkong.testing.headers import RESULT_COLUMNS
 from fangkong.testing.models import GroupMember, Tube, TubeResult, TubeSample
@@ -209,7 +208,7 @@ def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str |
     ts = TubeSample.__table__
     samples: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
     for tid, pid, at in session.execute(select(ts.c.tube_id, ts.c.person_id, ts.c.collected_at)
-                                        .where(fastbulk.one_of(session, ts.c.tube_id, sorted(changed)))):
+                                        .where(fastbulk.one_of(session, ts.c.tube_id, sorted(changed)))).all():
         samples[tid].append((pid, at))
     negatives: dict[int, dt.datetime] = {}
     withdrawn: set[int] = set()
@@ -257,7 +256,7 @@ def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, ac
     for m in session.execute(select(gm.c.id, gm.c.person_id, gm.c.group_code, gm.c.test_dates,
                                     gm.c.last_negative_at, gm.c.enrolled_at, gm.c.frequency_days)
                              .where(fastbulk.one_of(session, gm.c.person_id, sorted(negatives)),
-                                    gm.c.active.is_(True))):
+                                    gm.c.active.is_(True))).all():  # fetchall: not a fetch per row
         at = negatives[m.person_id]
         if m.last_negative_at is None or at > m.last_negative_at:
             freq, due = common.due_from(group_code=m.group_code, test_dates=m.test_dates, last_negative_at=at,
@@ -294,12 +293,8 @@ def _close_overdue_tasks(session: Session, actor: Actor,
     if not due_later:
         return
     outcome_of: dict[dt.datetime, dict[str, Any]] = {}  # one outcome per sampling time, shared
-    closes: dict[int, dict[str, Any] | None] = {}
-    for task_id, member_id in session.execute(select(Task.id, Task.subject_id).where(
-            Task.kind == kinds.OVERDUE, Task.subject_type == "group_member", Task.status == "open",
-            fastbulk.one_of(session, Task.subject_id, sorted(due_later)))):
-        lna = due_later[member_id]
-        if lna not in outcome_of:
-            outcome_of[lna] = {"last_negative_at": clock.iso_local(lna)}
-        closes[task_id] = outcome_of[lna]
-    tasks_service.close_tasks(session, actor, closes, outcome_code="tested")
+    for lna in set(due_later.values()):
+        outcome_of[lna] = {"last_negative_at": clock.iso_local(lna)}
+    tasks_service.close_open_tasks_about(session, actor, kind=kinds.OVERDUE, subject_type="group_member",
+                                         outcomes={m: outcome_of[lna] for m, lna in due_later.items()},
+                                         outcome_code="tested")
