@@ -142,8 +142,15 @@ def update_rows(session: Session, table: Table, key: str, columns: Sequence[str]
         return
     sets = ", ".join(f'"{c}" = ?' for c in columns)
     where = "".join(f' AND "{c}" = ?' for c, _v in guards)
-    raw.cursor().executemany(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?{where}',
-                             (row[1:] + row[:1] + guard_values for row in converted))
+
+    def ordered() -> Iterable[list[Any]]:  # parameters in the statement's order: SET …, key, guards
+        for row in converted:
+            row.append(row[0])
+            del row[0]
+            row.extend(guard_values)
+            yield row
+
+    raw.cursor().executemany(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?{where}', ordered())
 
 
 def expire_changed(session: Session, cls: type, ids: Iterable[int]) -> None:
