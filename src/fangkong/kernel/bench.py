@@ -300,6 +300,32 @@ class Baselines:
             cur.close()
             self._pg.rollback()  # a read: end it (the scratch search_path was committed, it stays)
 
+    def has(self, engine: str) -> bool:
+        """Whether `engine` ("postgresql" or "duckdb") is available in this run."""
+        return (self._pg if engine == "postgresql" else self._duck) is not None
+
+    def run_script(self, engine: str, statements: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Run `statements` in one transaction on `engine` — a baseline that writes, as the product's
+        job does — and return the last one's rows; the transaction is rolled back (the same data for
+        the next run)."""
+        if engine == "duckdb":
+            self._duck.execute("BEGIN")
+            try:
+                for sql in statements[:-1]:
+                    self._duck.execute(sql)
+                return self._duck.execute(statements[-1]).fetchall()
+            finally:
+                self._duck.execute("ROLLBACK")
+        cur = self._pg.cursor()
+        try:
+            for sql in statements[:-1]:
+                cur.execute(sql)
+            cur.execute(statements[-1])
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+            self._pg.rollback()
+
     def queries(self, sql: str | dict[str, str]) -> dict[str, Callable[[], list[tuple[Any, ...]]] | None]:
         """Baseline callables for `compare()`: one SQL text for all engines, or one per engine name;
         None for an engine not available in this run."""

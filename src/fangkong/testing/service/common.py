@@ -84,14 +84,22 @@ def retest_within(p: Pack) -> tuple[dt.timedelta, str]:
 
 def due_of(member: GroupMember | Any, frequencies: dict[str, int]) -> tuple[int | None, dt.datetime | None]:
     """(frequency_days, next_due_at) of a member from its stored basis (a row or an ORM object)."""
-    if member.group_code == RULE_GROUP:
-        return None, rules.next_test_day_due(test_dates=member.test_dates or [],
-                                             last_negative_at=member.last_negative_at, tz=clock.tz())
-    freq = frequencies.get(member.group_code, member.frequency_days)
+    return due_from(group_code=member.group_code, test_dates=member.test_dates,
+                    last_negative_at=member.last_negative_at, enrolled_at=member.enrolled_at,
+                    frequency_days=member.frequency_days, frequencies=frequencies)
+
+
+def due_from(*, group_code: str, test_dates: Sequence[str] | None, last_negative_at: dt.datetime | None,
+             enrolled_at: dt.datetime, frequency_days: int | None,
+             frequencies: dict[str, int]) -> tuple[int | None, dt.datetime | None]:
+    """`due_of` from the basis's fields (the bulk path calls it per member row, without an object)."""
+    if group_code == RULE_GROUP:
+        return None, rules.next_test_day_due(test_dates=test_dates or [], last_negative_at=last_negative_at,
+                                             tz=clock.tz())
+    freq = frequencies.get(group_code, frequency_days)
     if freq is None:
         return None, None
-    return freq, rules.next_due(last_negative_at=member.last_negative_at, enrolled_at=member.enrolled_at,
-                                frequency_days=freq)
+    return freq, rules.next_due(last_negative_at=last_negative_at, enrolled_at=enrolled_at, frequency_days=freq)
 
 
 def last_negatives(session: Session, person_ids: Iterable[int]) -> dict[int, dt.datetime]:

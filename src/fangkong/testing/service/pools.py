@@ -121,6 +121,17 @@ def on_individual_result(session: Session, actor: Actor, *, tube: Tube, person_i
                      reported_by=actor.username)
 
 
+def awaiting_retest(session: Session, person_ids: Sequence[int]) -> set[int]:
+    """Those of these persons with a positive pool's follow-up awaiting its retest (one query)."""
+    if not person_ids:
+        return set()
+    from fangkong.kernel import fastbulk
+
+    return set(session.execute(select(PoolFollowUp.person_id).where(
+        PoolFollowUp.status == "awaiting_retest",
+        fastbulk.one_of(session, PoolFollowUp.person_id, person_ids))).scalars())
+
+
 def follow_ups(session: Session, *, tube_id: int | None = None, person_id: int | None = None) -> list[PoolFollowUp]:
     stmt = select(PoolFollowUp).order_by(PoolFollowUp.id)
     if tube_id is not None:

@@ -15,22 +15,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, fastbulk
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import in_list
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, Term, _, message, reason_of
 from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.kernel.tasks import service as tasks_service
-from fangkong.kernel.tasks.models import Task
 from fangkong.testing import kinds, rules
 from fangkong.testing.headers import RESULT_COLUMNS
 from fangkong.testing.models import GroupMember, Tube, TubeResult, TubeSample
@@ -54,27 +51,51 @@ class ResultItem:
     values: dict[str, str]
 
 
+@dataclass(slots=True)
+class _TubeState:
+    """What a batch reads and may change of a tube (columns, not an ORM object: 10,000 per batch)."""
+    id: int
+    result: str | None
+    status: str
+    closed_at: dt.datetime | None
+    reported_at: dt.datetime | None
+    lab: str | None
+    changed: bool = False
+
+
 def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem], via: str = "import",
                    filename: str | None = None, advance: Callable[[int], None] | None = None) -> list[ReportRow]:
     """Receive lab results per tube (接收检测结果), one report row per item: `accepted` (first result),
     `duplicate` (a stored version already says this), `conflict` (contradicts a stored result: kept as
-    a new version for the lab to confirm) or `rejected` (unknown barcode, unknown result word …)."""
+    a new version for the lab to confirm) or `rejected` (unknown barcode, unknown result word …).
+
+    One path for one result (the API, a page) and for a batch (a file's chunk, 10,000 results): the
+    rules below run per row; the batch's tubes and their versions are read in one query each, the new
+    versions inserted and the tubes updated in one bulk write each (`kernel.fastbulk`), and what the
+    changed standing results mean (`apply_changes`) is carried out for the batch at once. Audit: one
+    `testing.results_received` entry per batch naming its stored tubes and the members it moved."""
     actor.require("testing.result")
     now = clock.now()
+    session.flush()
     reports = [ReportRow(it.number, "accepted") for it in items]
     barcodes = sorted({clean_barcode(it.values.get("tube_barcode")) for it in items} - {""})
-    tubes: dict[str, Tube] = {}
-    for chunk in common.chunks(barcodes):
-        for t in session.execute(select(Tube).where(Tube.barcode.in_(chunk))).scalars():
-            tubes[t.barcode] = t
+    tt = Tube.__table__
+    tubes: dict[str, _TubeState] = {}
+    if barcodes:
+        for r in session.execute(select(tt.c.id, tt.c.barcode, tt.c.result, tt.c.status, tt.c.closed_at,
+                                        tt.c.reported_at, tt.c.lab)
+                                 .where(fastbulk.one_of(session, tt.c.barcode, barcodes))):
+            tubes[r.barcode] = _TubeState(r.id, r.result, r.status, r.closed_at, r.reported_at, r.lab)
     versions: dict[int, list[str]] = defaultdict(list)
-    ids = sorted(t.id for t in tubes.values())
-    for chunk in common.chunks(ids):
-        for tid, res in session.execute(select(TubeResult.tube_id, TubeResult.result)
-                                        .where(TubeResult.tube_id.in_(chunk)).order_by(TubeResult.version)):
+    if tubes:
+        rt = TubeResult.__table__
+        for tid, res in session.execute(select(rt.c.tube_id, rt.c.result)
+                                        .where(fastbulk.one_of(session, rt.c.tube_id, [t.id for t in tubes.values()]))
+                                        .order_by(rt.c.tube_id, rt.c.version)):
             versions[tid].append(res)
     before: dict[int, str | None] = {}
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
+    by_id: dict[int, _TubeState] = {}
     for it, rep in zip(items, reports, strict=True):
         v = it.values
         code = clean_barcode(v.get("tube_barcode"))
@@ -121,21 +142,22 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
         before.setdefault(tube.id, tube.result)
         stored.append(word)
         rep.extra["version"] = len(stored)
-        new_rows.append({"tube_id": tube.id, "version": len(stored), "result": word, "ct_values": ct, "lab": lab,
-                         "reported_at": reported_at, "received_at": now,
-                         "status": "accepted" if status == "accepted" else "conflict", "via": via,
-                         "received_by": actor.username})
+        new_rows.append((tube.id, len(stored), word, ct, lab, reported_at, now,
+                         "accepted" if status == "accepted" else "conflict", via, actor.username))
         if tube.reported_at is None:
             tube.reported_at, tube.lab = reported_at, lab
         if tube.status != "closed":
             tube.status, tube.closed_at = "closed", now
         tube.result = rules.tube_result(stored)
+        tube.changed = True
+        by_id[tube.id] = tube
     if new_rows:
-        session.add_all([TubeResult(**r) for r in new_rows])
-        session.flush()
-    by_id = {t.id: t for t in tubes.values()}
+        fastbulk.insert_rows(session, TubeResult.__table__, RESULT_ROW, new_rows)
+        fastbulk.update_rows(session, tt, "id", ["status", "closed_at", "result", "reported_at", "lab"],
+                             [(t.id, t.status, t.closed_at, t.result, t.reported_at, t.lab) for t in by_id.values()])
+        fastbulk.expire_changed(session, Tube, by_id)
     changed = {tid: old for tid, old in before.items() if by_id[tid].result != old}
-    effects = apply_changes(session, actor, {tid: (old, by_id[tid]) for tid, old in changed.items()})
+    effects = apply_changes(session, actor, {tid: (old, by_id[tid].result) for tid, old in changed.items()})
     single_person = {tid for tid, n in effects.get("_sizes", {}).items() if n == 1}
     for rep in reports:
         tid = rep.extra.get("tube_id")
@@ -146,11 +168,18 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
     counts: dict[str, int] = defaultdict(int)
     for r in reports:
         counts[r.status] += 1
+    moved = effects.get("_moved", [])
     audit.record(session, actor, "testing.results_received", object_type="tube", via=via, filename=filename,
                  rows=len(reports), positive_pools=effects.get("positive_pools", 0),
                  negatives=effects.get("negative_tubes", 0),
-                 tube_ids=audit.compact_ids(r["tube_id"] for r in new_rows), **counts)  # the batch's items
+                 tube_ids=audit.compact_ids(r[0] for r in new_rows),  # the batch's items
+                 members_moved=len(moved), member_ids=audit.compact_ids(moved), **counts)
     return reports
+
+
+#: the columns of a stored result version, in the order `ingest_results` builds its rows
+RESULT_ROW = ("tube_id", "version", "result", "ct_values", "lab", "reported_at", "received_at", "status", "via",
+              "received_by")
 
 
 def import_results(session: Session, actor: Actor, path: Path, *,
@@ -170,76 +199,77 @@ def import_results(session: Session, actor: Actor, path: Path, *,
 
 # ------------------------------------------------------------------------------------------ effects
 
-def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str | None, Tube]]) -> dict[str, Any]:
-    """Carry out what changed standing results mean (see the module docstring)."""
+def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str | None, str | None]]) -> dict[str, Any]:
+    """Carry out what changed standing results mean (see the module docstring): tube id → (old, new)
+    standing result. The members of the batch's negative tubes are moved in bulk; the rarer positive
+    pools and single-tube results go through their own per-tube services (`pools`)."""
     if not changed:
         return {}
+    ts = TubeSample.__table__
     samples: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
-    for chunk in common.chunks(sorted(changed)):
-        for tid, pid, at in session.execute(select(TubeSample.tube_id, TubeSample.person_id, TubeSample.collected_at)
-                                            .where(TubeSample.tube_id.in_(chunk))):
-            samples[tid].append((pid, at))
+    for tid, pid, at in session.execute(select(ts.c.tube_id, ts.c.person_id, ts.c.collected_at)
+                                        .where(fastbulk.one_of(session, ts.c.tube_id, sorted(changed)))).all():
+        samples[tid].append((pid, at))
     negatives: dict[int, dt.datetime] = {}
     withdrawn: set[int] = set()
     positive_pools = 0
     negative_tubes = 0
-    for tid, (old, tube) in changed.items():
+    for tid, (old, new) in changed.items():
         persons = samples.get(tid, [])
-        if tube.result == "negative":
+        if new == "negative":
             negative_tubes += 1
             for pid, at in persons:
                 if pid not in negatives or at > negatives[pid]:
                     negatives[pid] = at
-        elif tube.result == "positive" and old == "negative":
+        elif new == "positive" and old == "negative":
             withdrawn.update(pid for pid, _ in persons)
-    if negatives:
-        advance_negatives(session, negatives, actor=actor)
+    moved = advance_negatives(session, negatives, actor=actor) if negatives else []
     if withdrawn:
         recompute_members(session, sorted(withdrawn))
-    for tid, (_old, tube) in changed.items():
+    singles = {tid: s[0][0] for tid, s in samples.items() if len(s) == 1}
+    # a single negative tube matters only to a person awaiting a positive pool's retest
+    awaiting = pools.awaiting_retest(session, sorted({pid for tid, pid in singles.items()
+                                                      if changed[tid][1] == "negative"}))
+    for tid, (_old, new) in changed.items():
         persons = samples.get(tid, [])
-        if tube.result == "positive" and len(persons) > 1:
+        if new == "positive" and len(persons) > 1:
+            tube = session.get(Tube, tid)
+            assert tube is not None
             if pools.on_positive_pool(session, actor, tube=tube, persons=persons):
                 positive_pools += 1
-        elif len(persons) == 1 and tube.result in ("negative", "positive"):
+        elif len(persons) == 1 and (new == "positive" or (new == "negative" and persons[0][0] in awaiting)):
+            tube = session.get(Tube, tid)
+            assert tube is not None
             pools.on_individual_result(session, actor, tube=tube, person_id=persons[0][0])
     return {"positive_pools": positive_pools, "negative_tubes": negative_tubes,
-            "_sizes": {tid: len(samples.get(tid, [])) for tid in changed},
-            "_person_of": {tid: s[0][0] for tid, s in samples.items() if len(s) == 1}}
+            "_sizes": {tid: len(samples.get(tid, [])) for tid in changed}, "_person_of": singles, "_moved": moved}
 
 
-def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, actor: Actor) -> int:
+def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, actor: Actor) -> list[int]:
     """Move members' last negative forward to these sampling times (person id → time) and their next
-    due with it; close their open overdue tasks as tested. Returns the members moved."""
+    due with it (`common.due_from`, the rule every path uses, per member row); close their open
+    overdue tasks as tested. One read, one bulk write. Returns the ids of the members moved."""
     freqs = common.group_frequencies(common.pack(session))
-    session.flush()
     gm = GroupMember.__table__
-    moved: list[int] = []
-    params: list[dict[str, Any]] = []
-    ids = sorted(negatives)
-    for chunk in common.chunks(ids):
-        # columns, not ORM rows: 100,000 members of a batch are read and written in bulk
-        for m in session.execute(select(gm.c.id, gm.c.person_id, gm.c.group_code, gm.c.test_dates,
-                                        gm.c.last_negative_at, gm.c.enrolled_at, gm.c.frequency_days)
-                                 .where(in_list(session, gm.c.person_id, chunk), gm.c.active.is_(True))):
-            at = negatives[m.person_id]
-            if m.last_negative_at is None or at > m.last_negative_at:
-                basis = SimpleNamespace(**m._asdict())
-                basis.last_negative_at = at
-                freq, due = common.due_of(basis, freqs)
-                params.append({"m_id": m.id, "lna": at, "freq": freq, "due": due})
-                moved.append(m.id)
-    if params:
-        session.execute(update(gm).where(gm.c.id == bindparam("m_id")).values(
-            last_negative_at=bindparam("lna"), frequency_days=bindparam("freq"), next_due_at=bindparam("due")),
-            params)
-        done = set(moved)  # rows changed behind the identity map's back
-        for obj in list(session.identity_map.values()):
-            if isinstance(obj, GroupMember) and obj.id in done:
-                session.expire(obj)
+    moved: list[tuple[int, dt.datetime, int | None, dt.datetime | None]] = []
+    # columns, not ORM rows: 100,000 members of a batch are read and written in bulk
+    for m in session.execute(select(gm.c.id, gm.c.person_id, gm.c.group_code, gm.c.test_dates,
+                                    gm.c.last_negative_at, gm.c.enrolled_at, gm.c.frequency_days)
+                             .where(fastbulk.one_of(session, gm.c.person_id, sorted(negatives)),
+                                    gm.c.active.is_(True))).all():  # fetchall: not a fetch per row
+        at = negatives[m.person_id]
+        if m.last_negative_at is None or at > m.last_negative_at:
+            freq, due = common.due_from(group_code=m.group_code, test_dates=m.test_dates, last_negative_at=at,
+                                        enrolled_at=m.enrolled_at, frequency_days=m.frequency_days,
+                                        frequencies=freqs)
+            moved.append((m.id, at, freq, due))
+    moved.sort()
+    if moved:
+        fastbulk.update_rows(session, gm, "id", ["last_negative_at", "frequency_days", "next_due_at"], moved)
+        fastbulk.expire_changed(session, GroupMember, (m[0] for m in moved))
     # the overdue tasks close as a consequence of the result, as the user who sent it
     _close_overdue_tasks(session, actor.acting_for("testing.result", "task.view", "task.work"), moved)
-    return len(moved)
+    return [m[0] for m in moved]
 
 
 def recompute_members(session: Session, person_ids: Sequence[int]) -> None:
@@ -253,18 +283,18 @@ def recompute_members(session: Session, person_ids: Sequence[int]) -> None:
     session.flush()
 
 
-def _close_overdue_tasks(session: Session, actor: Actor, member_ids: list[int]) -> None:
-    """Close the moved members' open overdue tasks as tested, in one bulk close per batch (the
-    tasks service's rules, a `done` event per task, one audit entry naming them all)."""
+def _close_overdue_tasks(session: Session, actor: Actor,
+                         moved: list[tuple[int, dt.datetime, int | None, dt.datetime | None]]) -> None:
+    """Close the moved members' open overdue tasks as tested — those now due in the future — in one
+    bulk close per batch (the tasks service's rules, a `done` event per task, one audit entry naming
+    them all). `moved`: (member id, last negative, frequency, next due) as just stored."""
     now = clock.now()
-    closes: dict[int, dict[str, Any] | None] = {}
-    for chunk in common.chunks(sorted(member_ids)):
-        # one query per chunk for the tasks and their members' moved figures (flushed just before)
-        for task_id, next_due_at, last_negative_at in session.execute(
-                select(Task.id, GroupMember.next_due_at, GroupMember.last_negative_at)
-                .join(GroupMember, GroupMember.id == Task.subject_id).where(
-                    Task.kind == kinds.OVERDUE, Task.subject_type == "group_member", Task.status == "open",
-                    in_list(session, Task.subject_id, chunk))):
-            if next_due_at is not None and next_due_at > now:
-                closes[task_id] = {"last_negative_at": clock.iso_local(last_negative_at)}
-    tasks_service.close_tasks(session, actor, closes, outcome_code="tested")
+    due_later = {m_id: lna for m_id, lna, _freq, due in moved if due is not None and due > now}
+    if not due_later:
+        return
+    outcome_of: dict[dt.datetime, dict[str, Any]] = {}  # one outcome per sampling time, shared
+    for lna in set(due_later.values()):
+        outcome_of[lna] = {"last_negative_at": clock.iso_local(lna)}
+    tasks_service.close_open_tasks_about(session, actor, kind=kinds.OVERDUE, subject_type="group_member",
+                                         outcomes={m: outcome_of[lna] for m, lna in due_later.items()},
+                                         outcome_code="tested")
