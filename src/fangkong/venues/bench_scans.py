@@ -36,17 +36,13 @@ from typing import Any
 
 from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
+#: the baseline app, served by `python -m uvicorn` like `fangkong serve` serves ours (same workers)
 HELLO_APP = """
-import sys, uvicorn
 from fastapi import FastAPI
 app = FastAPI()
 @app.get("/hello")
 def hello() -> dict:
     return {"hello": "world"}
-@app.get("/healthz")
-def healthz() -> dict:
-    return {"ok": True}
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", server_header=False)
 """
 
 
@@ -102,7 +98,7 @@ def _phones(n: int, offset: int = 0) -> list[str]:
 def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, posts: int = 300,
                       page_clients: int = 4, hello: int = 500, runs: int = 3, persons: int = 200,
                       visitors: int = 5000, database: str | None = None, src: str = "", keep: int = 0,
-                      quick: int = 0) -> BenchResult:
+                      workers: int = 1, quick: int = 0) -> BenchResult:
     """Batch scan upload (POST /api/v1/scans) and the public scan page (POST /v/{token}) over HTTP, against /healthz and a hello-world."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
@@ -136,9 +132,12 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
         refs = site.venues[:50]
         run_tag = uuid.uuid4().hex[:8]
         hello_port = loadgen.free_port()
-        hello_proc = subprocess.Popen([sys.executable, "-c", HELLO_APP, str(hello_port)],
+        (tmp / "bench_hello.py").write_text(HELLO_APP)
+        hello_proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench_hello:app", "--app-dir", str(tmp),
+                                       "--host", "127.0.0.1", "--port", str(hello_port), "--log-level", "warning",
+                                       "--no-server-header", "--workers", str(workers)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = loadgen.Server(env, log=tmp / "serve.log")
+        server = loadgen.Server(env, log=tmp / "serve.log", workers=workers)
         server.start()
         per_run: dict[str, list[dict[str, Any]]] = {"batch": [], "page": [], "healthz": [], "hello": []}
         try:
@@ -170,7 +169,7 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
                                      .where(Scan.request_id.like(f"{run_tag}-%"))).scalar_one()
         expected = runs * batches * batch
         figures: dict[str, Any] = {"backend": engine.dialect.name, "server_src": src or "this checkout",
-                                   "clients": clients, "page_clients": page_clients, "batch_size": batch, "runs": runs}
+                                   "clients": clients, "page_clients": page_clients, "workers": workers, "batch_size": batch, "runs": runs}
         for kind, unit, per in (("batch", "scans_per_s", batch), ("page", "posts_per_s", 1),
                                 ("healthz", "req_per_s", 1), ("hello", "req_per_s", 1)):
             rs = per_run[kind]
