@@ -27,7 +27,6 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.db import is_postgres
 from fangkong.kernel.errors import NOT_A_TIME, REQUIRED, TOO_LONG, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import crypto
@@ -348,17 +347,23 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
     return reports
 
 
+_INSERT_SCANS: dict[str, Any] = {}
+_LOCK_SCAN = text("LOCK TABLE scan IN ROW EXCLUSIVE MODE")
+
+
 def _insert_scans(session: Session, rows: list[dict[str, Any]]) -> set[str | None]:
     """Insert the scans in multi-row statements (SQLAlchemy's insertmanyvalues: one `INSERT … VALUES
     (…), (…)` per 1,000 rows on both backends); a request id already stored is skipped by the
     database (`ON CONFLICT (request_id) DO NOTHING`). Returns the request ids that were inserted."""
-    dialect = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    if is_postgres(session):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
         # the insert lock before any id is drawn: the co-location index's SHARE-mode watermark then
         # never overtakes an uncommitted lower id (colocation/store.py)
-        session.execute(text("LOCK TABLE scan IN ROW EXCLUSIVE MODE"))
-    stmt = dialect(Scan.__table__).on_conflict_do_nothing(index_elements=["request_id"]) \
-        .returning(Scan.__table__.c.request_id)
+        session.execute(_LOCK_SCAN)
+    stmt = _INSERT_SCANS.get(name)
+    if stmt is None:  # built once per dialect: the hot path then only binds values
+        stmt = _INSERT_SCANS[name] = (sqlite_insert if name == "sqlite" else pg_insert)(Scan.__table__) \
+            .on_conflict_do_nothing(index_elements=["request_id"]).returning(Scan.__table__.c.request_id)
     landed: set[str | None] = set()
     for i in range(0, len(rows), 5000):
         landed.update(session.execute(stmt, rows[i:i + 5000]).scalars())
