@@ -16,7 +16,9 @@ A scratch database (SQLite under a temporary directory, or the empty PostgreSQL 
 `workers=N` serves both with N processes (`fangkong serve --workers N`, as a deployment would on N
 cores); the default, 1, is what `fangkong serve` runs unless told.
 
-Figures are medians over the runs, with the load average before and after. `src=DIR` serves another
+Figures are medians over the runs, with the load average before and after. Each path also reports
+`server_cpu_ms_per_request` (the server processes' CPU from /proc over the requests served): on a
+shared machine the rates follow the other programs' load, the CPU per request does not. `src=DIR` serves another
 checkout's sources (e.g. `src=/work/main/src`: the same bench against the code before a change).
 Answers are checked: every accepted scan is in the database exactly once, and no request failed.
 """
