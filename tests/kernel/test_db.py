@@ -62,3 +62,40 @@ def test_a_commit_inside_a_test_is_rolled_back_with_the_test(session_factory, co
     assert connection.execute(text("SELECT count(*) FROM system_setting WHERE key='isolation-probe'")).scalar() == 1
     connection.rollback()
     assert connection.execute(text("SELECT count(*) FROM system_setting WHERE key='isolation-probe'")).scalar() == 0
+
+
+def test_sqlite_writers_of_one_process_queue_on_a_lock_released_however_they_end(tmp_path):
+    """Write transactions of this process hold a per-file lock from BEGIN IMMEDIATE to their end, so
+    concurrent writers queue instead of polling SQLite's lock; every way a transaction ends hands it on."""
+    from sqlalchemy.orm import Session
+
+    from fangkong.kernel import db
+
+    path = tmp_path / "q.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    lock = db._write_lock(str(path))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert lock.locked()
+    assert not lock.locked()  # commit
+    with Session(engine) as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+        assert lock.locked()
+        s.rollback()
+        assert not lock.locked()  # rollback
+        s.execute(text("INSERT INTO t VALUES (2)"))
+    assert not lock.locked()  # closed mid-transaction (the pool's reset)
+    with Session(engine) as s:
+        db.read_only(s).execute(text("SELECT count(*) FROM t"))
+        assert not lock.locked()  # a reader never takes it
+    conn = engine.connect()
+    conn.execute(text("INSERT INTO t VALUES (3)"))
+    conn.invalidate()  # a broken connection
+    assert not lock.locked()
+    conn.close()
+    with pytest.raises(Exception, match="no such table"), Session(engine) as s:
+        s.execute(text("INSERT INTO nowhere VALUES (1)"))  # a failed statement, then the rollback
+    assert not lock.locked()
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    engine.dispose()

@@ -58,6 +58,9 @@ def serve_cmd(
     port: int = typer.Option(8000, help=_("Port to listen on.")),
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help=_(
         "Do not run the scheduled jobs in this process (another process or server runs them).")),
+    workers: int = typer.Option(1, min=1, max=64, help=_(
+        "Worker processes serving requests (each claims scheduled jobs through the database, so every job "
+        "still runs once).")),
 ) -> None:
     """Serve the web platform and the API."""
     import os
@@ -72,5 +75,7 @@ def serve_cmd(
 
     typer.echo(_("Serving on http://{host}:{port}").format(host=host, port=port))
     # no `Server: uvicorn` header: it tells an attacker what to try (the app sets the security headers)
+    # with httptools and uvloop installed (runtime dependencies) uvicorn uses them: its C HTTP parser and
+    # event loop; `workers` > 1 forks that many processes on one socket (docs/operations.md)
     uvicorn.run("fangkong.app:create_app", factory=True, host=host, port=port, log_level="info",
-                server_header=False)
+                server_header=False, workers=workers if workers > 1 else None)

@@ -6,6 +6,8 @@ One code path for SQLite (default, embedded) and PostgreSQL (production, through
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +78,42 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: one lock per SQLite file in this process: its write transactions queue on it (see `_sqlite_begin`)
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+#: `Connection.info` key of the lock a connection's write transaction holds
+_HELD = "fangkong_sqlite_write_lock"
+
+
+def _write_lock(path: str) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+def _release_write_lock(dbapi_connection: Any) -> None:
+    try:
+        info = dbapi_connection.info
+    except (AttributeError, NotImplementedError):  # the dialect's first connect: an ad-hoc proxy
+        return
+    lock = info.pop(_HELD, None)
+    if lock is not None:
+        lock.release()
+
+
+def _releasing(inner: Any) -> Any:
+    """`dialect.do_commit` / `do_rollback`, then hand the process's write lock on (after the COMMIT has
+    returned: the next writer's BEGIN IMMEDIATE then finds the file free)."""
+
+    def call(dbapi_connection: Any) -> None:
+        try:
+            inner(dbapi_connection)
+        finally:
+            _release_write_lock(dbapi_connection)
+
+    return call
+
+
 def _sqlite_begin(conn: Any) -> None:
     """Writers start as writers (`BEGIN IMMEDIATE`).
 
@@ -86,7 +124,31 @@ def _sqlite_begin(conn: Any) -> None:
     Long read-only work (exports, reports) can begin deferred with `read_only(session)`.
     """
     mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-    conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+    if mode == "DEFERRED":
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Writers of this process queue on a lock of their own before BEGIN IMMEDIATE. SQLite's busy handler
+    # polls a held lock with sleeps growing to 100 ms, so under four concurrent writers a waiting one
+    # oversleeps the lock's release by tens of milliseconds: measured p99 250–540 ms per write, 106
+    # writes/s, against 50 ms and 135–191/s when they queue here (docs/performance.md). Other processes
+    # (a CLI import, a second `serve` worker) still meet SQLite's own lock and busy timeout; the wait
+    # here is bounded by that timeout too, after which BEGIN IMMEDIATE waits as before.
+    lock = conn.info.get(_HELD)
+    if lock is None and (path := conn.engine.url.database) and path != ":memory:":
+        lock = _write_lock(path)
+        if lock.acquire(timeout=conn.engine.dialect._fangkong_busy_s):
+            conn.info[_HELD] = lock
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _release_write_lock(conn.connection)
+        raise
+
+
+def _release_held(record: Any) -> None:
+    lock = record.info.pop(_HELD, None) if record is not None else None
+    if lock is not None:
+        lock.release()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -104,6 +166,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        # the write lock is handed on when the transaction ends, however it ends (commit, rollback, the
+        # pool's reset of a connection given back mid-transaction, an invalidated connection)
+        dialect = engine.dialect
+        dialect._fangkong_busy_s = timeout  # type: ignore[attr-defined]
+        dialect.do_commit = _releasing(dialect.do_commit)  # type: ignore[method-assign]
+        dialect.do_rollback = _releasing(dialect.do_rollback)  # type: ignore[method-assign]
+        event.listen(engine.pool, "invalidate", lambda dbapi_conn, record, exc: _release_held(record))
+        event.listen(engine.pool, "close", lambda dbapi_conn, record: _release_held(record))
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -202,8 +202,10 @@ class Server:
     """`fangkong serve` as a child process on a loopback port (no scheduler: the load is the only writer
     besides what it triggers), which can be killed with SIGKILL and started again on the same data."""
 
-    def __init__(self, env: Mapping[str, str], *, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, env: Mapping[str, str], *, port: int | None = None, log: Path | None = None,
+                 workers: int = 1) -> None:
         self.env = dict(env)
+        self.workers = workers
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -216,7 +218,8 @@ class Server:
             out = self.log.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fangkong", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-scheduler"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
+             "--no-scheduler", *(["--workers", str(self.workers)] if self.workers > 1 else [])],
+            env=self.env, stdout=out, stderr=subprocess.STDOUT)
         if not isinstance(out, int):
             out.close()
         self.starts += 1

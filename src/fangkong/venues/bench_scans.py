@@ -10,10 +10,15 @@ A scratch database (SQLite under a temporary directory, or the empty PostgreSQL 
 - the public scan page: `page_clients` concurrent citizens post `posts` check-ins to `POST /v/{token}`
   (known and first-time visitors) — posts/s and p50/p99;
 - baselines with the same clients: `GET /healthz` of the same server (FastAPI + one database round trip)
-  and a FastAPI hello-world served by uvicorn the same way (`/hello`), so the ratio shows the product's
-  own overhead on this machine at this load.
+  and a FastAPI hello-world served by uvicorn the same way (`/hello`: same HTTP parser and event loop,
+  same `workers`), so the ratio shows the product's own overhead on this machine at this load.
 
-Figures are medians over the runs, with the load average before and after. `src=DIR` serves another
+`workers=N` serves both with N processes (`fangkong serve --workers N`, as a deployment would on N
+cores); the default, 1, is what `fangkong serve` runs unless told.
+
+Figures are medians over the runs, with the load average before and after. Each path also reports
+`server_cpu_ms_per_request` (the server processes' CPU from /proc over the requests served): on a
+shared machine the rates follow the other programs' load, the CPU per request does not. `src=DIR` serves another
 checkout's sources (e.g. `src=/work/main/src`: the same bench against the code before a change).
 Answers are checked: every accepted scan is in the database exactly once, and no request failed.
 """
@@ -36,17 +41,13 @@ from typing import Any
 
 from fangkong.kernel.bench import BenchResult, benchmark, scratch_database
 
+#: the baseline app, served by `python -m uvicorn` like `fangkong serve` serves ours (same workers)
 HELLO_APP = """
-import sys, uvicorn
 from fastapi import FastAPI
 app = FastAPI()
 @app.get("/hello")
 def hello() -> dict:
     return {"hello": "world"}
-@app.get("/healthz")
-def healthz() -> dict:
-    return {"ok": True}
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", server_header=False)
 """
 
 
@@ -102,7 +103,7 @@ def _phones(n: int, offset: int = 0) -> list[str]:
 def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, posts: int = 300,
                       page_clients: int = 4, hello: int = 500, runs: int = 3, persons: int = 200,
                       visitors: int = 5000, database: str | None = None, src: str = "", keep: int = 0,
-                      quick: int = 0) -> BenchResult:
+                      workers: int = 1, quick: int = 0) -> BenchResult:
     """Batch scan upload (POST /api/v1/scans) and the public scan page (POST /v/{token}) over HTTP, against /healthz and a hello-world."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
@@ -136,9 +137,12 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
         refs = site.venues[:50]
         run_tag = uuid.uuid4().hex[:8]
         hello_port = loadgen.free_port()
-        hello_proc = subprocess.Popen([sys.executable, "-c", HELLO_APP, str(hello_port)],
+        (tmp / "bench_hello.py").write_text(HELLO_APP)
+        hello_proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench_hello:app", "--app-dir", str(tmp),
+                                       "--host", "127.0.0.1", "--port", str(hello_port), "--log-level", "warning",
+                                       "--no-server-header", "--workers", str(workers)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = loadgen.Server(env, log=tmp / "serve.log")
+        server = loadgen.Server(env, log=tmp / "serve.log", workers=workers)
         server.start()
         per_run: dict[str, list[dict[str, Any]]] = {"batch": [], "page": [], "healthz": [], "hello": []}
         try:
@@ -154,13 +158,14 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
                               "request_id": f"{run_tag}-{r}-{b}-{i}"} for i in range(batch)]
                     calls.append(_post_json(f"{base}/api/v1/scans", {"items": items},
                                             {**auth, "Idempotency-Key": f"{run_tag}-{r}-{b}"}))
-                per_run["batch"].append(_drive(clients, calls))
+                per_run["batch"].append(_measured(server.process, clients, calls))
                 page_calls = [_post_form(f"{base}/v/{tokens[p % len(tokens)]}",
                                          {"request_id": f"p{run_tag}{r}x{p}", "phone": phones[(r * posts + p) % len(phones)]})
                               for p in range(posts)]
-                per_run["page"].append(_drive(page_clients, page_calls))
-                per_run["healthz"].append(_drive(clients, [_get(f"{base}/healthz")] * hello))
-                per_run["hello"].append(_drive(clients, [_get(f"http://127.0.0.1:{hello_port}/hello")] * hello))
+                per_run["page"].append(_measured(server.process, page_clients, page_calls))
+                per_run["healthz"].append(_measured(server.process, clients, [_get(f"{base}/healthz")] * hello))
+                per_run["hello"].append(_measured(hello_proc, clients,
+                                                  [_get(f"http://127.0.0.1:{hello_port}/hello")] * hello))
         finally:
             server.stop()
             hello_proc.terminate()
@@ -170,7 +175,7 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
                                      .where(Scan.request_id.like(f"{run_tag}-%"))).scalar_one()
         expected = runs * batches * batch
         figures: dict[str, Any] = {"backend": engine.dialect.name, "server_src": src or "this checkout",
-                                   "clients": clients, "page_clients": page_clients, "batch_size": batch, "runs": runs}
+                                   "clients": clients, "page_clients": page_clients, "workers": workers, "batch_size": batch, "runs": runs}
         for kind, unit, per in (("batch", "scans_per_s", batch), ("page", "posts_per_s", 1),
                                 ("healthz", "req_per_s", 1), ("hello", "req_per_s", 1)):
             rs = per_run[kind]
@@ -178,7 +183,12 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
                              "p50_ms": statistics.median(x["p50_ms"] for x in rs),
                              "p99_ms": statistics.median(x["p99_ms"] for x in rs),
                              "failed": sum(x["failed"] for x in rs),
-                             "statuses": sorted({s for x in rs for s in x["statuses"]})}
+                             "statuses": sorted({s for x in rs for s in x["statuses"]}),
+                             # the server's own CPU per request (all its processes): what the load of the
+                             # other programs on the machine does not change, unlike the rates
+                             "server_cpu_ms_per_request": statistics.median(x["cpu_ms_per_request"] for x in rs)}
+            cpu = figures[kind]["server_cpu_ms_per_request"]
+            figures[kind][unit.replace("_per_s", "_per_cpu_s")] = round(per * 1000 / cpu, 1) if cpu else None
         hz, hw = figures["healthz"]["req_per_s"], figures["hello"]["req_per_s"]
         figures["ratio_batch_scans_per_hello_req"] = round(figures["batch"]["scans_per_s"] / hw, 2) if hw else None
         figures["ratio_page_posts_per_healthz_req"] = round(figures["page"]["posts_per_s"] / hz, 2) if hz else None
@@ -200,6 +210,34 @@ def bench_scan_ingest(*, batches: int = 60, batch: int = 100, clients: int = 4, 
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children so far (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return 0.0
+    for entry in entries:
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(entry) == pid or int(fields[1]) == pid:  # the process, or a worker it forked
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _measured(process: Any, clients: int, requests: list[Callable[[Any], int]]) -> dict[str, Any]:
+    """`_drive`'s figures plus the server's CPU milliseconds per request meanwhile."""
+    before = _cpu_s(process.pid)
+    out = _drive(clients, requests)
+    used = _cpu_s(process.pid) - before
+    out["cpu_ms_per_request"] = round(used * 1000 / out["n"], 3) if out["n"] else None
+    return out
 
 
 def _wait(url: str, wait_s: float = 60.0) -> None:

@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from fangkong.control import service as control_service
 from fangkong.kernel import clock
@@ -45,7 +45,6 @@ from fangkong.venues.schemas import (
     CoverageOut,
     FlagIn,
     FlagOut,
-    ItemOut,
     PairOut,
     ScansIn,
     ScansReportOut,
@@ -106,7 +105,7 @@ def _flag_out(flag: Any) -> FlagOut:
 
 @api.post("/scans", response_model=ScansReportOut, summary="Upload a batch of scans from a venue's system")
 def post_scans(body: ScansIn, session: DbSession, actor: CanUpload,
-               idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> dict[str, Any]:
+               idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> Response:
     """Per-item report like a file import (`accepted` | `duplicate` | `rejected` with `issues`). Items
     are idempotent by `request_id`; a repeated `Idempotency-Key` returns the first answer unchanged."""
     items = [scans_service.ScanItem(i + 1, venue_ref=it.venue_ref or "", venue_code=it.venue_code or "",
@@ -116,9 +115,11 @@ def post_scans(body: ScansIn, session: DbSession, actor: CanUpload,
     result = scans_service.upload_scans(session, actor, items=items, idempotency_key=idempotency_key)
     # a scan resolves its person anywhere in the city; the answer names only the uploader's own (issue #11)
     seen = people_service.visible_person_ids(session, actor, (i.get("person_id") for i in result["items"]))
-    shown = [{**i, "person_id": i.get("person_id") if i.get("person_id") in seen else None}
+    shown = [i if i.get("person_id") in seen or i.get("person_id") is None else {**i, "person_id": None}
              for i in result["items"]]
-    return ScansReportOut(counts=result["counts"], items=[ItemOut(**i) for i in shown]).model_dump()
+    # already plain JSON in ScansReportOut's shape (the declared model documents it): encoded once, not
+    # validated and dumped again per item
+    return JSONResponse({"counts": result["counts"], "items": shown})
 
 
 @api.get("/colocation", response_model=ColocationOut, summary="Co-location pairs of one subject")

@@ -167,11 +167,13 @@ def _active_row(session: Session) -> PolicyPack | None:
     ).scalar_one_or_none()
 
 
+#: the one policy read of a hot path (a scan, a check): built once, so a call only executes it
+_ACTIVE_SHA = select(PolicyPack.sha256).where(PolicyPack.is_active.is_(True)).order_by(PolicyPack.id.desc()).limit(1)
+
+
 def active_pack(session: Session) -> Pack:
     """The active pack, parsed once per process (cached by the active row's sha256)."""
-    found = session.execute(
-        select(PolicyPack.sha256).where(PolicyPack.is_active.is_(True)).order_by(PolicyPack.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    found = session.execute(_ACTIVE_SHA).scalar_one_or_none()
     if found is None:
         raise NotFound(NO_ACTIVE_INIT())
     with _cache_lock:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import segno
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock, scope
@@ -191,6 +191,12 @@ class ScannedVenue:
     code_id: int
 
 
+#: the scan page's one venue lookup, built once (every check-in runs it)
+_BY_TOKEN = (select(VenueCode.id, VenueCode.revoked_at, Place.name, Place.kind)
+             .join(Place, Place.id == VenueCode.place_id)
+             .where(VenueCode.token == bindparam("token"), VenueCode.place_id == bindparam("place_id")))
+
+
 def venue_for_token(session: Session, token: str) -> ScannedVenue:
     """The venue a scanned token names (public: no actor). CodeRefused when the signature does not
     match (forged or altered: 400) or the code was revoked by a rotation or never issued (404)."""
@@ -198,11 +204,7 @@ def venue_for_token(session: Session, token: str) -> ScannedVenue:
         info = codes.verify_token(token)
     except codes.BadToken as exc:
         raise CodeRefused(reason_of(exc)) from None
-    row = session.execute(
-        select(VenueCode.id, VenueCode.revoked_at, Place.name, Place.kind)
-        .join(Place, Place.id == VenueCode.place_id)
-        .where(VenueCode.token == codes.extract_token(token), VenueCode.place_id == info.place_id)
-    ).first()
+    row = session.execute(_BY_TOKEN, {"token": codes.extract_token(token), "place_id": info.place_id}).first()
     if row is None or row.kind != "venue":
         raise CodeRefused(NEVER_ISSUED(), revoked=True)
     if row.revoked_at is not None:

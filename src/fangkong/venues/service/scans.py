@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
@@ -25,7 +27,6 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
-from fangkong.kernel.db import is_postgres
 from fangkong.kernel.errors import NOT_A_TIME, REQUIRED, TOO_LONG, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import crypto
@@ -282,25 +283,15 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
     for p in live:
         if p.request_id is None:
             p.request_id = _derived_request_id(p)
-    # repeats: stored ones first, then earlier rows of this batch
-    stored: dict[str, tuple[int, int, dt.datetime]] = {}
-    rids = sorted({p.request_id for p in live if p.request_id})
-    for i in range(0, len(rids), CHUNK):
-        for rid, pid, place_id, at in session.execute(
-                select(Scan.request_id, Scan.person_id, Scan.place_id, Scan.scanned_at)
-                .where(Scan.request_id.in_(rids[i:i + CHUNK]))):
-            stored[rid] = (pid, place_id, at)
+    # repeats inside this batch: the first row stands for the others; repeats of stored scans are found
+    # by the insert itself (ON CONFLICT DO NOTHING on the unique request id), so a fresh batch — the
+    # usual case — costs no lookup, and two concurrent senders of one scan store it once
     first_in_batch: dict[str, _Prepared] = {}
     fresh: list[_Prepared] = []
     repeats: list[tuple[_Prepared, _Prepared]] = []
     for p in live:
         if p.request_id is None:
             fresh.append(p)
-        elif p.request_id in stored:
-            pid, place_id, at = stored[p.request_id]
-            p.report.status, p.report.person_id = "duplicate", pid
-            if place_id != p.place_id or at != p.at:
-                p.report.issues.append(FieldIssue("request_id", ID_REUSED()))
         elif p.request_id in first_in_batch:
             repeats.append((p, first_in_batch[p.request_id]))
         else:
@@ -310,6 +301,7 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
     resolved = resolve_identities(session, actor, [IdentityIn(p.item.phone, p.item.id_number, p.item.name)
                                                    for p in fresh])
     rows: list[dict[str, Any]] = []
+    stored: list[_Prepared] = []
     for p, r in zip(fresh, resolved, strict=True):
         p.report.issues.extend(r.issues)
         if r.person_id is None:
@@ -317,23 +309,26 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
             p.report.status = "rejected"
             continue
         p.report.person_id = r.person_id
+        stored.append(p)
         rows.append({"place_id": p.place_id, "person_id": r.person_id, "scanned_at": p.at, "recorded_at": now,
                      "source": source, "request_id": p.request_id, "temperature": p.temperature,
                      "mask_ok": p.mask_ok, "checked_by_id": checked_by_id})
+    if rows:
+        # in request-id order: concurrent uploads sharing scans then wait for each other's ids in one
+        # order (PostgreSQL), never in a cycle (a deadlock)
+        rows.sort(key=lambda r: r["request_id"] or "")
+        landed = _insert_scans(session, rows)
+        _mark_stored_repeats(session, [p for p in stored if p.request_id not in landed])
     for p, first in repeats:
         if first.report.status == "accepted":
             p.report.status, p.report.person_id = "duplicate", first.report.person_id
             if (first.place_id, first.at) != (p.place_id, p.at):
                 p.report.issues.append(FieldIssue("request_id", ID_REUSED()))
+        elif first.report.status == "duplicate":
+            p.report.status, p.report.person_id = "duplicate", first.report.person_id
+            p.report.issues = list(first.report.issues)
         else:
             p.report.status, p.report.issues = "rejected", list(first.report.issues)
-    if rows:
-        if is_postgres(session):
-            # the insert lock before any id is drawn: the co-location index's SHARE-mode watermark then
-            # never overtakes an uncommitted lower id (colocation/store.py)
-            session.execute(text("LOCK TABLE scan IN ROW EXCLUSIVE MODE"))
-        for i in range(0, len(rows), 5000):
-            session.execute(insert(Scan.__table__), rows[i:i + 5000])
     reports = [p.report for p in prepared]
     if with_status:
         known = [p for p in prepared if p.report.person_id is not None and p.at is not None
@@ -350,6 +345,68 @@ def record_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem], s
         audit.record(session, actor, "venues.scans_recorded", object_type="scan", source=source,
                      request_ids=[p.request_id for p in prepared if p.report.status == "accepted"], **counts)
     return reports
+
+
+_SCAN_COLUMNS = ("place_id", "person_id", "scanned_at", "recorded_at", "source", "request_id", "temperature",
+                 "mask_ok", "checked_by_id")
+#: SQLite: SQLAlchemy's insertmanyvalues, one `INSERT … VALUES (…), (…)` per 5,000 rows
+_SQLITE_INSERT = sqlite_insert(Scan.__table__).on_conflict_do_nothing(index_elements=["request_id"]) \
+    .returning(Scan.__table__.c.request_id)
+#: PostgreSQL: one column array per field, one short statement whatever the batch's size. A multi-row
+#: VALUES of 100 scans has 900 placeholders that psycopg rewrites (a Python regex over the statement,
+#: not cached past its size limit) on every batch: measured as the single largest client-side cost of
+#: a batch. `unnest` keeps the text constant (psycopg's query cache, a server-side prepared statement).
+_PG_INSERT = text(
+    "INSERT INTO scan (place_id, person_id, scanned_at, recorded_at, source, request_id, temperature, mask_ok, "
+    "checked_by_id) SELECT * FROM unnest(CAST(:place_id AS integer[]), CAST(:person_id AS integer[]), "
+    "CAST(:scanned_at AS timestamp[]), CAST(:recorded_at AS timestamp[]), CAST(:source AS varchar[]), "
+    "CAST(:request_id AS varchar[]), CAST(:temperature AS float8[]), CAST(:mask_ok AS boolean[]), "
+    "CAST(:checked_by_id AS integer[])) ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+_LOCK_SCAN = text("LOCK TABLE scan IN ROW EXCLUSIVE MODE")
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    """What `UTCDateTime` stores (the PostgreSQL statement binds raw values)."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _insert_scans(session: Session, rows: list[dict[str, Any]]) -> set[str | None]:
+    """Insert the scans in one statement per 5,000 rows; a request id already stored is skipped by the
+    database (`ON CONFLICT (request_id) DO NOTHING`). Returns the request ids that were inserted."""
+    landed: set[str | None] = set()
+    if session.get_bind().dialect.name != "postgresql":
+        for i in range(0, len(rows), 5000):
+            landed.update(session.execute(_SQLITE_INSERT, rows[i:i + 5000]).scalars())
+        return landed
+    # the insert lock before any id is drawn: the co-location index's SHARE-mode watermark then never
+    # overtakes an uncommitted lower id (colocation/store.py)
+    session.execute(_LOCK_SCAN)
+    for i in range(0, len(rows), 5000):
+        chunk = rows[i:i + 5000]
+        columns: dict[str, list[Any]] = {c: [r[c] for r in chunk] for c in _SCAN_COLUMNS}
+        for c in ("scanned_at", "recorded_at"):
+            columns[c] = [_naive_utc(v) for v in columns[c]]
+        landed.update(session.execute(_PG_INSERT, columns).scalars())
+    return landed
+
+
+def _mark_stored_repeats(session: Session, repeats: list[_Prepared]) -> None:
+    """Rows whose request id was already stored (by an earlier upload, or a concurrent one that
+    committed first): `duplicate`, answered with the stored scan's person; a stored scan of another
+    venue or second under the same id is an issue on `request_id` (the first was kept)."""
+    by_rid = {p.request_id: p for p in repeats}
+    for p in repeats:  # not stored by this call, whatever the lookup finds
+        p.report.status = "duplicate"
+    rids = sorted(r for r in by_rid if r is not None)
+    for i in range(0, len(rids), CHUNK):
+        for rid, pid, place_id, at in session.execute(
+                select(Scan.request_id, Scan.person_id, Scan.place_id, Scan.scanned_at)
+                .where(Scan.request_id.in_(rids[i:i + CHUNK]))):
+            p = by_rid[rid]
+            p.report.status, p.report.person_id = "duplicate", pid
+            p.report.extra["scanned_at"] = at  # the first scan's time (the scan page shows it)
+            if place_id != p.place_id or at != p.at:
+                p.report.issues.append(FieldIssue("request_id", ID_REUSED()))
 
 
 # ------------------------------------------------------------------------------------------ scan page
@@ -381,9 +438,7 @@ def record_page_scan(session: Session, *, token: str, phone: object, id_number: 
     if report.status == "rejected":
         raise ValidationFailed(INVALID_SCAN(), [_field_error(i) for i in report.issues])
     assert report.person_id is not None
-    scanned = whole_seconds(clock.now())
-    if report.status == "duplicate" and request_id:
-        scanned = session.execute(select(Scan.scanned_at).where(Scan.request_id == request_id)).scalar() or scanned
+    scanned = report.extra.get("scanned_at") or item.scanned_at
     return PageScan(venue.name, report.person_id, scanned, report.status == "duplicate", report.extra.get("control"))
 
 
@@ -435,10 +490,20 @@ def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
     key = (idempotency_key or "").strip()
     if len(key) > 128:
         raise ValidationFailed(INVALID_KEY(), [FieldError("Idempotency-Key", TOO_LONG(max=128))])
+    claim: int | None = None
     if key:
-        found = session.execute(select(ScanUpload.response).where(
-            ScanUpload.sender == actor.username, ScanUpload.idempotency_key == key)).scalar_one_or_none()
-        if found is not None:
+        # claim the key first (ON CONFLICT DO NOTHING): a concurrent request with the same key on
+        # PostgreSQL waits here for the first one's commit and then answers as its repeat, instead of
+        # failing on the unique constraint after doing the work twice
+        dialect = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        claim = session.execute(
+            dialect(ScanUpload).values(sender=actor.username, idempotency_key=key, created_at=clock.now(),
+                                       items=len(items), response={})
+            .on_conflict_do_nothing(index_elements=["sender", "idempotency_key"]).returning(ScanUpload.id)
+        ).scalar_one_or_none()
+        if claim is None:
+            found = session.execute(select(ScanUpload.response).where(
+                ScanUpload.sender == actor.username, ScanUpload.idempotency_key == key)).scalar_one()
             return dict(found)
     reports = record_scans(session, actor, items=items, source="api", with_status=True)
     counts: dict[str, int] = {}
@@ -448,10 +513,8 @@ def upload_scans(session: Session, actor: Actor, *, items: Sequence[ScanItem],
         {"row": r.row, "status": r.status, "person_id": r.person_id, "issues": [str(i) for i in r.issues],
          "request_id": items[i].request_id or None, "control": _control_json(r.extra.get("control"))}
         for i, r in enumerate(reports)]}
-    if key:
-        session.add(ScanUpload(sender=actor.username, idempotency_key=key, created_at=clock.now(),
-                               items=len(items), response=response))
-        session.flush()
+    if claim is not None:
+        session.execute(update(ScanUpload).where(ScanUpload.id == claim).values(response=response))
     return response
 
 
