@@ -8,6 +8,8 @@ registry take seconds, not an hour of per-row ORM round trips (`fangkong bench i
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import json
 import time
 import unicodedata
@@ -236,6 +238,25 @@ def lead_payload(lead: Any) -> dict[str, Any]:
     return json.loads(crypto.decrypt(lead.payload_enc)) if lead.payload_enc else {}
 
 
+def _gc_paused(fn: Callable[..., IngestResult]) -> Callable[..., IngestResult]:
+    """Run `fn` with the cyclic garbage collector paused. A chunk allocates hundreds of thousands of
+    short-lived, acyclic objects (rows, parameters, report lines); the collector's passes over them
+    (and over everything else the process holds) cost an import a tenth to a quarter of its time and
+    free nothing that reference counting does not. Collection resumes when the chunk is stored."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> IngestResult:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return run
+
+
+@_gc_paused
 def ingest_leads(
     session: Session,
     actor: Actor,
