@@ -180,7 +180,8 @@ def bench_intake(*, persons: int = 1_000_000, leads: int = 100_000, seed: int = 
     figures["leads_per_s"] = round(leads / figures["import_s"]) if figures["import_s"] else None
     # `import_cpu_s`: this process's CPU seconds in the import (on a shared machine wall time is mostly
     # waiting for a core; PostgreSQL's own work is not in it)
-    # statements sent to the database (an executemany or a COPY counts once): the round trips per lead
+    # statements sent through SQLAlchemy (an executemany counts once; PostgreSQL's COPYs, sent on the
+    # driver's connection, are not counted): the round trips per lead
     figures["import_statements"] = statements[0]
     figures["statements_per_1000_leads"] = round(1000 * statements[0] / max(leads, 1), 1)
 
