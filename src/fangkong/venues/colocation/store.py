@@ -37,17 +37,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.db import get_setting, is_postgres
-from fangkong.venues.colocation.core import LOW, SHIFT, Segment, merge
+from fangkong.venues.colocation.core import LOW, SHIFT, Segment, merge, merge_into, merged_size
 
 log = logging.getLogger("fangkong.venues.colocation")
 
 FORMAT = 1
 #: scans copied per round trip while building
 READ_CHUNK = 1_000_000
+#: scans sorted in memory into one new segment while building (two int64 columns: 256 MB, plus the sort)
+SEGMENT_ROWS = 16_000_000
 #: a tail longer than this is still read (answers stay complete) but logged: run the index job
 TAIL_WARN = 200_000
 #: a new segment merges into the previous one while it has at least 1/MERGE_RATIO of its rows
@@ -55,16 +57,19 @@ MERGE_RATIO = 4
 KEPT_FROM_SETTING = "venues.scans_kept_from"
 
 
-def _epoch_sql(session: Session) -> str:
+
+def _epoch_sql(session: Session, column: str = "scanned_at") -> str:
+    """SQL for the unix seconds of a stored scan time."""
     if is_postgres(session):
-        return "CAST(EXTRACT(EPOCH FROM scanned_at) AS BIGINT)"
-    return "CAST(strftime('%s', scanned_at) AS INTEGER)"
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 def read_rows(session: Session, *, after_id: int, upto_id: int | None = None,
               chunk: int = READ_CHUNK) -> Iterator[np.ndarray]:
     """Scans with after_id < id ≤ upto_id as int64 arrays of shape (n, 4): id, venue, unix seconds,
-    person — in id-range chunks (a raw cursor: 30 million ORM rows would not fit in memory)."""
+    person — in id-range chunks, through the caller's session (its own uncommitted scans included).
+    A raw cursor's tuples: fine for the tail; bulk reads use `bulk_rows`."""
     epoch = _epoch_sql(session)
     conn = session.connection()
     if upto_id is None:
@@ -78,6 +83,106 @@ def read_rows(session: Session, *, after_id: int, upto_id: int | None = None,
         if rows:
             yield np.array(rows, dtype=np.int64).reshape(-1, 4)
         lo = hi
+
+
+#: PostgreSQL COPY BINARY of (id int8, place_id int8, scanned_at timestamp, person_id int8): every row is
+#: a field count and four length-prefixed 8-byte fields, 50 bytes, so a chunk is one numpy structured view
+_PG_ROW = np.dtype([("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("venue", ">i8"),
+                    ("l3", ">i4"), ("at", ">i8"), ("l4", ">i4"), ("person", ">i8")])
+_PG_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+_PG_EPOCH = 946684800  # PostgreSQL timestamps count µs from 2000-01-01
+
+
+def _pg_chunks(session: Session, after_id: int, upto_id: int, chunk: int) -> Iterator[np.ndarray]:
+    """Bulk read on PostgreSQL: `COPY (SELECT …) TO STDOUT (FORMAT BINARY)` on the session's own
+    connection, parsed as fixed-width rows by numpy. Measured on 1 M scans: ~0.5 s, against ~2 s for
+    the same rows as tuples (`.all()` then `np.array`); adbc-driver-postgresql (also COPY binary, into
+    Arrow) was no faster here and would be a dependency for one query."""
+    raw = session.connection().connection.driver_connection
+    lo = after_id
+    while lo < upto_id:
+        hi = min(lo + chunk, upto_id)
+        buf = bytearray()
+        with raw.cursor() as cur, cur.copy(
+                "COPY (SELECT id::int8, place_id::int8, scanned_at, person_id::int8 FROM scan "
+                f"WHERE id > {int(lo)} AND id <= {int(hi)}) TO STDOUT (FORMAT BINARY)") as copy:
+            for data in copy:
+                buf += data
+        n = (len(buf) - _PG_HEADER - 2) // _PG_ROW.itemsize
+        if n > 0:
+            rows = np.frombuffer(buf, _PG_ROW, count=n, offset=_PG_HEADER)
+            if (rows["n"] != 4).any() or (rows["l3"] != 8).any():
+                raise RuntimeError("unexpected COPY BINARY layout")
+            out = np.empty((n, 4), np.int64)
+            out[:, 0], out[:, 1], out[:, 3] = rows["id"], rows["venue"], rows["person"]
+            out[:, 2] = np.floor_divide(rows["at"], 1_000_000) + _PG_EPOCH
+            yield out
+        lo = hi
+
+
+def _sqlite_chunks(path: str, after_id: int, upto_id: int, chunk: int, expect: tuple[int, int]
+                   ) -> Iterator[np.ndarray] | None:
+    """Bulk read on SQLite through ADBC (adbc-driver-sqlite): the rows arrive as Arrow columns built in
+    C, no Python object per value — measured ~2× the sqlite3 module's tuples plus `np.array`. Its own
+    connection sees committed rows only: None when their (count, max id) is not `expect`, the caller's
+    view (scans the caller has not committed yet)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    conn = adbc.connect(path)
+    cur = conn.cursor()
+    cur.execute(f"SELECT count(*), coalesce(max(id), 0) FROM scan WHERE id > {int(after_id)} AND id <= {int(upto_id)}")
+    seen = cur.fetchone()
+    if seen is None or (int(seen[0]), int(seen[1])) != expect:
+        cur.close()
+        conn.close()
+        return None
+
+    def chunks() -> Iterator[np.ndarray]:
+        try:
+            lo = after_id
+            while lo < upto_id:
+                hi = min(lo + chunk, upto_id)
+                cur.execute("SELECT id, place_id, unixepoch(scanned_at) AS t, person_id FROM scan "
+                            f"WHERE id > {int(lo)} AND id <= {int(hi)}")
+                table = cur.fetch_arrow_table()
+                if table.num_rows:
+                    out = np.empty((table.num_rows, 4), np.int64)
+                    for k in range(4):
+                        out[:, k] = table.column(k).to_numpy()
+                    yield out
+                lo = hi
+        finally:
+            cur.close()
+            conn.close()
+
+    return chunks()
+
+
+def bulk_rows(session: Session, *, after_id: int, upto_id: int, chunk: int = READ_CHUNK) -> Iterator[np.ndarray]:
+    """`read_rows` for the index job: the same rows through the backend's bulk path (COPY BINARY on
+    PostgreSQL; ADBC on a SQLite file when the committed rows are the ones the session sees — else the
+    session's cursor)."""
+    if is_postgres(session):
+        return _pg_chunks(session, after_id, upto_id, chunk)
+    bind = session.get_bind()
+    path = (bind.engine if isinstance(bind, Connection) else bind).url.database
+    if path and path != ":memory:" and _adbc_available():
+        count, top = session.execute(text(
+            "SELECT count(*), coalesce(max(id), 0) FROM scan WHERE id > :a AND id <= :b"),
+            {"a": after_id, "b": upto_id}).one()
+        fast = _sqlite_chunks(path, after_id, upto_id, chunk, (int(count), int(top)))
+        if fast is not None:
+            return fast
+        log.info("co-location index: the session holds uncommitted scans; reading through its cursor")
+    return read_rows(session, after_id=after_id, upto_id=upto_id, chunk=chunk)
+
+
+def _adbc_available() -> bool:
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _fingerprint(session: Session, scan_id: int) -> list[int] | None:
@@ -191,10 +296,11 @@ class ColocationIndex:
     @staticmethod
     def tail(session: Session, watermark: int) -> Segment:
         """Scans above the watermark, as the caller's session sees them (its own uncommitted ones too)."""
-        parts = list(read_rows(session, after_id=watermark))
-        if not parts:
+        found = session.connection().execute(text(
+            f"SELECT id, place_id, {_epoch_sql(session)}, person_id FROM scan WHERE id > :w"), {"w": watermark}).all()
+        if not found:
             return Segment.empty()
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        rows = np.array(found, dtype=np.int64).reshape(-1, 4)
         if rows.shape[0] > TAIL_WARN:
             log.warning("co-location index is %d scans behind; run `fangkong jobs run venues.colocation_index`",
                         rows.shape[0])
@@ -223,9 +329,30 @@ class ColocationIndex:
         tmp.write_text(json.dumps(manifest))
         os.replace(tmp, self.manifest_path)
 
+    def _merge_files(self, name: str, a: Segment, b: Segment, min_t: int | None) -> Segment:
+        """Merge two segments into new files written through memory maps (`core.merge_into`): memory
+        stays a few blocks whatever the segments' sizes; the page cache holds what the disk has."""
+        size = merged_size([a, b], min_t=min_t)
+        paths = {part: self.dir / f"{name}.{part}.tmp.npy" for part in ("keys", "persons")}
+        keys = np.lib.format.open_memmap(paths["keys"], mode="w+", dtype=np.int64, shape=(size,))
+        persons = np.lib.format.open_memmap(paths["persons"], mode="w+", dtype=np.int64, shape=(size,))
+        merge_into(a, b, keys, persons, min_t=min_t)
+        keys.flush()
+        persons.flush()
+        del keys, persons
+        for part, tmp in paths.items():
+            os.replace(tmp, self.dir / f"{name}.{part}.npy")
+        return Segment(np.load(self.dir / f"{name}.keys.npy", mmap_mode="r"),
+                       np.load(self.dir / f"{name}.persons.npy", mmap_mode="r"))
+
     def extend(self, session: Session, *, rebuild: bool = False) -> ExtendResult:
-        """Copy scans above the watermark into a new segment (or everything, when the files are stale
-        or `rebuild`), merge segments by size, drop scans past retention while merging."""
+        """Copy scans above the watermark into new segments (or everything, when the files are stale or
+        `rebuild`), merge segments by size, drop scans past retention while merging.
+
+        Bounded memory: the scans are read in id ranges through the backend's bulk path
+        (`bulk_rows`), and every SEGMENT_ROWS of them become a sorted segment on disk at once; merges
+        stream through memory maps. So a first build of 300 M scans holds one segment's columns
+        (~0.5 GB at 16 M rows) and a merge's blocks, not the table."""
         with self._writer():
             self._stamp = None
             self.load()
@@ -234,29 +361,46 @@ class ColocationIndex:
             start = 0 if stale else self.watermark
             upto = _watermark(session)
             min_t = kept_from(session)
-            parts = list(read_rows(session, after_id=start, upto_id=upto)) if upto > start else []
-            rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.empty((0, 4), np.int64))
-            added = int(rows.shape[0])
-            if added == 0 and not stale:
-                return ExtendResult(0, self.watermark, len(old), False)
             counter = int(self.manifest.get("counter", 0))
             specs: list[dict[str, Any]] = [dict(s) for s in old]
             segs: list[Segment] = list(self.segments) if not stale else []
-            if added:
+            added = 0
+
+            def push(parts: list[np.ndarray]) -> None:
+                nonlocal counter
+                rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                parts.clear()
                 new = Segment.from_unsorted(rows[:, 1], rows[:, 2], rows[:, 3])
+                del rows
                 if min_t is not None:
                     new = merge([new], min_t=min_t)
                 counter += 1
-                specs.append({"name": f"seg-{counter:06d}", "rows": len(new), "new": True})
-                segs.append(new)
-            while len(segs) >= 2 and len(segs[-1]) * MERGE_RATIO >= len(segs[-2]):
-                merged = merge([segs[-2], segs[-1]], min_t=min_t)
-                counter += 1
-                segs[-2:] = [merged]
-                specs[-2:] = [{"name": f"seg-{counter:06d}", "rows": len(merged), "new": True}]
-            for spec, seg in zip(specs, segs, strict=True):
-                if spec.pop("new", False):
-                    self._save_segment(spec["name"], seg)
+                name = f"seg-{counter:06d}"
+                self._save_segment(name, new)
+                segs.append(Segment(np.load(self.dir / f"{name}.keys.npy", mmap_mode="r"),
+                                    np.load(self.dir / f"{name}.persons.npy", mmap_mode="r")))
+                specs.append({"name": name, "rows": len(new)})
+                while len(segs) >= 2 and len(segs[-1]) * MERGE_RATIO >= len(segs[-2]):
+                    counter += 1
+                    name = f"seg-{counter:06d}"
+                    merged = self._merge_files(name, segs[-2], segs[-1], min_t)
+                    segs[-2:] = [merged]
+                    specs[-2:] = [{"name": name, "rows": len(merged)}]
+
+            pending: list[np.ndarray] = []
+            held = 0
+            if upto > start:
+                for part in bulk_rows(session, after_id=start, upto_id=upto):
+                    pending.append(part)
+                    held += part.shape[0]
+                    added += part.shape[0]
+                    if held >= SEGMENT_ROWS:
+                        push(pending)
+                        held = 0
+                if pending:
+                    push(pending)
+            if added == 0 and not stale:
+                return ExtendResult(0, self.watermark, len(old), False)
             manifest = {"format": FORMAT, "watermark": upto, "fingerprint": _fingerprint(session, upto),
                         "counter": counter, "segments": specs, "shift": SHIFT, "low_mask": int(LOW)}
             self._write_manifest(manifest)
