@@ -77,9 +77,21 @@ def _offsets(secs: np.ndarray) -> np.ndarray:
     return quarters[(np.asarray(secs, np.int64) - lo) // _QUARTER]
 
 
+#: "00" … "99" as bytes: two digits by one gather
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"), np.uint8).reshape(100, 2)
+
+
+def _dates(first: int, last: int) -> np.ndarray:
+    """`YYYY-MM-DD` of the days first … last since 1970-01-01, 10 bytes each (a few days per answer)."""
+    text = "".join((dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat() for d in range(first, last + 1))
+    return np.frombuffer(text.encode("ascii"), np.uint8).reshape(-1, 10)
+
+
 def iso_local_field(secs: np.ndarray) -> np.ndarray:
     """Unix seconds as `clock.iso_local` writes them (`2022-03-21T08:05:09+08:00`), 25 bytes a row."""
     secs = np.asarray(secs, np.int64)
+    if secs.size == 0:
+        return np.zeros((0, 25), np.uint8)
     offset = _offsets(secs)
     if (offset % 60).any():  # an offset with seconds (local mean time before 1900): as Python writes it
         text = [clock.iso_local(dt.datetime.fromtimestamp(t, dt.UTC)) for t in secs.tolist()]
@@ -88,33 +100,20 @@ def iso_local_field(secs: np.ndarray) -> np.ndarray:
                              np.uint8).reshape(-1, width).copy()
     local = secs + offset
     days, sod = np.divmod(local, 86400)
-    # civil date from days since 1970-01-01 (H. Hinnant's algorithm), vectorised
-    z = days + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
+    d0 = int(days.min()) if days.size else 0
     out = np.empty((secs.shape[0], 25), np.uint8)
-    out[:, 0:4] = _digits(year, 4)
-    out[:, 4] = ord("-")
-    out[:, 5:7] = _digits(month, 2)
-    out[:, 7] = ord("-")
-    out[:, 8:10] = _digits(day, 2)
+    out[:, 0:10] = _dates(d0, int(days.max()) if days.size else 0)[days - d0]
     out[:, 10] = ord("T")
-    out[:, 11:13] = _digits(sod // 3600, 2)
+    out[:, 11:13] = _PAIRS[sod // 3600]
     out[:, 13] = ord(":")
-    out[:, 14:16] = _digits(sod // 60 % 60, 2)
+    out[:, 14:16] = _PAIRS[sod // 60 % 60]
     out[:, 16] = ord(":")
-    out[:, 17:19] = _digits(sod % 60, 2)
-    out[:, 19] = np.where(offset < 0, ord("-"), ord("+"))
-    minutes = np.abs(offset) // 60
-    out[:, 20:22] = _digits(minutes // 60, 2)
-    out[:, 22] = ord(":")
-    out[:, 23:25] = _digits(minutes % 60, 2)
+    out[:, 17:19] = _PAIRS[sod % 60]
+    offsets, which = np.unique(offset, return_inverse=True) if offset.size > 1 and offset.min() != offset.max() \
+        else (offset[:1], np.zeros(offset.shape[0], np.intp))
+    zones = np.frombuffer("".join(("-" if o < 0 else "+") + f"{abs(o) // 3600:02d}:{abs(o) % 3600 // 60:02d}"
+                                  for o in offsets.tolist()).encode("ascii"), np.uint8).reshape(-1, 6)
+    out[:, 19:25] = zones[which] if zones.shape[0] > 1 else zones[0]
     return out
 
 

@@ -40,7 +40,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from fangkong.kernel.db import get_setting, is_postgres
+from fangkong.kernel.db import is_postgres
 from fangkong.venues.colocation.core import LOW, SHIFT, Segment, merge, merge_into, merged_size
 
 log = logging.getLogger("fangkong.venues.colocation")
@@ -195,7 +195,8 @@ def _fingerprint(session: Session, scan_id: int) -> list[int] | None:
 
 def kept_from(session: Session) -> int | None:
     """Unix second from which scans are kept (the last retention run's cut-off, rounded up)."""
-    value = get_setting(session, KEPT_FROM_SETTING)
+    value = session.execute(text("SELECT value FROM system_setting WHERE key = :k"),
+                            {"k": KEPT_FROM_SETTING}).scalar()
     if not value:
         return None
     import datetime as dt
@@ -390,7 +391,7 @@ class ColocationIndex:
             pending: list[np.ndarray] = []
             held = 0
             if upto > start:
-                for part in bulk_rows(session, after_id=start, upto_id=upto):
+                for part in bulk_rows(session, after_id=start, upto_id=upto, chunk=READ_CHUNK):
                     pending.append(part)
                     held += part.shape[0]
                     added += part.shape[0]
@@ -425,9 +426,14 @@ def default_dir() -> Path:
 
 def get_index(directory: Path | None = None) -> ColocationIndex:
     """The process's index object for a directory (default: `$FANGKONG_DATA_DIR/colocation`)."""
-    path = Path(directory or default_dir()).resolve()
+    key = Path(directory) if directory is not None else default_dir()
+    index = _indexes.get(key)
+    if index is not None:
+        return index
+    path = Path(key).resolve()
     with _indexes_lock:
         index = _indexes.get(path)
         if index is None:
             index = _indexes[path] = ColocationIndex(path)
+        _indexes[key] = index
         return index
