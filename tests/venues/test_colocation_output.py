@@ -6,17 +6,18 @@ memory maps answer like one."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from own_database import own_database
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from venues_factories import NOW, units, user, venue
+from venues_factories import NOW, user, venue
 
 from fangkong.app import create_app
 from fangkong.kernel import clock, db, export
@@ -24,9 +25,8 @@ from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.people import service as people_service
-from fangkong.venues.colocation import fastcsv
+from fangkong.venues.colocation import fastcsv, store
 from fangkong.venues.colocation import service as colocation_service
-from fangkong.venues.colocation import store
 from fangkong.venues.colocation.service import CaseQuery
 from fangkong.venues.colocation.store import ColocationIndex
 from fangkong.venues.exports import COLOCATION
@@ -127,7 +127,6 @@ def test_api_pages_walk_the_whole_answer_with_a_cursor(client: TestClient, sessi
     reset_settings_cache()
     try:
         city(session, system, 2, n=400, persons=12)
-        a, _ = units(session)
         user(session, "o_epi_city", "epidemiologist", jurisdictions_service.root_unit(session))
         _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username="o_epi_city")
         session.flush()
@@ -190,8 +189,8 @@ def test_segments_built_in_pieces_and_merged_through_memory_maps_answer_alike(se
 
 
 def test_bulk_read_gives_the_sessions_rows(session, system) -> None:
-    """On PostgreSQL, COPY BINARY inside the session's transaction; on the test's SQLite session (its
-    scans uncommitted) the cursor fallback. Either way the rows `read_rows` gives."""
+    """The test's session holds its scans uncommitted: the bulk read sees that its own connection's view
+    differs and reads through the session's cursor — the rows `read_rows` gives."""
     city(session, system, 4, n=120)
     top = session.execute(text("SELECT max(id) FROM scan")).scalar()
     want = np.concatenate(list(store.read_rows(session, after_id=0, upto_id=top)))
@@ -200,28 +199,45 @@ def test_bulk_read_gives_the_sessions_rows(session, system) -> None:
     assert np.array_equal(got, want)
 
 
-def test_adbc_reads_a_committed_sqlite_file(tmp_path: Path) -> None:
-    """The SQLite bulk path proper: committed scans in a file read through ADBC, equal to the cursor's."""
-    path = tmp_path / "scans.db"
-    engine = db.make_engine(f"sqlite:///{path}")
-    Scan.__table__.create(engine)
-    raw = sqlite3.connect(path)
+BULK_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
+
+
+@pytest.mark.parametrize("backend", BULK_BACKENDS)
+def test_adbc_reads_committed_scans(tmp_path: Path, backend: str, monkeypatch) -> None:
+    """The bulk path proper: committed scans read through ADBC equal the session cursor's rows."""
     rng = np.random.default_rng(5)
-    rows = [(int(v), int(p), f"2022-04-{d:02d} {h:02d}:{m:02d}:{s:02d}.000000", "2022-04-30 00:00:00.000000", "api")
-            for v, p, d, h, m, s in zip(rng.integers(1, 50, 700), rng.integers(1, 900, 700), rng.integers(1, 29, 700),
-                                        rng.integers(0, 24, 700), rng.integers(0, 60, 700), rng.integers(0, 60, 700),
-                                        strict=True)]
-    raw.executemany("INSERT INTO scan (place_id, person_id, scanned_at, recorded_at, source) VALUES (?, ?, ?, ?, ?)",
-                    rows)
-    raw.commit()
-    raw.close()
-    with Session(engine) as s:
-        want = np.concatenate(list(store.read_rows(s, after_id=10, upto_id=650)))
-        fast = store._sqlite_chunks(str(path), 10, 650, 100, (640, 650))
-        assert fast is not None
-        got = np.concatenate(list(fast))
-        assert np.array_equal(got, want)
-        assert np.array_equal(np.concatenate(list(store.bulk_rows(s, after_id=10, upto_id=650, chunk=64))), want)
-        # a view that is not the committed one (count or last id differ): no ADBC answer
-        assert store._sqlite_chunks(str(path), 10, 650, 100, (639, 650)) is None
-    engine.dispose()
+    rows = [{"v": int(v), "p": int(p), "at": dt.datetime(2022, 4, int(d), int(h), int(m), int(sec)),
+             "rec": dt.datetime(2022, 4, 30)}
+            for v, p, d, h, m, sec in zip(rng.integers(1, 50, 700), rng.integers(1, 900, 700), rng.integers(1, 29, 700),
+                                          rng.integers(0, 24, 700), rng.integers(0, 60, 700), rng.integers(0, 60, 700),
+                                          strict=True)]
+    with own_database(backend, tmp_path, "bulk") as url:
+        engine = db.make_engine(url)
+        key = "INTEGER PRIMARY KEY AUTOINCREMENT" if backend == "sqlite" else "BIGSERIAL PRIMARY KEY"
+        if backend == "sqlite":  # as SQLAlchemy stores a DateTime there
+            rows = [{**r, "at": r["at"].isoformat(sep=" ", timespec="microseconds"),
+                     "rec": r["rec"].isoformat(sep=" ", timespec="microseconds")} for r in rows]
+        with engine.begin() as conn:  # the scan table alone (its foreign keys need tables of no use here)
+            conn.exec_driver_sql(f"CREATE TABLE scan (id {key}, place_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
+                                 "scanned_at TIMESTAMP NOT NULL, recorded_at TIMESTAMP NOT NULL, "
+                                 "source VARCHAR(8) NOT NULL)")
+            conn.execute(text("INSERT INTO scan (place_id, person_id, scanned_at, recorded_at, source) "
+                              "VALUES (:v, :p, :at, :rec, 'api')"), rows)
+        with Session(engine) as s:
+            want = np.concatenate(list(store.read_rows(s, after_id=10, upto_id=650)))
+            assert want.shape == (640, 4)
+
+            def no_cursor(*args, **kwargs):
+                raise AssertionError("read through the session's cursor, not ADBC")
+
+            with monkeypatch.context() as m:
+                m.setattr(store, "read_rows", no_cursor)
+                got = np.concatenate(list(store.bulk_rows(s, after_id=10, upto_id=650, chunk=64)))
+            assert np.array_equal(got, want)
+            # a view other than the committed one gets no ADBC answer
+            uri = str(tmp_path / "bulk.db") if backend == "sqlite" else None
+            if uri is not None:
+                assert store._adbc_chunks("sqlite", uri, 10, 650, 100, (639, 650)) is None
+                fast = store._adbc_chunks("sqlite", uri, 10, 650, 100, (640, 650))
+                assert fast is not None and np.array_equal(np.concatenate(list(fast)), want)
+        engine.dispose()
