@@ -179,6 +179,12 @@ class _Venues:
     def at(self, venue: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.ids, venue)
 
+    def label_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """refs and names as object arrays (gathered by index)."""
+        refs, names = np.empty(len(self.refs), object), np.empty(len(self.names), object)
+        refs[:], names[:] = self.refs, self.names
+        return refs, names
+
     def cells(self) -> np.ndarray:
         """Each venue's `ref,name` CSV cells as bytes (made once, shared by a batch's cases)."""
         if self._cells is None:
@@ -327,9 +333,12 @@ class PairSet(Sequence[Pair]):
         ids = self._venues.ids
         k = np.minimum(np.searchsorted(ids, venue), max(ids.size - 1, 0))
         known = (ids[k] == venue) if ids.size else np.zeros(venue.shape[0], bool)
-        refs, names = self._venues.refs, self._venues.names
-        return ([refs[i] if ok else str(v) for i, ok, v in zip(k.tolist(), known.tolist(), venue.tolist(), strict=True)],
-                [names[i] if ok else "" for i, ok in zip(k.tolist(), known.tolist(), strict=True)])
+        if known.all():  # always, for the service's answers: one gather per column
+            refs, names = self._venues.label_arrays()
+            return refs[k].tolist(), names[k].tolist()
+        refs_l, names_l = self._venues.refs, self._venues.names
+        return ([refs_l[i] if ok else str(v) for i, ok, v in zip(k.tolist(), known.tolist(), venue.tolist(), strict=True)],
+                [names_l[i] if ok else "" for i, ok in zip(k.tolist(), known.tolist(), strict=True)])
 
     def _make(self, sl: slice) -> list[Pair]:
         persons, venues = self._person[sl].tolist(), self._venue[sl].tolist()
@@ -355,9 +364,9 @@ class PairSet(Sequence[Pair]):
         sl = slice(start, stop)
         ts, tc = self._ts[sl], self._tc[sl]
         refs, names = self._labels(self._venue[sl])
-        return [list(r) for r in zip(self._person[sl].tolist(), refs, names, fastcsv.iso_local(ts).tolist(),
-                                     fastcsv.iso_local(tc).tolist(), np.round((tc - ts) / 60.0, 2).tolist(),
-                                     strict=True)]
+        return list(map(list, zip(self._person[sl].tolist(), refs, names, fastcsv.iso_local(ts).tolist(),
+                                  fastcsv.iso_local(tc).tolist(), np.round((tc - ts) / 60.0, 2).tolist(),
+                                  strict=True)))
 
     def csv_chunks(self, chunk: int = 200_000) -> Iterator[bytes]:
         """The pairs as CSV lines (UTF-8, CRLF, the csv module's quoting, text cells neutralised against
