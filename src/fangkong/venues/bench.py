@@ -5,8 +5,9 @@ Generates N scans (default 30 million, 10 million a day) of a city of `persons` 
 venues (six categories, whose dwell times come from the policy pack): venue popularity Zipf-skewed
 (rank^-zipf), times of day from an hourly profile with morning, lunch and evening peaks, and `cases`
 subjects with `visits` scans each. They go into a scratch *product* database (SQLite, the product's
-schema and indexes) day by day through the backend's bulk path; the co-location index is built by the
-product's own job (`ColocationIndex.extend`: `index_build_*`). Then, on the same data and in the same
+schema and indexes) day by day through the raw connection (the subjects have person rows; the other
+persons exist only as ids in the scans — the co-location path never reads a co-visitor's row); the
+co-location index is built by the product's own job (`ColocationIndex.extend`: `index_build_*`). Then, on the same data and in the same
 run, through the service the API, page and CLI call:
 
     one_case    `colocated()` for one subject, its rows as the API/CLI print them (median of 3)
@@ -74,39 +75,20 @@ def generate(n: int, *, venues: int, persons: int, days: int, zipf: float, cases
 BENCH_CATEGORIES = ("restaurant", "supermarket", "station", "office", "market", "mall")
 
 
-def _series(pg: bool, n: int) -> str:
-    if pg:
-        return f"s(n) AS (SELECT generate_series(0, {n - 1}))"
+def _series(n: int) -> str:
     return f"s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < {n})"
-
-
-def _scan_copy_binary(place: np.ndarray, t: np.ndarray, person: np.ndarray, recorded: int) -> bytes:
-    """One PostgreSQL COPY BINARY payload of scans (place_id int4, person_id int4, scanned_at, recorded_at
-    timestamp, source text 'file'). Every field has a fixed width, so the rows are one numpy structured
-    array: no per-row Python (psycopg's `write_row` costs ~2 µs a row, 10 min at 300 M)."""
-    pg_epoch = 946684800  # 2000-01-01 UTC: PostgreSQL timestamps are µs since then
-    dtype = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("place", ">i4"), ("l2", ">i4"), ("person", ">i4"),
-                      ("l3", ">i4"), ("at", ">i8"), ("l4", ">i4"), ("rec", ">i8"), ("l5", ">i4"), ("src", "S4")])
-    rows = np.empty(t.shape[0], dtype)
-    rows["nf"], rows["l1"], rows["l2"], rows["l3"], rows["l4"], rows["l5"] = 5, 4, 4, 8, 8, 4
-    rows["place"], rows["person"] = place, person
-    rows["at"] = (np.asarray(t, np.int64) - pg_epoch) * 1_000_000
-    rows["rec"] = (recorded - pg_epoch) * 1_000_000
-    rows["src"] = b"file"
-    return rows.tobytes()
 
 
 SCAN_INDEXES = ("ix_scan_place_time", "ix_scan_person_time", "ix_scan_scanned_at")
 
 
-def product_database(database: str | None, tmp: Path, *, scans: int, venues: int, persons: int, cases: int,
+def product_database(tmp: Path, *, scans: int, venues: int, persons: int, cases: int,
                      visits: int, zipf: float, seed: int, days: int = 0, per_day: int = 10_000_000,
                      figures: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-    """A scratch product database (SQLite under `tmp`, or the empty PostgreSQL `database`) holding the
-    generated city: `venues` places (kind venue, six categories), `persons + cases` persons and the
-    scans, loaded day by day with the backend's bulk path (SQLite: one prepared INSERT per chunk through
-    the raw connection, the scan indexes dropped during the load and rebuilt; PostgreSQL: COPY BINARY).
-    Returns the engine and the facts the bench needs (subjects, period)."""
+    """A scratch product database (SQLite under `tmp`, the product's schema) holding the generated city:
+    `venues` places (kind venue, six categories), the case subjects' person rows, and the scans, loaded
+    day by day (one prepared INSERT per chunk through the raw connection; the scan indexes dropped
+    during the load and rebuilt). Returns the engine and the facts the bench needs (subjects, period)."""
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
@@ -114,26 +96,25 @@ def product_database(database: str | None, tmp: Path, *, scans: int, venues: int
     from fangkong.kernel.jurisdictions import service as jurisdictions_service
 
     figures = figures if figures is not None else {}
-    engine = scratch_database(database, tmp)
-    pg = engine.dialect.name == "postgresql"
+    engine = scratch_database(None, tmp)
     days = days or max(1, -(-scans // per_day))
     with Session(engine) as session:
         root = jurisdictions_service.root_unit(session)
         unit_id, unit_path = root.id, root.path
         cats = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(BENCH_CATEGORIES))
         t0 = time.perf_counter()
-        session.execute(text(f"""WITH RECURSIVE {_series(pg, venues)}
+        session.execute(text(f"""WITH RECURSIVE {_series(venues)}
             INSERT INTO place (id, kind, category, code, name, ref, unit_id, unit_path)
             SELECT n + 1, 'venue', CASE n % {len(BENCH_CATEGORIES)} {cats} END, 'BV' || n, '场所' || n,
                    'V' || n, {unit_id}, '{unit_path}' FROM s"""))
-        session.execute(text(f"""WITH RECURSIVE {_series(pg, persons + cases)}
+        # person rows for the case subjects only: the co-location path reads the subjects' rows (their
+        # jurisdiction) and never a co-visitor's; 5 M registry rows would add minutes and ~1.5 GB
+        session.execute(text(f"""WITH RECURSIVE {_series(cases)}
             INSERT INTO person (id, name, name_key, id_number_valid, unit_id, unit_path, created_at, updated_at,
                                 source)
-            SELECT n + 1, 'P' || n, 'P' || n, {'false' if pg else '0'}, {unit_id}, '{unit_path}',
-                   '2022-03-01 00:00:00{'' if pg else '.000000'}', '2022-03-01 00:00:00{'' if pg else '.000000'}',
+            SELECT {persons} + n + 1, 'P' || n, 'P' || n, 0, {unit_id}, '{unit_path}',
+                   '2022-03-01 00:00:00.000000', '2022-03-01 00:00:00.000000',
                    'bench' FROM s"""))
-        if pg:
-            session.execute(text(f"SELECT setval('place_id_seq', {venues}), setval('person_id_seq', {persons + cases})"))
         session.commit()
         figures["load_places_persons_s"] = round(time.perf_counter() - t0, 1)
     # the scans, a day at a time (bounded memory: a day of a 10 M/day city is ~0.5 GB of columns)
@@ -144,12 +125,11 @@ def product_database(database: str | None, tmp: Path, *, scans: int, venues: int
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        if not pg:
-            cur.execute("PRAGMA synchronous=OFF")
-            # the generated scans name existing venues and persons by construction; checking each row's two
-            # foreign keys would triple the load time (measured: 200,000 rows 3.2 s against 1.1 s)
-            cur.execute("PRAGMA foreign_keys=OFF")
-            cur.execute("PRAGMA cache_size=-1000000")
+        cur.execute("PRAGMA synchronous=OFF")
+        # co-visitors have no person row (above); checking each row's two foreign keys would also
+        # triple the load time (measured: 200,000 rows 3.2 s against 1.1 s)
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("PRAGMA cache_size=-1000000")
         for ix in SCAN_INDEXES:
             cur.execute(f"DROP INDEX IF EXISTS {ix}")
         raw.commit()
@@ -162,23 +142,15 @@ def product_database(database: str | None, tmp: Path, *, scans: int, venues: int
                                                   seed=int(child.generate_state(1)[0]))
             t = t + day * 86400
             recorded = START + days * 86400
-            if not pg:
-                cur.execute("BEGIN")  # the platform's connections run in autocommit between BEGINs
+            cur.execute("BEGIN")  # the platform's connections run in autocommit between BEGINs
             for i in range(0, n, LOAD_CHUNK):
                 sl = slice(i, i + LOAD_CHUNK)
-                if pg:
-                    with cur.copy("COPY scan (place_id, person_id, scanned_at, recorded_at, source) "
-                                  "FROM STDIN (FORMAT BINARY)") as copy:
-                        copy.write(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8)
-                        copy.write(_scan_copy_binary(venue[sl], t[sl], person[sl], recorded))
-                        copy.write(b"\xff\xff")
-                else:
-                    cur.executemany(
-                        "INSERT INTO scan (place_id, person_id, scanned_at, recorded_at, source) "
-                        "VALUES (?, ?, datetime(?, 'unixepoch') || '.000000', ?, 'file')",
-                        zip(venue[sl].tolist(), person[sl].tolist(), t[sl].tolist(),
-                            itertools.repeat(dt.datetime.fromtimestamp(recorded, dt.UTC)
-                                             .strftime("%Y-%m-%d %H:%M:%S.000000")), strict=False))
+                cur.executemany(
+                    "INSERT INTO scan (place_id, person_id, scanned_at, recorded_at, source) "
+                    "VALUES (?, ?, datetime(?, 'unixepoch') || '.000000', ?, 'file')",
+                    zip(venue[sl].tolist(), person[sl].tolist(), t[sl].tolist(),
+                        itertools.repeat(dt.datetime.fromtimestamp(recorded, dt.UTC)
+                                         .strftime("%Y-%m-%d %H:%M:%S.000000")), strict=False))
             raw.commit()
             del venue, t, person
         figures["load_scans_s"] = round(time.perf_counter() - t0, 1)
@@ -245,7 +217,7 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-coloc-"))
     try:
         t0 = time.perf_counter()
-        engine, info = product_database(None, tmp, scans=scans, venues=venues, persons=persons, cases=cases,
+        engine, info = product_database(tmp, scans=scans, venues=venues, persons=persons, cases=cases,
                                         visits=visits, zipf=zipf, seed=seed, days=days, per_day=per_day,
                                         figures=figures)
         figures["setup_s"] = round(time.perf_counter() - t0, 1)
