@@ -362,3 +362,4 @@ def _read_back(path: Path, subjects: list[int], counts: list[int]) -> Iterator[t
             for _i in range(n):
                 p, ref, name, a, b, g = next(reader)
                 yield (subject, int(p), ref, name, a, b, float(g))
+from fangkong.venues import bench_scans as _bench_scans  # noqa: E402,F401 (registers "scan-ingest")
