@@ -126,3 +126,24 @@ def test_overlap_of_stays_by_dwell_time() -> None:
     lo, hi = overlap_bounds(start, start + d, d)
     hits = search(as_segments(rows, 0), Visits(np.zeros(3, np.int64), np.zeros(3, np.int64), venues, start, lo, hi))
     assert sorted(hits.person.tolist()) == [11, 12, 14]  # the market visit 70 min later does not overlap
+
+
+def test_merge_into_preallocated_outputs_equals_merge() -> None:
+    """The streamed merge (`merge_into`, used with memory-mapped outputs) gives `merge`'s rows in its order,
+    whatever the block size, with and without retention."""
+    from fangkong.venues.colocation.core import merge_into, merged_size
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n, m = (int(x) for x in rng.integers(0, 800, 2))
+
+        def seg(k: int) -> Segment:
+            return Segment.from_unsorted(rng.integers(1, 5, k), rng.integers(0, 50, k), rng.integers(0, 10**6, k))
+
+        a, b = seg(n), seg(m)
+        min_t = None if trial % 2 else 20
+        want = merge([a, b], min_t=min_t)
+        size = merged_size([a, b], min_t=min_t, block=97)
+        keys, persons = np.empty(size, np.int64), np.empty(size, np.int64)
+        assert merge_into(a, b, keys, persons, min_t=min_t, block=int(rng.integers(1, 300))) == size == len(want)
+        assert np.array_equal(keys, want.keys) and np.array_equal(persons, want.persons)

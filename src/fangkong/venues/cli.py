@@ -206,14 +206,20 @@ def colocation_cmd(
         get_index().extend(session)  # the command line answers from a current index
         pairs = colocation_service.colocated(session, system, person_id=subject, since=start, until=end,
                                              window_min=window_min)
-        rows = [p.row() for p in pairs]
-        if out is not None:  # through the export writer: audited, formula injection neutralised
+        count = len(pairs)
+        if out is not None:  # the export writer's rules and audit; the lines built column-wise
             from fangkong.kernel import export
             from fangkong.venues.exports import COLOCATION
 
-            export.write(session, system, COLOCATION, out=out, rows=rows,
-                         filters={"person_id": subject, "since": start, "until": end, "window_min": window_min})
+            filters = {"person_id": subject, "since": start, "until": end, "window_min": window_min}
+            if out.suffix.lower() == ".csv":
+                export.write_csv_lines(session, system, COLOCATION, out=out, lines=pairs.csv_chunks(), rows=count,
+                                       filters=filters)
+            else:
+                export.write(session, system, COLOCATION, out=out, rows=pairs.rows(), filters=filters)
+        else:
+            rows = pairs.rows()
     if out is not None:
-        typer.echo(_("{n} pairs written to {path}").format(n=len(rows), path=out), err=True)
+        typer.echo(_("{n} pairs written to {path}").format(n=count, path=out), err=True)
     else:
         print_rows(colocation_service.PAIR_COLUMNS, rows, as_json=as_json)

@@ -149,12 +149,13 @@ def get_colocation(
     window = colocation_service.window_minutes(session, window_min)
     pairs = colocation_service.colocated(session, actor, person_id=subject, since=start, until=end,
                                          window_min=window)
+    # the cursor is a position in the engine's deterministic order (subject time, venue, source,
+    # co-visitor time, co-visitor): a page formats only its own rows from the answer's columns
     offset = int(cursor or 0)
-    page = pairs[offset:offset + limit]
     cols = colocation_service.PAIR_COLUMNS
     return ColocationOut(subject_person_id=subject, since=clock.iso_local(start), until=clock.iso_local(end),
                          window_min=window, mode="overlap" if window is None else "window", count=len(pairs),
-                         pairs=[PairOut(**dict(zip(cols, p.row(), strict=True))) for p in page],
+                         pairs=[PairOut(**dict(zip(cols, row, strict=True))) for row in pairs.rows(offset, offset + limit)],
                          next_cursor=str(offset + limit) if offset + limit < len(pairs) else None)
 
 

@@ -65,6 +65,55 @@ def merge(segments: Sequence[Segment], *, min_t: int | None = None) -> Segment:
     return Segment(keys[order], persons[order])
 
 
+#: rows per block of a streamed merge (two int64 columns: ~64 MB of each input per block)
+MERGE_BLOCK = 4_000_000
+
+
+def merged_size(segments: Sequence[Segment], *, min_t: int | None = None, block: int = MERGE_BLOCK) -> int:
+    """Rows `merge_into` writes: all, or those at or after `min_t` (counted block by block)."""
+    if min_t is None:
+        return sum(len(s) for s in segments)
+    return sum(int(np.count_nonzero((np.asarray(s.keys[i:i + block]) & LOW) >= min_t))
+               for s in segments for i in range(0, len(s), block))
+
+
+def merge_into(a: Segment, b: Segment, keys_out: np.ndarray, persons_out: np.ndarray, *,
+               min_t: int | None = None, block: int = MERGE_BLOCK) -> int:
+    """Merge two sorted segments into preallocated outputs (e.g. `np.memmap`s of `merged_size` rows),
+    in key ranges of about `block` rows of `a`: memory stays a few blocks whatever the sizes, and each
+    range is a stable merge (a's rows before b's at equal keys, as `merge` orders them). Drops scans
+    before `min_t`. Returns the rows written."""
+    n, m, at = len(a), len(b), 0
+    i = j = 0
+    while i < n or j < m:
+        if i < n:
+            i2 = min(i + block, n)
+            if i2 < n:
+                # end the range between two different keys of a, so equal keys never straddle it
+                i2 = int(np.searchsorted(a.keys, a.keys[i2 - 1], side="right"))
+            j2 = int(np.searchsorted(b.keys, a.keys[i2 - 1], side="right")) if i2 < n else m
+        else:
+            i2, j2 = n, min(j + block, m)
+        ka, pa = np.asarray(a.keys[i:i2]), np.asarray(a.persons[i:i2])
+        kb, pb = np.asarray(b.keys[j:j2]), np.asarray(b.persons[j:j2])
+        if min_t is not None:
+            fa, fb = (ka & LOW) >= min_t, (kb & LOW) >= min_t
+            ka, pa, kb, pb = ka[fa], pa[fa], kb[fb], pb[fb]
+        # the rank of each row in the merged range: its own index plus the other side's rows before it
+        pos_a = np.arange(ka.shape[0]) + np.searchsorted(kb, ka, side="left")
+        pos_b = np.arange(kb.shape[0]) + np.searchsorted(ka, kb, side="right")
+        size = ka.shape[0] + kb.shape[0]
+        out_k = np.empty(size, np.int64)
+        out_p = np.empty(size, np.int64)
+        out_k[pos_a], out_p[pos_a] = ka, pa
+        out_k[pos_b], out_p[pos_b] = kb, pb
+        keys_out[at:at + size] = out_k
+        persons_out[at:at + size] = out_p
+        at += size
+        i, j = i2, j2
+    return at
+
+
 def overlap_bounds(start: np.ndarray, end: np.ndarray, dwell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[lo, hi] of the scan times c whose stay [c, c + dwell] overlaps the stay [start, end] (inclusive):
     c ≤ end and c + dwell ≥ start. All in seconds; vectorised."""

@@ -37,17 +37,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from fangkong.kernel.db import get_setting, is_postgres
-from fangkong.venues.colocation.core import LOW, SHIFT, Segment, merge
+from fangkong.kernel.db import is_postgres
+from fangkong.venues.colocation.core import LOW, SHIFT, Segment, merge, merge_into, merged_size
 
 log = logging.getLogger("fangkong.venues.colocation")
 
 FORMAT = 1
 #: scans copied per round trip while building
 READ_CHUNK = 1_000_000
+#: scans sorted in memory into one new segment while building (two int64 columns: 256 MB, plus the sort)
+SEGMENT_ROWS = 16_000_000
 #: a tail longer than this is still read (answers stay complete) but logged: run the index job
 TAIL_WARN = 200_000
 #: a new segment merges into the previous one while it has at least 1/MERGE_RATIO of its rows
@@ -55,16 +57,19 @@ MERGE_RATIO = 4
 KEPT_FROM_SETTING = "venues.scans_kept_from"
 
 
-def _epoch_sql(session: Session) -> str:
+
+def _epoch_sql(session: Session, column: str = "scanned_at") -> str:
+    """SQL for the unix seconds of a stored scan time."""
     if is_postgres(session):
-        return "CAST(EXTRACT(EPOCH FROM scanned_at) AS BIGINT)"
-    return "CAST(strftime('%s', scanned_at) AS INTEGER)"
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 def read_rows(session: Session, *, after_id: int, upto_id: int | None = None,
               chunk: int = READ_CHUNK) -> Iterator[np.ndarray]:
     """Scans with after_id < id ≤ upto_id as int64 arrays of shape (n, 4): id, venue, unix seconds,
-    person — in id-range chunks (a raw cursor: 30 million ORM rows would not fit in memory)."""
+    person — in id-range chunks, through the caller's session (its own uncommitted scans included).
+    A raw cursor's tuples: fine for the tail; bulk reads use `bulk_rows`."""
     epoch = _epoch_sql(session)
     conn = session.connection()
     if upto_id is None:
@@ -80,6 +85,92 @@ def read_rows(session: Session, *, after_id: int, upto_id: int | None = None,
         lo = hi
 
 
+def _adbc_chunks(driver: str, uri: str, after_id: int, upto_id: int, chunk: int, expect: tuple[int, int]
+                 ) -> Iterator[np.ndarray] | None:
+    """Bulk read through ADBC (adbc-driver-sqlite, adbc-driver-postgresql: COPY BINARY into Arrow), the
+    rows arriving as Arrow columns built in C, no Python object per value. Measured on 1 M scans at
+    load ~15: PostgreSQL 2.9 s against 9.1 s for tuples (`fetchall` then `np.array`) and 8.8 s for
+    psycopg's COPY BINARY parsed by numpy (psycopg hands COPY data over one row at a time); SQLite 0.6 s
+    against 1.2 s. Its own connection sees committed rows only: None when their (count, max id) is not
+    `expect`, the caller's view (the caller has scans not committed yet)."""
+    if driver == "sqlite":
+        import adbc_driver_sqlite.dbapi as adbc
+    else:
+        import adbc_driver_postgresql.dbapi as adbc  # type: ignore[no-redef]
+    epoch = "unixepoch(scanned_at)" if driver == "sqlite" else "CAST(EXTRACT(EPOCH FROM scanned_at) AS BIGINT)"
+    conn = adbc.connect(uri)
+    cur = conn.cursor()
+    try:
+        cur.execute(f"SELECT count(*), coalesce(max(id), 0) FROM scan WHERE id > {int(after_id)} AND id <= {int(upto_id)}")
+        seen = cur.fetchone()
+    except Exception:  # e.g. the table not where this connection looks: the session's cursor will do
+        log.warning("co-location index: bulk read unavailable; reading through the session", exc_info=True)
+        cur.close()
+        conn.close()
+        return None
+    if seen is None or (int(seen[0]), int(seen[1])) != expect:
+        cur.close()
+        conn.close()
+        return None
+
+    def chunks() -> Iterator[np.ndarray]:
+        try:
+            lo = after_id
+            while lo < upto_id:
+                hi = min(lo + chunk, upto_id)
+                cur.execute(f"SELECT CAST(id AS BIGINT), CAST(place_id AS BIGINT), {epoch}, CAST(person_id AS BIGINT) "
+                            f"FROM scan WHERE id > {int(lo)} AND id <= {int(hi)}")
+                table = cur.fetch_arrow_table()
+                if table.num_rows:
+                    out = np.empty((table.num_rows, 4), np.int64)
+                    for k in range(4):
+                        out[:, k] = table.column(k).to_numpy()
+                    yield out
+                lo = hi
+        finally:
+            cur.close()
+            conn.close()
+
+    return chunks()
+
+
+def bulk_rows(session: Session, *, after_id: int, upto_id: int, chunk: int = READ_CHUNK) -> Iterator[np.ndarray]:
+    """`read_rows` for the index job: the same rows through ADBC (`_adbc_chunks`) when the committed
+    rows are the ones the session sees, else through the session's cursor."""
+    bind = session.get_bind()
+    url = (bind.engine if isinstance(bind, Connection) else bind).url
+    driver = "postgresql" if is_postgres(session) else "sqlite"
+    if driver == "sqlite":
+        uri = url.database or ""
+        usable = bool(uri) and uri != ":memory:"
+    else:
+        # the session's search path (set by connect arguments, not always in the URL) goes along
+        path = session.execute(text("SHOW search_path")).scalar() or ""
+        uri = url.set(drivername="postgresql", query={**url.query, "options": f"-csearch_path={path}"}
+                      ).render_as_string(hide_password=False)
+        usable = True
+    if usable and _adbc_available(driver):
+        count, top = session.execute(text(
+            "SELECT count(*), coalesce(max(id), 0) FROM scan WHERE id > :a AND id <= :b"),
+            {"a": after_id, "b": upto_id}).one()
+        fast = _adbc_chunks(driver, uri, after_id, upto_id, chunk, (int(count), int(top)))
+        if fast is not None:
+            return fast
+        log.info("co-location index: the session holds uncommitted scans; reading through its cursor")
+    return read_rows(session, after_id=after_id, upto_id=upto_id, chunk=chunk)
+
+
+def _adbc_available(driver: str) -> bool:
+    try:
+        if driver == "sqlite":
+            import adbc_driver_sqlite.dbapi  # noqa: F401
+        else:
+            import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _fingerprint(session: Session, scan_id: int) -> list[int] | None:
     if scan_id <= 0:
         return None
@@ -90,7 +181,8 @@ def _fingerprint(session: Session, scan_id: int) -> list[int] | None:
 
 def kept_from(session: Session) -> int | None:
     """Unix second from which scans are kept (the last retention run's cut-off, rounded up)."""
-    value = get_setting(session, KEPT_FROM_SETTING)
+    value = session.execute(text("SELECT value FROM system_setting WHERE key = :k"),
+                            {"k": KEPT_FROM_SETTING}).scalar()
     if not value:
         return None
     import datetime as dt
@@ -191,10 +283,11 @@ class ColocationIndex:
     @staticmethod
     def tail(session: Session, watermark: int) -> Segment:
         """Scans above the watermark, as the caller's session sees them (its own uncommitted ones too)."""
-        parts = list(read_rows(session, after_id=watermark))
-        if not parts:
+        found = session.connection().execute(text(
+            f"SELECT id, place_id, {_epoch_sql(session)}, person_id FROM scan WHERE id > :w"), {"w": watermark}).all()
+        if not found:
             return Segment.empty()
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        rows = np.array(found, dtype=np.int64).reshape(-1, 4)
         if rows.shape[0] > TAIL_WARN:
             log.warning("co-location index is %d scans behind; run `fangkong jobs run venues.colocation_index`",
                         rows.shape[0])
@@ -223,9 +316,30 @@ class ColocationIndex:
         tmp.write_text(json.dumps(manifest))
         os.replace(tmp, self.manifest_path)
 
+    def _merge_files(self, name: str, a: Segment, b: Segment, min_t: int | None) -> Segment:
+        """Merge two segments into new files written through memory maps (`core.merge_into`): memory
+        stays a few blocks whatever the segments' sizes; the page cache holds what the disk has."""
+        size = merged_size([a, b], min_t=min_t)
+        paths = {part: self.dir / f"{name}.{part}.tmp.npy" for part in ("keys", "persons")}
+        keys = np.lib.format.open_memmap(paths["keys"], mode="w+", dtype=np.int64, shape=(size,))
+        persons = np.lib.format.open_memmap(paths["persons"], mode="w+", dtype=np.int64, shape=(size,))
+        merge_into(a, b, keys, persons, min_t=min_t)
+        keys.flush()
+        persons.flush()
+        del keys, persons
+        for part, tmp in paths.items():
+            os.replace(tmp, self.dir / f"{name}.{part}.npy")
+        return Segment(np.load(self.dir / f"{name}.keys.npy", mmap_mode="r"),
+                       np.load(self.dir / f"{name}.persons.npy", mmap_mode="r"))
+
     def extend(self, session: Session, *, rebuild: bool = False) -> ExtendResult:
-        """Copy scans above the watermark into a new segment (or everything, when the files are stale
-        or `rebuild`), merge segments by size, drop scans past retention while merging."""
+        """Copy scans above the watermark into new segments (or everything, when the files are stale or
+        `rebuild`), merge segments by size, drop scans past retention while merging.
+
+        Bounded memory: the scans are read in id ranges through the backend's bulk path
+        (`bulk_rows`), and every SEGMENT_ROWS of them become a sorted segment on disk at once; merges
+        stream through memory maps. So a first build of 300 M scans holds one segment's columns
+        (~0.5 GB at 16 M rows) and a merge's blocks, not the table."""
         with self._writer():
             self._stamp = None
             self.load()
@@ -234,29 +348,46 @@ class ColocationIndex:
             start = 0 if stale else self.watermark
             upto = _watermark(session)
             min_t = kept_from(session)
-            parts = list(read_rows(session, after_id=start, upto_id=upto)) if upto > start else []
-            rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.empty((0, 4), np.int64))
-            added = int(rows.shape[0])
-            if added == 0 and not stale:
-                return ExtendResult(0, self.watermark, len(old), False)
             counter = int(self.manifest.get("counter", 0))
             specs: list[dict[str, Any]] = [dict(s) for s in old]
             segs: list[Segment] = list(self.segments) if not stale else []
-            if added:
+            added = 0
+
+            def push(parts: list[np.ndarray]) -> None:
+                nonlocal counter
+                rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                parts.clear()
                 new = Segment.from_unsorted(rows[:, 1], rows[:, 2], rows[:, 3])
+                del rows
                 if min_t is not None:
                     new = merge([new], min_t=min_t)
                 counter += 1
-                specs.append({"name": f"seg-{counter:06d}", "rows": len(new), "new": True})
-                segs.append(new)
-            while len(segs) >= 2 and len(segs[-1]) * MERGE_RATIO >= len(segs[-2]):
-                merged = merge([segs[-2], segs[-1]], min_t=min_t)
-                counter += 1
-                segs[-2:] = [merged]
-                specs[-2:] = [{"name": f"seg-{counter:06d}", "rows": len(merged), "new": True}]
-            for spec, seg in zip(specs, segs, strict=True):
-                if spec.pop("new", False):
-                    self._save_segment(spec["name"], seg)
+                name = f"seg-{counter:06d}"
+                self._save_segment(name, new)
+                segs.append(Segment(np.load(self.dir / f"{name}.keys.npy", mmap_mode="r"),
+                                    np.load(self.dir / f"{name}.persons.npy", mmap_mode="r")))
+                specs.append({"name": name, "rows": len(new)})
+                while len(segs) >= 2 and len(segs[-1]) * MERGE_RATIO >= len(segs[-2]):
+                    counter += 1
+                    name = f"seg-{counter:06d}"
+                    merged = self._merge_files(name, segs[-2], segs[-1], min_t)
+                    segs[-2:] = [merged]
+                    specs[-2:] = [{"name": name, "rows": len(merged)}]
+
+            pending: list[np.ndarray] = []
+            held = 0
+            if upto > start:
+                for part in bulk_rows(session, after_id=start, upto_id=upto, chunk=READ_CHUNK):
+                    pending.append(part)
+                    held += part.shape[0]
+                    added += part.shape[0]
+                    if held >= SEGMENT_ROWS:
+                        push(pending)
+                        held = 0
+                if pending:
+                    push(pending)
+            if added == 0 and not stale:
+                return ExtendResult(0, self.watermark, len(old), False)
             manifest = {"format": FORMAT, "watermark": upto, "fingerprint": _fingerprint(session, upto),
                         "counter": counter, "segments": specs, "shift": SHIFT, "low_mask": int(LOW)}
             self._write_manifest(manifest)
@@ -281,9 +412,14 @@ def default_dir() -> Path:
 
 def get_index(directory: Path | None = None) -> ColocationIndex:
     """The process's index object for a directory (default: `$FANGKONG_DATA_DIR/colocation`)."""
-    path = Path(directory or default_dir()).resolve()
+    key = Path(directory) if directory is not None else default_dir()
+    index = _indexes.get(key)
+    if index is not None:
+        return index
+    path = Path(key).resolve()
     with _indexes_lock:
         index = _indexes.get(path)
         if index is None:
             index = _indexes[path] = ColocationIndex(path)
+        _indexes[key] = index
         return index
