@@ -12,12 +12,14 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from fangkong.drill import catalog
+from fangkong.drill import city as city_module
 from fangkong.drill.city import CityExists, city_exists, generate_city
-from fangkong.drill.generator import CityGenerator, Root, _split
+from fangkong.drill.generator import AS_OF, CityGenerator, IdBase, Root, _split
 from fangkong.drill.residents import region_pools
+from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.jurisdictions.address import normalise_address
 from fangkong.kernel.jurisdictions.models import LEVELS, Address, Unit
 from fangkong.kernel.people import crypto, regions
@@ -204,6 +206,34 @@ from fangkong.drill.generator import CityGenerator, Root
 rows = CityGenerator(persons=400, seed=9, root=Root(1, "/1/", 0)).rows()
 print(hashlib.sha256(repr(list(rows)).encode()).hexdigest())
 """
+
+
+def test_the_generator_process_gives_the_same_rows_and_stats():
+    """A big city is generated in a second process (spawn); its rows, stats and headcounts are the
+    ones the generator gives in this process."""
+    out: dict = {}
+    rows = list(city_module._rows_in_process(700, 5, Root(1, "/1/", 0), IdBase(), AS_OF, out))
+    gen = CityGenerator(persons=700, seed=5, root=Root(1, "/1/", 0))
+    assert rows == list(gen.rows())
+    assert out["stats"] == gen.stats
+    assert out["headcount"] == gen.employer_headcount
+
+
+def test_every_person_is_audited_in_chunks_and_the_indexes_are_back(session, monkeypatch):
+    """One audit entry per stored chunk of persons, their id ranges covering every person once; the
+    indexes dropped for the load are all there again afterwards."""
+    conn = session.connection()
+    before = {t: sorted(ix["name"] for ix in inspect(conn).get_indexes(t)) for t in ("person", "address")}
+    monkeypatch.setattr(city_module, "CHUNK", 256)
+    generate_city(session, persons=PERSONS, seed=3, parallel=True)
+    entries = session.execute(select(AuditEvent).where(AuditEvent.action == "drill.demo_persons")
+                              .order_by(AuditEvent.id)).scalars().all()
+    ids = sorted(session.execute(select(Person.id)).scalars())
+    covered = [i for e in entries for i in range(e.detail["first_id"], e.detail["last_id"] + 1)]
+    assert len(entries) == -(-PERSONS // 256) and covered == ids
+    assert sum(e.detail["count"] for e in entries) == PERSONS
+    after = {t: sorted(ix["name"] for ix in inspect(session.connection()).get_indexes(t)) for t in ("person", "address")}
+    assert after == before and "ix_person_phone_bidx" in after["person"]
 
 
 def test_rows_do_not_depend_on_the_hash_seed():

@@ -66,3 +66,4 @@ def bench_load(*, calls: int = 400, clients: int = 20, kills: int = 0, seed: int
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     return result
+from fangkong.drill import bench_clearance  # noqa: E402, F401  (registers `fangkong bench clearance`)

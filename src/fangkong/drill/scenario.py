@@ -168,11 +168,15 @@ def _key_groups(session: Session, rng: random.Random, stats: ScenarioStats) -> N
             continue
         staff = session.execute(select(Person).where(Person.employer_id == employer.id).order_by(Person.id)
                                 .limit(max(0, MAX_MEMBERS - len(members)))).scalars().all()
-        for person in staff:
-            testing_service.enrol(session, SYSTEM_ACTOR, person_id=person.id, group_code=group,
-                                  employer_id=employer.id, source="roster")
-            members.append((person, group))
         if staff:
+            # the employer's roster, as its file arrives (`fangkong import roster`): one bulk enrolment
+            # and one audit entry per employer
+            testing_service.enrol_roster(session, SYSTEM_ACTOR, items=[
+                testing_service.RosterItem(n + 1, p.name, crypto.decrypt(p.id_number_enc) if p.id_number_enc else None,
+                                           crypto.decrypt(p.phone_enc) if p.phone_enc else None)
+                for n, p in enumerate(staff)], group_code=group, employer_ref=employer.code, via="demo",
+                filename="demo-scenario")
+            members += [(person, group) for person in staff]
             gap = rng.choice([0, 0, 1, 3])  # some employers have people not yet on the list (应纳尽纳)
             testing_service.declare_headcount(session, SYSTEM_ACTOR, employer_id=employer.id, group_code=group,
                                               declared=len(staff) + gap)

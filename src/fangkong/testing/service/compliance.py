@@ -3,7 +3,7 @@ overdue; lists per unit and employer, the export, and the daily overdue tasks.
 
 Everything reads the stored per-member figures (`GroupMember.last_negative_at`, `next_due_at`), kept
 current as results arrive, so a list is an index range on (`unit_path`, `next_due_at`) and the
-summary one grouped statement over the base unit's subtree, folded per child unit in Python
+summary four range counts per unit of the base unit's subtree in one statement, folded per child unit in Python
 (`fangkong bench compliance`).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from fangkong.kernel import clock, export, scope
@@ -111,20 +111,30 @@ def list_compliance(session: Session, actor: Actor, *, unit_id: int | None = Non
 
 def status_counts(session: Session, base: Unit, *, now: dt.datetime, grace: dt.timedelta,
                   group_code: str | None = None) -> dict[str, list[int]]:
-    """Active members in `base`'s subtree counted by owning unit path and status, in one grouped
-    statement: `{unit_path: [compliant, grace, overdue, not_due]}`.
+    """Active members owned by each unit of `base`'s subtree, counted by status: `{unit_path:
+    [compliant, grace, overdue, not_due]}`, in one statement.
 
-    One pass over the members' (`unit_path`, `next_due_at`) index whatever the number of units; the
-    caller folds the paths into the units it reports (a city has thousands of units at most)."""
+    The statuses are four ranges of the stored due time (≥ now; [now − grace, now); < now − grace;
+    none), so each unit's counts are four range counts on the covering index `(unit_path,
+    next_due_at, active, group_code)`: every index entry is stepped over once and nothing is
+    evaluated per member. The earlier shape, one GROUP BY over unit_path with a CASE per status,
+    visits the same entries but computes four CASEs for each: 3.5× the CPU on SQLite (0.50 → 0.14 s
+    at 1,000,000 members) and 2.2× the time on PostgreSQL (0.52 → 0.23 s), same answers
+    (`fangkong bench compliance`; docs/performance.md). Members are counted under the units of the
+    tree (every member's `unit_path` is a unit's path; one left on a path no unit has is not counted,
+    as the summary never placed it either)."""
     due = GroupMember.next_due_at
-    cols = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0) for cond in (
-        due >= now, and_(due >= now - grace, due < now), due < now - grace, due.is_(None))]
-    stmt = select(GroupMember.unit_path, *cols).where(GroupMember.active.is_(True))
-    stmt = scope.within(stmt, base, GroupMember)
-    if group_code:
-        stmt = stmt.where(GroupMember.group_code == group_code)
-    return {path: [int(n) for n in counts]
-            for path, *counts in session.execute(stmt.group_by(GroupMember.unit_path))}
+
+    def count(cond: ColumnElement[bool]) -> Any:
+        stmt = select(func.count()).where(GroupMember.unit_path == Unit.path, cond, GroupMember.active.is_(True))
+        if group_code:
+            stmt = stmt.where(GroupMember.group_code == group_code)
+        return stmt.scalar_subquery()
+
+    stmt = select(Unit.path, count(due >= now), count(and_(due >= now - grace, due < now)), count(due < now - grace),
+                  count(due.is_(None)))
+    stmt = scope.within(stmt, base, Unit, column=Unit.path)
+    return {path: [int(n) for n in counts] for path, *counts in session.execute(stmt) if any(counts)}
 
 
 def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group_code: str | None = None
@@ -132,7 +142,7 @@ def summary(session: Session, actor: Actor, *, unit_id: int | None = None, group
     """Counts per child unit of `unit_id` (else the actor's unit): members, compliant, in grace,
     overdue, not due; the unit itself last for members owned directly by it.
 
-    One grouped statement over the members (`status_counts`), folded here by path: a member belongs
+    One statement over the members (`status_counts`), folded here by path: a member belongs
     to the child whose id is the first step of its unit path below the base unit's."""
     actor.require("testing.view")
     now = clock.now()
