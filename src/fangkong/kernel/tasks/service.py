@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from fangkong.kernel import clock, fastbulk, scope
+from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import User
-from fangkong.kernel.bulk import bulk_insert, chunks, in_list
+from fangkong.kernel.bulk import bulk_insert, chunks, expire_changed, in_list, insert_rows, update_rows
 from fangkong.kernel.db import UTCDateTime, is_postgres
 from fangkong.kernel.errors import (
     REQUIRED,
@@ -319,7 +319,7 @@ def close_tasks(
     The rules are `complete_task`'s, checked for every task before anything is written (the actor
     needs `task.work` and sees each task, each is open, the outcome is one of its kind's, a kind
     with its own page only by its owner's flow; outcomes needing a typed-in note are refused, as a
-    bulk close has none); a bad task refuses the whole call. Written in bulk (`kernel.fastbulk`):
+    bulk close has none); a bad task refuses the whole call. Written in bulk (`kernel.bulk`):
     one read, one bulk UPDATE (COPY and UPDATE … FROM on PostgreSQL), a `done` event per task, and
     one `task.completed` audit entry naming every id — what the result arrival of 10,000 tubes
     needs instead of 10,000 audited single closes. The caller's outcome objects are stored as given
@@ -332,7 +332,7 @@ def close_tasks(
     t = Task.__table__
     session.flush()
     rows = {r.id: r for r in session.execute(
-        select(*(t.c[c] for c in _CLOSE_COLUMNS)).where(fastbulk.one_of(session, t.c.id, ids))).all()}
+        select(*(t.c[c] for c in _CLOSE_COLUMNS)).where(in_list(session, t.c.id, ids))).all()}
     for task_id in ids:
         if task_id not in rows:
             raise NotFound(record_not_found("task", task_id))
@@ -359,7 +359,7 @@ def close_open_tasks_about(
     session.flush()
     rows = sorted(session.execute(select(*(t.c[c] for c in _CLOSE_COLUMNS)).where(
         t.c.kind == kind, t.c.subject_type == subject_type, t.c.status == "open",
-        fastbulk.one_of(session, t.c.subject_id, sorted(outcomes)))).all(), key=lambda r: r.id)
+        in_list(session, t.c.subject_id, sorted(outcomes)))).all(), key=lambda r: r.id)
     return _close_rows(session, actor, rows, {r.id: outcomes[r.subject_id] for r in rows},
                        outcome_code=outcome_code, by_owner=False)
 
@@ -384,14 +384,14 @@ def _close_rows(session: Session, actor: Actor, rows: Sequence[Any], outcomes: d
     ids = [r.id for r in rows]
     now = clock.now()
     t = Task.__table__
-    fastbulk.update_rows(session, t, "id", ["status", "done_at", "outcome_code", "outcome"],
-                         ((i, "done", now, outcome_code, outcomes[i] or None) for i in ids), guard={"status": "open"})
+    update_rows(session, t, "id", ["status", "done_at", "outcome_code", "outcome"],
+                ((i, "done", now, outcome_code, outcomes[i] or None) for i in ids), guard={"status": "open"})
     detail = {"outcome_code": outcome_code, "note": None}
-    fastbulk.insert_rows(session, TaskEvent.__table__, ["task_id", "at", "actor_id", "event", "detail"],
-                         ((i, now, actor.user_id, "done", detail) for i in ids))
+    insert_rows(session, TaskEvent.__table__, ["task_id", "at", "actor_id", "event", "detail"],
+                ((i, now, actor.user_id, "done", detail) for i in ids))
     audit.record(session, actor, "task.completed", object_type="task", object_id=ids[0] if len(ids) == 1 else None,
                  count=len(ids), ids=audit.compact_ids(ids), kinds=sorted(kinds_seen), outcome_code=outcome_code)
-    fastbulk.expire_changed(session, Task, ids)  # rows changed behind the identity map's back
+    expire_changed(session, Task, ids)  # rows changed behind the identity map's back
     return ids
 
 

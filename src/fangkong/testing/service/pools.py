@@ -125,11 +125,11 @@ def awaiting_retest(session: Session, person_ids: Sequence[int]) -> set[int]:
     """Those of these persons with a positive pool's follow-up awaiting its retest (one query)."""
     if not person_ids:
         return set()
-    from fangkong.kernel import fastbulk
+    from fangkong.kernel import bulk
 
     return set(session.execute(select(PoolFollowUp.person_id).where(
         PoolFollowUp.status == "awaiting_retest",
-        fastbulk.one_of(session, PoolFollowUp.person_id, person_ids))).scalars())
+        bulk.in_list(session, PoolFollowUp.person_id, person_ids))).scalars())
 
 
 def follow_ups(session: Session, *, tube_id: int | None = None, person_id: int | None = None) -> list[PoolFollowUp]:

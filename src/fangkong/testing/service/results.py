@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock, fastbulk
+from fangkong.kernel import bulk, clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.clock import BadTime, parse_time
@@ -71,7 +71,7 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
 
     One path for one result (the API, a page) and for a batch (a file's chunk, 10,000 results): the
     rules below run per row; the batch's tubes and their versions are read in one query each, the new
-    versions inserted and the tubes updated in one bulk write each (`kernel.fastbulk`), and what the
+    versions inserted and the tubes updated in one bulk write each (`kernel.bulk`), and what the
     changed standing results mean (`apply_changes`) is carried out for the batch at once. Audit: one
     `testing.results_received` entry per batch naming its stored tubes and the members it moved."""
     actor.require("testing.result")
@@ -84,13 +84,13 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
     if barcodes:
         for r in session.execute(select(tt.c.id, tt.c.barcode, tt.c.result, tt.c.status, tt.c.closed_at,
                                         tt.c.reported_at, tt.c.lab)
-                                 .where(fastbulk.one_of(session, tt.c.barcode, barcodes))):
+                                 .where(bulk.in_list(session, tt.c.barcode, barcodes))):
             tubes[r.barcode] = _TubeState(r.id, r.result, r.status, r.closed_at, r.reported_at, r.lab)
     versions: dict[int, list[str]] = defaultdict(list)
     if tubes:
         rt = TubeResult.__table__
         for tid, res in session.execute(select(rt.c.tube_id, rt.c.result)
-                                        .where(fastbulk.one_of(session, rt.c.tube_id, [t.id for t in tubes.values()]))
+                                        .where(bulk.in_list(session, rt.c.tube_id, [t.id for t in tubes.values()]))
                                         .order_by(rt.c.tube_id, rt.c.version)):
             versions[tid].append(res)
     before: dict[int, str | None] = {}
@@ -152,10 +152,10 @@ def ingest_results(session: Session, actor: Actor, *, items: Sequence[ResultItem
         tube.changed = True
         by_id[tube.id] = tube
     if new_rows:
-        fastbulk.insert_rows(session, TubeResult.__table__, RESULT_ROW, new_rows)
-        fastbulk.update_rows(session, tt, "id", ["status", "closed_at", "result", "reported_at", "lab"],
+        bulk.insert_rows(session, TubeResult.__table__, RESULT_ROW, new_rows)
+        bulk.update_rows(session, tt, "id", ["status", "closed_at", "result", "reported_at", "lab"],
                              [(t.id, t.status, t.closed_at, t.result, t.reported_at, t.lab) for t in by_id.values()])
-        fastbulk.expire_changed(session, Tube, by_id)
+        bulk.expire_changed(session, Tube, by_id)
     changed = {tid: old for tid, old in before.items() if by_id[tid].result != old}
     effects = apply_changes(session, actor, {tid: (old, by_id[tid].result) for tid, old in changed.items()})
     single_person = {tid for tid, n in effects.get("_sizes", {}).items() if n == 1}
@@ -208,7 +208,7 @@ def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str |
     ts = TubeSample.__table__
     samples: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
     for tid, pid, at in session.execute(select(ts.c.tube_id, ts.c.person_id, ts.c.collected_at)
-                                        .where(fastbulk.one_of(session, ts.c.tube_id, sorted(changed)))).all():
+                                        .where(bulk.in_list(session, ts.c.tube_id, sorted(changed)))).all():
         samples[tid].append((pid, at))
     negatives: dict[int, dt.datetime] = {}
     withdrawn: set[int] = set()
@@ -255,7 +255,7 @@ def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, ac
     # columns, not ORM rows: 100,000 members of a batch are read and written in bulk
     for m in session.execute(select(gm.c.id, gm.c.person_id, gm.c.group_code, gm.c.test_dates,
                                     gm.c.last_negative_at, gm.c.enrolled_at, gm.c.frequency_days)
-                             .where(fastbulk.one_of(session, gm.c.person_id, sorted(negatives)),
+                             .where(bulk.in_list(session, gm.c.person_id, sorted(negatives)),
                                     gm.c.active.is_(True))).all():  # fetchall: not a fetch per row
         at = negatives[m.person_id]
         if m.last_negative_at is None or at > m.last_negative_at:
@@ -265,8 +265,8 @@ def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, ac
             moved.append((m.id, at, freq, due))
     moved.sort()
     if moved:
-        fastbulk.update_rows(session, gm, "id", ["last_negative_at", "frequency_days", "next_due_at"], moved)
-        fastbulk.expire_changed(session, GroupMember, (m[0] for m in moved))
+        bulk.update_rows(session, gm, "id", ["last_negative_at", "frequency_days", "next_due_at"], moved)
+        bulk.expire_changed(session, GroupMember, (m[0] for m in moved))
     # the overdue tasks close as a consequence of the result, as the user who sent it
     _close_overdue_tasks(session, actor.acting_for("testing.result", "task.view", "task.work"), moved)
     return [m[0] for m in moved]
