@@ -1,7 +1,7 @@
 """The demo city (演示城市) in the database: `generate_city` streams the pure generator's rows in.
 
-Rows go in through the drivers' fast paths, in chunks: `executemany` of plain tuples on the raw
-sqlite3 cursor, `COPY` on PostgreSQL (`kernel.bulk.bulk_insert`); ids are assigned in Python after
+Rows go in through the drivers' fast paths, in chunks, by the kernel's one bulk writer
+(`kernel.bulk.bulk_insert`: `executemany` of plain tuples on SQLite, `COPY` on PostgreSQL); ids are assigned in Python after
 the current maximum, so foreign keys need no round trips and a million persons never sit in memory
 at once. ID and phone numbers are stored exactly as the person registry stores them (the columns of
 `people.service.identity_columns`), encrypted and blind-indexed a chunk at a time
@@ -19,7 +19,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import LargeBinary, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from fangkong.drill.generator import AS_OF, CityGenerator, CityStats, IdBase, Root
@@ -84,7 +84,6 @@ class _Loader:
         self.session = session
         self.created_at = created_at
         self.progress = progress
-        self.pg = is_postgres(session)
         self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in _ORDER}
         #: name as generated → (name, name_key): names recur, OpenCC runs once per distinct name
         self.names: dict[str, tuple[str | None, str | None]] = {}
@@ -133,10 +132,7 @@ class _Loader:
                 continue
             self.buffers[table] = []
             rows = self._persons(buf) if table == "person" else buf
-            if self.pg:
-                bulk_insert(self.session, _TABLES[table], rows)  # COPY
-            else:
-                self._executemany(_TABLES[table], rows)
+            bulk_insert(self.session, _TABLES[table], rows)  # COPY on PostgreSQL, executemany of tuples on SQLite
             if table == "person":
                 # one audit entry per stored chunk (ids are consecutive: the range names every person)
                 audit.record(self.session, SYSTEM_ACTOR, "drill.demo_persons", object_type="person",
@@ -145,26 +141,6 @@ class _Loader:
                 self.chunks += 1
                 if self.progress is not None:
                     self.progress(len(rows))
-
-    def _executemany(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        """SQLite: one `executemany` of tuples on the raw sqlite3 cursor, values bound column by column
-        as SQLAlchemy's types would bind them (each distinct date or time converted once)."""
-        dialect = self.session.get_bind().dialect
-        cols = [c for c in table.columns if c.name in rows[0]]
-        columns: list[list[Any]] = []
-        for c in cols:
-            values = [r.get(c.name) for r in rows]
-            proc = c.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None and not isinstance(c.type, LargeBinary):  # bytes go in as they are
-                memo: dict[Any, Any] = {}
-                values = [None if v is None else memo[v] if v in memo else memo.setdefault(v, proc(v))
-                          for v in values]
-            columns.append(values)
-        names = ", ".join(f'"{c.name}"' for c in cols)
-        marks = ", ".join("?" for _ in cols)
-        self.session.flush()
-        raw = self.session.connection().connection.driver_connection
-        raw.cursor().executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', zip(*columns, strict=True))
 
 
 def _generate(persons: int, seed: int, root: Root, ids: IdBase, as_of: dt.date, queue: Any) -> None:
