@@ -235,3 +235,46 @@ def test_healthz_is_503_when_the_database_does_not_answer() -> None:
     dead.dispose()
     assert r.status_code == 503
     assert r.json() == {"status": "error", "database": "unavailable", "mode": "test"}
+
+
+def test_a_busy_sqlite_database_is_a_503_to_retry(tmp_path, monkeypatch) -> None:
+    """Another writer holds the SQLite file past the busy timeout: the request's transaction never began,
+    nothing was stored — a 503 with Retry-After (like a lost connection), not a 500 that reads as a bug."""
+    import sqlite3
+
+    from web_world import build_world
+
+    from fangkong.kernel.bootstrap import initialise
+    from fangkong.kernel.people import crypto
+    from fangkong.settings import reset_settings_cache
+
+    path = tmp_path / "busy.db"
+    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FANGKONG_SQLITE_BUSY_TIMEOUT_S", "0.2")
+    reset_settings_cache()
+    crypto.reset_keys()
+    engine = db.make_engine(f"sqlite:///{path}")
+    factory = sessionmaker(engine, expire_on_commit=False)
+    try:
+        with factory() as s:
+            initialise(engine, s, mode="test")
+            token = token_for(s, build_world(s).worker_username)
+            s.commit()
+        with TestClient(create_app(session_factory=factory), raise_server_exceptions=False) as c:
+            assert c.get("/api/v1/me", headers=bearer(token)).status_code == 200  # the same call, file free
+            blocker = sqlite3.connect(path)
+            blocker.execute("BEGIN IMMEDIATE")  # a writer of another process, holding the file
+            try:
+                r = c.get("/api/v1/me", headers=bearer(token))
+            finally:
+                blocker.rollback()
+                blocker.close()
+            assert c.get("/api/v1/me", headers=bearer(token)).status_code == 200  # free again: it retries fine
+    finally:
+        engine.dispose()
+        monkeypatch.undo()
+        reset_settings_cache()
+        crypto.reset_keys()
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1"
+    assert r.json()["error"]["code"] == "unavailable"

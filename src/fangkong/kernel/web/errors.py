@@ -187,12 +187,32 @@ DATABASE_UNAVAILABLE = message("database.unavailable",
 async def _database_error(request: Request, exc: Exception) -> Response:
     """The database connection died under the request (a database restart, a failover, a cut network):
     the transaction is lost, so nothing was stored — a 503 with Retry-After tells the client to retry
-    (with its Idempotency-Key), where a 500 would read as a bug. Other database errors stay 500s."""
+    (with its Idempotency-Key), where a 500 would read as a bug. So does a transaction that lost a lock
+    race (`_busy`). Other database errors stay 500s."""
     assert isinstance(exc, DBAPIError)
-    if not exc.connection_invalidated:
+    if exc.connection_invalidated:
+        log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+    elif _busy(exc.orig):
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+    else:
         return await _server_error(request, exc)
-    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
     return respond(request, 503, "unavailable", DATABASE_UNAVAILABLE(), None, {"Retry-After": "1"})
+
+
+#: SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), the primary code of any extended one
+_SQLITE_BUSY = frozenset({5, 6})
+#: PostgreSQL: serialization_failure, deadlock_detected, lock_not_available
+_PG_RETRY = frozenset({"40001", "40P01", "55P03"})
+
+
+def _busy(orig: BaseException | None) -> bool:
+    """The transaction lost a race for a lock and was rolled back (SQLite waited its whole busy timeout
+    for another writer; PostgreSQL chose it as a deadlock or serialization victim): overload, nothing
+    stored — the same 503 to retry as a lost connection, never a 500 that reads as a bug."""
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _SQLITE_BUSY
+    return getattr(orig, "sqlstate", None) in _PG_RETRY
 
 
 async def _pool_exhausted(request: Request, exc: Exception) -> Response:
