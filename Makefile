@@ -6,6 +6,8 @@ VENDOR := src/fangkong/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PERSONS ?= 20000
+# pytest-xdist workers for `make test` (the CI machine has 2 cores); TEST_WORKERS=0 runs in one process
+TEST_WORKERS ?= 2
 
 .PHONY: demo test setup assets serve lint clean
 
@@ -34,7 +36,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -52,25 +52,61 @@ def _make_backend_engine(backend: str, tmp: Path) -> tuple[Engine, str | None]:
     return engine, schema
 
 
+@dataclass
+class _Backend:
+    engine: Engine
+    data_dir: Path
+    schema: str | None
+
+
+class _Databases:
+    """Each backend's test database, migrated and seeded on first use and kept to the end of the session."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.made: dict[str, _Backend] = {}
+
+    def get(self, backend: str) -> _Backend:
+        if backend not in self.made:
+            tmp = self.tmp_path_factory.mktemp(f"db-{backend}")
+            os.environ["FANGKONG_DATA_DIR"] = str(tmp)
+            reset_settings_cache()
+            engine, schema = _make_backend_engine(backend, tmp)
+            db.set_engine(engine)
+            with Session(engine) as session:
+                initialise(engine, session, mode="test")
+                session.commit()
+            self.made[backend] = _Backend(engine, tmp, schema)
+        return self.made[backend]
+
+    def close(self) -> None:
+        for backend in self.made.values():
+            backend.engine.dispose()
+            if backend.schema:
+                admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"])
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{backend.schema}" CASCADE'))
+                admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
+    """Kept apart from `engine`: pytest tears a parametrised session fixture down at each change of its
+    parameter, which a worker of `pytest -n` (xdist) meets more than once (a group of tests of one module
+    holds both backends' tests); only `engine`'s cheap part may run again then, never the migration."""
+    databases = _Databases(tmp_path_factory)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    backend = request.param
-    tmp = tmp_path_factory.mktemp(f"db-{backend}")
-    os.environ["FANGKONG_DATA_DIR"] = str(tmp)
+def engine(request: pytest.FixtureRequest, _databases: _Databases) -> Iterator[Engine]:
+    backend = _databases.get(request.param)
+    os.environ["FANGKONG_DATA_DIR"] = str(backend.data_dir)
     reset_settings_cache()
-    engine, schema = _make_backend_engine(backend, tmp)
-    db.set_engine(engine)
-    with Session(engine) as session:
-        initialise(engine, session, mode="test")
-        session.commit()
-    yield engine
+    db.set_engine(backend.engine)
+    yield backend.engine
     db.set_engine(None)
-    engine.dispose()
-    if schema:
-        admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"])
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
