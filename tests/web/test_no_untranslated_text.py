@@ -52,7 +52,9 @@ ALLOWED_WORDS = {
 #: what is data, not text: the demo's own file name and batch tag (as the drill's scenario stores them)
 DATA_STRINGS = ("demo-scenario",)
 #: a word, a snake_case or dotted code, or an identifier joined by - / : (a source reference `case:1:person:2`)
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/:][A-Za-z0-9]+)*")
+#: a word starts where no letter or digit precedes it: the letters inside a random token or barcode
+#: ("25497369DE") are part of that identifier, not a word
+WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[_.\-/:][A-Za-z0-9]+)*")
 #: text quoted back to the reader (a value they typed: unknown category 'nope'), file suffixes (.csv) and
 #: command-line options (--channel: what the reader types)
 QUOTED = re.compile(r"'[^']*'|「[^」]*」|\.(?:csv|xlsx|xls|svg|png|pdf)\b|(?<![\w-])--[a-z][a-z0-9-]*")
