@@ -98,16 +98,17 @@ def _persons_by_keys(session: Session, lookups: list[tuple[Any, list[str]]]) -> 
     if not any(keys for _, keys in lookups):
         return
     cols = ", ".join(f"p.{c.name}" for c in _CAND_COLS)
+    # transaction-local (`set_config(..., true)`), restored after the lookups; not in a `finally`: after a
+    # failed statement (a lost connection) the restore could only fail too and hide the first error (a
+    # 503 to retry) behind a PendingRollbackError (a 500), and the transaction's end resets it anyway
     jit = session.execute(text("SELECT current_setting('jit'), set_config('jit', 'off', true)")).scalar_one()
-    try:
-        for column, keys in lookups:
-            stmt = text(f"SELECT {cols} FROM unnest(:keys) AS k(v) CROSS JOIN LATERAL "
-                        f"(SELECT * FROM person WHERE {column.name} = k.v OFFSET 0) AS p").bindparams(
-                bindparam("keys", type_=ARRAY(String)))
-            for chunk in chunks(keys, 5000):
-                yield from session.execute(stmt, {"keys": list(chunk)}).all()
-    finally:
-        session.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
+    for column, keys in lookups:
+        stmt = text(f"SELECT {cols} FROM unnest(:keys) AS k(v) CROSS JOIN LATERAL "
+                    f"(SELECT * FROM person WHERE {column.name} = k.v OFFSET 0) AS p").bindparams(
+            bindparam("keys", type_=ARRAY(String)))
+        for chunk in chunks(keys, 5000):
+            yield from session.execute(stmt, {"keys": list(chunk)}).all()
+    session.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
 
 
 def _needs_place(registry: Registry, probe: Probe) -> bool:
