@@ -4,8 +4,8 @@ headers. No importer may raise anything but `UnusableFile` (the whole file refus
 code); every row it answers for has a line, and every rejected row says which field and why.
 
 The default run is bounded (`FUZZ_EXAMPLES` per importer, per backend) and derandomised, so CI meets the
-same files every run and never turns red by luck; the heavier variant (`@pytest.mark.heavy`,
-`pytest -m heavy`) draws many more, at random. A `fangkong import` command without an entry in `IMPORTERS` fails
+same files every run and never turns red by luck; the heavier variant (the `heavy` marker: run by
+`pytest -m heavy`, left out otherwise with the reason tests/conftest.py gives) draws many more, at random. A `fangkong import` command without an entry in `IMPORTERS` fails
 `test_every_import_command_is_fuzzed`.
 """
 

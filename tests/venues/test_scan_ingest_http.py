@@ -12,32 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
-from own_database import own_database
+from served_city import served_city
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
-from fangkong.app import create_app
-from fangkong.drill.city import generate_city
-from fangkong.kernel import db
-from fangkong.kernel.auth import service as auth_service
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.bootstrap import initialise
-from fangkong.kernel.people import crypto
-from fangkong.kernel.places.models import Place
-from fangkong.settings import reset_settings_cache
 from fangkong.venues.models import Scan, ScanUpload
 
 #: within the retention window of the real clock (the served database has no fixed clock)
@@ -51,44 +37,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABAS
 @pytest.fixture(params=BACKENDS)
 def served(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     """A fresh database of the backend (real commits), a small city, an API token, the app on uvicorn."""
-    own = ExitStack()
-    url = own.enter_context(own_database(request.param, tmp_path, "scans"))
-    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
-    reset_settings_cache()
-    crypto.reset_keys()
-    engine = db.make_engine(url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session:
-        initialise(engine, session, mode="test")
-        generate_city(session, persons=100, seed=7)
-        auth_service.create_user(session, SYSTEM_ACTOR, username="venuebot", role="admin",
-                                 password="correct-horse-9")
-        session.flush()
-        token = auth_service.create_token(session, SYSTEM_ACTOR, username="venuebot")[1]
-        venues = list(session.execute(select(Place.code).where(Place.kind == "venue")).scalars())
-        session.commit()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(session_factory=factory), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _attempt in range(6000):  # up to ~2 minutes: a loaded machine starts slowly
-        if server.started:
-            break
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        time.sleep(0.02)
-    else:
-        raise AssertionError("uvicorn did not start")
-    yield {"base": f"http://127.0.0.1:{port}", "token": token, "venues": venues, "factory": factory}
-    server.should_exit = True
-    thread.join(timeout=30)
-    engine.dispose()
-    own.close()
-    reset_settings_cache()
-    crypto.reset_keys()
+    with served_city(request.param, tmp_path, monkeypatch, name="scans", persons=100, seed=7) as site:
+        yield site
 
 
 def _batch(site: dict, tag: str, b: int) -> list[dict[str, str]]:
