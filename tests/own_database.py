@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.kernel import db
 
@@ -32,3 +34,30 @@ def own_database(backend: str, tmp_path: Path, name: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def initialised_database(backend: str, tmp_path: Path, monkeypatch: Any, name: str
+                         ) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    """`own_database`, made the configured one (FANGKONG_DATABASE_URL, data dir `tmp_path`), migrated and
+    seeded by `initialise`; yields its URL and a session factory. Settings and keys are reset around it."""
+    from fangkong.kernel.bootstrap import initialise
+    from fangkong.kernel.people import crypto
+    from fangkong.settings import reset_settings_cache
+
+    with own_database(backend, tmp_path, name) as url:
+        monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
+        reset_settings_cache()
+        crypto.reset_keys()
+        engine = db.make_engine(url)
+        factory = sessionmaker(engine, expire_on_commit=False)
+        try:
+            with factory() as session:
+                initialise(engine, session, mode="test")
+                session.commit()
+            yield url, factory
+        finally:
+            engine.dispose()
+            reset_settings_cache()
+            crypto.reset_keys()

@@ -14,19 +14,14 @@ from typing import Any
 
 import pytest
 import uvicorn
-from own_database import own_database
+from own_database import initialised_database
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from fangkong.app import create_app
 from fangkong.drill.city import generate_city
-from fangkong.kernel import db
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.bootstrap import initialise
-from fangkong.kernel.people import crypto
 from fangkong.kernel.places.models import Place
-from fangkong.settings import reset_settings_cache
 
 
 @contextmanager
@@ -34,15 +29,8 @@ def served_city(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *
                 seed: int) -> Iterator[dict[str, Any]]:
     """A fresh database of `backend`, a city of `persons`, an admin API token (user `<name>bot`), the app
     on uvicorn. Yields base, token, venues (codes), factory, env (for `fangkong` subprocesses) and tmp."""
-    with own_database(backend, tmp_path, name) as url:
-        monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-        monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
-        reset_settings_cache()
-        crypto.reset_keys()
-        engine = db.make_engine(url)
-        factory = sessionmaker(engine, expire_on_commit=False)
+    with initialised_database(backend, tmp_path, monkeypatch, name) as (url, factory):
         with factory() as session:
-            initialise(engine, session, mode="test")
             generate_city(session, persons=persons, seed=seed)
             auth_service.create_user(session, SYSTEM_ACTOR, username=f"{name}bot", role="admin",
                                      password="correct-horse-9")
@@ -71,6 +59,3 @@ def served_city(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *
         finally:
             server.should_exit = True
             thread.join(timeout=30)
-            engine.dispose()
-            reset_settings_cache()
-            crypto.reset_keys()

@@ -11,24 +11,21 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from control_factories import build_world, make_id, person, user
-from own_database import own_database
+from own_database import initialised_database
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.control import service as control_service
 from fangkong.control.models import Measure, MeasureEvent
 from fangkong.control.service.status import status_as_of
-from fangkong.kernel import clock, db
+from fangkong.kernel import clock
 from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.bootstrap import initialise
 from fangkong.kernel.errors import Conflict, PermissionDenied, ValidationFailed
-from fangkong.settings import reset_settings_cache
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 #: day 0 of the examples (the last exposure's date); the contact is found on day 2
@@ -202,29 +199,12 @@ def test_planned_then_active_then_transferred_out_each_with_who_and_why(session:
 
 @pytest.fixture(params=BACKENDS)
 def operator_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[sessionmaker, dict]]:
-    from fangkong.kernel.people import crypto
-
-    with ExitStack() as own:
-        url = own.enter_context(own_database(request.param, tmp_path, "lifecycle"))
-        monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-        monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
-        reset_settings_cache()
-        crypto.reset_keys()
-        engine = db.make_engine(url)
-        factory = sessionmaker(engine, expire_on_commit=False)
-        with factory() as session:
-            initialise(engine, session, mode="test")
-            session.commit()
+    with initialised_database(request.param, tmp_path, monkeypatch, "lifecycle") as (url, factory):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
         env.update(FANGKONG_DATA_DIR=str(tmp_path), FANGKONG_DATABASE_URL=url, LANG="en_US.UTF-8",
                    LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(10, 20).isoformat(), PYTHONPATH=os.environ.get("PYTHONPATH", ""))
-        try:
-            yield factory, env
-        finally:
-            engine.dispose()
-            monkeypatch.undo()
-            reset_settings_cache()
-            crypto.reset_keys()
+        yield factory, env
+    monkeypatch.undo()
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
