@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
+import epass_vectors as v
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fangkong.checkpoints.epass import token as tk
-import epass_vectors as v
 
 
 @pytest.mark.parametrize("name", sorted(v.FORGERIES))
@@ -70,7 +70,7 @@ def test_claims_as_specified() -> None:
     assert reason(crew=[crew[1]]) == "bad_claims"  # no driver
     assert reason(crew=[crew[0], {**crew[0]}]) == "bad_claims"  # two drivers
     assert reason(crew=[{**crew[0], "id": "320402198001011234"}]) == "bad_claims"  # an unmasked ID
-    assert reason(crew=crew + [crew[1], crew[1]]) == "bad_claims"  # four persons
+    assert reason(crew=[*crew, crew[1], crew[1]]) == "bad_claims"  # four persons
     assert reason(plate=None) == "bad_claims"
     # optional claims may be absent; unknown claims are ignored
     assert reason(cargo=None, receiver=None, iat=None) is None
@@ -139,7 +139,7 @@ def test_signed_passes_verify_exactly_in_their_window(crew: list[dict], serial: 
     nbf = v.AT + shift
     text = v.good(no=f"320400{serial:06d}", nbf=nbf, exp=nbf + length, crew=crew)
     verdict = tk.verify(text, v.ring(), at=v.AT)
-    expected = None if nbf <= v.AT < nbf + length else ("not_yet_valid" if v.AT < nbf else "expired")
+    expected = None if nbf <= v.AT < nbf + length else ("not_yet_valid" if nbf > v.AT else "expired")
     assert verdict.reason == expected
     assert len(text) <= 1000
 
