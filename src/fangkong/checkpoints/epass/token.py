@@ -31,12 +31,12 @@ import binascii
 import json
 import re
 import unicodedata
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 TYP = "fk-epass"
 CRL_TYP = "fk-epass-crl"
@@ -358,6 +358,10 @@ def read_revocation_list(text: str, ring: Mapping[str, TrustedKey]) -> tuple[int
             raise BadRevocationList("issuer_mismatch")
     return claims["iat"], frozenset(revoked)
 # ---- CORE END ----
+
+from collections.abc import Iterable  # noqa: E402
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 
 def sign(claims: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str, *, typ: str = TYP) -> str:
