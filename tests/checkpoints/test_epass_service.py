@@ -27,7 +27,8 @@ def _fields(issued: service.Issued) -> list[str]:
     return [i.split(":")[0] for i in issued.report.issues]
 
 
-def test_a_pass_is_issued_numbered_and_verifies_green(session, system, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_a_pass_is_issued_numbered_and_verifies_green(session, system) -> None:
     sampled(session, 1, "2022-04-17 09:00")
     sampled(session, 2, "2022-04-16 11:00")
     [done] = _issue(session, system, application("R1", "苏D·A1234", 1, crew1_name="李娜", crew1_id_number=make_id(2)))
@@ -49,7 +50,8 @@ def test_a_pass_is_issued_numbered_and_verifies_green(session, system, region, a
     assert stat.S_IMODE(os.stat(keys_service.key_path()).st_mode) == 0o600
 
 
-def test_refusals_name_the_field(session, system, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_refusals_name_the_field(session, system) -> None:
     sampled(session, 1, "2022-04-17 09:00")
     sampled(session, 3, "2022-04-15 09:00")  # more than 48 h before valid_from
     sampled(session, 4, "2022-04-17 20:00", result="阳性")
@@ -75,7 +77,8 @@ def test_refusals_name_the_field(session, system, region, at_now) -> None:
     assert "48" in translate(issued[0].report.issues[0].message, "zh_CN")
 
 
-def test_overlap_cap_idempotency_and_serials(session, system, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_overlap_cap_idempotency_and_serials(session, system) -> None:
     sampled(session, 1, "2022-04-17 09:00")
     sampled(session, 2, "2022-04-17 09:30")
     first, capped = _issue(session, system, application("A1", "苏DA1234", 1, valid_until="2022-04-20 10:00"),
@@ -98,7 +101,8 @@ def test_overlap_cap_idempotency_and_serials(session, system, region, at_now) ->
     assert renewed.report.status == "accepted" and renewed.epass.no == "320400000003"
 
 
-def test_no_region_no_passes(session, system, monkeypatch, at_now) -> None:
+@pytest.mark.usefixtures("at_now")
+def test_no_region_no_passes(session, system, monkeypatch) -> None:
     from fangkong.settings import reset_settings_cache
 
     monkeypatch.delenv("FANGKONG_REGION_CODE", raising=False)
@@ -108,7 +112,8 @@ def test_no_region_no_passes(session, system, monkeypatch, at_now) -> None:
     assert "FANGKONG_REGION_CODE" in str(err.value)
 
 
-def test_revocation_rotation_and_the_signed_list(session, system, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_revocation_rotation_and_the_signed_list(session, system) -> None:
     sampled(session, 1, "2022-04-17 09:00")
     [done] = _issue(session, system, application("V1", "苏DA1234", 1))
     p = done.epass
@@ -134,7 +139,8 @@ def test_revocation_rotation_and_the_signed_list(session, system, region, at_now
     assert tk.verify(p.token, tk.load_ring(ring), at=int(at.timestamp()) + 8 * 86400).reason == "expired"
 
 
-def test_trusting_another_issuer(session, system, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_trusting_another_issuer(session, system) -> None:
     import json
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -156,7 +162,8 @@ def test_trusting_another_issuer(session, system, region, at_now) -> None:
         keys_service.add_keys(session, system, json.dumps({**jwk, "x": tk.public_x(Ed25519PrivateKey.generate())}))
 
 
-def test_permissions(session, region, at_now) -> None:
+@pytest.mark.usefixtures("region", "at_now")
+def test_permissions(session) -> None:
     from fangkong.kernel.auth.actor import Actor
 
     checkpoint = Actor(user_id=99, username="kakou", role="checkpoint", unit_id=None, unit_path="/1/",
