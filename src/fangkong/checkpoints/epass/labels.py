@@ -13,7 +13,6 @@ REASONS = labels("epass_reason", {
     "plate_mismatch": _("Plate does not match"),
 })
 ROLES = labels("epass_role", {"driver": _("Driver"), "crew": _("Crew")})
-_PERSON = {"name": _("name"), "id_number": _("ID number"), "phone": _("phone"), "tested_at": _("sampling time")}
 FIELDS = labels("field", {
     "plate": _("Plate"), "cargo": _("Cargo"), "destination": _("Destination"),
     "receiver": _("Receiver"), "valid_from": _("Valid from"), "valid_until": _("Valid until"),
