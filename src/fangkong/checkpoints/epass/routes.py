@@ -108,7 +108,7 @@ class VerdictOut(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field("", max_length=200, description="why (required; checked after the pass is found)")
 
 
 class PassOut(BaseModel):

@@ -30,7 +30,7 @@ from fangkong.checkpoints.epass.models import Epass, EpassSerial
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import NotFound, ValidationFailed
+from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.regions import county_problem, resolve_region
 from fangkong.kernel.messages import FieldIssue, _, message
 from fangkong.kernel.people import service as people_service
@@ -330,11 +330,11 @@ def _application(row: Row) -> Application:
 def revoke(session: Session, actor: Actor, *, no: str, reason: str) -> Epass:
     """Revoke a pass (吊销): it verifies as `revoked` here at once, elsewhere once the list is fetched."""
     actor.require("epass.revoke")
-    if not (reason or "").strip():
-        raise ValidationFailed(REASON_REQUIRED())
     p = scope.find_visible_by(session, actor, Epass, no=(no or "").strip())
     if p is None:
         raise NotFound(PASS_NOT_FOUND(no=no))
+    if not (reason or "").strip():
+        raise ValidationFailed(REASON_REQUIRED(), [FieldError("reason", REASON_REQUIRED())])
     if p.revoked_at is not None:
         raise ValidationFailed(ALREADY_REVOKED(no=p.no, at=clock.iso_local(p.revoked_at)))
     p.revoked_at, p.revoked_by, p.revoke_reason = clock.now(), actor.username, reason.strip()[:200]
