@@ -94,7 +94,7 @@ def test_standalone_one_token_plate_and_json(tmp_path: Path) -> None:
 def test_a_list_failing_verification_stops_both(tmp_path: Path, how: str) -> None:
     ring, crl = _files(tmp_path, ["320400000009"])
     text = crl.read_text().strip()
-    h, p, s = text.split(".")
+    h, _p, s = text.split(".")
     if how == "edited":  # the revoked number taken out, signature kept
         crl.write_text(f"{h}.{v._b64(v._json({'iat': v.AT, 'revoked': []}))}.{s}")
     elif how == "stranger":
