@@ -78,7 +78,7 @@ def _world(passes: int, revocations: int) -> tuple[list[str], str, str]:
         key, kid = (stranger, "320400-k0") if kind == 18 else (ours[i % 2], f"320400-k{i % 2}")
         token = tk.sign(claims, key, kid)
         if kind == 17:  # an edited plate, the signature kept
-            h, p, s = token.split(".")
+            h, _p, s = token.split(".")
             edited = dict(claims, plate="苏E00000")
             token = f"{h}.{tk.b64url_encode(tk.compact_json(edited))}.{s}"
         tokens.append(token)
