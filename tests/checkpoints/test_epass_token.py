@@ -77,12 +77,18 @@ def test_claims_as_specified() -> None:
     assert reason(extra={"anything": 1}) is None
 
 
-def test_three_persons_fit_in_1000_characters() -> None:
-    crew = [{"role": r, "name": "欧阳娜娜娜", "id": "320402********123X", "tested_at": v.AT}
+def test_three_persons_fit_in_1000_characters_and_a_version_25_qr() -> None:
+    import segno
+
+    from fangkong.checkpoints.epass.service import LIMITS
+
+    crew = [{"role": r, "name": "欧" * LIMITS["name"], "id": "320402********123X", "tested_at": v.AT}
             for r in ("driver", "crew", "crew")]
-    text = v.good(crew=crew, cargo="生" * 20, receiver="常" * 30, plate="苏DA12345")
+    text = v.good(crew=crew, cargo="生" * LIMITS["cargo"], receiver="常" * LIMITS["receiver"], plate="苏DA12345")
     assert tk.verify(text, v.ring(), at=v.AT).valid
-    assert len("https://fangkong.changzhou.gov.cn/v#" + text) <= 1000
+    url = "https://fangkong.changzhou.gov.cn/v#" + text
+    assert len(url) <= 1000
+    assert segno.make(url, error="m", boost_error=False).version <= 25
 
 
 def test_region_prefix() -> None:
