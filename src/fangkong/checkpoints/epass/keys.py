@@ -109,7 +109,9 @@ def signing_key(session: Session, actor: Actor) -> tuple[Ed25519PrivateKey, tk.T
     row = session.execute(select(EpassKey).where(EpassKey.own.is_(True), EpassKey.signing.is_(True))).scalar_one_or_none()
     private = _read_private(key_path())
     if row is None or private is None or tk.public_x(private) != row.x:
-        row = rotate_key(session, actor.acting_for("epass.issue", "epass.keys") if actor.user_id else actor)
+        if actor.user_id is not None:  # a user issuing or revoking sets off the first key, as that user
+            actor = actor.acting_for("epass.issue" if actor.can("epass.issue") else "epass.revoke", "epass.keys")
+        row = rotate_key(session, actor)
         private = _read_private(key_path())
         assert private is not None
     if row.region != region:
