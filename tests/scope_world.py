@@ -9,8 +9,10 @@ transaction that is rolled back at the end, so what one module's requests change
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
+from fangkong.checkpoints.epass import service as epass_service
 from fangkong.drill.city import generate_city
 from fangkong.drill.scenario import seed_scenario
 from fangkong.intake import imports as intake_imports
@@ -37,6 +40,7 @@ from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.identity import id_check_digit
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.tasks.models import Task
+from fangkong.settings import reset_settings_cache
 from fangkong.testing import service as testing_service
 from fangkong.testing.service.results import ResultItem
 from fangkong.tracing import service as tracing_service
@@ -168,6 +172,13 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
             "tube_barcode": barcode, "result": result_word, "lab": f"{t}检测所",
             "reported_at": (NOW - dt.timedelta(hours=1)).isoformat()})])
         fed.add("barcode", barcode, main=False)
+    # checkpoints: a truck e-pass whose driver is p1 (negative 8 h ago), issued at the unit
+    issuer = dataclasses.replace(s, unit_id=unit.id, unit_path=unit.path)
+    [issued] = epass_service.issue_passes(session, issuer, [epass_service.Application(1, {
+        "request_id": f"scope-{key}", "plate": f"苏D{n:05d}", "origin": "310115", "destination": "320411",
+        "valid_from": NOW.isoformat(), "driver_name": f"张{t}", "driver_id_number": valid_id(n)})])
+    assert issued.epass is not None, issued.report.issues
+    fed.add("no", issued.epass.no)
     # an open tube at the sampling point, still taking samples
     testing_service.open_tube(session, s, barcode=f"SCO{n}", pool_size=5, sampling_point_id=point.id)
     fed.add("barcode", f"SCO{n}")
@@ -223,6 +234,9 @@ def _build(session: Session, factory: sessionmaker[Session]) -> tuple[dict[str, 
 def build_world(engine: Engine) -> Iterator[World]:
     """The world on its own connection, in one transaction rolled back at the end (a module fixture)."""
     clock.configure("test")
+    region = os.environ.get("FANGKONG_REGION_CODE")
+    os.environ["FANGKONG_REGION_CODE"] = "320400"  # e-passes are numbered in the region
+    reset_settings_cache()
     conn = engine.connect()
     trans = conn.begin()
     factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -243,6 +257,11 @@ def build_world(engine: Engine) -> Iterator[World]:
     finally:
         trans.rollback()
         conn.close()
+        if region is None:
+            os.environ.pop("FANGKONG_REGION_CODE", None)
+        else:
+            os.environ["FANGKONG_REGION_CODE"] = region
+        reset_settings_cache()
 
 
 #: query strings of the export lists (the same filters as the pages they export)

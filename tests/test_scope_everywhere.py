@@ -64,6 +64,8 @@ NOT_A_LIST: dict[str, str] = {
     "/api/v1/me": "who the caller is", "/login": "the sign-in form", "/": "the home page: counts and links",
     "/leads/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
     "/my-test": "a citizen's own results, by the citizen's own numbers",
+    "/epasses/verify": "the e-pass verify form (a verdict needs a scanned token)",
+    "/v": "the e-pass verify form a pass's QR link opens",
 }
 #: lists that are the same for everyone by design
 GLOBAL: dict[str, str] = {
@@ -71,6 +73,7 @@ GLOBAL: dict[str, str] = {
     "/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
     "/api/v1/risk-areas/derived-low": "the low-risk rest of counties with declared areas: regions, not a unit's",
     "/jobs": "the platform's scheduled jobs, not a unit's",
+    "/api/v1/epass-keys": "the e-pass key ring: public keys of the region and trusted issuers, the same for everyone",
 }
 #: (route, where the user sits) → why that list is empty there by design
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {

@@ -73,6 +73,11 @@ PERMISSIONS: dict[str, str] = {
     "testing.result": "报送检测结果",
     "testing.enrol": "纳入名单、申报人数",
     "testing.view": "查看应检尽检",
+    # checkpoints: truck e-passes (电子通行证)
+    "epass.issue": "签发和查询货车电子通行证",
+    "epass.verify": "核验货车电子通行证",
+    "epass.revoke": "吊销货车电子通行证、签发吊销清单",
+    "epass.keys": "管理通行证签发密钥和信任的签发机关",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -121,6 +126,10 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},
     "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
                      "viewer", "enterprise"},
+    "epass.issue": {"command", "district"},
+    "epass.verify": {"command", "district", "street", "checkpoint"},
+    "epass.revoke": {"command", "district"},
+    "epass.keys": {"command"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:

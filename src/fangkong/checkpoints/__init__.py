@@ -1,0 +1,1 @@
+"""Checkpoints (卡口): inspections, truck e-passes, trips."""

@@ -1,0 +1,88 @@
+"""From the command line, on a database of its own: applications issued from a file with a per-row
+report (idempotent), the ring exported, and the pass green in the standalone verifier with only that
+ring — then grey once revoked (with the signed list), expired or edited."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from epass_factories import application, make_id, sampled
+from own_database import initialised_database
+
+from fangkong.kernel import clock
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
+ROOT = Path(__file__).resolve().parents[2]
+NOW = "2022-04-18T08:00:00+08:00"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LANG": "C.UTF-8", "FANGKONG_NOW": NOW,
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _verifier(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
+    return subprocess.run([sys.executable, "-I", str(ROOT / "verifier" / "fk_epass_verify.py"), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_issue_from_a_file_then_verify_standalone(backend: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FANGKONG_REGION_CODE", "320400")
+    with initialised_database(backend, tmp_path, monkeypatch, "epasscli") as (_url, factory):
+        with factory() as session, clock.frozen(clock.parse_time(NOW)):
+            sampled(session, 1, "2022-04-17 09:00")
+            sampled(session, 2, "2022-04-17 09:30")
+            session.commit()
+        apps = [application("F1", "苏DA1234", 1, crew1_name="李娜", crew1_id_number=make_id(2)),
+                application("F2", "苏D1234挂", 1), application("F3", "苏DC0003", 7)]
+        src = tmp_path / "apps.csv"
+        with src.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(apps[0]))
+            w.writeheader()
+            for a in apps:
+                w.writerow({k: a.get(k, "") for k in apps[0]})
+        done = _run("epass", "issue", str(src), "--report", str(tmp_path / "rep.csv"))
+        assert done.returncode == 0, done.stderr
+        rows = _rows(tmp_path / "rep.csv")
+        assert list(rows[0])[:7] == ["row", "status", "person_id", "issues", "request_id", "pass_no", "token"]
+        assert [(r["row"], r["status"]) for r in rows] == [("2", "accepted"), ("3", "rejected"), ("4", "rejected")]
+        assert rows[1]["issues"].startswith("plate:") and rows[2]["issues"].startswith("driver_tested_at:")
+        no, token = rows[0]["pass_no"], rows[0]["token"]
+        assert no == "320400000001" and len(token) <= 1000
+        again = _run("epass", "issue", str(src), "--report", str(tmp_path / "rep2.csv"))
+        assert [r["status"] for r in _rows(tmp_path / "rep2.csv")] == ["duplicate", "rejected", "rejected"]
+        assert _rows(tmp_path / "rep2.csv")[0]["token"] == token
+        assert again.returncode == 0
+        # the exported ring alone makes the standalone verifier say green
+        assert _run("epass", "keys", "export", "--out", str(tmp_path / "ring.json")).returncode == 0
+        ring = str(tmp_path / "ring.json")
+        ok = _verifier(token, "--keys", ring, "--at", "2022-04-18T12:00:00", "--plate", "苏DA1234")
+        assert ok.returncode == 0 and ok.stdout.startswith("valid\t\t320400000001\t"), ok.stdout + ok.stderr
+        assert _verifier(token, "--keys", ring, "--at", "2022-04-26T12:00:00").stdout.startswith("invalid\texpired")
+        edited = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
+        assert _verifier(edited, "--keys", ring, "--at", "2022-04-18T12:00:00").stdout.split("\t")[0] == "invalid"
+        # revoked, and the signed list carries it
+        assert _run("epass", "revoke", no, "--reason", "驾驶员阳性").returncode == 0
+        assert _run("epass", "crl", "--out", str(tmp_path / "crl.jws")).returncode == 0
+        grey = _verifier(token, "--keys", ring, "--revocations", str(tmp_path / "crl.jws"), "--at", "2022-04-18T12:00:00")
+        assert grey.stdout.startswith("invalid\trevoked\t320400000001"), grey.stdout + grey.stderr
+        # the platform's own verify (database) agrees
+        assert _run("epass", "verify", token, "--at", "2022-04-18T12:00:00").stdout.startswith("invalid\trevoked")
+        # rotation keeps the old public key: the pass still verifies (as revoked)
+        rotated = _run("epass", "keys", "rotate", "--issuer", "常州市疫情防控指挥部", "--json")
+        assert rotated.returncode == 0 and '"region": "320400"' in rotated.stdout
+        assert _run("epass", "verify", token, "--at", "2022-04-18T12:00:00").stdout.startswith("invalid\trevoked")
