@@ -73,6 +73,10 @@ PERMISSIONS: dict[str, str] = {
     "testing.result": "报送检测结果",
     "testing.enrol": "纳入名单、申报人数",
     "testing.view": "查看应检尽检",
+    # zones (风险区域、区域核酸)
+    "zone.view": "查看风险区域和区域核酸",
+    "zone.manage": "划定、降级和解除风险区域",
+    "round.manage": "启动区域核酸、登记排除",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -121,6 +125,9 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},
     "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
                      "viewer", "enterprise"},
+    "zone.view": {"command", "district", "street", "community", "grid", "epidemiologist", "viewer"},
+    "zone.manage": {"command", "district"},
+    "round.manage": {"command", "district", "street", "community"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:
