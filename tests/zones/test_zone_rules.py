@@ -141,7 +141,7 @@ def test_one_more_infection_never_makes_a_zone_eligible_sooner(level: str, inf: 
     start = t(1)
     rounds = tuple(rnd(i, start + dt.timedelta(days=i, hours=8)) for i in range(1, 25))
     base = rules.ZoneFacts(level, start, infections=tuple(start + dt.timedelta(hours=h) for h in inf), rounds=rounds)
-    more = rules.ZoneFacts(level, start, infections=base.infections + (start + dt.timedelta(hours=extra),),
+    more = rules.ZoneFacts(level, start, infections=(*base.infections, start + dt.timedelta(hours=extra)),
                            rounds=rounds)
     at = start + dt.timedelta(hours=at_h)
     if rules.eligibility(more, DAYS, at=at, tz=TZ).eligible:
