@@ -129,3 +129,31 @@ def test_eligibility_and_lift_by_the_data(session: Session) -> None:
     events = zones_service.history(session, S, z.id)
     assert [(ev.action, ev.to_level, ev.override) for ev in events] == [
         ("drawn", "high", False), ("downgraded", "medium", False), ("downgraded", "low", True)]
+
+
+def test_residents_who_left_within_the_look_back_window_become_leads(session: Session) -> None:
+    from fangkong.intake.models import Lead
+    from fangkong.kernel.places import service as places_service
+    from fangkong.venues import service as venues_service
+    from zone_factories import make_id
+
+    city = build_city(session)
+    inside = places_service.create_place(session, S, kind="venue", name="花园菜市场", ref="ZV1", category="market",
+                                         unit_id=city.grid1.id)
+    away = places_service.create_place(session, S, kind="venue", name="新北超市", ref="ZV2", category="supermarket",
+                                       unit_id=city.district.id)
+    session.flush()
+    scans = [(inside, 1, t(1, 8)), (away, 1, t(3, 8)),  # left
+             (away, 2, t(3, 9)), (inside, 2, t(4, 9)),  # came back
+             (away, 3, t(1, 9))]  # before the look-back window
+    items = [venues_service.ScanItem(i, place_id=p.id, id_number=make_id(seq), scanned_at=at.isoformat(),
+                                     request_id=f"zs{i}") for i, (p, seq, at) in enumerate(scans, start=1)]
+    with clock.frozen(t(5)):
+        got = venues_service.record_scans(session, S, items=items, source="api")
+    assert {r.status for r in got} == {"accepted"}, [r.issues for r in got]
+    assert inside.id and away.id
+    with clock.frozen(t(9, 10)):
+        r = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"])
+    assert r.leads == 1
+    [lead] = session.query(Lead).filter(Lead.channel == "zone").all()
+    assert city.people[lead.person_id] == 1 and lead.category == "high_risk_area"

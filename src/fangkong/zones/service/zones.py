@@ -85,6 +85,7 @@ class DrawResult:
     zone: Zone
     measures: int
     already_under_measure: int
+    leads: int = 0
 
 
 def _closest(session: Session, text: str) -> list[str]:
@@ -241,13 +242,14 @@ def draw_zone(session: Session, actor: Actor, *, level: str, reason: str, units:
                      for a in sel.address_ids])
     started, kept = _start_measures(session, actor, zone, pack, people, at=start)
     zone.risk_area_id = _file_risk_area(session, actor, zone, owner)
+    leads = _leads_for_leavers(session, actor, zone, pack, owner, [p for p, *_ in people])
     _event(session, actor, zone, action="drawn", from_level=None, to_level=level, at=now, reason=reason,
            addresses=zone.addresses, residents=zone.residents)
     session.flush()
     audit.record(session, actor, "zone.drawn", object_type="zone", object_id=zone.id, level=level,
                  addresses=zone.addresses, households=zone.households, residents=zone.residents,
-                 measures=started, kept=kept, reason=zone.reason)
-    return DrawResult(zone, started, kept)
+                 measures=started, kept=kept, leads=leads, reason=zone.reason)
+    return DrawResult(zone, started, kept, leads)
 
 
 def _default_name(session: Session, sel: Selection) -> str:
@@ -319,6 +321,66 @@ def _file_risk_area(session: Session, actor: Actor, zone: Zone, owner: Unit) -> 
                                         level=zone.level, start_at=zone.starts_at, region_code=county,
                                         place=zone.name, source=f"zone {zone.id}")
     return area.id
+
+
+def leavers(session: Session, actor: Actor, *, person_ids: Sequence[int], owner: Unit, since: dt.datetime,
+            until: dt.datetime) -> dict[int, tuple[dt.datetime, str]]:
+    """Residents who left (离开): whose last venue scan in [since, until] lies outside the zone's unit.
+    person id → (the first scan outside after their last scan inside, the venue's name)."""
+    from fangkong.kernel.places.models import Place
+
+    try:
+        from fangkong.venues import service as venues_service
+    except ModuleNotFoundError:  # a build without venues: nobody is known to have left
+        return {}
+    reader = actor.acting_for("zone.manage", "case.view")
+    out: dict[int, tuple[dt.datetime, str]] = {}
+    place_paths: dict[int, str] = {}
+    for pid in person_ids:
+        visits = venues_service.scans_of_person(session, reader, person_id=pid, since=since, until=until)
+        if not visits:
+            continue
+        outside: tuple[dt.datetime, str] | None = None
+        for v in visits:
+            if v.venue_id not in place_paths:
+                place = session.get(Place, v.venue_id)
+                place_paths[v.venue_id] = place.unit_path if place is not None else ""
+            if scope.inside(place_paths[v.venue_id], owner):
+                outside = None
+            elif outside is None:
+                outside = (v.scanned_at, v.venue_name)
+        if outside is not None:
+            out[pid] = outside
+    return out
+
+
+def _leads_for_leavers(session: Session, actor: Actor, zone: Zone, pack: Pack, owner: Unit,
+                       person_ids: Sequence[int]) -> int:
+    """Residents who left within the look-back window become leads (channel `zone`) of the category
+    a stay in a risk area of the zone's level means; their grids find them."""
+    from fangkong.intake import service as intake_service
+    from fangkong.kernel.people import crypto
+
+    if zone.level not in pack.levels or not person_ids:
+        return 0
+    since = zone.starts_at - dt.timedelta(days=pack.zones.lookback_days)
+    gone = leavers(session, actor, person_ids=person_ids, owner=owner, since=since, until=zone.starts_at)
+    if not gone:
+        return 0
+    items = []
+    for n, pid in enumerate(sorted(gone), start=1):
+        p = session.get(Person, pid)
+        assert p is not None
+        left_at, venue = gone[pid]
+        items.append(intake_service.LeadItem(n, {
+            "name": p.name or "", "id_number": crypto.decrypt(p.id_number_enc) if p.id_number_enc else "",
+            "phone": crypto.decrypt(p.phone_enc) if p.phone_enc else "", "origin": zone.name[:100],
+            "arrival_at": clock.iso_local(left_at), "address": "",
+            "reason": f"{level_name(pack, zone.level)} {zone.name}: {venue}"[:255],
+            "source_ref": f"zone:{zone.id}:{pid}"}))
+    result = intake_service.ingest_leads(session, actor.acting_for("zone.manage", "lead.import"), channel="zone",
+                                         items=items, category=pack.risk_level(zone.level).category, via="api")
+    return sum(1 for r in result.rows if r.status == "accepted")
 
 
 def list_zones(session: Session, actor: Actor, *, status: str | None = None) -> list[Zone]:
