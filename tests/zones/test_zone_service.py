@@ -132,10 +132,11 @@ def test_eligibility_and_lift_by_the_data(session: Session) -> None:
 
 
 def test_residents_who_left_within_the_look_back_window_become_leads(session: Session) -> None:
+    from zone_factories import make_id
+
     from fangkong.intake.models import Lead
     from fangkong.kernel.places import service as places_service
     from fangkong.venues import service as venues_service
-    from zone_factories import make_id
 
     city = build_city(session)
     inside = places_service.create_place(session, S, kind="venue", name="花园菜市场", ref="ZV1", category="market",
