@@ -90,3 +90,14 @@ def sample(session: Session, city: City, seq: int, at: dt.datetime, *, result: s
             "tube_barcode": barcode, "result": result, "lab": "常州检测",
             "reported_at": reported.strftime("%Y-%m-%d %H:%M")})])
     assert rows[0].status == "accepted", rows[0].issues
+
+
+PASSWORD = "correct-horse-9"
+
+
+def user(session: Session, username: str, role: str, unit: Unit) -> None:
+    from fangkong.kernel.auth import service as auth_service
+
+    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit.code,
+                             password=PASSWORD)
+    session.flush()

@@ -49,6 +49,7 @@ labels("zone_waiting", {"": _("eligible"), "days": _("days without a new infecti
                         "round_incomplete": _("the last day's round is not complete"),
                         "round_positive": _("the last day's round has a positive")})
 labels("record", {"zone": _("zone"), "testing_round": _("testing round")})
+labels("zone_action", {"drawn": _("Drawn"), "downgraded": _("Downgraded"), "lifted": _("Lifted")})
 labels("audit_action", {"zone.drawn": _("Zone drawn"), "zone.downgraded": _("Zone downgraded"),
                         "zone.lifted": _("Zone lifted")})
 labels("field", {"level": _("Level"), "reason": _("Reason"), "units": _("Units"), "addresses": _("Addresses"),
