@@ -259,13 +259,12 @@ def import_zones_cmd(
     file: Path = typer.Argument(..., help=_("CSV or XLSX with Chinese or English headers.")),
     report: Path = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
-    from fangkong.kernel.tabular import read_table, run_import
-    from fangkong.zones.imports import ZONE_COLUMNS, ZONE_REQUIRED, import_zones
+    from fangkong.kernel.tabular import run_import
+    from fangkong.zones.imports import import_zones_file
 
     _load_sources()
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
-        table = read_table(path, ZONE_COLUMNS, required_any=ZONE_REQUIRED)
-        return table.report(import_zones(session, actor, rows=list(table)))
+        return import_zones_file(session, actor, path)
 
     run_import(_("Importing zones"), file, report, work, ["zone_id", "addresses", "households", "residents"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ ZONE_REQUIRED = ["level"]
 LEVEL_WORDS = {"高": "high", "高风险": "high", "高风险区": "high", "封控区": "high", "high": "high",
                "中": "medium", "中风险": "medium", "中风险区": "medium", "管控区": "medium", "medium": "medium",
                "低": "low", "低风险": "low", "低风险区": "low", "防范区": "low", "low": "low"}
+REF_TOO_LONG = message("zone.ref_too_long", _("at most %(max)s characters"))
 BAD_TIME = message("zone.bad_time", _("not a date or time: %(value)s"))
 _SPLIT = re.compile(r"[;；、|\n]+")
 
@@ -46,11 +48,14 @@ def import_zones(session: Session, actor: Actor, *, rows: Iterable[Row]) -> list
     for row in rows:
         v = row.values
         ref = (v.get("zone_ref") or "").strip() or None
+        if ref is not None and len(ref) > 64:
+            out.append(ReportRow(row.number, "rejected", issues=[FieldIssue("zone_ref", translate(
+                REF_TOO_LONG(max=64), "en"))]))
+            continue
         if ref is not None:
             existing = session.execute(select(Zone.id).where(Zone.ref == ref)).scalar()
             if existing is not None:
-                out.append(ReportRow(row.row if hasattr(row, "row") else row.number, "duplicate",
-                                     extra={"zone_id": existing}))
+                out.append(ReportRow(row.number, "duplicate", extra={"zone_id": existing}))
                 continue
         issues: list[str] = []
         level = LEVEL_WORDS.get((v.get("level") or "").strip().lower(), (v.get("level") or "").strip())
@@ -80,6 +85,14 @@ def import_zones(session: Session, actor: Actor, *, rows: Iterable[Row]) -> list
         out.append(ReportRow(row.number, "accepted", extra={"zone_id": z.id, "addresses": z.addresses,
                                                             "households": z.households, "residents": z.residents}))
     return out
+
+
+def import_zones_file(session: Session, actor: Actor, path: Path) -> list[ReportRow]:
+    """A zones file (CSV or XLSX) → its report, in file order."""
+    from fangkong.kernel.tabular import read_table
+
+    table = read_table(path, ZONE_COLUMNS, required_any=ZONE_REQUIRED)
+    return table.report(import_zones(session, actor, rows=list(table)))
 
 
 def _field(name: str) -> str:
