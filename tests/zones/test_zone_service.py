@@ -158,3 +158,23 @@ def test_residents_who_left_within_the_look_back_window_become_leads(session: Se
     assert r.leads == 1
     [lead] = session.query(Lead).filter(Lead.channel == "zone").all()
     assert city.people[lead.person_id] == 1 and lead.category == "high_risk_area"
+
+
+def test_door_knock_tasks_at_eighty_percent_of_the_deadline(session: Session) -> None:
+    from fangkong.kernel.tasks.models import Task
+    from fangkong.zones.kinds import DOOR_KNOCK
+
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例", units=["320412001001"]).zone
+    rnd = zones_service.start_round(session, S, zone_id=z.id, at=t(2, 0), deadline_hours=10)
+    seqs = sorted(city.people.values())
+    for s in seqs[:6]:  # building 1 (grid 1) all sampled, building 2 two left
+        sample(session, city, s, t(2, 1))
+    from fangkong.zones.service.rounds import create_door_knock_tasks
+    assert create_door_knock_tasks(session, S, at=t(2, 7.9)) == {"rounds": 0, "tasks": 0}
+    assert create_door_knock_tasks(session, S, at=t(2, 8)) == {"rounds": 1, "tasks": 1}
+    [task] = session.query(Task).filter(Task.kind == DOOR_KNOCK).all()
+    assert (task.unit_id, task.subject_id, task.due_at) == (city.grid2.id, rnd.id, t(2, 10))
+    assert len(task.detail["person_ids"]) == 2
+    assert create_door_knock_tasks(session, S, at=t(2, 9)) == {"rounds": 0, "tasks": 0}  # once per round

@@ -13,6 +13,7 @@ import typer
 from fangkong.cli import app
 from fangkong.kernel.cli_support import EXIT_USAGE, cli_session, fail, import_app, print_created, print_rows
 from fangkong.kernel.i18n import _
+from fangkong.zones import jobs as _jobs  # noqa: F401  (registers zones.door_knock)
 
 zones_app = typer.Typer(help=_("Risk zones inside the city: draw, list, lift by the data."), no_args_is_help=True)
 rounds_app = typer.Typer(help=_("Area-wide testing rounds: start, coverage, names still to sample."),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import fangkong.zones.kinds  # noqa: F401  (registers the task kinds wherever the tables are loaded)
 from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.scoped import Scoped
 

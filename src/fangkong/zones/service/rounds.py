@@ -237,5 +237,36 @@ def round_facts(session: Session, zone_id: int, *, at: dt.datetime) -> list[rule
     return out
 
 
+def create_door_knock_tasks(session: Session, actor: Actor, *, at: dt.datetime) -> dict[str, Any]:
+    """At the pack's share (80 %) of a round's deadline, one task per building whose targets are not
+    all sampled, owned by the building's grid and due at the deadline (上门敲门). Once per round."""
+    from fangkong.kernel.tasks import service as tasks_service
+    from fangkong.zones.kinds import DOOR_KNOCK
+
+    share = policy_service.active_pack(session).zones.door_knock_share
+    made = rounds_seen = 0
+    for rnd in session.execute(select(TestingRound).where(TestingRound.knocked_at.is_(None),
+                                                          TestingRound.deadline_at > at)).scalars().all():
+        if rnd.started_at + (rnd.deadline_at - rnd.started_at) * share > at:
+            continue
+        rounds_seen += 1
+        refresh(session, rnd, at=at)
+        left: dict[tuple[int, str], list[int]] = {}
+        for t in session.execute(select(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                           RoundTarget.sampled_at.is_(None),
+                                                           RoundTarget.excluded.is_(None))).scalars():
+            left.setdefault((t.unit_id, t.building_key or "-"), []).append(t.person_id)
+        items = [tasks_service.NewTask(kind=DOOR_KNOCK, title=f"上门敲门: {building} 尚有 {len(pids)} 人未采样",
+                                       unit_id=unit_id, subject_type="testing_round", subject_id=rnd.id,
+                                       due_at=rnd.deadline_at, detail={"building": building, "person_ids": pids})
+                 for (unit_id, building), pids in sorted(left.items())]
+        if items:
+            tasks_service.create_tasks(session, actor, items)
+            made += len(items)
+        rnd.knocked_at = at
+    session.flush()
+    return {"rounds": rounds_seen, "tasks": made}
+
+
 def targets_of(session: Session, round_id: int) -> Sequence[int]:
     return list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == round_id)).scalars())
