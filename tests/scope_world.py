@@ -48,6 +48,7 @@ from fangkong.venues import service as venues_service
 from fangkong.venues.service import codes as codes_service
 from fangkong.venues.service import scans as scans_service
 from fangkong.venues.service.scans import ScanItem
+from fangkong.zones import service as zones_service
 
 NOW = dt.datetime(2022, 4, 18, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct-horse-9"
@@ -213,7 +214,23 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     session.commit()
     imports_service.run(job.id, factory)
     fed.add("job_id", job.id)
+    # zones: a low-risk zone owned by the unit (addresses on grids whose common ancestor it is), a round
+    grids = ZONE_GRIDS.get(key, (key,))
+    texts = [f"{t}路{n}号{i + 1}栋101室" for i in range(len(grids))]
+    for text, grid_key in zip(texts, grids, strict=True):
+        grid = unit if grid_key == key else session.execute(select(Unit).where(Unit.code == f"SCOPE{grid_key}")
+                                                              ).scalar_one()
+        jurisdictions_service.add_address(session, s, text=text, grid_code=grid.code)
+    zone = zones_service.draw_zone(session, s, level="low", reason=f"{t}病例", addresses=texts).zone
+    assert zone.unit_id == unit.id
+    fed.add("zone_id", zone.id)
+    fed.add("round_id", zones_service.start_round(session, s, zone_id=zone.id).id)
+    session.commit()
     return fed
+
+
+#: the grids whose addresses make a zone owned by a unit above the grids
+ZONE_GRIDS: dict[str, tuple[str, ...]] = {"C": ("G", "G2"), "S": ("G", "G3"), "D": ("G", "G4"), "R": ("G", "G5")}
 
 
 def _build(session: Session, factory: sessionmaker[Session]) -> tuple[dict[str, Unit], dict[str, Fed]]:

@@ -50,6 +50,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
     from fangkong.venues.service.scans import SCAN_COLUMNS, import_scans_file
     from fangkong.venues.service.venues import VENUE_COLUMNS, import_venues_file
+    from fangkong.zones.imports import ZONE_COLUMNS, import_zones_file
 
     a = SYSTEM_ACTOR
     return {
@@ -63,6 +64,7 @@ def _importers() -> dict[str, Importer]:
         "results": Importer(RESULT_COLUMNS, lambda s, p: testing.import_results(s, a, p)),
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
+        "zones": Importer(ZONE_COLUMNS, lambda s, p: import_zones_file(s, a, p)),
     }
 
 

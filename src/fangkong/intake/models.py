@@ -14,7 +14,7 @@ from fangkong.kernel.scoped import Scoped
 
 #: where leads come from (issue #3); the last three are internal channels of later capabilities
 CHANNELS: tuple[str, ...] = ("bigdata", "employer", "community", "telecom", "checkpoint", "tip", "self",
-                             "assist", "tracing", "colocation", "testing")
+                             "assist", "tracing", "colocation", "testing", "zone")
 
 #: lead life: known (person resolved, task assigned) → locating (not at the address, re-pushed) →
 #: managed (verified) → controlled (measure started) | closed (nothing further to do here)

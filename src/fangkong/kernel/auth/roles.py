@@ -78,6 +78,10 @@ PERMISSIONS: dict[str, str] = {
     "epass.verify": "核验货车电子通行证",
     "epass.revoke": "吊销货车电子通行证、签发吊销清单",
     "epass.keys": "管理通行证签发密钥和信任的签发机关",
+    # zones (风险区域、区域核酸)
+    "zone.view": "查看风险区域和区域核酸",
+    "zone.manage": "划定、降级和解除风险区域",
+    "round.manage": "启动区域核酸、登记排除",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -130,6 +134,9 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "epass.verify": {"command", "district", "street", "checkpoint"},
     "epass.revoke": {"command", "district"},
     "epass.keys": {"command"},
+    "zone.view": {"command", "district", "street", "community", "grid", "epidemiologist", "viewer"},
+    "zone.manage": {"command", "district"},
+    "round.manage": {"command", "district", "street", "community"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:

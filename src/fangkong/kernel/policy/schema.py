@@ -314,6 +314,71 @@ class PopulationTesting(_Sourced):
     checkpoint_test_check: bool = True
 
 
+ZoneSampling = Literal["door_to_door", "building_slots", "open_points"]
+HELP_KINDS: tuple[str, ...] = ("medical", "emergency", "medicine", "supplies", "psychological", "other")
+
+
+class ZoneLevel(_Model):
+    """A zone level (风险区域等级): its names under either naming, the residents' measure (a category
+    code; None: no measure, e.g. 防范区) and how a testing round samples there."""
+
+    name_zh: Text
+    name_en: Text
+    #: the names under the `control` naming (封控区/管控区/防范区)
+    control_name_zh: Text
+    control_name_en: Text
+    category: Code | None = None
+    sampling: ZoneSampling = "open_points"
+    #: pooling setting (a key of `pooling`) of a round's samples at this level
+    pool: Code | None = None
+
+
+def _zone_levels() -> dict[str, ZoneLevel]:
+    return {
+        "high": ZoneLevel(name_zh="高风险区", name_en="High-risk zone", control_name_zh="封控区",
+                          control_name_en="Sealed zone", sampling="door_to_door", pool="high"),
+        "medium": ZoneLevel(name_zh="中风险区", name_en="Medium-risk zone", control_name_zh="管控区",
+                            control_name_en="Controlled zone", sampling="building_slots", pool="medium"),
+        "low": ZoneLevel(name_zh="低风险区", name_en="Low-risk zone", control_name_zh="防范区",
+                         control_name_en="Precaution zone", sampling="open_points", pool="low"),
+    }
+
+
+class ZonesPolicy(_Sourced):
+    """Risk zones drawn inside the city (风险区域划定及防控管理), their testing rounds (区域全员核酸) and
+    help to sealed households: the downgrade days, the round frequency and deadline, the door-knock
+    moment, the infant age limit, the look-back window and the help requests' due hours by kind."""
+
+    #: `risk`: 高/中/低风险区; `control`: 封控区/管控区/防范区
+    naming: Literal["risk", "control"] = "risk"
+    levels: dict[Literal["high", "medium", "low"], ZoneLevel] = Field(default_factory=_zone_levels)
+    high_days: int = Field(default=7, ge=1, le=60)
+    high_round_required: bool = True
+    medium_days: int = Field(default=7, ge=1, le=60)
+    medium_days_after_high: int = Field(default=3, ge=1, le=60)
+    low_days: int = Field(default=7, ge=1, le=60)
+    #: a high-risk zone gets a round every this many days until lifted
+    high_round_every_days: int = Field(default=1, ge=1, le=14)
+    round_deadline_hours: int = Field(default=24, ge=1, le=168)
+    #: the door-knock task per building at this share of the deadline
+    door_knock_share: float = Field(default=0.8, gt=0, lt=1)
+    #: infants below this age (months) are excluded from rounds
+    infant_age_months: int = Field(default=6, ge=0, le=72)
+    #: residents who left within this many days before the zone starts become leads
+    lookback_days: int = Field(default=7, ge=0, le=30)
+    #: help request kind → hours until due (急症 `emergency` at once)
+    help_due_hours: dict[Code, float] = Field(default_factory=lambda: {
+        "emergency": 0.5, "medical": 2, "medicine": 12, "supplies": 24, "psychological": 24, "other": 48})
+
+    def level_name(self, level: str, locale: str = "zh_CN") -> str:
+        lv = self.levels.get(level)  # type: ignore[call-overload]
+        if lv is None:
+            return level
+        if self.naming == "control":
+            return lv.control_name_en if locale == "en" else lv.control_name_zh
+        return lv.name_en if locale == "en" else lv.name_zh
+
+
 class Pack(_Model):
     """A whole policy pack (政策包). `version_tag` ("code@version") names it in every decision."""
 
@@ -337,6 +402,7 @@ class Pack(_Model):
     tracing: Tracing
     testing: PopulationTesting = Field(default_factory=PopulationTesting)
     control: ControlRules = Field(default_factory=ControlRules)
+    zones: ZonesPolicy = Field(default_factory=ZonesPolicy)
     #: sources of the pack's own numbers (`daily_clearance_cutoff`)
     field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
@@ -496,6 +562,12 @@ def cross_check(pack: Pack) -> list[FieldError]:
                 problems.append(FieldError(f"categories.{code}.aliases.{j}",
                                            DUPLICATE_CODE(code=repr(alias), other=f"categories.{other}")))
             owner.setdefault(alias, code)
+    # a pack without a `zones` section takes the schema's defaults, whose pools it may not have
+    for level, zl in (pack.zones.levels.items() if "zones" in pack.model_fields_set else ()):
+        if zl.category is not None and zl.category not in pack.categories:
+            problems.append(FieldError(f"zones.levels.{level}.category", UNKNOWN_CATEGORY(category=repr(zl.category))))
+        if zl.pool is not None and zl.pool not in pack.pooling:
+            problems.append(FieldError(f"zones.levels.{level}.pool", UNKNOWN_POOLING(setting=repr(zl.pool))))
     seen: dict[str, int] = {}
     for i, group in enumerate(pack.key_groups):
         if group.code in seen:
@@ -518,6 +590,8 @@ def _sourced(pack: Pack) -> list[tuple[str, Any]]:
             for name in ("venues", "quarantine_sites", "epass", "retention", "tracing", "testing")]
     if "control" in pack.model_fields_set:  # a pack that leaves it out takes the schema's defaults
         out.append(("control.", pack.control))
+    if "zones" in pack.model_fields_set:
+        out.append(("zones.", pack.zones))
     return out
 
 

@@ -1,0 +1,137 @@
+"""`fangkong bench rounds`: a round's coverage per grid over 1,000,000 targets (issue #13 goal: ≤ 1 s)
+against a plain GROUP BY in the same run, and the time to draw a zone with its residents' measures
+(per resident, through control's `start_measure`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fangkong.kernel.bench import BenchResult, benchmark, compare, scratch_database
+
+
+@benchmark("rounds", quick={"targets": 2000, "grids": 20, "zone_residents": 40})
+def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: int = 2000, seed: int = 1,
+                 database: str | None = None) -> BenchResult:
+    """Coverage of a round of `targets` persons on `grids` grids; a zone of `zone_residents` drawn."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from fangkong.kernel import clock
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.bulk import bulk_insert, insert_rows
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+    from fangkong.kernel.jurisdictions.models import Address
+    from fangkong.kernel.people.models import Person
+    from fangkong.zones.models import RoundTarget, TestingRound
+    from fangkong.zones.service import rounds as rounds_service
+    from fangkong.zones.service import zones as zones_service
+
+    if targets < grids or grids < 1:
+        raise ValueError("targets ≥ grids ≥ 1")
+    figures: dict[str, Any] = {"targets": targets, "grids": grids, "zone_residents": zone_residents}
+    rng = random.Random(seed)
+    tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-rounds-"))
+    engine = scratch_database(database, tmp)
+    figures["backend"] = engine.dialect.name
+    now = dt.datetime(2022, 4, 18, 1, 0, tzinfo=dt.UTC)
+    try:
+        with clock.frozen(now), Session(engine) as session:
+            root = jurisdictions_service.root_unit(session)
+            dist = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="320412", name="武进区",
+                                                     level="district", parent_code=root.code)
+            units = [jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code=f"R{g:05d}", name=f"网格{g}",
+                                                       level="grid", parent_code=dist.code) for g in range(grids)]
+            session.commit()
+            t0 = time.perf_counter()
+            # persons: one row each (the targets must name real persons)
+            batch: list[dict[str, Any]] = []
+            person_ids: list[int] = []
+            for n in range(targets):
+                u = units[n % grids]
+                batch.append({"name": f"居民{n}", "name_key": f"居民{n}", "id_number_valid": False,
+                              "address_id": None, "address_text": None, "employer_id": None, "unit_id": u.id,
+                              "unit_path": u.path, "created_at": now, "updated_at": now, "source": "bench"})
+                if len(batch) == 50_000:
+                    person_ids += bulk_insert(session, Person.__table__, batch)
+                    batch = []
+            if batch:
+                person_ids += bulk_insert(session, Person.__table__, batch)
+            rnd = TestingRound(zone_id=None, level=None, sampling="open_points", started_at=now,
+                               deadline_at=now + dt.timedelta(hours=24), targets=targets, started_by="bench",
+                               created_at=now, unit_id=dist.id, unit_path=dist.path)
+            session.add(rnd)
+            session.flush()
+            cols = ("round_id", "person_id", "source", "excluded", "sampled_at", "result", "resulted_at",
+                    "unit_id", "unit_path")
+            later = now + dt.timedelta(hours=2)
+
+            def rows() -> Any:
+                for n, pid in enumerate(person_ids):
+                    u = units[n % grids]
+                    r = rng.random()
+                    excluded = "infant" if r < 0.01 else None
+                    sampled = later if r < 0.9 else None
+                    result = ("positive" if r < 0.0005 else "negative") if r < 0.7 else None
+                    yield (rnd.id, pid, "registry", excluded, sampled, result, later if result else None, u.id,
+                           u.path)
+
+            insert_rows(session, RoundTarget.__table__, cols, rows())
+            session.commit()
+            if engine.dialect.name == "postgresql":
+                session.execute(text("ANALYZE round_target"))
+            figures["build_s"] = round(time.perf_counter() - t0, 1)
+
+            def product() -> list[tuple[Any, ...]]:
+                return [(r.unit_code, r.targets, r.sampled, r.resulted, r.positive, r.excluded)
+                        for r in rounds_service.coverage_query(session, SYSTEM_ACTOR, round_id=rnd.id)]
+
+            plain = text(
+                "SELECT u.code, count(*), count(t.sampled_at), count(t.result), "
+                "sum(CASE WHEN t.result = 'positive' THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN t.excluded IS NOT NULL THEN 1 ELSE 0 END) "
+                "FROM round_target t JOIN unit u ON u.id = t.unit_id WHERE t.round_id = :r GROUP BY u.code")
+
+            def baseline() -> list[tuple[Any, ...]]:
+                return [tuple(r) for r in session.execute(plain, {"r": rnd.id})]
+
+            job = compare(figures, "coverage", product, {"plain_group_by": baseline}, repeat=3)
+            figures["coverage_s"] = job["product_s"]
+            figures["ratio_coverage_to_plain"] = round(job["product_s"] / max(job["baselines"]["plain_group_by"],
+                                                                               1e-4), 2)
+
+            # a zone: its residents registered on its addresses, drawn with their measures
+            grid = units[0]
+            aids = []
+            for i in range(max(1, zone_residents // 2)):
+                a = Address(text=f"花园路{i}号1栋101室", key=f"花园路{i}号1栋101室", building_key=f"花园路{i}号1栋",
+                            road="花园路", house_no=f"{i}号", building="1栋", room="101室", unit_id=grid.id,
+                            unit_path=grid.path)
+                session.add(a)
+                aids.append(a)
+            session.flush()
+            bulk_insert(session, Person.__table__, [
+                {"name": f"住户{n}", "name_key": f"住户{n}", "id_number_valid": False,
+                 "address_id": aids[n % len(aids)].id, "address_text": aids[n % len(aids)].text, "employer_id": None,
+                 "unit_id": grid.id, "unit_path": grid.path, "created_at": now, "updated_at": now, "source": "bench"}
+                for n in range(zone_residents)])
+            session.commit()
+            t0 = time.perf_counter()
+            drawn = zones_service.draw_zone(session, SYSTEM_ACTOR, level="high", reason="bench", units=[grid.code])
+            session.commit()
+            seconds = time.perf_counter() - t0
+            figures["draw_zone_s"] = round(seconds, 2)
+            figures["draw_zone_measures"] = drawn.measures
+            figures["draw_zone_ms_per_resident"] = round(1000 * seconds / max(1, drawn.zone.residents), 2)
+            figures["draw_zone_50000_estimate_s"] = round(50_000 * seconds / max(1, drawn.zone.residents), 1)
+        engine.dispose()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    notes = ["goal (issue #13): coverage for 1,000,000 residents ≤ 1 s; a zone of 50,000 residents drawn with "
+             "its measures ≤ 10 s (control has no bulk start: one start_measure per resident)"]
+    return BenchResult("rounds", figures, notes)

@@ -1,0 +1,22 @@
+"""Scheduled zone work: the door-knock tasks of rounds at the pack's share of their deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_  # marks the job's label for the catalog
+
+
+@job("zones.door_knock", schedule="*/10 * * * *", label=N_("Door-knock tasks of testing rounds near their deadline"))
+def door_knock(session: Session, at: str | None = None) -> dict[str, Any]:
+    """One task per building with targets not yet sampled, for every round past the pack's share of its
+    deadline (once per round)."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.zones.service import rounds
+
+    when = clock.parse_time(at) if at else None
+    return rounds.create_door_knock_tasks(session, SYSTEM_ACTOR, at=when or clock.now())

@@ -1,0 +1,272 @@
+"""Area-wide testing rounds (区域全员核酸): start a round on a zone or a unit, its target list with
+exclusions, refresh what testing says of the targets' samples, coverage per grid and the names still
+to sample (the door-knock list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from fangkong.control import service as control_service
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Address, Unit
+from fangkong.kernel.messages import _, labels, message
+from fangkong.kernel.people.models import Person
+from fangkong.kernel.policy import service as policy_service
+from fangkong.zones import rules
+from fangkong.zones.models import EXCLUSION_REASONS, RoundTarget, TestingRound, ZoneAddress
+from fangkong.zones.service import zones as zones_service
+
+INVALID_ROUND = message("round.invalid", _("invalid testing round"))
+ZONE_OR_UNIT = message("round.zone_or_unit", _("name a zone or a unit, not both"))
+DEADLINE_RANGE = message("round.deadline_range", _("between 1 and 168 hours"))
+UNKNOWN_UNIT = message("round.unknown_unit", _("unknown unit %(code)s"))
+labels("round_exclusion", {"away": _("Away (with evidence)"), "hospitalised": _("Hospitalised"),
+                           "central_quarantine": _("Under centralised quarantine"), "infant": _("Infant"),
+                           "other": _("Other")})
+labels("round_sampling", {"door_to_door": _("Door to door"), "building_slots": _("Slots per building"),
+                          "open_points": _("Open sampling points")})
+labels("audit_action", {"round.started": _("Testing round started"), "round.excluded": _("Excluded from a round")})
+
+
+@dataclass
+class CoverageRow:
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    targets: int
+    sampled: int
+    resulted: int
+    positive: int
+    excluded: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.targets - self.sampled - self.excluded)
+
+
+def _age_months(birth: dt.date | None, on: dt.date) -> int | None:
+    if birth is None:
+        return None
+    return (on.year - birth.year) * 12 + on.month - birth.month - (1 if on.day < birth.day else 0)
+
+
+def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, unit_code: str | None = None,
+                deadline_hours: int | None = None, at: dt.datetime | None = None) -> TestingRound:
+    """Start a round (启动区域全员核酸): every resident registered in the zone (or under the unit) is a
+    target; infants under the pack's age limit and persons under centralised quarantine are excluded
+    with their reason."""
+    actor.require("round.manage")
+    pack = policy_service.active_pack(session)
+    errors = []
+    if (zone_id is None) == (not unit_code):
+        errors.append(FieldError("zone", ZONE_OR_UNIT()))
+    hours = deadline_hours if deadline_hours is not None else pack.zones.round_deadline_hours
+    if not 1 <= hours <= 168:
+        errors.append(FieldError("deadline_hours", DEADLINE_RANGE()))
+    unit: Unit | None = None
+    if unit_code and zone_id is None:
+        unit = scope.visible_unit_or_none(session, actor, code=unit_code)
+        if unit is None:
+            errors.append(FieldError("unit", UNKNOWN_UNIT(code=unit_code)))
+    if errors:
+        raise ValidationFailed(INVALID_ROUND(), errors)
+    now = clock.now()
+    start = at or now
+    if zone_id is not None:
+        zone = zones_service.get_zone(session, actor, zone_id)
+        level: str | None = zone.level
+        address_ids = list(session.execute(select(ZoneAddress.address_id).where(ZoneAddress.zone_id == zone.id))
+                           .scalars())
+        owner_id, owner_path = zone.unit_id, zone.unit_path
+    else:
+        assert unit is not None
+        level = None
+        address_ids = list(session.execute(select(Address.id).where(scope.under(Address.unit_path, unit))).scalars())
+        owner_id, owner_path = unit.id, unit.path
+    zl = pack.zones.levels.get(level) if level else None  # type: ignore[call-overload]
+    rnd = TestingRound(zone_id=zone_id, level=level, sampling=zl.sampling if zl else "open_points",
+                       started_at=start, deadline_at=start + dt.timedelta(hours=hours), targets=0,
+                       started_by=actor.username, created_at=now, unit_id=owner_id, unit_path=owner_path)
+    session.add(rnd)
+    session.flush()
+    people = zones_service.residents_of(session, address_ids)
+    pids = [p for p, *_ in people]
+    births: dict[int, dt.date | None] = {}
+    for chunk in chunks(pids, 5000):
+        births.update(session.execute(select(Person.id, Person.birth_date)
+                                      .where(in_list(session, Person.id, chunk))).all())
+    buildings = dict(session.execute(select(Address.id, Address.building_key).where(
+        in_list(session, Address.id, address_ids))).all()) if address_ids else {}
+    in_force = control_service.measures_in_force(session, pids, at=start) if pids else {}
+    today = clock.to_local(start).date()  # type: ignore[union-attr]
+    rows = []
+    for pid, aid, uid, upath in dict.fromkeys(people):
+        excluded = None
+        age = _age_months(births.get(pid), today)
+        if age is not None and age < pack.zones.infant_age_months:
+            excluded = "infant"
+        elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
+            excluded = "central_quarantine"
+        rows.append(RoundTarget(round_id=rnd.id, person_id=pid, address_id=aid, building_key=buildings.get(aid),
+                                source="registry", excluded=excluded, unit_id=uid, unit_path=upath))
+    session.add_all(rows)
+    rnd.targets = len(rows)
+    session.flush()
+    audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
+                 unit=unit_code, targets=rnd.targets, deadline_hours=hours)
+    return rnd
+
+
+def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, reason: str, note: str = "") -> None:
+    """Exclude a target with a reason (away with evidence, hospitalised …)."""
+    actor.require("round.manage")
+    if reason not in EXCLUSION_REASONS:
+        raise ValidationFailed(INVALID_ROUND(), [FieldError("reason", message(
+            "round.reason", _("one of away, hospitalised, central_quarantine, infant, other"))())])
+    get_round(session, actor, round_id)
+    t = scope.get_visible_by(session, actor, RoundTarget, round_id=round_id, person_id=person_id)
+    t.excluded, t.excluded_note = reason, note[:200] or None
+    session.flush()
+    audit.record(session, actor, "round.excluded", object_type="testing_round", object_id=round_id,
+                 person_id=person_id, reason=reason)
+
+
+def get_round(session: Session, actor: Actor, round_id: int) -> TestingRound:
+    actor.require("zone.view")
+    return scope.get_visible(session, actor, TestingRound, round_id)
+
+
+def list_rounds(session: Session, actor: Actor, *, zone_id: int | None = None) -> list[TestingRound]:
+    actor.require("zone.view")
+    stmt = scope.visible(select(TestingRound), actor, TestingRound)
+    if zone_id is not None:
+        stmt = stmt.where(TestingRound.zone_id == zone_id)
+    return list(session.execute(stmt.order_by(TestingRound.id)).scalars())
+
+
+def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
+    """Read what testing knows of the targets' samples collected in the round (from its start to its
+    deadline, as of `at`): the first sample's time, and the single-tube result reported by `at`
+    (positive wins). Returns the targets changed."""
+    from fangkong.testing import service as testing_service
+
+    until = min(rnd.deadline_at, at) + dt.timedelta(seconds=1)
+    pids = list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == rnd.id)).scalars())
+    changes: list[dict[str, Any]] = []
+    for chunk in chunks(pids, 5000):
+        times = testing_service.collected_times(session, chunk, rnd.started_at, until)
+        results = testing_service.sample_results(session, chunk, rnd.started_at, until)
+        for pid in chunk:
+            sampled = min(times[pid]) if times.get(pid) else None
+            seen = [(r, rep) for _t, _c, r, rep in results.get(pid, []) if r and rep is not None and rep <= at]
+            result = "positive" if any(r == "positive" for r, _ in seen) else ("negative" if seen else None)
+            resulted = max((rep for r, rep in seen if r == result), default=None) if result else None
+            changes.append({"pid": pid, "sampled_at": sampled, "result": result, "resulted_at": resulted})
+    n = 0
+    for c in changes:
+        n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                       RoundTarget.person_id == c["pid"])
+                             .values(sampled_at=c["sampled_at"], result=c["result"], resulted_at=c["resulted_at"])
+                             ).rowcount or 0
+    session.expire_all()
+    return n
+
+
+def coverage(session: Session, actor: Actor, *, round_id: int, at: dt.datetime | None = None,
+             refresh_first: bool = True) -> list[CoverageRow]:
+    """Coverage per grid (one GROUP BY over the round's targets): targets, sampled, resulted,
+    positive, excluded; `missing` is what is still to sample."""
+    rnd = get_round(session, actor, round_id)
+    if refresh_first:
+        refresh(session, rnd, at=at or clock.now())
+    return coverage_query(session, actor, round_id=rnd.id)
+
+
+def coverage_query(session: Session, actor: Actor, *, round_id: int) -> list[CoverageRow]:
+    t = RoundTarget
+    stmt = (select(t.unit_id, func.count(), func.count(t.sampled_at), func.count(t.result),
+                   func.sum(case((t.result == "positive", 1), else_=0)),
+                   func.sum(case((t.excluded.is_not(None), 1), else_=0)))
+            .where(t.round_id == round_id).group_by(t.unit_id))
+    stmt = scope.visible(stmt, actor, RoundTarget)
+    rows = session.execute(stmt).all()
+    units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_([r[0] for r in rows]))).scalars()} \
+        if rows else {}
+    out = [CoverageRow(uid, units[uid].code if uid in units else "", units[uid].name if uid in units else "",
+                       int(n), int(s), int(r), int(p or 0), int(e or 0)) for uid, n, s, r, p, e in rows]
+    return sorted(out, key=lambda r: r.unit_code)
+
+
+def missing(session: Session, actor: Actor, *, round_id: int, at: dt.datetime | None = None,
+            refresh_first: bool = True) -> list[tuple[RoundTarget, Person]]:
+    """The targets not yet sampled and not excluded (未采样名单), by grid and building."""
+    rnd = get_round(session, actor, round_id)
+    if refresh_first:
+        refresh(session, rnd, at=at or clock.now())
+    stmt = scope.visible(select(RoundTarget, Person).join(Person, Person.id == RoundTarget.person_id)
+                         .where(RoundTarget.round_id == rnd.id, RoundTarget.sampled_at.is_(None),
+                                RoundTarget.excluded.is_(None)), actor, RoundTarget)
+    return list(session.execute(stmt.order_by(RoundTarget.unit_id, RoundTarget.building_key,
+                                              RoundTarget.person_id)).all())
+
+
+def round_facts(session: Session, zone_id: int, *, at: dt.datetime) -> list[rules.RoundFacts]:
+    """The zone's rounds as the eligibility rule reads them, refreshed as of `at`."""
+    out = []
+    for rnd in session.execute(select(TestingRound).where(TestingRound.zone_id == zone_id,
+                                                          TestingRound.started_at <= at)).scalars().all():
+        refresh(session, rnd, at=at)
+        t = RoundTarget
+        n, excl, neg, pos, last = session.execute(
+            select(func.count(), func.sum(case((t.excluded.is_not(None), 1), else_=0)),
+                   func.sum(case(((t.result == "negative") & t.excluded.is_(None), 1), else_=0)),
+                   func.sum(case((t.result == "positive", 1), else_=0)), func.max(t.resulted_at))
+            .where(t.round_id == rnd.id)).one()
+        out.append(rules.RoundFacts(rnd.id, rnd.started_at, int(n), int(excl or 0), int(neg or 0), int(pos or 0),
+                                    last))
+    return out
+
+
+def create_door_knock_tasks(session: Session, actor: Actor, *, at: dt.datetime) -> dict[str, Any]:
+    """At the pack's share (80 %) of a round's deadline, one task per building whose targets are not
+    all sampled, owned by the building's grid and due at the deadline (上门敲门). Once per round."""
+    from fangkong.kernel.tasks import service as tasks_service
+    from fangkong.zones.kinds import DOOR_KNOCK
+
+    share = policy_service.active_pack(session).zones.door_knock_share
+    made = rounds_seen = 0
+    for rnd in session.execute(select(TestingRound).where(TestingRound.knocked_at.is_(None),
+                                                          TestingRound.deadline_at > at)).scalars().all():
+        if rnd.started_at + (rnd.deadline_at - rnd.started_at) * share > at:
+            continue
+        rounds_seen += 1
+        refresh(session, rnd, at=at)
+        left: dict[tuple[int, str], list[int]] = {}
+        for t in session.execute(select(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                           RoundTarget.sampled_at.is_(None),
+                                                           RoundTarget.excluded.is_(None))).scalars():
+            left.setdefault((t.unit_id, t.building_key or "-"), []).append(t.person_id)
+        items = [tasks_service.NewTask(kind=DOOR_KNOCK, title=f"上门敲门: {building} 尚有 {len(pids)} 人未采样",
+                                       unit_id=unit_id, subject_type="testing_round", subject_id=rnd.id,
+                                       due_at=rnd.deadline_at, detail={"building": building, "person_ids": pids})
+                 for (unit_id, building), pids in sorted(left.items())]
+        if items:
+            tasks_service.create_tasks(session, actor, items)
+            made += len(items)
+        rnd.knocked_at = at
+    session.flush()
+    return {"rounds": rounds_seen, "tasks": made}
+
+
+def targets_of(session: Session, round_id: int) -> Sequence[int]:
+    return list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == round_id)).scalars())

@@ -1,0 +1,127 @@
+"""The zones' command line on an initialised database of its own (other systems' scripts call these)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import BACKENDS
+from own_database import initialised_database
+from sqlalchemy.orm import sessionmaker
+from zone_factories import build_city, sample, t
+
+from fangkong.zones.models import Zone
+
+
+@pytest.fixture(params=BACKENDS)
+def operator_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[sessionmaker, dict]]:
+    with initialised_database(request.param, tmp_path, monkeypatch, "zones") as (url, factory):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+        env.update(FANGKONG_DATA_DIR=str(tmp_path), FANGKONG_DATABASE_URL=url, LANG="en_US.UTF-8",
+                   LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(1, 10).isoformat(), PYTHONPATH=os.environ.get("PYTHONPATH", ""))
+        yield factory, env
+    monkeypatch.undo()
+
+
+def _run(env: dict[str, str], *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
+    if now:
+        env = {**env, "FANGKONG_NOW": now}
+    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig") as fh:
+        return list(csv.reader(fh))
+
+
+def test_draw_round_coverage_eligibility_lift_from_the_command_line(operator_db, tmp_path: Path) -> None:
+    factory, env = operator_db
+    with factory() as session:
+        city = build_city(session)
+        session.commit()
+    addresses = tmp_path / "addresses.txt"
+    addresses.write_text("花园路8号1栋\n", encoding="utf-8")
+    r = _run(env, "zones", "draw", "--level", "high", "--addresses", str(addresses), "--reason", "病例 C1", "--json")
+    assert r.returncode == 0, r.stderr
+    drawn = json.loads(r.stdout)
+    assert {k: drawn[k] for k in ("addresses", "households", "residents")} == {"addresses": 2, "households": 2,
+                                                                                "residents": 4}
+    zone_id = drawn["zone_id"]
+    # an address outside the gazetteer: exit 1, the closest entries named, nothing stored
+    bad = tmp_path / "bad.txt"
+    bad.write_text("花园路8号1栋109室\n", encoding="utf-8")
+    r = _run(env, "zones", "draw", "--level", "high", "--addresses", str(bad), "--reason", "x")
+    assert r.returncode == 1 and "花园路8号1栋101室" in r.stderr
+    assert _run(env, "zones", "draw", "--level", "severe", "--grid", "x", "--reason", "x").returncode == 2
+    listed = json.loads(_run(env, "zones", "list", "--json").stdout)
+    assert [(z["zone_id"], z["level"], z["residents"]) for z in listed] == [(zone_id, "high", 4)]
+
+    r = _run(env, "rounds", "start", "--zone", str(zone_id), "--json", now=t(8, 8).isoformat())
+    assert r.returncode == 0, r.stderr
+    rnd = json.loads(r.stdout)
+    assert rnd["targets"] == 4
+    with factory() as session:
+        for seq in sorted(city.people.values())[:3]:
+            sample(session, city, seq, t(8, 9))
+        session.commit()
+    out = tmp_path / "coverage.csv"
+    r = _run(env, "rounds", "coverage", str(rnd["round_id"]), "--at", "2022-04-08 18:00", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert _csv(out) == [["unit_code", "unit_name", "targets", "sampled", "resulted", "positive", "excluded", "missing"],
+                         [city.grid1.code, "花园一网格", "4", "3", "3", "0", "0", "1"]]
+    miss = tmp_path / "missing.csv"
+    r = _run(env, "rounds", "coverage", str(rnd["round_id"]), "--missing", "--out", str(miss), "--at", "2022-04-08 18:00")
+    rows = _csv(miss)
+    assert rows[0] == ["person_id", "name", "id_number", "phone", "address", "unit_code"]
+    assert len(rows) == 2 and "********" in rows[1][2] and "****" in rows[1][3]
+
+    elig = tmp_path / "eligibility.csv"
+    r = _run(env, "zones", "eligibility", "--at", "2022-04-09 08:00", "--out", str(elig))
+    assert r.returncode == 0, r.stderr
+    assert _csv(elig) == [["zone_id", "level", "last_infection_at", "qualifying_round", "eligible_on", "next_level"],
+                          [str(zone_id), "high", "", "", "", "medium"]]
+    r = _run(env, "zones", "lift", str(zone_id), "--at", "2022-04-09 08:00")
+    assert r.returncode == 1 and "not eligible" in r.stderr
+    with factory() as session:
+        sample(session, city, sorted(city.people.values())[3], t(8, 12))
+        session.commit()
+    r = _run(env, "zones", "eligibility", "--at", "2022-04-09 08:00", "--out", str(elig))
+    assert _csv(elig)[1] == [str(zone_id), "high", "", str(rnd["round_id"]), "2022-04-09", "medium"]
+
+    # the national list: exported and read back by intake's import (nothing new)
+    national = tmp_path / "national.csv"
+    r = _run(env, "zones", "national-list", "--out", str(national), now=t(9, 8).isoformat())
+    assert r.returncode == 0, r.stderr
+    assert _csv(national)[1][:5] == ["江苏省", "常州市", "武进区", "花园路8号1栋", "高"]
+    report = tmp_path / "report.csv"
+    r = _run(env, "import", "risk-areas", str(national), "--report", str(report))
+    assert r.returncode == 0, r.stderr
+    assert [row[1] for row in _csv(report)[1:]] == ["duplicate"]
+
+    r = _run(env, "zones", "lift", str(zone_id), "--at", "2022-04-09 08:00", "--json", now=t(9, 8).isoformat())
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"zone_id": zone_id, "level": "medium", "measures_ended": 4, "override": False}
+    r = _run(env, "zones", "lift", str(zone_id), "--override", "--reason", "指挥部决定", "--json",
+             now=t(9, 9).isoformat())
+    assert json.loads(r.stdout)["level"] == "low"
+
+    # zones by file: one accepted, one outside the gazetteer, and again: duplicate
+    f = tmp_path / "zones.csv"
+    f.write_text("zone_ref,level,units,addresses,starts_at,reason\nZ1,中,32041200100102,,2022-04-10 08:00,病例 C2\n"
+                 "Z2,high,,花园路99号,2022-04-10 08:00,病例 C3\n", encoding="utf-8")
+    r = _run(env, "import", "zones", str(f), "--report", str(report))
+    assert r.returncode == 0, r.stderr
+    rows = _csv(report)
+    assert [(x[0], x[1]) for x in rows[1:]] == [("2", "accepted"), ("3", "rejected")]
+    assert rows[2][3].startswith("addresses: ")
+    r = _run(env, "import", "zones", str(f), "--report", str(report))
+    assert [x[1] for x in _csv(report)[1:]] == ["duplicate", "rejected"]
+    with factory() as session:
+        assert session.query(Zone).filter(Zone.ref == "Z1").one().level == "medium"

@@ -1,0 +1,94 @@
+"""Zones over real HTTP: the drawing page's preview and draw, the zone page with its eligibility and the
+lift, a round's coverage and the doors list, the JSON API, and jurisdiction (404 outside)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from signin import sign_in
+from sqlalchemy.orm import Session, sessionmaker
+from zone_factories import PASSWORD, build_city, sample, t, user
+
+from fangkong.app import create_app
+from fangkong.kernel import clock
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.zones.models import Zone
+
+
+@pytest.fixture
+def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(create_app(session_factory=session_factory), raise_server_exceptions=False) as c:
+        yield c
+
+
+def login(client: TestClient, username: str) -> str:
+    r = sign_in(client, username, PASSWORD)
+    assert r.status_code == 303, r.text
+    m = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text)
+    assert m is not None
+    return m.group(1)
+
+
+def test_draw_preview_detail_round_doors_and_api(client: TestClient, session: Session) -> None:
+    city = build_city(session)
+    user(session, "z_district", "district", city.district)
+    other = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="320411", name="新北区", level="district",
+                                              parent_code=None)
+    user(session, "z_other", "district", other)
+    session.flush()
+    with clock.frozen(t(1, 10)):
+        csrf = login(client, "z_district")
+        page = client.get("/zones")
+        assert page.status_code == 200 and 'data-testid="unit-tree"' in page.text and "花园二网格" in page.text
+        preview = client.post("/zones/preview", data={"csrf_token": csrf, "addresses": "花园路8号1栋\n"},
+                              headers={"X-CSRF-Token": csrf})
+        assert preview.status_code == 200 and "2 个地址、2 户和 4 名登记居民" in preview.text, preview.text
+        bad = client.post("/zones/preview", data={"csrf_token": csrf, "addresses": "花园路8号1栋109室"},
+                          headers={"X-CSRF-Token": csrf})
+        assert "花园路8号1栋101室" in bad.text and 'data-testid="preview-issues"' in bad.text
+        refused = client.post("/zones", data={"csrf_token": csrf, "level": "high", "reason": "",
+                                              "addresses": "花园路8号1栋"})
+        assert refused.status_code == 422 and 'data-testid="draw-error"' in refused.text
+        drawn = client.post("/zones", data={"csrf_token": csrf, "level": "high", "reason": "病例 C1",
+                                            "addresses": "花园路8号1栋"}, follow_redirects=False)
+        assert drawn.status_code == 303, drawn.text
+        zone_id = int(drawn.headers["location"].rsplit("/", 1)[1])
+        detail = client.get(f"/zones/{zone_id}")
+        assert detail.status_code == 200 and "高风险区" in detail.text and 'data-testid="eligibility"' in detail.text
+        assert [z["residents"] for z in client.get("/api/v1/zones").json()] == [4]
+    with clock.frozen(t(8, 8)):
+        csrf = login(client, "z_district")  # a week later: the session has expired
+        started = client.post(f"/zones/{zone_id}/rounds", data={"csrf_token": csrf}, follow_redirects=False)
+        assert started.status_code == 303 and started.headers["location"].startswith("/rounds/"), started.headers
+        round_id = int(started.headers["location"].rsplit("/", 1)[1])
+    seqs = sorted(city.people.values())
+    for s in seqs[:3]:
+        sample(session, city, s, t(8, 9))
+    with clock.frozen(t(8, 18)):
+        csrf = login(client, "z_district")
+        cov = client.get(f"/rounds/{round_id}")
+        assert cov.status_code == 200 and 'data-testid="missing-total">1<' in cov.text
+        doors = client.get(f"/rounds/{round_id}/doors")
+        assert 'data-testid="doors-count">1<' in doors.text and "花园路8号1栋" in doors.text
+        api = client.get(f"/api/v1/rounds/{round_id}/coverage").json()
+        assert [(c["targets"], c["sampled"], c["missing"]) for c in api] == [(4, 3, 1)]
+    sample(session, city, seqs[3], t(8, 12))
+    with clock.frozen(t(9, 8)):
+        csrf = login(client, "z_district")
+        e = client.get(f"/api/v1/zones/{zone_id}/eligibility").json()
+        assert (e["eligible"], e["qualifying_round"], e["eligible_on"]) == (True, round_id, "2022-04-09")
+        lifted = client.post(f"/zones/{zone_id}/lift", data={"csrf_token": csrf, "reason": ""},
+                             follow_redirects=False)
+        assert lifted.status_code == 303
+        assert session.get(Zone, zone_id).level == "medium"
+        # not eligible again yet: 409 without an override
+        assert client.post(f"/api/v1/zones/{zone_id}/lift", json={}, headers={"X-CSRF-Token": csrf}).status_code == 409
+        client.post("/logout", data={"csrf_token": csrf})
+        login(client, "z_other")
+        assert client.get(f"/zones/{zone_id}").status_code == 404
+        assert client.get("/api/v1/zones").json() == []
+        assert client.get(f"/api/v1/rounds/{round_id}/coverage").status_code == 404
