@@ -73,6 +73,9 @@ PERMISSIONS: dict[str, str] = {
     "testing.result": "报送检测结果",
     "testing.enrol": "纳入名单、申报人数",
     "testing.view": "查看应检尽检",
+    # command (指挥部)
+    "command.view": "查看指挥部指标、大屏和日报",
+    "command.snapshot": "冻结和重算每日指标(更正)",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -121,6 +124,8 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},
     "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
                      "viewer", "enterprise"},
+    "command.view": {"command", "district", "street", "community", "inspector", "viewer"},
+    "command.snapshot": {"command"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:
