@@ -95,7 +95,7 @@ def test_scope_day_and_unknown_indicator(session) -> None:
     tree = build_tree(session)
     leads_of_the_day(session, tree)
     # a district sees its own subtree only; another district is a 404
-    t, rows = _table(session, actor(tree.d1, "district", "d1"))
+    t, _rows = _table(session, actor(tree.d1, "district", "d1"))
     assert {r.unit_code for r in t.rows} == {"D1", "S1", "G1", "G2"}
     with pytest.raises(NotFound):
         _table(session, actor(tree.d1, "district", "d1"), unit_code="D2")
