@@ -11,7 +11,7 @@ import typer
 
 from fangkong.cli import app
 from fangkong.command import jobs as _jobs  # noqa: F401  (registers command.daily_snapshot)
-from fangkong.kernel.cli_support import EXIT_USAGE, cli_session, fail, print_rows
+from fangkong.kernel.cli_support import EXIT_USAGE, cli_session, fail, print_rows, report_app
 from fangkong.kernel.i18n import _
 
 
@@ -60,3 +60,24 @@ def indicators_cmd(
         fail(f"{out}: {exc.strerror}")
     state = _("frozen, version {v}").format(v=table.version) if table.frozen else _("live, not frozen")
     typer.echo(_("{n} rows for {day} ({state}) → {out}").format(n=len(rows), day=table.day, state=state, out=out))
+
+
+@report_app.command("daily", help=_("The daily report (日报) of a day's indicators by unit, from the frozen snapshot "
+                                    "(watermarked 未截止 before it): XLSX or PDF by the file's suffix."))
+def report_daily_cmd(
+    day: str = typer.Option(..., "--day", help=_("The day (YYYY-MM-DD).")),
+    unit: str = typer.Option(None, "--unit", help=_("The unit whose subtree to report (unit code; default the root).")),
+    out: Path = typer.Option(..., "--out", help=_("Output file (.xlsx or .pdf).")),
+) -> None:
+    from fangkong.command.service.report import write_report
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    if out.suffix.lower() not in (".xlsx", ".pdf"):
+        fail(_("--out must end in .xlsx or .pdf"), EXIT_USAGE)
+    when = _day(day)
+    assert when is not None
+    with cli_session() as session:
+        report = write_report(session, SYSTEM_ACTOR, day=when, unit_code=unit, out=out)
+    state = _("frozen, version {v}").format(v=report.table.version) if report.table.frozen else \
+        _("live, not frozen")
+    typer.echo(_("Daily report for {day} ({state}) → {out}").format(day=when, state=state, out=out))

@@ -116,13 +116,11 @@ def import_outcomes_cmd(
                                             "controlled_at, measure.")),
     report: Path = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
-    from fangkong.intake.headers import OUTCOME_COLUMNS
-    from fangkong.intake.service import import_outcomes
-    from fangkong.kernel.tabular import read_table, run_import
+    from fangkong.intake.service import import_outcomes_file
+    from fangkong.kernel.tabular import run_import
 
     def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
-        table = read_table(path, OUTCOME_COLUMNS, required_any=["source_ref"])
-        return table.report(import_outcomes(session, actor, rows=list(table), filename=path.name))
+        return import_outcomes_file(session, actor, path)
 
     run_import(_("Importing feedback sheets"), file, report, work, ["lead_id", "measure_id"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.messages import FieldIssue, Term, _, message
 from fangkong.kernel.policy import service as policy_service
-from fangkong.kernel.tabular import ReportRow, Row
+from fangkong.kernel.tabular import ReportRow, Row, read_table
 from fangkong.kernel.tasks import service as tasks_service
 
 #: words a sheet may use → outcome
@@ -141,3 +142,11 @@ def _apply(session: Session, actor: Actor, pack: Any, lead: Lead, *, outcome: st
     audit.record(session, actor, "intake.lead_verified", object_type="lead", object_id=lead.id,
                  outcome_code=code, status=lead.status, measure_id=lead.measure_id, via="outcomes")
     return "accepted"
+
+
+def import_outcomes_file(session: Session, actor: Actor, path: Path) -> list[ReportRow]:
+    """`fangkong import outcomes FILE` (CSV or XLSX). Raises UnusableFile."""
+    from fangkong.intake.headers import OUTCOME_COLUMNS
+
+    table = read_table(path, OUTCOME_COLUMNS, required_any=["source_ref"])
+    return table.report(import_outcomes(session, actor, rows=list(table), filename=path.name))
