@@ -116,3 +116,34 @@ def test_fixed_clock_refused_in_production(tmp_path: Path, monkeypatch) -> None:
         engine.dispose()
         monkeypatch.undo()
         reset_settings_cache()
+
+
+def test_orders_from_the_command_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8",
+               FANGKONG_NOW="2022-04-18T09:00:00+08:00")
+    assert _run(env, "init", "--mode", "test").returncode == 0
+    units = _write(tmp_path / "units.csv", [["code", "name", "parent_code", "level"], ["D1", "甲区", "", "district"],
+                                            ["G1", "一网格", "D1", "grid"], ["G2", "二网格", "D1", "grid"]])
+    assert _run(env, "import", "units", str(units)).returncode == 0
+    for name, role, unit in [("chief", "command", "000000"), ("grid1", "grid", "G1"), ("grid2", "grid", "G2")]:
+        r = subprocess.run([str(FANGKONG), "users", "add", name, "--role", role, "--unit", unit, "--password-stdin"],
+                           env=env, input="correct-horse-9\n", capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, r.stderr
+    r = _run(env, "orders", "issue", "--title", "核查返乡人员", "--to-level", "grid", "--under", "D1", "--evidence",
+             "--as", "chief", "--json")
+    assert r.returncode == 0, r.stderr
+    made = json.loads(r.stdout)
+    assert made["targets"] == ["G1", "G2"]
+    oid = str(made["id"])
+    assert _run(env, "orders", "ack", oid, "--as", "grid1").returncode == 0
+    r = _run(env, "orders", "complete", oid, "--as", "grid2")
+    assert r.returncode == 1 and "evidence" in r.stderr  # the order asks for evidence
+    assert _run(env, "orders", "complete", oid, "--as", "grid2", "--evidence", "已落实").returncode == 0
+    r = _run(env, "orders", "show", oid, "--json")
+    targets = {t["unit_code"]: t for t in json.loads(r.stdout)["targets"]}
+    assert (targets["G1"]["status"], targets["G1"]["acknowledged_at"], targets["G1"]["completed_at"]) == (
+        "acknowledged", "2022-04-18T09:00:00+08:00", None)
+    assert targets["G2"]["status"] == "completed" and targets["G2"]["sub_orders"] == []
+    r = _run(env, "jobs", "run", "command.order_escalation", "--json", "--param", "at=2022-04-19T12:00:00+08:00")
+    assert json.loads(r.stdout)["result"] == {"escalated": 0, "overdue": 1}

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -81,3 +82,109 @@ def report_daily_cmd(
     state = _("frozen, version {v}").format(v=report.table.version) if report.table.frozen else \
         _("live, not frozen")
     typer.echo(_("Daily report for {day} ({state}) → {out}").format(day=when, state=state, out=out))
+
+
+orders_app = typer.Typer(help=_("Orders (指令): issue, acknowledge, complete, relay, show."), no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+AS_HELP = _("Act as this user (their role and unit).")
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.replace("，", ",").split(",") if c.strip()] if text else None
+
+
+def _print_order(view: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False))
+        return
+    typer.echo(f"#{view['id']} {view['title']} ({view['unit_code']}, {view['issued_at']})")
+    print_rows(["unit_code", "unit_name", "status", "acknowledged_at", "completed_at"],
+               [[t["unit_code"], t["unit_name"], t["status"], t["acknowledged_at"], t["completed_at"]]
+                for t in view["targets"]])
+
+
+@orders_app.command("issue", help=_("Issue an order to units below yours: --to CODES, or --to-level L --under CODE."))
+def orders_issue(
+    title: str = typer.Option(..., "--title", help=_("Title.")),
+    body: str = typer.Option("", "--body", help=_("Text of the order.")),
+    to: str = typer.Option(None, "--to", help=_("Target unit codes, comma-separated.")),
+    to_level: str = typer.Option(None, "--to-level", help=_("Every unit of this level (grid, community, street …).")),
+    under: str = typer.Option(None, "--under", help=_("… under this unit (code; default yours).")),
+    ack_hours: float = typer.Option(2, "--ack-hours", help=_("Hours to acknowledge (default 2).")),
+    due_hours: float = typer.Option(24, "--due-hours", help=_("Hours to complete (default 24).")),
+    evidence: bool = typer.Option(False, "--evidence", help=_("Completion needs evidence.")),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
+) -> None:
+    from fangkong.command.service import orders
+    from fangkong.kernel.auth import service as auth_service
+
+    with cli_session() as session:
+        actor = auth_service.actor_for(session, as_user)
+        order = orders.issue_order(session, actor, title=title, body=body, to=_codes(to), to_level=to_level,
+                                   under=under, ack_hours=ack_hours, due_hours=due_hours, evidence=evidence)
+        view = orders.show(session, actor, order_id=order.id)
+    if as_json:
+        typer.echo(json.dumps({"id": view["id"], "targets": [t["unit_code"] for t in view["targets"]]},
+                              ensure_ascii=False))
+    else:
+        typer.echo(_("Order {id} issued to {n} units").format(id=view["id"], n=len(view["targets"])))
+
+
+def _act(kind: str, order_id: int, as_user: str, as_json: bool, **kw: Any) -> None:
+    from fangkong.command.service import orders
+    from fangkong.kernel.auth import service as auth_service
+
+    with cli_session() as session:
+        actor = auth_service.actor_for(session, as_user)
+        if kind == "ack":
+            orders.acknowledge(session, actor, order_id=order_id)
+            view = orders.show(session, actor, order_id=order_id)
+        elif kind == "complete":
+            orders.complete(session, actor, order_id=order_id, **kw)
+            view = orders.show(session, actor, order_id=order_id)
+        else:
+            sub = orders.relay(session, actor, order_id=order_id, **kw)
+            view = orders.show(session, actor, order_id=sub.id)
+    if kind == "relay" and as_json:
+        typer.echo(json.dumps({"id": view["id"], "targets": [t["unit_code"] for t in view["targets"]]}))
+        return
+    _print_order(view, as_json)
+
+
+@orders_app.command("ack", help=_("Acknowledge an order for your unit."))
+def orders_ack(order_id: int = typer.Argument(..., help=_("Order id.")),
+               as_user: str = typer.Option(..., "--as", help=AS_HELP),
+               as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
+    _act("ack", order_id, as_user, as_json)
+
+
+@orders_app.command("complete", help=_("Report an order carried out for your unit."))
+def orders_complete(order_id: int = typer.Argument(..., help=_("Order id.")),
+                    evidence: str = typer.Option(None, "--evidence", help=_("What was done (required when the order "
+                                                                             "asks for evidence).")),
+                    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+                    as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
+    _act("complete", order_id, as_user, as_json, evidence=evidence)
+
+
+@orders_app.command("relay", help=_("Relay an order to units below yours (a linked sub-order)."))
+def orders_relay(order_id: int = typer.Argument(..., help=_("Order id.")),
+                 to: str = typer.Option(..., "--to", help=_("Target unit codes, comma-separated.")),
+                 as_user: str = typer.Option(..., "--as", help=AS_HELP),
+                 as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
+    _act("relay", order_id, as_user, as_json, to=_codes(to) or [])
+
+
+@orders_app.command("show", help=_("An order: each target's status, acknowledgement, completion and sub-orders."))
+def orders_show(order_id: int = typer.Argument(..., help=_("Order id.")),
+                as_user: str = typer.Option(None, "--as", help=AS_HELP),
+                as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
+    from fangkong.command.service import orders
+    from fangkong.kernel.auth import service as auth_service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    with cli_session() as session:
+        actor = auth_service.actor_for(session, as_user) if as_user else SYSTEM_ACTOR
+        view = orders.show(session, actor, order_id=order_id)
+    _print_order(view, as_json)

@@ -25,3 +25,14 @@ def daily_snapshot(session: Session, day: str | None = None, recompute: str | No
     when = dt.date.fromisoformat(day) if day else clock.today() - dt.timedelta(days=1)
     again = (recompute or "").strip().lower() in ("1", "true", "yes")
     return service.take_snapshot(session, SYSTEM_ACTOR, day=when, recompute=again, reason=reason)
+
+
+@job("command.order_escalation", schedule="*/10 * * * *",
+     label=N_("Escalate orders not acknowledged in time"))
+def order_escalation(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Targets that did not acknowledge an order by its deadline become `escalated` (their parent unit
+    gets a task to chase them); acknowledged ones past the due time become `overdue`."""
+    from fangkong.command.service import orders
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    return orders.escalate(session, SYSTEM_ACTOR, now=clock.parse_time(at) if at else None)

@@ -1,4 +1,4 @@
-"""The command centre over HTTP: indicators by unit (JSON). Thin: parse, call the service, shape."""
+"""The command centre over HTTP: indicators by unit and orders (JSON). Thin: parse, call the service, shape."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from fangkong.command import service
-from fangkong.command.schemas import IndicatorOut, IndicatorsOut
+from fangkong.command.schemas import CompleteIn, IndicatorOut, IndicatorsOut, OrderIn, OrderOut, RelayIn
+from fangkong.command.service import orders
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
-from fangkong.kernel.web.deps import DbSession
+from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
 api = APIRouter(tags=["command"], responses=ERROR_RESPONSES)
@@ -32,3 +33,42 @@ def get_indicators(session: DbSession, actor: CanView, day: dt.date | None = Non
                          taken_at=clock.iso_local(t.taken_at) if t.taken_at else None,
                          rows=[IndicatorOut(**{k: v for k, v in r.as_dict().items()
                                                if k in IndicatorOut.model_fields}) for r in t.rows])
+
+
+# ---------------------------------------------------------------------------------------------- orders
+
+CanViewOrders = Annotated[Actor, Depends(requires("order.view"))]
+CanIssue = Annotated[Actor, Depends(requires("order.issue"))]
+CanWork = Annotated[Actor, Depends(requires("order.work"))]
+
+
+@api.post("/orders", response_model=OrderOut, status_code=201, summary="Issue an order to units below yours")
+def post_order(body: OrderIn, session: DbSession, actor: CanIssue) -> OrderOut:
+    order = orders.issue_order(session, actor, title=body.title, body=body.body, to=body.to, to_level=body.to_level,
+                               under=body.under, ack_hours=body.ack_hours, due_hours=body.due_hours,
+                               evidence=body.evidence, attachments=body.attachments)
+    return OrderOut(**orders.show(session, actor, order_id=order.id))
+
+
+@api.get("/orders/{order_id}", response_model=OrderOut, summary="An order, its targets and their sub-orders")
+def get_order(order_id: RowId, session: DbSession, actor: CanViewOrders) -> OrderOut:
+    return OrderOut(**orders.show(session, actor, order_id=order_id))
+
+
+@api.post("/orders/{order_id}/ack", response_model=OrderOut, summary="Acknowledge an order for your unit")
+def ack_order(order_id: RowId, session: DbSession, actor: CanWork) -> OrderOut:
+    orders.acknowledge(session, actor, order_id=order_id)
+    return OrderOut(**orders.show(session, actor, order_id=order_id))
+
+
+@api.post("/orders/{order_id}/complete", response_model=OrderOut, summary="Report an order carried out")
+def complete_order(order_id: RowId, body: CompleteIn, session: DbSession, actor: CanWork) -> OrderOut:
+    orders.complete(session, actor, order_id=order_id, evidence=body.evidence)
+    return OrderOut(**orders.show(session, actor, order_id=order_id))
+
+
+@api.post("/orders/{order_id}/relay", response_model=OrderOut, status_code=201,
+          summary="Relay an order to units below yours (a linked sub-order)")
+def relay_order(order_id: RowId, body: RelayIn, session: DbSession, actor: CanWork) -> OrderOut:
+    sub = orders.relay(session, actor, order_id=order_id, to=body.to)
+    return OrderOut(**orders.show(session, actor, order_id=sub.id))
