@@ -23,8 +23,8 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 155 operations × 3 relations = 6,045 cells. 56 operations name a record in
-their path; the other 98 (lists, forms, creations) have no foreign record to name, so their three
+Matrix size: 13 roles × 160 operations × 3 relations = 6,240 cells. 60 operations name a record in
+their path; the other 100 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
 3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
 role with the own record, an allowed role with the own record and one foreign record, the sibling's
@@ -74,6 +74,11 @@ OWN_ANSWERS: dict[tuple[str, str], tuple[set[int], str]] = {
     ("POST", "/report"): ({403}, "a public form with its own CSRF pair, which an empty form lacks"),
     ("POST", "/tip"): ({403}, "a public form with its own CSRF pair, which an empty form lacks"),
     ("POST", "/my-test"): ({404}, "no results for the (empty) numbers typed: the citizen's page says so"),
+    # an order's own record is one to the unit itself: a role sitting above that unit sees it but is no
+    # target of it, and only a target acknowledges, completes or relays (issue #16: 403)
+    ("POST", "/api/v1/orders/{order_id}/ack"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/api/v1/orders/{order_id}/complete"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/api/v1/orders/{order_id}/relay"): ({403}, "the caller's unit is not the order's target"),
 }
 #: the world's import job belongs to another user of the unit and is a lead import: following it needs
 #: the permission to import leads (`kernel.imports.service.get_job`)
@@ -93,6 +98,8 @@ BODIES: dict[tuple[str, str], Any] = {
         {"name": "某人", "id_number": foreign["id_number"], "phone": foreign["phone"], "source_ref": "matrix"}]},
     ("POST", "/api/v1/persons/{person_id}/unmask"): {"field": "phone"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
+    ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
+    ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},

@@ -32,7 +32,6 @@ UNKNOWN_LEVEL = message("order.unknown_level", _("one of %(levels)s"))
 BAD_HOURS = message("order.hours", _("hours between 0.1 and 720"))
 NOT_TARGETED = message("order.not_targeted", _("your unit is not a target of order %(id)s"))
 EVIDENCE_REQUIRED = message("order.evidence_required", _("required"))
-ALREADY = message("order.already", _("order %(id)s is already %(status)s for your unit"))
 
 
 class NotTargeted(DomainError):
