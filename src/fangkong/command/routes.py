@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 
 from fangkong.command import service
 from fangkong.command.schemas import CompleteIn, IndicatorOut, IndicatorsOut, OrderIn, OrderOut, RelayIn
-from fangkong.command.service import orders
-from fangkong.kernel import clock
+from fangkong.command.service import orders, panels
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.web.deps import DbSession, RowId
+from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
+from fangkong.kernel.web.templating import render
 
 api = APIRouter(tags=["command"], responses=ERROR_RESPONSES)
 
@@ -72,3 +76,26 @@ def complete_order(order_id: RowId, body: CompleteIn, session: DbSession, actor:
 def relay_order(order_id: RowId, body: RelayIn, session: DbSession, actor: CanWork) -> OrderOut:
     sub = orders.relay(session, actor, order_id=order_id, to=body.to)
     return OrderOut(**orders.show(session, actor, order_id=sub.id))
+
+
+# ------------------------------------------------------------------------------------------ big screen
+
+pages = APIRouter(include_in_schema=False)
+register_nav("command_screen", N_("Command screen"), "/command/screen", "command.view", 5)
+
+
+@api.get("/command/panels/{panel}", summary="One panel of the big screen: kpis, trends, rankings or orders")
+def get_panel(panel: Annotated[str, Path(max_length=16)], session: DbSession, actor: CanView,
+              unit: UnitCode = None, day: dt.date | None = None) -> dict:
+    return panels.panel(session, actor, panel, unit_code=unit, day=day)
+
+
+@pages.get("/command/screen")
+def screen_page(request: Request, session: DbSession, actor: CanView, unit: UnitCode = None) -> Response:
+    base = scope.visible_unit(session, actor, code=unit) if unit else scope.base_unit(session, actor)
+    chain = []
+    u: Unit | None = base
+    while u is not None and scope.sees(actor, u):
+        chain.insert(0, u)
+        u = session.get(Unit, u.parent_id) if u.parent_id else None
+    return render(request, "command/screen.html", unit=base, chain=chain, today=clock.today().isoformat())
