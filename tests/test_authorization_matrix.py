@@ -23,8 +23,8 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 160 operations × 3 relations = 6,240 cells. 60 operations name a record in
-their path; the other 100 (lists, forms, creations) have no foreign record to name, so their three
+Matrix size: 13 roles × 162 operations × 3 relations = 6,318 cells. 60 operations name a record in
+their path; the other 102 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
 3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
 role with the own record, an allowed role with the own record and one foreign record, the sibling's
@@ -65,7 +65,7 @@ from fangkong.kernel.web.permissions import EXPORT_KIND, PERMISSION, PUBLIC, SEL
 ROOT = Path(__file__).resolve().parents[1]
 RELATION_NAMES = ("own", "sibling", "parent")
 #: path parameters that are not a jurisdiction's row: the same value for every relation
-GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx"}
+GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "panel": "kpis"}
 #: answers about the request itself, not about who asks
 REQUEST_ERRORS = {400, 409, 410, 413, 415, 422, 429}
 #: routes whose own answer may be something else, and why

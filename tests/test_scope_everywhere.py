@@ -64,6 +64,7 @@ NOT_A_LIST: dict[str, str] = {
     "/api/v1/me": "who the caller is", "/login": "the sign-in form", "/": "the home page: counts and links",
     "/leads/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
     "/my-test": "a citizen's own results, by the citizen's own numbers",
+    "/command/screen": "the big screen's frame: its numbers come from the panels API, checked as lists",
 }
 #: lists that are the same for everyone by design
 GLOBAL: dict[str, str] = {
@@ -93,9 +94,10 @@ SUBJECT_QUERY: dict[str, str] = {
 }
 #: path parameters that name a kind of list, not a row: the route is a list for each value
 def _enumerated() -> dict[str, list[str]]:
+    from fangkong.command.service.panels import PANELS
     from fangkong.kernel import export
 
-    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"]}
+    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"], "panel": list(PANELS)}
 
 
 

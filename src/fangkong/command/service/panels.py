@@ -44,6 +44,10 @@ def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None) ->
     return t.unit_code, own, t.rows
 
 
+def _name(own: dict[str, IndicatorRow]) -> str:
+    return next(iter(own.values())).unit_name if own else ""
+
+
 def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = None,
           day: dt.date | None = None) -> dict[str, Any]:
     """One panel of the screen for a unit's subtree (default the caller's) on day D (default today)."""
@@ -64,7 +68,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                 delta = round(float(now["value"]) - float(before["value"]), 4)
             items.append({**now, "yesterday": before["value"] if before else None, "delta": delta,
                           "list": LISTS.get(k, "").format(day=day.isoformat()) or None})
-        return {"panel": name, "day": day.isoformat(), "unit_code": code, "items": items}
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(today), "items": items}
     if name == "trends":
         days = [day - dt.timedelta(days=i) for i in range(13, -1, -1)]
         series: dict[str, list[Any]] = {k: [] for k in TRENDS}
@@ -76,7 +80,8 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                 r = own.get(k)
                 names[k] = r.name_zh if r else k
                 series[k].append(r.value if r else None)
-        return {"panel": name, "day": day.isoformat(), "unit_code": code, "days": [d.isoformat() for d in days],
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
+                "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
     if name == "rankings":
         code, own, rows = _own(session, actor, day, unit_code)
@@ -95,7 +100,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
         out.sort(key=lambda x: (x["cleared"]["value"] is None if x["cleared"] else True,
                                 (x["cleared"] or {}).get("value") or 0, -((x["overdue"] or {}).get("value") or 0),
                                 x["unit_code"]))
-        return {"panel": name, "day": day.isoformat(), "unit_code": code, "units": out}
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own), "units": out}
     # orders: targets in the caller's subtree not yet completed, soonest due first
     stmt = scope.visible(select(OrderTarget, Order, Unit).join(Order, Order.id == OrderTarget.order_id)
                          .join(Unit, Unit.id == OrderTarget.unit_id)
