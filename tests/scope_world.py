@@ -201,6 +201,13 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     fed.add("contact_id", reports[0].contact_id)
     # an inspector's finding on the venue (still open)
     fed.add("flag_id", venues_service.flag_venue(session, s, place_id=venue.id, reason=f"{t}未扫码").id)
+    # an order (指令) to the unit from the root (the root's own: to a demo-city district outside the tree)
+    from fangkong.command.service import orders as orders_service
+
+    to = unit.code if unit.parent_id is not None else session.execute(
+        select(Unit.code).where(Unit.level == "district", ~Unit.code.like("SCOPE%")).order_by(Unit.id).limit(1)
+    ).scalar_one()
+    fed.add("order_id", orders_service.issue_order(session, s, title=f"{t}指令", to=[to]).id)
     # a user of the unit: their own audited actions, and an import job of theirs
     username = f"u{t}"
     auth_service.create_user(session, s, username=username, role="checkpoint", unit_code=unit.code,

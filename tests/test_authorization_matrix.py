@@ -65,7 +65,7 @@ from fangkong.kernel.web.permissions import EXPORT_KIND, PERMISSION, PUBLIC, SEL
 ROOT = Path(__file__).resolve().parents[1]
 RELATION_NAMES = ("own", "sibling", "parent")
 #: path parameters that are not a jurisdiction's row: the same value for every relation
-GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx"}
+GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "panel": "kpis"}
 #: answers about the request itself, not about who asks
 REQUEST_ERRORS = {400, 409, 410, 413, 415, 422, 429}
 #: routes whose own answer may be something else, and why
@@ -74,6 +74,11 @@ OWN_ANSWERS: dict[tuple[str, str], tuple[set[int], str]] = {
     ("POST", "/report"): ({403}, "a public form with its own CSRF pair, which an empty form lacks"),
     ("POST", "/tip"): ({403}, "a public form with its own CSRF pair, which an empty form lacks"),
     ("POST", "/my-test"): ({404}, "no results for the (empty) numbers typed: the citizen's page says so"),
+    # an order's own record is one to the unit itself: a role sitting above that unit sees it but is no
+    # target of it, and only a target acknowledges, completes or relays (issue #16: 403)
+    ("POST", "/api/v1/orders/{order_id}/ack"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/api/v1/orders/{order_id}/complete"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/api/v1/orders/{order_id}/relay"): ({403}, "the caller's unit is not the order's target"),
 }
 #: the world's import job belongs to another user of the unit and is a lead import: following it needs
 #: the permission to import leads (`kernel.imports.service.get_job`)
@@ -93,6 +98,8 @@ BODIES: dict[tuple[str, str], Any] = {
         {"name": "某人", "id_number": foreign["id_number"], "phone": foreign["phone"], "source_ref": "matrix"}]},
     ("POST", "/api/v1/persons/{person_id}/unmask"): {"field": "phone"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
+    ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
+    ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},

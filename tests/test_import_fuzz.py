@@ -42,9 +42,10 @@ class Importer:
 
 
 def _importers() -> dict[str, Importer]:
-    from fangkong.intake.headers import LEAD_COLUMNS, RISK_AREA_COLUMNS
+    from fangkong.intake.headers import LEAD_COLUMNS, OUTCOME_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
+    from fangkong.intake.service.outcomes import import_outcomes_file
     from fangkong.kernel.jurisdictions import service as jurisdictions
     from fangkong.testing import service as testing
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
@@ -57,6 +58,7 @@ def _importers() -> dict[str, Importer]:
         "units": Importer(jurisdictions.UNIT_COLUMNS, lambda s, p: jurisdictions.import_units(s, a, p)),
         "addresses": Importer(jurisdictions.ADDRESS_COLUMNS, lambda s, p: jurisdictions.import_addresses(s, a, p)),
         "leads": Importer(LEAD_COLUMNS, lambda s, p: import_leads_file(s, a, p, channel="bigdata").rows),
+        "outcomes": Importer(OUTCOME_COLUMNS, lambda s, p: import_outcomes_file(s, a, p)),
         "risk-areas": Importer(RISK_AREA_COLUMNS, lambda s, p: _run_risk_areas(s, a, p, progress=lambda n: None)),
         "roster": Importer(ROSTER_COLUMNS, lambda s, p: testing.import_roster(
             s, a, p, group_code="courier_delivery_rider", employer_ref="FUZZ-EMPLOYER")),

@@ -66,6 +66,7 @@ NOT_A_LIST: dict[str, str] = {
     "/my-test": "a citizen's own results, by the citizen's own numbers",
     "/epasses/verify": "the e-pass verify form (a verdict needs a scanned token)",
     "/v": "the e-pass verify form a pass's QR link opens",
+    "/command/screen": "the big screen's frame: its numbers come from the panels API, checked as lists",
 }
 #: lists that are the same for everyone by design
 GLOBAL: dict[str, str] = {
@@ -96,9 +97,10 @@ SUBJECT_QUERY: dict[str, str] = {
 }
 #: path parameters that name a kind of list, not a row: the route is a list for each value
 def _enumerated() -> dict[str, list[str]]:
+    from fangkong.command.service.panels import PANELS
     from fangkong.kernel import export
 
-    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"]}
+    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"], "panel": list(PANELS)}
 
 
 

@@ -109,6 +109,22 @@ def import_risk_areas_cmd(
     run_import(_("Importing risk areas"), file, report, work, ["risk_area_id"])
 
 
+@import_app.command("outcomes", help=_("Import feedback sheets (核查反馈表): source_ref, channel, outcome (started or "
+                                        "false_lead), managed_at, controlled_at, measure; times from the sheet."))
+def import_outcomes_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX with the columns source_ref, channel, outcome, managed_at, "
+                                            "controlled_at, measure.")),
+    report: Path = typer.Option(None, "--report", help=REPORT_HELP),
+) -> None:
+    from fangkong.intake.service import import_outcomes_file
+    from fangkong.kernel.tabular import run_import
+
+    def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
+        return import_outcomes_file(session, actor, path)
+
+    run_import(_("Importing feedback sheets"), file, report, work, ["lead_id", "measure_id"])
+
+
 @export_app.command("leads", help=_("Export leads, one row each (ID and phone masked unless --unmasked)."))
 def export_leads_cmd(
     out: Path = typer.Option(..., "--out", help=_("Output file, .csv or .xlsx.")),

@@ -100,3 +100,13 @@ def parse_level(text: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- time
 
+
+#: the feedback sheet (核查反馈表): what was done about each pushed lead, and when
+OUTCOME_COLUMNS: dict[str, list[str]] = {
+    "source_ref": ["来源编号", "线索编号", "推送编号", "编号", "source_ref", "source ref", "reference"],
+    "channel": ["渠道", "来源渠道", "线索渠道", "channel"],
+    "outcome": ["核查结果", "结果", "处置结果", "outcome", "result"],
+    "managed_at": ["核查时间", "即管时间", "核查完成时间", "managed_at", "managed at", "verified at"],
+    "controlled_at": ["管控时间", "即控时间", "落实管控时间", "controlled_at", "controlled at"],
+    "measure": ["管控措施", "措施", "measure"],
+}

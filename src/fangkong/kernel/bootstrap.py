@@ -33,6 +33,9 @@ class ModeMismatch(RuntimeError):
 
 
 UNKNOWN_MODE = message("mode.unknown", _("unknown mode %(mode)s; choose one of %(modes)s"))
+FIXED_CLOCK_IN_PRODUCTION = message("mode.fixed_clock", _(
+    "FANGKONG_NOW is set, but this is a production database: unset it (a fixed clock works only in a "
+    "database made by `fangkong init --mode test` or `--mode drill`)"))
 OTHER_MODE = message("mode.mismatch", _("this database was initialised in %(stored)s mode, not %(mode)s"))
 
 
@@ -73,7 +76,13 @@ def initialise(engine: Engine, session: Session, *, mode: str | None = None) -> 
 
 
 def load_mode(session: Session) -> str:
-    """Read the stored mode into the clock (app and CLI start-up)."""
+    """Read the stored mode into the clock (app and CLI start-up). A production database refuses to
+    start with `FANGKONG_NOW` set (decisions.md, "Clock and modes"): a fixed clock there would date
+    real records wrongly."""
+    from fangkong.settings import get_settings
+
     mode = get_setting(session, "mode") or "production"
+    if mode == "production" and get_settings().now:
+        raise ModeMismatch(FIXED_CLOCK_IN_PRODUCTION())
     clock.configure(mode)
     return mode

@@ -139,7 +139,7 @@ def describe_error(exc: Any) -> str:
 def cli_session() -> Iterator[Any]:
     """The unit of work of one command: the stored mode loaded into the clock, committed at the end;
     a domain error becomes a clean error line and exit 1 (nothing stored)."""
-    from fangkong.kernel.bootstrap import load_mode
+    from fangkong.kernel.bootstrap import ModeMismatch, load_mode
     from fangkong.kernel.db import unit_of_work
     from fangkong.kernel.errors import DomainError
 
@@ -147,7 +147,7 @@ def cli_session() -> Iterator[Any]:
         with unit_of_work() as session:
             load_mode(session)
             yield session
-    except DomainError as exc:
+    except (DomainError, ModeMismatch) as exc:
         fail(describe_error(exc), EXIT_UNUSABLE)
 
 

@@ -16,8 +16,16 @@ from fangkong.intake.service.leads import (
     list_leads,
     open_lead_categories,
 )
+from fangkong.intake.service.outcomes import import_outcomes, import_outcomes_file
 from fangkong.intake.service.persons import split_person
-from fangkong.intake.service.reports import daily_clearance, daily_clearance_by_child, reconciliation
+from fangkong.intake.service.reports import (
+    LeadFact,
+    daily_clearance,
+    daily_clearance_by_child,
+    lead_facts,
+    lead_facts_by_id,
+    reconciliation,
+)
 from fangkong.intake.service.risk_areas import (
     add_risk_area,
     derived_low_areas,
@@ -28,10 +36,10 @@ from fangkong.intake.service.risk_areas import (
 from fangkong.intake.service.verification import record_verification
 
 __all__ = [
-    "IngestResult", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "daily_clearance_by_child",
+    "IngestResult", "LeadFact", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "daily_clearance_by_child",
     "derived_low_areas",
-    "export_leads", "get_lead", "import_leads_file", "import_risk_areas", "ingest_leads",
-    "lead_payload", "lead_states", "leads_of_person", "list_leads",
+    "export_leads", "get_lead", "import_leads_file", "import_outcomes", "import_outcomes_file", "import_risk_areas", "ingest_leads",
+    "lead_facts", "lead_facts_by_id", "lead_payload", "lead_states", "leads_of_person", "list_leads",
     "list_risk_areas", "open_lead_categories", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]

@@ -6,9 +6,10 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.intake.models import AssistRequest, Lead
@@ -191,4 +192,53 @@ def _names(session: Session, ids: list[int]) -> dict[int, str | None]:
     out: dict[int, str | None] = {}
     for i in range(0, len(ids), 500):
         out.update(dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids[i:i + 500]))).all()))
+    return out
+
+
+@dataclass(frozen=True)
+class LeadFact:
+    """A lead's clocks for the command centre's indicators (no personal data): the owning unit's path,
+    receipt, the three clock times, closure and the verification due time (the task's, else receipt
+    plus the pack's `sla_hours.lead_verify`)."""
+
+    unit_path: str
+    received_at: dt.datetime
+    known_at: dt.datetime | None
+    managed_at: dt.datetime | None
+    controlled_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    due_at: dt.datetime
+
+
+def lead_facts(session: Session, base: Unit, *, start: dt.datetime, cutoff: dt.datetime) -> list[LeadFact]:
+    """The leads of `base`'s subtree that a day [start, cutoff) can count (指挥部指标): received before
+    the cut-off and either received in the window, not verified before the window, or with a clock
+    step in it. `base` must be a unit the caller found visible (`scope.visible_unit`); the answer is
+    figures only, so the caller's permission is the command centre's own."""
+    pack = policy_service.active_pack(session)
+    hours = pack.sla_hours["lead_verify"].hours if "lead_verify" in pack.sla_hours else 24
+    stmt = (select(Lead.unit_path, Lead.received_at, Lead.known_at, Lead.managed_at, Lead.controlled_at,
+                   Lead.closed_at, Task.due_at)
+            .outerjoin(Task, Task.id == Lead.verification_task_id)
+            .where(Lead.received_at < cutoff,
+                   or_(Lead.received_at >= start, Lead.managed_at.is_(None), Lead.managed_at >= start,
+                       Lead.known_at >= start, Lead.controlled_at >= start)))
+    stmt = scope.within(stmt, base, Lead)
+    late = dt.timedelta(hours=hours)
+    return [LeadFact(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or r[1] + late) for r in session.execute(stmt)]
+
+
+def lead_facts_by_id(session: Session, lead_ids: Sequence[int]) -> dict[int, LeadFact]:
+    """`LeadFact`s of the given leads by id (a contact's lead, followed by the command centre's
+    `contacts.under_control`); figures only, not narrowed: the caller narrows by `unit_path`."""
+    pack = policy_service.active_pack(session)
+    late = dt.timedelta(hours=pack.sla_hours["lead_verify"].hours if "lead_verify" in pack.sla_hours else 24)
+    ids = sorted({int(i) for i in lead_ids})
+    out: dict[int, LeadFact] = {}
+    for i in range(0, len(ids), 500):
+        for r in session.execute(select(Lead.id, Lead.unit_path, Lead.received_at, Lead.known_at, Lead.managed_at,
+                                        Lead.controlled_at, Lead.closed_at, Task.due_at)
+                                 .outerjoin(Task, Task.id == Lead.verification_task_id)
+                                 .where(Lead.id.in_(ids[i:i + 500]))):
+            out[r[0]] = LeadFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7] or r[2] + late)
     return out

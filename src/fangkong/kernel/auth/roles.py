@@ -82,6 +82,12 @@ PERMISSIONS: dict[str, str] = {
     "zone.view": "查看风险区域和区域核酸",
     "zone.manage": "划定、降级和解除风险区域",
     "round.manage": "启动区域核酸、登记排除",
+    # command (指挥部)
+    "command.view": "查看指挥部指标、大屏和日报",
+    "command.snapshot": "冻结和重算每日指标(更正)",
+    "order.view": "查看本级下达和收到的指令",
+    "order.issue": "向下级下达、转发指令",
+    "order.work": "签收、落实和转发收到的指令",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -137,6 +143,11 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "zone.view": {"command", "district", "street", "community", "grid", "epidemiologist", "viewer"},
     "zone.manage": {"command", "district"},
     "round.manage": {"command", "district", "street", "community"},
+    "command.view": {"command", "district", "street", "community", "inspector", "viewer"},
+    "command.snapshot": {"command"},
+    "order.view": {"command", "district", "street", "community", "grid", "inspector", "viewer"},
+    "order.issue": {"command", "district", "street", "community"},
+    "order.work": {"command", "district", "street", "community", "grid"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:

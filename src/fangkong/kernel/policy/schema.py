@@ -377,6 +377,40 @@ class ZonesPolicy(_Sourced):
         if self.naming == "control":
             return lv.control_name_en if locale == "en" else lv.control_name_zh
         return lv.name_en if locale == "en" else lv.name_zh
+class Band(_Model):
+    """A green and an amber bound of one indicator (worse than amber is red)."""
+
+    green: float
+    amber: float
+
+
+class Threshold(_Sourced):
+    """The colour bounds of one command-centre indicator (指标阈值): green and amber bounds in the
+    indicator's direction (≥ for higher-is-better, ≤ for lower-is-better), optionally other bounds
+    for units of one level (`levels: {grid: {green, amber}}`)."""
+
+    green: float
+    amber: float
+    levels: dict[Code, Band] = Field(default_factory=dict)
+
+    def band(self, level: str | None) -> tuple[float, float, str | None]:
+        """(green, amber, the level whose bounds these are, None for the indicator's own)."""
+        own = self.levels.get(level or "")
+        return (own.green, own.amber, level) if own is not None else (self.green, self.amber, None)
+
+
+def _default_thresholds() -> dict[str, Threshold]:
+    src = "platform default (issue #16): 日产日清 and the clocks as city practice asks them"
+    return {code: Threshold(green=g, amber=a, source=src, source_kind="platform") for code, g, a in (
+        ("leads.cleared_same_day", 0.99, 0.95), ("leads.overdue", 0, 2), ("clock.managed_h.p90", 12, 24),
+        ("clock.controlled_h.p90", 24, 36), ("testing.compliance", 0.98, 0.95))}
+
+
+class Command(_Model):
+    """The command centre (指挥部): colour thresholds of its indicators, by indicator code."""
+
+    thresholds: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)], Threshold] = \
+        Field(default_factory=_default_thresholds)
 
 
 class Pack(_Model):
@@ -403,6 +437,7 @@ class Pack(_Model):
     testing: PopulationTesting = Field(default_factory=PopulationTesting)
     control: ControlRules = Field(default_factory=ControlRules)
     zones: ZonesPolicy = Field(default_factory=ZonesPolicy)
+    command: Command = Field(default_factory=Command)
     #: sources of the pack's own numbers (`daily_clearance_cutoff`)
     field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
@@ -592,6 +627,7 @@ def _sourced(pack: Pack) -> list[tuple[str, Any]]:
         out.append(("control.", pack.control))
     if "zones" in pack.model_fields_set:
         out.append(("zones.", pack.zones))
+    out += [(f"command.thresholds.{k}.", v) for k, v in pack.command.thresholds.items()]
     return out
 
 

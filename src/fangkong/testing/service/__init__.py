@@ -11,6 +11,12 @@ from fangkong.testing.service.compliance import (
     refresh_due,
     summary,
 )
+from fangkong.testing.service.figures import (
+    compliance_counts,
+    coverage_counts,
+    positive_pool_counts,
+    sampled_counts,
+)
 from fangkong.testing.service.groups import (
     CoverageReport,
     CoverageRow,
@@ -66,12 +72,12 @@ __all__ = [
     "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
     "Resolved", "ResultItem", "RosterItem", "SampleItem",
     "SampleRefused", "TestResult", "add_sample", "case_candidates", "citizen_status",
-    "clean_barcode", "close_tube", "collected_times", "coverage", "create_overdue_tasks", "declare_headcount",
+    "clean_barcode", "close_tube", "collected_times", "compliance_counts", "coverage", "coverage_counts", "create_overdue_tasks", "declare_headcount",
     "employer_or_register", "end_membership", "enrol", "enrol_roster", "export_compliance",
     "find_employer", "follow_ups", "get_case_candidate", "get_tube",
     "import_results", "import_roster", "import_samples", "ingest_results", "ingest_samples", "list_compliance",
-    "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "refresh_due", "resolve_person",
-    "resolve_persons", "results_of_person", "sampling_points",
+    "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "positive_pool_counts", "refresh_due", "resolve_person",
+    "resolve_persons", "results_of_person", "sampled_counts", "sampling_points",
     "set_hours", "summary", "sync_rule_members", "tube_samples",
     "turnaround",
 ]

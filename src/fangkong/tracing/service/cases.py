@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock, scope
@@ -31,7 +31,7 @@ from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.testing import service as testing_service
 from fangkong.tracing import kinds
-from fangkong.tracing.models import CASE_STATUSES, CLASSIFICATIONS, DETECTION_CHANNELS, Case
+from fangkong.tracing.models import CASE_STATUSES, CLASSIFICATIONS, DETECTION_CHANNELS, Case, Contact
 
 SAMPLING_OR_ONSET = message("case.sampling_or_onset", _("give the sampling time or the onset time"))
 ASYMPTOMATIC_SAMPLED = message("case.asymptomatic_sampled", _("required for an asymptomatic case"))
@@ -276,3 +276,19 @@ def case_or_404(session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound(record_not_found("case", case_id))
     return case
+
+
+def cases_created(session: Session, base: Unit, *, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """New cases (新增病例) registered in [start, end) in `base`'s subtree, counted by owning unit path
+    (the command centre's `cases.new`). `base` must be a unit the caller found visible."""
+    stmt = scope.within(select(Case.unit_path, func.count()).where(Case.created_at >= start, Case.created_at < end)
+                        .group_by(Case.unit_path), base, Case)
+    return {path: int(n) for path, n in session.execute(stmt)}
+
+
+def contact_lead_ids(session: Session, *, until: dt.datetime) -> list[int]:
+    """The leads of contacts confirmed before `until` and not released before it (the command centre
+    follows them to control: `contacts.under_control`). Ids only."""
+    stmt = select(Contact.lead_id).where(Contact.lead_id.is_not(None), Contact.confirmed_at < until,
+                                         or_(Contact.released_at.is_(None), Contact.released_at >= until))
+    return [int(i) for i in session.execute(stmt).scalars()]

@@ -1,0 +1,38 @@
+"""Scheduled command-centre work: freezing each day's indicators after its cut-off (指标快照)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.cli_support import job
+from fangkong.kernel.messages import _ as N_
+
+
+@job("command.daily_snapshot", schedule="30 0 * * *",
+     label=N_("Freeze a day's indicators after its cut-off"))
+def daily_snapshot(session: Session, day: str | None = None, recompute: str | None = None,
+                   reason: str | None = None) -> dict[str, Any]:
+    """Freeze day `day` (default yesterday): every unit's indicators with numerator, denominator,
+    status and pack version. Again for a frozen day does nothing, unless `recompute=1` (更正: a new
+    version, audited; the old one is kept)."""
+    from fangkong.command import service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    when = dt.date.fromisoformat(day) if day else clock.today() - dt.timedelta(days=1)
+    again = (recompute or "").strip().lower() in ("1", "true", "yes")
+    return service.take_snapshot(session, SYSTEM_ACTOR, day=when, recompute=again, reason=reason)
+
+
+@job("command.order_escalation", schedule="*/10 * * * *",
+     label=N_("Escalate orders not acknowledged in time"))
+def order_escalation(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Targets that did not acknowledge an order by its deadline become `escalated` (their parent unit
+    gets a task to chase them); acknowledged ones past the due time become `overdue`."""
+    from fangkong.command.service import orders
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    return orders.escalate(session, SYSTEM_ACTOR, now=clock.parse_time(at) if at else None)

@@ -1,0 +1,96 @@
+"""Command-centre tables (指挥部): frozen daily indicator snapshots and their values; orders and their targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fangkong.kernel.db import Base, UTCDateTime
+from fangkong.kernel.scoped import PathString, Scoped
+
+
+class IndicatorSnapshot(Base):
+    """A frozen day of indicators (指标快照): every unit's values at the day's cut-off, with the pack
+    version that coloured them. A recompute (更正) is a new version; the old one is kept."""
+
+    __tablename__ = "command_snapshot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    cutoff_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    taken_by: Mapped[str] = mapped_column(String(64))
+    pack_version: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("day", "version", name="uq_command_snapshot_day_version"),)
+
+
+class IndicatorValue(Base):
+    """One indicator of one unit in a snapshot (指标值): value, numerator, denominator and status."""
+
+    __tablename__ = "command_value"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("command_snapshot.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    unit_path: Mapped[str] = mapped_column(PathString)
+    unit_code: Mapped[str] = mapped_column(String(32))
+    unit_name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    #: the unit's place in tree order (reports list units in it)
+    position: Mapped[int] = mapped_column(Integer)
+    indicator: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    numerator: Mapped[float | None] = mapped_column(Float)
+    denominator: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_command_value_snapshot_path", "snapshot_id", "unit_path"),)
+
+
+ORDER_STATUSES = ("issued", "acknowledged", "completed", "overdue", "escalated")
+
+
+class Order(Base, Scoped):
+    """An order (指令): issued by a unit (its `unit_id`) to target units below it, each acknowledging and
+    completing it; a target may relay (转发) it to its own children as a linked sub-order."""
+
+    __tablename__ = "command_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(4000), default="")
+    attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: the target that relayed this order from its parent order (None: issued at the top)
+    parent_target_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    ack_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    evidence_required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OrderTarget(Base, Scoped):
+    """One target unit of an order (指令接收单位), owned by that unit, with its tasks and status."""
+
+    __tablename__ = "command_order_target"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("command_order.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="issued", index=True)
+    ack_task_id: Mapped[int | None] = mapped_column(Integer)
+    complete_task_id: Mapped[int | None] = mapped_column(Integer)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[str | None] = mapped_column(String(2000))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("order_id", "unit_id", name="uq_command_order_target_unit"),)
+
+
+from fangkong.command import kinds as _kinds  # noqa: E402,F401  (registers the task kinds)

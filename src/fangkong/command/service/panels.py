@@ -1,0 +1,113 @@
+"""The big screen's panels (大屏): KPIs against yesterday, 14-day trends, worst-first rankings of the
+child units (the tile map uses the same), open orders. Each panel is one JSON answer
+(`GET /api/v1/command/panels/{panel}`), refreshed by the screen every 30 s; all figures come from
+`indicators` (the frozen snapshot of a past day, live for today), so the screen, the API and the
+report agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.command.models import Order, OrderTarget
+from fangkong.command.service.indicators import IndicatorRow, indicators
+from fangkong.kernel import clock, scope
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.errors import NotFound, record_not_found
+from fangkong.kernel.jurisdictions.models import Unit
+
+PANELS = ("kpis", "trends", "rankings", "orders")
+KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.managed_h.p90",
+        "clock.controlled_h.p90", "testing.compliance", "testing.tested", "cases.new", "contacts.under_control",
+        "checkpoints.inspected", "quarantine.occupancy", "signals.open"]
+TRENDS = ["leads.received", "leads.cleared_same_day", "cases.new", "testing.tested"]
+#: where each KPI's number leads: the scoped, masked list behind it
+LISTS = {"leads.received": "/leads?day={day}", "leads.cleared_same_day": "/leads?day={day}",
+         "leads.overdue": "/leads?overdue=1", "cases.new": "/cases", "testing.compliance": "/compliance"}
+
+
+def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"indicator": r.indicator, "name_zh": r.name_zh, "kind": r.kind, "value": r.value, "shown": r.shown(),
+            "numerator": r.numerator, "denominator": r.denominator, "status": r.status, "rule": r.rule,
+            "enabled": r.enabled}
+
+
+def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None) -> tuple[str, dict[str, IndicatorRow],
+                                                                                       list[IndicatorRow]]:
+    t = indicators(session, actor, day=day, unit_code=unit_code)
+    own = {r.indicator: r for r in t.rows if r.unit_code == t.unit_code}
+    return t.unit_code, own, t.rows
+
+
+def _name(own: dict[str, IndicatorRow]) -> str:
+    return next(iter(own.values())).unit_name if own else ""
+
+
+def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = None,
+          day: dt.date | None = None) -> dict[str, Any]:
+    """One panel of the screen for a unit's subtree (default the caller's) on day D (default today)."""
+    actor.require("command.view")
+    if name not in PANELS:
+        raise NotFound(record_not_found("panel", name))
+    day = day or clock.today()
+    if name == "kpis":
+        code, today, _rows = _own(session, actor, day, unit_code)
+        _c, yesterday, _r = _own(session, actor, day - dt.timedelta(days=1), unit_code)
+        items = []
+        for k in KPIS:
+            now, before = _row(today.get(k)), _row(yesterday.get(k))
+            if now is None:
+                continue
+            delta = None
+            if now["value"] is not None and before is not None and before["value"] is not None:
+                delta = round(float(now["value"]) - float(before["value"]), 4)
+            items.append({**now, "yesterday": before["value"] if before else None, "delta": delta,
+                          "list": LISTS.get(k, "").format(day=day.isoformat()) or None})
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(today), "items": items}
+    if name == "trends":
+        days = [day - dt.timedelta(days=i) for i in range(13, -1, -1)]
+        series: dict[str, list[Any]] = {k: [] for k in TRENDS}
+        names: dict[str, str] = {}
+        code = ""
+        for d in days:
+            code, own, _rows = _own(session, actor, d, unit_code)
+            for k in TRENDS:
+                r = own.get(k)
+                names[k] = r.name_zh if r else k
+                series[k].append(r.value if r else None)
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
+                "days": [d.isoformat() for d in days],
+                "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
+    if name == "rankings":
+        code, own, rows = _own(session, actor, day, unit_code)
+        base = scope.visible_unit(session, actor, code=code)
+        children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}
+        by_unit: dict[str, dict[str, IndicatorRow]] = {}
+        for r in rows:
+            if r.unit_code in children:
+                by_unit.setdefault(r.unit_code, {})[r.indicator] = r
+        out = []
+        for c, rs in by_unit.items():
+            clear, late = rs.get("leads.cleared_same_day"), rs.get("leads.overdue")
+            out.append({"unit_code": c, "unit_name": children[c].name, "level": children[c].level,
+                        "cleared": _row(clear), "overdue": _row(late)})
+        # worst first: the lowest clearance (no value last), then the most overdue
+        out.sort(key=lambda x: (x["cleared"]["value"] is None if x["cleared"] else True,
+                                (x["cleared"] or {}).get("value") or 0, -((x["overdue"] or {}).get("value") or 0),
+                                x["unit_code"]))
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own), "units": out}
+    # orders: targets in the caller's subtree not yet completed, soonest due first
+    stmt = scope.visible(select(OrderTarget, Order, Unit).join(Order, Order.id == OrderTarget.order_id)
+                         .join(Unit, Unit.id == OrderTarget.unit_id)
+                         .where(OrderTarget.status != "completed"), actor, OrderTarget)
+    if unit_code:
+        stmt = scope.within(stmt, scope.visible_unit(session, actor, code=unit_code), OrderTarget)
+    items = [{"order_id": o.id, "title": o.title, "unit_code": u.code, "unit_name": u.name, "status": t.status,
+              "ack_due_at": clock.iso_local(o.ack_due_at), "due_at": clock.iso_local(o.due_at)}
+             for t, o, u in session.execute(stmt.order_by(Order.due_at, OrderTarget.id).limit(50))]
+    return {"panel": name, "day": day.isoformat(), "unit_code": unit_code or "", "items": items}

@@ -1,0 +1,115 @@
+"""The big screen: its panels over the API (scoped, 404 for an unknown panel), and in a real browser:
+screen → a district drilled into → the leads behind the overdue number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import BROWSER_TIMEOUT_MS
+from command_factories import CUTOFF, DAY, NOW, H, build_tree, leads_of_the_day
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from fangkong.app import create_app
+from fangkong.command.service import orders
+from fangkong.kernel import clock
+from fangkong.kernel.auth import service as auth_service
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(create_app(session_factory=session_factory), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _token(session: Session, username: str, role: str, unit_code: str) -> dict[str, str]:
+    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
+                             password=PASSWORD)
+    session.flush()
+    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_panels_api(client: TestClient, session: Session) -> None:
+    tree = build_tree(session)
+    leads_of_the_day(session, tree)
+    with clock.frozen(NOW):
+        orders.issue_order(session, SYSTEM_ACTOR, title="全员核酸", to=["D1", "D2"])
+    chief = _token(session, "chief", "command", tree.root.code)
+    d2 = _token(session, "district2", "district", "D2")
+    session.commit()
+    with clock.frozen(CUTOFF + H):
+        r = client.get("/api/v1/command/panels/kpis", params={"day": DAY.isoformat()}, headers=chief)
+        assert r.status_code == 200, r.text
+        kpis = {k["indicator"]: k for k in r.json()["items"]}
+        assert (kpis["leads.received"]["value"], kpis["leads.received"]["yesterday"], kpis["leads.received"]["delta"]
+                ) == (5, 1, 4)
+        assert (kpis["leads.cleared_same_day"]["shown"], kpis["leads.cleared_same_day"]["status"]) == ("40.00%", "red")
+        assert kpis["signals.open"]["shown"] == "尚未启用"
+        assert kpis["leads.overdue"]["list"] == "/leads?overdue=1"
+        r = client.get("/api/v1/command/panels/rankings", params={"day": DAY.isoformat()}, headers=chief)
+        # worst first: D1 (40 %) before D2 (no leads: no value)
+        assert [u["unit_code"] for u in r.json()["units"]] == ["D1", "D2"]
+        r = client.get("/api/v1/command/panels/trends", params={"day": DAY.isoformat()}, headers=chief)
+        series = {s["indicator"]: s["values"] for s in r.json()["series"]}
+        assert len(r.json()["days"]) == 14 and series["leads.received"][-2:] == [1, 5]
+        r = client.get("/api/v1/command/panels/orders", headers=d2)
+        assert [(o["unit_code"], o["status"]) for o in r.json()["items"]] == [("D2", "issued")]
+        assert client.get("/api/v1/command/panels/nope", headers=chief).status_code == 404
+        assert client.get("/api/v1/command/panels/kpis", params={"unit": "D1"}, headers=d2).status_code == 404
+        page = client.get("/command/screen", headers=chief)
+        assert page.status_code == 200 and "指挥大屏" in page.text
+
+
+
+
+@pytest.fixture
+def served(live_site: Any) -> Any:
+    def build(session: Session) -> None:
+        tree = build_tree(session)
+        leads_of_the_day(session, tree)
+        auth_service.create_user(session, SYSTEM_ACTOR, username="chief", role="command", unit_code=tree.root.code,
+                                 password=PASSWORD)
+
+    return live_site(build)
+
+
+@pytest.mark.browser
+def test_screen_drill_down_to_the_list(served: Any, chromium: Any, artifacts: Path) -> None:
+    from playwright.sync_api import expect
+
+    with clock.frozen(CUTOFF - H):  # 23:00 on D: the served app reads the same clock
+        ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+        page = ctx.new_page()
+        page.set_default_timeout(BROWSER_TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(served.base + "/login")
+        page.fill("#username", "chief")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(served.base + "/command/screen")
+        expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        expect(page.locator("[data-indicator='leads.received'] .kpi-value")).to_have_text("5")
+        expect(page.locator("[data-indicator='signals.open'] .kpi-value")).to_have_text("尚未启用")
+        assert page.locator("#panel-map canvas").count() == 1
+        page.screenshot(path=str(artifacts / "command-screen.png"), full_page=True)
+        # drill down: the worst unit first, then its street
+        page.click("#panel-rankings a[data-unit='D1']")
+        expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("甲区")
+        expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        page.click("#panel-rankings a[data-unit='S1']")
+        expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("甲街道")
+        expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        expect(page.locator("[data-indicator='leads.overdue'] .kpi-value")).to_have_text("1")
+        # the red number opens the scoped, masked list behind it
+        page.click("[data-indicator='leads.overdue']")
+        expect(page).to_have_url(served.base + "/leads?overdue=1")
+        expect(page.locator("body")).to_contain_text("前一天")
+        assert errors == []
