@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, str] = {
     "testing.result": "报送检测结果",
     "testing.enrol": "纳入名单、申报人数",
     "testing.view": "查看应检尽检",
+    # surveillance (哨点监测预警)
+    "surveillance.view": "查看监测预警、运行预警算法",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -121,6 +123,7 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "testing.enrol": {"command", "district", "street", "community", "enterprise"},
     "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
                      "viewer", "enterprise"},
+    "surveillance.view": {"command", "district", "street", "epidemiologist", "viewer"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fangkong.kernel.messages import _, message
 from fangkong.surveillance.algorithms import cusum as _cusum
 from fangkong.surveillance.algorithms import ears, farrington
 from fangkong.surveillance.algorithms.ears import Detection
@@ -34,8 +35,20 @@ PARAMS: dict[str, dict[str, Any]] = {
 _CHOICES = {"powertrans": ("2/3", "1/2", "none"), "threshold_method": ("delta", "nbPlugin", "muan")}
 
 
+UNKNOWN_METHOD = message("surveillance.unknown_method", _("unknown method %(method)s; one of %(methods)s"))
+UNKNOWN_PARAM = message("surveillance.unknown_param", _("%(method)s has no parameter %(name)s (it has %(names)s)"))
+BAD_VALUE = message("surveillance.bad_param_value", _("not a valid %(kind)s: %(value)s"))
+ONE_OF = message("surveillance.param_one_of", _("one of %(choices)s"))
+ABOVE_ZERO = message("surveillance.param_above_zero", _("must be greater than 0"))
+BELOW_ONE = message("surveillance.param_below_one", _("must be below 1"))
+AT_LEAST = message("surveillance.param_at_least", _("must be at least %(n)s"))
+NOT_NEGATIVE = message("surveillance.param_not_negative", _("must not be negative"))
+W_TOO_LARGE = message("surveillance.w_too_large", _("must be below 26"))
+PERIODS_TOO_MANY = message("surveillance.periods_too_many", _("too large for the window"))
+
+
 class BadParameter(ValueError):
-    """A parameter the method does not have, or a value of the wrong type."""
+    """A parameter the method does not have, or a value of the wrong type (`message` is a Message)."""
 
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
@@ -46,12 +59,12 @@ class BadParameter(ValueError):
 def parse_params(method: str, raw: Mapping[str, str | int | float | bool]) -> dict[str, Any]:
     """Typed parameters from `NAME=VALUE` strings (or JSON values); unknown names are refused."""
     if method not in PARAMS:
-        raise BadParameter("method", f"unknown method {method!r}; one of {', '.join(METHODS)}")
+        raise BadParameter("method", UNKNOWN_METHOD(method=method, methods=list(METHODS)))
     out: dict[str, Any] = {}
     for name, value in raw.items():
         kind = PARAMS[method].get(name)
         if kind is None:
-            raise BadParameter(name, f"{method} has no parameter {name!r} (it has {', '.join(PARAMS[method])})")
+            raise BadParameter(name, UNKNOWN_PARAM(method=method, name=name, names=list(PARAMS[method])))
         try:
             if kind is bool:
                 text = str(value).strip().lower()
@@ -70,9 +83,9 @@ def parse_params(method: str, raw: Mapping[str, str | int | float | bool]) -> di
             else:
                 out[name] = str(value)
         except (TypeError, ValueError):
-            raise BadParameter(name, f"not a valid {kind.__name__}: {value!r}") from None
+            raise BadParameter(name, BAD_VALUE(kind=kind.__name__, value=repr(value))) from None
         if name in _CHOICES and out[name] not in _CHOICES[name]:
-            raise BadParameter(name, f"one of {', '.join(_CHOICES[name])}")
+            raise BadParameter(name, ONE_OF(choices=list(_CHOICES[name])))
     _check_ranges(method, out)
     return out
 
@@ -81,16 +94,16 @@ def _check_ranges(method: str, p: dict[str, Any]) -> None:
     positive = ("alpha", "h", "k", "m", "b", "limit54_period")
     for name in positive:
         if name in p and p[name] <= 0:
-            raise BadParameter(name, "must be greater than 0")
+            raise BadParameter(name, ABOVE_ZERO())
     if "alpha" in p and p["alpha"] >= 1:
-        raise BadParameter("alpha", "must be below 1")
+        raise BadParameter("alpha", BELOW_ONE())
     if "baseline" in p and p["baseline"] < 3:
-        raise BadParameter("baseline", "must be at least 3")
+        raise BadParameter("baseline", AT_LEAST(n=3))
     for name in ("min_sigma", "w", "past_weeks_not_included", "limit54_cases"):
         if name in p and p[name] < 0:
-            raise BadParameter(name, "must not be negative")
+            raise BadParameter(name, NOT_NEGATIVE())
     if "no_periods" in p and p["no_periods"] < 1:
-        raise BadParameter("no_periods", "must be at least 1")
+        raise BadParameter("no_periods", AT_LEAST(n=1))
 
 
 def farrington_settings(method: str, params: Mapping[str, Any]) -> farrington.FarringtonSettings:
@@ -101,9 +114,9 @@ def farrington_settings(method: str, params: Mapping[str, Any]) -> farrington.Fa
     names = {f.name for f in fields(base)}
     settings = replace(base, limit54=(cases, period), **{k: v for k, v in p.items() if k in names})
     if settings.w >= 26 or 2 * settings.w + 1 > 52:
-        raise BadParameter("w", "must be below 26")
+        raise BadParameter("w", W_TOO_LARGE())
     if settings.no_periods != 1 and 52 - 2 * settings.w - 1 < settings.no_periods - 1:
-        raise BadParameter("no_periods", "too large for the window")
+        raise BadParameter("no_periods", PERIODS_TOO_MANY())
     return settings
 
 
@@ -132,4 +145,4 @@ def run(method: str, counts: np.ndarray, params: Mapping[str, Any] | None = None
         return _cusum.cusum(y, start=first if start is None else start, **params)
     if method in FARRINGTON:
         return farrington.farrington(y, settings=farrington_settings(method, params), start=start)
-    raise BadParameter("method", f"unknown method {method!r}")
+    raise BadParameter("method", UNKNOWN_METHOD(method=method, methods=list(METHODS)))
