@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,6 +69,7 @@ def first_judged(settings: FarringtonSettings) -> int:
     return FREQ * settings.b + settings.w
 
 
+@lru_cache(maxsize=64)
 def reference_offsets(settings: FarringtonSettings) -> tuple[np.ndarray, np.ndarray]:
     """The weeks of the model relative to t0 (negative offsets, ascending) and their seasonal block
     (`blocks()` of the package with the last weeks removed)."""
@@ -90,6 +92,12 @@ def reference_offsets(settings: FarringtonSettings) -> tuple[np.ndarray, np.ndar
     level[-settings.past_excluded - lo:] = -1
     keep = np.flatnonzero(level >= 0)
     return keep + lo, level[keep]
+
+
+@lru_cache(maxsize=128)
+def _designs(settings: FarringtonSettings, trend: bool) -> tuple[np.ndarray, np.ndarray]:
+    offsets, levels = reference_offsets(settings)
+    return _design(offsets, levels, settings, trend)
 
 
 def _design(offsets: np.ndarray, levels: np.ndarray, settings: FarringtonSettings, trend: bool
@@ -119,7 +127,7 @@ class _Fit:
 
 def _fit_flexible(x: np.ndarray, y: np.ndarray, settings: FarringtonSettings) -> _Fit:
     """`algo.farrington.fitGLM.flexible` for a batch (no fallback: the caller handles non-convergence)."""
-    n, p = x.shape[1], x.shape[2]
+    n, p = x.shape
     df = n - p
     m = fit_batch(x, y)
     phi = np.maximum(np.sum(m.weights * m.residuals**2, axis=1) / df, 1.0)
@@ -145,10 +153,37 @@ def _predict(fit: _Fit, x0: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
     return eta, np.sqrt(var)
 
 
-def _trend_pvalue(fit: _Fit, rows: np.ndarray, df: int) -> np.ndarray:
+@lru_cache(maxsize=256)
+def _t_critical(df: int, threshold: float) -> float:
+    """|t| with 2·pt(−|t|, df) = threshold, by bisection (the p-value falls as |t| grows)."""
+    lo, hi = 0.0, 1e6
+    for _i in range(200):
+        mid = (lo + hi) / 2.0
+        if 2.0 * special.pt(-mid, df) > threshold:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * hi:
+            break
+    return hi
+
+
+def _trend_significant(fit: _Fit, rows: np.ndarray, df: int, threshold: float) -> np.ndarray:
+    """p(wtime) < threshold, with p = 2·pt(−|t|, df) as `summary.glm` gives it for a quasi family;
+    decided as |t| > the t quantile, found once, so a batch needs no p-value per fit."""
     se = np.sqrt(fit.dispersion[rows] * fit.glm.xtwx_inv[rows, 1, 1])
-    tval = fit.glm.coef[rows, 1] / se
-    return np.array([2.0 * special.pt(-abs(t), df) if np.isfinite(t) else np.nan for t in tval])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tval = np.abs(fit.glm.coef[rows, 1] / se)
+    if threshold >= 1.0:
+        return tval > 0  # p < 1 unless t = 0
+    if threshold <= 0.0:
+        return np.zeros(len(rows), dtype=bool)
+    crit = _t_critical(df, threshold)
+    undecided = np.abs(tval - crit) <= 1e-9 * crit
+    out = tval > crit
+    for i in np.flatnonzero(undecided):  # within rounding of the quantile: the p-value itself decides
+        out[i] = 2.0 * special.pt(-float(tval[i]), df) < threshold
+    return out
 
 
 def _threshold(settings: FarringtonSettings, eta: float, se_eta: float, phi: float, y: float
@@ -206,26 +241,57 @@ def farrington_one_at_a_time(y: np.ndarray, *, settings: FarringtonSettings | No
 
 
 def _judge(y: np.ndarray, t: np.ndarray, settings: FarringtonSettings) -> Detection:
-    offsets, levels = reference_offsets(settings)
-    idx = t[:, None] + offsets[None, :]
-    yy = y[idx]
-    bsize = len(t)
-    x_tr, x0_tr = _design(offsets, levels, settings, trend=True)
-    x_no, x0_no = _design(offsets, levels, settings, trend=False)
-    n = len(offsets)
+    offsets, _levels = reference_offsets(settings)
+    period = settings.limit54[1]
+    csum = np.concatenate([[0.0], np.cumsum(y)])
+    recent = csum[t + 1] - csum[np.maximum(0, t + 1 - period)]
+    out = _judge_windows(y[t[:, None] + offsets[None, :]], y[t], recent, settings)
+    return Detection(t=t, **out)  # type: ignore[arg-type]
+
+
+def farrington_many(ys: np.ndarray, *, settings: FarringtonSettings | None = None, start: int | None = None
+                    ) -> list[Detection]:
+    """Every series of `ys` (S, n), weeks `start` … n − 1 of each, fitted in one batch across series."""
+    settings = settings or FarringtonSettings()
+    ys = np.asarray(ys, dtype=float)
+    s_count, n = ys.shape
+    start = first_judged(settings) if start is None else start
+    if start < first_judged(settings):
+        raise ValueError("too few earlier weeks")
+    offsets, _levels = reference_offsets(settings)
+    t = np.arange(start, n)
+    period = settings.limit54[1]
+    csum = np.concatenate([np.zeros((s_count, 1)), np.cumsum(ys, axis=1)], axis=1)
+    recent = csum[:, t + 1] - csum[:, np.maximum(0, t + 1 - period)]
+    windows = ys[:, t[:, None] + offsets[None, :]].reshape(s_count * len(t), len(offsets))
+    out = _judge_windows(windows, ys[:, t].reshape(-1), recent.reshape(-1), settings)
+    return [Detection(t=t, **{k: (v[i * len(t):(i + 1) * len(t)] if not isinstance(v, dict) else
+                                  {kk: vv[i * len(t):(i + 1) * len(t)] for kk, vv in v.items()})
+                              for k, v in out.items()})  # type: ignore[arg-type]
+            for i in range(s_count)]
+
+
+def _judge_windows(yy: np.ndarray, obs: np.ndarray, recent: np.ndarray, settings: FarringtonSettings
+                   ) -> dict[str, object]:
+    """The verdicts of B weeks from their reference data `yy` (B, n), their counts and the sums of
+    their last `limit54[1]` weeks."""
+    bsize = len(obs)
+    x_tr, x0_tr = _designs(settings, True)
+    x_no, x0_no = _designs(settings, False)
+    n = len(x_tr)
     eta = np.full(bsize, np.nan)
     se = np.full(bsize, np.nan)
     phi = np.full(bsize, np.nan)
     trend = np.zeros(bsize)
     need_plain = np.ones(bsize, dtype=bool)
     if settings.trend:
-        fit_tr = _fit_flexible(np.broadcast_to(x_tr, (bsize, *x_tr.shape)), yy, settings)
+        fit_tr = _fit_flexible(x_tr, yy, settings)
         rows = np.flatnonzero(fit_tr.ok)
         if rows.size:
             e_resp, _se = _predict(fit_tr, x0_tr, rows)
             pred = np.maximum(np.exp(e_resp), np.finfo(float).eps)
-            pval = _trend_pvalue(fit_tr, rows, n - x_tr.shape[1])
-            keep = (settings.b >= 3) & (pval < settings.p_threshold_trend) & (pred <= yy[rows].max(axis=1))
+            significant = _trend_significant(fit_tr, rows, n - x_tr.shape[1], settings.p_threshold_trend)
+            keep = (settings.b >= 3) & significant & (pred <= yy[rows].max(axis=1))
             kept = rows[keep]
             eta[kept], se[kept] = e_resp[keep], _se[keep]
             phi[kept] = fit_tr.phi[kept]
@@ -233,28 +299,46 @@ def _judge(y: np.ndarray, t: np.ndarray, settings: FarringtonSettings) -> Detect
             need_plain[kept] = False
     plain = np.flatnonzero(need_plain)
     if plain.size:
-        fit_no = _fit_flexible(np.broadcast_to(x_no, (plain.size, *x_no.shape)), yy[plain], settings)
+        fit_no = _fit_flexible(x_no, yy[plain], settings)
         ok = fit_no.ok
         e0, s0 = _predict(fit_no, x0_no, np.arange(plain.size))
         eta[plain[ok]], se[plain[ok]], phi[plain[ok]] = e0[ok], s0[ok], fit_no.phi[ok]
-    obs = y[t]
     expected = np.full(bsize, np.nan)
     upper = np.full(bsize, np.nan)
     score = np.full(bsize, np.nan)
-    alarm = np.zeros(bsize, dtype=bool)
-    cases, period = settings.limit54
-    csum = np.concatenate([[0.0], np.cumsum(y)])
-    for i, k in enumerate(t):
-        if not np.isfinite(eta[i]):
-            continue
-        mu0, u, x = _threshold(settings, float(eta[i]), float(se[i]), float(phi[i]), float(obs[i]))
-        score[i] = x
-        enough = csum[k + 1] - csum[max(0, k + 1 - period)] >= cases
-        if enough and not math.isnan(u):
-            upper[i], expected[i] = u, mu0
-            alarm[i] = bool(x > 1) and obs[i] != 0
-    return Detection(t=t, observed=obs, expected=expected, upperbound=upper, statistic=score, alarm=alarm,
-                     extra={"phi": phi, "trend": trend})
+    fitted = np.isfinite(eta)
+    if settings.threshold_method == "delta":
+        mu0, u, x = _delta_threshold(settings, eta, se, phi, obs)
+        score[fitted] = x[fitted]
+    else:
+        mu0, u = np.full(bsize, np.nan), np.full(bsize, np.nan)
+        for i in np.flatnonzero(fitted):
+            mu0[i], u[i], score[i] = _threshold(settings, float(eta[i]), float(se[i]), float(phi[i]),
+                                                float(obs[i]))
+    enough = fitted & (recent >= settings.limit54[0]) & ~np.isnan(u)
+    upper[enough], expected[enough] = u[enough], mu0[enough]
+    with np.errstate(invalid="ignore"):
+        alarm = enough & (score > 1) & (obs != 0)
+    return {"observed": obs, "expected": expected, "upperbound": upper, "statistic": score, "alarm": alarm,
+            "extra": {"phi": phi, "trend": trend}}
+
+
+def _delta_threshold(settings: FarringtonSettings, eta: np.ndarray, se_eta: np.ndarray, phi: np.ndarray,
+                     y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_threshold` for the delta method, vectorised."""
+    z = special.qnorm(1.0 - settings.alpha)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        mu0 = np.maximum(np.exp(eta), np.finfo(float).eps)
+        tau = phi + (se_eta * mu0) ** 2 / mu0
+        if settings.powertrans == "2/3":
+            se, ex = np.sqrt(4.0 / 9.0 * mu0 ** (1.0 / 3.0) * tau), 2.0 / 3.0
+        elif settings.powertrans == "1/2":
+            se, ex = np.sqrt(0.25 * tau), 0.5
+        else:
+            se, ex = np.sqrt(mu0 * tau), 1.0
+        upper = (mu0**ex + z * se) ** (1.0 / ex)
+        score = np.where(upper != mu0, (y - mu0) / (upper - mu0), np.nan)
+    return mu0, upper, score
 
 
 def with_params(name: str, **params: object) -> FarringtonSettings:
