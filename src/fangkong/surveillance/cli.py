@@ -132,3 +132,90 @@ def rt_cmd(
                                  prior_sd=prior_sd, only=series)
     _write(out, detect.RT_OUT, results)
     _finish(report, reports)
+
+
+# ------------------------------------------------------------------- sites, counts, run, exports
+
+from fangkong.kernel.cli_support import HEADERS_HELP, cli_session, export_app, import_app  # noqa: E402
+from fangkong.surveillance import jobs as _jobs  # noqa: E402,F401  (registers surveillance.run)
+
+
+@import_app.command("sentinels", help=_("Import sentinel sites: ref, name, kind (fever_clinic, clinic, pharmacy, "
+                                        "school), address, unit, active_from."))
+def import_sentinels_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.surveillance import service
+
+    run_import(_("Importing sentinel sites"), file, report, service.import_sites, ["site_ref"])
+
+
+@import_app.command("sentinel-counts", help=_("Import daily sentinel counts: site_ref, date, indicator, count."))
+def import_counts_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.surveillance import service
+
+    run_import(_("Importing sentinel counts"), file, report, service.import_counts, ["site_ref", "date", "indicator"])
+
+
+@surveillance_app.command("run", help=_("Judge every series up to DATE (default yesterday): days without a verdict "
+                                        "or whose data changed; alarms open or extend signals."))
+def run_cmd(
+    until: str = typer.Option(None, "--until", help=_("Last day to judge (YYYY-MM-DD).")),
+    as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
+) -> None:
+    import json
+
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.surveillance import service
+    from fangkong.surveillance.service.sites import parse_day
+
+    day = None
+    if until:
+        day = parse_day(until)
+        if day is None:
+            fail(_("--until must be a date (YYYY-MM-DD)"), EXIT_USAGE)
+    with cli_session() as session:
+        stats = service.run_detection(session, SYSTEM_ACTOR, until=day)
+    if as_json:
+        typer.echo(json.dumps(stats))
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
+
+
+@export_app.command("detections", help=_("Export the verdicts: level, site_ref, unit_code, indicator, algorithm, "
+                                         "date, observed, upperbound, statistic, alarm."))
+def export_detections_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file (.csv or .xlsx).")),
+    alarms_only: bool = typer.Option(False, "--alarms-only", help=_("Only alarms.")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    _export("detections", out, headers, {"alarms_only": "1" if alarms_only else ""})
+
+
+@export_app.command("signals", help=_("Export the signals: signal_id, level, site_ref, unit_code, indicator, "
+                                      "algorithm, first_date, last_date, alarms, status, outcome, task_id."))
+def export_signals_cmd(
+    out: Path = typer.Option(..., "--out", help=_("Output file (.csv or .xlsx).")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+) -> None:
+    _export("signals", out, headers, {})
+
+
+def _export(name: str, out: Path, headers: str | None, params: dict[str, str]) -> None:
+    from fangkong.kernel import export
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.cli_support import check_export_args
+    from fangkong.surveillance import exports
+
+    check_export_args(out, headers)
+    kind = exports.DETECTIONS if name == "detections" else exports.SIGNALS
+    with cli_session() as session:
+        filters = kind.parse_filters(session, SYSTEM_ACTOR, params)
+        n = export.write(session, SYSTEM_ACTOR, kind, out=out, filters=filters, headers=headers)
+    err_console.print(_("{n} rows written to {out}").format(n=n, out=out), highlight=False, markup=False)

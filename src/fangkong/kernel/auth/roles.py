@@ -75,6 +75,8 @@ PERMISSIONS: dict[str, str] = {
     "testing.view": "查看应检尽检",
     # surveillance (哨点监测预警)
     "surveillance.view": "查看监测预警、运行预警算法",
+    "sentinel.report": "报送哨点监测数据",
+    "signal.review": "核实研判预警信号",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -124,6 +126,8 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "testing.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector",
                      "viewer", "enterprise"},
     "surveillance.view": {"command", "district", "street", "epidemiologist", "viewer"},
+    "sentinel.report": {"command", "district", "street", "community", "enterprise"},
+    "signal.review": {"command", "district", "epidemiologist"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:
