@@ -3,7 +3,13 @@
 from fangkong.surveillance.service.counts import import_counts, record_counts, site_counts
 from fangkong.surveillance.service.run import run_detection
 from fangkong.surveillance.service.signals import curve, get_signal, list_signals, review_signal
-from fangkong.surveillance.service.sites import get_site_by_ref, import_sites, list_sites, register_site
+from fangkong.surveillance.service.sites import (
+    get_site_by_ref,
+    import_sites,
+    list_sites,
+    register_site,
+    reporting_sites,
+)
 
 __all__ = ["curve", "get_signal", "get_site_by_ref", "import_counts", "import_sites", "list_signals", "list_sites",
-           "record_counts", "register_site", "review_signal", "run_detection", "site_counts"]
+           "record_counts", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]

@@ -141,7 +141,7 @@ def review_signal(session: Session, actor: Actor, *, signal_id: int, action: str
                 subject_type="surveillance_signal", subject_id=signal.id,
                 due_at=clock.now() + dt.timedelta(hours=24))])
     audit.record(session, actor, "surveillance.signal_reviewed", object_type="surveillance_signal",
-                 object_id=signal.id, action=action)
+                 object_id=signal.id, review=action)
     session.flush()
     return signal
 

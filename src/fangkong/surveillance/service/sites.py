@@ -125,3 +125,10 @@ def list_sites(session: Session, actor: Actor) -> list[SentinelSite]:
     actor.require("surveillance.view")
     return list(session.execute(scope.visible(select(SentinelSite), actor, SentinelSite)
                                 .order_by(SentinelSite.ref)).scalars())
+
+
+def reporting_sites(session: Session, actor: Actor) -> list[SentinelSite]:
+    """The sites a reporter (site staff) may enter counts for: those in their jurisdiction."""
+    actor.require("sentinel.report")
+    return list(session.execute(scope.visible(select(SentinelSite), actor, SentinelSite)
+                                .order_by(SentinelSite.ref)).scalars())
