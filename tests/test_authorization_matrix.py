@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 155 operations × 3 relations = 6,045 cells. 56 operations name a record in
+Matrix size: 13 roles × 164 operations × 3 relations = 6,396 cells. 56 operations name a record in
 their path; the other 98 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
 3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
@@ -117,6 +117,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/cases/{case_id}/links"): lambda own, foreign: {"source_case_id": str(own["case_id"])},
     ("POST", "/cases/{case_id}/milestones"): {"step": "core"},
     ("POST", "/cases/candidates/{candidate_id}/confirm"): {"classification": "asymptomatic"},
+    ("POST", "/api/v1/signals/{signal_id}/review"): {"action": "investigate"},
+    ("POST", "/signals/{signal_id}/review"): {"action": "investigate"},
+    ("POST", "/api/v1/surveillance/detect"): {"method": "ears-c1", "items": [{"t": 1, "count": 1}]},
+    ("POST", "/api/v1/sentinel-counts"): {"items": [{"site_ref": "none", "date": "2022-04-17",
+                                                     "indicator": "fever_visits", "count": 1}]},
 }
 
 
