@@ -61,7 +61,7 @@ from fastapi.responses import RedirectResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from fangkong.kernel.web.deps import DbSession, RowId  # noqa: E402
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId  # noqa: E402
 from fangkong.kernel.web.nav import N_, register_nav  # noqa: E402
 from fangkong.kernel.web.templating import render  # noqa: E402
 from fangkong.surveillance import service  # noqa: E402
@@ -94,7 +94,10 @@ class SignalOut(BaseModel):
     id: int
     level: str
     site_id: int | None
+    site_ref: str | None = None
     unit_id: int
+    unit_code: str | None = None
+    name: str = Field(description="the site's name, or the unit's for a unit series")
     indicator: str
     algorithm: str
     first_date: dt.date
@@ -116,8 +119,15 @@ class ReviewIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-def _signal(s: Signal) -> dict[str, Any]:
-    return {"id": s.id, "level": s.level, "site_id": s.site_id, "unit_id": s.unit_id, "indicator": s.indicator,
+def _signal(session: Session, s: Signal) -> dict[str, Any]:
+    from fangkong.kernel.jurisdictions.models import Unit
+    from fangkong.surveillance.models import SentinelSite
+
+    site = session.get(SentinelSite, s.site_id) if s.site_id is not None else None
+    unit = session.get(Unit, s.unit_id)
+    return {"id": s.id, "level": s.level, "site_id": s.site_id, "site_ref": site.ref if site else None,
+            "unit_id": s.unit_id, "unit_code": unit.code if unit else None,
+            "name": site.name if site else (unit.name if unit else ""), "indicator": s.indicator,
             "algorithm": s.algorithm, "first_date": s.first_day, "last_date": s.last_day, "alarms": s.alarms,
             "status": s.status, "outcome": s.outcome, "task_id": s.task_id, "field_task_id": s.field_task_id}
 
@@ -138,14 +148,15 @@ def get_signals(session: DbSession, actor: CanView,
                 cursor: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
     """Signals in the caller's jurisdiction, newest first; `status=open` for the ones not closed."""
     rows = service.list_signals(session, actor, status=status, limit=limit, after_id=cursor)
-    return {"items": [_signal(s) for s in rows], "next_cursor": rows[-1].id if len(rows) == limit else None}
+    return {"items": [_signal(session, s) for s in rows], "next_cursor": rows[-1].id if len(rows) == limit else None}
 
 
 @api.post("/signals/{signal_id}/review", response_model=SignalOut)
 def post_review(signal_id: RowId, body: ReviewIn, session: DbSession, actor: CanReview) -> dict[str, Any]:
     """Review a signal: dismiss (closes it), investigate (a field task, stays open) or escalate (to the
     parent unit and the command centre)."""
-    return _signal(service.review_signal(session, actor, signal_id=signal_id, action=body.action, note=body.note))
+    return _signal(session, service.review_signal(session, actor, signal_id=signal_id, action=body.action,
+                                                  note=body.note))
 
 
 def _curve_data(rows: list[Any]) -> dict[str, Any]:
@@ -250,8 +261,7 @@ def report_form(request: Request, session: DbSession, actor: CanReport,
 
 
 @pages.post("/sentinel-report")
-async def report_submit(request: Request, session: DbSession, actor: CanReport) -> Any:
-    form = await request.form()
+def report_submit(session: DbSession, actor: CanReport, form: FormFields) -> Any:
     ref = str(form.get("site_ref") or "")
     day = str(form.get("date") or "")
     items = [{"site_ref": ref, "date": day, "indicator": k[len("count_"):], "count": str(v)}
