@@ -46,6 +46,9 @@ def _importers() -> dict[str, Importer]:
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
     from fangkong.kernel.jurisdictions import service as jurisdictions
+    from fangkong.surveillance import service as surveillance
+    from fangkong.surveillance.service.counts import COUNT_COLUMNS
+    from fangkong.surveillance.service.sites import SITE_COLUMNS
     from fangkong.testing import service as testing
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
     from fangkong.venues.service.scans import SCAN_COLUMNS, import_scans_file
@@ -63,6 +66,8 @@ def _importers() -> dict[str, Importer]:
         "results": Importer(RESULT_COLUMNS, lambda s, p: testing.import_results(s, a, p)),
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
+        "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
+        "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
     }
 
 
