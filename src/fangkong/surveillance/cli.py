@@ -11,9 +11,18 @@ from typing import Any
 import typer
 
 from fangkong.cli import app
-from fangkong.kernel.cli_support import EXIT_USAGE, err_console, fail
+from fangkong.kernel.cli_support import (
+    EXIT_USAGE,
+    HEADERS_HELP,
+    cli_session,
+    err_console,
+    export_app,
+    fail,
+    import_app,
+)
 from fangkong.kernel.i18n import _, cli_locale
 from fangkong.kernel.messages import translate
+from fangkong.surveillance import jobs as _jobs  # noqa: F401  (registers surveillance.run)
 
 surveillance_app = typer.Typer(help=_("Sentinel surveillance and early warning: detection algorithms, R_t."),
                                no_args_is_help=True)
@@ -136,8 +145,6 @@ def rt_cmd(
 
 # ------------------------------------------------------------------- sites, counts, run, exports
 
-from fangkong.kernel.cli_support import HEADERS_HELP, cli_session, export_app, import_app  # noqa: E402
-from fangkong.surveillance import jobs as _jobs  # noqa: E402,F401  (registers surveillance.run)
 
 
 @import_app.command("sentinels", help=_("Import sentinel sites: ref, name, kind (fever_clinic, clinic, pharmacy, "

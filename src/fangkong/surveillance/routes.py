@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.tabular import summarise
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId
+from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
-from fangkong.surveillance import detect
+from fangkong.kernel.web.templating import render
+from fangkong.surveillance import detect, service
 from fangkong.surveillance.algorithms import methods
+from fangkong.surveillance.models import Signal
 from fangkong.surveillance.schemas import DetectIn, DetectOut
 
 BAD_PARAMS = message("surveillance.bad_params", _("invalid parameters of the method"))
@@ -54,18 +62,8 @@ def detect_series(body: DetectIn, actor: CanView) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- counts, signals, review, pages
 
-import datetime as dt  # noqa: E402
 
-from fastapi import Form, Query, Request  # noqa: E402
-from fastapi.responses import RedirectResponse  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
-from fangkong.kernel.web.deps import DbSession, FormFields, RowId  # noqa: E402
-from fangkong.kernel.web.nav import N_, register_nav  # noqa: E402
-from fangkong.kernel.web.templating import render  # noqa: E402
-from fangkong.surveillance import service  # noqa: E402
-from fangkong.surveillance.models import Signal  # noqa: E402
 
 CanReport = Annotated[Actor, Depends(requires("sentinel.report"))]
 CanReview = Annotated[Actor, Depends(requires("signal.review"))]
