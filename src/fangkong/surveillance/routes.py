@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
@@ -23,7 +22,15 @@ from fangkong.kernel.web.templating import render
 from fangkong.surveillance import detect, service
 from fangkong.surveillance.algorithms import methods
 from fangkong.surveillance.models import Signal
-from fangkong.surveillance.schemas import DetectIn, DetectOut
+from fangkong.surveillance.schemas import (
+    CountsIn,
+    DetectIn,
+    DetectOut,
+    ItemsOut,
+    ReviewIn,
+    SignalListOut,
+    SignalOut,
+)
 
 BAD_PARAMS = message("surveillance.bad_params", _("invalid parameters of the method"))
 
@@ -70,51 +77,6 @@ CanReview = Annotated[Actor, Depends(requires("signal.review"))]
 
 register_nav("surveillance", N_("Surveillance"), "/surveillance", "surveillance.view", 60)
 register_nav("signals", N_("Signals"), "/signals", "surveillance.view", 61)
-
-
-class CountIn(BaseModel):
-    site_ref: str = Field(max_length=64)
-    date: str = Field(max_length=32)
-    indicator: str = Field(max_length=32)
-    count: str | int | float
-
-
-class CountsIn(BaseModel):
-    items: list[CountIn] = Field(min_length=1, max_length=10_000)
-
-
-class ItemsOut(BaseModel):
-    counts: dict[str, int]
-    items: list[dict[str, Any]]
-
-
-class SignalOut(BaseModel):
-    id: int
-    level: str
-    site_id: int | None
-    site_ref: str | None = None
-    unit_id: int
-    unit_code: str | None = None
-    name: str = Field(description="the site's name, or the unit's for a unit series")
-    indicator: str
-    algorithm: str
-    first_date: dt.date
-    last_date: dt.date
-    alarms: int
-    status: str
-    outcome: str | None
-    task_id: int | None
-    field_task_id: int | None
-
-
-class SignalListOut(BaseModel):
-    items: list[SignalOut]
-    next_cursor: int | None = None
-
-
-class ReviewIn(BaseModel):
-    action: str = Field(max_length=16, description="dismiss, investigate or escalate")
-    note: str | None = Field(default=None, max_length=500)
 
 
 def _signal(session: Session, s: Signal) -> dict[str, Any]:

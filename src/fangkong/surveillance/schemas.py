@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,3 +47,48 @@ class DetectOut(BaseModel):
     counts: dict[str, int]
     results: list[DetectRowOut]
     items: list[ItemReportOut]
+
+
+class CountIn(BaseModel):
+    site_ref: str = Field(max_length=64)
+    date: str = Field(max_length=32)
+    indicator: str = Field(max_length=32)
+    count: str | int | float
+
+
+class CountsIn(BaseModel):
+    items: list[CountIn] = Field(min_length=1, max_length=10_000)
+
+
+class ItemsOut(BaseModel):
+    counts: dict[str, int]
+    items: list[dict[str, Any]]
+
+
+class SignalOut(BaseModel):
+    id: int
+    level: str
+    site_id: int | None
+    site_ref: str | None = None
+    unit_id: int
+    unit_code: str | None = None
+    name: str = Field(description="the site's name, or the unit's for a unit series")
+    indicator: str
+    algorithm: str
+    first_date: dt.date
+    last_date: dt.date
+    alarms: int
+    status: str
+    outcome: str | None
+    task_id: int | None
+    field_task_id: int | None
+
+
+class SignalListOut(BaseModel):
+    items: list[SignalOut]
+    next_cursor: int | None = None
+
+
+class ReviewIn(BaseModel):
+    action: str = Field(max_length=16, description="dismiss, investigate or escalate")
+    note: str | None = Field(default=None, max_length=500)
