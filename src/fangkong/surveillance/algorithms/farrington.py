@@ -31,6 +31,8 @@ from fangkong.surveillance.algorithms.ears import Detection
 from fangkong.surveillance.algorithms.glm import GlmBatch, fit_batch
 
 FREQ = 52
+#: fits per batch: arrays of a few MB stay in cache (larger batches are slower, not faster)
+CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,11 @@ def farrington_many(ys: np.ndarray, *, settings: FarringtonSettings | None = Non
     csum = np.concatenate([np.zeros((s_count, 1)), np.cumsum(ys, axis=1)], axis=1)
     recent = csum[:, t + 1] - csum[:, np.maximum(0, t + 1 - period)]
     windows = ys[:, t[:, None] + offsets[None, :]].reshape(s_count * len(t), len(offsets))
-    out = _judge_windows(windows, ys[:, t].reshape(-1), recent.reshape(-1), settings)
+    obs, recent = ys[:, t].reshape(-1), recent.reshape(-1)
+    parts = [_judge_windows(windows[i:i + CHUNK], obs[i:i + CHUNK], recent[i:i + CHUNK], settings)
+             for i in range(0, len(obs), CHUNK)]
+    out: dict[str, object] = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "extra"}
+    out["extra"] = {k: np.concatenate([p["extra"][k] for p in parts]) for k in ("phi", "trend")}  # type: ignore[index]
     return [Detection(t=t, **{k: (v[i * len(t):(i + 1) * len(t)] if not isinstance(v, dict) else
                                   {kk: vv[i * len(t):(i + 1) * len(t)] for kk, vv in v.items()})
                               for k, v in out.items()})  # type: ignore[arg-type]
