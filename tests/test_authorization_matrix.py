@@ -23,10 +23,10 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 164 operations × 3 relations = 6,396 cells. 56 operations name a record in
-their path; the other 98 (lists, forms, creations) have no foreign record to name, so their three
+Matrix size: 13 roles × 165 operations × 3 relations = 6,435 cells. 56 operations name a record in
+their path; the other 99 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
-3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
+3,471 requests per backend. The default run sends 2,382: every operation once per role — a refused
 role with the own record, an allowed role with the own record and one foreign record, the sibling's
 and the parent's in turn, so both foreign relations of every scoped operation are covered across the
 roles. Unmasked exports are checked for every role holding person.unmask and every export kind.
@@ -122,6 +122,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/surveillance/detect"): {"method": "ears-c1", "items": [{"t": 1, "count": 1}]},
     ("POST", "/api/v1/sentinel-counts"): {"items": [{"site_ref": "none", "date": "2022-04-17",
                                                      "indicator": "fever_visits", "count": 1}]},
+    ("POST", "/api/v1/pharmacy-purchases"): {"items": [{"source_ref": "m1", "pharmacy_ref": "none",
+                                                        "purchased_at": "2022-04-17 10:00", "phone": "13800138000",
+                                                        "drug_class": "退热", "quantity": 1}]},
 }
 
 

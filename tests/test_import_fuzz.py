@@ -48,6 +48,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.kernel.jurisdictions import service as jurisdictions
     from fangkong.surveillance import service as surveillance
     from fangkong.surveillance.service.counts import COUNT_COLUMNS
+    from fangkong.surveillance.service.purchases import PURCHASE_COLUMNS
     from fangkong.surveillance.service.sites import SITE_COLUMNS
     from fangkong.testing import service as testing
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
@@ -68,6 +69,7 @@ def _importers() -> dict[str, Importer]:
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
         "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
         "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
+        "purchases": Importer(PURCHASE_COLUMNS, lambda s, p: surveillance.import_purchases(s, a, p)),
     }
 
 

@@ -9,7 +9,7 @@ CHANNELS = labels("channel", {
     "bigdata": _("Big-data push"), "employer": _("Employer report"), "community": _("Community search"),
     "telecom": _("Telecom operator"), "checkpoint": _("Checkpoint"), "tip": _("Tip-off"),
     "self": _("Self-report"), "assist": _("Assist request"), "tracing": _("Tracing"),
-    "colocation": _("Co-location"), "testing": _("Testing"),
+    "colocation": _("Co-location"), "testing": _("Testing"), "sentinel": _("Sentinel surveillance"),
 })
 STATUSES = labels("lead_status", {
     "known": _("Known, to verify"), "locating": _("Locating"), "managed": _("Verified"),

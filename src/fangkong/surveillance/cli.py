@@ -170,6 +170,20 @@ def import_counts_cmd(
     run_import(_("Importing sentinel counts"), file, report, service.import_counts, ["site_ref", "date", "indicator"])
 
 
+@import_app.command("purchases", help=_("Import pharmacy real-name registrations: source_ref, pharmacy_ref, "
+                                        "purchased_at, name, id_number, phone, address, drug_name, drug_class, "
+                                        "quantity, temperature, symptoms."))
+def import_purchases_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.surveillance import service
+
+    run_import(_("Importing pharmacy registrations"), file, report, service.import_purchases,
+               ["source_ref", "pharmacy_ref", "lead_id"])
+
+
 @surveillance_app.command("run", help=_("Judge every series up to DATE (default yesterday): days without a verdict "
                                         "or whose data changed; alarms open or extend signals."))
 def run_cmd(

@@ -113,3 +113,28 @@ class Signal(Base, Scoped):
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+#: drug classes of a pharmacy registration (药品类别); the watched ones are policy (default 四类药品)
+DRUG_CLASSES: tuple[str, ...] = ("antipyretic", "cough", "antiviral", "antibiotic", "other")
+
+
+class PharmacyPurchase(Base, Scoped):
+    """A pharmacy's real-name registration of a buyer (药店实名登记). The buyer's identity goes to
+    intake as a lead (a watched class) and is not kept here; the registration counts towards the
+    pharmacy's daily `drug_<class>` count."""
+
+    __tablename__ = "pharmacy_purchase"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sentinel_site.id"), index=True)
+    purchased_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    drug_name: Mapped[str | None] = mapped_column(String(120))
+    drug_class: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    symptoms: Mapped[str | None] = mapped_column(String(200))
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ from fangkong.surveillance.schemas import (
     DetectIn,
     DetectOut,
     ItemsOut,
+    PurchasesIn,
     ReviewIn,
     SignalListOut,
     SignalOut,
@@ -97,6 +98,15 @@ def post_counts(body: CountsIn, session: DbSession, actor: CanReport) -> dict[st
     """Daily sentinel counts (哨点日报), a per-item report as for file imports: `duplicate` for the same
     value again; a different value replaces it (`count: corrected from 12 to 21`)."""
     reports = service.record_counts(session, actor, [i.model_dump() for i in body.items], source="api")
+    return {"counts": summarise(reports),
+            "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
+
+
+@api.post("/pharmacy-purchases", response_model=ItemsOut)
+def post_purchases(body: PurchasesIn, session: DbSession, actor: CanReport) -> dict[str, Any]:
+    """Pharmacy real-name registrations (药店实名登记), a per-item report as for file imports; a watched
+    drug class becomes a lead (`sentinel` channel, category `pharmacy_purchase`). Idempotent by source_ref."""
+    reports = service.record_purchases(session, actor, [i.model_dump() for i in body.items], source="api")
     return {"counts": summarise(reports),
             "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
 

@@ -92,3 +92,25 @@ class SignalListOut(BaseModel):
 class ReviewIn(BaseModel):
     action: str = Field(max_length=16, description="dismiss, investigate or escalate")
     note: str | None = Field(default=None, max_length=500)
+
+
+class PurchaseIn(BaseModel):
+    """One pharmacy registration (药店实名登记); drug_class 退热/antipyretic, 止咳/cough, 抗病毒/antiviral,
+    抗生素/antibiotic, 其他/other."""
+
+    source_ref: str = Field(max_length=128)
+    pharmacy_ref: str = Field(max_length=64)
+    purchased_at: str = Field(max_length=40)
+    name: str = Field(default="", max_length=60)
+    id_number: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=200)
+    drug_name: str = Field(default="", max_length=120)
+    drug_class: str = Field(max_length=16)
+    quantity: str | int | float = Field(description="a whole number ≥ 1")
+    temperature: str | float | None = None
+    symptoms: str = Field(default="", max_length=200)
+
+
+class PurchasesIn(BaseModel):
+    items: list[PurchaseIn] = Field(min_length=1, max_length=10_000)

@@ -348,6 +348,9 @@ class SurveillanceRules(_Sourced):
     signal_extend_days: int = Field(default=7, ge=0, le=60)
     review_hours: int = Field(default=24, ge=1, le=24 * 14)
     school_holidays: list[dt.date] = Field(default_factory=list)
+    #: drug classes whose pharmacy registrations become leads and daily counts (四类药品)
+    watched_classes: list[Literal["antipyretic", "cough", "antiviral", "antibiotic", "other"]] = Field(
+        default_factory=lambda: ["antipyretic", "cough", "antiviral", "antibiotic"])
 
     def rule_for(self, *, level: str, site_kind: str | None, indicator: str, period: str = "day"
                  ) -> DetectionRule | None:
