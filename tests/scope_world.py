@@ -41,6 +41,8 @@ from fangkong.kernel.people.identity import id_check_digit
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.tasks.models import Task
 from fangkong.settings import reset_settings_cache
+from fangkong.surveillance import service as surveillance_service
+from fangkong.surveillance.models import Signal
 from fangkong.testing import service as testing_service
 from fangkong.testing.service.results import ResultItem
 from fangkong.tracing import service as tracing_service
@@ -251,7 +253,27 @@ def _build(session: Session, factory: sessionmaker[Session]) -> tuple[dict[str, 
             parent_code=units[parent].code)
     session.commit()
     fed = {key: _feed(session, factory, key, units[key], 100 + 10 * i) for i, key in enumerate(FED)}
+    _surveillance(session, units, fed)
     return units, fed
+
+
+def _surveillance(session: Session, units: dict[str, Unit], fed: dict[str, Fed]) -> None:
+    """A fever clinic at every fed unit whose counts jump on the last day, judged once: each unit gets
+    its site's signal (and unit-level ones above it)."""
+    start = NOW.date() - dt.timedelta(days=12)
+    for key in fed:
+        ref = f"SEN{row_token(key)}"
+        surveillance_service.register_site(session, SYSTEM_ACTOR, ref=ref, name=f"{row_token(key)}发热门诊",
+                                           kind="fever_clinic", unit_code=units[key].code, active_from=start)
+        surveillance_service.record_counts(session, SYSTEM_ACTOR, [
+            {"site_ref": ref, "date": (start + dt.timedelta(days=d)).isoformat(), "indicator": "fever_visits",
+             "count": 50 if d == 11 else 5 + d % 2} for d in range(12)], source="api")
+    surveillance_service.run_detection(session, SYSTEM_ACTOR, until=start + dt.timedelta(days=11))
+    for key in fed:
+        signal = session.execute(select(Signal).where(Signal.unit_id == units[key].id, Signal.level == "site")
+                                 ).scalar_one()
+        fed[key].add("signal_id", signal.id)
+    session.commit()
 
 
 @contextlib.contextmanager

@@ -124,6 +124,14 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/cases/{case_id}/links"): lambda own, foreign: {"source_case_id": str(own["case_id"])},
     ("POST", "/cases/{case_id}/milestones"): {"step": "core"},
     ("POST", "/cases/candidates/{candidate_id}/confirm"): {"classification": "asymptomatic"},
+    ("POST", "/api/v1/signals/{signal_id}/review"): {"action": "investigate"},
+    ("POST", "/signals/{signal_id}/review"): {"action": "investigate"},
+    ("POST", "/api/v1/surveillance/detect"): {"method": "ears-c1", "items": [{"t": 1, "count": 1}]},
+    ("POST", "/api/v1/sentinel-counts"): {"items": [{"site_ref": "none", "date": "2022-04-17",
+                                                     "indicator": "fever_visits", "count": 1}]},
+    ("POST", "/api/v1/pharmacy-purchases"): {"items": [{"source_ref": "m1", "pharmacy_ref": "none",
+                                                        "purchased_at": "2022-04-17 10:00", "phone": "13800138000",
+                                                        "drug_class": "退热", "quantity": 1}]},
 }
 
 

@@ -47,6 +47,10 @@ def _importers() -> dict[str, Importer]:
     from fangkong.intake.service.ingest import import_leads_file
     from fangkong.intake.service.outcomes import import_outcomes_file
     from fangkong.kernel.jurisdictions import service as jurisdictions
+    from fangkong.surveillance import service as surveillance
+    from fangkong.surveillance.service.counts import COUNT_COLUMNS
+    from fangkong.surveillance.service.purchases import PURCHASE_COLUMNS
+    from fangkong.surveillance.service.sites import SITE_COLUMNS
     from fangkong.testing import service as testing
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
     from fangkong.venues.service.scans import SCAN_COLUMNS, import_scans_file
@@ -67,6 +71,9 @@ def _importers() -> dict[str, Importer]:
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
         "zones": Importer(ZONE_COLUMNS, lambda s, p: import_zones_file(s, a, p)),
+        "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
+        "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
+        "purchases": Importer(PURCHASE_COLUMNS, lambda s, p: surveillance.import_purchases(s, a, p)),
     }
 
 

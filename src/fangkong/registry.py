@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 
 #: capability packages, in dependency order
-CAPABILITIES: list[str] = ["control", "intake", "testing", "venues", "tracing", "checkpoints", "zones", "drill",
-                           "command"]
+CAPABILITIES: list[str] = ["control", "intake", "testing", "venues", "tracing", "checkpoints", "zones",
+                           "surveillance", "drill", "command"]
 
 
 def import_all_models() -> None:

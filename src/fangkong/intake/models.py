@@ -12,9 +12,9 @@ from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.keys.registry import register_encrypted
 from fangkong.kernel.scoped import Scoped
 
-#: where leads come from (issue #3); the last three are internal channels of later capabilities
+#: where leads come from (issue #3); the last six are internal channels of later capabilities
 CHANNELS: tuple[str, ...] = ("bigdata", "employer", "community", "telecom", "checkpoint", "tip", "self",
-                             "assist", "tracing", "colocation", "testing", "zone")
+                             "assist", "tracing", "colocation", "testing", "zone", "sentinel")
 
 #: lead life: known (person resolved, task assigned) → locating (not at the address, re-pushed) →
 #: managed (verified) → controlled (measure started) | closed (nothing further to do here)

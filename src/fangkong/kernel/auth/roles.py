@@ -88,6 +88,10 @@ PERMISSIONS: dict[str, str] = {
     "order.view": "查看本级下达和收到的指令",
     "order.issue": "向下级下达、转发指令",
     "order.work": "签收、落实和转发收到的指令",
+    # surveillance (哨点监测预警)
+    "surveillance.view": "查看监测预警、运行预警算法",
+    "sentinel.report": "报送哨点监测数据",
+    "signal.review": "核实研判预警信号",
 }
 
 _READ = {"person.view", "unit.view", "place.view", "task.view", "policy.view"}
@@ -148,6 +152,9 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "order.view": {"command", "district", "street", "community", "grid", "inspector", "viewer"},
     "order.issue": {"command", "district", "street", "community"},
     "order.work": {"command", "district", "street", "community", "grid"},
+    "surveillance.view": {"command", "district", "street", "epidemiologist", "viewer"},
+    "sentinel.report": {"command", "district", "street", "community", "enterprise"},
+    "signal.review": {"command", "district", "epidemiologist"},
 }
 for _perm, _roles in CAPABILITY_GRANTS.items():
     for _role in _roles:

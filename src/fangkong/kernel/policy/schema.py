@@ -411,6 +411,53 @@ class Command(_Model):
 
     thresholds: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)], Threshold] = \
         Field(default_factory=_default_thresholds)
+class DetectionRule(_Model):
+    """Which algorithm judges a series (预警规则): the first rule matching the series' level (`site`,
+    `unit` or any), sentinel kind and indicator (empty: any) and its period (`day` or `week`)."""
+
+    level: Literal["site", "unit", "any"] = "any"
+    site_kind: str | None = None
+    indicator: str | None = None
+    period: Literal["day", "week"] = "day"
+    method: Literal["ears-c1", "ears-c2", "ears-c3", "cusum", "farrington", "farrington-noufaily",
+                    "farrington-1996"]
+    params: dict[str, float | int | bool | str] = Field(default_factory=dict)
+
+
+def _default_indicators() -> dict[str, list[str]]:
+    return {"fever_clinic": ["fever_visits", "ili_visits"], "clinic": ["fever_visits"],
+            "school": ["absent_ill"],
+            "pharmacy": ["drug_antipyretic", "drug_cough", "drug_antiviral", "drug_antibiotic"]}
+
+
+def _default_rules() -> list[DetectionRule]:
+    return [DetectionRule(period="day", method="ears-c2", params={"baseline": 7, "alpha": 0.001, "min_sigma": 1}),
+            DetectionRule(period="week", method="farrington")]
+
+
+class SurveillanceRules(_Sourced):
+    """Sentinel surveillance (哨点监测): the indicators each sentinel kind reports, the detection rules,
+    how close alarms join one signal, how long a signal's review may take, and the school holidays
+    (a school's series runs over its school days: weekdays not listed here)."""
+
+    indicators: dict[str, list[str]] = Field(default_factory=_default_indicators)
+    rules: list[DetectionRule] = Field(default_factory=_default_rules, min_length=1)
+    signal_extend_days: int = Field(default=7, ge=0, le=60)
+    review_hours: int = Field(default=24, ge=1, le=24 * 14)
+    school_holidays: list[dt.date] = Field(default_factory=list)
+    #: drug classes whose pharmacy registrations become leads and daily counts (四类药品)
+    watched_classes: list[Literal["antipyretic", "cough", "antiviral", "antibiotic", "other"]] = Field(
+        default_factory=lambda: ["antipyretic", "cough", "antiviral", "antibiotic"])
+
+    def rule_for(self, *, level: str, site_kind: str | None, indicator: str, period: str = "day"
+                 ) -> DetectionRule | None:
+        for rule in self.rules:
+            if rule.period != period or rule.level not in ("any", level):
+                continue
+            if rule.site_kind not in (None, site_kind) or rule.indicator not in (None, indicator):
+                continue
+            return rule
+        return None
 
 
 class Pack(_Model):
@@ -438,6 +485,7 @@ class Pack(_Model):
     control: ControlRules = Field(default_factory=ControlRules)
     zones: ZonesPolicy = Field(default_factory=ZonesPolicy)
     command: Command = Field(default_factory=Command)
+    surveillance: SurveillanceRules = Field(default_factory=SurveillanceRules)
     #: sources of the pack's own numbers (`daily_clearance_cutoff`)
     field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
@@ -628,6 +676,8 @@ def _sourced(pack: Pack) -> list[tuple[str, Any]]:
     if "zones" in pack.model_fields_set:
         out.append(("zones.", pack.zones))
     out += [(f"command.thresholds.{k}.", v) for k, v in pack.command.thresholds.items()]
+    if "surveillance" in pack.model_fields_set:
+        out.append(("surveillance.", pack.surveillance))
     return out
 
 

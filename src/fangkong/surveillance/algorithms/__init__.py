@@ -1,0 +1,1 @@
+"""Detection algorithms (预警算法): pure numpy functions tested against R's `surveillance` and `EpiEstim`."""

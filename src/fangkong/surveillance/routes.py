@@ -1,0 +1,246 @@
+"""Surveillance routes: the JSON API under /api/v1 (detection on posted series)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.messages import _, message
+from fangkong.kernel.tabular import summarise
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId
+from fangkong.kernel.web.nav import N_, register_nav
+from fangkong.kernel.web.schemas import ERROR_RESPONSES
+from fangkong.kernel.web.templating import render
+from fangkong.surveillance import detect, service
+from fangkong.surveillance.algorithms import methods
+from fangkong.surveillance.models import Signal
+from fangkong.surveillance.schemas import (
+    CountsIn,
+    DetectIn,
+    DetectOut,
+    ItemsOut,
+    PurchasesIn,
+    ReviewIn,
+    SignalListOut,
+    SignalOut,
+)
+
+BAD_PARAMS = message("surveillance.bad_params", _("invalid parameters of the method"))
+
+api = APIRouter(tags=["surveillance"], responses=ERROR_RESPONSES)
+pages = APIRouter(include_in_schema=False)
+
+CanView = Annotated[Actor, Depends(requires("surveillance.view"))]
+
+
+def _num(v: Any) -> Any:
+    return None if v == "" or (isinstance(v, float) and not math.isfinite(v)) else v
+
+
+@api.post("/surveillance/detect", response_model=DetectOut)
+def detect_series(body: DetectIn, actor: CanView) -> dict[str, Any]:
+    """Judge posted series (`series, t, count`) with one method; rows of a series with a bad count or a
+    repeated or missing period are rejected (the series is not judged), as in `fangkong surveillance
+    detect`. Nothing is stored."""
+    try:
+        params = methods.parse_params(body.method, body.params)
+        if body.method in methods.FARRINGTON:
+            methods.farrington_settings(body.method, params)
+        rows = [detect.InRow(number=i + 1, series=p.series, t=str(p.t), values={"count": str(p.count)})
+                for i, p in enumerate(body.items)]
+        results, reports = detect.detect(rows, method=body.method, params=params,
+                                         start=None if body.from_ is None else str(body.from_), period=body.period)
+    except methods.BadParameter as exc:
+        field = exc.name if exc.name in ("method", "from") else f"params.{exc.name}"
+        raise ValidationFailed(BAD_PARAMS(), [FieldError(field, exc.message)]) from None
+    return {
+        "counts": summarise(reports),
+        "results": [{k: _num(v) for k, v in r.items()} for r in results],
+        "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports],
+    }
+
+
+# ---------------------------------------------------------------- counts, signals, review, pages
+
+
+
+
+CanReport = Annotated[Actor, Depends(requires("sentinel.report"))]
+CanReview = Annotated[Actor, Depends(requires("signal.review"))]
+
+register_nav("surveillance", N_("Surveillance"), "/surveillance", "surveillance.view", 60)
+register_nav("signals", N_("Signals"), "/signals", "surveillance.view", 61)
+
+
+def _signal(session: Session, s: Signal) -> dict[str, Any]:
+    from fangkong.kernel.jurisdictions.models import Unit
+    from fangkong.surveillance.models import SentinelSite
+
+    site = session.get(SentinelSite, s.site_id) if s.site_id is not None else None
+    unit = session.get(Unit, s.unit_id)
+    return {"id": s.id, "level": s.level, "site_id": s.site_id, "site_ref": site.ref if site else None,
+            "unit_id": s.unit_id, "unit_code": unit.code if unit else None,
+            "name": site.name if site else (unit.name if unit else ""), "indicator": s.indicator,
+            "algorithm": s.algorithm, "first_date": s.first_day, "last_date": s.last_day, "alarms": s.alarms,
+            "status": s.status, "outcome": s.outcome, "task_id": s.task_id, "field_task_id": s.field_task_id}
+
+
+@api.post("/sentinel-counts", response_model=ItemsOut)
+def post_counts(body: CountsIn, session: DbSession, actor: CanReport) -> dict[str, Any]:
+    """Daily sentinel counts (哨点日报), a per-item report as for file imports: `duplicate` for the same
+    value again; a different value replaces it (`count: corrected from 12 to 21`)."""
+    reports = service.record_counts(session, actor, [i.model_dump() for i in body.items], source="api")
+    return {"counts": summarise(reports),
+            "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
+
+
+@api.post("/pharmacy-purchases", response_model=ItemsOut)
+def post_purchases(body: PurchasesIn, session: DbSession, actor: CanReport) -> dict[str, Any]:
+    """Pharmacy real-name registrations (药店实名登记), a per-item report as for file imports; a watched
+    drug class becomes a lead (`sentinel` channel, category `pharmacy_purchase`). Idempotent by source_ref."""
+    reports = service.record_purchases(session, actor, [i.model_dump() for i in body.items], source="api")
+    return {"counts": summarise(reports),
+            "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
+
+
+@api.get("/signals", response_model=SignalListOut)
+def get_signals(session: DbSession, actor: CanView,
+                status: Annotated[str | None, Query(max_length=16)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                cursor: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    """Signals in the caller's jurisdiction, newest first; `status=open` for the ones not closed."""
+    rows = service.list_signals(session, actor, status=status, limit=limit, after_id=cursor)
+    return {"items": [_signal(session, s) for s in rows], "next_cursor": rows[-1].id if len(rows) == limit else None}
+
+
+@api.post("/signals/{signal_id}/review", response_model=SignalOut)
+def post_review(signal_id: RowId, body: ReviewIn, session: DbSession, actor: CanReview) -> dict[str, Any]:
+    """Review a signal: dismiss (closes it), investigate (a field task, stays open) or escalate (to the
+    parent unit and the command centre)."""
+    return _signal(session, service.review_signal(session, actor, signal_id=signal_id, action=body.action,
+                                                  note=body.note))
+
+
+def _curve_data(rows: list[Any]) -> dict[str, Any]:
+    return {"days": [v.day.isoformat() for v in rows],
+            "observed": [v.observed for v in rows],
+            "upperbound": [None if v.upperbound is None else round(v.upperbound, 2) for v in rows],
+            "alarm": [bool(v.alarm) for v in rows],
+            "insufficient": [v.status != "judged" for v in rows]}
+
+
+def _series_list(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every series the actor sees with its last verdict, units first (city → district → site)."""
+    from sqlalchemy import func, select
+
+    from fangkong.kernel import scope
+    from fangkong.kernel.jurisdictions.models import Unit
+    from fangkong.surveillance.models import SentinelSite, Verdict
+
+    last = (scope.visible(select(Verdict.series_key, Verdict.indicator, func.max(Verdict.day)), actor, Verdict)
+            .group_by(Verdict.series_key, Verdict.indicator))
+    out = []
+    for key, indicator, day in session.execute(last):
+        v = session.execute(select(Verdict).where(Verdict.series_key == key, Verdict.indicator == indicator,
+                                                  Verdict.day == day)).scalar_one()
+        if v.site_id is not None:
+            site = session.get(SentinelSite, v.site_id)
+            name, depth = (site.name if site else key), 99
+        else:
+            unit = session.get(Unit, v.unit_id)
+            name, depth = (unit.name if unit else key), (unit.path.count("/") if unit else 0)
+        out.append({"key": key, "indicator": indicator, "name": name, "level": v.level, "depth": depth,
+                    "last": v})
+    out.sort(key=lambda r: (r["depth"], r["name"], r["indicator"]))
+    return out
+
+
+@pages.get("/surveillance")
+def surveillance_page(request: Request, session: DbSession, actor: CanView,
+                      series: Annotated[str | None, Query(max_length=32)] = None,
+                      indicator: Annotated[str | None, Query(max_length=32)] = None) -> Any:
+    rows = _series_list(session, actor)
+    chosen = next((r for r in rows if r["key"] == series and r["indicator"] == indicator), None)
+    if chosen is None and rows:
+        chosen = rows[0]
+    curve = _curve_data(service.curve(session, actor, series_key=chosen["key"], indicator=chosen["indicator"])) \
+        if chosen else None
+    return render(request, "surveillance/overview.html", actor=actor, rows=rows, chosen=chosen, curve=curve)
+
+
+@pages.get("/signals")
+def signals_page(request: Request, session: DbSession, actor: CanView,
+                 status: Annotated[str | None, Query(max_length=16)] = None) -> Any:
+    rows = service.list_signals(session, actor, status=status or None, limit=200)
+    return render(request, "surveillance/signals.html", actor=actor, rows=rows, status=status,
+                  names=_signal_names(session, rows))
+
+
+def _signal_names(session: Session, rows: list[Signal]) -> dict[int, str]:
+    from fangkong.kernel.jurisdictions.models import Unit
+    from fangkong.surveillance.models import SentinelSite
+
+    out = {}
+    for s in rows:
+        if s.site_id is not None:
+            site = session.get(SentinelSite, s.site_id)
+            out[s.id] = f"{site.name}({site.ref})" if site else str(s.site_id)
+        else:
+            unit = session.get(Unit, s.unit_id)
+            out[s.id] = unit.name if unit else str(s.unit_id)
+    return out
+
+
+@pages.get("/signals/{signal_id}")
+def signal_page(request: Request, signal_id: RowId, session: DbSession, actor: CanView) -> Any:
+    s = service.get_signal(session, actor, signal_id)
+    since = s.first_day - dt.timedelta(days=28)
+    curve = _curve_data(service.curve(session, actor, series_key=s.series_key, indicator=s.indicator, since=since))
+    return render(request, "surveillance/signal.html", actor=actor, s=s, curve=curve,
+                  name=_signal_names(session, [s])[s.id])
+
+
+@pages.post("/signals/{signal_id}/review")
+def review_page(signal_id: RowId, session: DbSession, actor: CanReview, action: Annotated[str, Form()],
+                note: Annotated[str, Form()] = "") -> Any:
+    service.review_signal(session, actor, signal_id=signal_id, action=action, note=note.strip() or None)
+    return RedirectResponse(f"/signals/{signal_id}?done={action}", status_code=303)
+
+
+@pages.get("/sentinel-report")
+def report_form(request: Request, session: DbSession, actor: CanReport,
+                site: Annotated[str | None, Query(max_length=64)] = None) -> Any:
+    from fangkong.kernel import clock
+    from fangkong.kernel.policy import service as policy_service
+
+    sites = service.reporting_sites(session, actor)
+    chosen = next((s for s in sites if s.ref == site), sites[0] if sites else None)
+    indicators = policy_service.active_pack(session).surveillance.indicators.get(chosen.kind, []) if chosen else []
+    today = clock.today()
+    stored = service.site_counts(session, actor, chosen.id, since=today) if chosen else {}
+    return render(request, "surveillance/report.html", actor=actor, sites=sites, chosen=chosen,
+                  indicators=indicators, today=today, stored=stored, saved=request.query_params.get("saved"))
+
+
+@pages.post("/sentinel-report")
+def report_submit(session: DbSession, actor: CanReport, form: FormFields) -> Any:
+    ref = str(form.get("site_ref") or "")
+    day = str(form.get("date") or "")
+    items = [{"site_ref": ref, "date": day, "indicator": k[len("count_"):], "count": str(v)}
+             for k, v in form.items() if k.startswith("count_") and str(v).strip() != ""]
+    reports = service.record_counts(session, actor, items, source="page") if items else []
+    bad = [str(i) for r in reports for i in r.issues if r.status == "rejected"]
+    if bad:
+        raise ValidationFailed(BAD_COUNTS(), [FieldError("count", "; ".join(bad))])
+    return RedirectResponse(f"/sentinel-report?site={ref}&saved={len(reports)}", status_code=303)
+
+
+BAD_COUNTS = message("sentinel.bad_counts", _("some counts were not stored"))

@@ -1,0 +1,16 @@
+"""Surveillance use cases (哨点监测预警): sites, counts, the detection run, signals and their review."""
+
+from fangkong.surveillance.service.counts import import_counts, record_counts, site_counts
+from fangkong.surveillance.service.purchases import import_purchases, purchases_of_day, record_purchases
+from fangkong.surveillance.service.run import run_detection
+from fangkong.surveillance.service.signals import curve, get_signal, list_signals, review_signal
+from fangkong.surveillance.service.sites import (
+    get_site_by_ref,
+    import_sites,
+    list_sites,
+    register_site,
+    reporting_sites,
+)
+
+__all__ = ["curve", "get_signal", "get_site_by_ref", "import_counts", "import_purchases", "import_sites", "list_signals", "list_sites",
+           "purchases_of_day", "record_counts", "record_purchases", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]

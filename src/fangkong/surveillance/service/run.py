@@ -1,0 +1,160 @@
+"""The detection run (预警研判运行): every day up to a date of every site × indicator and unit ×
+indicator series that lacks a verdict or whose data changed is judged by the pack's rule; alarms open
+or extend signals, each new signal gets a review task. A second run changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.audit import service as audit
+from fangkong.kernel.auth.actor import Actor
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tasks import service as tasks_service
+from fangkong.surveillance import kinds, rules
+from fangkong.surveillance.algorithms import methods
+from fangkong.surveillance.models import SentinelCount, SentinelSite, Verdict
+from fangkong.surveillance.service.signals import attach_alarms
+
+
+@dataclass
+class _Series:
+    key: str
+    level: str
+    site: SentinelSite | None
+    unit_id: int
+    unit_path: str
+    indicator: str
+    kind: str | None
+    days: list[dt.date]
+    values: list[int | None] = field(default_factory=list)
+
+
+def _series(session: Session, pack: Any, until: dt.date) -> list[_Series]:
+    sites = list(session.execute(select(SentinelSite).where(SentinelSite.active_from <= until)
+                                 .order_by(SentinelSite.id)).scalars())
+    if not sites:
+        return []
+    counts: dict[tuple[int, str], dict[dt.date, int]] = defaultdict(dict)
+    for site_id, day, indicator, count in session.execute(select(
+            SentinelCount.site_id, SentinelCount.day, SentinelCount.indicator, SentinelCount.count)
+            .where(SentinelCount.day <= until)):
+        counts[(site_id, indicator)][day] = count
+    holidays = pack.surveillance.school_holidays
+    out: list[_Series] = []
+    # unit sums: unit id → indicator → day → [total, missing?]
+    unit_sum: dict[tuple[int, str], dict[dt.date, list[int]]] = defaultdict(dict)
+    for site in sites:
+        days = rules.reporting_days(site.kind, site.active_from, until, holidays)
+        ancestors = [int(p) for p in site.unit_path.strip("/").split("/") if p]
+        for indicator in pack.surveillance.indicators.get(site.kind, []):
+            got = counts.get((site.id, indicator), {})
+            values = [got.get(d) for d in days]
+            out.append(_Series(f"site:{site.id}", "site", site, site.unit_id, site.unit_path, indicator, site.kind,
+                               days, values))
+            for unit_id in ancestors:
+                acc = unit_sum[(unit_id, indicator)]
+                for d, v in zip(days, values, strict=True):
+                    cell = acc.setdefault(d, [0, 0])
+                    if v is None:
+                        cell[1] = 1
+                    else:
+                        cell[0] += v
+    paths = dict(session.execute(select(Unit.id, Unit.path)).all())
+    for (unit_id, indicator), acc in sorted(unit_sum.items()):
+        days = sorted(acc)
+        out.append(_Series(f"unit:{unit_id}", "unit", None, unit_id, paths[unit_id], indicator, None, days,
+                           [None if acc[d][1] else acc[d][0] for d in days]))
+    return out
+
+
+def run_detection(session: Session, actor: Actor, *, until: dt.date | None = None) -> dict[str, int]:
+    """Judge every series up to `until` (default yesterday, local). Returns counts of what changed."""
+    pack = policy_service.active_pack(session)
+    until = until or clock.today() - dt.timedelta(days=1)
+    stats = {"series": 0, "judged": 0, "insufficient": 0, "unchanged": 0, "alarms": 0, "signals_opened": 0,
+             "signals_extended": 0, "missing_tasks": 0}
+    existing = {(v.series_key, v.indicator, v.day): v for v in session.execute(
+        select(Verdict).where(Verdict.day <= until)).scalars()}
+    alarms: list[Verdict] = []
+    missing_sites: dict[int, SentinelSite] = {}
+    now = clock.now()
+    for s in _series(session, pack, until):
+        rule = pack.surveillance.rule_for(level=s.level, site_kind=s.kind, indicator=s.indicator, period="day")
+        if rule is None or rule.method not in rules.DAILY_METHODS:
+            continue
+        stats["series"] += 1
+        params = methods.parse_params(rule.method, dict(rule.params))
+        need = rules.needed_before(rule.method, params)
+        if s.site is not None and any(v is None for v in s.values):
+            missing_sites[s.site.id] = s.site
+        for i in range(need, len(s.days)):
+            window = s.values[i - need: i + 1]
+            print_ = rules.fingerprint(rule.method, params, window)
+            old = existing.get((s.key, s.indicator, s.days[i]))
+            if old is not None and old.inputs == print_ and old.algorithm == rule.method:
+                stats["unchanged"] += 1
+                continue
+            v = old or Verdict(series_key=s.key, level=s.level, site_id=s.site.id if s.site else None,
+                               indicator=s.indicator, day=s.days[i], unit_id=s.unit_id, unit_path=s.unit_path)
+            v.algorithm, v.inputs, v.judged_at = rule.method, print_, now
+            was_alarm = bool(old is not None and old.alarm)
+            if any(x is None for x in window):
+                v.status, v.alarm = "insufficient", False
+                v.observed = window[-1]
+                v.expected = v.upperbound = v.statistic = None
+                stats["insufficient"] += 1
+            else:
+                det = methods.run(rule.method, np.array(window, dtype=float), params, start=need)
+                v.status = "judged"
+                v.observed = int(det.observed[0])
+                v.expected = _f(det.expected[0])
+                v.upperbound = _f(det.upperbound[0])
+                v.statistic = _f(det.statistic[0])
+                v.alarm = bool(det.alarm[0])
+                stats["judged"] += 1
+            if old is None:
+                session.add(v)
+            if v.alarm and not (was_alarm and v.signal_id):
+                alarms.append(v)
+            if not v.alarm and was_alarm:
+                v.signal_id = None
+    session.flush()
+    stats["alarms"] = len(alarms)
+    opened, extended = attach_alarms(session, actor, alarms, pack)
+    stats["signals_opened"], stats["signals_extended"] = opened, extended
+    stats["missing_tasks"] = _missing_tasks(session, actor, list(missing_sites.values()))
+    if any(stats[k] for k in ("judged", "insufficient", "signals_opened", "signals_extended", "missing_tasks")):
+        audit.record(session, actor, "surveillance.run", object_type="surveillance_verdict", until=until.isoformat(),
+                     **{k: v for k, v in stats.items() if v})
+    session.flush()
+    return stats
+
+
+def _f(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _missing_tasks(session: Session, actor: Actor, sites: list[SentinelSite]) -> int:
+    """One open reporting task per site with a missing day (none while one is open)."""
+    from fangkong.kernel.tasks.models import Task
+
+    if not sites:
+        return 0
+    open_ = set(session.execute(select(Task.subject_id).where(
+        Task.kind == kinds.MISSING, Task.subject_type == "sentinel_site", Task.status == "open")).scalars())
+    new = [tasks_service.NewTask(kind=kinds.MISSING, title=f"哨点缺报:{s.name}({s.ref})", unit_id=s.unit_id,
+                                 subject_type="sentinel_site", subject_id=s.id,
+                                 due_at=clock.now() + dt.timedelta(hours=24))
+           for s in sites if s.id not in open_]
+    if new:
+        tasks_service.create_tasks(session, actor, new)
+    return len(new)

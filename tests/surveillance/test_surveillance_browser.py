@@ -1,0 +1,100 @@
+"""Surveillance in a real browser (Debian chromium driven by Playwright): site staff enter a day's
+counts on a phone; an epidemiologist sees the outbreak's signal, its epidemic curve (bars, the upper
+bound, alarms marked) and sends it to the field from the review form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import BROWSER_TIMEOUT_MS
+from sentinel_factories import NOW, build_city, daily_counts
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.kernel import clock
+from fangkong.kernel.auth import service as auth_service
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.surveillance import service
+from fangkong.surveillance.models import SentinelCount, Signal
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture(autouse=True)
+def _now() -> Iterator[None]:
+    with clock.frozen(NOW):
+        yield
+
+
+@pytest.fixture
+def served(live_site: Any) -> Any:
+    def build(session: Session) -> dict[str, int]:
+        c = build_city(session, "w")
+        service.record_counts(session, SYSTEM_ACTOR, daily_counts("w"), source="file")
+        service.run_detection(session, SYSTEM_ACTOR, until=dt.date(2022, 4, 17))
+        for name, role in (("epi", "epidemiologist"), ("staff", "enterprise")):
+            auth_service.create_user(session, SYSTEM_ACTOR, username=name, role=role, unit_code=c.district.code,
+                                     password=PASSWORD)
+        signal = session.execute(select(Signal).where(Signal.level == "site",
+                                                      Signal.indicator == "fever_visits")).scalar_one()
+        return {"signal": signal.id, "series": signal.series_key}
+
+    return live_site(build)
+
+
+def _sign_in(chromium: Any, base: str, user: str, **kw: Any) -> Any:
+    ctx = chromium.new_context(locale="zh-CN", **kw)
+    page = ctx.new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page.goto(base + "/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_staff_report_and_epidemiologist_investigates(served: Any, chromium: Any, artifacts: Path) -> None:
+    from playwright.sync_api import expect
+
+    # site staff on a phone: today's counts for the east fever clinic
+    phone = _sign_in(chromium, served.base, "staff", viewport={"width": 390, "height": 844}, is_mobile=True)
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    phone.goto(served.base + "/sentinel-report")
+    phone.fill("input[name=count_fever_visits]", "37")
+    phone.fill("input[name=count_ili_visits]", "0")
+    phone.click("[data-testid=report-submit]")
+    expect(phone.locator("[data-testid=saved]")).to_be_visible()
+    expect(phone.locator("input[name=count_fever_visits]")).to_have_value("37")
+    with served.factory() as session:
+        stored = session.execute(select(SentinelCount).where(SentinelCount.day == dt.date(2022, 4, 18),
+                                                             SentinelCount.source == "page")).scalars().all()
+        assert sorted((c.indicator, c.count) for c in stored) == [("fever_visits", 37), ("ili_visits", 0)]
+
+    # the epidemiologist: the signal list, the curve, the review form
+    page = _sign_in(chromium, served.base, "epi", viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.click("nav.main-nav >> text=预警信号")
+    sid = served.data["signal"]
+    page.click(f"[data-testid=signal-{sid}]")
+    expect(page.locator("[data-testid=signal-summary]")).to_contain_text("东区发热门诊")
+    expect(page.locator("[data-testid=signal-status]")).to_have_text("待研判")
+    curve = page.locator("#curve")
+    expect(curve).to_have_attribute("data-alarms", "3")
+    assert curve.locator("canvas").count() == 1
+    page.check("input[value=investigate]")
+    page.fill("input[name=note]", "发热门诊就诊人数激增,现场核查")
+    page.click("[data-testid=review-submit]")
+    expect(page.locator("[data-testid=signal-status]")).to_have_text("调查中")
+    page.screenshot(path=str(artifacts / "surveillance-signal.png"), full_page=True)
+    page.goto(served.base + "/surveillance")
+    expect(page.locator("[data-testid=series-list]")).to_contain_text("东区发热门诊")
+    page.goto(served.base + f"/surveillance?series={served.data['series']}&indicator=fever_visits")
+    expect(page.locator("#curve")).to_have_attribute("data-rendered", "39")  # 1 March + 9 … 17 April
+    expect(page.locator("#curve")).to_have_attribute("data-alarms", "3")
+    assert errors == []
