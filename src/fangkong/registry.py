@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 #: capability packages, in dependency order
-CAPABILITIES: list[str] = ["control", "intake", "testing", "venues", "tracing", "drill"]
+CAPABILITIES: list[str] = ["control", "intake", "testing", "venues", "tracing", "checkpoints", "drill"]
 
 
 def import_all_models() -> None:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     #: commercial cryptography: SM4-GCM, HMAC-SM3, HKDF-SM3); `fangkong keys rotate` switches a running
     #: deployment, the algorithm is recorded with each key
     crypto: Literal["aes", "sm"] = "aes"
+    #: the deploying region's 6-digit GB/T 2260 code (e.g. 320400): numbers e-passes and tells local trips
+    #: (destination inside the region) from transit
+    region_code: str | None = None
     root_unit_name: str = "本市"
     root_unit_code: str = "000000"
     session_timeout_minutes: int = Field(default=30, ge=1)
