@@ -31,7 +31,8 @@ def shift_counts(session: Session, actor: Actor, *, day: dt.date) -> list[dict[s
     passages; leads = records that made a lead; sampled/returned = records decided `test`/`return`."""
     tz = clock.tz()
     out: list[dict[str, Any]] = []
-    for cp in checkpoints_service.list_checkpoints(session, actor, include_service_areas=False):
+    cps = checkpoints_service.list_checkpoints(session, actor, include_service_areas=False)
+    for cp in sorted(cps, key=lambda c: (c.ref or c.code, c.place_id)):
         windows = [(s, *s.window(day, tz)) for s in cp.shifts]
         if not windows:
             continue
