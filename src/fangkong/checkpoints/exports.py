@@ -58,6 +58,7 @@ TRIP_COLUMNS = [
     Column("exited_at", "驶离时间", DATETIME),
     Column("state", "状态", CODE, label=STATE_ZH.get, label_zh="状态名称"),
     Column("overdue_hours", "逾期小时", NUMBER),
+    Column("checkpoint_name", "入境卡口", machine=False, width=20),
 ]
 
 

@@ -255,6 +255,7 @@ def arrivals_not_seen(session: Session, actor: Actor, *, start: dt.datetime, end
 class TripRow:
     trip: Trip
     state: rules.TripState
+    checkpoint_name: str = ""
 
     def as_dict(self, at: dt.datetime) -> dict[str, Any]:
         t = self.trip
@@ -262,7 +263,8 @@ class TripRow:
                 "arrived_at": t.arrived_at if t.arrived_at and t.arrived_at <= at else None,
                 "exited_at": t.exited_at if t.exited_at and t.exited_at <= at else None,
                 "state": self.state.state, "overdue_hours": self.state.overdue_hours,
-                "destination_code": t.destination_code, "local": t.local, "task_id": t.task_id}
+                "destination_code": t.destination_code, "local": t.local, "task_id": t.task_id,
+                "checkpoint_name": self.checkpoint_name}
 
 
 def trip_states(session: Session, actor: Actor, *, at: dt.datetime, states: Sequence[str] | None = None,
@@ -274,11 +276,15 @@ def trip_states(session: Session, actor: Actor, *, at: dt.datetime, states: Sequ
     if plate:
         stmt = stmt.where(Trip.plate == rules.plate_key(plate))
     out = []
-    for t in session.execute(stmt.order_by(Trip.entered_at, Trip.id)).scalars():
+    found = list(session.execute(stmt.order_by(Trip.entered_at, Trip.id)).scalars())
+    names: dict[int, str] = {}
+    for chunk in chunks(sorted({t.place_id for t in found})):
+        names.update(session.execute(select(Place.id, Place.name).where(Place.id.in_(chunk))).tuples().all())
+    for t in found:
         st = rules.trip_state(at=at, entered_at=t.entered_at, local=t.local, arrived_at=t.arrived_at,
                               closed_as=t.closed_as, closed_at=t.closed_at, hours=h)
         if st is not None and (not states or st.state in states):
-            out.append(TripRow(t, st))
+            out.append(TripRow(t, st, names.get(t.place_id, "")))
     return out
 
 
