@@ -33,7 +33,7 @@ from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message, reason_of
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.tabular import ReportRow, summarise
-from fangkong.kernel.web.deps import DbSession, RowId
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
@@ -161,11 +161,10 @@ def inspect_page(request: Request, session: DbSession, actor: CanRecord,
 
 
 @pages.post("/checkpoints/inspect")
-async def inspect_post(request: Request, session: DbSession, actor: CanRecord) -> Response:
+def inspect_post(request: Request, session: DbSession, actor: CanRecord, form: FormFields) -> Response:
     """The inspection form: a vehicle (checkpoint, direction, plate, type, e-pass) and up to
     `PAGE_PERSONS` persons; each person is a record `<client_id>-<n>`, the vehicle alone a sighting
     `<client_id>-0`. Posting the same client id again changes nothing."""
-    form = await request.form()
     f = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     client_id = "".join(ch for ch in f.get("client_id", "") if ch.isalnum())[:40] or uuid.uuid4().hex
     cp_id = f.get("checkpoint", "")
