@@ -250,3 +250,47 @@ def handover_cmd(
                                      roster=roster, handover=note)
         ids = {"shift_log_id": log.id}
     print_created(_("shift log {id} saved").format(id=ids["shift_log_id"]), ids, as_json=as_json)
+
+
+@report_app.command("reconciliation", help=_("The data closed loop of a day: gap,person_id,plate,at, one list per gap "
+                                             "(pushed, seen at checkpoints, community, arrivals, open trips)."))
+def reconciliation_cmd(
+    day: str = typer.Option(None, "--day", help=_("The day (YYYY-MM-DD, local); today by default.")),
+    unit: str = typer.Option(None, "--unit", help=_("Unit code; the whole tree by default.")),
+    out: Path = typer.Option(None, "--out", help=_("Write the rows to this file (.csv or .xlsx).")),
+    headers: str = typer.Option(None, "--headers", help=HEADERS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Supersedes intake's first reconciliation: same command, its lists folded into the gaps."""
+    import json
+
+    from fangkong.checkpoints.exports import RECONCILIATION
+    from fangkong.checkpoints.service import reconciliation
+    from fangkong.kernel import clock, export, scope
+
+    the_day = _day(day)
+    if out is not None:
+        check_export_args(out, headers)
+    with cli_session() as session:
+        unit_id = None
+        if unit:
+            found = scope.visible_unit_or_none(session, _system(), code=unit)
+            if found is None:
+                fail(_("unknown unit {code}").format(code=unit), 1)
+            unit_id = found.id if found else None
+        if out is not None:
+            n = export.write(session, _system(), RECONCILIATION, out=out, headers=headers,
+                             filters={"day": the_day, "unit_id": unit_id})
+        else:
+            gaps = reconciliation.reconciliation(session, _system(), day=the_day, unit_id=unit_id)
+    if out is not None:
+        typer.echo(_("{n} rows written to {out}").format(n=n, out=out), err=True)
+        return
+    rows = [[g.gap, g.person_id, g.plate, clock.iso_local(g.at)] for g in gaps]
+    if as_json:
+        lists: dict[str, list[dict[str, Any]]] = {k: [] for k in reconciliation.GAPS}
+        for g, r in zip(gaps, rows, strict=True):
+            lists[g.gap].append(dict(zip(reconciliation.COLUMNS, r, strict=True)))
+        typer.echo(json.dumps({"day": the_day.isoformat(), **lists}, ensure_ascii=False))
+        return
+    print_rows(reconciliation.COLUMNS, rows)

@@ -11,6 +11,11 @@ from fangkong.kernel.errors import REQUIRED, FieldError, ValidationFailed
 from fangkong.kernel.export import CODE, DATETIME, INT, NUMBER, Column, ExportKind
 from fangkong.kernel.messages import _, message
 
+#: the gaps of the data closed loop (数据闭环), as `service.reconciliation.GAPS` names them
+GAP_ZH = {"pushed_not_seen": "推送未见卡口记录", "pushed_not_community": "推送未见社区排查",
+          "seen_not_pushed": "卡口查验未见推送", "seen_not_community": "卡口查验未见社区排查",
+          "community_not_seen": "社区排查未见卡口记录", "arrival_not_seen": "到达确认未见入境",
+          "trip_open": "行程逾期未闭环"}
 STATE_ZH = {"in_transit": "在途", "arrival_overdue": "逾期未到达", "at_destination": "已到达",
             "exit_overdue": "逾期未驶离", "passing": "过境", "transit_overdue": "过境逾期", "closed": "已闭环",
             "closed_no_arrival": "闭环(未确认到达)", "exit_not_seen": "未见驶离"}
@@ -90,3 +95,24 @@ STRANDED = export.register(ExportKind("stranded", "服务区滞留车辆", STRAN
                                       ("checkpoint.view", "data.export"), parse_filters=_at_filters,
                                       object_type="checkpoint_record"))
 KIND_ZH = KINDS
+
+RECONCILIATION_COLUMNS = [
+    Column("gap", "差异类型", CODE, label=GAP_ZH.get, label_zh="差异名称", width=22),
+    Column("person_id", "人员编号", INT), Column("plate", "车牌号"), Column("at", "时间", DATETIME),
+]
+
+
+def reconciliation_rows(session: Any, actor: Any, *, day: Any, unit_id: int | None = None) -> Iterator[dict[str, Any]]:
+    from fangkong.checkpoints.service import reconciliation
+
+    for g in reconciliation.reconciliation(session, actor, day=day, unit_id=unit_id):
+        yield g.as_dict()
+
+
+def _recon_filters(session: Any, actor: Any, params: Mapping[str, str]) -> dict[str, Any]:
+    return {"day": export.param_day(params, "day") or clock.today(), "unit_id": export.param_int(params, "unit_id")}
+
+
+RECONCILIATION = export.register(ExportKind("data_loop", "数据闭环差异", RECONCILIATION_COLUMNS, reconciliation_rows,
+                                            ("lead.view", "checkpoint.view", "data.export"),
+                                            parse_filters=_recon_filters, object_type="checkpoint_record"))
