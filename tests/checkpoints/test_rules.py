@@ -95,8 +95,12 @@ def test_trip_states_by_hand(at, local, arrived, closed, want, overdue) -> None:
         assert st_ is not None and (st_.state, st_.overdue_hours) == (want, overdue)
 
 
-@given(at=st.floats(0, 100), arrived=st.none() | st.floats(0, 100), local=st.booleans(),
-       closed=st.none() | st.tuples(st.sampled_from(["exit", "exit_not_seen"]), st.floats(0, 100)))
+#: hours in whole minutes (so two times compare exactly as their hours do)
+HOURS = st.integers(0, 100 * 60).map(lambda m: m / 60)
+
+
+@given(at=HOURS, arrived=st.none() | HOURS, local=st.booleans(),
+       closed=st.none() | st.tuples(st.sampled_from(["exit", "exit_not_seen"]), HOURS))
 def test_trip_state_properties(at: float, arrived: float | None, local: bool, closed) -> None:
     s = rules.trip_state(at=h(at), entered_at=h(0), local=local, arrived_at=None if arrived is None else h(arrived),
                          closed_as=closed and closed[0], closed_at=closed and h(closed[1]), hours=H)
@@ -129,7 +133,7 @@ def test_stranded_runs() -> None:
     assert rules.stranded_at([S(0), S(6), S(7, 2, False, "out")], h(6.5), 6) == rules.Stranded(1, h(0), h(6), 6.0)
 
 
-@given(st.lists(st.tuples(st.floats(0, 50), st.booleans()), max_size=12), st.floats(0, 60))
+@given(st.lists(st.tuples(HOURS, st.booleans()), max_size=12), HOURS)
 def test_stranded_properties(items, at) -> None:
     found = rules.stranded_at([S(t, area=a, d="seen" if a else "in") for t, a in items], h(at), 6)
     if found is not None:
