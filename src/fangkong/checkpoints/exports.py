@@ -98,15 +98,18 @@ KIND_ZH = KINDS
 
 RECONCILIATION_COLUMNS = [
     Column("gap", "差异类型", CODE, label=GAP_ZH.get, label_zh="差异名称", width=22),
-    Column("person_id", "人员编号", INT), Column("plate", "车牌号"), Column("at", "时间", DATETIME),
+    Column("person_id", "人员编号", INT), Column("name", "姓名", machine=False), Column("plate", "车牌号"),
+    Column("at", "时间", DATETIME),
 ]
 
 
 def reconciliation_rows(session: Any, actor: Any, *, day: Any, unit_id: int | None = None) -> Iterator[dict[str, Any]]:
     from fangkong.checkpoints.service import reconciliation
 
-    for g in reconciliation.reconciliation(session, actor, day=day, unit_id=unit_id):
-        yield g.as_dict()
+    gaps = reconciliation.reconciliation(session, actor, day=day, unit_id=unit_id)
+    names = reconciliation.names_of(session, [g.person_id for g in gaps if g.person_id])
+    for g in gaps:
+        yield {**g.as_dict(), "name": names.get(g.person_id) if g.person_id else None}
 
 
 def _recon_filters(session: Any, actor: Any, params: Mapping[str, str]) -> dict[str, Any]:

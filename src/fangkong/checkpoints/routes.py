@@ -22,6 +22,7 @@ from fangkong.checkpoints.schemas import (
     TripOut,
 )
 from fangkong.checkpoints.service import checkpoints as checkpoints_service
+from fangkong.checkpoints.service import reconciliation as reconciliation_service
 from fangkong.checkpoints.service import records as records_service
 from fangkong.checkpoints.service import reports as reports_service
 from fangkong.checkpoints.service import trips as trips_service
@@ -50,6 +51,7 @@ CanManage = Annotated[Actor, Depends(requires("trip.manage"))]
 register_nav("checkpoints", N_("Checkpoints"), "/checkpoints", "checkpoint.view", 50)
 register_nav("inspect", N_("Inspection"), "/checkpoints/inspect", "checkpoint.record", 51)
 register_nav("trips", N_("Truck trips"), "/checkpoints/trips", "trip.view", 52)
+register_nav("data_loop", N_("Data gaps"), "/checkpoints/reconciliation", "checkpoint.view", 53)
 
 INVALID_TIME = message("checkpoint.invalid_time", _("invalid time"))
 #: persons on one vehicle the inspection page takes at once
@@ -233,3 +235,27 @@ def trip_tasks_post(session: DbSession, actor: CanManage) -> Response:
 def trip_close_post(trip_id: RowId, session: DbSession, actor: CanManage) -> Response:
     trips_service.close_driver_staying(session, actor, trip_id=trip_id)
     return RedirectResponse("/checkpoints/trips", status_code=303)
+
+
+@pages.get("/checkpoints/reconciliation")
+def reconciliation_page(request: Request, session: DbSession, actor: CanView,
+                        day: Annotated[str, Query(max_length=10)] = "") -> Response:
+    """数据闭环: one list per gap for a day, each with "make tasks"."""
+    the_day = _day(day)
+    gaps = reconciliation_service.reconciliation(session, actor, day=the_day)
+    names = reconciliation_service.names_of(session, [g.person_id for g in gaps if g.person_id])
+    lists = {k: [g for g in gaps if g.gap == k] for k in reconciliation_service.GAPS}
+    return render(request, "checkpoints/reconciliation.html", actor=actor, day=the_day, lists=lists, names=names,
+                  gap_zh=exports.GAP_ZH, can_manage=actor.can("trip.manage"), made=None)
+
+
+@pages.post("/checkpoints/reconciliation/tasks")
+def reconciliation_tasks_post(request: Request, session: DbSession, actor: CanManage,
+                              gap: Annotated[str, Form(max_length=32)],
+                              day: Annotated[str, Form(max_length=10)] = "") -> Response:
+    the_day = _day(day)
+    if gap not in reconciliation_service.GAPS:
+        raise ValidationFailed(INVALID_TIME(), [FieldError("gap", _("unknown list"))])
+    reconciliation_service.make_gap_tasks(session, actor, day=the_day, gap=gap)
+    return RedirectResponse(f"/checkpoints/reconciliation?day={the_day.isoformat()}", status_code=303)
+

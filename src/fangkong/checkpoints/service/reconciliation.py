@@ -172,3 +172,14 @@ def make_gap_tasks(session: Session, actor: Actor, *, day: dt.date, gap: str, un
                      count=len(ids))
     return ids
 
+
+
+def names_of(session: Session, ids: list[int]) -> dict[int, str | None]:
+    """Names beside person ids (the registry's own table, read for display)."""
+    from fangkong.kernel.bulk import chunks
+    from fangkong.kernel.people.models import Person
+
+    out: dict[int, str | None] = {}
+    for chunk in chunks(sorted(set(ids))):
+        out.update(session.execute(select(Person.id, Person.name).where(Person.id.in_(chunk))).tuples().all())
+    return out

@@ -124,7 +124,7 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "contact.upgrade": {"epidemiologist"},
     "checkpoint.view": {"command", "district", "street", "checkpoint", "epidemiologist", "inspector", "viewer"},
     "checkpoint.record": {"checkpoint"},
-    "trip.view": {"command", "district", "street", "community", "checkpoint", "viewer"},
+    "trip.view": {"command", "district", "street", "community", "checkpoint", "epidemiologist", "inspector", "viewer"},
     "trip.confirm": {"command", "district", "street", "community", "enterprise"},
     "trip.manage": {"command", "district", "street"},
     "testing.sample": {"sampler", "community"},
