@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS
 from cp_factories import ID_A, ID_B
 from own_database import initialised_database
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 
 
 @pytest.fixture(params=BACKENDS)
