@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
 from fangkong.checkpoints.epass import service as epass_service
+from fangkong.checkpoints.service import checkpoints as checkpoints_service
+from fangkong.checkpoints.service import records as checkpoint_records
 from fangkong.drill.city import generate_city
 from fangkong.drill.scenario import seed_scenario
 from fangkong.intake import imports as intake_imports
@@ -210,6 +212,18 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
         select(Unit.code).where(Unit.level == "district", ~Unit.code.like("SCOPE%")).order_by(Unit.id).limit(1)
     ).scalar_one()
     fed.add("order_id", orders_service.issue_order(session, s, title=f"{t}指令", to=[to]).id)
+    # checkpoints: a checkpoint of the unit and a truck's trip through it
+    checkpoints_service.create_checkpoint(session, s, name=f"{t}卡口", kind="road", ref=f"CPSC{n}", unit_id=unit.id)
+    cp_rows = checkpoint_records.record_items(session, s, items=[checkpoint_records.RecordItem(1, {
+        "record_ref": f"scope-cp-{key}", "checkpoint": f"CPSC{n}", "direction": "in", "plate": f"苏D{n:05d}",
+        "inspected_at": (NOW - dt.timedelta(hours=2)).isoformat(), "vehicle_type": "truck",
+        "epass_no": f"3204000{n:05d}"})])
+    fed.add("trip_id", cp_rows[0].extra["trip_id"])
+    checkpoints_service.create_checkpoint(session, s, name=f"{t}服务区", kind="service_area", ref=f"SASC{n}",
+                                          unit_id=unit.id)
+    checkpoint_records.record_items(session, s, items=[checkpoint_records.RecordItem(i, {
+        "record_ref": f"scope-sa-{key}-{i}", "checkpoint": f"SASC{n}", "direction": "seen", "plate": f"苏E{n:05d}",
+        "inspected_at": (NOW - dt.timedelta(hours=h)).isoformat()}) for i, h in enumerate((10, 3), 1)])
     # a user of the unit: their own audited actions, and an import job of theirs
     username = f"u{t}"
     auth_service.create_user(session, s, username=username, role="checkpoint", unit_code=unit.code,

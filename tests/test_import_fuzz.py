@@ -42,6 +42,9 @@ class Importer:
 
 
 def _importers() -> dict[str, Importer]:
+    from fangkong.checkpoints.service import checkpoints as checkpoints_service
+    from fangkong.checkpoints.service import records as checkpoint_records
+    from fangkong.checkpoints.service import trips as checkpoint_trips
     from fangkong.intake.headers import LEAD_COLUMNS, OUTCOME_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
@@ -74,6 +77,12 @@ def _importers() -> dict[str, Importer]:
         "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
         "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
         "purchases": Importer(PURCHASE_COLUMNS, lambda s, p: surveillance.import_purchases(s, a, p)),
+        "checkpoints": Importer(checkpoints_service.CHECKPOINT_COLUMNS,
+                                lambda s, p: checkpoints_service.import_checkpoints_file(s, a, p)),
+        "checkpoint-records": Importer(checkpoint_records.RECORD_COLUMNS,
+                                       lambda s, p: checkpoint_records.import_records_file(s, a, p)),
+        "trip-arrivals": Importer(checkpoint_trips.ARRIVAL_COLUMNS,
+                                  lambda s, p: checkpoint_trips.import_arrivals_file(s, a, p)),
     }
 
 

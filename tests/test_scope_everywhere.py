@@ -80,6 +80,11 @@ GLOBAL: dict[str, str] = {
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
     ("/api/v1/units", "G"): "a grid has no child units",
     ("/units", "G"): "a grid has no child units to browse",
+    # the machine columns of trucks' trips and stranded vehicles are plates, numbers and times: nothing names
+    # the unit (the people's layout, the pages and /api/v1/trips show the checkpoint's name and prove scoping)
+    **{(path, at): "machine columns hold no name" for path in ("/api/v1/exports/trips", "/api/v1/exports/stranded",
+                                                                   "/api/v1/exports/data_loop")
+       for at in ("R", "D", "S", "C", "G")},
 }
 #: detail routes everyone may open who holds the link
 PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page"}

@@ -68,6 +68,10 @@ def _include_capabilities(app: FastAPI) -> None:
             pages = getattr(module, "pages", None)
             if pages is not None:
                 app.include_router(pages)
+            # a part of a capability with routers of its own (checkpoints/epass)
+            for part in getattr(module, "SUB_ROUTERS", ()):
+                app.include_router(part.api, prefix=API_PREFIX)
+                app.include_router(part.pages)
 
 
 def _scheduler_lifespan(session_factory: sessionmaker[Session]) -> Any:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from fangkong.checkpoints.epass import keys as keys_service
 from fangkong.checkpoints.epass import token as tk
 from fangkong.checkpoints.epass.models import Epass, EpassSerial
+from fangkong.checkpoints.service.verifier import EpassVerdict, register_verifier
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -431,3 +432,19 @@ def get_pass(session: Session, actor: Actor, no: str) -> Epass:
     if p is None:
         raise NotFound(PASS_NOT_FOUND(no=no))
     return p
+
+
+def verdict_for_checkpoint(session: Session, token: str, plate: str | None, at: dt.datetime) -> EpassVerdict:
+    """The verdict on a token scanned at a checkpoint (records, the inspection page): our ring and
+    revocations, the plate seen, as of the inspection time. The record's writer has already been
+    authorised for `checkpoint.record`; the check reads no person, so it needs no actor of its own."""
+    v = tk.verify(token, keys_service.ring(session), at=int(at.timestamp()), revoked=_Revoked(session, ()),
+                  plate=plate)
+    claims = v.claims or {}
+    exp = claims.get("exp")
+    until = dt.datetime.fromtimestamp(exp, tz=dt.UTC) if isinstance(exp, int) and not isinstance(exp, bool) else None
+    crew = tuple({k: str(x) for k, x in c.items()} for c in claims.get("crew") or () if isinstance(c, dict))
+    return EpassVerdict(verdict=v.verdict, reason=v.reason, pass_no=v.pass_no, valid_until=until, crew=crew)
+
+
+register_verifier(verdict_for_checkpoint)

@@ -275,6 +275,21 @@ class Epass(_Sourced):
     validity_days: int = Field(ge=1)
 
 
+class CheckpointRules(_Sourced):
+    """Hours of checkpoints (卡口) and point-to-point trips (点对点闭环): a local truck's arrival is due
+    `arrival_due_hours` after entry, its exit `exit_due_hours` after arrival, a passing truck's exit
+    `transit_due_hours` after entry; a vehicle is stranded at a service area after `stranded_hours`; a
+    person's last sampling older than `sample_on_spot_hours` is sampled on the spot; two records of one
+    person match within `match_hours` in the data closed loop."""
+
+    arrival_due_hours: float = Field(default=4, gt=0, le=720)
+    exit_due_hours: float = Field(default=24, gt=0, le=720)
+    transit_due_hours: float = Field(default=4, gt=0, le=720)
+    stranded_hours: float = Field(default=6, gt=0, le=720)
+    sample_on_spot_hours: float = Field(default=48, gt=0, le=720)
+    match_hours: float = Field(default=24, gt=0, le=720)
+
+
 class Retention(_Sourced):
     """How long each kind of data is kept (数据保存期限; `kernel.retention` applies it every night).
 
@@ -486,6 +501,7 @@ class Pack(_Model):
     zones: ZonesPolicy = Field(default_factory=ZonesPolicy)
     command: Command = Field(default_factory=Command)
     surveillance: SurveillanceRules = Field(default_factory=SurveillanceRules)
+    checkpoints: CheckpointRules = Field(default_factory=CheckpointRules)
     #: sources of the pack's own numbers (`daily_clearance_cutoff`)
     field_sources: dict[str, FieldSource] = Field(default_factory=dict)
 
@@ -678,6 +694,8 @@ def _sourced(pack: Pack) -> list[tuple[str, Any]]:
     out += [(f"command.thresholds.{k}.", v) for k, v in pack.command.thresholds.items()]
     if "surveillance" in pack.model_fields_set:
         out.append(("surveillance.", pack.surveillance))
+    if "checkpoints" in pack.model_fields_set:
+        out.append(("checkpoints.", pack.checkpoints))
     return out
 
 
