@@ -17,6 +17,7 @@ from fangkong.kernel.cli_support import (
     cli_session,
     export_app,
     fail,
+    import_app,
 )
 from fangkong.kernel.i18n import _
 
@@ -102,3 +103,20 @@ def release_cmd(
     sys.stdout.write("person_id,measure_id,action,notice_no\n" + "".join(line + "\n" for line in lines))
     typer.echo(_("{n} steps applied").format(n=len(lines)) if yes else _("{n} steps due (nothing changed: add --yes)")
                .format(n=len(lines)), err=True)
+
+
+@import_app.command("checkins", help=_("Import check-ins of persons under a measure: id_number or phone, name, "
+                                       "checked_at, temperature, symptoms, by."))
+def import_checkins_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from typing import Any
+
+    from fangkong.control.service import checkins
+    from fangkong.kernel.tabular import run_import
+
+    def work(session: Any, actor: Any, path: Path, progress: Any = None) -> Any:
+        return checkins.import_checkins(session, actor, path, progress=progress)
+
+    run_import(_("Importing check-ins"), file, report, work, ["measure_id", "alert"])

@@ -4,16 +4,27 @@ and the list of due tests samplers work from (应采样名单). Thin: parse, cal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from fangkong.control import service
-from fangkong.control.schemas import ControlStatusOut, DueTestOut, DueTestsPage, PersonControlOut
+from fangkong.control.schemas import (
+    CheckInsIn,
+    ControlStatusOut,
+    DueTestOut,
+    DueTestsPage,
+    PersonControlOut,
+    ReportItemOut,
+    ReportOut,
+)
+from fangkong.control.service import checkins as checkins_service
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.idempotency import IdempotencyKey, answer_once
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
@@ -24,6 +35,7 @@ api = APIRouter(tags=["control"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
 CanView = Annotated[Actor, Depends(requires("person.view"))]
+CanCheckIn = Annotated[Actor, Depends(requires("measure.checkin"))]
 Day = Annotated[dt.date | None, Query(description="a local date: the due tests whose window holds it")]
 State = Annotated[str | None, Query(pattern="^(done|cancelled|upcoming|due|missed)$")]
 Place = Annotated[str | None, Query(pattern="^(home|site)$")]
@@ -60,6 +72,28 @@ def get_due_tests(session: DbSession, actor: CanView, on: Day = None, state: Sta
                              after_id=parse_cursor(cursor), at=clock.now())
     nxt = str(rows[limit - 1].id) if len(rows) > limit else None
     return DueTestsPage(items=[_due_out(v) for v in rows[:limit]], next_cursor=nxt)
+
+
+@api.post("/checkins", response_model=ReportOut, summary="Receive check-ins (健康打卡: one or a batch)")
+def post_checkins(body: CheckInsIn, session: DbSession, actor: CanCheckIn,
+                  idempotency_key: IdempotencyKey = None) -> Any:
+    """Per-item report as for `fangkong import checkins`: refused when no measure with check-ins is in
+    force at `checked_at` (released or converted persons say so), or the temperature is outside 34–43 °C;
+    the same person and `checked_at` again is a `duplicate`. Fever (≥ 37.3 °C) or a listed symptom
+    makes a task for the site doctor and a sampling task today."""
+    from fangkong.kernel.tabular import summarise
+
+    items = [checkins_service.CheckInItem(i + 1, it.values()) for i, it in enumerate(body.items or [])]
+
+    def answer() -> ReportOut:
+        rows = checkins_service.record_checkins(session, actor, items=items, via="api", user_by=actor.username)
+        people_service.hide_foreign_persons(session, actor, rows)
+        return ReportOut(counts=summarise(rows), items=[ReportItemOut(
+            row=r.row, status=r.status, person_id=r.person_id, issues=list(r.issues),
+            extra={k: v for k, v in r.extra.items() if not k.startswith("_") and v is not None}) for r in rows])
+
+    return answer_once(session, actor, idempotency_key, operation="control.checkins", body=body.model_dump(),
+                       answer=answer)
 
 
 # ---------------------------------------------------------------------------------------------- pages
