@@ -6,12 +6,18 @@ confirmation task a day, overdue at 20:00; the same through `POST /api/v1/checki
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from control_factories import bearer, build_world, make_id, person, phone, user
 from fastapi.testclient import TestClient
+from own_database import initialised_database
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -209,3 +215,60 @@ def test_post_checkins_over_http(client: TestClient, session: Session) -> None:
     assert batch["items"][1]["issues"] == ["temperature: out of range 34–43 °C"]
     assert client.post("/api/v1/checkins", headers=headers, json={"temperature": "x"}).status_code == 422
     assert client.post("/api/v1/checkins", json={"items": []}).status_code == 401
+
+
+# ----------------------------------------------------------------------------- the command line
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def operator_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[sessionmaker, dict]]:
+    with initialised_database(request.param, tmp_path, monkeypatch, "checkins") as (url, factory):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+        env.update(FANGKONG_DATA_DIR=str(tmp_path), FANGKONG_DATABASE_URL=url, LANG="en_US.UTF-8",
+                   LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(4, 13).isoformat(), PYTHONPATH=os.environ.get("PYTHONPATH", ""),
+                   FANGKONG_SECRET_KEY=os.environ["FANGKONG_SECRET_KEY"])  # the key the test persons were made with
+        yield factory, env
+    monkeypatch.undo()
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_import_checkins_and_the_jobs_from_the_command_line(operator_db, tmp_path: Path) -> None:
+    factory, env = operator_db
+    with factory() as session:
+        w = build_world(session)
+        m = central(session, w)
+        session.commit()
+    src = tmp_path / "checkins.csv"
+    src.write_text("健康打卡登记表\n身份证号,姓名,打卡时间,体温,症状,登记人\n"
+                   f"{make_id(10)},张密接,2022年4月21日 8:30,36.5,无,李医生\n"
+                   f"{make_id(10)},张密接,2022/4/21 14:00,38.1℃,干咳,李医生\n"
+                   f"{make_id(10)},张密接,2022-04-21 20:00,365,,李医生\n", encoding="gb18030")
+    report = tmp_path / "report.csv"
+    r = _run(env, "import", "checkins", str(src), "--report", str(report))
+    assert r.returncode == 0, r.stderr
+    with report.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(x["row"], x["status"], x["issues"], x["alert"]) for x in rows] == [
+        ("3", "accepted", "", ""), ("4", "accepted", "", "fever;干咳"),
+        ("5", "rejected", "temperature: out of range 34–43 °C", "")]
+    again = _run(env, "import", "checkins", str(src), "--report", str(report))
+    with report.open(encoding="utf-8-sig") as fh:
+        assert [x["status"] for x in csv.DictReader(fh)] == ["duplicate", "duplicate", "rejected"]
+    assert again.returncode == 0
+    r = _run(env, "jobs", "run", "control.missed_checkins")
+    assert r.returncode == 0, r.stderr
+    assert _run(env, "jobs", "run", "control.home_confirmations").returncode == 0
+    out = tmp_path / "measures.csv"
+    assert _run(env, "export", "measures", "--out", str(out)).returncode == 0
+    with out.open(encoding="utf-8-sig") as fh:
+        [line] = [x for x in csv.DictReader(fh) if x["measure_id"] == str(m.id)]
+    # as of FANGKONG_NOW (day 4, 13:00): day 2 pm and day 4 am missed; day 3 am and pm checked in
+    assert (line["checkins_missed"], line["fevers"]) == ("2", "1")
+    with factory() as session:
+        assert session.execute(select(CheckInMissed).where(CheckInMissed.measure_id == m.id)).scalars().all()
