@@ -78,7 +78,8 @@ EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
     ("/units", "G"): "a grid has no child units to browse",
 }
 #: detail routes everyone may open who holds the link
-PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page"}
+PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page",
+                                 "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",
                          "/api/v1/reports/clearance": "day=2022-04-18",

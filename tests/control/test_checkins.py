@@ -272,3 +272,63 @@ def test_import_checkins_and_the_jobs_from_the_command_line(operator_db, tmp_pat
     assert (line["checkins_missed"], line["fevers"]) == ("2", "1")
     with factory() as session:
         assert session.execute(select(CheckInMissed).where(CheckInMissed.measure_id == m.id)).scalars().all()
+
+
+# ------------------------------------------------------------------------------------------ pages
+
+def test_the_staff_page_lists_persons_and_records_a_row(client: TestClient, session: Session) -> None:
+    from control_factories import login
+
+    w = build_world(session)
+    m = central(session, w)
+    home(session, w, 20, "赵居家")
+    user(session, "c_staff", "community", w.community)
+    session.commit()
+    csrf = login(client, "c_staff")
+    page = client.get("/checkins")
+    assert page.status_code == 200 and "张密接" in page.text and "赵居家" in page.text
+    only_site = client.get(f"/checkins?site_id={w.site.id}").text
+    assert "张密接" in only_site and "赵居家" not in only_site
+    h = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    row = client.post(f"/checkins/{m.id}", data={"entry": "37.8 干咳"}, headers=h)
+    assert row.status_code == 200 and "37.8℃ 干咳" in row.text and 'data-testid="checkin-error"' not in row.text
+    bad = client.post(f"/checkins/{m.id}", data={"entry": "365"}, headers=h)
+    assert 'data-testid="checkin-error"' in bad.text and 'value="365"' in bad.text
+    session.expire_all()
+    stored = session.execute(select(CheckIn).where(CheckIn.measure_id == m.id)).scalars().all()
+    assert [(c.temperature, c.symptoms, c.via, c.by, c.alert) for c in stored] == [
+        (37.8, ["干咳"], "page", "c_staff", ["fever", "干咳"])]
+
+
+def test_the_phone_link_checks_in_without_sign_in_until_7_days_after_the_end(client: TestClient,
+                                                                            session: Session) -> None:
+    from fangkong.control import links
+
+    w = build_world(session)
+    m = central(session, w)
+    session.commit()
+    url = checkins.link_of(m)
+    page = client.get(url)
+    assert page.status_code == 200 and "张*接" in page.text and "张密接" not in page.text
+    done = client.post(url, data={"temperature": "36.7"})
+    assert done.status_code == 200 and 'data-testid="phone-done"' in done.text
+    bad = client.post(url, data={"temperature": "3.65"})
+    assert bad.status_code == 422 and 'data-testid="phone-error"' in bad.text
+    again = client.post(url, data={"temperature": "36.7"})  # sent twice at one moment: stored once
+    assert again.status_code == 200 and ("Already recorded" in again.text or "已记录" in again.text)
+    with clock.frozen(t(6, 15)):
+        fever = client.post(url, data={"temperature": "36.6", "symptoms": ["咽痛"]})
+    assert 'data-testid="phone-alert"' in fever.text
+    session.expire_all()
+    stored = session.execute(select(CheckIn).where(CheckIn.measure_id == m.id)).scalars().all()
+    assert sorted((c.temperature, c.by, c.via) for c in stored) == [(36.6, "self", "phone"), (36.7, "self", "phone")]
+    token = url.rsplit("/", 1)[1]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get(f"/c/{forged}").status_code == 403
+    assert client.get(f"/c/{links.make_token(m.id + 1000)}").status_code == 403
+    control_service.release_measure(session, SYSTEM_ACTOR, measure_id=m.id, at=t(6, 8), override_reason="医生判定")
+    session.commit()
+    ended = client.get(url)
+    assert ended.status_code == 409 and 'data-testid="phone-refused"' in ended.text
+    with clock.frozen(t(13, 9)):  # more than 7 days after the release
+        assert client.get(url).status_code == 403

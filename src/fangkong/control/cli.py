@@ -120,3 +120,29 @@ def import_checkins_cmd(
         return checkins.import_checkins(session, actor, path, progress=progress)
 
     run_import(_("Importing check-ins"), file, report, work, ["measure_id", "alert"])
+
+
+@control_app.command("checkin-links", help=_("Print the signed phone check-in link of every measure that takes "
+                                             "check-ins now (for the SMS): person_id,measure_id,phone,url."))
+def checkin_links_cmd(
+    site: str = typer.Option(None, "--site", help=_("Only measures at this quarantine site (ref or id).")),
+    base: str = typer.Option("", "--base", help=_("The site's public address to put before the path.")),
+) -> None:
+    from sqlalchemy import or_, select
+
+    from fangkong.control.service import checkins
+    from fangkong.kernel import clock
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.places.models import Place
+
+    with cli_session() as session:
+        site_id = None
+        if site:
+            cond = [Place.ref == site] + ([Place.id == int(site)] if site.isdigit() else [])
+            site_id = session.execute(select(Place.id).where(Place.kind == "quarantine_site", or_(*cond))).scalar()
+            if site_id is None:
+                fail(_("unknown site {site}").format(site=site), EXIT_USAGE)
+        rows = checkins.roster(session, SYSTEM_ACTOR, at=clock.now(), site_id=site_id, limit=2000)
+        phones = checkins.masked_phones(session, [r.person_id for r in rows])
+        lines = [f"{r.person_id},{r.measure_id},{phones.get(r.person_id, '')},{base.rstrip('/')}{r.link}" for r in rows]
+    sys.stdout.write("person_id,measure_id,phone,url\n" + "".join(line + "\n" for line in lines))

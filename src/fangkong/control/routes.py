@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from fangkong.control import service
@@ -28,6 +28,7 @@ from fangkong.kernel.people import service as people_service
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 
@@ -45,6 +46,7 @@ Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the p
 PAGE_SIZE = 200
 
 register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
+register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53)
 register_person_section("control", "/persons/{person_id}/control", "person.view", 5)
 
 
@@ -122,3 +124,81 @@ def due_tests_page(request: Request, session: DbSession, actor: CanView, on: Day
     return render(request, "control/due_tests.html", actor=actor, rows=rows[:PAGE_SIZE], day=day, state=state or "",
                   place_kind=place_kind or "", site_id=site_id, sites=sites, next_cursor=nxt,
                   states=service.STATES)
+
+
+# ------------------------------------------------------------------------------------- check-ins
+
+@pages.get("/checkins")
+def checkins_page(request: Request, session: DbSession, actor: CanCheckIn, site_id: Id = None,
+                  unit_id: Id = None) -> Response:
+    """The staff check-in page (体温登记): one row per person under a measure in a check-in phase,
+    one input per row (`36.5`, or `37.8 干咳`); Enter records it and moves to the next row."""
+    now = clock.now()
+    rows = checkins_service.roster(session, actor, at=now, site_id=site_id, unit_id=unit_id)
+    sites = places_service.list_places(session, actor, kind="quarantine_site", limit=200) if actor.can(
+        "place.view") else []
+    return render(request, "control/checkins.html", actor=actor, rows=rows, sites=sites, site_id=site_id,
+                  unit_id=unit_id, now=now, errors={})
+
+
+@pages.post("/checkins/{measure_id}")
+def checkin_row(request: Request, measure_id: RowId, session: DbSession, actor: CanCheckIn,
+                entry: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Record one row's entry now (HTMX: the row comes back with the check-in, or with what is wrong)."""
+    now = clock.now()
+    row = checkins_service.roster_row(session, actor, measure_id, at=now)
+    error = None
+    if row is not None:
+        temperature, symptoms = checkins_service.split_entry(entry)
+        [rep] = checkins_service.record_checkins(session, actor, items=[checkins_service.CheckInItem(
+            1, {"checked_at": now.isoformat(), "temperature": temperature, "symptoms": symptoms},
+            person_id=row.person_id)], via="page", user_by=actor.username, measure_ids=[measure_id])
+        error = list(rep.issues) or None
+        row = checkins_service.roster_row(session, actor, measure_id, at=now)
+    return render(request, "control/_checkin_row.html", actor=actor, r=row, error=error, entry=entry if error else "",
+                  now=now)
+
+
+@pages.get("/c/{link}")
+def phone_checkin_page(request: Request, link: str, session: DbSession) -> Response:
+    """The page a check-in SMS links to (手机健康打卡): no sign-in; the signed link names the measure."""
+    return _phone_page(request, session, link)
+
+
+@pages.post("/c/{link}", dependencies=[public_limit()])
+def phone_checkin(request: Request, link: str, session: DbSession,
+                  temperature: Annotated[str, Form(max_length=20)] = "",
+                  symptoms: Annotated[list[str] | None, Form(max_length=20)] = None) -> Response:
+    """Record the person's own check-in now (by `self`); the page shows it, or what is wrong."""
+    return _phone_page(request, session, link, temperature=temperature, symptoms=symptoms or [], submit=True)
+
+
+def _phone_page(request: Request, session: Any, token: str, *, temperature: str = "", symptoms: list[str] | None = None,
+                submit: bool = False) -> Response:
+    from fangkong.kernel.policy import service as policy_service
+
+    now = clock.now()
+    try:
+        measure = checkins_service.measure_for_link(session, token, at=now)
+    except checkins_service.LinkRefused as exc:
+        return render(request, "control/phone_refused.html", reason=checkins_service.LINK_REFUSED[exc.reason](),
+                      status_code=403 if exc.reason in ("invalid", "expired") else 409)
+    error = done = None
+    if submit:
+        [rep] = checkins_service.record_checkins(
+            session, checkins_service.link_actor(request.client.host if request.client else None),
+            items=[checkins_service.CheckInItem(1, {"checked_at": now.isoformat(), "temperature": temperature,
+                                                    "symptoms": "、".join(s[:40] for s in (symptoms or [])[:20]),
+                                                    "by": "self"}, person_id=measure.person_id)],
+            via="phone", measure_ids=[measure.id])
+        if rep.status == "rejected":
+            error = list(rep.issues)
+        else:
+            done = rep
+    row = next(iter(checkins_service.roster(session, checkins_service.link_actor(), at=now, measure_id=measure.id)),
+               None)
+    pack = policy_service.active_pack(session)
+    return render(request, "control/phone_checkin.html", token=token, name=checkins_service.masked_name(session, measure.person_id),
+                  row=row, error=error, done=done, temperature=temperature if error else "", now=now,
+                  symptoms=pack.control.symptoms, chosen=set(symptoms or []) if error else set(),
+                  status_code=422 if error else 200)

@@ -39,7 +39,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.clock import BadTime
 from fangkong.kernel.errors import REQUIRED
-from fangkong.kernel.messages import FieldIssue, _, message, reason_of
+from fangkong.kernel.messages import FieldIssue, _, labels, message, reason_of
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import find_known
 from fangkong.kernel.places.models import Place
@@ -63,6 +63,8 @@ SEVERAL = message("checkin.several", _("%(n)s persons share this phone: give the
 NEED_PERSON = message("checkin.need_person", _("give id_number or phone"))
 FUTURE = message("checkin.future", _("in the future"))
 
+labels("field", {"temperature": _("Temperature"), "checked_at": _("Check-in time"), "symptoms": _("Symptoms")})
+
 CHECKIN_COLUMNS: dict[str, list[str]] = {
     "id_number": ["身份证号", "身份证号码", "身份证", "证件号码", "证件号", "公民身份号码", "id", "id no", "id card"],
     "phone": ["手机号", "手机号码", "手机", "联系电话", "电话", "mobile", "phone number", "telephone", "tel"],
@@ -80,6 +82,8 @@ class CheckInItem:
 
     number: int
     values: dict[str, str]
+    #: the person already known (the staff page, the phone link): no lookup by number
+    person_id: int | None = None
 
 
 # ---------------------------------------------------------------------------------------- reading
@@ -199,7 +203,7 @@ def record_checkins(session: Session, actor: Actor, *, items: Sequence[CheckInIt
     parsed: list[tuple[ReportRow, list[int], dt.datetime | None, float | None, list[str], str]] = []
     for it, rep in zip(items, reports, strict=True):
         v = {k: (val or "").strip() for k, val in it.values.items()}
-        pids = _find_person(session, v, rep)
+        pids = [it.person_id] if it.person_id is not None else _find_person(session, v, rep)
         when = None
         try:
             when = clock.parse_time(v.get("checked_at", ""))
@@ -491,6 +495,144 @@ def checkins_of_person(session: Session, person_id: int, *, limit: int = 40) -> 
 
 def in_checkin_phase(session: Session, measure: Measure, at: dt.datetime) -> bool:
     return cr.in_force(stretches_of(session, [measure]).get(measure.id, []), at)
+
+
+# ------------------------------------------------------------------------------------------ pages
+
+#: a phone link works until this many days after the measure's end
+LINK_DAYS = 7
+LINK_REFUSED = {
+    "invalid": message("checkin_link.invalid", _("This link is not valid. Please use the link in the text message.")),
+    "expired": message("checkin_link.expired", _("This link has expired.")),
+    "ended": message("checkin_link.ended", _("Your measure has ended: no more check-ins are needed.")),
+    "not_yet": message("checkin_link.not_yet", _("Check-ins start when your measure starts.")),
+}
+
+
+class LinkRefused(Exception):
+    """A phone link that cannot be used now: `reason` is a key of LINK_REFUSED."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def link_of(measure: Measure) -> str:
+    """The path of the measure's phone link (`/c/{token}`), for the SMS."""
+    from fangkong.control import links
+
+    return links.path_of(measure.id)
+
+
+def link_expires_at(measure: Measure) -> dt.datetime | None:
+    """7 days after the measure's end (its release or other end, else the end of day N); None when
+    open-ended (the link then lasts while the measure takes check-ins)."""
+    if measure.ended_at is not None:
+        end = measure.ended_at if measure.ended_at.tzinfo else measure.ended_at.replace(tzinfo=dt.UTC)
+    elif measure.planned_end_on is not None:
+        end = clock.local_day_bounds(measure.planned_end_on)[1]
+    else:
+        return None
+    return end + dt.timedelta(days=LINK_DAYS)
+
+
+def measure_for_link(session: Session, token: str, *, at: dt.datetime) -> Measure:
+    """The measure a phone link names, when it takes a check-in at `at`; LinkRefused otherwise."""
+    from fangkong.control import links
+
+    try:
+        measure_id = links.verify_token(token[:80])
+    except links.BadLink:
+        raise LinkRefused("invalid") from None
+    measure = session.get(Measure, measure_id)
+    if measure is None:
+        raise LinkRefused("invalid")
+    expires = link_expires_at(measure)
+    if expires is not None and at > expires:
+        raise LinkRefused("expired")
+    if not cr.in_force(stretches_of(session, [measure]).get(measure.id, []), at):
+        raise LinkRefused("not_yet" if measure.status == "planned" or at < measure.started_at else "ended")
+    return measure
+
+
+def link_actor(ip: str | None = None) -> Actor:
+    """Who checks in from a phone link: the person (no account), allowed only that."""
+    return Actor(None, "self", "citizen", None, "/", frozenset({PERMISSION}), ip)
+
+
+@dataclass
+class RosterRow:
+    """One person under a measure on the staff check-in page, with the day's check-ins."""
+
+    measure_id: int
+    person_id: int
+    name: str | None
+    id_number_masked: str | None
+    phase: str | None
+    site_name: str | None
+    unit_id: int
+    today: list[CheckIn]
+    link: str
+
+
+def roster(session: Session, actor: Actor, *, at: dt.datetime, site_id: int | None = None,
+           unit_id: int | None = None, measure_id: int | None = None, limit: int = 500) -> list[RosterRow]:
+    """Persons in a check-in phase at `at` in the actor's jurisdiction (a site's, a unit's subtree),
+    by site then name, with their check-ins of `at`'s local day (rooms join here when sites have them)."""
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+
+    actor.require(PERMISSION)
+    stmt = scope.visible(select(Measure), actor, Measure).where(Measure.status == "active", Measure.started_at <= at)
+    if site_id is not None:
+        stmt = stmt.where(Measure.place_id == site_id, Measure.place_kind == "site")
+    if measure_id is not None:
+        stmt = stmt.where(Measure.id == measure_id)
+    if unit_id is not None:
+        stmt = scope.within(stmt, jurisdictions_service.get_unit(session, actor, unit_id), Measure)
+    measures = list(session.execute(stmt.order_by(Measure.id).limit(max(1, min(limit, 2000)))).scalars())
+    changes = changes_of(session, measures)
+    measures = [m for m in measures if cr.in_force(cr.periods(changes[m.id]), at)]
+    persons = {p.id: p for p in session.execute(select(Person).where(
+        in_list(session, Person.id, sorted({m.person_id for m in measures}) or [0]))).scalars()}
+    sites = {p.id: p.name for p in session.execute(select(Place).where(
+        Place.id.in_({m.place_id for m in measures if m.place_id} or {0}))).scalars()}
+    lo, hi = clock.local_day_bounds(at.astimezone(clock.tz()).date())
+    today: dict[int, list[CheckIn]] = defaultdict(list)
+    ids = [m.id for m in measures]
+    for i in range(0, len(ids), CHUNK):
+        for c in session.execute(select(CheckIn).where(in_list(session, CheckIn.measure_id, ids[i:i + CHUNK]),
+                                                       CheckIn.checked_at >= lo, CheckIn.checked_at < hi)
+                                 .order_by(CheckIn.checked_at)).scalars():
+            today[c.measure_id].append(c)
+    rows = [RosterRow(m.id, m.person_id, persons[m.person_id].name, persons[m.person_id].id_number_masked,
+                      phase_at(changes[m.id], at), sites.get(m.place_id) if m.place_kind == "site" else None,
+                      m.unit_id, today.get(m.id, []), link_of(m)) for m in measures]
+    return sorted(rows, key=lambda r: (r.site_name or "", r.name or "", r.measure_id))
+
+
+def roster_row(session: Session, actor: Actor, measure_id: int, *, at: dt.datetime) -> RosterRow | None:
+    m = scope.get_visible(session, actor, Measure, measure_id)
+    return next(iter(roster(session, actor, at=at, measure_id=m.id)), None)
+
+
+def masked_name(session: Session, person_id: int) -> str:
+    """The person's name as the phone page shows it: the first and last character (张*接, 张*)."""
+    name = session.execute(select(Person.name).where(Person.id == person_id)).scalar() or ""
+    if len(name) <= 1:
+        return name
+    return name[0] + "*" * max(1, len(name) - 2) + (name[-1] if len(name) > 2 else "")
+
+
+def masked_phones(session: Session, person_ids: Sequence[int]) -> dict[int, str]:
+    """Masked phones of these persons (the SMS gateway has the numbers; this says whom it goes to)."""
+    return {pid: ph or "" for pid, ph in session.execute(select(Person.id, Person.phone_masked).where(
+        in_list(session, Person.id, sorted(set(person_ids)) or [0])))}
+
+
+def split_entry(text: str) -> tuple[str, str]:
+    """A staff page entry `37.5 干咳` → (temperature text, symptoms text)."""
+    parts = (text or "").strip().split(None, 1)
+    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
 
 
 __all__ = ["CHECKIN_PHASES", "CheckInItem", "counts", "create_home_confirmations", "create_missed_checkin_tasks",
