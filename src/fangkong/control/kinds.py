@@ -8,6 +8,7 @@ MISSED_TEST = "control_missed_test"
 
 MISSED_TEST_OUTCOMES: dict[str, tuple[str, str]] = {
     "sampled": ("已补采样", "Sampled since"),
+    "made_up": ("已于其后补检(该日仍记漏检)", "Made up by a later sample (the day stays missed)"),
     "exempted": ("经核实免检", "Exempted after checking"),
     "not_reached": ("未能联系本人", "Person not reached"),
 }
