@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 import fangkong.control.kinds  # noqa: F401  (registers the task kinds wherever the tables are loaded)
@@ -196,3 +196,50 @@ class HomeConfirmation(Base, Scoped):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("unit_id", "household", "on", name="uq_home_confirmation_day"),)
+
+
+class NoticeTemplate(Base):
+    """A notice's template (告知书模板: Jinja2 HTML), versioned: saving makes a new version, the latest is
+    used, older ones stay for the notices printed with them."""
+
+    __tablename__ = "notice_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_notice_template_kind_version"),)
+
+
+class NoticeCounter(Base):
+    """The last number given in a series (a site's, or a unit's when there is no site) and year: a
+    notice number is never given twice, even when its notice is printed again."""
+
+    __tablename__ = "notice_counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("series", "year", name="uq_notice_counter_series_year"),)
+
+
+class Notice(Base, Scoped):
+    """A printed notice (告知书/通知书/转运单) with its number, the template version it was printed with,
+    and the SHA-256 of its signed content (also in the audit log)."""
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_no: Mapped[str] = mapped_column(String(48), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    series: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    template_version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))

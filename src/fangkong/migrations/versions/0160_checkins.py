@@ -1,4 +1,5 @@
-"""control: check-ins (twice-daily temperature and symptoms), missed check-in slots, daily home confirmations
+"""control: check-ins (twice-daily temperature and symptoms), missed check-in slots, daily home confirmations,
+notices (templates, numbers, printed notices)
 
 Revision ID: 0160
 Revises: 0125
@@ -91,7 +92,53 @@ def upgrade() -> None:
     op.create_index(op.f('ix_home_confirmation_unit_path'), 'home_confirmation', ['unit_path'], unique=False)
 
 
+    op.create_table('notice_template',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', fangkong.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_template')),
+    sa.UniqueConstraint('kind', 'version', name='uq_notice_template_kind_version'),
+    )
+    op.create_table('notice_counter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('series', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_counter')),
+    sa.UniqueConstraint('series', 'year', name='uq_notice_counter_series_year'),
+    )
+    op.create_table('notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notice_no', sa.String(length=48), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('series', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('measure_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('template_version', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('issued_at', fangkong.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    *_scoped(),
+    sa.ForeignKeyConstraint(['measure_id'], ['measure.id'], name=op.f('fk_notice_measure_id_measure')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_notice_person_id_person')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_notice_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice')),
+    sa.UniqueConstraint('notice_no', name=op.f('uq_notice_notice_no')),
+    )
+    op.create_index(op.f('ix_notice_measure_id'), 'notice', ['measure_id'], unique=False)
+    op.create_index(op.f('ix_notice_unit_id'), 'notice', ['unit_id'], unique=False)
+    op.create_index(op.f('ix_notice_unit_path'), 'notice', ['unit_path'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('notice')
+    op.drop_table('notice_counter')
+    op.drop_table('notice_template')
     op.drop_table('home_confirmation')
     op.drop_table('checkin_missed')
     op.drop_table('checkin')
