@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from fangkong.cli import app
+from fangkong.control import bench as _bench  # noqa: F401  (registers `fangkong bench notices`)
 from fangkong.control import jobs as _jobs  # noqa: F401  (registers control.missed_tests)
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
