@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 159 operations × 3 relations = 6,201 cells. 56 operations name a record in
+Matrix size: 13 roles × 163 operations × 3 relations = 6,357 cells. 56 operations name a record in
 their path; the other 98 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
 3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
@@ -65,7 +65,7 @@ from fangkong.kernel.web.permissions import EXPORT_KIND, PERMISSION, PUBLIC, SEL
 ROOT = Path(__file__).resolve().parents[1]
 RELATION_NAMES = ("own", "sibling", "parent")
 #: path parameters that are not a jurisdiction's row: the same value for every relation
-GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx"}
+GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "notice_kind": "release_notice"}
 #: answers about the request itself, not about who asks
 REQUEST_ERRORS = {400, 409, 410, 413, 415, 422, 429}
 #: routes whose own answer may be something else, and why

@@ -71,6 +71,8 @@ GLOBAL: dict[str, str] = {
     "/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
     "/api/v1/risk-areas/derived-low": "the low-risk rest of counties with declared areas: regions, not a unit's",
     "/jobs": "the platform's scheduled jobs, not a unit's",
+    "/notice-templates": "the platform's notice templates, not a unit's",
+    "/notice-templates/release_notice": "one notice template of the platform, not a unit's",
 }
 #: (route, where the user sits) → why that list is empty there by design
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
@@ -96,7 +98,7 @@ SUBJECT_QUERY: dict[str, str] = {
 def _enumerated() -> dict[str, list[str]]:
     from fangkong.kernel import export
 
-    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"]}
+    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"], "notice_kind": ["release_notice"]}
 
 
 

@@ -155,3 +155,31 @@ def test_release_due_yes_prints_the_cohorts_notices(tmp_path, monkeypatch) -> No
                                   "--notices", str(out)], env=env, capture_output=True, text=True, timeout=600)
         assert listing.returncode == 2  # notices only for steps applied
     monkeypatch.undo()
+
+
+def test_an_admin_edits_and_previews_a_template_in_the_browser_pages(session_factory, session: Session) -> None:
+    from control_factories import login
+    from fastapi.testclient import TestClient
+
+    from fangkong.app import create_app
+
+    w = build_world(session)
+    user(session, "n_admin", "admin", w.district)
+    session.commit()
+    with TestClient(create_app(session_factory=session_factory), raise_server_exceptions=False) as client:
+        csrf = login(client, "n_admin")
+        listing = client.get("/notice-templates")
+        assert listing.status_code == 200 and "解除隔离告知书" in listing.text
+        page = client.get("/notice-templates/release_notice")
+        assert page.status_code == 200 and 'data-testid="template-body"' in page.text
+        body = notices.template_of(session, "release_notice").body.replace("解除隔离告知书", "解除集中隔离告知书")
+        preview = client.post("/notice-templates/release_notice/preview", data={"body": body, "csrf_token": csrf})
+        assert preview.status_code == 200 and "解除集中隔离告知书" in preview.text and "张三" in preview.text
+        bad = client.post("/notice-templates/release_notice", data={"body": "{% for %}", "csrf_token": csrf})
+        assert bad.status_code == 422 and 'data-testid="template-error"' in bad.text
+        saved = client.post("/notice-templates/release_notice", data={"body": body, "csrf_token": csrf},
+                            follow_redirects=False)
+        assert saved.status_code == 303 and saved.headers["location"].endswith("saved=2")
+        assert client.get("/notice-templates/unknown").status_code == 422
+    session.expire_all()
+    assert notices.template_of(session, "release_notice").version == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fangkong.control import service
@@ -37,6 +37,8 @@ pages = APIRouter(include_in_schema=False)
 
 CanView = Annotated[Actor, Depends(requires("person.view"))]
 CanCheckIn = Annotated[Actor, Depends(requires("measure.checkin"))]
+CanManageNotices = Annotated[Actor, Depends(requires("policy.manage"))]
+Kind = Annotated[str, Path(pattern="^(central_notice|home_notice|release_notice|transfer_slip)$")]
 Day = Annotated[dt.date | None, Query(description="a local date: the due tests whose window holds it")]
 State = Annotated[str | None, Query(pattern="^(done|cancelled|upcoming|due|missed)$")]
 Place = Annotated[str | None, Query(pattern="^(home|site)$")]
@@ -47,6 +49,7 @@ PAGE_SIZE = 200
 
 register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
 register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53)
+register_nav("notice_templates", N_("Notice templates"), "/notice-templates", "policy.manage", 95)
 register_person_section("control", "/persons/{person_id}/control", "person.view", 5)
 
 
@@ -202,3 +205,60 @@ def _phone_page(request: Request, session: Any, token: str, *, temperature: str 
                   row=row, error=error, done=done, temperature=temperature if error else "", now=now,
                   symptoms=pack.control.symptoms, chosen=set(symptoms or []) if error else set(),
                   status_code=422 if error else 200)
+
+
+# --------------------------------------------------------------------------------- notice templates
+
+@pages.get("/notice-templates")
+def notice_templates_page(request: Request, session: DbSession, actor: CanManageNotices) -> Response:
+    """The notice templates (告知书模板): each kind's latest version, to edit and preview."""
+    from fangkong.control.service import notices as notices_service
+
+    rows = [(k, title, notices_service.template_of(session, k)) for k, (title, _p) in notices_service.KINDS.items()]
+    return render(request, "control/notice_templates.html", actor=actor, rows=rows)
+
+
+@pages.get("/notice-templates/{notice_kind}")
+def notice_template_page(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices) -> Response:
+    """Edit a kind's template (Jinja2 HTML); saving makes a new version."""
+    from fangkong.control.service import notices as notices_service
+
+    versions = notices_service.templates(session, notice_kind)
+    return render(request, "control/notice_template.html", actor=actor, kind=notice_kind, title=notices_service.KINDS[notice_kind][0],
+                  body=versions[0].body, versions=versions, errors={}, saved=request.query_params.get("saved"))
+
+
+@pages.post("/notice-templates/{notice_kind}")
+def save_notice_template(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices,
+                         body: Annotated[str, Form(max_length=50_000)] = "") -> Response:
+    from fastapi.responses import RedirectResponse
+
+    from fangkong.control.service import notices as notices_service
+    from fangkong.kernel.errors import ValidationFailed
+
+    try:
+        row = notices_service.save_template(session, actor, kind=notice_kind, body=body)
+    except ValidationFailed as exc:
+        versions = notices_service.templates(session, notice_kind)
+        return render(request, "control/notice_template.html", actor=actor, kind=notice_kind,
+                      title=notices_service.KINDS[notice_kind][0], body=body, versions=versions,
+                      errors={e.field: e.message for e in exc.fields}, saved=None, status_code=422)
+    return RedirectResponse(f"/notice-templates/{notice_kind}?saved={row.version}", status_code=303)
+
+
+@pages.post("/notice-templates/{notice_kind}/preview")
+def preview_notice_template(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices,
+                            body: Annotated[str, Form(max_length=50_000)] = "") -> Response:
+    """The draft rendered with made-up fields, as the printed page looks (before saving)."""
+    from fastapi.responses import HTMLResponse
+
+    from fangkong.control.service import notices as notices_service
+    from fangkong.kernel.errors import ValidationFailed
+
+    try:
+        return HTMLResponse(notices_service.preview(session, actor, kind=notice_kind, body=body or None))
+    except ValidationFailed as exc:
+        versions = notices_service.templates(session, notice_kind)
+        return render(request, "control/notice_template.html", actor=actor, kind=notice_kind,
+                      title=notices_service.KINDS[notice_kind][0], body=body, versions=versions,
+                      errors={e.field: e.message for e in exc.fields}, saved=None, status_code=422)

@@ -53,6 +53,8 @@ KINDS: dict[str, tuple[str, str]] = {
 MANAGE = "policy.manage"
 CHUNK = 500
 SIG_BYTES = 15
+#: notices laid out per document before their pages are joined
+BATCH = 10
 
 BAD_TEMPLATE = message("notice.bad_template", _("the template cannot be used: %(error)s"))
 UNKNOWN_KIND = message("notice.unknown_kind", _("unknown notice kind: one of %(kinds)s"))
@@ -263,9 +265,12 @@ def issue_notices(session: Session, actor: Actor, *, kind: str, measure_ids: Seq
                               username=actor.username[:64], unit_id=m.unit_id, unit_path=m.unit_path))
     session.add_all(notices)
     session.flush()
-    html = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>' + PAGE_CSS
-            + "</style></head><body>" + "".join(pages) + "</body></html>")
-    pdf = HTML(string=html).write_pdf() if pages else b""
+    # laid out a few notices at a time (one long document lays out in more than linear time), then
+    # the pages joined into one PDF
+    docs = [HTML(string='<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>' + PAGE_CSS
+                 + "</style></head><body>" + "".join(pages[i:i + BATCH]) + "</body></html>").render()
+            for i in range(0, len(pages), BATCH)]
+    pdf = docs[0].copy([pg for d in docs for pg in d.pages]).write_pdf() if docs else b""
     file_hash = hashlib.sha256(pdf).hexdigest()
     if notices:
         audit.record(session, actor, "notice.issued", object_type="notice", kind=kind, count=len(notices),
