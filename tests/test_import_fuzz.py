@@ -42,6 +42,7 @@ class Importer:
 
 
 def _importers() -> dict[str, Importer]:
+    from fangkong.control.service.checkins import CHECKIN_COLUMNS, import_checkins
     from fangkong.intake.headers import LEAD_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
@@ -63,6 +64,7 @@ def _importers() -> dict[str, Importer]:
         "results": Importer(RESULT_COLUMNS, lambda s, p: testing.import_results(s, a, p)),
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
+        "checkins": Importer(CHECKIN_COLUMNS, lambda s, p: list(import_checkins(s, a, p))),
     }
 
 
