@@ -27,6 +27,9 @@ from fangkong.app import create_app
 from fangkong.checkpoints.epass import service as epass_service
 from fangkong.checkpoints.service import checkpoints as checkpoints_service
 from fangkong.checkpoints.service import records as checkpoint_records
+from fangkong.control import links as checkin_links
+from fangkong.control import service as control_service
+from fangkong.control.models import Measure
 from fangkong.drill.city import generate_city
 from fangkong.drill.scenario import seed_scenario
 from fangkong.intake import imports as intake_imports
@@ -154,6 +157,13 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     task_id = session.execute(select(Task.id).where(Task.subject_type == "lead", Task.subject_id == lead2)
                               ).scalar_one()
     fed.add("task_id", task_id)
+    # control: the verified person's measure (started by the verification, else here) and its phone link
+    measure = session.execute(select(Measure).where(Measure.person_id == p1.id)).scalars().first()
+    if measure is None:
+        measure = control_service.start_measure(session, s, person_id=p1.id, category="close_contact",
+                                                rule="categories.close_contact", started_at=NOW - dt.timedelta(days=1))
+    fed.add("measure_id", measure.id)
+    fed.add("link", checkin_links.make_token(measure.id))
     # places: an employer of a key group, a venue, a sampling point
     employer = places_service.create_place(session, s, kind="employer", name=f"{t}快递站", code=f"EMP{t}",
                                            category="courier_delivery_rider", unit_id=unit.id)

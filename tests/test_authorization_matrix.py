@@ -65,7 +65,8 @@ from fangkong.kernel.web.permissions import EXPORT_KIND, PERMISSION, PUBLIC, SEL
 ROOT = Path(__file__).resolve().parents[1]
 RELATION_NAMES = ("own", "sibling", "parent")
 #: path parameters that are not a jurisdiction's row: the same value for every relation
-GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "panel": "kpis"}
+GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "panel": "kpis",
+                                 "notice_kind": "release_notice"}
 #: answers about the request itself, not about who asks
 REQUEST_ERRORS = {400, 409, 410, 413, 415, 422, 429}
 #: routes whose own answer may be something else, and why

@@ -45,6 +45,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.checkpoints.service import checkpoints as checkpoints_service
     from fangkong.checkpoints.service import records as checkpoint_records
     from fangkong.checkpoints.service import trips as checkpoint_trips
+    from fangkong.control.service.checkins import CHECKIN_COLUMNS, import_checkins
     from fangkong.intake.headers import LEAD_COLUMNS, OUTCOME_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
@@ -83,6 +84,7 @@ def _importers() -> dict[str, Importer]:
                                        lambda s, p: checkpoint_records.import_records_file(s, a, p)),
         "trip-arrivals": Importer(checkpoint_trips.ARRIVAL_COLUMNS,
                                   lambda s, p: checkpoint_trips.import_arrivals_file(s, a, p)),
+        "checkins": Importer(CHECKIN_COLUMNS, lambda s, p: list(import_checkins(s, a, p))),
     }
 
 

@@ -75,6 +75,8 @@ GLOBAL: dict[str, str] = {
     "/api/v1/risk-areas/derived-low": "the low-risk rest of counties with declared areas: regions, not a unit's",
     "/jobs": "the platform's scheduled jobs, not a unit's",
     "/api/v1/epass-keys": "the e-pass key ring: public keys of the region and trusted issuers, the same for everyone",
+    "/notice-templates": "the platform's notice templates, not a unit's",
+    "/notice-templates/release_notice": "one notice template of the platform, not a unit's",
 }
 #: (route, where the user sits) → why that list is empty there by design
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
@@ -87,7 +89,8 @@ EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
        for at in ("R", "D", "S", "C", "G")},
 }
 #: detail routes everyone may open who holds the link
-PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page"}
+PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page",
+                                 "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",
                          "/api/v1/reports/clearance": "day=2022-04-18",
@@ -105,7 +108,7 @@ def _enumerated() -> dict[str, list[str]]:
     from fangkong.command.service.panels import PANELS
     from fangkong.kernel import export
 
-    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"], "panel": list(PANELS)}
+    return {"kind": sorted(export.REGISTRY), "fmt": ["xlsx"], "panel": list(PANELS), "notice_kind": ["release_notice"]}
 
 
 

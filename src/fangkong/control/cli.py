@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from fangkong.cli import app
+from fangkong.control import bench as _bench  # noqa: F401  (registers `fangkong bench notices`)
 from fangkong.control import jobs as _jobs  # noqa: F401  (registers control.missed_tests)
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
@@ -17,6 +18,7 @@ from fangkong.kernel.cli_support import (
     cli_session,
     export_app,
     fail,
+    import_app,
 )
 from fangkong.kernel.i18n import _
 
@@ -77,6 +79,8 @@ def release_cmd(
     site: str = typer.Option(None, "--site", help=_("Only measures at this quarantine site (ref or id).")),
     as_of: str = typer.Option(None, "--as-of", help=_("As of this time (default now).")),
     yes: bool = typer.Option(False, "--yes", help=_("Apply the steps (without it: only list them).")),
+    notices: Path = typer.Option(None, "--notices", help=_("With --yes: print the release notices of the "
+                                                           "cohort into this one PDF.")),
 ) -> None:
     from sqlalchemy import or_, select
 
@@ -87,6 +91,8 @@ def release_cmd(
 
     if not due:
         fail(_("--due is required"), EXIT_USAGE)
+    if notices is not None and not yes:
+        fail(_("--notices needs --yes (notices are printed for the steps applied)"), EXIT_USAGE)
     when = _time(as_of, "--as-of")
     _load_sources()
     with cli_session() as session:
@@ -98,7 +104,101 @@ def release_cmd(
                 fail(_("unknown site {site}").format(site=site), EXIT_USAGE)
         at = when or clock.now()
         steps = (service.apply_due_steps if yes else service.due_steps)(session, SYSTEM_ACTOR, at=at, site_id=site_id)
+        if notices is not None and yes:
+            import dataclasses
+
+            from fangkong.control.service import notices as notices_service
+
+            released = [s.measure_id for s in steps if s.action == "release"]
+            printed = notices_service.issue_notices(session, SYSTEM_ACTOR, kind="release_notice",
+                                                    measure_ids=released, at=at)
+            numbers = {n.measure_id: n.notice_no for n in printed.notices}
+            steps = [dataclasses.replace(s, notice_no=numbers.get(s.measure_id, "")) for s in steps]
+            if printed.pdf:
+                notices.write_bytes(printed.pdf)
         lines = [f"{s.person_id},{s.measure_id},{s.action},{s.notice_no}" for s in steps]
     sys.stdout.write("person_id,measure_id,action,notice_no\n" + "".join(line + "\n" for line in lines))
     typer.echo(_("{n} steps applied").format(n=len(lines)) if yes else _("{n} steps due (nothing changed: add --yes)")
                .format(n=len(lines)), err=True)
+
+
+@import_app.command("checkins", help=_("Import check-ins of persons under a measure: id_number or phone, name, "
+                                       "checked_at, temperature, symptoms, by."))
+def import_checkins_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from typing import Any
+
+    from fangkong.control.service import checkins
+    from fangkong.kernel.tabular import run_import
+
+    def work(session: Any, actor: Any, path: Path, progress: Any = None) -> Any:
+        return checkins.import_checkins(session, actor, path, progress=progress)
+
+    run_import(_("Importing check-ins"), file, report, work, ["measure_id", "alert"])
+
+
+@control_app.command("checkin-links", help=_("Print the signed phone check-in link of every measure that takes "
+                                             "check-ins now (for the SMS): person_id,measure_id,phone,url."))
+def checkin_links_cmd(
+    site: str = typer.Option(None, "--site", help=_("Only measures at this quarantine site (ref or id).")),
+    base: str = typer.Option("", "--base", help=_("The site's public address to put before the path.")),
+) -> None:
+    from sqlalchemy import or_, select
+
+    from fangkong.control.service import checkins
+    from fangkong.kernel import clock
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.places.models import Place
+
+    with cli_session() as session:
+        site_id = None
+        if site:
+            cond = [Place.ref == site] + ([Place.id == int(site)] if site.isdigit() else [])
+            site_id = session.execute(select(Place.id).where(Place.kind == "quarantine_site", or_(*cond))).scalar()
+            if site_id is None:
+                fail(_("unknown site {site}").format(site=site), EXIT_USAGE)
+        rows = checkins.roster(session, SYSTEM_ACTOR, at=clock.now(), site_id=site_id, limit=2000)
+        phones = checkins.masked_phones(session, [r.person_id for r in rows])
+        lines = [f"{r.person_id},{r.measure_id},{phones.get(r.person_id, '')},{base.rstrip('/')}{r.link}" for r in rows]
+    sys.stdout.write("person_id,measure_id,phone,url\n" + "".join(line + "\n" for line in lines))
+
+
+@control_app.command("notices", help=_("Print notices of measures as one PDF: central_notice, home_notice, "
+                                       "release_notice or transfer_slip. Prints notice_no per measure."))
+def notices_cmd(
+    kind: str = typer.Argument(..., help=_("central_notice, home_notice, release_notice or transfer_slip.")),
+    measure: list[int] = typer.Option(..., "--measure", help=_("Measure id (repeat for a cohort).")),
+    out: Path = typer.Option(..., "--out", help=_("Output PDF.")),
+) -> None:
+    from fangkong.control.service import notices as notices_service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    if kind not in notices_service.KINDS:
+        fail(_("unknown notice kind {kind}").format(kind=kind), EXIT_USAGE)
+    with cli_session() as session:
+        printed = notices_service.issue_notices(session, SYSTEM_ACTOR, kind=kind, measure_ids=measure)
+        lines = [f"{n.measure_id},{n.notice_no},{n.sha256}" for n in printed.notices]
+    out.write_bytes(printed.pdf)
+    sys.stdout.write("measure_id,notice_no,sha256\n" + "".join(line + "\n" for line in lines))
+
+
+@control_app.command("verify-notice", help=_("Check a notice's QR token: genuine (exit 0, prints the number) "
+                                             "or not (exit 1)."))
+def verify_notice_cmd(token: str = typer.Argument(..., help=_("The text of the notice's QR code."))) -> None:
+    from fangkong.control.models import Notice
+    from fangkong.control.service import notices as notices_service
+
+    try:
+        no, measure_id = notices_service.verify_token(token)
+    except notices_service.BadNotice:
+        fail(_("not a genuine notice"), 1)
+    with cli_session() as session:
+        from sqlalchemy import select
+
+        row = session.execute(select(Notice).where(Notice.notice_no == no, Notice.measure_id == measure_id)).scalar()
+        if row is None:
+            fail(_("not a genuine notice"), 1)
+        line = f"{row.notice_no},{row.kind},{row.measure_id},{row.sha256}"
+    typer.echo(line)

@@ -2,8 +2,9 @@
 
 The CSV keeps the issue's columns `person_id,measure_id,category,phase,status,anchor_on,planned_end_on,
 stepdown_on,releasable_on,released_at,site,room,missed_tests,checkins_missed,fevers`; `missed_tests`
-lists day numbers (`2;5`). `room`, `checkins_missed` and `fevers` stay empty until rooms and check-ins
-exist. The people's XLSX adds the person's name and the category's and status' names.
+lists day numbers (`2;5`); `checkins_missed` counts the check-in slots (00–12, 12–24) lying wholly inside
+the measure's check-in phases before T without a check-in, `fevers` the check-ins ≥ 37.3 °C (the pack's
+threshold) by T. `room` stays empty until rooms exist. The people's XLSX adds the person's name and the category's and status' names.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ MEASURE_COLUMNS = [
     Column("site", "隔离点", width=20),
     Column("room", "房间"),
     Column("missed_tests", "漏检日"),
-    Column("checkins_missed", "漏报次数"),
-    Column("fevers", "发热次数"),
+    Column("checkins_missed", "漏报次数", INT),
+    Column("fevers", "发热次数", INT),
 ]
 
 
@@ -53,6 +54,7 @@ def _filters(session: Session, actor: Actor, params: Mapping[str, str]) -> dict[
 
 def measure_rows(session: Session, actor: Actor, *, at: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
     """One row per measure the actor sees that started by `at` (default now), as of `at`."""
+    from fangkong.control.service.checkins import counts
     from fangkong.control.service.status import status_as_of
 
     at = at or clock.now()
@@ -65,13 +67,15 @@ def measure_rows(session: Session, actor: Actor, *, at: dt.datetime | None = Non
             return
         last = batch[-1][0].id
         names = {m.id: name for m, name in batch}
+        checkins = counts(session, [m for m, _n in batch], at=at)
         for s in status_as_of(session, at=at, measures=[m for m, _n in batch]):
             yield {"person_id": s.person_id, "name": names.get(s.measure_id), "measure_id": s.measure_id,
                    "category": s.category, "phase": s.phase, "status": s.status, "anchor_on": s.anchor_on,
                    "planned_end_on": s.planned_end_on, "stepdown_on": s.stepdown_on,
                    "releasable_on": s.releasable_on, "released_at": s.released_at,
                    "site": s.site_name if s.place_kind == "site" else None, "room": None,
-                   "missed_tests": ";".join(str(d) for d in s.missed_tests), "checkins_missed": None, "fevers": None}
+                   "missed_tests": ";".join(str(d) for d in s.missed_tests),
+                   "checkins_missed": checkins[s.measure_id][0], "fevers": checkins[s.measure_id][1]}
 
 
 #: not registered for the pages' download yet (a registered kind is a row of docs/permissions.md):

@@ -22,3 +22,27 @@ def missed_tests(session: Session, at: str | None = None) -> dict[str, Any]:
 
     when = clock.parse_time(at) if at else None
     return service.create_missed_tasks(session, SYSTEM_ACTOR, at=when or clock.now())
+
+
+@job("control.missed_checkins", schedule="5 * * * *",
+     label=N_("Turn missed check-in slots of measures into tasks"))
+def missed_checkins(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Hourly: every check-in slot (00–12, 12–24) that passed inside a measure's check-in phases
+    without a check-in is recorded once and chased by a task (one open task per person)."""
+    from fangkong.control.service import checkins
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    when = clock.parse_time(at) if at else None
+    return checkins.create_missed_checkin_tasks(session, SYSTEM_ACTOR, at=when or clock.now())
+
+
+@job("control.home_confirmations", schedule="10 * * * *",
+     label=N_("Daily confirmation tasks for home-measure households"))
+def home_confirmations(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Hourly (new households join the day): one task per home-measure household for its community to confirm it is in
+    (phone, video or visit), overdue at 20:00; running it again the same day makes no second task."""
+    from fangkong.control.service import checkins
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    when = clock.parse_time(at) if at else None
+    return checkins.create_home_confirmations(session, SYSTEM_ACTOR, at=when or clock.now())

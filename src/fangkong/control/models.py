@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 import fangkong.control.kinds  # noqa: F401  (registers the task kinds wherever the tables are loaded)
@@ -133,3 +133,113 @@ class DueTest(Base, Scoped):
         Index("ix_due_test_unit_due_on", "unit_path", "due_on"),
         Index("ix_due_test_status_window", "status", "window_end_on"),
     )
+
+
+class CheckIn(Base, Scoped):
+    """A twice-daily check-in of a person under a measure (健康打卡: temperature and symptoms), in the
+    central, home-quarantine and home-monitoring phases. One per person and moment (`checked_at`):
+    a file or request sent twice stores it once. `alert` lists why it alerted the site doctor
+    (`fever`, listed symptoms); the alert's task and the sampling task are named by id."""
+
+    __tablename__ = "checkin"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    temperature: Mapped[float] = mapped_column(Float)
+    symptoms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: who took it: `self` (the person's phone page), a staff member's name or user name
+    by: Mapped[str] = mapped_column(String(64), default="")
+    #: page, phone, api, import
+    via: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    phase: Mapped[str | None] = mapped_column(String(24))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("place.id"))
+    alert: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    alert_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    sampling_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "checked_at", name="uq_checkin_person_checked_at"),
+        Index("ix_checkin_person_checked_at", "person_id", "checked_at"),
+    )
+
+
+class CheckInMissed(Base, Scoped):
+    """A check-in slot that passed without a check-in (漏报), with the one task made for it: kept so
+    that running the job again makes no second task. The count in reports is the rule's, as of T."""
+
+    __tablename__ = "checkin_missed"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    slot_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    slot_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("measure_id", "slot_start", name="uq_checkin_missed_slot"),)
+
+
+class HomeConfirmation(Base, Scoped):
+    """The community's daily confirmation that a home-measure household is in (居家人员在位核查: by
+    phone, video or visit): one task per household (address) and local day, overdue at the pack's time
+    (20:00). `household` is the key of the address the measures share."""
+
+    __tablename__ = "home_confirmation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household: Mapped[str] = mapped_column(String(200))
+    on: Mapped[dt.date] = mapped_column(Date)
+    person_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("unit_id", "household", "on", name="uq_home_confirmation_day"),)
+
+
+class NoticeTemplate(Base):
+    """A notice's template (告知书模板: Jinja2 HTML), versioned: saving makes a new version, the latest is
+    used, older ones stay for the notices printed with them."""
+
+    __tablename__ = "notice_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_notice_template_kind_version"),)
+
+
+class NoticeCounter(Base):
+    """The last number given in a series (a site's, or a unit's when there is no site) and year: a
+    notice number is never given twice, even when its notice is printed again."""
+
+    __tablename__ = "notice_counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("series", "year", name="uq_notice_counter_series_year"),)
+
+
+class Notice(Base, Scoped):
+    """A printed notice (告知书/通知书/转运单) with its number, the template version it was printed with,
+    and the SHA-256 of its signed content (also in the audit log)."""
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_no: Mapped[str] = mapped_column(String(48), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    series: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    template_version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))

@@ -4,19 +4,31 @@ and the list of due tests samplers work from (应采样名单). Thin: parse, cal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fangkong.control import service
-from fangkong.control.schemas import ControlStatusOut, DueTestOut, DueTestsPage, PersonControlOut
+from fangkong.control.schemas import (
+    CheckInsIn,
+    ControlStatusOut,
+    DueTestOut,
+    DueTestsPage,
+    PersonControlOut,
+    ReportItemOut,
+    ReportOut,
+)
+from fangkong.control.service import checkins as checkins_service
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.idempotency import IdempotencyKey, answer_once
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav, register_person_section
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 
@@ -24,6 +36,9 @@ api = APIRouter(tags=["control"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
 CanView = Annotated[Actor, Depends(requires("person.view"))]
+CanCheckIn = Annotated[Actor, Depends(requires("measure.checkin"))]
+CanManageNotices = Annotated[Actor, Depends(requires("policy.manage"))]
+Kind = Annotated[str, Path(pattern="^(central_notice|home_notice|release_notice|transfer_slip)$")]
 Day = Annotated[dt.date | None, Query(description="a local date: the due tests whose window holds it")]
 State = Annotated[str | None, Query(pattern="^(done|cancelled|upcoming|due|missed)$")]
 Place = Annotated[str | None, Query(pattern="^(home|site)$")]
@@ -33,6 +48,8 @@ Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the p
 PAGE_SIZE = 200
 
 register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
+register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53)
+register_nav("notice_templates", N_("Notice templates"), "/notice-templates", "policy.manage", 95)
 register_person_section("control", "/persons/{person_id}/control", "person.view", 5)
 
 
@@ -62,6 +79,28 @@ def get_due_tests(session: DbSession, actor: CanView, on: Day = None, state: Sta
     return DueTestsPage(items=[_due_out(v) for v in rows[:limit]], next_cursor=nxt)
 
 
+@api.post("/checkins", response_model=ReportOut, summary="Receive check-ins (健康打卡: one or a batch)")
+def post_checkins(body: CheckInsIn, session: DbSession, actor: CanCheckIn,
+                  idempotency_key: IdempotencyKey = None) -> Any:
+    """Per-item report as for `fangkong import checkins`: refused when no measure with check-ins is in
+    force at `checked_at` (released or converted persons say so), or the temperature is outside 34–43 °C;
+    the same person and `checked_at` again is a `duplicate`. Fever (≥ 37.3 °C) or a listed symptom
+    makes a task for the site doctor and a sampling task today."""
+    from fangkong.kernel.tabular import summarise
+
+    items = [checkins_service.CheckInItem(i + 1, it.values()) for i, it in enumerate(body.items or [])]
+
+    def answer() -> ReportOut:
+        rows = checkins_service.record_checkins(session, actor, items=items, via="api", user_by=actor.username)
+        people_service.hide_foreign_persons(session, actor, rows)
+        return ReportOut(counts=summarise(rows), items=[ReportItemOut(
+            row=r.row, status=r.status, person_id=r.person_id, issues=list(r.issues),
+            extra={k: v for k, v in r.extra.items() if not k.startswith("_") and v is not None}) for r in rows])
+
+    return answer_once(session, actor, idempotency_key, operation="control.checkins", body=body.model_dump(),
+                       answer=answer)
+
+
 # ---------------------------------------------------------------------------------------------- pages
 
 @pages.get("/persons/{person_id}/control")
@@ -88,3 +127,138 @@ def due_tests_page(request: Request, session: DbSession, actor: CanView, on: Day
     return render(request, "control/due_tests.html", actor=actor, rows=rows[:PAGE_SIZE], day=day, state=state or "",
                   place_kind=place_kind or "", site_id=site_id, sites=sites, next_cursor=nxt,
                   states=service.STATES)
+
+
+# ------------------------------------------------------------------------------------- check-ins
+
+@pages.get("/checkins")
+def checkins_page(request: Request, session: DbSession, actor: CanCheckIn, site_id: Id = None,
+                  unit_id: Id = None) -> Response:
+    """The staff check-in page (体温登记): one row per person under a measure in a check-in phase,
+    one input per row (`36.5`, or `37.8 干咳`); Enter records it and moves to the next row."""
+    now = clock.now()
+    rows = checkins_service.roster(session, actor, at=now, site_id=site_id, unit_id=unit_id)
+    sites = places_service.list_places(session, actor, kind="quarantine_site", limit=200) if actor.can(
+        "place.view") else []
+    return render(request, "control/checkins.html", actor=actor, rows=rows, sites=sites, site_id=site_id,
+                  unit_id=unit_id, now=now, errors={})
+
+
+@pages.post("/checkins/{measure_id}")
+def checkin_row(request: Request, measure_id: RowId, session: DbSession, actor: CanCheckIn,
+                entry: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Record one row's entry now (HTMX: the row comes back with the check-in, or with what is wrong)."""
+    now = clock.now()
+    row = checkins_service.roster_row(session, actor, measure_id, at=now)
+    error = None
+    if row is not None:
+        temperature, symptoms = checkins_service.split_entry(entry)
+        [rep] = checkins_service.record_checkins(session, actor, items=[checkins_service.CheckInItem(
+            1, {"checked_at": now.isoformat(), "temperature": temperature, "symptoms": symptoms},
+            person_id=row.person_id)], via="page", user_by=actor.username, measure_ids=[measure_id])
+        error = list(rep.issues) or None
+        row = checkins_service.roster_row(session, actor, measure_id, at=now)
+    return render(request, "control/_checkin_row.html", actor=actor, r=row, error=error, entry=entry if error else "",
+                  now=now)
+
+
+@pages.get("/c/{link}")
+def phone_checkin_page(request: Request, link: str, session: DbSession) -> Response:
+    """The page a check-in SMS links to (手机健康打卡): no sign-in; the signed link names the measure."""
+    return _phone_page(request, session, link)
+
+
+@pages.post("/c/{link}", dependencies=[public_limit()])
+def phone_checkin(request: Request, link: str, session: DbSession,
+                  temperature: Annotated[str, Form(max_length=20)] = "",
+                  symptoms: Annotated[list[str] | None, Form(max_length=20)] = None) -> Response:
+    """Record the person's own check-in now (by `self`); the page shows it, or what is wrong."""
+    return _phone_page(request, session, link, temperature=temperature, symptoms=symptoms or [], submit=True)
+
+
+def _phone_page(request: Request, session: Any, token: str, *, temperature: str = "", symptoms: list[str] | None = None,
+                submit: bool = False) -> Response:
+    from fangkong.kernel.policy import service as policy_service
+
+    now = clock.now()
+    try:
+        measure = checkins_service.measure_for_link(session, token, at=now)
+    except checkins_service.LinkRefused as exc:
+        return render(request, "control/phone_refused.html", reason=checkins_service.LINK_REFUSED[exc.reason](),
+                      status_code=403 if exc.reason in ("invalid", "expired") else 409)
+    error = done = None
+    if submit:
+        [rep] = checkins_service.record_checkins(
+            session, checkins_service.link_actor(request.client.host if request.client else None),
+            items=[checkins_service.CheckInItem(1, {"checked_at": now.isoformat(), "temperature": temperature,
+                                                    "symptoms": "、".join(s[:40] for s in (symptoms or [])[:20]),
+                                                    "by": "self"}, person_id=measure.person_id)],
+            via="phone", measure_ids=[measure.id])
+        if rep.status == "rejected":
+            error = list(rep.issues)
+        else:
+            done = rep
+    row = next(iter(checkins_service.roster(session, checkins_service.link_actor(), at=now, measure_id=measure.id)),
+               None)
+    pack = policy_service.active_pack(session)
+    return render(request, "control/phone_checkin.html", token=token, name=checkins_service.masked_name(session, measure.person_id),
+                  row=row, error=error, done=done, temperature=temperature if error else "", now=now,
+                  symptoms=pack.control.symptoms, chosen=set(symptoms or []) if error else set(),
+                  status_code=422 if error else 200)
+
+
+# --------------------------------------------------------------------------------- notice templates
+
+@pages.get("/notice-templates")
+def notice_templates_page(request: Request, session: DbSession, actor: CanManageNotices) -> Response:
+    """The notice templates (告知书模板): each kind's latest version, to edit and preview."""
+    from fangkong.control.service import notices as notices_service
+
+    rows = [(k, title, notices_service.template_of(session, k)) for k, (title, _p) in notices_service.KINDS.items()]
+    return render(request, "control/notice_templates.html", actor=actor, rows=rows)
+
+
+@pages.get("/notice-templates/{notice_kind}")
+def notice_template_page(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices) -> Response:
+    """Edit a kind's template (Jinja2 HTML); saving makes a new version."""
+    from fangkong.control.service import notices as notices_service
+
+    versions = notices_service.templates(session, notice_kind)
+    return render(request, "control/notice_template.html", actor=actor, kind=notice_kind, title=notices_service.KINDS[notice_kind][0],
+                  body=versions[0].body, versions=versions, errors={}, saved=request.query_params.get("saved"))
+
+
+@pages.post("/notice-templates/{notice_kind}")
+def save_notice_template(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices,
+                         body: Annotated[str, Form(max_length=50_000)] = "") -> Response:
+    from fastapi.responses import RedirectResponse
+
+    from fangkong.control.service import notices as notices_service
+    from fangkong.kernel.errors import ValidationFailed
+
+    try:
+        row = notices_service.save_template(session, actor, kind=notice_kind, body=body)
+    except ValidationFailed as exc:
+        versions = notices_service.templates(session, notice_kind)
+        return render(request, "control/notice_template.html", actor=actor, kind=notice_kind,
+                      title=notices_service.KINDS[notice_kind][0], body=body, versions=versions,
+                      errors={e.field: e.message for e in exc.fields}, saved=None, status_code=422)
+    return RedirectResponse(f"/notice-templates/{notice_kind}?saved={row.version}", status_code=303)
+
+
+@pages.post("/notice-templates/{notice_kind}/preview")
+def preview_notice_template(request: Request, notice_kind: Kind, session: DbSession, actor: CanManageNotices,
+                            body: Annotated[str, Form(max_length=50_000)] = "") -> Response:
+    """The draft rendered with made-up fields, as the printed page looks (before saving)."""
+    from fastapi.responses import HTMLResponse
+
+    from fangkong.control.service import notices as notices_service
+    from fangkong.kernel.errors import ValidationFailed
+
+    try:
+        return HTMLResponse(notices_service.preview(session, actor, kind=notice_kind, body=body or None))
+    except ValidationFailed as exc:
+        versions = notices_service.templates(session, notice_kind)
+        return render(request, "control/notice_template.html", actor=actor, kind=notice_kind,
+                      title=notices_service.KINDS[notice_kind][0], body=body, versions=versions,
+                      errors={e.field: e.message for e in exc.fields}, saved=None, status_code=422)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fangkong.control.rules import ControlStatus
 from fangkong.kernel import clock
@@ -74,3 +74,56 @@ class PersonControlOut(BaseModel):
 class DueTestsPage(BaseModel):
     items: list[DueTestOut]
     next_cursor: str | None
+
+
+class CheckInIn(BaseModel):
+    """One check-in (健康打卡): the person by ID number, or by phone (and name when a family shares it).
+    Times without an offset are local (`FANGKONG_TIMEZONE`); Chinese date formats are accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_number: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=64)
+    checked_at: str = Field(max_length=64)
+    temperature: str | float = Field(description="°C, 34–43 (`36.5`, `36.5℃`)")
+    symptoms: str | list[str] | None = Field(default=None, description="listed symptoms, or 无/none")
+    by: str | None = Field(default=None, max_length=64, description="who took it (default: the caller)")
+
+    def values(self) -> dict[str, str]:
+        symptoms = "、".join(s[:40] for s in self.symptoms[:20]) if isinstance(self.symptoms, list) else self.symptoms
+        temp = self.temperature if isinstance(self.temperature, str) else repr(float(self.temperature))
+        return {"id_number": self.id_number or "", "phone": self.phone or "", "name": self.name or "",
+                "checked_at": self.checked_at, "temperature": str(temp)[:40], "symptoms": (symptoms or "")[:400],
+                "by": self.by or ""}
+
+
+class CheckInsIn(BaseModel):
+    """A batch of check-ins, or one given by its fields at the top level."""
+
+    model_config = ConfigDict(extra="allow")
+    items: list[CheckInIn] | None = Field(default=None, min_length=1, max_length=10000)
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> CheckInsIn:
+        if self.items is None:
+            single = dict(self.model_extra or {})
+            if not single:
+                raise ValueError("give `items` (a batch) or the fields of one check-in")
+            self.items = [CheckInIn.model_validate(single)]
+            self.__pydantic_extra__ = {}
+        return self
+
+
+class ReportItemOut(BaseModel):
+    row: int
+    status: str
+    person_id: int | None = None
+    issues: list[str] = []
+    extra: dict[str, Any] = {}
+
+
+class ReportOut(BaseModel):
+    """The same per-item report as a file import."""
+
+    counts: dict[str, int]
+    items: list[ReportItemOut]

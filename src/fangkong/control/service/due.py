@@ -145,6 +145,8 @@ def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime, act
             continue
         since = min(clock.local_day_bounds(r.due_on)[0] for r in rows)
         until = max(clock.local_day_bounds(r.window_end_on)[1] for r in rows)
+        if any(r.task_id is not None for r in rows):  # a make-up after a missed day closes its task
+            until = max(until, at + dt.timedelta(microseconds=1))
         samples = _samples(session, sorted({r.person_id for r in rows}), since, until)
         by_measure: dict[int, list[DueTest]] = defaultdict(list)
         for r in rows:
@@ -161,8 +163,31 @@ def refresh(session: Session, person_ids: Iterable[int], *, at: dt.datetime, act
                     r.status, r.sampled_at = "done", got
                 elif got is None and r.status == "done":
                     r.status, r.sampled_at = "due", None
+            _close_made_up(session, actor, measure_rows, found, samples.get(measure_rows[0].person_id, []), at, tz)
     session.flush()
     return done
+
+
+def _close_made_up(session: Session, actor: Actor, rows: Sequence[DueTest], found: dict[int, dt.datetime],
+                   samples: Sequence[dt.datetime], at: dt.datetime, tz: Any) -> None:
+    """Missed test days (window over, no sample in it) are made up, in day order, by the earliest
+    sample collected after the window not used by another test day (补采): the day stays missed — the
+    release rule counts the make-up — and its open task is closed as `made_up`."""
+    used = set(found.values())
+    spare = sorted(t for t in samples if t not in used and t <= at)
+    missed = sorted((r for r in rows if r.status == "due" and r.id not in found and r.window_end_on < at.astimezone(
+        tz).date()), key=lambda r: (r.window_end_on, r.day))
+    for r in missed:
+        late = next((t for t in spare if t.astimezone(tz).date() > r.window_end_on), None)
+        if late is None:
+            continue
+        spare.remove(late)
+        if r.task_id is None:
+            continue
+        task = tasks_service.get_task(session, actor, r.task_id)
+        if task.status == "open":
+            tasks_service.complete_task(session, actor, task.id, outcome_code="made_up",
+                                        outcome={"due_test_id": r.id, "sampled_at": clock.iso_local(late)})
 
 
 def _close_task(session: Session, actor: Actor, row: DueTest) -> None:

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, str] = {
     "risk_area.manage": "管理风险地区",
     "person.split": "拆分误合并的人员",
     "measure.start": "落实和解除管控措施",
+    "measure.checkin": "记录管控人员健康打卡(体温、症状)",
     # venues (场所码、时空伴随)
     "venues.view": "查看场所码、扫码覆盖情况",
     "venues.manage": "发放、轮换场所码,导入场所",
@@ -129,6 +130,7 @@ CAPABILITY_GRANTS: dict[str, set[str]] = {
     "risk_area.manage": {"command"},
     "person.split": {"command", "district", "street", "community"},
     "measure.start": {"command", "district", "street", "community", "grid"},
+    "measure.checkin": {"community", "grid"},
     "venues.view": {"command", "district", "street", "community", "grid", "epidemiologist", "inspector", "viewer"},
     "venues.manage": {"command", "district", "street"},
     # community staff print their venues' posters; rotating a code stays with venues.manage

@@ -186,6 +186,17 @@ class ControlRules(_Sourced):
     fever_celsius: float = Field(default=37.3, ge=36, le=40)
     symptoms: list[Text] = Field(default_factory=list)
     checkin_slots: list[str] = Field(default_factory=lambda: ["00:00", "12:00"])
+    #: a missed check-in slot's task is due this many hours after the job finds it
+    checkin_missed_due_hours: float = Field(default=2, ge=0, le=72)
+    #: the community's daily confirmation that a home-measure household is in is overdue at this local time
+    home_confirm_due: str = "20:00"
+
+    @field_validator("home_confirm_due")
+    @classmethod
+    def _due(cls, value: str) -> str:
+        if not _HHMM.match(value) or value == "24:00":
+            raise ValueError("expected HH:MM")
+        return value
 
     @field_validator("checkin_slots")
     @classmethod

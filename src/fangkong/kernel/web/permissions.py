@@ -59,6 +59,8 @@ EXPLICIT: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/tip"): (PUBLIC, "a public tip (群众举报), throttled"),
     ("GET", "/my-test"): (PUBLIC, "a citizen's own test results form"),
     ("POST", "/my-test"): (PUBLIC, "a citizen's own results, by their own ID and phone number, throttled"),
+    ("GET", "/c/{link}"): (PUBLIC, "a person's own check-in page, from the signed link of their SMS (健康打卡)"),
+    ("POST", "/c/{link}"): (PUBLIC, "a person's own check-in through the signed link of their SMS, throttled"),
     ("GET", "/v/{token}"): (PUBLIC, "a venue's QR code opens its check-in page"),
     ("POST", "/v/{token}"): (PUBLIC, "checking in at a venue (场所码扫码)"),
     ("POST", "/v/{token}/forget"): (PUBLIC, "forgetting the phone remembered on this device"),
