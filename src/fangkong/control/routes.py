@@ -88,3 +88,10 @@ def due_tests_page(request: Request, session: DbSession, actor: CanView, on: Day
     return render(request, "control/due_tests.html", actor=actor, rows=rows[:PAGE_SIZE], day=day, state=state or "",
                   place_kind=place_kind or "", site_id=site_id, sites=sites, next_cursor=nxt,
                   states=service.STATES)
+
+
+# quarantine sites, rooms, capacity and room assignment (control/sites/routes.py)
+from fangkong.control.sites import routes as _sites_routes  # noqa: E402
+
+api.include_router(_sites_routes.api)
+pages.include_router(_sites_routes.pages)
