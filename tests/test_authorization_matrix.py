@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 154 operations × 3 relations = 6,006 cells. 56 operations name a record in
+Matrix size: 13 roles × 172 operations × 3 relations = 6,708 cells. 56 operations name a record in
 their path; the other 98 (lists, forms, creations) have no foreign record to name, so their three
 relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
 3,458 requests per backend. The default run sends 2,369: every operation once per role — a refused
@@ -117,6 +117,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/cases/{case_id}/links"): lambda own, foreign: {"source_case_id": str(own["case_id"])},
     ("POST", "/cases/{case_id}/milestones"): {"step": "core"},
     ("POST", "/cases/candidates/{candidate_id}/confirm"): {"classification": "asymptomatic"},
+    ("POST", "/api/v1/quarantine-sites/{site_id}/rooms"): {"building": "Z", "floor": 1, "number": "M1"},
+    ("POST", "/quarantine-sites/{site_id}/assign"): lambda own, foreign: {"measure_id": str(own["measure_id"])},
+    ("POST", "/quarantine-sites/{site_id}/arrive"): lambda own, foreign: {"measure_id": str(own["measure_id"])},
+    ("POST", "/quarantine-sites/{site_id}/transfer"): lambda own, foreign: {"measure_id": str(own["measure_id"]),
+                                                                             "to_hospital": "市第三人民医院"},
 }
 
 

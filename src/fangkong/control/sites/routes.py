@@ -341,6 +341,7 @@ def assign_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_id
                 room_id: Annotated[str, Form()] = "", vehicle: Annotated[str, Form(max_length=40)] = "",
                 escort: Annotated[str, Form(max_length=100)] = "", pickup: Annotated[str, Form(max_length=200)] = "",
                 pickup_at: Annotated[str, Form(max_length=40)] = "") -> Response:
+    sites_service.site_of(session, actor, site_id)
     when = None
     if pickup_at.strip():
         try:
@@ -360,6 +361,7 @@ def assign_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_id
 
 @pages.post("/quarantine-sites/{site_id}/arrive")
 def arrive_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_id: Annotated[str, Form()]) -> Response:
+    sites_service.site_of(session, actor, site_id)
     stays_service.arrive(session, actor, measure_id=_form_int(measure_id, "measure_id"))
     return RedirectResponse(f"/quarantine-sites/{site_id}", status_code=303)
 
@@ -368,6 +370,7 @@ def arrive_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_id
 def transfer_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_id: Annotated[str, Form()],
                   to_room_id: Annotated[str, Form()] = "", to_hospital: Annotated[str, Form(max_length=100)] = ""
                   ) -> Response:
+    sites_service.site_of(session, actor, site_id)
     stays_service.transfer(session, actor, measure_id=_form_int(measure_id, "measure_id"),
                            to_room_id=_form_int(to_room_id, "to_room_id") if to_room_id.strip() else None,
                            to_hospital=to_hospital.strip() or None)
@@ -376,6 +379,7 @@ def transfer_page(site_id: RowId, session: DbSession, actor: CanAssign, measure_
 
 @pages.post("/quarantine-sites/{site_id}/rooms/{room_id}/clean")
 def clean_page(site_id: RowId, room_id: RowId, session: DbSession, actor: CanAssign) -> Response:
+    sites_service.site_of(session, actor, site_id)
     sites_service.mark_clean(session, actor, room_id=room_id)
     return RedirectResponse(f"/quarantine-sites/{site_id}", status_code=303)
 

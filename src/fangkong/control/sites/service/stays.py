@@ -111,8 +111,8 @@ def propose_rooms(session: Session, actor: Actor, *, measure_ids: Sequence[int],
     person = session.get(Person, measures[0].person_id)
     home_path = person.unit_path if person is not None else measures[0].unit_path
     household = next((m.household for m in measures if m.household), None)
-    sites = {p.id: p for p, status in session.execute(
-        scope.visible(select(Place, QuarantineSite.status), actor, Place)
+    sites = {p.id: p for p, status in session.execute(  # every active site of the city (a shared resource)
+        select(Place, QuarantineSite.status)
         .outerjoin(QuarantineSite, QuarantineSite.place_id == Place.id)
         .where(Place.kind == "quarantine_site", or_(QuarantineSite.status.is_(None),
                                                      QuarantineSite.status == "active")))}
@@ -137,6 +137,18 @@ def propose_rooms(session: Session, actor: Actor, *, measure_ids: Sequence[int],
         home_path, cands, persons=len(measures))
     return [Proposal(c.site_id, sites[c.site_id].name, c.room_id, f"{c.building}-{c.number}", c.building, c.floor,
                      c.free_beds, rules.nearness(home_path, c.site_unit_path)) for c in ordered[:limit]]
+
+
+def _site_any(session: Session, site_id: int) -> tuple[Place, QuarantineSite]:
+    """A site wherever it lies (assignment is city-wide); a site place without details reads as active."""
+    place = session.get(Place, site_id)
+    if place is None or place.kind != "quarantine_site":
+        raise NotFound(record_not_found("quarantine_site", site_id))
+    site = session.get(QuarantineSite, place.id)
+    if site is None:
+        site = QuarantineSite(place_id=place.id, status="active", contacts=None, created_at=clock.now(),
+                              updated_at=clock.now(), unit_id=place.unit_id, unit_path=place.unit_path)
+    return place, site
 
 
 def _lock_room(session: Session, room_id: int) -> None:
@@ -204,8 +216,11 @@ def assign_room(session: Session, actor: Actor, *, measure_ids: Sequence[int], r
         if held is not None:
             room = session.get(Room, held.room_id)
             raise Conflict(ALREADY_IN_ROOM(id=m.id, room=sites_service.room_label(room) if room else held.room_id))
-    room = scope.get_visible(session, actor, Room, room_id)
-    place, site = sites_service.site_of(session, actor, room.site_id)
+    # sites are a city-wide resource: a worker may send someone to a site outside their own unit
+    room = session.get(Room, room_id)
+    if room is None:
+        raise NotFound(record_not_found("room", room_id))
+    place, site = _site_any(session, room.site_id)
     if site.status != "active":
         raise Conflict(SITE_NOT_ACTIVE(site=place.name, status=site.status))
     households = {m.household for m in measures if m.household}
