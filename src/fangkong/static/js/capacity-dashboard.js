@@ -52,7 +52,8 @@
     var per = echarts.init(document.getElementById("chart-units"));
     per.setOption({
       tooltip: { trigger: "axis" }, grid: { left: 60, right: 40 },
-      xAxis: { type: "category", data: units.map(function (u) { return u.name; }) }, yAxis: { type: "value" },
+      xAxis: { type: "category", data: units.map(function (u) { return u.name; }) },
+      yAxis: { type: "value", min: 0, max: function (v) { return Math.ceil(Math.max(v.max || 0, data.target * 1.25)); } },
       series: [{ name: L.per10k, type: "bar",
                  data: units.map(function (u) {
                    return { value: u.rooms_per_10k, itemStyle: u.below ? { color: "#b91c1c" } : undefined };
