@@ -252,3 +252,23 @@ def test_capacity_export_columns(session: Session, tmp_path: Path) -> None:
     assert float(unit_rows["C01"][rows[0].index("rooms_per_10k")]) == 10
     assert unit_rows["C01"][rows[0].index("below_target")] in ("true", "True", "1")
     assert session.execute(select(RoomStay)).first() is None
+
+
+def test_dashboard_series_count_arrivals_releases_and_occupied_rooms(session: Session) -> None:
+    w = build_world(session)
+    _site, (r301, r302, _r401) = site_with_rooms(session, w)
+    a, b = planned(session, w, 1, "甲"), planned(session, w, 2, "乙")
+    stays_service.assign_room(session, SYSTEM_ACTOR, measure_ids=[a.id], room_id=r301.id)
+    stays_service.assign_room(session, SYSTEM_ACTOR, measure_ids=[b.id], room_id=r302.id)
+    stays_service.arrive(session, SYSTEM_ACTOR, measure_id=a.id, at=NOW + dt.timedelta(hours=1))
+    stays_service.arrive(session, SYSTEM_ACTOR, measure_id=b.id, at=NOW + dt.timedelta(days=1))
+    out = NOW + dt.timedelta(days=2, hours=3)
+    control_service.release_measure(session, SYSTEM_ACTOR, measure_id=a.id, at=out, override_reason="医生同意")
+    at = NOW + dt.timedelta(days=3)
+    flows = {d: (i, o) for d, i, o in capacity_service.flows(session, SYSTEM_ACTOR, at=at)}
+    day = NOW.date()
+    assert (flows[day], flows[day + dt.timedelta(days=1)], flows[day + dt.timedelta(days=2)]) == ((1, 0), (1, 0), (0, 1))
+    occupied = dict(capacity_service.occupancy_series(session, SYSTEM_ACTOR, at=at))
+    # noon of day 0: both rooms held (assigned at 09:00); day 2: 甲 left at 12:00 sharp, so at noon only
+    # 乙's room is held (a stay holds its room up to, not at, its end); day 3 (as of 09:00): 乙's
+    assert (occupied[day], occupied[day + dt.timedelta(days=2)], occupied[day + dt.timedelta(days=3)]) == (2, 1, 1)

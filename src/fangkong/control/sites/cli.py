@@ -70,3 +70,6 @@ def capacity_cmd(
     with cli_session() as session:
         n = export.write(session, SYSTEM_ACTOR, CAPACITY, out=out, headers=headers, filters={"at": when})
     typer.echo(_("{n} rows written to {out}").format(n=n, out=out), err=True)
+
+
+from fangkong.control.sites import bench as _bench  # noqa: E402, F401  (registers `fangkong bench capacity`)

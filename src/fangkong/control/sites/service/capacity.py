@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.control.models import Measure
@@ -65,19 +65,23 @@ class Capacity:
 
 
 def _room_counts(session: Session, actor: Actor, at: dt.datetime) -> dict[int, rules.Counts]:
-    """Per site: rooms by state at `at` (one read of the rooms, one of the deciding stays)."""
-    room_q = scope.visible(select(Room.id, Room.site_id, Room.status), actor, Room)
-    rooms = session.execute(room_q).all()
-    occupied = set(session.execute(scope.visible(select(RoomStay.room_id).distinct(), actor, RoomStay).where(
-        RoomStay.from_at <= at, or_(RoomStay.until_at.is_(None), RoomStay.until_at > at))).scalars())
-    cleaning = set(session.execute(scope.visible(select(RoomStay.room_id).distinct(), actor, RoomStay).where(
-        RoomStay.needs_cleaning.is_(True), RoomStay.until_at <= at,
-        or_(RoomStay.cleaned_at.is_(None), RoomStay.cleaned_at > at))).scalars())
+    """Per site: rooms by state at `at`, one grouped statement (the precedence of `rules.room_state`:
+    out of service, else occupied, else being cleaned, else free)."""
+    occ = select(RoomStay.room_id).where(RoomStay.from_at <= at, or_(
+        RoomStay.until_at.is_(None), RoomStay.until_at > at)).distinct().subquery()
+    cln = select(RoomStay.room_id).where(RoomStay.needs_cleaning.is_(True), RoomStay.until_at <= at, or_(
+        RoomStay.cleaned_at.is_(None), RoomStay.cleaned_at > at)).distinct().subquery()
+    oos = Room.status == "out_of_service"
+    stmt = scope.visible(select(
+        Room.site_id, func.count(), func.sum(case((oos, 1), else_=0)),
+        func.sum(case((and_(~oos, occ.c.room_id.is_not(None)), 1), else_=0)),
+        func.sum(case((and_(~oos, occ.c.room_id.is_(None), cln.c.room_id.is_not(None)), 1), else_=0)),
+    ), actor, Room).outerjoin(occ, occ.c.room_id == Room.id).outerjoin(cln, cln.c.room_id == Room.id).group_by(
+        Room.site_id)
     out: dict[int, rules.Counts] = defaultdict(rules.Counts)
-    for rid, site_id, status in rooms:
-        state = ("out_of_service" if status == "out_of_service" else "occupied" if rid in occupied
-                 else "cleaning" if rid in cleaning else "free")
-        out[site_id].add(state)
+    for site_id, n, out_of_service, occupied, cleaning in session.execute(stmt):
+        out[site_id] = rules.Counts(rooms=int(n), occupied=int(occupied or 0), cleaning=int(cleaning or 0),
+                                    out_of_service=int(out_of_service or 0))
     return out
 
 
@@ -212,44 +216,38 @@ CAPACITY = (ExportKind("capacity", "隔离资源", CAPACITY_COLUMNS, capacity_ro
 
 def occupancy_series(session: Session, actor: Actor, *, at: dt.datetime, days: int = 14
                      ) -> list[tuple[dt.date, int]]:
-    """Rooms occupied at each local noon of the `days` days up to `at`'s date (from the stays)."""
+    """Rooms occupied at each local noon of the `days` days up to `at`'s date (at `at` for today), one
+    counting statement per day."""
     tz = clock.tz()
     last = clock.to_local(at).date()  # type: ignore[union-attr]
     first = last - dt.timedelta(days=days - 1)
-    lo = dt.datetime.combine(first, dt.time(12), tzinfo=tz)
-    stays = session.execute(scope.visible(select(RoomStay.room_id, RoomStay.from_at, RoomStay.until_at), actor,
-                                          RoomStay).where(RoomStay.from_at <= at,
-                                                          or_(RoomStay.until_at.is_(None), RoomStay.until_at > lo))
-                            ).all()
     out = []
     for i in range(days):
-        noon = dt.datetime.combine(first + dt.timedelta(days=i), dt.time(12), tzinfo=tz)
-        moment = min(noon, at)
-        rooms = {r for r, f, u in stays if f <= moment and (u is None or u > moment)}
-        out.append((first + dt.timedelta(days=i), len(rooms)))
+        day = first + dt.timedelta(days=i)
+        moment = min(dt.datetime.combine(day, dt.time(12), tzinfo=tz), at)
+        n = session.execute(scope.visible(select(func.count(func.distinct(RoomStay.room_id))), actor, RoomStay).where(
+            RoomStay.from_at <= moment, or_(RoomStay.until_at.is_(None), RoomStay.until_at > moment))).scalar()
+        out.append((day, int(n or 0)))
     return out
 
 
 def flows(session: Session, actor: Actor, *, at: dt.datetime, days: int = 14
           ) -> list[tuple[dt.date, int, int]]:
     """Admissions (arrivals at a site) and releases (stays ended) per local day over the `days` days
-    up to `at`."""
+    up to `at`: one statement, a counting column per day and kind."""
     tz = clock.tz()
     last = clock.to_local(at).date()  # type: ignore[union-attr]
     first = last - dt.timedelta(days=days - 1)
-    lo = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
-    ins: dict[dt.date, int] = defaultdict(int)
-    outs: dict[dt.date, int] = defaultdict(int)
-    stmt = scope.visible(select(RoomStay.arrived_at, RoomStay.until_at), actor, RoomStay).where(or_(
-        and_(RoomStay.arrived_at >= lo, RoomStay.arrived_at <= at), and_(RoomStay.until_at >= lo,
-                                                                          RoomStay.until_at <= at)))
-    for arrived, until in session.execute(stmt):
-        if arrived is not None and lo <= arrived <= at:
-            ins[clock.to_local(arrived).date()] += 1  # type: ignore[union-attr]
-        if until is not None and lo <= until <= at:
-            outs[clock.to_local(until).date()] += 1  # type: ignore[union-attr]
-    return [(first + dt.timedelta(days=i), ins[first + dt.timedelta(days=i)], outs[first + dt.timedelta(days=i)])
-            for i in range(days)]
+    bounds = [dt.datetime.combine(first + dt.timedelta(days=i), dt.time(0), tzinfo=tz) for i in range(days + 1)]
+    bounds[-1] = min(bounds[-1], at + dt.timedelta(microseconds=1))
+    cols = []
+    for col in (RoomStay.arrived_at, RoomStay.until_at):
+        cols += [func.sum(case((and_(col >= bounds[i], col < bounds[i + 1], col <= at), 1), else_=0))
+                 for i in range(days)]
+    row = session.execute(scope.visible(select(*cols), actor, RoomStay).where(or_(
+        and_(RoomStay.arrived_at >= bounds[0], RoomStay.arrived_at <= at),
+        and_(RoomStay.until_at >= bounds[0], RoomStay.until_at <= at)))).one()
+    return [(first + dt.timedelta(days=i), int(row[i] or 0), int(row[days + i] or 0)) for i in range(days)]
 
 
 def dashboard(session: Session, actor: Actor, *, at: dt.datetime | None = None) -> dict[str, Any]:
