@@ -42,6 +42,7 @@ class Importer:
 
 
 def _importers() -> dict[str, Importer]:
+    from fangkong.control.sites.service import sites as control_sites
     from fangkong.intake.headers import LEAD_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
@@ -63,6 +64,8 @@ def _importers() -> dict[str, Importer]:
         "results": Importer(RESULT_COLUMNS, lambda s, p: testing.import_results(s, a, p)),
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
+        "sites": Importer(control_sites.SITE_COLUMNS, lambda s, p: control_sites.import_sites_file(s, a, p)),
+        "rooms": Importer(control_sites.ROOM_COLUMNS, lambda s, p: control_sites.import_rooms_file(s, a, p)),
     }
 
 
