@@ -6,6 +6,7 @@ loads control's commands (control/sites/cli.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -115,6 +116,8 @@ def bench_capacity(*, sites: int = 200, rooms: int = 20_000, measures: int = 50_
 
         job = compare(figures, "capacity_dashboard", product, {engine.dialect.name + "_group_by": group_by},
                       repeat=repeat)
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)  # no scratch data left behind
     figures["dashboard_ms"] = round(job["product_s"] * 1000, 1)
     notes = ["dashboard = capacity per site and unit, occupancy over 14 days, flows and the 7-day forecast; "
              "the baseline counts only rooms by site and state (one GROUP BY)", "goal: ≤ 300 ms server time"]
