@@ -213,6 +213,20 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     fed.add("case_id", case.id)
     fed.add("candidate_id", candidates[0].id)
     fed.add("contact_id", reports[0].contact_id)
+    # control: a quarantine site with a room, and a close contact's planned measure awaiting a room
+    from fangkong.control.sites.service import sites as sites_service
+
+    # (its name without the unit's token: sites are city-wide, every lead page lists their names)
+    qsite = sites_service.register_site(session, s, name=f"隔离酒店{n}", ref=f"QS{t}", unit_id=unit.id,
+                                        contacts=f"{t}站长")
+    room = sites_service.add_room(session, s, site_id=qsite.place_id, building="A", floor=1, number=str(n))
+    p3 = people_service.register_person(session, s, name=f"赵{t}", id_number=valid_id(n + 3),
+                                        phone=phone_number(n + 3), unit_id=unit.id)
+    waiting = control_service.start_measure(session, s, person_id=p3.id, category="close_contact",
+                                            rule="categories.close_contact", planned=True)
+    fed.add("site_id", qsite.place_id)
+    fed.add("room_id", room.id)
+    fed.add("measure_id", waiting.id)
     # an inspector's finding on the venue (still open)
     fed.add("flag_id", venues_service.flag_venue(session, s, place_id=venue.id, reason=f"{t}未扫码").id)
     # an order (指令) to the unit from the root (the root's own: to a demo-city district outside the tree)

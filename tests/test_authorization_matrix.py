@@ -133,6 +133,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/pharmacy-purchases"): {"items": [{"source_ref": "m1", "pharmacy_ref": "none",
                                                         "purchased_at": "2022-04-17 10:00", "phone": "13800138000",
                                                         "drug_class": "退热", "quantity": 1}]},
+    ("POST", "/api/v1/quarantine-sites/{site_id}/rooms"): {"building": "Z", "floor": 1, "number": "M1"},
+    ("POST", "/quarantine-sites/{site_id}/assign"): lambda own, foreign: {"measure_id": str(own["measure_id"])},
+    ("POST", "/quarantine-sites/{site_id}/arrive"): lambda own, foreign: {"measure_id": str(own["measure_id"])},
+    ("POST", "/quarantine-sites/{site_id}/transfer"): lambda own, foreign: {"measure_id": str(own["measure_id"]),
+                                                                             "to_hospital": "市第三人民医院"},
 }
 
 

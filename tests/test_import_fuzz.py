@@ -46,6 +46,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.checkpoints.service import records as checkpoint_records
     from fangkong.checkpoints.service import trips as checkpoint_trips
     from fangkong.control.service.checkins import CHECKIN_COLUMNS, import_checkins
+    from fangkong.control.sites.service import sites as control_sites
     from fangkong.intake.headers import LEAD_COLUMNS, OUTCOME_COLUMNS, RISK_AREA_COLUMNS
     from fangkong.intake.imports import _run_risk_areas
     from fangkong.intake.service.ingest import import_leads_file
@@ -85,6 +86,8 @@ def _importers() -> dict[str, Importer]:
         "trip-arrivals": Importer(checkpoint_trips.ARRIVAL_COLUMNS,
                                   lambda s, p: checkpoint_trips.import_arrivals_file(s, a, p)),
         "checkins": Importer(CHECKIN_COLUMNS, lambda s, p: list(import_checkins(s, a, p))),
+        "sites": Importer(control_sites.SITE_COLUMNS, lambda s, p: control_sites.import_sites_file(s, a, p)),
+        "rooms": Importer(control_sites.ROOM_COLUMNS, lambda s, p: control_sites.import_rooms_file(s, a, p)),
     }
 
 

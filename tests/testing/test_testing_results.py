@@ -172,12 +172,13 @@ def test_positive_pool_import_gives_leads_retest_tasks_and_temporary_measures_in
     done = {t.subject_id: (t.status, t.outcome_code) for t in tasks}
     assert done[pids[0]] == ("done", "positive") and done[pids[1]] == ("done", "negative")
     assert done[pids[2]] == ("open", None)
-    # the negative retest releases the person from the temporary measure; the positive one stays under it
+    # the negative retest releases the person from the temporary measure; the positive one converts it
+    # (issue #12: a positive under a measure makes them a case candidate, and tracing takes over)
     measures = {m.person_id: m for m in session.execute(select(Measure).where(Measure.person_id.in_(pids[:2])))
                 .scalars()}
     assert measures[pids[1]].status == "ended" and measures[pids[1]].ended_at is not None
     assert by_person[pids[1]].released_at is not None
-    assert measures[pids[0]].status == "active" and by_person[pids[0]].released_at is None
+    assert measures[pids[0]].status == "converted" and by_person[pids[0]].released_at is None
 
 
 def test_a_corrected_negative_to_positive_withdraws_the_compliance(session, tree, tmp_path, at_now):

@@ -11,6 +11,7 @@ import typer
 from fangkong.cli import app
 from fangkong.control import bench as _bench  # noqa: F401  (registers `fangkong bench notices`)
 from fangkong.control import jobs as _jobs  # noqa: F401  (registers control.missed_tests)
+from fangkong.control.sites import cli as _sites_cli  # noqa: F401  (import sites|rooms|measures, report capacity)
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,
     HEADERS_HELP,

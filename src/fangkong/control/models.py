@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-import fangkong.control.kinds  # noqa: F401  (registers the task kinds wherever the tables are loaded)
+import fangkong.control.kinds
 from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.scoped import Scoped
 
@@ -65,6 +65,11 @@ class Measure(Base, Scoped):
     planned_end_on: Mapped[dt.date | None] = mapped_column(Date)
     stepped_down_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: quarantine sites (migration 0150): the household the person is kept with (a sender's household
+    #: reference, or one given at room assignment), and for a secondary contact the person id of the
+    #: close contact they are linked to (`contact_of`): both read by the extension rules
+    household: Mapped[str | None] = mapped_column(String(64), index=True)
+    contact_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class MeasureEvent(Base, Scoped):
@@ -243,3 +248,4 @@ class Notice(Base, Scoped):
     sha256: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     username: Mapped[str] = mapped_column(String(64))
+import fangkong.control.sites.models  # noqa: E402, F401  (quarantine sites and rooms: loaded with control's tables)

@@ -262,3 +262,8 @@ def preview_notice_template(request: Request, notice_kind: Kind, session: DbSess
         return render(request, "control/notice_template.html", actor=actor, kind=notice_kind,
                       title=notices_service.KINDS[notice_kind][0], body=body, versions=versions,
                       errors={e.field: e.message for e in exc.fields}, saved=None, status_code=422)
+# quarantine sites, rooms, capacity and room assignment (control/sites/routes.py)
+from fangkong.control.sites import routes as _sites_routes  # noqa: E402
+
+api.include_router(_sites_routes.api)
+pages.include_router(_sites_routes.pages)

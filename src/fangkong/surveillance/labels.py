@@ -17,6 +17,6 @@ SIGNAL_STATUSES = labels("signal_status", {"open": _("Awaiting review"), "invest
 OUTCOMES = labels("signal_outcome", {"dismissed": _("Dismissed"), "investigate": _("Investigate"),
                                      "escalated": _("Escalated")})
 LEVELS = labels("series_level", {"site": _("Sentinel site"), "unit": _("Jurisdiction")})
-FIELDS = labels("field", {"site_ref": _("Sentinel reference"), "indicator": _("Indicator"), "count": _("Count"),
+FIELDS = labels("field", {"site_ref": _("Site reference"), "indicator": _("Indicator"), "count": _("Count"),
                           "t": _("Period"), "series": _("Series"), "active_from": _("Reporting from"),
                           "kind": _("Kind")})

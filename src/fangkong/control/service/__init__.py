@@ -40,6 +40,15 @@ from fangkong.control.service.measures import (
 )
 from fangkong.control.service.status import PersonControl, control_of_person, status_of, statuses_at
 
+
+def positive_reported(session, actor, *, person_id, reported_at):  # type: ignore[no-untyped-def]
+    """A positive single-tube result of `person_id` reported at `reported_at` (testing calls this as
+    it arrives): their measure converts and the extensions restart others (control/sites/service/extensions)."""
+    from fangkong.control.sites.service import extensions
+
+    return extensions.positive_reported(session, actor, person_id=person_id, reported_at=reported_at)
+
+
 __all__ = [
     "KIND_RANK",
     "PHASE_LABELS",
@@ -69,6 +78,7 @@ __all__ = [
     "move_measures",
     "next_due_at",
     "phase_label",
+    "positive_reported",
     "register_result_source",
     "register_sample_source",
     "release_measure",

@@ -139,6 +139,10 @@ def record_change(session: Session, actor: Actor, measure: Measure, *, action: s
     if to_status in FINISHED_STATUSES and measure.ended_at is None:
         measure.ended_at, measure.end_reason = at, (reason or action)[:200]
     session.flush()
+    if not first and measure.place_kind == "site" and (to_status not in ("planned", "active") or to_phase != "central"):
+        from fangkong.control.sites.service import stays  # out of central quarantine: the room is left
+
+        stays.leave_room(session, measure, at=at, reason=action)
     if not audited:
         return event
     audit.record(session, actor, f"measure.{action}", object_type="measure", object_id=measure.id,

@@ -26,6 +26,8 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     path: Mapped[str] = mapped_column(PathString, index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
+    #: residents (常住人口) when known: quarantine rooms per 10,000 residents are counted against it
+    population: Mapped[int | None] = mapped_column(Integer)
 
 
 class Address(Base, Scoped):

@@ -102,6 +102,11 @@ def on_individual_result(session: Session, actor: Actor, *, tube: Tube, person_i
             session.add(CaseCandidate(person_id=person_id, tube_id=tube.id, via="retest" if open_fus else "single_tube",
                                       collected_at=tube.collected_at, reported_at=tube.reported_at, created_at=now,
                                       unit_id=person.unit_id, unit_path=person.unit_path))
+            # a person under a measure: it converts, and the extensions restart others (issue #12)
+            from fangkong.control import service as control_service
+
+            control_service.positive_reported(session, doer, person_id=person_id,
+                                              reported_at=tube.reported_at or now)
     for fu in open_fus:
         fu.status, fu.resolved_at, fu.resolved_by_tube_id = tube.result, now, tube.id
         if tube.result == "negative" and fu.measure_id is not None and _release_temporary_control(
