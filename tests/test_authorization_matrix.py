@@ -23,10 +23,10 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 169 operations × 3 relations = 6,591 cells. 64 operations name a record in
-their path; the other 105 (lists, forms, creations) have no foreign record to name, so their three
-relations are one request: the complete matrix (`test_the_complete_matrix`, run with `pytest -m heavy`) sends
-3,861 requests per backend. The default run sends every operation once per role — a refused
+Matrix size: 13 roles × 254 operations × 3 relations = 9,906 cells. Operations that name a record in
+their path are asked about all three relations; the others (lists, forms, creations) have no foreign
+record to name, so their three relations are one request (`test_the_complete_matrix`, run with
+`pytest -m heavy`, sends them all). The default run sends every operation once per role — a refused
 role with the own record, an allowed role with the own record and one foreign record, the sibling's
 and the parent's in turn, so both foreign relations of every scoped operation are covered across the
 roles. Unmasked exports are checked for every role holding person.unmask and every export kind.

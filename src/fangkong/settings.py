@@ -39,8 +39,6 @@ class Settings(BaseSettings):
     import_chunk_pause_ms: int | None = Field(default=None, ge=0, le=10_000)
     #: `fangkong serve` runs the scheduled jobs (escalation, overdue tests, retention …) by itself
     scheduler: bool = True
-    #: the Chromium that prints PDF reports (the daily report); Debian's package by default
-    chromium: str = "/usr/bin/chromium"
     #: Fixed clock for test and drill databases (a production database refuses to start with it), ISO 8601.
     now: str | None = None
     #: Base64 field-encryption key material; when unset the key file in data_dir is used.

@@ -214,23 +214,12 @@ def render_html(report: DailyReport) -> str:
 
 
 def write_pdf(report: DailyReport, out: Path) -> None:
-    """The report as PDF through headless Chromium (Debian `chromium`, CJK fonts installed)."""
-    from playwright.sync_api import sync_playwright
+    """The report as PDF (WeasyPrint, the platform's one PDF writer, as the notices; CJK fonts from the
+    system: Debian fonts-wqy-microhei or fonts-noto-cjk), A4 landscape."""
+    from weasyprint import CSS, HTML
 
-    from fangkong.settings import get_settings
-
-    html = render_html(report)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=get_settings().chromium, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            page.set_content(html, wait_until="load")
-            page.pdf(path=str(out), format="A4", landscape=True, print_background=True,
-                     margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-        finally:
-            browser.close()
+    page = CSS(string="@page { size: A4 landscape; margin: 12mm 10mm; }")
+    HTML(string=render_html(report)).write_pdf(str(out), stylesheets=[page])
 
 
 def write_report(session: Session, actor: Actor, *, day: dt.date, unit_code: str | None, out: Path) -> DailyReport:
