@@ -48,6 +48,10 @@ KNOWN_CALLERS = {
     "venues/codes.py": "venue-code signatures (signing key: printed codes survive rotations)",
     "drill/scenario.py": "decrypts",
     "drill/city.py": "person columns (registered), encrypted and indexed in batches",
+    "control/service/notices.py": "notice QR signatures (signing key: printed notices survive rotations)",
+    "control/links.py": "check-in SMS link signatures (signing key: sent links survive rotations)",
+    "zones/service/zones.py": "decrypts (the leftover residents handed to intake as leads)",
+    "checkpoints/service/trips.py": "decrypts (the crew of a driver-staying trip handed to intake as leads)",
 }
 ID_B = "110101199003074514"
 

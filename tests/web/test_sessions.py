@@ -33,6 +33,7 @@ PUBLIC = {
     ("POST", "/my-test"): "a citizen looks up their own test status (reads; rate-limited)",
     ("POST", "/v/{token}"): "a venue check-in; the remembered identity is a SameSite=Lax cookie, not sent cross-site",
     ("POST", "/v/{token}/forget"): "forgets the identity remembered on this device",
+    ("POST", "/c/{link}"): "a person's own check-in from the signed SMS link: the link is the credential, no session",
 }
 
 

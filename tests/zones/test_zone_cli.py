@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS
 from own_database import initialised_database
 from sqlalchemy.orm import sessionmaker
 from zone_factories import build_city, sample, t
 
 from fangkong.zones.models import Zone
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 
 
 @pytest.fixture(params=BACKENDS)

@@ -115,7 +115,7 @@ def post_purchases(body: PurchasesIn, session: DbSession, actor: CanReport) -> d
 def get_signals(session: DbSession, actor: CanView,
                 status: Annotated[str | None, Query(max_length=16)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                cursor: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None) -> dict[str, Any]:
     """Signals in the caller's jurisdiction, newest first; `status=open` for the ones not closed."""
     rows = service.list_signals(session, actor, status=status, limit=limit, after_id=cursor)
     return {"items": [_signal(session, s) for s in rows], "next_cursor": rows[-1].id if len(rows) == limit else None}

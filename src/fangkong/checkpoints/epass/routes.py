@@ -81,7 +81,7 @@ class VerifyIn(BaseModel):
     at: str | None = Field(None, max_length=40, description="check at this time (default now)")
 
 
-class PersonOut(BaseModel):
+class CrewOut(BaseModel):
     role: str
     role_label: str
     name: str
@@ -101,7 +101,7 @@ class VerdictOut(BaseModel):
     cargo: str | None
     receiver: str | None
     kid: str | None
-    crew: list[PersonOut]
+    crew: list[CrewOut]
     at: str
 
     model_config = {"populate_by_name": True}

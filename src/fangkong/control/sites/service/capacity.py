@@ -153,7 +153,7 @@ def capacity(session: Session, actor: Actor, *, at: dt.datetime | None = None) -
     for u in sorted(shown, key=lambda u: (u.depth, u.code)):
         c, usable_open, due = rules.Counts(), 0, 0
         for s in report.sites:
-            if s.unit_path.startswith(u.path):
+            if scope.inside(s.unit_path, u):
                 c.merge(s.counts)
                 due += s.releases_due
                 if s.status != "closed":
