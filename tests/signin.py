@@ -21,3 +21,18 @@ def sign_in(client: Any, username: str, password: str, **extra: Any) -> Any:
     """POST /login with the page's token; returns the response (303 on success)."""
     data = {"username": username, "password": password, "login_csrf": login_token(client), **extra}
     return client.post("/login", data=data, follow_redirects=False)
+
+
+def user_headers(session: Any, username: str, role: str, unit_code: str, *, password: str = "correct-horse-9"
+                 ) -> dict[str, str]:
+    """A new user of `role` at `unit_code` (signing in with `password`) and the Authorization header of
+    an API token of theirs."""
+    from fangkong.kernel.auth import service as auth_service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
+                             password=password)
+    session.flush()
+    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
+    session.flush()
+    return {"Authorization": f"Bearer {token}"}

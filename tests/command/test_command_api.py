@@ -8,12 +8,11 @@ from collections.abc import Iterator
 import pytest
 from command_factories import CUTOFF, DAY, H, build_tree, leads_of_the_day
 from fastapi.testclient import TestClient
+from signin import user_headers
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
 from fangkong.kernel import clock
-from fangkong.kernel.auth import service as auth_service
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
 URL = "/api/v1/command/indicators"
 
@@ -30,21 +29,12 @@ def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
         yield c
 
 
-def _token(session: Session, username: str, role: str, unit_code: str) -> dict[str, str]:
-    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
-                             password="correct-horse-9")
-    session.flush()
-    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
-    session.flush()
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_indicators_api(client: TestClient, session: Session) -> None:
     tree = build_tree(session)
     leads_of_the_day(session, tree)
-    chief = _token(session, "chief", "command", tree.root.code)
-    d1 = _token(session, "district1", "district", "D1")
-    grid = _token(session, "grid1", "grid", "G1")
+    chief = user_headers(session, "chief", "command", tree.root.code)
+    d1 = user_headers(session, "district1", "district", "D1")
+    grid = user_headers(session, "grid1", "grid", "G1")
     session.commit()
 
     assert client.get(URL).status_code == 401

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from command_factories import NOW, H, actor, build_tree
 from fastapi.testclient import TestClient
+from signin import user_headers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,6 @@ from fangkong.app import create_app
 from fangkong.command.jobs import order_escalation
 from fangkong.command.service import orders
 from fangkong.kernel import clock
-from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.errors import NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
@@ -101,20 +101,12 @@ def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
         yield c
 
 
-def _token(session: Session, username: str, role: str, unit_code: str) -> dict[str, str]:
-    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
-                             password="correct-horse-9")
-    session.flush()
-    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_orders_api(client: TestClient, session: Session) -> None:
     tree = build_tree(session)
     jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="G9", name="乙网格", level="grid", parent_code="D2")
-    chief = _token(session, "chief", "command", tree.root.code)
-    g1 = _token(session, "grid1", "grid", "G1")
-    g9 = _token(session, "grid9", "grid", "G9")
+    chief = user_headers(session, "chief", "command", tree.root.code)
+    g1 = user_headers(session, "grid1", "grid", "G1")
+    g9 = user_headers(session, "grid9", "grid", "G9")
     session.commit()
     with clock.frozen(NOW):
         r = client.post("/api/v1/orders", json={"title": "核查返乡人员", "to_level": "grid", "under": "D1"},

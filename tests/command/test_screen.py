@@ -11,6 +11,7 @@ import pytest
 from browser_support import BROWSER_TIMEOUT_MS
 from command_factories import CUTOFF, DAY, NOW, H, build_tree, leads_of_the_day
 from fastapi.testclient import TestClient
+from signin import user_headers
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
@@ -28,21 +29,13 @@ def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
         yield c
 
 
-def _token(session: Session, username: str, role: str, unit_code: str) -> dict[str, str]:
-    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
-                             password=PASSWORD)
-    session.flush()
-    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_panels_api(client: TestClient, session: Session) -> None:
     tree = build_tree(session)
     leads_of_the_day(session, tree)
     with clock.frozen(NOW):
         orders.issue_order(session, SYSTEM_ACTOR, title="全员核酸", to=["D1", "D2"])
-    chief = _token(session, "chief", "command", tree.root.code)
-    d2 = _token(session, "district2", "district", "D2")
+    chief = user_headers(session, "chief", "command", tree.root.code)
+    d2 = user_headers(session, "district2", "district", "D2")
     session.commit()
     with clock.frozen(CUTOFF + H):
         r = client.get("/api/v1/command/panels/kpis", params={"day": DAY.isoformat()}, headers=chief)

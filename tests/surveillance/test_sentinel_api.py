@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sentinel_factories import NOW, build_city, daily_counts
+from signin import user_headers
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
 from fangkong.kernel import clock
-from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.surveillance import service
 
@@ -38,20 +38,11 @@ def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
         yield c
 
 
-def _token(session: Session, username: str, role: str, unit_code: str) -> dict[str, str]:
-    auth_service.create_user(session, SYSTEM_ACTOR, username=username, role=role, unit_code=unit_code,
-                             password="correct-horse-9")
-    session.flush()
-    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username=username)
-    session.flush()
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_counts_signals_and_review_over_http(client: TestClient, session: Session) -> None:
     c = build_city(session, "x")
-    staff = _token(session, "sv-staff", "enterprise", c.district.code)
-    epi = _token(session, "sv-epi2", "epidemiologist", c.district.code)
-    west = _token(session, "sv-west", "epidemiologist", c.other.code)
+    staff = user_headers(session, "sv-staff", "enterprise", c.district.code)
+    epi = user_headers(session, "sv-epi2", "epidemiologist", c.district.code)
+    west = user_headers(session, "sv-west", "epidemiologist", c.other.code)
     items = [{"site_ref": "FCx", "date": "2022-04-10", "indicator": "fever_visits", "count": "12"}]
     assert client.post("/api/v1/sentinel-counts", json={"items": items}).status_code == 401
     assert client.post("/api/v1/sentinel-counts", json={"items": items}, headers=epi).status_code == 403
