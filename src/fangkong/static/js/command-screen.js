@@ -59,11 +59,15 @@
     map.setOption({
       tooltip: { formatter: function (p) { return p.name + "<br>日产日清率 " + p.data.shown; } },
       series: [{ type: "treemap", roam: false, nodeClick: false, breadcrumb: { show: false },
-        label: { show: true, formatter: function (p) { return p.name + "\n" + p.data.shown; } },
+        // tiles apart, names large and bold; dark text on amber, white elsewhere (readable on the wall)
+        itemStyle: { borderColor: "#fff", borderWidth: 3, gapWidth: 3 },
+        label: { show: true, fontSize: 18, fontWeight: "bold", lineHeight: 26,
+                 formatter: function (p) { return p.name + "\n" + p.data.shown; } },
         data: data.units.map(function (u) {
           var st = u.cleared ? u.cleared.status : "none";
           return { name: u.unit_name, value: 1, code: u.unit_code, shown: u.cleared ? u.cleared.shown : "—",
-                   itemStyle: { color: COLOURS[st] || COLOURS.none } };
+                   itemStyle: { color: COLOURS[st] || COLOURS.none },
+                   label: { color: st === "amber" ? "#1f2937" : "#ffffff" } };
         }) }]
     }, true);
     map.off("click");
