@@ -16,6 +16,9 @@ from fangkong.control.schemas import (
     DueTestOut,
     DueTestsPage,
     PersonControlOut,
+    ReleaseIn,
+    ReleaseOut,
+    ReleasesIn,
     ReportItemOut,
     ReportOut,
 )
@@ -37,6 +40,7 @@ pages = APIRouter(include_in_schema=False)
 
 CanView = Annotated[Actor, Depends(requires("person.view"))]
 CanCheckIn = Annotated[Actor, Depends(requires("measure.checkin"))]
+CanRelease = Annotated[Actor, Depends(requires("measure.start"))]
 CanManageNotices = Annotated[Actor, Depends(requires("policy.manage"))]
 Kind = Annotated[str, Path(pattern="^(central_notice|home_notice|release_notice|transfer_slip)$")]
 Day = Annotated[dt.date | None, Query(description="a local date: the due tests whose window holds it")]
@@ -49,6 +53,7 @@ PAGE_SIZE = 200
 
 register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
 register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53)
+register_nav("releases", N_("Release from measures"), "/releases", "measure.start", 54)
 register_nav("notice_templates", N_("Notice templates"), "/notice-templates", "policy.manage", 95)
 register_person_section("control", "/persons/{person_id}/control", "person.view", 5)
 
@@ -101,7 +106,71 @@ def post_checkins(body: CheckInsIn, session: DbSession, actor: CanCheckIn,
                        answer=answer)
 
 
+def _released_out(session: Any, done: Any) -> list[ReleaseOut]:
+    events = service.events_of(session, [m.id for m in done.measures])
+    numbers = {s.measure_id: s.notice_no for s in done.steps}
+    return [ReleaseOut(person_id=m.person_id, measure_id=m.id, status=m.status,
+                       released_at=clock.iso_local(m.released_at),
+                       override=any(e.action == "released" and e.override for e in events.get(m.id, [])),
+                       notice_no=numbers.get(m.id, "")) for m in done.measures]
+
+
+@api.post("/measures/{measure_id}/release", response_model=ReleaseOut,
+          summary="Release one person (解除管控), printing the release notice")
+def post_release(measure_id: RowId, body: ReleaseIn, session: DbSession, actor: CanRelease) -> ReleaseOut:
+    """By rule (day N reached, every test day matched by a negative whose result is in); otherwise 409
+    with `reason` `measure.tests_missing` (params: the days), `measure.before_day_n`,
+    `measure.not_releasable` or `measure.converted` — unless a doctor (`case.manage`) gives
+    `override_reason`. A measure not active is 409 `measure.not_in_force`."""
+    from fangkong.control.service import releases
+
+    done = releases.release_persons(session, actor, measure_ids=[measure_id], override_reason=body.override_reason,
+                                    notices=body.notice)
+    return _released_out(session, done)[0]
+
+
+@api.post("/releases", response_model=list[ReleaseOut], summary="Release a cohort (all or nothing)")
+def post_releases(body: ReleasesIn, session: DbSession, actor: CanRelease) -> list[ReleaseOut]:
+    """Every measure of `measure_ids` as `POST /measures/{id}/release`; the first refusal refuses the
+    whole cohort (nothing is released). The notices are numbered in the order given."""
+    from fangkong.control.service import releases
+
+    done = releases.release_persons(session, actor, measure_ids=body.measure_ids,
+                                    override_reason=body.override_reason, notices=body.notice)
+    return _released_out(session, done)
+
+
 # ---------------------------------------------------------------------------------------------- pages
+
+@pages.get("/releases")
+def releases_page(request: Request, session: DbSession, actor: CanRelease, site_id: Id = None) -> Response:
+    """Due steps now (解除隔离): who may step down to home monitoring or be released by rule; tick them and
+    apply, and the release notices print as one PDF."""
+    now = clock.now()
+    steps = service.due_steps(session, actor, at=now, site_id=site_id)
+    from fangkong.control.service import releases
+
+    persons = releases.persons_of(session, [s.person_id for s in steps])
+    return render(request, "control/releases.html", actor=actor, steps=steps, persons=persons, now=now,
+                  site_id=site_id)
+
+
+@pages.post("/releases")
+def releases_apply(request: Request, session: DbSession, actor: CanRelease,
+                   measure_id: Annotated[list[int] | None, Form(max_length=500)] = None) -> Response:
+    """Apply the due step of each ticked measure; when someone was released, answer with their
+    notices (one PDF, to print), else back to the list."""
+    from fastapi.responses import RedirectResponse
+
+    from fangkong.control.service import releases
+
+    done = releases.apply_steps(session, actor, measure_ids=[i for i in (measure_id or []) if 0 < i < 2**31])
+    if not done.pdf:
+        return RedirectResponse(f"/releases?applied={len(done.steps)}", status_code=303)
+    name = f"release-notices-{clock.local_now():%Y%m%d-%H%M}.pdf"
+    return Response(done.pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
 
 @pages.get("/persons/{person_id}/control")
 def person_control(request: Request, person_id: RowId, session: DbSession, actor: CanView) -> Response:

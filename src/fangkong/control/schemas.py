@@ -127,3 +127,36 @@ class ReportOut(BaseModel):
 
     counts: dict[str, int]
     items: list[ReportItemOut]
+
+
+class ReleaseIn(BaseModel):
+    """Release one person (解除管控): by rule, or against it with a doctor's `override_reason`
+    (`case.manage`). `notice` prints the release notice (its number comes back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    override_reason: str | None = Field(None, max_length=200)
+    notice: bool = True
+
+
+class ReleasesIn(ReleaseIn):
+    """Release a cohort: every measure in `measure_ids`, all or nothing."""
+
+    measure_ids: list[int] = Field(..., min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _ids(self) -> ReleasesIn:
+        if any(i < 1 or i > 2_147_483_647 for i in self.measure_ids):
+            raise ValueError("measure_ids: not an id")
+        return self
+
+
+class ReleaseOut(BaseModel):
+    """One released measure: when, whether against the rule, and its notice's number (empty without)."""
+
+    person_id: int
+    measure_id: int
+    status: str
+    released_at: str
+    override: bool
+    notice_no: str

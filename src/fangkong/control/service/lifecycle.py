@@ -257,14 +257,20 @@ class Step:
     notice_no: str = ""
 
 
-def due_steps(session: Session, actor: Actor, *, at: dt.datetime, site_id: int | None = None) -> list[Step]:
-    """Every step the rules allow at `at` for active measures the actor sees (a site's with `site_id`):
-    a stepdown not yet taken, or a release. Converted persons are not listed."""
+def due_steps(session: Session, actor: Actor, *, at: dt.datetime, site_id: int | None = None,
+              measure_ids: Sequence[int] | None = None) -> list[Step]:
+    """Every step the rules allow at `at` for active measures the actor sees (a site's with `site_id`,
+    only these with `measure_ids`): a stepdown not yet taken, or a release. Converted persons are not
+    listed."""
     actor.require("measure.start")
     stmt = scope.visible(select(Measure), actor, Measure).where(Measure.status == "active",
                                                                  Measure.started_at <= at)
     if site_id is not None:
         stmt = stmt.where(Measure.place_id == site_id)
+    if measure_ids is not None:
+        if not measure_ids:
+            return []
+        stmt = stmt.where(in_list(session, Measure.id, list(measure_ids)))
     out: list[Step] = []
     last_id = 0
     while True:
