@@ -193,11 +193,11 @@ def release_measure(session: Session, actor: Actor, *, measure_id: int, at: dt.d
     if override:
         reason = (override_reason or "").strip()
         if not reason:
+            if ev.planned_end_on is not None and clock.to_local(at).date() < ev.planned_end_on:  # type: ignore[union-attr]
+                raise Conflict(NOT_RELEASABLE_DAY(id=measure.id, n=ev.plan.day_n, on=ev.planned_end_on.isoformat()))
             missing = ev.waiting_for()
             if missing:
                 raise Conflict(NOT_RELEASABLE_TESTS(id=measure.id, days=", ".join(str(d) for d in missing)))
-            if ev.planned_end_on is not None and clock.to_local(at).date() < ev.planned_end_on:  # type: ignore[union-attr]
-                raise Conflict(NOT_RELEASABLE_DAY(id=measure.id, n=ev.plan.day_n, on=ev.planned_end_on.isoformat()))
             raise Conflict(NOT_RELEASABLE_SELF(id=measure.id))
         actor.require(OVERRIDE_PERMISSION)
     measure.released_at = at
