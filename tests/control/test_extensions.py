@@ -101,6 +101,19 @@ def test_a_positive_in_central_quarantine_converts_and_restarts_floors_household
         assert m.planned_end_on == day3 + dt.timedelta(days=10)
     for m in (f5, b3):
         assert m.anchor_on == D0 and m.counts_from is None
+    # the due tests are re-dated from the restart: day k is k days after day 3, for the restarted only
+    from fangkong.control.models import DueTest
+
+    def due_on(m: Measure) -> dict[int, dt.date]:
+        return {r.day: r.due_on for r in session.execute(select(DueTest).where(
+            DueTest.measure_id == m.id, DueTest.status != "cancelled")).scalars()}
+
+    assert due_on(f2) == {k: day3 + dt.timedelta(days=k) for k in (1, 2, 3, 5, 7, 10)}
+    assert due_on(home) == {k: day3 + dt.timedelta(days=k) for k in (1, 2, 3, 5, 7, 10)}
+    assert due_on(f5) == {k: D0 + dt.timedelta(days=k) for k in (1, 2, 3, 5, 7, 10)}
+    # the status follows the new schedule: still in central quarantine after the old day 7
+    assert control_service.status_of(session, [f2.person_id], at=t(8))[f2.person_id].kind == "centralised_quarantine"
+    assert control_service.status_of(session, [f5.person_id], at=t(8))[f5.person_id].kind == "home_health_monitoring"
     for m in (home, linked):
         assert (m.category, m.phase, m.anchor_on, m.planned_end_on) == (
             "close_contact", "central", day3, day3 + dt.timedelta(days=10))

@@ -117,6 +117,38 @@ def sync_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack,
     return added
 
 
+def redate_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack, *, at: dt.datetime) -> int:
+    """A measure restarted at `at` (its day 0 moved, 自新发现阳性当日起重新计算): every test day of its
+    new schedule is due again on its new date — a test taken before the restart no longer counts, so
+    a done day goes back to due — and days no longer in the schedule are cancelled. Rows keep their
+    day number. Returns the due tests re-dated or added."""
+    plan = {p.day: p for p in plan_of(measure, pack)}
+    rows = {r.day: r for r in session.execute(select(DueTest).where(DueTest.measure_id == measure.id)).scalars()}
+    chase = next(iter(rows.values())).chase if rows else True
+    n = 0
+    for day, p in plan.items():
+        place_kind, site_id = _place_of(measure, p.phase_kind)
+        row = rows.get(day)
+        if row is None:
+            session.add(DueTest(
+                measure_id=measure.id, person_id=measure.person_id, day=day, due_on=p.due_on,
+                window_end_on=p.window_end_on, min_gap_hours=p.min_gap_hours, phase_measure=p.phase_measure,
+                phase_kind=p.phase_kind, place_kind=place_kind, site_id=site_id, status="due", chase=chase,
+                created_at=at, unit_id=measure.unit_id, unit_path=measure.unit_path))
+        else:
+            row.due_on, row.window_end_on, row.min_gap_hours = p.due_on, p.window_end_on, p.min_gap_hours
+            row.phase_measure, row.phase_kind, row.place_kind, row.site_id = (p.phase_measure, p.phase_kind,
+                                                                              place_kind, site_id)
+            row.status, row.sampled_at, row.cancelled_at, row.task_id = "due", None, None, None
+        n += 1
+    for day, row in rows.items():
+        if day not in plan and row.status != "cancelled":
+            row.status, row.cancelled_at = "cancelled", at
+    session.flush()
+    refresh(session, [measure.person_id], at=at, actor=actor.acting_for("measure.start", "task.view", "task.work"))
+    return n
+
+
 def cancel_due_tests(session: Session, measure: Measure, *, at: dt.datetime) -> int:
     """A measure ended at `at`: its due tests not done whose window has not closed are cancelled."""
     today = at.astimezone(clock.tz()).date()

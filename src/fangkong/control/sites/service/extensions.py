@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from fangkong.control import measure_rules as mr
 from fangkong.control.models import Measure
-from fangkong.control.service import lifecycle
+from fangkong.control.service import due, lifecycle
+from fangkong.control.service import measures as measures_service
 from fangkong.control.sites import kinds
 from fangkong.control.sites.models import Room, RoomStay
 from fangkong.kernel import clock
@@ -112,6 +113,14 @@ def _restart(session: Session, actor: Actor, r: mr.Restart, *, pack_close: str) 
         return
     m.anchor, m.anchor_on, m.counts_from = "restart", r.day0, r.at
     m.planned_end_on = mr.day_of(r.day0, plan.day_n) if plan.day_n is not None else None
+    # the schedule and the due tests count again from the restart (the first phase still began at
+    # the start, so the person's status before the restart reads as it was)
+    laid = measures_service.schedule(pack, m.category, r.at, anchor_on=r.day0)
+    phases = laid["phases"]
+    if phases:
+        phases[0]["start_at"] = min(lifecycle._utc(m.started_at) or r.at, r.at).isoformat()
+    m.phases, m.test_dates, m.planned_end_at, m.kind = phases, laid["test_dates"], laid["planned_end_at"], laid["kind"]
+    m.measure_code = pack.category(m.category).phases[0].measure
     m.stepped_down_at = None
     to_phase = "central" if r.reason != "floor" or m.phase == "central" else m.phase
     if r.reason in ("household", "contact_of"):
@@ -121,6 +130,7 @@ def _restart(session: Session, actor: Actor, r: mr.Restart, *, pack_close: str) 
               "planned_end_on": m.planned_end_on.isoformat() if m.planned_end_on else None}
     lifecycle.record_change(session, actor, m, action="restarted", to_status="active", to_phase=to_phase,
                             at=r.at, reason=r.reason, rule=RULES.get(r.reason, r.reason), detail=detail)
+    due.redate_due_tests(session, actor, m, pack, at=r.at)
     if r.needs_room:
         held = session.execute(select(RoomStay.id).where(RoomStay.measure_id == m.id,
                                                          RoomStay.until_at.is_(None))).first()
