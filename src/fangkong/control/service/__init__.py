@@ -4,6 +4,7 @@ and the due tests of every measure. Other capabilities call these, never control
 from __future__ import annotations
 
 from fangkong.control.rules import KIND_RANK, PHASE_LABELS, ControlStatus, entry_warning, phase_label
+from fangkong.control.service.bulk_start import NewMeasure, start_many
 from fangkong.control.service.due import (
     STATES,
     DueTestView,
@@ -55,6 +56,7 @@ __all__ = [
     "STATES",
     "ControlStatus",
     "DueTestView",
+    "NewMeasure",
     "PersonControl",
     "Step",
     "apply_due_steps",
@@ -84,6 +86,7 @@ __all__ = [
     "release_measure",
     "samples_recorded",
     "schedule",
+    "start_many",
     "start_measure",
     "status_of",
     "statuses_at",

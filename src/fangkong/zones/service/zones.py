@@ -266,7 +266,7 @@ def _default_name(session: Session, sel: Selection) -> str:
 
 def _start_measures(session: Session, actor: Actor, zone: Zone, pack: Pack,
                     people: Sequence[tuple[int, int, int, str]], *, at: dt.datetime) -> tuple[int, int]:
-    """The zone level's measure for every resident, through control's write path (start_measure).
+    """The zone level's measure for every resident, through control's bulk write path (start_many).
     Returns (started, kept: already under an equal or stronger measure)."""
     zl = pack.zones.levels.get(zone.level)  # type: ignore[call-overload]
     category = zl.category if zl is not None else None
@@ -279,14 +279,17 @@ def _start_measures(session: Session, actor: Actor, zone: Zone, pack: Pack,
     new_rank = _rank_of_category(pack, category)
     in_force = control_service.measures_in_force(session, [p for p, *_ in people], at=at)
     doer = actor.acting_for("zone.manage", "measure.start")
+    to_start = list(dict.fromkeys(
+        pid for pid, *_ in people
+        if not any(control_service.KIND_RANK.get(m.kind, 0) >= new_rank for m in in_force.get(pid, []))))
+    new_ids = control_service.start_many(session, doer, [control_service.NewMeasure(
+        person_id=pid, category=category, rule=f"zone:{zone.id}", started_at=at) for pid in to_start])
+    measure_of = dict(zip(to_start, new_ids, strict=True))
     for pid, aid, uid, upath in people:
-        if any(control_service.KIND_RANK.get(m.kind, 0) >= new_rank for m in in_force.get(pid, [])):
+        measure_id = measure_of.pop(pid, None)
+        if measure_id is None:
             kept += 1
-            measure_id = None
         else:
-            m = control_service.start_measure(session, doer, person_id=pid, category=category,
-                                              rule=f"zone:{zone.id}", started_at=at)
-            measure_id = m.id
             started += 1
         rows.append(ZoneResident(zone_id=zone.id, person_id=pid, address_id=aid, level=zone.level,
                                  measure_id=measure_id, started_at=at, unit_id=uid, unit_path=upath))
