@@ -84,3 +84,82 @@ def bench_notices(*, notices: int = 500, database: str | None = None) -> BenchRe
         engine.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+@benchmark("measures", quick={"residents": 200})
+def bench_measures(*, residents: int = 10_000, single: int | None = None, category: str = "high_risk_area",
+                   database: str | None = None) -> BenchResult:
+    """`fangkong bench measures [residents=N] [single=M]`: start N residents' measures at once through
+    `start_many` (a zone's draw; goal: 10,000 in ≤ 10 s) and M (default N/20, at least 50) one by one
+    through `start_measure`, in the same run on the same database; per-resident time of each. The
+    answer is checked: both paths give every measure the same due days and planned end."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from fangkong.control import service as control_service
+    from fangkong.control.models import DueTest, Measure
+    from fangkong.kernel import clock
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.bulk import bulk_insert, in_list
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+    from fangkong.kernel.people.models import Person
+    from fangkong.registry import import_all_models
+
+    import_all_models()
+    single = single if single is not None else max(50, residents // 20)
+    tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-measures-"))
+    engine = scratch_database(database, tmp)
+    figures: dict[str, Any] = {"residents": residents, "single": single, "category": category,
+                               "backend": engine.dialect.name}
+    result = BenchResult("measures", figures)
+    start = dt.datetime(2022, 4, 20, 10, tzinfo=clock.tz())
+    try:
+        with Session(engine) as session:
+            root = jurisdictions_service.root_unit(session)
+            now = clock.now()
+            pids = bulk_insert(session, Person.__table__, [
+                {"name": f"住户{n}", "name_key": f"住户{n}", "id_number_valid": False, "unit_id": root.id,
+                 "unit_path": root.path, "created_at": now, "updated_at": now, "source": "bench"}
+                for n in range(residents + single)])
+            session.commit()
+            t0 = time.perf_counter()
+            one_ids = [control_service.start_measure(session, SYSTEM_ACTOR, person_id=pid, category=category,
+                                                     rule="bench:single", started_at=start).id
+                       for pid in pids[residents:]]
+            session.commit()
+            single_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            many_ids = control_service.start_many(session, SYSTEM_ACTOR, [control_service.NewMeasure(
+                person_id=pid, category=category, rule="bench:many", started_at=start) for pid in pids[:residents]])
+            session.commit()
+            many_s = time.perf_counter() - t0
+
+            def shape(mid: int) -> tuple[Any, ...]:
+                m = session.get(Measure, mid)
+                assert m is not None
+                days = tuple(session.execute(select(DueTest.day, DueTest.due_on).where(
+                    DueTest.measure_id == mid).order_by(DueTest.day)).all())
+                return (m.status, m.phase, m.planned_end_on, m.anchor_on, days)
+
+            shapes = {shape(one_ids[0]), shape(many_ids[0]), shape(many_ids[-1])}
+            counted = session.execute(select(DueTest.measure_id).where(
+                in_list(session, DueTest.measure_id, many_ids[:500]))).all()
+        per_single = 1000 * single_s / max(1, single)
+        per_many = 1000 * many_s / max(1, residents)
+        figures.update(start_many_s=round(many_s, 3), start_many_ms_per_resident=round(per_many, 3),
+                       start_measure_s=round(single_s, 3), start_measure_ms_per_resident=round(per_single, 2),
+                       speedup=round(per_single / max(per_many, 1e-6), 1),
+                       start_many_10000_estimate_s=round(10_000 * per_many / 1000, 2), goal_s=10,
+                       met=10_000 * per_many / 1000 <= 10)
+        equal = len(shapes) == 1 and len(counted) == len(many_ids[:500]) * len(next(iter(shapes))[4])
+        figures["jobs"] = [{"job": "start_many", "product_s": round(many_s, 3),
+                            "baselines": {"start_measure_each": round(single_s * residents / max(1, single), 3)},
+                            "equal": equal, "rows": residents}]
+        if not equal:
+            result.notes.append(f"the two paths differ: {sorted(map(str, shapes))[:2]}")
+        result.notes.append("the single path's time is measured on `single` residents and scaled to N for the "
+                            "baseline; per-resident times are measured")
+    finally:
+        engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result

@@ -141,8 +141,17 @@ def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, p
                 "chase": it.chase_missed, "task_id": None, "created_at": now, "cancelled_at": None,
                 "unit_id": r["unit_id"], "unit_path": r["unit_path"]})
     bulk_insert(session, DueTest.__table__, tests)
-    # samples already taken on a test day count, as with one start
-    due.refresh(session, person_ids, at=now, actor=actor.acting_for("measure.start", "task.view", "task.work"))
+    # samples already taken on a test day count, as with one start: only the persons with a sample
+    # inside the new test days' windows can change, so only they are matched again
+    if tests:
+        since = clock.local_day_bounds(min(t["due_on"] for t in tests))[0]
+        until = clock.local_day_bounds(max(t["window_end_on"] for t in tests))[1]
+        sampled: set[int] = set()
+        for i in range(0, len(person_ids), CHUNK):
+            sampled.update(due.sample_persons(session, person_ids[i:i + CHUNK], since, until))
+        if sampled:
+            due.refresh(session, sorted(sampled), at=now,
+                        actor=actor.acting_for("measure.start", "task.view", "task.work"))
     audit.record(session, actor, "measure.started", object_type="measure", object_id=ids[0] if len(ids) == 1 else None,
                  count=len(ids), ids=audit.compact_ids(ids), categories=dict(Counter(r["category"] for r in rows)),
                  rules=sorted({r["rule"] for r in rows})[:20], pack_version=pack.version_tag, due_tests=len(tests),

@@ -66,6 +66,11 @@ def _samples(session: Session, person_ids: Sequence[int], since: dt.datetime, un
     return out
 
 
+def sample_persons(session: Session, person_ids: Sequence[int], since: dt.datetime, until: dt.datetime) -> set[int]:
+    """Which of these persons have a sample collected in [since, until)."""
+    return {pid for pid, times in _samples(session, person_ids, since, until).items() if times}
+
+
 # ------------------------------------------------------------------------------------- the schedule
 
 def _place_of(measure: Measure, phase_kind: str) -> tuple[str, int | None]:
