@@ -123,6 +123,29 @@ def release_cmd(
                .format(n=len(lines)), err=True)
 
 
+@import_app.command("measures", help=_("Import measures already running in another system: source_ref, name, "
+                                       "id_number, phone, category, started_at, exposure_at, site, room, household, "
+                                       "contact_of, address. Idempotent by source_ref."))
+def import_measures_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+    anchor: str = typer.Option("start", "--anchor", help=_("Day 0: start (the local date of started_at) or "
+                                                            "exposure (of exposure_at).")),
+) -> None:
+    from typing import Any
+
+    from fangkong.control.service import imports
+    from fangkong.kernel.tabular import run_import
+
+    if anchor not in imports.ANCHORS:
+        fail(_("--anchor must be start or exposure"), EXIT_USAGE)
+
+    def work(session: Any, actor: Any, path: Path, progress: Any = None) -> Any:
+        return imports.import_measures(session, actor, path, anchor=anchor, progress=progress)
+
+    run_import(_("Importing measures"), file, report, work, ["measure_id"])
+
+
 @import_app.command("checkins", help=_("Import check-ins of persons under a measure: id_number or phone, name, "
                                        "checked_at, temperature, symptoms, by."))
 def import_checkins_cmd(

@@ -70,6 +70,8 @@ class Measure(Base, Scoped):
     #: close contact they are linked to (`contact_of`): both read by the extension rules
     household: Mapped[str | None] = mapped_column(String(64), index=True)
     contact_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: the sending system's reference of a measure taken over by `fangkong import measures` (idempotency)
+    source_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class MeasureEvent(Base, Scoped):

@@ -47,6 +47,12 @@ class NewMeasure:
     arrival_at: dt.datetime | None = None
     planned: bool = False
     chase_missed: bool = True
+    #: count from this anchor instead of the category's (`start`, `exposure`: a measure taken over
+    #: from another system keeps the sender's day count)
+    anchor: str | None = None
+    source_ref: str | None = None
+    household: str | None = None
+    contact_of: int | None = None
 
 
 def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, pack_version: str | None = None
@@ -94,10 +100,10 @@ def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, p
         start = it.started_at or now
         facts = measure_rules.AnchorFacts(started_at=start, exposure_at=it.exposure_at,
                                           departure_at=it.departure_at, arrival_at=it.arrival_at)
-        key = (category, start, it.exposure_at, it.departure_at, it.arrival_at)
+        key = (category, start, it.exposure_at, it.departure_at, it.arrival_at, it.anchor)
         if key not in layouts:  # a zone's residents share one layout
             plan = measure_rules.plan_for(pack, category)
-            used, day0 = measure_rules.anchor_day(pack.category(category).anchor, facts, tz)
+            used, day0 = measure_rules.anchor_day(it.anchor or pack.category(category).anchor, facts, tz)
             layouts[key] = (used, day0, schedule(pack, category, start, anchor_on=day0), plan)
         used, day0, laid, plan = layouts[key]
         uid, upath = units[it.person_id]
@@ -110,7 +116,8 @@ def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, p
             "unit_path": upath, "phase": plan.first_phase, "anchor": used, "anchor_on": day0,
             "planned_end_on": measure_rules.day_of(day0, plan.day_n) if plan.day_n is not None else None,
             "ended_at": None, "end_reason": None, "counts_from": None, "stepped_down_at": None,
-            "released_at": None, "household": None, "contact_of": None,
+            "released_at": None, "household": it.household, "contact_of": it.contact_of,
+            "source_ref": it.source_ref,
         })
     ids = bulk_insert(session, Measure.__table__, rows)
 
