@@ -97,6 +97,8 @@ QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", 
                          "/api/v1/reports/reconciliation": "day=2022-04-18",
                          # test day 1 is the day after the measure's day 0 (the world's measures start today)
                          "/due-tests": "on=2022-04-19", "/api/v1/due-tests": "on=2022-04-19",
+                         # nobody is releasable on the world's first day: its close contacts' day N is 10 days on
+                         "/releases": "days=14",
                          # the newest events are this test's own requests: look at the imports
                          "/audit": "action=import.%2A", "/api/v1/audit": "action=import.%2A"}
 #: a route that is a query of one subject: the subject is its parameter

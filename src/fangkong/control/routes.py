@@ -143,16 +143,20 @@ def post_releases(body: ReleasesIn, session: DbSession, actor: CanRelease) -> li
 # ---------------------------------------------------------------------------------------------- pages
 
 @pages.get("/releases")
-def releases_page(request: Request, session: DbSession, actor: CanRelease, site_id: Id = None) -> Response:
+def releases_page(request: Request, session: DbSession, actor: CanRelease, site_id: Id = None,
+                  days: Annotated[int, Query(ge=1, le=30)] = 7) -> Response:
     """Due steps now (解除隔离): who may step down to home monitoring or be released by rule; tick them and
-    apply, and the release notices print as one PDF."""
-    now = clock.now()
-    steps = service.due_steps(session, actor, at=now, site_id=site_id)
+    apply, and the release notices print as one PDF. Below, the measures whose day N falls in the next
+    `days` days (to plan rooms and notices)."""
     from fangkong.control.service import releases
 
-    persons = releases.persons_of(session, [s.person_id for s in steps])
+    now = clock.now()
+    steps = service.due_steps(session, actor, at=now, site_id=site_id)
+    upcoming = releases.upcoming(session, actor, at=now, days=days, site_id=site_id,
+                                 skip={s.measure_id for s in steps})
+    persons = releases.persons_of(session, [s.person_id for s in steps] + [m.person_id for m in upcoming])
     return render(request, "control/releases.html", actor=actor, steps=steps, persons=persons, now=now,
-                  site_id=site_id)
+                  site_id=site_id, upcoming=upcoming, days=days)
 
 
 @pages.post("/releases")

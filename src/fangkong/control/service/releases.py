@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from fangkong.control.models import Measure
 from fangkong.control.service import lifecycle
 from fangkong.control.service import notices as notices_service
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.people.models import Person
@@ -81,3 +81,18 @@ def persons_of(session: Session, person_ids: Sequence[int]) -> dict[int, Person]
         out.update({p.id: p for p in session.execute(select(Person).where(
             in_list(session, Person.id, ids[i:i + 500]))).scalars()})
     return out
+
+
+def upcoming(session: Session, actor: Actor, *, at: dt.datetime, days: int = 7, site_id: int | None = None,
+             skip: set[int] | None = None, limit: int = 500) -> list[Measure]:
+    """Active measures the actor sees whose day N falls within `days` days of `at` (by planned end
+    date), soonest first; those in `skip` (already due) left out."""
+    actor.require("measure.start")
+    today = clock.to_local(at).date()  # type: ignore[union-attr]
+    stmt = scope.visible(select(Measure), actor, Measure).where(
+        Measure.status == "active", Measure.planned_end_on.is_not(None),
+        Measure.planned_end_on <= today + dt.timedelta(days=days))
+    if site_id is not None:
+        stmt = stmt.where(Measure.place_id == site_id)
+    rows = session.execute(stmt.order_by(Measure.planned_end_on, Measure.id).limit(limit)).scalars().all()
+    return [m for m in rows if m.id not in (skip or set())]
