@@ -50,8 +50,9 @@ ROOM_TAKEN = message("measure_import.room_taken", _("room %(text)s is taken by s
 UNDER_MEASURE = message("measure_import.under_measure", _("already under an active measure (%(id)s)"))
 NEED_PERSON = message("measure_import.need_person", _("give id_number, or phone and name"))
 UNKNOWN_CONTACT = message("measure_import.unknown_contact", _("no person with this ID number: not linked"))
-labels("field", {"source_ref": _("Reference"), "started_at": _("Start time"), "exposure_at": _("Last exposure"),
-                 "room": _("Room"), "household": _("Household"), "contact_of": _("Close contact of")})
+# `source_ref` and `room` are labelled by intake and the sites (one label per field code)
+labels("field", {"started_at": _("Start time"), "exposure_at": _("Last exposure"), "household": _("Household"),
+                 "contact_of": _("Close contact of")})
 
 MEASURE_COLUMNS: dict[str, list[str]] = {
     "source_ref": ["编号", "来源编号", "措施编号", "记录编号", "source ref", "reference", "ref"],
