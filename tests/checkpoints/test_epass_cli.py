@@ -6,6 +6,7 @@ ring — then grey once revoked (with the signed list), expired or edited."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from cp_cli import BACKENDS, cli_database
 from cp_cli import run as _run
 from epass_factories import application, make_id, sampled
 
+from fangkong.checkpoints.epass import token as tk
 from fangkong.kernel import clock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +82,11 @@ def test_issue_from_a_file_then_verify_standalone(backend: str, tmp_path: Path, 
         assert _verifier(token, "--keys", ring, "--at", "2022-04-26T12:00:00").stdout.startswith("invalid\texpired")
         edited = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
         assert _verifier(edited, "--keys", ring, "--at", "2022-04-18T12:00:00").stdout.split("\t")[0] == "invalid"
+        h, p, s = token.split(".")  # the plate edited in the claims, the signature kept
+        claims = json.loads(tk.b64url_decode(p))
+        forged = f"{h}.{tk.b64url_encode(tk.compact_json(dict(claims, plate='苏DA9999')))}.{s}"
+        grey = _verifier(forged, "--keys", ring, "--at", "2022-04-18T12:00:00", "--json")
+        assert json.loads(grey.stdout)["reason"] == "bad_signature" and json.loads(grey.stdout)["label"] == "签名无效"
         # revoked, and the signed list carries it
         assert _run("epass", "revoke", no, "--reason", "驾驶员阳性").returncode == 0
         assert _run("epass", "crl", "--out", str(tmp_path / "crl.jws")).returncode == 0
