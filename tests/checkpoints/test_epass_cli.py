@@ -5,7 +5,9 @@ ring — then grey once revoked (with the signed list), expired or edited."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import subprocess
@@ -18,9 +20,11 @@ from cp_cli import run as _run
 from epass_factories import application, make_id, sampled
 
 from fangkong.checkpoints.epass import token as tk
+from fangkong.checkpoints.epass.bench import _standalone as _standalone_module
 from fangkong.kernel import clock
 
 ROOT = Path(__file__).resolve().parents[2]
+STANDALONE = _standalone_module()
 NOW = "2022-04-18T08:00:00+08:00"
 
 
@@ -33,9 +37,12 @@ def _fangkong(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _verifier(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
-    return subprocess.run([sys.executable, "-I", str(ROOT / "verifier" / "fk_epass_verify.py"), *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    """`verifier/fk_epass_verify.py ARGS`, loaded from its file and run in this process (it imports no
+    fangkong; test_epass_verifier.py runs it isolated, `python -I`, with only cryptography)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = STANDALONE.main(list(args))
+    return subprocess.CompletedProcess(["fk_epass_verify.py", *args], code, out.getvalue(), err.getvalue())
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
