@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from fangkong.checkpoints import jobs as _jobs  # noqa: F401  (registers checkpoints.overdue_tasks)
 from fangkong.cli import app
 from fangkong.kernel.cli_support import (
     EXIT_USAGE,

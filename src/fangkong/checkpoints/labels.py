@@ -13,6 +13,11 @@ FIELDS = labels("field", {
     "arrived_at": _("Arrived at"), "shifts": _("Shifts"), "shift": _("Shift"), "roster": _("Roster"),
     "handover": _("Handover note"), "trip_id": _("Trip"), "lead_id": _("Lead"),
 })
+ORIGIN_RISK = labels("origin_risk", {
+    "high": _("Origin: high-risk area"), "medium": _("Origin: medium-risk area"),
+    "low": _("Origin: low-risk area"), "none": _("Origin: no risk area"),
+    "unknown": _("Origin: county unclear, ask again"),
+})
 RECORDS = labels("record", {"checkpoint_record": _("checkpoint record"), "checkpoint_trip": _("truck trip"),
                             "checkpoint": _("checkpoint")})
 AUDIT_ACTIONS = labels("audit_action", {

@@ -159,7 +159,28 @@ def inspect_page(request: Request, session: DbSession, actor: CanRecord,
     cps = [c for c in checkpoints_service.list_checkpoints(session, actor)]
     return render(request, "checkpoints/inspect.html", actor=actor, checkpoints=cps, chosen=checkpoint,
                   client_id=uuid.uuid4().hex, directions=DIRECTIONS, vehicle_types=VEHICLE_TYPES, roles=ROLES,
-                  colours=CODE_COLOURS, decisions=DECISIONS, persons=2, max_persons=PAGE_PERSONS, done=None)
+                  colours=CODE_COLOURS, decisions=DECISIONS, persons=2, max_persons=PAGE_PERSONS, done=None, check=None)
+
+
+def _time_or_now(text: str) -> dt.datetime:
+    try:
+        return clock.parse_time(text) or clock.now()
+    except BadTime:
+        return clock.now()
+
+
+def _check(session: Any, actor: Actor, f: dict[str, str], at: dt.datetime) -> records_service.InspectionCheck:
+    persons = [(n, f.get(f"p{n}_origin", ""), f.get(f"p{n}_tested_at", "")) for n in range(1, PAGE_PERSONS + 1)]
+    return records_service.inspection_check(session, actor, at=at, token=f.get("epass_token"), plate=f.get("plate"),
+                                            persons=persons)
+
+
+@pages.post("/checkpoints/inspect/check")
+def inspect_check(request: Request, session: DbSession, actor: CanRecord, form: FormFields) -> Response:
+    """The answer at once while the form is filled (scan, plate, origins): the e-pass verdict and each
+    origin's risk level, as a fragment; nothing is stored."""
+    f = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    return render(request, "checkpoints/_inspect_check.html", actor=actor, check=_check(session, actor, f, clock.now()))
 
 
 @pages.post("/checkpoints/inspect")
@@ -195,7 +216,8 @@ def inspect_post(request: Request, session: DbSession, actor: CanRecord, form: F
     return render(request, "checkpoints/inspect.html", actor=actor, checkpoints=cps, chosen=cp.place_id if cp else None,
                   client_id=uuid.uuid4().hex, directions=DIRECTIONS, vehicle_types=VEHICLE_TYPES, roles=ROLES,
                   colours=CODE_COLOURS, decisions=DECISIONS, persons=2, max_persons=PAGE_PERSONS,
-                  done={"rows": rows, "plate": rules.plate_key(f.get("plate", ""))})
+                  done={"rows": rows, "plate": rules.plate_key(f.get("plate", ""))},
+                  check=_check(session, actor, f, _time_or_now(vehicle["inspected_at"])))
 
 
 @pages.get("/checkpoints/trips")

@@ -181,5 +181,5 @@ def names_of(session: Session, ids: list[int]) -> dict[int, str | None]:
 
     out: dict[int, str | None] = {}
     for chunk in chunks(sorted(set(ids))):
-        out.update(session.execute(select(Person.id, Person.name).where(Person.id.in_(chunk))).tuples().all())
+        out.update(session.execute(select(Person.id, Person.name).where(Person.id.in_(chunk))).all())
     return out

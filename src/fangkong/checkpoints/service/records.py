@@ -362,3 +362,61 @@ def import_records_file(session: Session, actor: Actor, path: Path, *,
                             source="file", progress=progress)
         commit_chunk(session)
     return table.report(out)
+
+
+@dataclass(frozen=True)
+class PersonCheck:
+    """What the inspection page shows for one person before (and after) recording: the origin's risk
+    level at the inspection time (`high`/`medium`/`low`, `none` outside every risk area, `unknown` when the
+    origin names no single county) and whether the last sampling is too old (sample on the spot)."""
+
+    number: int
+    origin: str
+    risk: str | None
+    sample_on_spot: bool
+
+
+@dataclass(frozen=True)
+class InspectionCheck:
+    """The e-pass verdict (None: no token, or no verifier) and each person's check, as of `at`."""
+
+    at: dt.datetime
+    verdict: verifier.EpassVerdict | None
+    persons: list[PersonCheck]
+    sample_hours: float
+
+
+def inspection_check(session: Session, actor: Actor, *, at: dt.datetime, token: str | None, plate: str | None,
+                     persons: Sequence[tuple[int, str, str]]) -> InspectionCheck:
+    """The inspection page's answer at once (查验即时核验): the e-pass verdict for the plate seen and, per
+    person (number, origin text, last sampling text), the origin's risk level (intake's areas at `at`)
+    and whether the last sampling is older than the pack's `sample_on_spot_hours`. Reads no person and
+    writes nothing. Needs `checkpoint.record`."""
+    actor.require("checkpoint.record")
+    from fangkong.kernel.policy import service as policy_service
+
+    hours = policy_service.active_pack(session).checkpoints.sample_on_spot_hours
+    key = rules.plate_key(plate or "")
+    verdict = verifier.verify_epass(session, _clean(token) or None, plate=key or None, at=at)
+    areas = None
+    out: list[PersonCheck] = []
+    for number, origin_text, tested_text in persons:
+        origin = _clean(origin_text)
+        risk: str | None = None
+        if origin:
+            res = regions.resolve_region(origin)
+            if not res.is_county:
+                risk = "unknown"
+            else:
+                if areas is None:
+                    areas = intake_areas.area_spans(session)
+                match = intake_rules.risk_level_at(res, at, areas)
+                risk = match.level if match is not None else "none"
+        try:
+            tested = clock.parse_time(_clean(tested_text)) if _clean(tested_text) else None
+        except BadTime:
+            tested = None
+        late = tested is not None and at - tested > dt.timedelta(hours=hours)
+        if origin or late:
+            out.append(PersonCheck(number, origin, risk, late))
+    return InspectionCheck(at, verdict, out, hours)

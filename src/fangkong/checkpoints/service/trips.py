@@ -279,7 +279,7 @@ def trip_states(session: Session, actor: Actor, *, at: dt.datetime, states: Sequ
     found = list(session.execute(stmt.order_by(Trip.entered_at, Trip.id)).scalars())
     names: dict[int, str] = {}
     for chunk in chunks(sorted({t.place_id for t in found})):
-        names.update(session.execute(select(Place.id, Place.name).where(Place.id.in_(chunk))).tuples().all())
+        names.update(session.execute(select(Place.id, Place.name).where(Place.id.in_(chunk))).all())
     for t in found:
         st = rules.trip_state(at=at, entered_at=t.entered_at, local=t.local, arrived_at=t.arrived_at,
                               closed_as=t.closed_as, closed_at=t.closed_at, hours=h)

@@ -35,6 +35,7 @@
     if (hidden) { hidden.hidden = false; var first = hidden.querySelector("input"); if (first) first.focus(); }
   });
   form.addEventListener("submit", function (ev) {
+    clearTimeout(checkTimer);
     // an ID number typed in the first box that looks like a phone goes to the phone field
     form.querySelectorAll("fieldset.person").forEach(function (fs) {
       var n = fs.dataset.person, id = form.elements["p" + n + "_id_number"], ph = form.elements["p" + n + "_phone"];
@@ -51,6 +52,31 @@
     form.reset();
     form.elements.client_id.value = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
   });
+  // the answer at once: the e-pass verdict and each origin's risk level, fetched while the form is filled
+  var checkTimer = null, checked = "";
+  var CHECKED = /^(epass_token|plate|p\d+_(origin|tested_at))$/;
+  function check() {
+    if (!navigator.onLine || !form.dataset.check) return;
+    var body = new URLSearchParams(), key = [];
+    new FormData(form).forEach(function (v, k) {
+      if (typeof v !== "string") return;
+      body.append(k, v);
+      if (CHECKED.test(k)) key.push(k + "=" + v);
+    });
+    if (key.join("&") === checked) return; // nothing the answer depends on changed
+    checked = key.join("&");
+    fetch(form.dataset.check, {method: "POST", body: body, credentials: "same-origin",
+      headers: {"X-CSRF-Token": csrf()}}).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      var box = document.getElementById("inspect-check");
+      if (html && box) box.outerHTML = html;
+    }).catch(function () { /* offline or refused: the record still goes */ });
+  }
+  function soon() { clearTimeout(checkTimer); checkTimer = setTimeout(check, 250); }
+  form.addEventListener("change", function (ev) {
+    var name = ev.target && ev.target.name || "";
+    if (CHECKED.test(name)) soon();
+  });
+  form.elements.epass_token.addEventListener("input", soon);
   window.addEventListener("online", flush);
   show(queue());
   flush();
