@@ -131,7 +131,7 @@ def drill_run_cmd(
         typer.echo(json.dumps(result.score, ensure_ascii=False))
         return
     s = result.score
-    print_rows([_("Item"), _("Value")], [
+    print_rows([_("Item"), _("Figure")], [
         (_("Infections"), s["infections"]), (_("Attack rate"), f"{s['attack_rate']:.1%}"),
         (_("R over the first 1% of infections"), s["r_first_1pct"]),
         (_("Peak day"), s["peak_day"]), (_("Travellers"), s["travellers"]),

@@ -194,8 +194,12 @@ class ScenarioError(Exception):
         self.lines = lines
 
 
+def _limit(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _message(err: dict[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
+    kind, ctx = err["type"], {k: _limit(v) for k, v in (err.get("ctx") or {}).items()}
     if kind == "greater_than":
         return _("must be > {limit}").format(limit=ctx["gt"])
     if kind == "greater_than_equal":
