@@ -129,7 +129,7 @@ def scores(engine: Engine, truth: Truth) -> dict[str, Any]:
     gens = truth.generation[infected]
     counts = np.bincount(gens) if total else np.zeros(0, dtype=np.int64)
     by_gen = [{"generation": g, "infections": int(counts[g]),
-               "r": round(float(counts[g + 1] / counts[g]), 4) if g + 1 < len(counts) else 0.0}
+               "r": round(float(counts[g + 1] / counts[g]), 4) if g + 1 < len(counts) else None}
               for g in range(len(counts)) if counts[g]]
     pairs = infected[truth.infector[infected] >= 0]
     gi = truth.infected_at[pairs] - truth.infected_at[truth.infector[pairs]]
