@@ -138,3 +138,11 @@ def test_an_out_directory_holding_another_run_needs_force(tmp_path: Path) -> Non
     forced = _invoke(["drill", "run", str(path), "--seed", "2", "--out", str(out), "--force"])
     assert forced.exit_code == 0, forced.output
     assert json.loads((out / "score.json").read_text(encoding="utf-8"))["seed"] == 2
+
+
+def test_the_shipped_scenarios_validate() -> None:
+    shipped = sorted((Path(__file__).resolve().parents[2] / "src" / "fangkong" / "drill" / "scenarios").glob("*.yaml"))
+    assert {p.name for p in shipped} >= {"default.yaml", "calibration.yaml"}
+    for path in shipped:
+        load_scenario(path)
+    assert load_scenario(shipped[0]).transmission.mixing in ("homogeneous", "structured")

@@ -264,7 +264,7 @@ class Engine:
         if W.any():
             self._transmit(day, W, out, home, visits)
         care_p, care_place, care_at = self._care(day)
-        results = [(s, self._result(s)) for s in self.pending]
+        results = self._results(self.pending)
         self.pending = []
         sc_mask = visits.scanned
         obs = DayObservation(
@@ -380,21 +380,31 @@ class Engine:
         place = wd.place_id[wd.sentinels[(u * len(wd.sentinels)).astype(np.int64)]]
         return who, place, when[who]
 
-    def _result(self, sample: Sample) -> bool:
-        """The lab's finding for one sample, from the truth (PCR window and sensitivity)."""
-        idx = int(np.searchsorted(self.world.person_id, sample.person_id))
-        if idx >= self.n or self.world.person_id[idx] != sample.person_id:
-            return False
-        self.truth.samples += 1
-        p = self.scenario.pathogen
-        since = sample.collected_at - self.truth.infected_at[idx]
-        if sample.test == "pcr":
-            window, sens = p.pcr_positive_from_d <= since <= p.pcr_positive_until_d, p.pcr_sensitivity
-        else:
-            c = self.courses
-            window, sens = c.infectious_from[idx] <= since <= c.infectious_until[idx], p.antigen_sensitivity
-        u = self.draws.uniform(f"test_{sample.test}", self.n, math.floor(sample.collected_at))[idx]
-        return bool(window and u < sens)
+    def _results(self, samples: list[Sample]) -> list[tuple[Sample, bool]]:
+        """The lab's findings for samples, from the truth (PCR window and sensitivity; antigen while
+        infectious). One keyed draw per (test, day of collection), indexed by person: batched."""
+        if not samples:
+            return []
+        p, c, t = self.scenario.pathogen, self.courses, self.truth
+        pid = self.world.person_id
+        idx = np.searchsorted(pid, np.array([s.person_id for s in samples], dtype=np.int64))
+        idx = np.minimum(idx, self.n - 1)
+        known = pid[idx] == np.array([s.person_id for s in samples], dtype=np.int64)
+        at = np.array([s.collected_at for s in samples])
+        since = at - t.infected_at[idx]  # NaN for the never infected: no window
+        pcr = np.array([s.test == "pcr" for s in samples])
+        window = np.where(pcr, (since >= p.pcr_positive_from_d) & (since <= p.pcr_positive_until_d),
+                          (since >= c.infectious_from[idx]) & (since <= c.infectious_until[idx]))
+        sens = np.where(pcr, p.pcr_sensitivity, p.antigen_sensitivity)
+        u = np.ones(len(samples))
+        days = np.floor(at).astype(np.int64)
+        for test in ("pcr", "antigen"):
+            for day in np.unique(days[pcr == (test == "pcr")]).tolist():
+                m = (pcr == (test == "pcr")) & (days == day)
+                u[m] = self.draws.uniform(f"test_{test}", self.n, day)[idx[m]]
+        t.samples += int(known.sum())
+        positive = known & window & (u < sens)
+        return [(s, bool(v)) for s, v, k in zip(samples, positive.tolist(), known.tolist(), strict=True) if k]
 
     def _apply(self, actions: DayActions) -> None:
         t, wd = self.truth, self.world
