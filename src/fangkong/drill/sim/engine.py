@@ -92,6 +92,20 @@ def _pick(groups_c: np.ndarray, weights_c: np.ndarray, target: np.ndarray, u: np
     return np.where(right > left, order[np.minimum(pos, len(order) - 1)], -1)
 
 
+def _saturating_beta(target: float, others: np.ndarray, relative: np.ndarray) -> float:
+    """β with mean(others · (1 − e^(−β·relative))) = target (bisection; the largest reachable if not)."""
+    def expected(beta: float) -> float:
+        return float((others * -np.expm1(-beta * relative)).mean())
+
+    lo, hi = 0.0, 1.0
+    while expected(hi) < target and hi < 1e3:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if expected(mid) < target else (lo, mid)
+    return hi
+
+
 class Engine:
     """One run of a scenario with one seed against one response."""
 
@@ -134,8 +148,17 @@ class Engine:
         ks = {"household": k_h, "work": k_w, "venue": k_v, "community": 1.0}
         missing = sum(share for s, share in betas.items() if ks[s] <= 0)  # a city without the setting
         scale = total / (total - missing) if missing < total else 1.0
-        return {s: (share / total * scale * t.r0 / (e_rel * ks[s]) if ks[s] > 0 else 0.0)
-                for s, share in betas.items()}
+        out = {s: (share / total * scale * t.r0 / (e_rel * ks[s]) if ks[s] > 0 else 0.0)
+               for s, share in betas.items()}
+        # per-pair settings saturate (a household member is infected once): solve for the β whose
+        # expected infections, Σ (others) · (1 − e^(−β·relative)), give the setting its share of R0
+        rel = self.courses.relative
+        others = {"household": (w.household_size[w.household] - 1).astype(np.float64),
+                  "work": np.where(has, self.group_size[np.maximum(w.group, 0)] - 1, 0).astype(np.float64) * 5 / 7}
+        for s, k in others.items():
+            if out[s] > 0:
+                out[s] = _saturating_beta(betas[s] / total * scale * t.r0, k, rel)
+        return out
 
     # ----------------------------------------------------------------------------------- movement
 
