@@ -66,4 +66,5 @@ def bench_load(*, calls: int = 400, clients: int = 20, kills: int = 0, seed: int
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     return result
-from fangkong.drill import bench_clearance  # noqa: E402, F401  (registers `fangkong bench clearance`)
+# registers `fangkong bench clearance` and `fangkong bench drill`
+from fangkong.drill import bench_clearance, bench_sim  # noqa: E402, F401

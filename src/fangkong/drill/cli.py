@@ -1,9 +1,11 @@
-"""`fangkong demo`: build the fictional demo city (演示城市) in an initialised database."""
+"""`fangkong demo`: build the fictional demo city (演示城市) in an initialised database; `fangkong drill`:
+run a simulated outbreak in it (演练) and print the scenario schema."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import typer
 
@@ -83,3 +85,55 @@ def demo_cmd(
     print_rows([_("Item"), _("Count")], rows, title=_("Demo city"))
     err_console.print(_("Demo city built in {seconds:.1f} s (seed {seed}).").format(seconds=elapsed, seed=seed),
                       highlight=False)
+
+
+drill_app = typer.Typer(help=_("Drills: a simulated outbreak in the synthetic city, scored against a "
+                               "no-response baseline."), no_args_is_help=True)
+app.add_typer(drill_app, name="drill")
+
+
+@drill_app.command("schema", help=_("Print the JSON Schema of a drill scenario (YAML)."))
+def drill_schema_cmd() -> None:
+    from fangkong.drill.scenario_schema import scenario_json_schema
+
+    typer.echo(json.dumps(scenario_json_schema(), ensure_ascii=False, indent=2))
+
+
+@drill_app.command("run", help=_("Run a drill scenario with a seed into a directory: truth files, daily curves "
+                                 "and score.json, with the no-response baseline in DIR/baseline/."))
+def drill_run_cmd(
+    scenario_file: Path = typer.Argument(..., metavar="SCENARIO", help=_("Scenario YAML file.")),
+    seed: int = typer.Option(..., "--seed", help=_("Random seed: the same scenario and seed give the same files.")),
+    out: Path = typer.Option(..., "--out", help=_("Directory for the run's files.")),
+    sets: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                   help=_("Change one scenario value, e.g. transmission.r0=2.5 (repeatable).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace a run already in the directory.")),
+    as_json: bool = typer.Option(False, "--json", help=_("Print score.json's scores as JSON.")),
+) -> None:
+    from fangkong.drill.scenario_schema import ScenarioError, load_scenario
+    from fangkong.drill.sim.run import ResponseUnavailable, RunExists, run_drill
+
+    try:
+        scenario = load_scenario(scenario_file, sets)
+    except ScenarioError as exc:
+        fail("\n".join(exc.lines), 2)
+    if scenario.response:
+        fail(_("response: true is not yet available: the platform-driven response is still to come. "
+               "Run the simulation alone with response: false (--set response=false)."), 2)
+    try:
+        with progress(_("Simulated days"), scenario.days) as advance:
+            result = run_drill(scenario, seed=seed, out=out, force=force, progress=advance)
+    except RunExists:
+        fail(_("{out} already holds a run; use --force to replace it").format(out=out), EXIT_UNUSABLE)
+    except ResponseUnavailable as exc:  # pragma: no cover - refused above already
+        fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(result.score, ensure_ascii=False))
+        return
+    s = result.score
+    print_rows([_("Item"), _("Figure")], [
+        (_("Infections"), s["infections"]), (_("Attack rate"), f"{s['attack_rate']:.1%}"),
+        (_("R over the first 1% of infections"), s["r_first_1pct"]),
+        (_("Peak day"), s["peak_day"]), (_("Travellers"), s["travellers"]),
+    ], title=_("Drill run"))
+    err_console.print(_("Run written to {out} (baseline in {out}/baseline).").format(out=out), highlight=False)
