@@ -71,7 +71,7 @@ def send(session: Session, actor: Actor, *, channel: str, body: str, person_id: 
 def deliver_pending(session: Session, *, limit: int = 500) -> dict[str, int]:
     """Hand queued messages to their channel's sender (production only; held messages are never
     touched). A sender's exception marks the attempt; after MAX_ATTEMPTS the message is `failed`."""
-    out = {"sent": 0, "failed": 0, "waiting": 0}
+    out = {"sent": 0, "retrying": 0, "failed": 0, "waiting": 0}
     if not delivers():
         return out
     rows = session.execute(select(OutboxMessage).where(OutboxMessage.status == "queued")
@@ -90,6 +90,8 @@ def deliver_pending(session: Session, *, limit: int = 500) -> dict[str, int]:
             if msg.attempts >= MAX_ATTEMPTS:
                 msg.status = "failed"
                 out["failed"] += 1
+            else:
+                out["retrying"] += 1
             continue
         msg.status, msg.sent_at, msg.error = "sent", clock.now(), None
         out["sent"] += 1
