@@ -92,7 +92,7 @@ EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
 #: detail routes everyone may open who holds the link
 PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page",
                                  "/drill/runs/{run_id}": "a drill run is files of the platform, not a unit's row",
-                                 "/drill/runs/{run_id}/aar.{fmt}": "a drill run's report file, not a unit's row",
+                                 "/drill/runs/{run_id}/aar.xlsx": "a drill run's report file, not a unit's row",
                                  "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",
