@@ -77,6 +77,7 @@ GLOBAL: dict[str, str] = {
     "/api/v1/epass-keys": "the e-pass key ring: public keys of the region and trusted issuers, the same for everyone",
     "/notice-templates": "the platform's notice templates, not a unit's",
     "/notice-templates/release_notice": "one notice template of the platform, not a unit's",
+    "/drill/runs": "drill runs are directories of the platform's data directory, not a unit's rows",
 }
 #: (route, where the user sits) → why that list is empty there by design
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
@@ -90,6 +91,8 @@ EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
 }
 #: detail routes everyone may open who holds the link
 PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page",
+                                 "/drill/runs/{run_id}": "a drill run is files of the platform, not a unit's row",
+                                 "/drill/runs/{run_id}/aar.xlsx": "a drill run's report file, not a unit's row",
                                  "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.kernel.web import logredact
 from fangkong.kernel.web.errors import install_error_handlers
+from fangkong.kernel.web.mode import ModeHeaderMiddleware
 from fangkong.kernel.web.security import SecurityHeadersMiddleware
 from fangkong.kernel.web.templating import LocaleMiddleware, add_template_dir
 
@@ -49,29 +50,30 @@ def _kernel_routers() -> tuple[list[APIRouter], list[APIRouter]]:
 
 def _include_capabilities(app: FastAPI) -> None:
     """`fangkong.<cap>.routes` for each registered capability: `api` under /api/v1, `pages` at the root."""
-    from fangkong.registry import CAPABILITIES
+    from fangkong.registry import CAPABILITIES, EXTRA_ROUTE_MODULES
 
-    for name in CAPABILITIES:
-        # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py;
-        # labels.py names its codes for people (kernel.messages.labels)
-        for module_name in (f"fangkong.{name}.routes", f"fangkong.{name}.pages", f"fangkong.{name}.labels"):
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue
-            add_template_dir(Path(module.__file__ or "").resolve().parent / "templates")
-            api = getattr(module, "api", None)
-            if api is not None:
-                app.include_router(api, prefix=API_PREFIX)
-            pages = getattr(module, "pages", None)
-            if pages is not None:
-                app.include_router(pages)
-            # a part of a capability with routers of its own (checkpoints/epass)
-            for part in getattr(module, "SUB_ROUTERS", ()):
-                app.include_router(part.api, prefix=API_PREFIX)
-                app.include_router(part.pages)
+    names = [f"fangkong.{name}.{part}" for name in CAPABILITIES for part in ("routes", "pages", "labels")]
+    # a capability's JSON API and pages live in routes.py; large page sets may sit in pages.py;
+    # labels.py names its codes for people (kernel.messages.labels); a part with routes of its own is
+    # listed in EXTRA_ROUTE_MODULES
+    for module_name in [*names, *EXTRA_ROUTE_MODULES]:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        add_template_dir(Path(module.__file__ or "").resolve().parent / "templates")
+        api = getattr(module, "api", None)
+        if api is not None:
+            app.include_router(api, prefix=API_PREFIX)
+        pages = getattr(module, "pages", None)
+        if pages is not None:
+            app.include_router(pages)
+        # a part of a capability with routers of its own (checkpoints/epass)
+        for part in getattr(module, "SUB_ROUTERS", ()):
+            app.include_router(part.api, prefix=API_PREFIX)
+            app.include_router(part.pages)
 
 
 def _scheduler_lifespan(session_factory: sessionmaker[Session]) -> Any:
@@ -121,6 +123,7 @@ def create_app(*, session_factory: sessionmaker[Session] | None = None) -> FastA
     install_error_handlers(app)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ModeHeaderMiddleware)  # outermost: every answer, errors included, names a drill
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     api_routers, page_routers = _kernel_routers()

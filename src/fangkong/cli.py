@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "fangkong.kernel.commands",
     "fangkong.kernel.bench",
     "fangkong.kernel.idempotency",  # its purge job
+    "fangkong.kernel.messaging.service",  # the outbox's delivery job
     "fangkong.kernel.web.docs_cli",
 ]
 

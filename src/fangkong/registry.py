@@ -12,6 +12,10 @@ CAPABILITIES: list[str] = ["control", "intake", "testing", "venues", "tracing", 
                            "surveillance", "drill", "command"]
 
 
+#: route modules that are parts of a capability, beside its routes.py/pages.py (the drill's run report)
+EXTRA_ROUTE_MODULES: list[str] = ["fangkong.drill.report.routes"]
+
+
 def import_all_models() -> None:
     importlib.import_module("fangkong.kernel.models")
     for name in CAPABILITIES:

@@ -155,7 +155,7 @@ def test_drill_banner(client: TestClient, world: World) -> None:
     login(client, world.worker_username)
     clock.configure("drill")
     try:
-        assert "演练模式" in client.get("/").text
+        assert "演练 DRILL" in client.get("/").text
     finally:
         clock.configure("test")
     clock.configure("production")

@@ -1,7 +1,8 @@
 """The one clock of the platform (时钟). Every due time, cut-off, job and decision asks it.
 
-`FANGKONG_NOW` fixes it, but only in a database initialised in `test` or `drill` mode; production
-ignores the variable (decisions.md, "Clock and modes").
+`FANGKONG_NOW` fixes it, but only in a database initialised in `test` or `drill` mode; a production
+database refuses to start with the variable set (`bootstrap.load_mode`, called by `serve`, the app
+factory, the scheduler's jobs and every command's unit of work; decisions.md, "Clock and modes").
 """
 
 from __future__ import annotations

@@ -52,6 +52,16 @@ def init_cmd(
         typer.echo(_("Roles and permissions added: {n}").format(n=report.roles_added))
 
 
+def check_start() -> None:
+    """Read the database's mode before anything starts: a production database with `FANGKONG_NOW` set
+    stops here with the translated reason and exit 1 (without this, uvicorn would fail later in the
+    app factory with a traceback). Commands that open `cli_session` (jobs, drill …) get the same check."""
+    from fangkong.kernel.cli_support import cli_session
+
+    with cli_session():
+        pass
+
+
 @app.command("serve", help=_("Serve the web platform and the API."))
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help=_("Address to listen on.")),
@@ -72,7 +82,7 @@ def serve_cmd(
     if no_scheduler:
         os.environ["FANGKONG_SCHEDULER"] = "false"
         reset_settings_cache()
-
+    check_start()
     typer.echo(_("Serving on http://{host}:{port}").format(host=host, port=port))
     # no `Server: uvicorn` header: it tells an attacker what to try (the app sets the security headers)
     # with httptools and uvloop installed (runtime dependencies) uvicorn uses them: its C HTTP parser and

@@ -12,7 +12,8 @@ The writer renders them in one of two layouts:
 - **people** (`headers="zh"`, the default for XLSX): Chinese headers, names and labels beside codes
   (单位编码 + 单位名称, 渠道 + 渠道名称), local times as `2022-04-18 09:00` (XLSX: real date cells with that
   format), yes/no as 是/否. XLSX adds a frozen header row, a filter and column widths; in a drill
-  database the sheet is named 演练-… and a title row says the data are not real.
+  database the sheet is named 演练-…, a title row says the data are not real, and the sheet carries
+  the 演练 watermark (`kernel.drillmark`).
 
 ID and phone numbers are given to the writer as `Sensitive` (masked text and the encrypted value) and
 written masked unless an unmask was asked for — which needs `person.unmask`.
@@ -42,7 +43,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.kernel import clock, drillmark
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import FieldError, NotFound, ValidationFailed
@@ -291,6 +292,8 @@ def _write_xlsx(out: Path, sheet: str, title: str | None, layout: list[_Out], he
     })
     try:
         ws = wb.add_worksheet(sheet.translate(_BAD_SHEET_CHARS)[:31])
+        drillmark.mark_workbook(wb)
+        drillmark.mark_xlsx(ws)
         head_fmt = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True,
                                   "valign": "vcenter"})
         time_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})

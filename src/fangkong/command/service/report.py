@@ -87,7 +87,10 @@ def _shown(r: IndicatorRow | None) -> str:
 def write_xlsx(report: DailyReport, out: Path) -> None:
     import xlsxwriter
 
+    from fangkong.kernel import drillmark
+
     wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
+    drillmark.mark_workbook(wb)
     base = {"font_name": "Microsoft YaHei", "font_size": 10, "border": 1, "valign": "vcenter"}
     f_title = wb.add_format({"font_name": "Microsoft YaHei", "bold": True, "font_size": 16, "align": "center"})
     f_header_line = wb.add_format({"font_name": "Microsoft YaHei", "font_size": 10, "align": "center",
@@ -118,6 +121,7 @@ def write_xlsx(report: DailyReport, out: Path) -> None:
     frozen = report.table.frozen
 
     def top(ws: Any, width: int) -> int:
+        drillmark.mark_xlsx(ws)
         ws.merge_range(0, 0, 0, width - 1, report.title, f_title)
         ws.merge_range(1, 0, 1, width - 1, report.header, f_header_line)
         if not frozen:
@@ -185,6 +189,7 @@ def write_xlsx(report: DailyReport, out: Path) -> None:
 
     # 数据: exactly the rows of `fangkong indicators` (machine columns, numbers as numbers)
     ws = wb.add_worksheet("数据")
+    drillmark.mark_xlsx(ws)
     for c, h in enumerate(COLUMNS):
         ws.write(0, c, h)
     for i, r in enumerate(report.table.rows, start=1):
@@ -218,8 +223,10 @@ def write_pdf(report: DailyReport, out: Path) -> None:
     system: Debian fonts-wqy-microhei or fonts-noto-cjk), A4 landscape."""
     from weasyprint import CSS, HTML
 
+    from fangkong.kernel import drillmark
+
     page = CSS(string="@page { size: A4 landscape; margin: 12mm 10mm; }")
-    HTML(string=render_html(report)).write_pdf(str(out), stylesheets=[page])
+    HTML(string=render_html(report)).write_pdf(str(out), stylesheets=[page, *drillmark.pdf_stylesheets()])
 
 
 def write_report(session: Session, actor: Actor, *, day: dt.date, unit_code: str | None, out: Path) -> DailyReport:

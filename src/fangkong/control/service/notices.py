@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.control.models import Measure, Notice, NoticeCounter, NoticeTemplate
-from fangkong.kernel import clock, scope
+from fangkong.kernel import clock, drillmark, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
@@ -268,7 +268,8 @@ def issue_notices(session: Session, actor: Actor, *, kind: str, measure_ids: Seq
     # laid out a few notices at a time (one long document lays out in more than linear time), then
     # the pages joined into one PDF
     docs = [HTML(string='<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>' + PAGE_CSS
-                 + "</style></head><body>" + "".join(pages[i:i + BATCH]) + "</body></html>").render()
+                 + "</style></head><body>" + "".join(pages[i:i + BATCH]) + "</body></html>").render(
+                     stylesheets=drillmark.pdf_stylesheets())
             for i in range(0, len(pages), BATCH)]
     pdf = docs[0].copy([pg for d in docs for pg in d.pages]).write_pdf() if docs else b""
     file_hash = hashlib.sha256(pdf).hexdigest()
@@ -284,7 +285,8 @@ def preview(session: Session, actor: Actor, *, kind: str, body: str | None = Non
     actor.require(MANAGE)
     source = body if body is not None else template_of(session, kind).body
     check_template(source)
-    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>' + PAGE_CSS + "</style></head><body>"
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>' + PAGE_CSS + drillmark.pdf_css()
+            + "</style></head><body>"
             + '<section class="notice">' + _ENV.from_string(source).render(**sample_fields(kind)) + "</section></body></html>")
 
 

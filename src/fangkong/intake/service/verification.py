@@ -24,6 +24,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term, _, message
+from fangkong.kernel.messaging import service as messaging
 from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.tasks.models import Task
@@ -182,9 +183,15 @@ def record_verification(
     else:
         lead.managed_at, lead.closed_at, lead.status = now, now, "closed"
         if outcome_code == "left_city":
-            session.add(AssistRequest(direction="out", person_id=lead.person_id, lead_id=lead.id,
-                                      region=destination[:100] if destination else None, status="open",
-                                      created_at=now, unit_id=lead.unit_id, unit_path=lead.unit_path))
+            assist = AssistRequest(direction="out", person_id=lead.person_id, lead_id=lead.id,
+                                   region=destination[:100] if destination else None, status="open",
+                                   created_at=now, unit_id=lead.unit_id, unit_path=lead.unit_path)
+            session.add(assist)
+            session.flush()
+            # the request leaves through the kernel's outbox (held, never sent, in a drill)
+            messaging.send(session, actor, channel="assist", recipient=assist.region, person_id=lead.person_id,
+                           subject_type="assist_request", subject_id=assist.id,
+                           body=f"协查请求:线索 {lead.id} 人员 {lead.person_id} 已离开本市,去向 {assist.region or '不详'}")
     if lead.channel == "assist" and lead.managed_at is not None:
         _answer_assist_in(session, lead, now, kinds.OUTCOMES[outcome_code][0])
     session.flush()
