@@ -127,6 +127,9 @@ def drill_run_cmd(
         fail(_("{out} already holds a run; use --force to replace it").format(out=out), EXIT_UNUSABLE)
     except ResponseUnavailable as exc:  # pragma: no cover - refused above already
         fail(str(exc), 2)
+    from fangkong.drill.report.aar import write_aar
+
+    write_aar(out)  # the after-action report (aar.xlsx, aar.pdf) beside the truth files, as the page offers it
     if as_json:
         typer.echo(json.dumps(result.score, ensure_ascii=False))
         return
