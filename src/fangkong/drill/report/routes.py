@@ -15,7 +15,7 @@ from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.web.deps import DbSession
 from fangkong.kernel.web.nav import N_, register_nav
-from fangkong.kernel.web.templating import render
+from fangkong.kernel.web.templating import render, request_locale
 
 pages = APIRouter(include_in_schema=False)
 
@@ -35,7 +35,7 @@ def runs_page(request: Request, actor: CanView) -> Response:
 @pages.get("/drill/runs/{run_id}")
 def run_page(request: Request, run_id: RunId, actor: CanView) -> Response:
     run = runs.load_run(run_id)
-    return render(request, "drill_report/run.html", actor=actor, run=run, facts=aar.facts(run), scores=runs.score_rows(run),
+    return render(request, "drill_report/run.html", actor=actor, run=run, facts=aar.facts(run), scores=runs.score_rows(run, request_locale(request)),
                   clocks=runs.clocks(run), chains=runs.slowest_chains(run), curves=runs.curves(run),
                   current_nav="/drill/runs")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from fangkong.kernel import clock
 from fangkong.kernel.errors import NotFound
-from fangkong.kernel.messages import Message, _, message
+from fangkong.kernel.messages import Message, _, message, translate
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 NO_SUCH_RUN = message("drill.no_such_run", _("no drill run named %(run)s"))
@@ -70,6 +70,16 @@ SCORES: dict[str, tuple[str, str, Goal | None]] = {
     "tests_used": (_("Tests used"), COUNT, None),
     "quarantine_person_days": (_("Quarantine person-days"), COUNT, None),
     "quarantine_person_days_per_averted": (_("Quarantine person-days per infection averted"), NUMBER, None),
+    "generation_interval_mean_d": (_("Mean generation interval (days)"), NUMBER, None),
+    "infections_by_setting": (_("Infections by setting"), COUNT, None),
+    "peak_day": (_("Peak day (day of the run)"), COUNT, None),
+    "peak_infections": (_("Infections on the peak day"), COUNT, None),
+    "seeded": (_("Seeded infections"), COUNT, None),
+    "imported_infections": (_("Imported infections"), COUNT, None),
+    "travellers": (_("Travellers arrived"), COUNT, None),
+    "r_first_1pct_cases": (_("Infections behind the early R"), COUNT, None),
+    "detected": (_("Cases detected"), COUNT, None),
+    "controlled": (_("Persons put under a measure"), COUNT, None),
     "contacts_before_infectious_ceiling": (_("Ceiling: infected contacts controlled before infectious, instant "
                                              "response"), SHARE, None),
     "infectees_of_cases_controlled_before_infectious_ceiling": (
@@ -324,15 +334,36 @@ def _compared(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def score_rows(run: Run) -> list[ScoreRow]:
-    """Every score of the run (known ones in the report's order, then the others), against its goal."""
+def _detail(name: str, value: Any, kind: str, locale: str) -> str | None:
+    """The structured scores read in the page's language: R by generation, infections by setting."""
+    if name == "r_eff_by_generation" and isinstance(value, list):
+        gen = translate(_("G%(n)s"), locale)
+        return " → ".join(
+            (gen % {"n": g.get("generation")}) + f" {_num(float(g.get('infections') or 0))}"
+            + ("" if g.get("r") is None else f" (R {float(g['r']):.2f})")
+            for g in value if isinstance(g, Mapping))
+    if name == "infections_by_setting" and isinstance(value, Mapping):
+        return " · ".join(f"{translate(setting_label(k), locale)} {_num(float(v))}" for k, v in value.items()
+                          if isinstance(v, int | float))
+    return None
+
+
+def score_rows(run: Run, locale: str = "zh_CN") -> list[ScoreRow]:
+    """Every score of the run (known ones in the report's order, then the others), against its goal.
+
+    A run without a response (`response: false`) is its own baseline: no goal is judged on it."""
     names = [n for n in SCORES if n in run.scores] + sorted(n for n in run.scores if n not in SCORES)
+    responded = run.scenario.get("response", True) is not False
     out = []
     for name in names:
         _label, kind, goal = SCORES.get(name, (None, NUMBER, None))
         value = run.scores[name]
         goal_text, met = "", None
-        if goal is not None:
+        detail = _detail(name, value, kind, locale)
+        if detail is not None:
+            out.append(ScoreRow(name, score_label(name), kind, value, detail, goal_text, met))
+            continue
+        if goal is not None and responded:
             target = goal.value if goal.ceiling is None else _compared(run.scores.get(goal.ceiling))
             v = _compared(value)
             if target is not None:
