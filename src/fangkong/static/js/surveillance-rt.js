@@ -12,10 +12,11 @@
     tooltip: {trigger: "axis"},
     legend: {data: [labels.median, labels.band]},
     xAxis: {type: "category", data: data.ends},
-    yAxis: {type: "value", name: "R_t"},
+    yAxis: {type: "value", name: "Rt"},
     series: [
       {name: labels.lower, type: "line", data: data.lower, stack: "ci", symbol: "none", lineStyle: {opacity: 0}},
       {name: labels.band, type: "line", data: width, stack: "ci", symbol: "none", lineStyle: {opacity: 0},
+       itemStyle: {color: "rgba(92,124,250,0.5)"},
        areaStyle: {color: "rgba(92,124,250,0.25)"}},
       {name: labels.median, type: "line", data: data.median, symbol: "none", lineStyle: {color: "#3b5bdb", width: 2},
        markLine: {silent: true, symbol: "none", label: {formatter: labels.one}, lineStyle: {color: "#c62828", type: "dashed"},
