@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from sentinel_factories import NOW
+from sentinel_factories import NOW, epidemiologist
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from fangkong.drill.city import generate_city
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.errors import Conflict
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.tasks.models import Task
@@ -85,3 +86,7 @@ def test_rt_from_tracing_cases_is_the_pure_estimate(session: Session) -> None:
     assert finite and all(abs(curve.mean[i] - est.mean[i]) < 1e-3 for i in finite)  # type: ignore[operator]
     assert all(curve.lower[i] < curve.median[i] < curve.upper[i] for i in finite)  # type: ignore[operator]
     assert all(curve.mean[i] is None for i in range(len(curve.ends)) if i not in finite)
+    # scoped: an epidemiologist of a unit outside the city sees no case
+    other = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="RTX", name="外区", level="district",
+                                              parent_code=None)
+    assert rt_service.rt_curve(session, epidemiologist(other)).days == []
