@@ -52,7 +52,7 @@ def _counts(ref: str) -> list[dict[str, object]]:
 def test_weekly_farrington_in_the_run(session: Session) -> None:
     unit = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="SVWK", name="周监测区", level="district",
                                              parent_code=None)
-    service.register_site(session, SYSTEM_ACTOR, ref="FCWK", name="周哨点发热门诊", kind="fever_clinic",
+    service.register_site(session, SYSTEM_ACTOR, ref="FCWK", name="周哨点诊所", kind="clinic",
                           unit_code=unit.code, active_from=START)
     items = _counts("FCWK")
     service.record_counts(session, SYSTEM_ACTOR, items, source="file")
@@ -82,7 +82,7 @@ def test_weekly_farrington_in_the_run(session: Session) -> None:
     assert sig.first_day == dt.date(2022, 4, 10) and sig.algorithm == "farrington" and sig.last_day == UNTIL and sig.status == "open"
     assert session.execute(select(Signal).where(Signal.series_key == key.removesuffix(rules.WEEK_SUFFIX),
                                                 Signal.indicator == "fever_visits")).scalars().all()
-    assert first["series"] >= 4  # the site's two indicators daily and weekly (ili never reported) (and the unit's)
+    assert first["series"] == 6  # the clinic, its unit and the root above it, daily and weekly
     # a second run changes nothing; a correction redoes only the weeks whose window holds the day
     again = service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
     assert again["judged"] == again["signals_opened"] == again["signals_extended"] == 0
