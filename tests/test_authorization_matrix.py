@@ -127,6 +127,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/cases/candidates/{candidate_id}/confirm"): {"classification": "asymptomatic"},
     ("POST", "/api/v1/signals/{signal_id}/review"): {"action": "investigate"},
     ("POST", "/signals/{signal_id}/review"): {"action": "investigate"},
+    ("POST", "/signals/{signal_id}/result"): {"result": "no_cases"},
     ("POST", "/api/v1/surveillance/detect"): {"method": "ears-c1", "items": [{"t": 1, "count": 1}]},
     ("POST", "/api/v1/sentinel-counts"): {"items": [{"site_ref": "none", "date": "2022-04-17",
                                                      "indicator": "fever_visits", "count": 1}]},

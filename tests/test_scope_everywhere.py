@@ -67,6 +67,8 @@ NOT_A_LIST: dict[str, str] = {
     "/epasses/verify": "the e-pass verify form (a verdict needs a scanned token)",
     "/v": "the e-pass verify form a pass's QR link opens",
     "/command/screen": "the big screen's frame: its numbers come from the panels API, checked as lists",
+    "/surveillance/rt": "R_t from daily case counts, no names: the cases come from tracing's scoped list "
+                        "(tests/surveillance/test_demo_and_rt.py checks another unit sees none)",
 }
 #: lists that are the same for everyone by design
 GLOBAL: dict[str, str] = {

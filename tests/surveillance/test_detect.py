@@ -5,30 +5,32 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from surveillance_cli import Ran, run
 
 from fangkong.app import create_app
 from fangkong.kernel.auth import service as auth_service
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 ORACLES = Path(__file__).parent / "oracles"
 
 
-def _run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
-    env.update(FANGKONG_DATA_DIR=str(tmp), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8", PYTHONPATH=str(SRC))
-    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=tmp)
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run in the test's directory (relative --out paths), in English."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+
+
+def _run(tmp: Path, *args: str) -> Ran:
+    return run(*args)
 
 
 def _csv(path: Path) -> list[dict[str, str]]:

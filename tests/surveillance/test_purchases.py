@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from hypothesis import strategies as st
 from sentinel_factories import NOW, build_city, reporter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from surveillance_cli import cli_database, run
 
 from fangkong.app import create_app
 from fangkong.intake.models import Lead
@@ -31,7 +29,6 @@ from fangkong.surveillance import service
 from fangkong.surveillance.models import PharmacyPurchase, SentinelCount, SentinelCountChange
 from fangkong.surveillance.service.purchases import drug_class_of
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 VALID_ID = "110101199003077571"
 DAY = dt.date(2022, 4, 17)
 
@@ -153,20 +150,16 @@ def test_purchases_over_http(client: TestClient, session: Session) -> None:
     assert client.post("/api/v1/pharmacy-purchases", json={"items": []}, headers=headers).status_code == 422
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+def test_command_line_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with cli_database(tmp_path, monkeypatch, now="2022-04-18T09:00:00+08:00"):
+        _command_line_end_to_end(tmp_path)
 
 
-def test_command_line_end_to_end(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
-    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8", PYTHONPATH=str(SRC),
-               FANGKONG_NOW="2022-04-18T09:00:00+08:00")
-    assert _run(env, "init", "--mode", "test").returncode == 0
+def _command_line_end_to_end(tmp_path: Path) -> None:
     sites = tmp_path / "sites.csv"
     sites.write_text("哨点编号,哨点名称,哨点类别,启用日期\nPH,仁和药店,药店,2022-03-01\nFC,一院发热门诊,发热门诊,2022-03-01\n",
                      encoding="utf-8")
-    assert _run(env, "import", "sentinels", str(sites)).returncode == 0
+    assert run("import", "sentinels", str(sites)).returncode == 0
     file = tmp_path / "buy.csv"
     file.write_text(
         "登记编号,药店编号,购药时间,姓名,身份证号,手机号,住址,药品名称,药品类别,数量,体温,症状\n"
@@ -175,11 +168,11 @@ def test_command_line_end_to_end(tmp_path: Path) -> None:
         "P3,FC,2022-04-17 11:00,王五,,13900139000,,阿莫西林,抗生素,1,,\n"
         "P4,PH,2022-04-20 11:00,赵六,,13900139001,,阿莫西林,抗生素,1,,\n"
         "P5,PH,2022-04-17 12:00,,,,,止咳糖浆,止咳,1,,\n", encoding="utf-8")
-    r = _run(env, "import", "purchases", str(file), "--report", str(tmp_path / "r.csv"))
+    r = run("import", "purchases", str(file), "--report", str(tmp_path / "r.csv"))
     assert r.returncode == 0 and "5 rows: 2 accepted, 3 rejected" in r.stderr, r.stderr
     with (tmp_path / "r.csv").open(encoding="utf-8-sig") as fh:
         report = list(csv.DictReader(fh))
     assert report[1]["issues"].startswith("id_number:") and report[1]["lead_id"]
     assert report[2]["issues"] == "pharmacy_ref: FC is a fever_clinic, not a pharmacy"
     assert report[3]["issues"].startswith("purchased_at:") and report[4]["issues"].startswith("id_number:")
-    assert "5 rows: 2 duplicate, 3 rejected" in _run(env, "import", "purchases", str(file)).stderr
+    assert "5 rows: 2 duplicate, 3 rejected" in run("import", "purchases", str(file)).stderr

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +14,12 @@ from fastapi.testclient import TestClient
 from sentinel_factories import NOW, build_city, daily_counts
 from signin import user_headers
 from sqlalchemy.orm import Session, sessionmaker
+from surveillance_cli import cli_database, run
 
 from fangkong.app import create_app
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.surveillance import service
-
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.fixture(autouse=True)
@@ -75,22 +71,18 @@ def test_counts_signals_and_review_over_http(client: TestClient, session: Sessio
     assert client.get(f"/signals/{site['id']}", headers=epi).status_code == 200
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+def test_command_line_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with cli_database(tmp_path, monkeypatch, now="2022-04-18T09:00:00+08:00"):
+        _command_line_end_to_end(tmp_path)
 
 
-def test_command_line_end_to_end(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
-    env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8", PYTHONPATH=str(SRC),
-               FANGKONG_NOW="2022-04-18T09:00:00+08:00")
-    assert _run(env, "init", "--mode", "test").returncode == 0
+def _command_line_end_to_end(tmp_path: Path) -> None:
     sites = tmp_path / "sites.csv"
     sites.write_text("哨点编号,哨点名称,哨点类别,启用日期\nFC,一院发热门诊,发热门诊,2022-03-01\n"
                      "PH,仁和药店,药店,2022-03-01\nBAD,某院,医院,2022-03-01\n", encoding="utf-8")
-    r = _run(env, "import", "sentinels", str(sites), "--report", str(tmp_path / "sr.csv"))
+    r = run("import", "sentinels", str(sites), "--report", str(tmp_path / "sr.csv"))
     assert r.returncode == 0 and "3 rows: 2 accepted, 1 rejected" in r.stderr, r.stderr
-    assert "3 rows: 2 duplicate, 1 rejected" in _run(env, "import", "sentinels", str(sites)).stderr
+    assert "3 rows: 2 duplicate, 1 rejected" in run("import", "sentinels", str(sites)).stderr
     rows = [r for r in daily_counts() if r["site_ref"] in ("FC", "PH")]
     counts = tmp_path / "counts.csv"
     with counts.open("w", encoding="utf-8", newline="") as fh:
@@ -98,17 +90,17 @@ def test_command_line_end_to_end(tmp_path: Path) -> None:
         w.writerow(["哨点编号", "日期", "指标", "数量"])
         w.writerows([[r["site_ref"], r["date"], r["indicator"], r["count"]] for r in rows])
         w.writerow(["FC", "2022-04-30", "fever_visits", 3])
-    r = _run(env, "import", "sentinel-counts", str(counts), "--report", str(tmp_path / "cr.csv"))
+    r = run("import", "sentinel-counts", str(counts), "--report", str(tmp_path / "cr.csv"))
     assert r.returncode == 0 and f"{len(rows) + 1} rows: {len(rows)} accepted, 1 rejected" in r.stderr, r.stderr
     with (tmp_path / "cr.csv").open(encoding="utf-8-sig") as fh:
         report = list(csv.DictReader(fh))
     assert report[-1]["issues"] == "date: 2022-04-30 is in the future"
-    first = _run(env, "surveillance", "run", "--until", "2022-04-17", "--json")
+    first = run("surveillance", "run", "--until", "2022-04-17", "--json")
     assert first.returncode == 0 and '"signals_opened": 0' not in first.stdout
-    second = _run(env, "surveillance", "run", "--until", "2022-04-17", "--json")
+    second = run("surveillance", "run", "--until", "2022-04-17", "--json")
     assert '"judged": 0' in second.stdout and '"signals_opened": 0' in second.stdout
-    assert _run(env, "export", "signals", "--out", str(tmp_path / "s.csv")).returncode == 0
-    assert _run(env, "export", "detections", "--out", str(tmp_path / "d.csv"), "--alarms-only").returncode == 0
+    assert run("export", "signals", "--out", str(tmp_path / "s.csv")).returncode == 0
+    assert run("export", "detections", "--out", str(tmp_path / "d.csv"), "--alarms-only").returncode == 0
     with (tmp_path / "s.csv").open(encoding="utf-8-sig") as fh:
         signals = list(csv.DictReader(fh))
     assert list(signals[0]) == ["signal_id", "level", "site_ref", "unit_code", "indicator", "algorithm",

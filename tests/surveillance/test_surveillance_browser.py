@@ -98,3 +98,65 @@ def test_staff_report_and_epidemiologist_investigates(served: Any, chromium: Any
     expect(page.locator("#curve")).to_have_attribute("data-rendered", "39")  # 1 March + 9 … 17 April
     expect(page.locator("#curve")).to_have_attribute("data-alarms", "3")
     assert errors == []
+
+
+@pytest.fixture
+def demo_served(live_site: Any) -> Any:
+    def build(session: Session) -> dict[str, Any]:
+        from test_demo_and_rt import add_cases
+
+        from fangkong.drill.city import generate_city
+        from fangkong.kernel.jurisdictions.models import Unit
+        from fangkong.surveillance.demo import OUTBREAK_DAYS, seed_sentinels
+        from fangkong.surveillance.models import SentinelSite
+
+        generate_city(session, persons=300, seed=2)
+        made = seed_sentinels(session, seed=2)
+        add_cases(session, [1, 0, 2, 1, 3, 2, 4, 3, 5, 6, 4, 7, 8, 6, 9, 10])
+        root = session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+        auth_service.create_user(session, SYSTEM_ACTOR, username="cityepi", role="epidemiologist",
+                                 unit_code=root.code, password=PASSWORD)
+        site = session.execute(select(SentinelSite).where(SentinelSite.ref == made["outbreak_site"])).scalar_one()
+        signal = session.execute(select(Signal).where(
+            Signal.site_id == site.id, Signal.indicator == "fever_visits",
+            Signal.first_day >= clock.today() - dt.timedelta(days=OUTBREAK_DAYS))).scalar_one()
+        return {"signal": signal.id, "site": site.name}
+
+    return live_site(build)
+
+
+def test_demo_outbreak_signal_investigated_to_its_result_and_rt(demo_served: Any, chromium: Any,
+                                                                artifacts: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = _sign_in(chromium, demo_served.base, "cityepi", viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.click("nav.main-nav >> text=预警信号")
+    sid = demo_served.data["signal"]
+    page.click(f"[data-testid=signal-{sid}]")
+    expect(page.locator("[data-testid=signal-summary]")).to_contain_text(demo_served.data["site"])
+    expect(page.locator("[data-testid=signal-status]")).to_have_text("待研判")
+    page.check("input[value=investigate]")
+    page.fill("input[name=note]", "发热门诊就诊激增,派队现场调查")
+    page.click("[data-testid=review-submit]")
+    expect(page.locator("[data-testid=signal-status]")).to_have_text("调查中")
+    # the field investigation's result closes the signal; cases go on to tracing
+    page.check("input[value=cases_found]")
+    page.fill("[data-testid=result-form] input[name=note]", "发现3例发热病人,转流调")
+    page.click("[data-testid=result-submit]")
+    expect(page.locator("[data-testid=signal-status]")).to_have_text("已关闭")
+    expect(page.locator("[data-testid=signal-summary]")).to_contain_text("发现病例(转流调)")
+    expect(page.locator("[data-testid=result-form]")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "surveillance-demo-signal.png"), full_page=True)
+    # R_t with its interval, labels in Chinese
+    page.goto(demo_served.base + "/surveillance")
+    page.click("[data-testid=rt-link]")
+    expect(page.locator("h1")).to_have_text("实时再生数 Rt")
+    rt_chart = page.locator("#rt")
+    expect(rt_chart).to_have_attribute("data-windows", "10")  # 16 days and today, 7-day windows from day 2
+    assert int(rt_chart.get_attribute("data-estimates") or 0) >= 5
+    assert rt_chart.locator("canvas").count() == 1
+    expect(page.locator("body")).to_contain_text("95% 可信区间")
+    page.screenshot(path=str(artifacts / "surveillance-rt.png"), full_page=True)
+    assert errors == []

@@ -47,6 +47,7 @@ ALLOWED_WORDS = {
     "XX",  # a placeholder in an example (南京市鼓楼区宁海路街道XX小区), as Chinese writes it
     "h", "min",  # units
     "IP",  # an IP address, in the audit log
+    "Rt",  # 实时再生数 Rt: the reproduction number as epidemiologists write it
     "KTV",  # a kind of venue, written so in Chinese (卡拉OK), and part of venue names
 }
 #: what is data, not text: the demo's own file name and batch tag (as the drill's scenario stores them)

@@ -47,6 +47,7 @@ def demo_cmd(
 ) -> None:
     from fangkong.drill.city import city_exists, generate_city
     from fangkong.drill.scenario import seed_scenario
+    from fangkong.surveillance.demo import seed_sentinels
 
     started = time.monotonic()
     with cli_session() as session:
@@ -64,6 +65,7 @@ def demo_cmd(
             with progress(_("Persons"), persons) as advance:
                 stats = generate_city(session, persons=persons, seed=seed, progress=advance)
             scenario = seed_scenario(session, leads=leads, seed=seed)
+            seed_sentinels(session, seed=seed)
         except DomainError as exc:
             fail(describe_error(exc), EXIT_UNUSABLE)
     elapsed = time.monotonic() - started

@@ -18,6 +18,7 @@ register_kind(
 register_kind(
     FIELD, label_zh="预警信号现场调查", label_en="Field investigation of a signal",
     outcomes={"cases_found": ("发现病例(转流调)", "Cases found"), "no_cases": ("未发现病例", "No cases")},
+    work_url="/signals/{subject_id}",
 )
 register_kind(
     MISSING, label_zh="哨点缺报", label_en="Sentinel site missed its report",

@@ -15,7 +15,8 @@ INDICATORS = labels("indicator", {
 SIGNAL_STATUSES = labels("signal_status", {"open": _("Awaiting review"), "investigating": _("Under investigation"),
                                            "escalated": _("Escalated"), "closed": _("Closed")})
 OUTCOMES = labels("signal_outcome", {"dismissed": _("Dismissed"), "investigate": _("Investigate"),
-                                     "escalated": _("Escalated")})
+                                     "escalated": _("Escalated"), "cases_found": _("Cases found (to tracing)"),
+                                     "no_cases": _("No cases found")})
 LEVELS = labels("series_level", {"site": _("Sentinel site"), "unit": _("Jurisdiction")})
 FIELDS = labels("field", {"site_ref": _("Site reference"), "indicator": _("Indicator"), "count": _("Count"),
                           "t": _("Period"), "series": _("Series"), "active_from": _("Reporting from"),

@@ -19,7 +19,7 @@ from fangkong.kernel.web.deps import DbSession, FormFields, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
-from fangkong.surveillance import detect, service
+from fangkong.surveillance import detect, rules, service
 from fangkong.surveillance.algorithms import methods
 from fangkong.surveillance.models import Signal
 from fangkong.surveillance.schemas import (
@@ -158,7 +158,7 @@ def _series_list(session: Session, actor: Actor) -> list[dict[str, Any]]:
             unit = session.get(Unit, v.unit_id)
             name, depth = (unit.name if unit else key), (unit.path.count("/") if unit else 0)
         out.append({"key": key, "indicator": indicator, "name": name, "level": v.level, "depth": depth,
-                    "last": v})
+                    "last": v, "weekly": key.endswith(rules.WEEK_SUFFIX)})
     out.sort(key=lambda r: (r["depth"], r["name"], r["indicator"]))
     return out
 
@@ -174,6 +174,23 @@ def surveillance_page(request: Request, session: DbSession, actor: CanView,
     curve = _curve_data(service.curve(session, actor, series_key=chosen["key"], indicator=chosen["indicator"])) \
         if chosen else None
     return render(request, "surveillance/overview.html", actor=actor, rows=rows, chosen=chosen, curve=curve)
+
+
+@pages.get("/surveillance/rt")
+def rt_page(request: Request, session: DbSession, actor: CanView,
+            si_mean: Annotated[float, Query(gt=1, le=30)] = 4.7,
+            si_sd: Annotated[float, Query(gt=0, le=30)] = 2.9,
+            window: Annotated[int, Query(ge=2, le=28)] = 7) -> Any:
+    """R_t with its 95% interval from the cases by onset day, local and imported (ECharts)."""
+    from dataclasses import asdict
+
+    from fangkong.surveillance.service import rt
+
+    data = rt.rt_curve(session, actor, si_mean=si_mean, si_sd=si_sd, window=window) \
+        if actor.can("case.view") else rt.RtCurve()
+    curve = {k: [x.isoformat() if isinstance(x, dt.date) else x for x in v] for k, v in asdict(data).items()}
+    return render(request, "surveillance/rt.html", actor=actor, curve=curve, si_mean=si_mean, si_sd=si_sd,
+                  window=window, cases=sum(data.local) + sum(data.imported), can_cases=actor.can("case.view"))
 
 
 @pages.get("/signals")
@@ -213,6 +230,13 @@ def review_page(signal_id: RowId, session: DbSession, actor: CanReview, action: 
                 note: Annotated[str, Form()] = "") -> Any:
     service.review_signal(session, actor, signal_id=signal_id, action=action, note=note.strip() or None)
     return RedirectResponse(f"/signals/{signal_id}?done={action}", status_code=303)
+
+
+@pages.post("/signals/{signal_id}/result")
+def result_page(signal_id: RowId, session: DbSession, actor: CanReview, result: Annotated[str, Form()],
+                note: Annotated[str, Form()] = "") -> Any:
+    service.record_field_result(session, actor, signal_id=signal_id, result=result, note=note.strip() or None)
+    return RedirectResponse(f"/signals/{signal_id}?done={result}", status_code=303)
 
 
 @pages.get("/sentinel-report")

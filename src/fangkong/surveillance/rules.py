@@ -7,8 +7,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 
-#: the detection methods the daily run applies (Farrington judges weekly series, see docs)
+from fangkong.surveillance.algorithms import methods
+
+#: the detection methods the run applies to daily series; weekly series take the Farrington family
 DAILY_METHODS = ("ears-c1", "ears-c2", "ears-c3")
+WEEKLY_METHODS = ("farrington", "farrington-noufaily", "farrington-1996")
+#: the suffix of a weekly series' key (its verdicts are dated by the week's Sunday)
+WEEK_SUFFIX = "/week"
 
 
 def reporting_days(kind: str, start: dt.date, end: dt.date, holidays: Iterable[dt.date] = ()) -> list[dt.date]:
@@ -23,9 +28,33 @@ def reporting_days(kind: str, start: dt.date, end: dt.date, holidays: Iterable[d
     return [d for d in days if d.weekday() < 5 and d not in off]
 
 
+def weekly(days: Sequence[dt.date], values: Sequence[int | None], until: dt.date
+           ) -> tuple[list[dt.date], list[int | None]]:
+    """A daily series summed over whole weeks (Monday to Sunday) that end by `until`: (each week's
+    Sunday, its sum). A week with a missing day is missing; a week without reporting days (a school's
+    holiday week) is 0. The first week starts on the first Monday on or after the series' first day."""
+    if not days:
+        return [], []
+    first = days[0] + dt.timedelta(days=(7 - days[0].weekday()) % 7)
+    last = until - dt.timedelta(days=(until.weekday() + 1) % 7)  # the last Sunday by `until`
+    n = (last - first).days // 7 + 1 if last >= first else 0
+    sums: list[int | None] = [0] * n
+    for d, v in zip(days, values, strict=True):
+        i = (d - first).days // 7
+        if d < first or i >= n:
+            continue
+        if v is None or sums[i] is None:
+            sums[i] = None
+        else:
+            sums[i] = int(sums[i]) + v  # type: ignore[arg-type]
+    return [first + dt.timedelta(days=7 * i + 6) for i in range(n)], sums
+
+
 def needed_before(method: str, params: dict[str, object]) -> int:
     """How many earlier series points a verdict of this method needs (C1 baseline, C2 baseline + 2,
-    C3 baseline + 4)."""
+    C3 baseline + 4, Farrington 52·b + w weeks)."""
+    if method in WEEKLY_METHODS:
+        return methods.first_judged(method, params)
     baseline = int(params.get("baseline", 7))  # type: ignore[call-overload]
     return {"ears-c1": baseline, "ears-c2": baseline + 2, "ears-c3": baseline + 4}[method]
 

@@ -3,7 +3,13 @@
 from fangkong.surveillance.service.counts import import_counts, record_counts, site_counts
 from fangkong.surveillance.service.purchases import import_purchases, purchases_of_day, record_purchases
 from fangkong.surveillance.service.run import run_detection
-from fangkong.surveillance.service.signals import curve, get_signal, list_signals, review_signal
+from fangkong.surveillance.service.signals import (
+    curve,
+    get_signal,
+    list_signals,
+    record_field_result,
+    review_signal,
+)
 from fangkong.surveillance.service.sites import (
     get_site_by_ref,
     import_sites,
@@ -13,4 +19,4 @@ from fangkong.surveillance.service.sites import (
 )
 
 __all__ = ["curve", "get_signal", "get_site_by_ref", "import_counts", "import_purchases", "import_sites", "list_signals", "list_sites",
-           "purchases_of_day", "record_counts", "record_purchases", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]
+           "purchases_of_day", "record_counts", "record_field_result", "record_purchases", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]

@@ -48,6 +48,9 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
     today = clock.today()
     reports: list[ReportRow] = []
     sites: dict[str, SentinelSite | None] = {}
+    items = list(items)
+    known: dict[int, dict[tuple[dt.date, str], SentinelCount]] = {}
+    first_day, last_day = _day_range(items)
     for i, item in enumerate(items):
         ref = str(item.get("site_ref") or "").strip()
         rep = ReportRow(row=int(item.get("row") or first_row + i), status="accepted",
@@ -83,13 +86,16 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
             reports.append(rep)
             continue
         assert site is not None and day is not None and count is not None
-        stored = session.execute(select(SentinelCount).where(
-            SentinelCount.site_id == site.id, SentinelCount.day == day, SentinelCount.indicator == indicator)
-        ).scalar_one_or_none()
+        if site.id not in known:  # one query per site and batch, not one per row
+            known[site.id] = {(c.day, c.indicator): c for c in session.execute(select(SentinelCount).where(
+                SentinelCount.site_id == site.id, SentinelCount.day >= first_day,
+                SentinelCount.day <= last_day)).scalars()}
+        stored = known[site.id].get((day, indicator))
         if stored is None:
-            session.add(SentinelCount(site_id=site.id, day=day, indicator=indicator, count=count, source=source,
-                                      reported_at=clock.now(), reported_by=actor.username, version=1,
-                                      unit_id=site.unit_id, unit_path=site.unit_path))
+            known[site.id][(day, indicator)] = SentinelCount(
+                site_id=site.id, day=day, indicator=indicator, count=count, source=source, reported_at=clock.now(),
+                reported_by=actor.username, version=1, unit_id=site.unit_id, unit_path=site.unit_path)
+            session.add(known[site.id][(day, indicator)])
         elif stored.count == count:
             rep.status = "duplicate"
         else:
@@ -105,6 +111,13 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
         audit.record(session, actor, "sentinel.counts_recorded", object_type="sentinel_count", source=source,
                      accepted=accepted)
     return reports
+
+
+def _day_range(items: list[Mapping[str, Any]]) -> tuple[dt.date, dt.date]:
+    """The batch's earliest and latest readable day (the stored counts of that range are read once)."""
+    days = [d for d in (v if isinstance(v, dt.date) else parse_day(str(v or "")) for v in
+                        (i.get("date") for i in items)) if d is not None]
+    return (min(days), max(days)) if days else (dt.date.min, dt.date.min)
 
 
 def import_counts(session: Session, actor: Actor, path: Path, progress: Any = None) -> ReportLog:

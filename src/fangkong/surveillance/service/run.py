@@ -88,45 +88,20 @@ def run_detection(session: Session, actor: Actor, *, until: dt.date | None = Non
     missing_sites: dict[int, SentinelSite] = {}
     now = clock.now()
     for s in _series(session, pack, until):
-        rule = pack.surveillance.rule_for(level=s.level, site_kind=s.kind, indicator=s.indicator, period="day")
-        if rule is None or rule.method not in rules.DAILY_METHODS:
-            continue
-        stats["series"] += 1
-        params = methods.parse_params(rule.method, dict(rule.params))
-        need = rules.needed_before(rule.method, params)
         if s.site is not None and any(v is None for v in s.values):
             missing_sites[s.site.id] = s.site
-        for i in range(need, len(s.days)):
-            window = s.values[i - need: i + 1]
-            print_ = rules.fingerprint(rule.method, params, window)
-            old = existing.get((s.key, s.indicator, s.days[i]))
-            if old is not None and old.inputs == print_ and old.algorithm == rule.method:
-                stats["unchanged"] += 1
-                continue
-            v = old or Verdict(series_key=s.key, level=s.level, site_id=s.site.id if s.site else None,
-                               indicator=s.indicator, day=s.days[i], unit_id=s.unit_id, unit_path=s.unit_path)
-            v.algorithm, v.inputs, v.judged_at = rule.method, print_, now
-            was_alarm = bool(old is not None and old.alarm)
-            if any(x is None for x in window):
-                v.status, v.alarm = "insufficient", False
-                v.observed = window[-1]
-                v.expected = v.upperbound = v.statistic = None
-                stats["insufficient"] += 1
-            else:
-                det = methods.run(rule.method, np.array(window, dtype=float), params, start=need)
-                v.status = "judged"
-                v.observed = int(det.observed[0])
-                v.expected = _f(det.expected[0])
-                v.upperbound = _f(det.upperbound[0])
-                v.statistic = _f(det.statistic[0])
-                v.alarm = bool(det.alarm[0])
-                stats["judged"] += 1
-            if old is None:
-                session.add(v)
-            if v.alarm and not (was_alarm and v.signal_id):
-                alarms.append(v)
-            if not v.alarm and was_alarm:
-                v.signal_id = None
+        rule = pack.surveillance.rule_for(level=s.level, site_kind=s.kind, indicator=s.indicator, period="day")
+        if rule is not None and rule.method in rules.DAILY_METHODS:
+            stats["series"] += 1
+            _judge(session, s, s.key, s.days, s.values, rule, existing, alarms, stats, now)
+        # weekly: the week's sums, judged once the series holds the history the method needs (five years)
+        rule = pack.surveillance.rule_for(level=s.level, site_kind=s.kind, indicator=s.indicator, period="week")
+        if rule is not None and rule.method in rules.WEEKLY_METHODS:
+            weeks, sums = rules.weekly(s.days, s.values, until)
+            params = methods.parse_params(rule.method, dict(rule.params))
+            if len(weeks) > rules.needed_before(rule.method, params):
+                stats["series"] += 1
+                _judge(session, s, s.key + rules.WEEK_SUFFIX, weeks, sums, rule, existing, alarms, stats, now)
     session.flush()
     stats["alarms"] = len(alarms)
     opened, extended = attach_alarms(session, actor, alarms, pack)
@@ -137,6 +112,44 @@ def run_detection(session: Session, actor: Actor, *, until: dt.date | None = Non
                      **{k: v for k, v in stats.items() if v})
     session.flush()
     return stats
+
+
+def _judge(session: Session, s: _Series, key: str, days: list[dt.date], values: list[int | None], rule: Any,
+           existing: dict[Any, Verdict], alarms: list[Verdict], stats: dict[str, int], now: dt.datetime) -> None:
+    """Judge every point of one series that lacks a verdict or whose window changed."""
+    params = methods.parse_params(rule.method, dict(rule.params))
+    need = rules.needed_before(rule.method, params)
+    for i in range(need, len(days)):
+        window = values[i - need: i + 1]
+        print_ = rules.fingerprint(rule.method, params, window)
+        old = existing.get((key, s.indicator, days[i]))
+        if old is not None and old.inputs == print_ and old.algorithm == rule.method:
+            stats["unchanged"] += 1
+            continue
+        v = old or Verdict(series_key=key, level=s.level, site_id=s.site.id if s.site else None,
+                           indicator=s.indicator, day=days[i], unit_id=s.unit_id, unit_path=s.unit_path)
+        v.algorithm, v.inputs, v.judged_at = rule.method, print_, now
+        was_alarm = bool(old is not None and old.alarm)
+        if any(x is None for x in window):
+            v.status, v.alarm = "insufficient", False
+            v.observed = window[-1]
+            v.expected = v.upperbound = v.statistic = None
+            stats["insufficient"] += 1
+        else:
+            det = methods.run(rule.method, np.array(window, dtype=float), params, start=need)
+            v.status = "judged"
+            v.observed = int(det.observed[0])
+            v.expected = _f(det.expected[0])
+            v.upperbound = _f(det.upperbound[0])
+            v.statistic = _f(det.statistic[0])
+            v.alarm = bool(det.alarm[0])
+            stats["judged"] += 1
+        if old is None:
+            session.add(v)
+        if v.alarm and not (was_alarm and v.signal_id):
+            alarms.append(v)
+        if not v.alarm and was_alarm:
+            v.signal_id = None
 
 
 def _f(x: float) -> float | None:

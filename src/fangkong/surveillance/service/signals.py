@@ -146,6 +146,40 @@ def review_signal(session: Session, actor: Actor, *, signal_id: int, action: str
     return signal
 
 
+RESULTS = ("cases_found", "no_cases")
+UNKNOWN_RESULT = message("signal.unknown_result", _("one of cases_found, no_cases"))
+NOT_INVESTIGATING = message("signal.not_investigating", _("signal %(id)s is not under investigation"))
+
+
+def record_field_result(session: Session, actor: Actor, *, signal_id: int, result: str, note: str | None = None
+                        ) -> Signal:
+    """The field investigation's result (现场调查结果) closes a signal under investigation: `cases_found`
+    (the cases go on to tracing and intake) or `no_cases`; its field task is closed with the same
+    outcome. Needs `signal.review`."""
+    actor.require("signal.review")
+    signal = scope.get_visible(session, actor, Signal, signal_id)
+    if result not in RESULTS:
+        raise ValidationFailed(INVALID_REVIEW(), [FieldError("result", UNKNOWN_RESULT())])
+    if signal.status != "investigating":
+        raise Conflict(NOT_INVESTIGATING(id=signal.id))
+    if signal.field_task_id is not None:
+        from fangkong.kernel.tasks.models import Task
+
+        task = session.get(Task, signal.field_task_id)
+        if task is not None and task.status == "open":
+            tasks_service.close_tasks(session, actor.acting_for("signal.review", "task.work"),
+                                      {task.id: {"note": note} if note else None}, outcome_code=result,
+                                      by_owner=True)
+    signal.status, signal.outcome = "closed", result
+    if note:
+        signal.note = note
+    signal.reviewed_at, signal.reviewed_by = clock.now(), actor.username
+    audit.record(session, actor, "surveillance.field_result", object_type="surveillance_signal",
+                 object_id=signal.id, result=result)
+    session.flush()
+    return signal
+
+
 def curve(session: Session, actor: Actor, *, series_key: str, indicator: str, since: dt.date | None = None
           ) -> list[Verdict]:
     """The verdicts of one series in day order (the epidemic curve: observed, upper bound, alarms)."""
