@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RELATION_NAMES = ("own", "sibling", "parent")
 #: path parameters that are not a jurisdiction's row: the same value for every relation
 GLOBAL_VALUES: dict[str, str] = {"group": "courier_delivery_rider", "fmt": "xlsx", "panel": "kpis",
-                                 "notice_kind": "release_notice"}
+                                 "notice_kind": "release_notice", "run_id": "matrix-run"}
 #: answers about the request itself, not about who asks
 REQUEST_ERRORS = {400, 409, 410, 413, 415, 422, 429}
 #: routes whose own answer may be something else, and why
@@ -156,6 +156,15 @@ def _world_values(world: World) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(engine: Engine) -> Iterator[World]:
+    import sys
+
+    from fangkong.settings import get_settings
+
+    # a drill run's files (runs are directories in the data directory, not rows of a unit)
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "drill"))
+    from drill_run_files import make_run
+
+    make_run(get_settings().data_dir / "drills", "matrix-run")
     with build_world(engine) as w:
         yield w
 
