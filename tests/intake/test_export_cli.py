@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
+from cli_runner import CliRun, run_cli
 from intake_factories import make_id
 
-FANGKONG = Path(sys.executable).parent / "fangkong"
 ID_A = make_id(seq="101")
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=120)
+def _run(env: dict[str, str], *args: str) -> CliRun:
+    return run_cli(*args, env=env)
 
 
 def _rows(path: Path) -> list[list[str]]:

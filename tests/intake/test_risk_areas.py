@@ -8,13 +8,12 @@ import datetime as dt
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cli_runner import CliRun, run_cli
 from intake_factories import NOW, Tree, actor_at
 from sqlalchemy import select, text
 
@@ -28,7 +27,6 @@ from fangkong.kernel.errors import Conflict, ValidationFailed
 from fangkong.kernel.messages import issue_loaded
 from fangkong.kernel.tabular import read_table
 
-FANGKONG = Path(sys.executable).parent / "fangkong"
 HEADER = ["省", "市", "县区", "风险区名称", "风险等级", "开始时间", "结束时间"]
 ROWS = [
     ["江苏省", "南京市", "鼓楼区", "宁海路街道幸福小区", "高风险", "2022-04-10", ""],
@@ -176,8 +174,8 @@ def test_cli_import_national_list_twice(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=120)
+    def run(*args: str) -> CliRun:
+        return run_cli(*args, env=env)
 
     assert run("init", "--mode", "test").returncode == 0
     f = _csv(tmp_path / "list.csv", [HEADER, *ROWS])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from cli_runner import CliRun, run_cli
 from intake_factories import NOW, Tree, actor_at, make_id
 from sqlalchemy import select
 
@@ -200,16 +201,13 @@ def test_headcount_zero_and_outcomes_without_checks_still_work(session, tree):
 
 def test_leads_verify_command_takes_the_four_checks(tmp_path):
     import os
-    import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8",
                FANGKONG_NOW="2022-04-18T09:00:00+08:00")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+    def run(*args: str) -> CliRun:
+        return run_cli(*args, env=env)
 
     assert run("init", "--mode", "test").returncode == 0
     leads = tmp_path / "leads.csv"

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_runner import CliRun, run_cli
 from sqlalchemy import exc, text
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import PermissionDenied
-
-FANGKONG = Path(sys.executable).parent / "fangkong"
 
 
 def record_three(session: Session, actor: Actor) -> list[int]:
@@ -94,9 +90,8 @@ def test_list_events_filters_and_pages(session, system):
         audit.list_events(session, nobody)
 
 
-def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=600)
+def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> CliRun:
+    return run_cli(*args, env=env, input=stdin)
 
 
 def test_cli_verify_names_the_tampered_row(tmp_path):

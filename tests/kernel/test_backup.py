@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cli_runner import CliRun, run_cli
 from sqlalchemy import text
 
 from fangkong.kernel import db
 from fangkong.kernel.backup import service as backup_service
 
-FANGKONG = Path(sys.executable).with_name("fangkong")
 PASSPHRASE = "correct horse battery staple"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 
@@ -34,9 +34,8 @@ def _env(data: Path, url: str | None) -> dict[str, str]:
     return env
 
 
-def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=600)
+def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> CliRun:
+    return run_cli(*args, env=env, input=stdin)
 
 
 def _pg_database(name: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import typer
+from cli_runner import CliRun, run_cli
 
 from fangkong import cli
 
@@ -109,6 +110,8 @@ def test_options_checked_by_hand_are_usage_errors_too(argv: list[str], monkeypat
 
 
 def test_help_is_chinese_without_lang_and_under_c_utf8() -> None:
+    """The entry point itself, `python -m fangkong`, in processes of their own: help texts are worded
+    when a module is imported, in the locale the process starts with."""
     for lang in ({}, {"LANG": "C.UTF-8"}, {"LANG": "C", "LC_ALL": "C.UTF-8"}, {"LANG": "POSIX"}):
         top = _run("--help", **lang)
         assert top.returncode == 0, top.stderr
@@ -122,7 +125,13 @@ def test_help_is_chinese_without_lang_and_under_c_utf8() -> None:
     assert "Usage:" in english.stdout and "[required]" in english.stdout and "用法" not in english.stdout
 
 
-def test_usage_errors_are_chinese_and_exit_2_end_to_end() -> None:
+def test_usage_errors_are_chinese_and_exit_2() -> None:
+    """In-process (usage errors are worded when they happen, in the locale of the moment); the help test
+    above runs the entry point itself."""
+
+    def _run(*args: str, **lang: str) -> CliRun:
+        return run_cli(*args, env=_env(**lang))
+
     zh = _run("users", "add", "someone", LANG="C.UTF-8")
     assert zh.returncode == 2 and "缺少选项 '--role'" in zh.stderr and "用法：" in zh.stderr
     assert _run("users", "add", "someone", "--rolex", "grid").stderr.count("没有此选项") == 1

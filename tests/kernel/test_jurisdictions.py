@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import xlsxwriter
+from cli_runner import CliRun, run_cli
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -332,11 +331,10 @@ def test_import_addresses(session: Session, system: Actor, tree: Tree, tmp_path:
 
 # ------------------------------------------------------------------------------------------ CLI
 
-def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(data_dir: Path, *args: str) -> CliRun:
     env = {**os.environ, "FANGKONG_DATA_DIR": str(data_dir), "LANG": "en_US.UTF-8"}
     env.pop("FANGKONG_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-c", "from fangkong.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+    return run_cli(*args, env=env)
 
 
 def test_cli_import_export_tree_match(tmp_path: Path) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_runner import CliRun, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -304,11 +303,10 @@ def test_active_pack_is_parsed_once(session, system) -> None:
 
 
 # -- the command line ------------------------------------------------------------------------------
-def _cli(args: list[str], data_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def _cli(args: list[str], data_dir: Path, **extra_env: str) -> CliRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_DATABASE")}
     env.update(FANGKONG_DATA_DIR=str(data_dir), **extra_env)
-    return subprocess.run([sys.executable, "-c", "from fangkong.cli import main; main()", *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+    return run_cli(*args, env=env)
 
 
 def test_groups_command_prints_tsv_when_piped(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import yaml
+from cli_runner import CliRun, run_cli
 
 from fangkong.kernel.errors import ValidationFailed
 from fangkong.kernel.policy import service
@@ -157,15 +158,12 @@ def test_init_stores_the_later_packs_without_activating_them(session) -> None:
 
 def test_policy_show_lists_sources_and_levels(tmp_path) -> None:
     import os
-    import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_DATABASE")}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="zh_CN.UTF-8")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+    def run(*args: str) -> CliRun:
+        return run_cli(*args, env=env)
 
     assert run("init").returncode == 0
     shown = run("policy", "show", "--sources", "--version", "cn-2022-ershitiao@1")

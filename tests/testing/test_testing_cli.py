@@ -8,21 +8,19 @@ import csv
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from cli_runner import CliRun, run_cli
 from testing_factories import make_id, phone, write_csv
 
 from fangkong.kernel.i18n import translations
 
-FANGKONG = Path(sys.executable).parent / "fangkong"
 SRC = Path(__file__).resolve().parents[2] / "src" / "fangkong" / "testing"
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=600)
+def _run(env: dict[str, str], *args: str) -> CliRun:
+    return run_cli(*args, env=env)
 
 
 def _rows(path: Path) -> list[list[str]]:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-FANGKONG = Path(sys.executable).parent / "fangkong"
+from cli_runner import CliRun, run_cli
+
 COLUMNS = ["person_id", "venue_ref", "venue_name", "subject_scanned_at", "covisitor_scanned_at", "gap_min"]
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FANGKONG), *args], env=env, capture_output=True, text=True, timeout=180)
+def _run(env: dict[str, str], *args: str) -> CliRun:
+    return run_cli(*args, env=env)
 
 
 def _write(path: Path, rows: list[list[str]]) -> Path:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from cli_runner import CliRun, run_cli
 from fastapi.testclient import TestClient
 from signin import sign_in
 from sqlalchemy import func, select
@@ -266,15 +267,12 @@ def test_cli_prints_no_code_on_production_without_a_public_address(tmp_path) -> 
     """`fangkong venues code` as an operator runs it on a production database: without
     FANGKONG_PUBLIC_URL (or --base-url) it refuses (exit 1) rather than print localhost; with it, that address."""
     import os
-    import subprocess
-    import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "LC_", "LANG"))}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="C.UTF-8")
 
-    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "fangkong", *args], env={**env, **extra}, capture_output=True,
-                              text=True, timeout=120)
+    def run(*args: str, **extra: str) -> CliRun:
+        return run_cli(*args, env={**env, **extra})
 
     assert run("init").returncode == 0
     (tmp_path / "venues.csv").write_text("场所编号,场所名称,场所类型\nCLI-1,命令行饭店,餐馆\n", encoding="utf-8")

@@ -16,7 +16,6 @@ from fangkong.kernel.db import get_setting, migrate, put_setting
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.people import crypto
-from fangkong.kernel.policy import service as policy_service
 from fangkong.settings import get_settings
 
 
@@ -70,6 +69,8 @@ def initialise(engine: Engine, session: Session, *, mode: str | None = None) -> 
         raise ModeMismatch(OTHER_MODE(stored=Term(stored, kind="mode"), mode=Term(mode, kind="mode")))
     clock.configure(stored)
     _, root_created = ensure_root_unit(session)
+    from fangkong.kernel.policy import service as policy_service  # here: every command reads the mode
+
     added = seed_roles(session)
     policy_service.ensure_default_pack(session)
     return InitReport(key_created, stored, root_created, added)

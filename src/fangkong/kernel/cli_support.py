@@ -27,6 +27,10 @@ export_app = typer.Typer(help=_("Export data to CSV or XLSX (audited)."), no_arg
 report_app = typer.Typer(help=_("Reports (daily clearance, reconciliation, compliance …)."), no_args_is_help=True)
 jobs_app = typer.Typer(help=_("Run scheduled jobs by name."), no_args_is_help=True)
 
+#: called before an error or a table is put in words: the command line loads only the command's own
+#: modules, and adds here the loading of every module's labels (codes and field names)
+before_words: list[Callable[[], None]] = []
+
 #: job name → callable(session, **kwargs)
 JOBS: dict[str, Callable[..., Any]] = {}
 #: job name → crontab expression in the platform's time zone (`kernel.scheduler`; default every 15 min)
@@ -75,6 +79,8 @@ def print_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, as_json
         typer.echo(json.dumps([dict(zip(headers, r, strict=False)) for r in rows], ensure_ascii=False, default=str))
     elif sys.stdout.isatty():
         import fangkong.kernel.labels  # noqa: F401  (field labels)
+        for load in before_words:
+            load()
         from fangkong.kernel.i18n import cli_locale
         from fangkong.kernel.messages import FieldIssue, Message, field_label, translate
 
@@ -118,6 +124,8 @@ def describe_error(exc: Any) -> str:
     from fangkong.kernel.i18n import cli_locale
     from fangkong.kernel.messages import field_label, reason_of, translate
 
+    for load in before_words:
+        load()
     locale = cli_locale()
     if isinstance(exc, BaseException):
         from fangkong.kernel import cli_i18n

@@ -1,21 +1,12 @@
-"""Kernel commands: init, serve, and the kernel modules' own sub-commands."""
+"""Kernel commands: init and serve (the kernel modules' own sub-commands are in their `cli.py`, listed
+in `fangkong.cli.KERNEL_COMMAND_MODULES`)."""
 
 from __future__ import annotations
-
-import importlib
 
 import typer
 
 from fangkong.cli import app
 from fangkong.kernel.i18n import _
-
-#: kernel modules that register commands (each has a `cli.py`)
-for _mod in ("jurisdictions", "people", "places", "auth", "audit", "tasks", "policy", "backup", "keys", "retention"):
-    try:
-        importlib.import_module(f"fangkong.kernel.{_mod}.cli")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"fangkong.kernel.{_mod}.cli":
-            raise
 
 
 @app.command("init", help=_("Create the data directory and key, migrate the database to head, seed roles and the "
