@@ -103,6 +103,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "zones": (_own("zones"), "Risk zones inside the city: draw, list, lift by the data."),
     "rounds": (_own("zones"), "Area-wide testing rounds: start, coverage, names still to sample."),
     "surveillance": (_own("surveillance"), "Sentinel surveillance and early warning: detection algorithms, R_t."),
+    "drill": (_own("drill"), "Drills: a simulated outbreak in the synthetic city, scored against a "
+                             "no-response baseline."),
     "orders": (_own("command"), "Orders (指令): issue, acknowledge, complete, relay, show."),
 }
 
