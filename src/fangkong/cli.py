@@ -224,7 +224,8 @@ cli_support.before_words.append(_load_labels)
 def main() -> None:
     _help_in_the_readers_language()
     try:
-        app(standalone_mode=False)
+        # without standalone mode Click returns a `typer.Exit(code)`'s code instead of exiting with it
+        code = app(standalone_mode=False)
     except CliError as exc:
         err_console.print(f"[red]{_('Error')}:[/red] {escape(describe_error(exc))}")
         sys.exit(exc.code)
@@ -253,6 +254,8 @@ def main() -> None:
             err_console.print(f"[red]{_('Error')}:[/red] {escape(text)}")
             err_console.print(_("Run again with --debug to see the traceback."))
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
