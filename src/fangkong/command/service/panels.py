@@ -25,8 +25,8 @@ KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.mana
         "checkpoints.inspected", "quarantine.occupancy", "signals.open"]
 TRENDS = ["leads.received", "leads.cleared_same_day", "cases.new", "testing.tested"]
 #: where each KPI's number leads: the scoped, masked list behind it
-LISTS = {"leads.received": "/leads?day={day}", "leads.cleared_same_day": "/leads?day={day}",
-         "leads.overdue": "/leads?overdue=1", "cases.new": "/cases", "testing.compliance": "/compliance"}
+LISTS = {"leads.received": "/leads?day={day}&unit={unit}", "leads.cleared_same_day": "/leads?day={day}&unit={unit}",
+         "leads.overdue": "/leads?overdue=1&unit={unit}", "cases.new": "/cases", "testing.compliance": "/compliance"}
 
 
 def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
@@ -67,7 +67,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
             if now["value"] is not None and before is not None and before["value"] is not None:
                 delta = round(float(now["value"]) - float(before["value"]), 4)
             items.append({**now, "yesterday": before["value"] if before else None, "delta": delta,
-                          "list": LISTS.get(k, "").format(day=day.isoformat()) or None})
+                          "list": LISTS.get(k, "").format(day=day.isoformat(), unit=code) or None})
         return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(today), "items": items}
     if name == "trends":
         days = [day - dt.timedelta(days=i) for i in range(13, -1, -1)]
