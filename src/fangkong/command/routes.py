@@ -99,7 +99,8 @@ def screen_page(request: Request, session: DbSession, actor: CanView, unit: Unit
     while u is not None and scope.sees(actor, u):
         chain.insert(0, u)
         u = session.get(Unit, u.parent_id) if u.parent_id else None
-    return render(request, "command/screen.html", unit=base, chain=chain, today=clock.today().isoformat())
+    return render(request, "command/screen.html", unit=base, chain=chain, today=clock.today().isoformat(),
+                  yesterday=(clock.today() - dt.timedelta(days=1)).isoformat())
 
 
 # ---------------------------------------------------------------------------------------------- order pages
@@ -164,3 +165,22 @@ def order_relay_page(order_id: RowId, session: DbSession, actor: CanWork,
                      to: Annotated[list[str] | None, Form(max_length=500)] = None) -> Response:
     sub = orders.relay(session, actor, order_id=order_id, to=to or [])
     return _to_order(sub.id)
+
+
+@pages.get("/command/report/daily.{fmt}")
+def daily_report_file(fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")], session: DbSession, actor: CanView,
+                      day: dt.date, unit: UnitCode = None) -> Response:
+    """The daily report (日报) of a day as XLSX or PDF, as `fangkong report daily` writes it (audited)."""
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from fangkong.command.service.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = FilePath(tmp) / f"daily.{fmt}"
+        report = write_report(session, actor, day=clock.check_day(day), unit_code=unit, out=out)
+        content = out.read_bytes()
+    media = "application/pdf" if fmt == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"daily-{report.table.unit_code}-{day.isoformat()}.{fmt}"
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
