@@ -37,9 +37,9 @@ def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
             "enabled": r.enabled}
 
 
-def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None) -> tuple[str, dict[str, IndicatorRow],
-                                                                                       list[IndicatorRow]]:
-    t = indicators(session, actor, day=day, unit_code=unit_code)
+def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None, *, subtree: bool = False
+         ) -> tuple[str, dict[str, IndicatorRow], list[IndicatorRow]]:
+    t = indicators(session, actor, day=day, unit_code=unit_code, subtree=subtree)
     own = {r.indicator: r for r in t.rows if r.unit_code == t.unit_code}
     return t.unit_code, own, t.rows
 
@@ -84,7 +84,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                 "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
     if name == "rankings":
-        code, own, rows = _own(session, actor, day, unit_code)
+        code, own, rows = _own(session, actor, day, unit_code, subtree=True)
         base = scope.visible_unit(session, actor, code=code)
         children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}
         by_unit: dict[str, dict[str, IndicatorRow]] = {}
