@@ -116,7 +116,8 @@ def record_finding(session: Session, actor: Actor, *, kind: str, item: str, seve
     earlier = session.execute(select(Finding.id).where(same_place, Finding.item == item, Finding.found_at >= since)
                               .order_by(Finding.found_at.desc()).limit(1)).scalar_one_or_none()
     hours = pack.command.rectify_hours[severity]  # type: ignore[index]
-    rule = f"command.rectify_hours.{severity} = {hours:g} h"
+    due_rule = f"command.rectify_hours.{severity} = {hours:g} h"
+    rule = due_rule
     if earlier is not None:
         rule += f"; repeat of finding {earlier} within command.repeat_days = {pack.command.repeat_days}"
     finding = Finding(kind=kind, item=item, severity=severity, note=note.strip(), found_at=now,
@@ -134,7 +135,7 @@ def record_finding(session: Session, actor: Actor, *, kind: str, item: str, seve
     place = venue.name if venue else unit.name
     [rect.task_id] = tasks_service.create_tasks(session, actor, [tasks_service.NewTask(
         kind=kinds.RECTIFY, title=f"整改:{place} {name}", unit_id=unit.id, subject_type="rectification",
-        subject_id=rect.id, due_at=rect.due_at, policy_version=pack.version_tag, rule=rule)])
+        subject_id=rect.id, due_at=rect.due_at, policy_version=pack.version_tag, rule=due_rule)])
     audit.record(session, actor, "command.finding_recorded", object_type="finding", object_id=finding.id,
                  kind=kind, item=item, severity=severity, unit=unit.code, venue=venue.code if venue else None,
                  repeat_of=earlier, pack_version=pack.version_tag, rule=rule)
