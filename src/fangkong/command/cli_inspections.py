@@ -127,3 +127,31 @@ def unpublish_cmd(finding_id: int = typer.Argument(..., help=_("Finding id.")),
                   as_user: str = typer.Option(..., "--as", help=AS_HELP),
                   as_json: bool = typer.Option(False, "--json", help=_("Print JSON."))) -> None:
     _expose(finding_id, as_user, as_json, False)
+
+
+@app.command("review", help=_("Case review (复盘): a case's events from every source and each stage against its "
+                              "target; --all for every case you see."))
+def review_cmd(
+    case_id: int = typer.Argument(None, help=_("Case id.")),
+    all_cases: bool = typer.Option(False, "--all", help=_("Every case (newest 50).")),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
+) -> None:
+    from fangkong.command.service import review
+    from fangkong.kernel.auth import service as auth_service
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.cli_support import print_rows
+
+    if (case_id is None) == (not all_cases):
+        fail(_("give a case id or --all"), EXIT_USAGE)
+    with cli_session() as session:
+        actor = auth_service.actor_for(session, as_user) if as_user else SYSTEM_ACTOR
+        out = review.reviews(session, actor) if all_cases else [review.review(session, actor, case_id)]
+    if as_json:
+        typer.echo(json.dumps(out if all_cases else out[0], ensure_ascii=False))
+        return
+    for r in out:
+        typer.echo(_("Case {id}: detected {at}, under a measure then: {yes}").format(
+            id=r["case_id"], at=r["detected_at"], yes=_("yes") if r["detected_in_control"] else _("no")))
+        print_rows(["stage", "ref", "hours", "target_h", "slow"],
+                   [[s["stage"], s["ref"], s["hours"], s["target_h"], s["slow"]] for s in r["stages"]])

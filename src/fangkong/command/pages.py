@@ -165,3 +165,38 @@ def exposure_page(request: Request, session: DbSession) -> Response:
 @pages.get("/public/exposure.json", dependencies=[public_limit()])
 def exposure_json(session: DbSession) -> list[dict[str, Any]]:
     return inspections.exposure(session)
+
+
+# ----------------------------------------------------------------------------------------- case review
+
+CanReview = Annotated[Actor, Depends(requires("case.view"))]
+
+
+@api.get("/command/reviews/{case_id}", summary="Case review (复盘): events from every source, stages against targets")
+def get_review(case_id: RowId, session: DbSession, actor: CanReview) -> dict[str, Any]:
+    from fangkong.command.service import review
+
+    return review.review(session, actor, case_id)
+
+
+@pages.get("/command/reviews/{case_id}")
+def review_page(request: Request, case_id: RowId, session: DbSession, actor: CanReview) -> Response:
+    from fangkong.command.service import review
+
+    return render(request, "command/review.html", actor=actor, r=review.review(session, actor, case_id),
+                  kinds=REVIEW_LABELS)
+
+
+#: how the review's codes read (translated in the template)
+REVIEW_LABELS = {
+    "onset": N_("Onset"), "sampled": N_("Sampled"), "result": N_("Result"), "case_created": N_("Case registered"),
+    "core_done": N_("Core information reported"), "report_done": N_("Investigation report done"),
+    "isolated": N_("Isolated"), "lead_received": N_("Lead received"), "lead_known": N_("Person resolved"),
+    "lead_managed": N_("Lead verified"), "lead_controlled": N_("Measure started"),
+    "test_sampled": N_("Test sampled"), "test_pooled": N_("Test sampled (pooled)"),
+    "contact_confirmed": N_("Contact confirmed"), "contact_managed": N_("Contact verified"),
+    "contact_controlled": N_("Contact under control"), "core_investigation": N_("Core investigation"),
+    "report": N_("Investigation report"), "lead_verify": N_("Lead verification"),
+    "unverified_lead": N_("A lead not verified in time"), "test_without_result": N_("A test without a result"),
+    "tracing": N_("Case investigation"), "intake": N_("Leads"), "testing": N_("Testing"),
+}
