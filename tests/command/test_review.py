@@ -16,18 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tracing"))
-from tracing_factories import NOW, build_world, epidemiologist, positive_result  # noqa: E402
+from tracing_factories import NOW, build_world, epidemiologist, positive_result
 
-from fangkong.app import create_app  # noqa: E402
-from fangkong.command.service import review  # noqa: E402
-from fangkong.intake.models import Lead  # noqa: E402
-from fangkong.intake.service import import_outcomes  # noqa: E402
-from fangkong.kernel import clock  # noqa: E402
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR  # noqa: E402
-from fangkong.kernel.errors import NotFound  # noqa: E402
-from fangkong.kernel.tabular import Row  # noqa: E402
-from fangkong.tracing import service as tracing  # noqa: E402
-from fangkong.tracing.models import Contact  # noqa: E402
+from fangkong.app import create_app
+from fangkong.command.service import review
+from fangkong.intake.models import Lead
+from fangkong.intake.service import import_outcomes
+from fangkong.kernel import clock
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.errors import NotFound
+from fangkong.kernel.tabular import Row
+from fangkong.tracing import service as tracing
+from fangkong.tracing.models import Contact
 
 H = dt.timedelta(hours=1)
 
