@@ -104,6 +104,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
     ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
+    ("POST", "/api/v1/rectifications/{rect_id}/verify"): {"accept": False},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},
