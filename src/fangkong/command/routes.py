@@ -169,8 +169,10 @@ def order_relay_page(order_id: RowId, session: DbSession, actor: CanWork,
 
 @pages.get("/command/report/daily.{fmt}")
 def daily_report_file(fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")], session: DbSession, actor: CanView,
-                      day: dt.date, unit: UnitCode = None) -> Response:
-    """The daily report (日报) of a day as XLSX or PDF, as `fangkong report daily` writes it (audited)."""
+                      day: dt.date | None = None, unit: UnitCode = None) -> Response:
+    """The daily report (日报) of a day (default yesterday) as XLSX or PDF, as `fangkong report daily`
+    writes it (audited)."""
+    day = day or clock.today() - dt.timedelta(days=1)
     import tempfile
     from pathlib import Path as FilePath
 
