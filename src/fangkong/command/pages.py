@@ -48,10 +48,11 @@ class VerifyIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-async def _evidence(file: UploadFile | None) -> inspections.Evidence | None:
+def _evidence(file: UploadFile | None) -> inspections.Evidence | None:
+    """The uploaded file, read in the handler's worker thread (plain `def`: the handler uses the session)."""
     if file is None or not file.filename:
         return None
-    return inspections.Evidence(file.filename, await file.read(MAX_UPLOAD))
+    return inspections.Evidence(file.filename, file.file.read(MAX_UPLOAD))
 
 
 @api.post("/inspections", status_code=201, summary="Record a finding of an inspection; opens its rectification")
@@ -74,10 +75,10 @@ def get_finding(finding_id: RowId, session: DbSession, actor: CanView) -> dict[s
 
 
 @api.post("/rectifications/{rect_id}/close", summary="Close a rectification with evidence (a note and a file)")
-async def close_rectification(rect_id: RowId, session: DbSession, actor: CanClose,
+def close_rectification(rect_id: RowId, session: DbSession, actor: CanClose,
                               evidence: Annotated[UploadFile | None, File()] = None,
                               note: Annotated[str, Form(max_length=2000)] = "") -> dict[str, Any]:
-    rect = inspections.close(session, actor, rect_id=rect_id, evidence=await _evidence(evidence), note=note)
+    rect = inspections.close(session, actor, rect_id=rect_id, evidence=_evidence(evidence), note=note)
     return inspections.view(session, actor, rect.finding_id)
 
 
@@ -116,11 +117,11 @@ def _back(finding_id: int) -> Response:
 
 
 @pages.post("/command/findings/{finding_id}/close")
-async def finding_close(finding_id: RowId, session: DbSession, actor: CanClose,
+def finding_close(finding_id: RowId, session: DbSession, actor: CanClose,
                         evidence: Annotated[UploadFile | None, File()] = None,
                         note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     rect = inspections.rectification_of(session, inspections.get_finding(session, actor, finding_id).id)
-    inspections.close(session, actor, rect_id=rect.id, evidence=await _evidence(evidence), note=note)
+    inspections.close(session, actor, rect_id=rect.id, evidence=_evidence(evidence), note=note)
     return _back(finding_id)
 
 
