@@ -317,7 +317,8 @@ def findings(session: Session, actor: Actor, *, status: str | None = None, limit
         stmt = stmt.where(Rectification.status == status)
     checklist = _commands(session).command.checklist
     return [{"id": f.id, "rectification_id": r.id, "item": f.item,
-             "item_name": checklist[f.item].name_zh if f.item in checklist else f.item, "severity": f.severity,
+             "item_name": checklist[f.item].name_zh if f.item in checklist else f.item, "note": f.note,
+             "severity": f.severity,
              "unit_name": u.name, "venue_name": f.venue_name, "found_at": clock.iso_local(f.found_at),
              "status": r.status, "due_at": clock.iso_local(r.due_at), "repeat": f.repeat_of_id is not None,
              "published": f.published_at is not None}
