@@ -236,6 +236,15 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
         select(Unit.code).where(Unit.level == "district", ~Unit.code.like("SCOPE%")).order_by(Unit.id).limit(1)
     ).scalar_one()
     fed.add("order_id", orders_service.issue_order(session, s, title=f"{t}指令", to=[to]).id)
+    # a finding of an inspection at the unit, its rectification closed with evidence (awaiting verification)
+    from fangkong.command.service import inspections as inspections_service
+
+    finding, rect = inspections_service.record_finding(session, s, kind="onsite", unit_code=unit.code,
+                                                       item="register_missing", severity="low", note=f"{t}台账")
+    inspections_service.close(session, s, rect_id=rect.id, evidence=inspections_service.Evidence(
+        f"{t}.jpg", b"scope"), note=f"{t}已整改")
+    fed.add("finding_id", finding.id)
+    fed.add("rect_id", rect.id)
     # checkpoints: a checkpoint of the unit and a truck's trip through it
     checkpoints_service.create_checkpoint(session, s, name=f"{t}卡口", kind="road", ref=f"CPSC{n}", unit_id=unit.id)
     cp_rows = checkpoint_records.record_items(session, s, items=[checkpoint_records.RecordItem(1, {

@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 258 operations × 3 relations = 10,062 cells. Operations that name a record in
+Matrix size: 13 roles × 278 operations × 3 relations = 10,842 cells. Operations that name a record in
 their path are asked about all three relations; the others (lists, forms, creations) have no foreign
 record to name, so their three relations are one request (`test_the_complete_matrix`, run with
 `pytest -m heavy`, sends them all). The default run sends every operation once per role — a refused
@@ -80,6 +80,9 @@ OWN_ANSWERS: dict[tuple[str, str], tuple[set[int], str]] = {
     ("POST", "/api/v1/orders/{order_id}/ack"): ({403}, "the caller's unit is not the order's target"),
     ("POST", "/api/v1/orders/{order_id}/complete"): ({403}, "the caller's unit is not the order's target"),
     ("POST", "/api/v1/orders/{order_id}/relay"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/orders/{order_id}/ack"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/orders/{order_id}/complete"): ({403}, "the caller's unit is not the order's target"),
+    ("POST", "/orders/{order_id}/relay"): ({403}, "the caller's unit is not the order's target"),
 }
 #: the world's import job belongs to another user of the unit and is a lead import: following it needs
 #: the permission to import leads (`kernel.imports.service.get_job`)
@@ -101,6 +104,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
     ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
+    ("POST", "/api/v1/rectifications/{rect_id}/verify"): {"accept": False},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},

@@ -76,6 +76,8 @@ GLOBAL: dict[str, str] = {
     "/risk-areas": "risk areas are declared for regions elsewhere, not owned by a unit",
     "/api/v1/risk-areas/derived-low": "the low-risk rest of counties with declared areas: regions, not a unit's",
     "/jobs": "the platform's scheduled jobs, not a unit's",
+    "/public/exposure": "the public exposure list: published findings, the same for everyone",
+    "/public/exposure.json": "the public exposure list: published findings, the same for everyone",
     "/api/v1/epass-keys": "the e-pass key ring: public keys of the region and trusted issuers, the same for everyone",
     "/notice-templates": "the platform's notice templates, not a unit's",
     "/notice-templates/release_notice": "one notice template of the platform, not a unit's",

@@ -3,6 +3,7 @@ screen → a district drilled into → the leads behind the overdue number."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def test_panels_api(client: TestClient, session: Session) -> None:
                 ) == (5, 1, 4)
         assert (kpis["leads.cleared_same_day"]["shown"], kpis["leads.cleared_same_day"]["status"]) == ("40.00%", "red")
         assert kpis["signals.open"]["shown"] == "尚未启用"
-        assert kpis["leads.overdue"]["list"] == "/leads?overdue=1"
+        assert kpis["leads.overdue"]["list"] == f"/leads?overdue=1&unit={tree.root.code}"
         r = client.get("/api/v1/command/panels/rankings", params={"day": DAY.isoformat()}, headers=chief)
         # worst first: D1 (40 %) before D2 (no leads: no value)
         assert [u["unit_code"] for u in r.json()["units"]] == ["D1", "D2"]
@@ -101,8 +102,25 @@ def test_screen_drill_down_to_the_list(served: Any, chromium: Any, artifacts: Pa
         expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("甲街道")
         expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
         expect(page.locator("[data-indicator='leads.overdue'] .kpi-value")).to_have_text("1")
-        # the red number opens the scoped, masked list behind it
-        page.click("[data-indicator='leads.overdue']")
-        expect(page).to_have_url(served.base + "/leads?overdue=1")
+        # down to the grid: G1 holds the overdue lead, G2 none
+        page.click("#panel-rankings a[data-unit='G1']")
+        expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("一网格")
+        expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        overdue = page.locator("[data-indicator='leads.overdue']")
+        expect(overdue.locator(".kpi-value")).to_have_text("1")
+        expect(overdue).to_have_class(re.compile("status-amber"))  # 1–2 overdue: amber by default
+        # the red number (2 of G1's 4 leads cleared) opens the scoped list behind it: G1's leads of the day
+        cleared = page.locator("[data-indicator='leads.cleared_same_day']")
+        expect(cleared.locator(".kpi-value")).to_have_text("50.00%")
+        expect(cleared).to_have_class(re.compile("status-red"))
+        cleared.click()
+        expect(page).to_have_url(served.base + "/leads?day=2022-04-18&unit=G1")
+        expect(page.locator("[data-testid^=lead-row-]")).to_have_count(4)  # 戊 of G2 is not among them
+        page.go_back()
+        expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        # the overdue number opens G1's overdue leads, the phone masked
+        overdue.click()
+        expect(page).to_have_url(served.base + "/leads?overdue=1&unit=G1")
         expect(page.locator("body")).to_contain_text("前一天")
+        expect(page.locator("body")).not_to_contain_text("13700000000")
         assert errors == []

@@ -188,3 +188,4 @@ def orders_show(order_id: int = typer.Argument(..., help=_("Order id.")),
         actor = auth_service.actor_for(session, as_user) if as_user else SYSTEM_ACTOR
         view = orders.show(session, actor, order_id=order_id)
     _print_order(view, as_json)
+from fangkong.command import cli_inspections as _cli_inspections  # noqa: E402,F401  (inspections, rectifications, exposure)

@@ -102,10 +102,17 @@ def register(indicator: Indicator) -> Indicator:
     return indicator
 
 
+_loaded: list[bool] = []
+
+
 def load() -> None:
     """Import every module that registers indicators: ours, and each capability's
-    `fangkong.<capability>.command_indicators` where one exists."""
+    `fangkong.<capability>.command_indicators` where one exists (once a process: a module not found
+    is looked for again on every call otherwise, on the screen's hot path)."""
     from fangkong.registry import CAPABILITIES
+
+    if _loaded:
+        return
 
     for name in _PROVIDERS:
         importlib.import_module(name)
@@ -115,6 +122,7 @@ def load() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"fangkong.{cap}.command_indicators":
                 raise
+    _loaded.append(True)
 
 
 def registered() -> dict[str, Indicator]:

@@ -36,3 +36,13 @@ def order_escalation(session: Session, at: str | None = None) -> dict[str, Any]:
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
     return orders.escalate(session, SYSTEM_ACTOR, now=clock.parse_time(at) if at else None)
+
+
+@job("command.rectification_escalation", schedule="*/30 * * * *",
+     label=N_("Escalate rectifications past their due time"))
+def rectification_escalation(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Rectifications still open past their due time become `overdue`; the unit's parent gets a task."""
+    from fangkong.command.service import inspections
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    return inspections.escalate(session, SYSTEM_ACTOR, now=clock.parse_time(at) if at else None)

@@ -93,4 +93,58 @@ class OrderTarget(Base, Scoped):
     __table_args__ = (UniqueConstraint("order_id", "unit_id", name="uq_command_order_target_unit"),)
 
 
+FINDING_KINDS = ("onsite", "unannounced", "online")
+SEVERITIES = ("high", "medium", "low")
+RECTIFICATION_STATUSES = ("open", "submitted", "verified", "overdue")
+
+
+class Finding(Base, Scoped):
+    """A finding of an inspection (督查发现的问题): a checklist item not met at a unit or at a venue (owned by
+    the venue's unit), recorded by an inspector, perhaps a repeat (举一反三) and, once rectified and
+    reviewed, published (曝光)."""
+
+    __tablename__ = "command_finding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    venue_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    venue_name: Mapped[str | None] = mapped_column(String(120))
+    venue_address: Mapped[str | None] = mapped_column(String(255))
+    found_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    found_by: Mapped[str] = mapped_column(String(64))
+    #: the earlier finding of the same item at the same place this one repeats (None: not a repeat)
+    repeat_of_id: Mapped[int | None] = mapped_column(Integer)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pack_version: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Rectification(Base, Scoped):
+    """The rectification of a finding (整改): due by severity, closed with evidence (text and a file) by
+    the unit, verified by a second person; a rejection reopens it, a late one escalates."""
+
+    __tablename__ = "command_rectification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("command_finding.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    evidence_note: Mapped[str | None] = mapped_column(String(2000))
+    #: the evidence file: its name as sent, where it is kept (under the data directory) and its SHA-256
+    evidence_name: Mapped[str | None] = mapped_column(String(200))
+    evidence_path: Mapped[str | None] = mapped_column(String(300))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    verified_by: Mapped[str | None] = mapped_column(String(64))
+    rejections: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_note: Mapped[str | None] = mapped_column(String(2000))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 from fangkong.command import kinds as _kinds  # noqa: E402,F401  (registers the task kinds)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from fangkong.command import service
 from fangkong.command.schemas import CompleteIn, IndicatorOut, IndicatorsOut, OrderIn, OrderOut, RelayIn
@@ -98,4 +99,90 @@ def screen_page(request: Request, session: DbSession, actor: CanView, unit: Unit
     while u is not None and scope.sees(actor, u):
         chain.insert(0, u)
         u = session.get(Unit, u.parent_id) if u.parent_id else None
-    return render(request, "command/screen.html", unit=base, chain=chain, today=clock.today().isoformat())
+    return render(request, "command/screen.html", unit=base, chain=chain, today=clock.today().isoformat(),
+                  yesterday=(clock.today() - dt.timedelta(days=1)).isoformat())
+
+
+# ---------------------------------------------------------------------------------------------- order pages
+
+register_nav("command_orders", N_("Orders"), "/orders", "order.view", 6)
+#: how an order target's status reads (translated in the template)
+ORDER_STATUS = {"issued": N_("Awaiting acknowledgement"), "acknowledged": N_("Acknowledged"),
+                "completed": N_("Carried out"), "overdue": N_("Overdue, not carried out"),
+                "escalated": N_("Not acknowledged in time (chased)")}
+
+
+@pages.get("/orders")
+def orders_page(request: Request, session: DbSession, actor: CanViewOrders) -> Response:
+    return render(request, "command/orders.html", actor=actor, rows=orders.list_orders(session, actor))
+
+
+@pages.post("/orders")
+def orders_issue_page(session: DbSession, actor: CanIssue, title: Annotated[str, Form(max_length=200)] = "",
+                      body: Annotated[str, Form(max_length=4000)] = "", to: Annotated[str, Form(max_length=4000)] = "",
+                      ack_hours: Annotated[float, Form(ge=0.1, le=720)] = 2,
+                      due_hours: Annotated[float, Form(ge=0.1, le=720)] = 24,
+                      evidence: Annotated[str, Form(max_length=3)] = "") -> Response:
+    order = orders.issue_order(session, actor, title=title, body=body, to=_codes(to), ack_hours=ack_hours,
+                               due_hours=due_hours, evidence=evidence == "1")
+    return RedirectResponse(f"/orders/{order.id}", status_code=303)
+
+
+@pages.get("/orders/{order_id}")
+def order_page(request: Request, order_id: RowId, session: DbSession, actor: CanViewOrders) -> Response:
+    view = orders.show(session, actor, order_id=order_id)
+    own = session.get(Unit, actor.unit_id) if actor.unit_id else None
+    mine = next((t for t in view["targets"] if own is not None and t["unit_code"] == own.code), None)
+    children = session.execute(select(Unit).where(Unit.parent_id == own.id).order_by(Unit.code)).scalars().all() \
+        if own is not None else []
+    return render(request, "command/order.html", actor=actor, o=view, mine=mine, children=children,
+                  statuses=ORDER_STATUS)
+
+
+def _codes(text: str) -> list[str] | None:
+    return [c.strip() for c in text.replace("，", ",").split(",") if c.strip()] or None
+
+
+def _to_order(order_id: int) -> Response:
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+@pages.post("/orders/{order_id}/ack")
+def order_ack_page(order_id: RowId, session: DbSession, actor: CanWork) -> Response:
+    orders.acknowledge(session, actor, order_id=order_id)
+    return _to_order(order_id)
+
+
+@pages.post("/orders/{order_id}/complete")
+def order_complete_page(order_id: RowId, session: DbSession, actor: CanWork,
+                        evidence: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    orders.complete(session, actor, order_id=order_id, evidence=evidence)
+    return _to_order(order_id)
+
+
+@pages.post("/orders/{order_id}/relay")
+def order_relay_page(order_id: RowId, session: DbSession, actor: CanWork,
+                     to: Annotated[list[str] | None, Form(max_length=500)] = None) -> Response:
+    sub = orders.relay(session, actor, order_id=order_id, to=to or [])
+    return _to_order(sub.id)
+
+
+@pages.get("/command/report/daily.{fmt}")
+def daily_report_file(fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")], session: DbSession, actor: CanView,
+                      day: dt.date | None = None, unit: UnitCode = None) -> Response:
+    """The daily report (日报) of a day (default yesterday) as XLSX or PDF, as `fangkong report daily`
+    writes it (audited)."""
+    day = day or clock.today() - dt.timedelta(days=1)
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from fangkong.command.service.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = FilePath(tmp) / f"daily.{fmt}"
+        report = write_report(session, actor, day=clock.check_day(day), unit_code=unit, out=out)
+        content = out.read_bytes()
+    media = "application/pdf" if fmt == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"daily-{report.table.unit_code}-{day.isoformat()}.{fmt}"
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

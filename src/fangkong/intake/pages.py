@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -135,8 +135,12 @@ def leads_page(
     day: Annotated[str, Query(max_length=10)] = "",
     overdue: Annotated[str, Query(max_length=5)] = "",
     cursor: Annotated[str, Query(max_length=24)] = "",
+    unit: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     f = _filter(channel, status, day, overdue)
+    if unit:  # narrowed to a unit of the caller's subtree (the command screen's drill-down); 404 outside
+        narrowed = scope.visible_unit(session, actor, code=unit)
+        actor = replace(actor, unit_id=narrowed.id, unit_path=narrowed.path)
     after = parse_cursor(cursor)
     if f.overdue:
         found = overdue_leads(session, actor, limit=PAGE_SIZE + 1, after_id=after)

@@ -123,13 +123,14 @@ def _level(u: Unit) -> str:
     return "city" if u.parent_id is None else u.level
 
 
-def compute(session: Session, base: Unit, day: dt.date, *, only: str | None = None) -> tuple[list[IndicatorRow],
-                                                                                              dt.datetime, str]:
-    """Every catalogued indicator for `base` and each unit below it, live. No permission check: the
-    callers check theirs (`indicators`, the snapshot job)."""
+def compute(session: Session, base: Unit, day: dt.date, *, only: str | None = None, subtree: bool = True
+            ) -> tuple[list[IndicatorRow], dt.datetime, str]:
+    """Every catalogued indicator for `base` and each unit below it (only `base` when not `subtree`:
+    the same figures over its subtree, without the rows of the units below), live. No permission
+    check: the callers check theirs (`indicators`, the snapshot job)."""
     start, cutoff, version = cutoff_of(session, day)
     pack = policy_service.active_pack(session)
-    units = tree(session, base)
+    units = tree(session, base) if subtree else [base]
     paths = [u.path for u in units]
     window = registry.Window(day=day, start=start, cutoff=cutoff)
     rows: list[IndicatorRow] = []
@@ -184,7 +185,7 @@ def _known(code: str) -> None:
 
 
 def indicators(session: Session, actor: Actor, *, day: dt.date | None = None, unit_code: str | None = None,
-               live: bool = False, indicator: str | None = None) -> IndicatorTable:
+               live: bool = False, indicator: str | None = None, subtree: bool = True) -> IndicatorTable:
     """The indicators of a unit's subtree for day D (default today): the day's frozen snapshot (its
     latest version) when there is one and `live` is not asked, else computed now. A unit outside the
     caller's subtree is a 404, a future day a 422, an unknown indicator a 404 listing the known ones."""
@@ -195,9 +196,11 @@ def indicators(session: Session, actor: Actor, *, day: dt.date | None = None, un
         _known(indicator)
     snap = None if live else _latest(session, day)
     if snap is None:
-        rows, cutoff, version = compute(session, base, day, only=indicator)
+        rows, cutoff, version = compute(session, base, day, only=indicator, subtree=subtree)
         return IndicatorTable(day, base.code, cutoff, version, False, None, None, rows)
     stmt = scope.within(select(IndicatorValue).where(IndicatorValue.snapshot_id == snap.id), base, IndicatorValue)
+    if not subtree:
+        stmt = stmt.where(IndicatorValue.unit_path == base.path)
     if indicator is not None:
         stmt = stmt.where(IndicatorValue.indicator == indicator)
     names = {p.code: p for p, _i in registry.catalogue()}

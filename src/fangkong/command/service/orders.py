@@ -253,3 +253,26 @@ def escalate(session: Session, actor: Actor, *, now: dt.datetime | None = None) 
                      escalated=len(late), overdue=len(overdue))
     session.flush()
     return {"escalated": len(late), "overdue": len(overdue)}
+
+
+def list_orders(session: Session, actor: Actor, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Orders the caller sees (issued in their subtree, or with a target in it), newest first, with how
+    many targets acknowledged and completed (指令台账)."""
+    actor.require("order.view")
+    targeted = scope.visible(select(OrderTarget.order_id), actor, OrderTarget)
+    issued = scope.visible(select(Order.id), actor, Order)
+    rows = session.execute(select(Order).where(Order.id.in_(targeted) | Order.id.in_(issued))
+                           .order_by(Order.issued_at.desc(), Order.id.desc()).limit(limit)).scalars().all()
+    counts: dict[int, list[OrderTarget]] = {}
+    for t in session.execute(select(OrderTarget).where(OrderTarget.order_id.in_([o.id for o in rows] or [0]))
+                             ).scalars():
+        counts.setdefault(t.order_id, []).append(t)
+    out = []
+    for o in rows:
+        ts = counts.get(o.id, [])
+        out.append({"id": o.id, "title": o.title, "issued_at": clock.iso_local(o.issued_at), "issued_by": o.issued_by,
+                    "due_at": clock.iso_local(o.due_at), "relayed": o.parent_target_id is not None,
+                    "targets": len(ts), "acknowledged": sum(t.acknowledged_at is not None for t in ts),
+                    "completed": sum(t.completed_at is not None for t in ts),
+                    "late": sum(t.status in ("escalated", "overdue") for t in ts)})
+    return out

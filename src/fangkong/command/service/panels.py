@@ -25,8 +25,8 @@ KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.mana
         "checkpoints.inspected", "quarantine.occupancy", "signals.open"]
 TRENDS = ["leads.received", "leads.cleared_same_day", "cases.new", "testing.tested"]
 #: where each KPI's number leads: the scoped, masked list behind it
-LISTS = {"leads.received": "/leads?day={day}", "leads.cleared_same_day": "/leads?day={day}",
-         "leads.overdue": "/leads?overdue=1", "cases.new": "/cases", "testing.compliance": "/compliance"}
+LISTS = {"leads.received": "/leads?day={day}&unit={unit}", "leads.cleared_same_day": "/leads?day={day}&unit={unit}",
+         "leads.overdue": "/leads?overdue=1&unit={unit}", "cases.new": "/cases", "testing.compliance": "/compliance"}
 
 
 def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
@@ -37,9 +37,9 @@ def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
             "enabled": r.enabled}
 
 
-def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None) -> tuple[str, dict[str, IndicatorRow],
-                                                                                       list[IndicatorRow]]:
-    t = indicators(session, actor, day=day, unit_code=unit_code)
+def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None, *, subtree: bool = False
+         ) -> tuple[str, dict[str, IndicatorRow], list[IndicatorRow]]:
+    t = indicators(session, actor, day=day, unit_code=unit_code, subtree=subtree)
     own = {r.indicator: r for r in t.rows if r.unit_code == t.unit_code}
     return t.unit_code, own, t.rows
 
@@ -67,7 +67,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
             if now["value"] is not None and before is not None and before["value"] is not None:
                 delta = round(float(now["value"]) - float(before["value"]), 4)
             items.append({**now, "yesterday": before["value"] if before else None, "delta": delta,
-                          "list": LISTS.get(k, "").format(day=day.isoformat()) or None})
+                          "list": LISTS.get(k, "").format(day=day.isoformat(), unit=code) or None})
         return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(today), "items": items}
     if name == "trends":
         days = [day - dt.timedelta(days=i) for i in range(13, -1, -1)]
@@ -84,7 +84,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                 "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
     if name == "rankings":
-        code, own, rows = _own(session, actor, day, unit_code)
+        code, own, rows = _own(session, actor, day, unit_code, subtree=True)
         base = scope.visible_unit(session, actor, code=code)
         children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}
         by_unit: dict[str, dict[str, IndicatorRow]] = {}

@@ -432,11 +432,41 @@ def _default_thresholds() -> dict[str, Threshold]:
         ("clock.controlled_h.p90", 24, 36), ("testing.compliance", 0.98, 0.95))}
 
 
+class ChecklistItem(_Model):
+    """One item of an inspection checklist (督查检查项): its name and whether a confirmed finding of it at
+    a venue may be published (曝光)."""
+
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    exposable: bool = False
+
+
+def _default_checklist() -> dict[str, ChecklistItem]:
+    return {code: ChecklistItem(name_zh=zh, name_en=en, exposable=ex) for code, zh, en, ex in (
+        ("scan_not_enforced", "未落实扫码查验", "Scans not enforced", True),
+        ("temperature_not_checked", "未落实测温", "Temperature not checked", True),
+        ("mask_not_worn", "未规范佩戴口罩", "Masks not worn", True),
+        ("register_missing", "台账缺失", "Register missing", False),
+        ("disinfection_missing", "未落实消杀", "Disinfection missing", False),
+        ("duty_absent", "值守人员不在岗", "Duty post unmanned", False))}
+
+
+def _default_rectify_hours() -> dict[str, float]:
+    return {"high": 24, "medium": 72, "low": 168}
+
+
 class Command(_Model):
-    """The command centre (指挥部): colour thresholds of its indicators, by indicator code."""
+    """The command centre (指挥部): colour thresholds of its indicators, by indicator code; the
+    inspection checklist (督查) and the hours to rectify a finding by severity (整改时限)."""
 
     thresholds: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)], Threshold] = \
         Field(default_factory=_default_thresholds)
+    checklist: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)], ChecklistItem] = \
+        Field(default_factory=_default_checklist)
+    rectify_hours: dict[Literal["high", "medium", "low"], Annotated[float, Field(gt=0, le=720)]] = \
+        Field(default_factory=_default_rectify_hours)
+    #: a finding of the same item at the same place within this many days is a repeat (举一反三)
+    repeat_days: int = Field(default=30, ge=1, le=365)
 class DetectionRule(_Model):
     """Which algorithm judges a series (预警规则): the first rule matching the series' level (`site`,
     `unit` or any), sentinel kind and indicator (empty: any) and its period (`day` or `week`)."""

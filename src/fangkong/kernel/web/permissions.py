@@ -64,6 +64,8 @@ EXPLICIT: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/v/{token}"): (PUBLIC, "a venue's QR code opens its check-in page"),
     ("POST", "/v/{token}"): (PUBLIC, "checking in at a venue (场所码扫码)"),
     ("POST", "/v/{token}/forget"): (PUBLIC, "forgetting the phone remembered on this device"),
+    ("GET", "/public/exposure"): (PUBLIC, "the public exposure list (曝光台): venues and findings, nothing personal"),
+    ("GET", "/public/exposure.json"): (PUBLIC, "the public exposure list as JSON"),
     ("GET", "/api/v1/exports/{kind}"): (EXPORT_KIND, "unmasked=true also needs person.unmask"),
     ("GET", "/export/{kind}.{fmt}"): (EXPORT_KIND, "always masked"),
     ("POST", "/export/{kind}"): (EXPORT_KIND, "unmasked=1 also needs person.unmask"),
