@@ -186,6 +186,7 @@ class HelpOut(BaseModel):
     person_id: int
     zone_id: int | None
     kind: str
+    detail: str
     status: str
     due_at: str
     hospital: str | None
@@ -193,7 +194,8 @@ class HelpOut(BaseModel):
 
     @classmethod
     def of(cls, r: HelpRequest) -> HelpOut:
-        return cls(help_id=r.id, person_id=r.person_id, zone_id=r.zone_id, kind=r.kind, status=r.status,
+        return cls(help_id=r.id, person_id=r.person_id, zone_id=r.zone_id, kind=r.kind, detail=r.detail,
+                   status=r.status,
                    due_at=clock.iso_local(r.due_at), hospital=r.hospital, task_id=r.task_id)
 
 
