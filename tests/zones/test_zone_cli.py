@@ -76,9 +76,8 @@ def _csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-def test_the_real_entry_point_lists_zones(operator_db) -> None:
+def _smoke(paths: dict[str, str]) -> None:
     """One subprocess smoke: `python -m fangkong zones list --json` on the initialised database."""
-    _factory, paths = operator_db
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
     env.update(paths, LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(1, 10).isoformat(),
                PYTHONPATH=os.environ.get("PYTHONPATH", ""))
@@ -89,6 +88,7 @@ def test_the_real_entry_point_lists_zones(operator_db) -> None:
 
 def test_draw_round_coverage_eligibility_lift_from_the_command_line(operator_db, tmp_path: Path) -> None:
     factory, env = operator_db
+    _smoke(env)
     with factory() as session:
         city = build_city(session)
         session.commit()
