@@ -281,6 +281,9 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     assert zone.unit_id == unit.id
     fed.add("zone_id", zone.id)
     fed.add("round_id", zones_service.start_round(session, s, zone_id=zone.id).id)
+    from fangkong.zones.service import help as zones_help
+
+    fed.add("help_id", zones_help.request_help(session, s, person_id=p1.id, kind="supplies", detail=f"{t}米").id)
     session.commit()
     return fed
 

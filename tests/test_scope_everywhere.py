@@ -64,6 +64,7 @@ NOT_A_LIST: dict[str, str] = {
     "/api/v1/me": "who the caller is", "/login": "the sign-in form", "/": "the home page: counts and links",
     "/leads/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
     "/my-test": "a citizen's own results, by the citizen's own numbers",
+    "/help-me": "a sealed household's own help form (a public form)",
     "/epasses/verify": "the e-pass verify form (a verdict needs a scanned token)",
     "/v": "the e-pass verify form a pass's QR link opens",
     "/command/screen": "the big screen's frame: its numbers come from the panels API, checked as lists",
@@ -97,7 +98,8 @@ EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
 PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the public check-in page",
                                  "/drill/runs/{run_id}": "a drill run is files of the platform, not a unit's row",
                                  "/drill/runs/{run_id}/aar.xlsx": "a drill run's report file, not a unit's row",
-                                 "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)"}
+                                 "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)",
+                                 "/help-me/{token}": "a resident's own help request, by the token of its link"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",
                          "/api/v1/reports/clearance": "day=2022-04-18",

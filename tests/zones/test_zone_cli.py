@@ -1,4 +1,5 @@
-"""The zones' command line on an initialised database of its own (other systems' scripts call these)."""
+"""The zones' command line on an initialised database of its own (other systems' scripts call these),
+in-process through Typer's CliRunner; one subprocess smoke checks the real `python -m fangkong` entry."""
 
 from __future__ import annotations
 
@@ -8,33 +9,66 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from own_database import initialised_database
 from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
 from zone_factories import build_city, sample, t
 
+from fangkong import cli
+from fangkong.kernel import db
+from fangkong.kernel.cli_support import CliError
+from fangkong.settings import reset_settings_cache
 from fangkong.zones.models import Zone
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("FANGKONG_TEST_DATABASE_URL") else [])
 
 
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 @pytest.fixture(params=BACKENDS)
 def operator_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[sessionmaker, dict]]:
     with initialised_database(request.param, tmp_path, monkeypatch, "zones") as (url, factory):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
-        env.update(FANGKONG_DATA_DIR=str(tmp_path), FANGKONG_DATABASE_URL=url, LANG="en_US.UTF-8",
-                   LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(1, 10).isoformat(), PYTHONPATH=os.environ.get("PYTHONPATH", ""))
-        yield factory, env
+        monkeypatch.setenv("LANG", "en_US.UTF-8")
+        monkeypatch.setenv("FANGKONG_NOW", t(1, 10).isoformat())
+        reset_settings_cache()
+        previous = db._engine
+        db.set_engine(factory.kw["bind"])
+        try:
+            yield factory, {"FANGKONG_DATABASE_URL": url, "FANGKONG_DATA_DIR": str(tmp_path)}
+        finally:
+            db.set_engine(previous)
     monkeypatch.undo()
+    reset_settings_cache()
 
 
-def _run(env: dict[str, str], *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(env: dict[str, str], *args: str, now: str | None = None) -> Result:
+    """`fangkong ARGS` in-process (exit status, stdout, stderr as the command line gives them), the test
+    clock at `now` (default: the fixture's FANGKONG_NOW)."""
+    old = os.environ.get("FANGKONG_NOW")
     if now:
-        env = {**env, "FANGKONG_NOW": now}
-    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+        os.environ["FANGKONG_NOW"] = now
+    reset_settings_cache()
+    try:
+        cli._load_commands()
+        r = CliRunner().invoke(cli.app, list(args))
+    finally:
+        if now and old is not None:
+            os.environ["FANGKONG_NOW"] = old
+        reset_settings_cache()
+    if isinstance(r.exception, CliError):
+        return Result(r.exception.code, r.stdout, r.stderr + str(r.exception))
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return Result(r.exit_code, r.stdout, r.stderr)
 
 
 def _csv(path: Path) -> list[list[str]]:
@@ -42,8 +76,19 @@ def _csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
+def _smoke(paths: dict[str, str]) -> None:
+    """One subprocess smoke: `python -m fangkong zones list --json` on the initialised database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+    env.update(paths, LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8", FANGKONG_NOW=t(1, 10).isoformat(),
+               PYTHONPATH=os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "fangkong", "zones", "list", "--json"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert (r.returncode, json.loads(r.stdout)) == (0, []), r.stderr
+
+
 def test_draw_round_coverage_eligibility_lift_from_the_command_line(operator_db, tmp_path: Path) -> None:
     factory, env = operator_db
+    _smoke(env)
     with factory() as session:
         city = build_city(session)
         session.commit()

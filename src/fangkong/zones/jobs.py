@@ -20,3 +20,14 @@ def door_knock(session: Session, at: str | None = None) -> dict[str, Any]:
 
     when = clock.parse_time(at) if at else None
     return rounds.create_door_knock_tasks(session, SYSTEM_ACTOR, at=when or clock.now())
+
+
+@job("zones.daily_rounds", schedule="0 7 * * *", label=N_("Daily testing round of every high-risk zone until lifted"))
+def daily_rounds(session: Session, at: str | None = None) -> dict[str, Any]:
+    """A round for every high-risk zone in force whose last round is the pack's `high_round_every_days`
+    old or more (local dates), until the zone is lifted or downgraded."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.zones.service import rounds
+
+    when = clock.parse_time(at) if at else None
+    return rounds.start_daily_rounds(session, SYSTEM_ACTOR, at=when or clock.now())

@@ -15,3 +15,13 @@ DOOR_KNOCK_OUTCOMES: dict[str, tuple[str, str]] = {
 
 register_kind(DOOR_KNOCK, label_zh="区域核酸上门敲门", label_en="Knock on the doors of a round's unsampled targets",
               outcomes=DOOR_KNOCK_OUTCOMES, work_url="/rounds/{subject_id}/doors")
+
+HELP = "zone_help"
+
+HELP_OUTCOMES: dict[str, tuple[str, str]] = {
+    "served": ("已服务", "Served"),
+    "closed": ("已关闭(撤回、重复等)", "Closed (withdrawn, duplicate …)"),
+}
+
+register_kind(HELP, label_zh="封控区求助", label_en="Help request of a household that may not leave",
+              outcomes=HELP_OUTCOMES, work_url="/help/{subject_id}")

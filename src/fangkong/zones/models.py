@@ -16,6 +16,9 @@ from fangkong.kernel.scoped import Scoped
 ZONE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 ZONE_STATUSES: tuple[str, ...] = ("active", "lifted")
 EXCLUSION_REASONS: tuple[str, ...] = ("away", "hospitalised", "central_quarantine", "infant", "other")
+#: `proposed`: a lockdown proposal (a positive in a round) waiting for the command centre to confirm
+ZONE_STATUSES_ALL: tuple[str, ...] = ("proposed", "active", "lifted", "declined")
+HELP_STATUSES: tuple[str, ...] = ("open", "served", "closed")
 
 
 class Zone(Base, Scoped):
@@ -125,8 +128,51 @@ class RoundTarget(Base, Scoped):
     #: None (no result yet) | negative | positive
     result: Mapped[str | None] = mapped_column(String(8))
     resulted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: when the target was first seen in a positive pool of the round (testing's pool loop runs)
+    pool_positive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("round_id", "person_id", name="uq_round_target_round_person"),
         Index("ix_round_target_round_unit", "round_id", "unit_id"),
     )
+
+
+class HelpRequest(Base, Scoped):
+    """A help request of a household that may not leave (封控区求助): 就医 (dialysis, pregnancy,
+    chemotherapy …), 急症, 买药, 生活物资, 心理, 其他. A task for the person's grid, due by kind (pack),
+    escalating when late; the person follows its state with `token`. Owned by the person's grid."""
+
+    __tablename__ = "zone_help_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    #: phone (the resident's own page) | hotline | staff
+    via: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8), default="open", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    #: the nearest designated hospital named for 急症/就医 (by the person's unit)
+    hospital: Mapped[str | None] = mapped_column(String(200))
+    served_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    served_by: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(500))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class SpecialNeed(Base, Scoped):
+    """A resident with special needs (特殊人群: 独居老人, 残疾, 孕产妇, 慢病治疗中) the community recorded,
+    so help in a zone is planned, not waited for. Owned by the person's grid."""
+
+    __tablename__ = "zone_special_need"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    need: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("person_id", "need", name="uq_zone_special_need_person_need"),)

@@ -8,22 +8,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import DomainError
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
+from fangkong.kernel.people import service as people_service
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.policy.schema import HELP_KINDS
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 from fangkong.zones import service
-from fangkong.zones.models import Zone
+from fangkong.zones.models import HelpRequest, Zone
+from fangkong.zones.service import help as help_service
 
 api = APIRouter(tags=["zones"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -31,8 +35,11 @@ pages = APIRouter(include_in_schema=False)
 CanView = Annotated[Actor, Depends(requires("zone.view"))]
 CanManage = Annotated[Actor, Depends(requires("zone.manage"))]
 CanRound = Annotated[Actor, Depends(requires("round.manage"))]
+CanSeeTasks = Annotated[Actor, Depends(requires("task.view"))]
+CanWork = Annotated[Actor, Depends(requires("task.work"))]
 
 register_nav("zones", N_("Risk zones"), "/zones", "zone.view", 56)
+register_nav("help", N_("Help requests"), "/help", "task.work", 57)
 
 Codes = Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=2000)]
 Texts = Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=20000)]
@@ -167,6 +174,43 @@ def get_coverage(round_id: RowId, session: DbSession, actor: CanView) -> list[Co
     return [_cov_out(r) for r in service.coverage(session, actor, round_id=round_id, at=clock.now())]
 
 
+class HelpIn(BaseModel):
+    person_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    kind: Annotated[str, Field(max_length=16)]
+    detail: Annotated[str, Field(max_length=500)] = ""
+    via: Annotated[str, Field(pattern="^(hotline|staff)$")] = "hotline"
+
+
+class HelpOut(BaseModel):
+    help_id: int
+    person_id: int
+    zone_id: int | None
+    kind: str
+    detail: str
+    status: str
+    due_at: str
+    hospital: str | None
+    task_id: int | None
+
+    @classmethod
+    def of(cls, r: HelpRequest) -> HelpOut:
+        return cls(help_id=r.id, person_id=r.person_id, zone_id=r.zone_id, kind=r.kind, detail=r.detail,
+                   status=r.status,
+                   due_at=clock.iso_local(r.due_at), hospital=r.hospital, task_id=r.task_id)
+
+
+@api.get("/help-requests", response_model=list[HelpOut], summary="Open help requests of sealed households")
+def get_help(session: DbSession, actor: CanSeeTasks) -> list[HelpOut]:
+    return [HelpOut.of(r) for r, _p in help_service.queue(session, actor)]
+
+
+@api.post("/help-requests", response_model=HelpOut, status_code=201,
+          summary="A help request for a resident (the hotline's form)")
+def post_help(body: HelpIn, session: DbSession, actor: CanWork) -> HelpOut:
+    return HelpOut.of(help_service.request_help(session, actor, person_id=body.person_id, kind=body.kind,
+                                                detail=body.detail, via=body.via))
+
+
 # ---------------------------------------------------------------------------------------------- pages
 
 def _lines(text: str) -> list[str]:
@@ -220,8 +264,25 @@ def zone_page(request: Request, zone_id: RowId, session: DbSession, actor: CanVi
     now = clock.now()
     e = service.eligibility_of(session, actor, zone_id, at=now) if z.status == "active" else None
     pack = policy_service.active_pack(session)
+    needs = help_service.special_needs_of_zone(session, actor, zone_id)
+    helps = help_service.queue(session, actor, status=None, zone_id=zone_id) if actor.can("task.view") else []
     return render(request, "zones/zone.html", actor=actor, z=z, e=e, events=service.history(session, actor, zone_id),
-                  rounds=service.list_rounds(session, actor, zone_id=zone_id), zones_policy=pack.zones, error=None)
+                  rounds=service.list_rounds(session, actor, zone_id=zone_id), zones_policy=pack.zones, error=None,
+                  needs=needs, helps=helps)
+
+
+@pages.post("/zones/{zone_id}/confirm")
+def zone_confirm(request: Request, zone_id: RowId, session: DbSession, actor: CanManage) -> Response:
+    """The command centre confirms a lockdown proposal: it takes effect now."""
+    service.confirm_zone(session, actor, zone_id=zone_id)
+    return RedirectResponse(f"/zones/{zone_id}", status_code=303)
+
+
+@pages.post("/zones/{zone_id}/decline")
+def zone_decline(request: Request, zone_id: RowId, session: DbSession, actor: CanManage,
+                 reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    service.decline_zone(session, actor, zone_id=zone_id, reason=reason)
+    return RedirectResponse(f"/zones/{zone_id}", status_code=303)
 
 
 @pages.post("/zones/{zone_id}/lift")
@@ -244,8 +305,10 @@ def round_page(request: Request, round_id: RowId, session: DbSession, actor: Can
     rnd = service.get_round(session, actor, round_id)
     rows = service.coverage(session, actor, round_id=round_id, at=clock.now())
     return render(request, "zones/round.html", actor=actor, rnd=rnd, rows=rows,
+                  proposals=service.proposals(session, actor, round_id=round_id),
+                  zones_policy=policy_service.active_pack(session).zones,
                   total={k: sum(getattr(r, k) for r in rows) for k in
-                         ("targets", "sampled", "resulted", "positive", "excluded", "missing")})
+                         ("targets", "sampled", "resulted", "positive", "positive_pools", "excluded", "missing")})
 
 
 @pages.get("/rounds/{round_id}/doors")
@@ -257,4 +320,86 @@ def doors_page(request: Request, round_id: RowId, session: DbSession, actor: Can
     for target, person in rows:
         b = buildings.setdefault(target.building_key or "-", {})
         b.setdefault(person.address_text or "-", []).append(person)
-    return render(request, "zones/doors.html", actor=actor, rnd=rnd, buildings=buildings, n=len(rows))
+    pack = policy_service.active_pack(session)
+    zl = pack.zones.levels.get(rnd.level) if rnd.level else None  # type: ignore[call-overload]
+    pool = pack.pooling.get(zl.pool) if zl is not None and zl.pool else None
+    return render(request, "zones/doors.html", actor=actor, rnd=rnd, buildings=buildings, n=len(rows),
+                  pool_size=pool.size if pool is not None else None)
+
+
+# ------------------------------------------------------------------------------------- help requests
+
+def _help_page(request: Request, session: Any, actor: Actor, *, error: Any = None, status: str = "open",
+               status_code: int = 200) -> Response:
+    rows = help_service.queue(session, actor, status=status or None)
+    return render(request, "zones/help.html", actor=actor, rows=rows, kinds=HELP_KINDS, error=error, status=status,
+                  now=clock.now(), status_code=status_code)
+
+
+@pages.get("/help")
+def help_page(request: Request, session: DbSession, actor: CanWork,
+              status: Annotated[str, Query(pattern="^(open|served|closed|)$")] = "open") -> Response:
+    """The community staff's queue of help requests, most urgent first, with the hotline's form."""
+    return _help_page(request, session, actor, status=status)
+
+
+@pages.post("/help")
+def help_new(request: Request, session: DbSession, actor: CanWork,
+             person: Annotated[str, Form(max_length=32)] = "", kind: Annotated[str, Form(max_length=16)] = "",
+             detail: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """The hotline's form: a request for a resident found by ID number (or mobile number)."""
+    found = people_service.find_by_id_number(session, person) or next(
+        iter(people_service.find_by_phone(session, person)), None)
+    try:
+        req = help_service.request_help(session, actor, person_id=found.id if found else 0, kind=kind, detail=detail,
+                                        via="hotline")
+    except DomainError as exc:
+        session.rollback()
+        return _help_page(request, session, actor, error=exc, status_code=422)
+    return RedirectResponse(f"/help/{req.id}", status_code=303)
+
+
+@pages.get("/help/{help_id}")
+def help_detail(request: Request, help_id: RowId, session: DbSession, actor: CanSeeTasks) -> Response:
+    req = help_service.get_request(session, actor, help_id)
+    person = people_service.get_person(session, actor, req.person_id, audit_view=False)
+    return render(request, "zones/help_detail.html", actor=actor, r=req, person=person, now=clock.now())
+
+
+@pages.post("/help/{help_id}/finish")
+def help_finish(request: Request, help_id: RowId, session: DbSession, actor: CanWork,
+                status: Annotated[str, Form(pattern="^(served|closed)$")] = "served",
+                outcome: Annotated[str, Form(max_length=500)] = "") -> Response:
+    help_service.finish(session, actor, request_id=help_id, status=status, outcome=outcome)
+    return RedirectResponse(f"/help/{help_id}", status_code=303)
+
+
+@pages.get("/help-me")
+def help_me_page(request: Request, session: DbSession) -> Response:
+    """A sealed household's own phone page: ask for help by ID number and the phone registered with it."""
+    return render(request, "zones/help_me.html", kinds=HELP_KINDS, r=None, checked=False)
+
+
+@pages.post("/help-me", dependencies=[public_limit()])
+def help_me(request: Request, session: DbSession, id_number: Annotated[str, Form(max_length=32)] = "",
+            phone: Annotated[str, Form(max_length=32)] = "", kind: Annotated[str, Form(max_length=16)] = "other",
+            detail: Annotated[str, Form(max_length=500)] = "") -> Response:
+    try:
+        req = help_service.request_help_by_resident(session, id_number=id_number, phone=phone, kind=kind,
+                                                    detail=detail, ip=client_ip(request))
+    except DomainError as exc:
+        session.rollback()
+        return render(request, "zones/help_me.html", kinds=HELP_KINDS, r=None, checked=True, error=exc,
+                      status_code=422)
+    if req is None:
+        return render(request, "zones/help_me.html", kinds=HELP_KINDS, r=None, checked=True, status_code=404)
+    return RedirectResponse(f"/help-me/{req.token}", status_code=303)
+
+
+@pages.get("/help-me/{token}")
+def help_me_status(request: Request, token: str, session: DbSession) -> Response:
+    """The state of one's own request (by the token of its link)."""
+    req = help_service.by_token(session, token[:40])
+    if req is None:
+        return render(request, "zones/help_me.html", kinds=HELP_KINDS, r=None, checked=True, status_code=404)
+    return render(request, "zones/help_me.html", kinds=HELP_KINDS, r=req, checked=True)

@@ -48,6 +48,7 @@ class CoverageRow:
     resulted: int
     positive: int
     excluded: int
+    positive_pools: int = 0
 
     @property
     def missing(self) -> int:
@@ -159,6 +160,7 @@ def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
     deadline, as of `at`): the first sample's time, and the single-tube result reported by `at`
     (positive wins). Returns the targets changed."""
     from fangkong.testing import service as testing_service
+    from fangkong.testing.service.pools import awaiting_retest
 
     until = min(rnd.deadline_at, at) + dt.timedelta(seconds=1)
     pids = list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == rnd.id)).scalars())
@@ -178,8 +180,50 @@ def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
                                                        RoundTarget.person_id == c["pid"])
                              .values(sampled_at=c["sampled_at"], result=c["result"], resulted_at=c["resulted_at"])
                              ).rowcount or 0
+    # members of a positive pool (testing's pool loop runs: temporary control, single-tube retests)
+    sampled = [c["pid"] for c in changes if c["sampled_at"] is not None and c["result"] is None]
+    for chunk in chunks(sampled, 5000):
+        pooled = awaiting_retest(session, chunk)
+        if pooled:
+            n += session.execute(update(RoundTarget).where(
+                RoundTarget.round_id == rnd.id, RoundTarget.pool_positive_at.is_(None),
+                in_list(session, RoundTarget.person_id, sorted(pooled))).values(pool_positive_at=at)).rowcount or 0
     session.expire_all()
+    _propose_lockdowns(session, rnd)
     return n
+
+
+def _propose_lockdowns(session: Session, rnd: TestingRound) -> int:
+    """A positive (single tube, or a positive pool) in a round: its household is locked down on the
+    spot — a high-risk zone proposal for the command centre to confirm, once per round and address,
+    unless the address already lies in a high-risk zone in force."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    rows = session.execute(select(RoundTarget.address_id, RoundTarget.result, RoundTarget.pool_positive_at).where(
+        RoundTarget.round_id == rnd.id, RoundTarget.address_id.is_not(None),
+        (RoundTarget.result == "positive") | RoundTarget.pool_positive_at.is_not(None))).all()
+    if not rows:
+        return 0
+    held = zones_service.levels_at(session, SYSTEM_ACTOR)
+    made = 0
+    for aid in sorted({a for a, _r, _p in rows}):
+        if held.get(aid, ("", 0))[0] == "high":
+            continue
+        why = "positive" if any(a == aid and r == "positive" for a, r, _p in rows) else "positive pool"
+        z = zones_service.propose_zone(session, SYSTEM_ACTOR, address_ids=[aid], ref=f"round:{rnd.id}:address:{aid}",
+                                       reason=f"round {rnd.id}: {why}")
+        made += z is not None
+    return made
+
+
+def proposals(session: Session, actor: Actor, *, round_id: int) -> list[Any]:
+    """The lockdown proposals a round's positives made (any state)."""
+    from fangkong.zones.models import Zone
+
+    get_round(session, actor, round_id)
+    stmt = scope.visible(select(Zone).where(Zone.ref.startswith(f"round:{round_id}:address:", autoescape=True)),
+                         actor, Zone)
+    return list(session.execute(stmt.order_by(Zone.id)).scalars())
 
 
 def coverage(session: Session, actor: Actor, *, round_id: int, at: dt.datetime | None = None,
@@ -196,14 +240,15 @@ def coverage_query(session: Session, actor: Actor, *, round_id: int) -> list[Cov
     t = RoundTarget
     stmt = (select(t.unit_id, func.count(), func.count(t.sampled_at), func.count(t.result),
                    func.sum(case((t.result == "positive", 1), else_=0)),
-                   func.sum(case((t.excluded.is_not(None), 1), else_=0)))
+                   func.sum(case((t.excluded.is_not(None), 1), else_=0)), func.count(t.pool_positive_at))
             .where(t.round_id == round_id).group_by(t.unit_id))
     stmt = scope.visible(stmt, actor, RoundTarget)
     rows = session.execute(stmt).all()
     units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_([r[0] for r in rows]))).scalars()} \
         if rows else {}
     out = [CoverageRow(uid, units[uid].code if uid in units else "", units[uid].name if uid in units else "",
-                       int(n), int(s), int(r), int(p or 0), int(e or 0)) for uid, n, s, r, p, e in rows]
+                       int(n), int(s), int(r), int(p or 0), int(e or 0), int(pp))
+           for uid, n, s, r, p, e, pp in rows]
     return sorted(out, key=lambda r: r.unit_code)
 
 
@@ -270,3 +315,22 @@ def create_door_knock_tasks(session: Session, actor: Actor, *, at: dt.datetime) 
 
 def targets_of(session: Session, round_id: int) -> Sequence[int]:
     return list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == round_id)).scalars())
+
+
+def start_daily_rounds(session: Session, actor: Actor, *, at: dt.datetime) -> dict[str, Any]:
+    """High-risk zones get a round every `high_round_every_days` (pack) until lifted: one round for each
+    high zone in force whose latest round started that many local days ago or more (or never)."""
+    from fangkong.zones.models import Zone
+
+    every = policy_service.active_pack(session).zones.high_round_every_days
+    today = clock.to_local(at).date()  # type: ignore[union-attr]
+    started: list[int] = []
+    zones = session.execute(select(Zone).where(Zone.status == "active", Zone.level == "high",
+                                               Zone.starts_at <= at).order_by(Zone.id)).scalars().all()
+    for z in zones:
+        last = session.execute(select(func.max(TestingRound.started_at)).where(TestingRound.zone_id == z.id)).scalar()
+        if last is not None and (today - clock.to_local(last).date()).days < every:  # type: ignore[union-attr]
+            continue
+        rnd = start_round(session, actor, zone_id=z.id, at=at)
+        started.append(rnd.id)
+    return {"zones": len(zones), "rounds": len(started), "round_ids": started}

@@ -38,6 +38,7 @@ UNKNOWN_UNIT = message("zone.unknown_unit", _("unknown unit %(code)s"))
 NOT_IN_GAZETTEER = message("zone.not_in_gazetteer", _("%(text)s is not in the address gazetteer"))
 CLOSEST = message("zone.closest", _("%(text)s is not in the address gazetteer; closest: %(closest)s"))
 NO_ADDRESSES = message("zone.no_addresses", _("the zone covers no address of the gazetteer"))
+NOT_PROPOSED = message("zone.not_proposed", _("zone %(id)s is not a proposal waiting for confirmation"))
 NOT_ACTIVE = message("zone.not_active", _("zone %(id)s is already lifted"))
 NOT_ELIGIBLE = message("zone.not_eligible", _("zone %(id)s is not eligible yet (%(why)s); an override needs a reason"))
 LEVEL_NOT_IN_PACK = message("zone.level_not_in_pack", _("the active policy pack has no %(level)s zones"))
@@ -49,9 +50,13 @@ labels("zone_waiting", {"": _("eligible"), "days": _("days without a new infecti
                         "round_incomplete": _("the last day's round is not complete"),
                         "round_positive": _("the last day's round has a positive")})
 labels("record", {"zone": _("zone"), "testing_round": _("testing round")})
-labels("zone_action", {"drawn": _("Drawn"), "downgraded": _("Downgraded"), "lifted": _("Lifted")})
+labels("zone_action", {"drawn": _("Drawn"), "downgraded": _("Downgraded"), "lifted": _("Lifted"),
+                       "proposed": _("Proposed (lockdown on the spot)"), "declined": _("Declined")})
+labels("zone_status", {"proposed": _("Proposed, waiting for confirmation"), "active": _("In force"),
+                       "lifted": _("Lifted"), "declined": _("Declined")})
 labels("audit_action", {"zone.drawn": _("Zone drawn"), "zone.downgraded": _("Zone downgraded"),
-                        "zone.lifted": _("Zone lifted")})
+                        "zone.lifted": _("Zone lifted"), "zone.proposed": _("Lockdown proposed"),
+                        "zone.declined": _("Lockdown proposal declined")})
 labels("field", {"level": _("Level"), "reason": _("Reason"), "units": _("Units"), "addresses": _("Addresses"),
                  "starts_at": _("Starts at"), "zone": _("Zone")})
 
@@ -241,16 +246,83 @@ def draw_zone(session: Session, actor: Actor, *, level: str, reason: str, units:
         if grids else {}
     session.add_all([ZoneAddress(zone_id=zone.id, address_id=a, unit_id=grids[a], unit_path=paths[grids[a]])
                      for a in sel.address_ids])
-    started, kept = _start_measures(session, actor, zone, pack, people, at=start)
+    return _take_effect(session, actor, zone, pack, owner, people, at=start)
+
+
+def _take_effect(session: Session, actor: Actor, zone: Zone, pack: Pack, owner: Unit,
+                 people: Sequence[tuple[int, int, int, str]], *, at: dt.datetime) -> DrawResult:
+    """The residents' measures, the national-list risk area and the leavers' leads of a zone in force."""
+    started, kept = _start_measures(session, actor, zone, pack, people, at=at)
     zone.risk_area_id = _file_risk_area(session, actor, zone, owner)
     leads = _leads_for_leavers(session, actor, zone, pack, owner, [p for p, *_ in people])
-    _event(session, actor, zone, action="drawn", from_level=None, to_level=level, at=now, reason=reason,
-           addresses=zone.addresses, residents=zone.residents)
+    _event(session, actor, zone, action="drawn", from_level=None, to_level=zone.level, at=clock.now(),
+           reason=zone.reason, addresses=zone.addresses, residents=zone.residents)
     session.flush()
-    audit.record(session, actor, "zone.drawn", object_type="zone", object_id=zone.id, level=level,
+    audit.record(session, actor, "zone.drawn", object_type="zone", object_id=zone.id, level=zone.level,
                  addresses=zone.addresses, households=zone.households, residents=zone.residents,
                  measures=started, kept=kept, leads=leads, reason=zone.reason)
     return DrawResult(zone, started, kept, leads)
+
+
+def propose_zone(session: Session, actor: Actor, *, address_ids: Sequence[int], reason: str, ref: str,
+                 level: str = "high") -> Zone | None:
+    """A lockdown proposal (就地封控建议): the household or building of a positive in a round, drawn
+    as a zone that waits for the command centre to confirm (nothing in force yet). Once per `ref`."""
+    if not address_ids or session.execute(select(Zone.id).where(Zone.ref == ref)).first() is not None:
+        return None
+    owner = _owner(session, address_ids)
+    if owner is None:
+        return None
+    now = clock.now()
+    people = residents_of(session, address_ids)
+    texts = list(session.execute(select(Address.text).where(in_list(session, Address.id, list(address_ids))))
+                 .scalars())
+    zone = Zone(ref=ref[:64], name=("、".join(sorted(texts)[:3]) or "-")[:200], level=level, status="proposed",
+                reason=reason[:500], selection={"units": [], "addresses": sorted(texts)}, starts_at=now,
+                level_since=now, came_from_high=False, drawn_by_id=actor.user_id, drawn_by=actor.username,
+                created_at=now, addresses=len(address_ids), households=len({a for _p, a, _u, _up in people}),
+                residents=len(people), unit_id=owner.id, unit_path=owner.path)
+    session.add(zone)
+    session.flush()
+    grids = dict(session.execute(select(Address.id, Address.unit_id).where(
+        in_list(session, Address.id, list(address_ids)))).all())
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(set(grids.values())))).all())
+    session.add_all([ZoneAddress(zone_id=zone.id, address_id=a, unit_id=grids[a], unit_path=paths[grids[a]])
+                     for a in address_ids])
+    _event(session, actor, zone, action="proposed", from_level=None, to_level=level, at=now, reason=reason)
+    session.flush()
+    audit.record(session, actor, "zone.proposed", object_type="zone", object_id=zone.id, level=level,
+                 addresses=zone.addresses, residents=zone.residents, reason=zone.reason)
+    return zone
+
+
+def confirm_zone(session: Session, actor: Actor, *, zone_id: int) -> DrawResult:
+    """The command centre confirms a lockdown proposal: it takes effect now like a drawn zone."""
+    actor.require("zone.manage")
+    zone = get_zone(session, actor, zone_id)
+    if zone.status != "proposed":
+        raise Conflict(NOT_PROPOSED(id=zone_id))
+    now = clock.now()
+    zone.status, zone.starts_at, zone.level_since = "active", now, now
+    zone.drawn_by_id, zone.drawn_by = actor.user_id, actor.username
+    ids = list(session.execute(select(ZoneAddress.address_id).where(ZoneAddress.zone_id == zone.id)).scalars())
+    owner = session.get(Unit, zone.unit_id)
+    assert owner is not None
+    return _take_effect(session, actor, zone, _pack(session), owner, residents_of(session, ids), at=now)
+
+
+def decline_zone(session: Session, actor: Actor, *, zone_id: int, reason: str) -> Zone:
+    """The command centre declines a lockdown proposal (with a reason)."""
+    actor.require("zone.manage")
+    zone = get_zone(session, actor, zone_id)
+    if zone.status != "proposed":
+        raise Conflict(NOT_PROPOSED(id=zone_id))
+    zone.status, zone.ended_at = "declined", clock.now()
+    _event(session, actor, zone, action="declined", from_level=zone.level, to_level=zone.level, at=clock.now(),
+           reason=reason)
+    session.flush()
+    audit.record(session, actor, "zone.declined", object_type="zone", object_id=zone.id, reason=reason[:200])
+    return zone
 
 
 def _default_name(session: Session, sel: Selection) -> str:
@@ -416,6 +488,8 @@ def levels_at(session: Session, actor: Actor, *, at: dt.datetime | None = None) 
     at = at or clock.now()
     covers: list[rules.Cover] = []
     for z in list_zones(session, actor):
+        if z.status not in ("active", "lifted"):
+            continue
         ids = frozenset(session.execute(select(ZoneAddress.address_id).where(ZoneAddress.zone_id == z.id)).scalars())
         covers.append(rules.Cover(z.id, z.level, ids, z.starts_at, z.ended_at))
     return rules.levels_by_address(covers, at)

@@ -1,0 +1,152 @@
+"""Households that may not leave, and what a round's positives set off, on a real database: help
+requests (due by kind, a task for the grid, served with audit, the resident's own page), special needs,
+lockdown proposals from positive pools and single tubes, the daily round of high-risk zones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from zone_factories import build_city, make_id, sample, t
+
+from fangkong.control import service as control_service
+from fangkong.kernel import clock
+from fangkong.kernel.audit.models import AuditEvent
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.errors import Conflict, ValidationFailed
+from fangkong.kernel.places import service as places_service
+from fangkong.kernel.tasks.models import Task
+from fangkong.zones import service as zones_service
+from fangkong.zones.models import RoundTarget
+from fangkong.zones.service import help as help_service
+from fangkong.zones.service import rounds as rounds_service
+
+S = SYSTEM_ACTOR
+
+
+def _pid(city, seq: int) -> int:
+    return next(p for p, s in city.people.items() if s == seq)
+
+
+def test_help_requests_are_tasks_due_by_kind_served_with_audit(session: Session) -> None:
+    city = build_city(session)
+    places_service.create_place(session, S, kind="sentinel", category="fever_clinic", name="武进人民医院发热门诊",
+                                unit_id=city.district.id)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例 C1", addresses=["花园路8号1栋"]).zone
+    with clock.frozen(t(2, 9)):
+        supplies = help_service.request_help(session, S, person_id=_pid(city, 1), kind="supplies", detail="米和油")
+        urgent = help_service.request_help(session, S, person_id=_pid(city, 2), kind="emergency", detail="胸痛",
+                                           via="hotline")
+    assert (supplies.zone_id, supplies.due_at, supplies.hospital) == (z.id, t(3, 9), None)
+    assert (urgent.due_at, urgent.hospital) == (t(2, 9.5), "武进人民医院发热门诊")
+    task = session.get(Task, urgent.task_id)
+    assert task is not None and (task.unit_id, task.due_at, task.status) == (city.grid1.id, t(2, 9.5), "open")
+    # the queue: the most urgent first
+    assert [r.id for r, _p in help_service.queue(session, S)] == [urgent.id, supplies.id]
+    with pytest.raises(ValidationFailed):
+        help_service.finish(session, S, request_id=urgent.id, status="served", outcome=" ")
+    with clock.frozen(t(2, 9.3)):
+        help_service.finish(session, S, request_id=urgent.id, status="served", outcome="120 送医")
+    assert (urgent.status, urgent.served_by, session.get(Task, urgent.task_id).status) == ("served", "system", "done")
+    with pytest.raises(Conflict):
+        help_service.finish(session, S, request_id=urgent.id, status="closed", outcome="again")
+    assert [r.id for r, _p in help_service.queue(session, S)] == [supplies.id]
+    actions = session.execute(select(AuditEvent.action).where(AuditEvent.object_type == "zone_help_request")
+                              ).scalars().all()
+    assert sorted(actions) == ["help.requested", "help.requested", "help.served"]
+    with pytest.raises(ValidationFailed):
+        help_service.request_help(session, S, person_id=_pid(city, 1), kind="haircut")
+
+
+def test_the_resident_asks_by_id_number_and_phone_and_follows_the_state(session: Session) -> None:
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        zones_service.draw_zone(session, S, level="high", reason="病例 C1", addresses=["花园路8号1栋"])
+        req = help_service.request_help_by_resident(session, id_number=make_id(1), phone="13600000001",
+                                                    kind="medicine", detail="降压药")
+        assert req is not None and req.via == "phone" and req.due_at == t(1, 22)
+        # the wrong phone, or a person outside every zone (building 2): nothing, and never which
+        assert help_service.request_help_by_resident(session, id_number=make_id(1), phone="13600000002",
+                                                     kind="medicine") is None
+        assert help_service.request_help_by_resident(session, id_number=make_id(5), phone="13600000005",
+                                                     kind="medicine") is None
+    assert help_service.by_token(session, req.token) is req
+    assert help_service.by_token(session, "nope") is None
+    assert city.people[req.person_id] == 1
+
+
+def test_special_needs_are_listed_per_zone(session: Session) -> None:
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+        help_service.record_special_need(session, S, person_id=_pid(city, 1), need="pregnant", note="孕32周")
+        help_service.record_special_need(session, S, person_id=_pid(city, 1), need="pregnant")  # idempotent
+        help_service.record_special_need(session, S, person_id=_pid(city, 6), need="elderly_alone")  # outside
+    assert [(n.need, city.people[p.id]) for n, p in help_service.special_needs_of_zone(session, S, z.id)] == [
+        ("pregnant", 1)]
+
+
+def _pool(session: Session, city, seqs: list[int], at: dt.datetime, result: str) -> None:
+    from fangkong.testing import service as testing_service
+
+    with clock.frozen(at):
+        testing_service.open_tube(session, S, barcode="POOL1", pool_size=len(seqs), sampling_point_id=city.point.id)
+        for seq in seqs:
+            testing_service.add_sample(session, S, barcode="POOL1", person=make_id(seq), collected_at=at)
+    with clock.frozen(at + dt.timedelta(hours=5)):
+        rows = testing_service.ingest_results(session, S, items=[testing_service.ResultItem(2, {
+            "tube_barcode": "POOL1", "result": result, "lab": "常州检测",
+            "reported_at": (at + dt.timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")})])
+    assert rows[0].status == "accepted", rows[0].issues
+
+
+def test_a_positive_pool_in_a_round_proposes_a_lockdown_the_command_centre_confirms(session: Session) -> None:
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        high = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+    rnd = zones_service.start_round(session, S, unit_code=city.community.code, at=t(2, 7))
+    assert rnd.sampling == "open_points" and rnd.targets == 8
+    _pool(session, city, [5, 6], t(2, 8), "positive")  # building 2, room 101 (outside the high zone)
+    sample(session, city, 1, t(2, 8), result="positive")  # inside the high zone: already sealed
+    with clock.frozen(t(2, 14)):
+        rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(2, 14))
+    by_grid = {r.unit_code: (r.sampled, r.positive, r.positive_pools) for r in rows}
+    assert by_grid == {city.grid1.code: (1, 1, 0), city.grid2.code: (2, 0, 2)}
+    [proposal] = rounds_service.proposals(session, S, round_id=rnd.id)
+    assert (proposal.status, proposal.level, proposal.addresses, proposal.residents) == ("proposed", "high", 1, 2)
+    assert proposal.name == "花园路8号2栋101室"
+    # nothing in force before the command centre confirms: no measure of the zone, not in the levels
+    assert proposal.id not in {z for _lv, z in zones_service.levels_at(session, S, at=t(2, 15)).values()}
+    with clock.frozen(t(2, 15)):
+        zones_service.refresh(session, rnd, at=t(2, 15))  # once per round and address
+        assert len(rounds_service.proposals(session, S, round_id=rnd.id)) == 1
+        r = zones_service.confirm_zone(session, S, zone_id=proposal.id)
+        with pytest.raises(Conflict):
+            zones_service.confirm_zone(session, S, zone_id=proposal.id)
+    assert (r.zone.status, r.zone.starts_at) == ("active", t(2, 15))
+    in_force = control_service.measures_in_force(session, [_pid(city, 5), _pid(city, 6)], at=t(2, 16))
+    assert all(any(m.category == "sealed_zone_resident" for m in ms) for ms in in_force.values())
+    assert high.status == "active"
+    pooled = session.execute(select(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                       RoundTarget.pool_positive_at.is_not(None))).scalars().all()
+    assert sorted(city.people[x.person_id] for x in pooled) == [5, 6]
+
+
+def test_high_risk_zones_get_a_round_every_day_until_lifted(session: Session) -> None:
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+        zones_service.draw_zone(session, S, level="medium", reason="病例", addresses=["花园路8号2栋"])
+    assert rounds_service.start_daily_rounds(session, S, at=t(1, 7))["rounds"] == 0  # not yet in force
+    first = rounds_service.start_daily_rounds(session, S, at=t(2, 7))
+    assert (first["zones"], first["rounds"]) == (1, 1)
+    assert rounds_service.start_daily_rounds(session, S, at=t(2, 20))["rounds"] == 0  # once a day
+    assert rounds_service.start_daily_rounds(session, S, at=t(3, 7))["rounds"] == 1
+    with clock.frozen(t(3, 8)):
+        zones_service.lift_zone(session, S, zone_id=z.id, override=True, reason="指挥部决定")
+    assert rounds_service.start_daily_rounds(session, S, at=t(4, 7))["rounds"] == 0
+    assert [r.targets for r in zones_service.list_rounds(session, S, zone_id=z.id)] == [4, 4]
+    assert city.grid1.id
