@@ -76,6 +76,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "indicators": (_own("command"),
                    "Indicators of a day by unit (指标): the frozen snapshot when the day has one, else computed "
                    "now; columns day,unit_code,unit_name,level,indicator,value,numerator,denominator,status."),
+    "review": ((*_own("command"), "fangkong.command.cli_inspections"), "Case review (复盘): a case's events from every source and each stage against its "
+                                                                      "target; --all for every case you see."),
     "import": (ALL, "Import data files (CSV or XLSX) with a per-row report."),
     "export": (ALL, "Export data to CSV or XLSX (audited)."),
     "jobs": (ALL, "Run scheduled jobs by name."),
@@ -106,6 +108,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "drill": (_own("drill"), "Drills: a simulated outbreak in the synthetic city, scored against a "
                              "no-response baseline."),
     "orders": (_own("command"), "Orders (指令): issue, acknowledge, complete, relay, show."),
+    "inspections": ((*_own("command"), "fangkong.command.cli_inspections"), "Inspections (督查): record a finding."),
+    "rectifications": ((*_own("command"), "fangkong.command.cli_inspections"), "Rectification (整改): close with evidence, verify."),
+    "exposure": ((*_own("command"), "fangkong.command.cli_inspections"), "Exposure (曝光): publish or take down a finding at a venue."),
 }
 
 _everything_loaded = False

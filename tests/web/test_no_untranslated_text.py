@@ -41,7 +41,7 @@ ALLOWED_WORDS = {
     "ID",  # 身份证 ID / ID 号: how staff write it
     "PCR",  # 核酸 PCR: the test's name
     "Ct",  # Ct 值: the lab's measure
-    "CSV", "XLSX", "Excel",  # file formats and the program staff open them with
+    "CSV", "XLSX", "PDF", "Excel",  # file formats and the program staff open them with
     "API", "URL", "QR", "HTTP", "HTTPS",  # technical terms without a Chinese word in use
     "GB", "GB/T", "MB", "KB",  # GB/T 2260 (a standard's name), file sizes
     "XX",  # a placeholder in an example (南京市鼓楼区宁海路街道XX小区), as Chinese writes it
@@ -50,8 +50,9 @@ ALLOWED_WORDS = {
     "Rt",  # 实时再生数 Rt: the reproduction number as epidemiologists write it
     "KTV",  # a kind of venue, written so in Chinese (卡拉OK), and part of venue names
 }
-#: what is data, not text: the demo's own file name and batch tag (as the drill's scenario stores them)
-DATA_STRINGS = ("demo-scenario",)
+#: what is data, not text: the demo's own file name and batch tag (as the drill's scenario stores them),
+#: and the drill run the authorization matrix leaves in the data directory (a run's id is its directory name)
+DATA_STRINGS = ("demo-scenario", "matrix-run")
 #: a word, a snake_case or dotted code, or an identifier joined by - / : (a source reference `case:1:person:2`)
 #: a word starts where no letter or digit precedes it: the letters inside a random token or barcode
 #: ("25497369DE") are part of that identifier, not a word
