@@ -254,3 +254,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("heavy") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A SQLite database of the test's own, initialised and made the platform's engine, for commands run
+    in-process (they commit, so the shared rolled-back database cannot serve them); English messages."""
+    from fangkong.kernel.people import crypto
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    reset_settings_cache()
+    crypto.reset_keys()
+    previous = db._engine
+    engine = db.make_engine(url)
+    with Session(engine) as session:
+        initialise(engine, session, mode="test")
+        session.commit()
+    db.set_engine(engine)
+    try:
+        yield engine
+    finally:
+        db.set_engine(previous)
+        engine.dispose()
+        monkeypatch.undo()
+        reset_settings_cache()
+        crypto.reset_keys()

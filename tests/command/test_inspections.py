@@ -21,16 +21,13 @@ from fangkong import cli
 from fangkong.app import create_app
 from fangkong.command.jobs import rectification_escalation
 from fangkong.command.service import inspections
-from fangkong.kernel import clock, db
+from fangkong.kernel import clock
 from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-from fangkong.kernel.bootstrap import initialise
 from fangkong.kernel.cli_support import CliError
 from fangkong.kernel.errors import Conflict, NotFound, ValidationFailed
-from fangkong.kernel.people import crypto
 from fangkong.kernel.places import service as places_service
 from fangkong.kernel.tasks.models import Task
-from fangkong.settings import reset_settings_cache
 
 PHOTO = inspections.Evidence("整改照片.jpg", b"\xff\xd8\xff\xe0 a photo")
 
@@ -166,30 +163,6 @@ def test_api_and_public_list(client: TestClient, session: Session) -> None:
     page = client.get("/public/exposure")
     assert page.status_code == 200 and "已整改 (2022-04-18)" in page.text
 
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A database of its own for the in-process CLI (the commands commit), as tests/kernel/test_token_cli.py."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
-    monkeypatch.setenv("LANG", "en_US.UTF-8")
-    reset_settings_cache()
-    crypto.reset_keys()
-    previous = db._engine
-    engine = db.make_engine(url)
-    with Session(engine) as s:
-        initialise(engine, s, mode="test")
-        s.commit()
-    db.set_engine(engine)
-    try:
-        yield engine
-    finally:
-        db.set_engine(previous)
-        engine.dispose()
-        monkeypatch.undo()
-        reset_settings_cache()
-        crypto.reset_keys()
 
 
 def _run(*args: str) -> tuple[int, str]:

@@ -4,46 +4,14 @@ in-process on a database of their own (the commands commit), then the tokens the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from fangkong import cli
 from fangkong.app import create_app
-from fangkong.kernel import db
-from fangkong.kernel.bootstrap import initialise
 from fangkong.kernel.cli_support import CliError
-from fangkong.kernel.people import crypto
-from fangkong.settings import reset_settings_cache
-
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
-    monkeypatch.setenv("LANG", "en_US.UTF-8")
-    reset_settings_cache()
-    crypto.reset_keys()
-    previous = db._engine
-    engine = db.make_engine(url)
-    with Session(engine) as session:
-        initialise(engine, session, mode="test")
-        session.commit()
-    db.set_engine(engine)
-    try:
-        yield engine
-    finally:
-        db.set_engine(previous)
-        engine.dispose()
-        monkeypatch.undo()
-        reset_settings_cache()
-        crypto.reset_keys()
 
 
 def _run(*args: str, stdin: str | None = None) -> tuple[int, str]:
