@@ -103,12 +103,7 @@ def sync_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack,
         place_kind, site_id = _place_of(measure, p.phase_kind)
         row = rows.get(day)
         if row is None:
-            session.add(DueTest(
-                measure_id=measure.id, person_id=measure.person_id, day=day, due_on=p.due_on,
-                window_end_on=p.window_end_on, min_gap_hours=p.min_gap_hours, phase_measure=p.phase_measure,
-                phase_kind=p.phase_kind, place_kind=place_kind, site_id=site_id, status="due",
-                chase=chase, created_at=at, unit_id=measure.unit_id,
-                unit_path=measure.unit_path))
+            session.add(_due_test(measure, day, p, place_kind, site_id, chase=chase, at=at))
             added += 1
         elif row.status == "cancelled":
             row.status, row.cancelled_at, row.due_on, row.window_end_on = "due", None, p.due_on, p.window_end_on
@@ -120,6 +115,15 @@ def sync_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack,
     # a test day already sampled closes its missed-test task, as the user who changed the measure
     refresh(session, [measure.person_id], at=at, actor=actor.acting_for("measure.start", "task.view", "task.work"))
     return added
+
+
+def _due_test(measure: Measure, day: int, p: rules.DuePlan, place_kind: str, site_id: int | None, *, chase: bool,
+              at: dt.datetime) -> DueTest:
+    """A new due test of `measure` for its schedule's day `p` (one plan entry)."""
+    return DueTest(measure_id=measure.id, person_id=measure.person_id, day=day, due_on=p.due_on,
+                   window_end_on=p.window_end_on, min_gap_hours=p.min_gap_hours, phase_measure=p.phase_measure,
+                   phase_kind=p.phase_kind, place_kind=place_kind, site_id=site_id, status="due", chase=chase,
+                   created_at=at, unit_id=measure.unit_id, unit_path=measure.unit_path)
 
 
 def redate_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pack, *, at: dt.datetime) -> int:
@@ -135,11 +139,7 @@ def redate_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pac
         place_kind, site_id = _place_of(measure, p.phase_kind)
         row = rows.get(day)
         if row is None:
-            session.add(DueTest(
-                measure_id=measure.id, person_id=measure.person_id, day=day, due_on=p.due_on,
-                window_end_on=p.window_end_on, min_gap_hours=p.min_gap_hours, phase_measure=p.phase_measure,
-                phase_kind=p.phase_kind, place_kind=place_kind, site_id=site_id, status="due", chase=chase,
-                created_at=at, unit_id=measure.unit_id, unit_path=measure.unit_path))
+            session.add(_due_test(measure, day, p, place_kind, site_id, chase=chase, at=at))
         else:
             row.due_on, row.window_end_on, row.min_gap_hours = p.due_on, p.window_end_on, p.min_gap_hours
             row.phase_measure, row.phase_kind, row.place_kind, row.site_id = (p.phase_measure, p.phase_kind,
