@@ -7,5 +7,20 @@ for a state, so a slow machine makes the suite slower, never red.
 
 from __future__ import annotations
 
+from typing import Any
+
 #: milliseconds for every Playwright action and `expect` assertion (set in tests/conftest.py for expect)
 BROWSER_TIMEOUT_MS = 30_000
+
+
+def signed_in_page(chromium: Any, base: str, username: str, password: str, *,
+                   viewport: tuple[int, int] = (1280, 900)) -> Any:
+    """A new browser context signed in through the real login form, Chinese first (zh-CN)."""
+    page = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN").new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page

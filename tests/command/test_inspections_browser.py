@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import signed_in_page
 from command_factories import NOW, H, actor, build_tree
 from sqlalchemy.orm import Session
 
@@ -40,15 +40,7 @@ def served(live_site: Any) -> Any:
 
 
 def _as(chromium: Any, base: str, username: str) -> Any:
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = ctx.new_page()
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+    return signed_in_page(chromium, base, username, PASSWORD)
 
 
 @pytest.mark.browser
