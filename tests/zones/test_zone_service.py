@@ -158,6 +158,11 @@ def test_residents_who_left_within_the_look_back_window_become_leads(session: Se
     assert r.leads == 1
     [lead] = session.query(Lead).filter(Lead.channel == "zone").all()
     assert city.people[lead.person_id] == 1 and lead.category == "high_risk_area"
+    # the batch read the draw uses gives each person's scans as the single read does
+    ids = list(city.people)
+    batch = venues_service.scans_of_persons(session, S, person_ids=ids, since=t(1), until=t(9))
+    single = {pid: venues_service.scans_of_person(session, S, person_id=pid, since=t(1), until=t(9)) for pid in ids}
+    assert batch == {pid: v for pid, v in single.items() if v} and len(batch) == 3
 
 
 def test_door_knock_tasks_at_eighty_percent_of_the_deadline(session: Session) -> None:

@@ -133,5 +133,5 @@ def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     notes = ["goal (issue #13): coverage for 1,000,000 residents ≤ 1 s; a zone of 50,000 residents drawn with "
-             "its measures ≤ 10 s (control has no bulk start: one start_measure per resident)"]
+             "its measures ≤ 10 s (measures start in bulk through control.start_many)"]
     return BenchResult("rounds", figures, notes)

@@ -412,10 +412,8 @@ def leavers(session: Session, actor: Actor, *, person_ids: Sequence[int], owner:
     reader = actor.acting_for("zone.manage", "case.view")
     out: dict[int, tuple[dt.datetime, str]] = {}
     place_paths: dict[int, str] = {}
-    for pid in person_ids:
-        visits = venues_service.scans_of_person(session, reader, person_id=pid, since=since, until=until)
-        if not visits:
-            continue
+    for pid, visits in venues_service.scans_of_persons(session, reader, person_ids=person_ids, since=since,
+                                                       until=until).items():
         outside: tuple[dt.datetime, str] | None = None
         for v in visits:
             if v.venue_id not in place_paths:
