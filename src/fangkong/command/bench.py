@@ -48,10 +48,9 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
     from fangkong.command import service as command_service
     from fangkong.command.service import orders, panels
     from fangkong.command.service.report import write_report
-    from fangkong.intake.models import Lead
+    from fangkong.intake import service as intake_service
     from fangkong.kernel import clock
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
-    from fangkong.kernel.bulk import insert_rows
     from fangkong.kernel.jurisdictions import service as jurisdictions_service
 
     if persons < 1000 or days < 2 or requests < 1:
@@ -103,7 +102,7 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
                         yield ("bigdata", b"", received, False, False, [], "managed" if managed else "known",
                                known if known < now else None, managed, controlled, g.id, g.path)
 
-            insert_rows(session, Lead.__table__, cols, rows())
+            intake_service.insert_synthetic_leads(session, cols, rows())
             session.commit()
             if engine.dialect.name == "postgresql":
                 session.execute(text("ANALYZE lead"))

@@ -11,6 +11,7 @@ from fangkong.intake.service.leads import (
     LeadState,
     export_leads,
     get_lead,
+    insert_synthetic_leads,
     lead_states,
     leads_of_person,
     list_leads,
@@ -38,7 +39,7 @@ from fangkong.intake.service.verification import record_verification
 __all__ = [
     "IngestResult", "LeadFact", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "daily_clearance_by_child",
     "derived_low_areas",
-    "export_leads", "get_lead", "import_leads_file", "import_outcomes", "import_outcomes_file", "import_risk_areas", "ingest_leads",
+    "export_leads", "get_lead", "import_leads_file", "import_outcomes", "import_outcomes_file", "import_risk_areas", "ingest_leads", "insert_synthetic_leads",
     "lead_facts", "lead_facts_by_id", "lead_payload", "lead_states", "leads_of_person", "list_leads",
     "list_risk_areas", "open_lead_categories", "reconciliation",
     "record_verification", "split_person", "update_risk_area",

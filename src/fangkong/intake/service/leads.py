@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fangkong.intake.models import CHANNELS, LEAD_STATUSES, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.bulk import chunks, in_list, insert_rows
 from fangkong.kernel.errors import (
     INVALID_FILTER,
     ONE_OF,
@@ -212,3 +212,10 @@ def lead_states(session: Session, actor: Actor, lead_ids: list[int]) -> dict[int
                 .where(Lead.id.in_(ids[i:i + 500]))):
             out[row.id] = LeadState(*row)
     return out
+
+
+def insert_synthetic_leads(session: Session, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Rows straight into the lead table, in bulk, for other capabilities' benchmarks (a large city's
+    days of leads, already known/managed/controlled, without resolution or audit). Never for real data:
+    ingestion is `ingest_leads`; this keeps the table intake's own while a bench fills it."""
+    insert_rows(session, Lead.__table__, columns, rows)
