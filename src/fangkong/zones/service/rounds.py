@@ -157,37 +157,29 @@ def list_rounds(session: Session, actor: Actor, *, zone_id: int | None = None) -
 
 def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
     """Read what testing knows of the targets' samples collected in the round (from its start to its
-    deadline, as of `at`): the first sample's time, and the single-tube result reported by `at`
-    (positive wins). Returns the targets changed."""
+    deadline, as of `at`), through single tubes and pools (testing's `person_results`): the first
+    sample's time, the result (a negative pool counts for each member; a positive pool's members await
+    their single-tube retest — testing's pool loop runs — and are marked once with `pool_positive_at`).
+    Returns the targets changed."""
     from fangkong.testing import service as testing_service
-    from fangkong.testing.service.pools import awaiting_retest
 
     until = min(rnd.deadline_at, at) + dt.timedelta(seconds=1)
     pids = list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == rnd.id)).scalars())
-    changes: list[dict[str, Any]] = []
-    for chunk in chunks(pids, 5000):
-        times = testing_service.collected_times(session, chunk, rnd.started_at, until)
-        results = testing_service.sample_results(session, chunk, rnd.started_at, until)
-        for pid in chunk:
-            sampled = min(times[pid]) if times.get(pid) else None
-            seen = [(r, rep) for _t, _c, r, rep in results.get(pid, []) if r and rep is not None and rep <= at]
-            result = "positive" if any(r == "positive" for r, _ in seen) else ("negative" if seen else None)
-            resulted = max((rep for r, rep in seen if r == result), default=None) if result else None
-            changes.append({"pid": pid, "sampled_at": sampled, "result": result, "resulted_at": resulted})
     n = 0
-    for c in changes:
-        n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
-                                                       RoundTarget.person_id == c["pid"])
-                             .values(sampled_at=c["sampled_at"], result=c["result"], resulted_at=c["resulted_at"])
-                             ).rowcount or 0
-    # members of a positive pool (testing's pool loop runs: temporary control, single-tube retests)
-    sampled = [c["pid"] for c in changes if c["sampled_at"] is not None and c["result"] is None]
-    for chunk in chunks(sampled, 5000):
-        pooled = awaiting_retest(session, chunk)
+    for chunk in chunks(pids, 5000):
+        found = testing_service.person_results(session, chunk, rnd.started_at, until, at=at)
+        for pid in chunk:
+            r = found.get(pid)
+            values: dict[str, Any] = {"sampled_at": r.sampled_at if r else None, "result": r.result if r else None,
+                                      "resulted_at": r.resulted_at if r else None}
+            n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                           RoundTarget.person_id == pid).values(**values)
+                                 ).rowcount or 0
+        pooled = sorted(pid for pid, r in found.items() if r.pool_positive_at is not None)
         if pooled:
             n += session.execute(update(RoundTarget).where(
                 RoundTarget.round_id == rnd.id, RoundTarget.pool_positive_at.is_(None),
-                in_list(session, RoundTarget.person_id, sorted(pooled))).values(pool_positive_at=at)).rowcount or 0
+                in_list(session, RoundTarget.person_id, pooled)).values(pool_positive_at=at)).rowcount or 0
     session.expire_all()
     _propose_lockdowns(session, rnd)
     return n
