@@ -101,6 +101,10 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
     session.add(rnd)
     session.flush()
     people = zones_service.residents_of(session, address_ids)
+    registered = {p for p, *_ in people}
+    present = _present_elsewhere(session, address_ids, registered, start - dt.timedelta(days=pack.zones.lookback_days),
+                                 start)
+    people += present
     pids = [p for p, *_ in people]
     births: dict[int, dt.date | None] = {}
     for chunk in chunks(pids, 5000):
@@ -119,13 +123,41 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
             excluded = "central_quarantine"
         rows.append(RoundTarget(round_id=rnd.id, person_id=pid, address_id=aid, building_key=buildings.get(aid),
-                                source="registry", excluded=excluded, unit_id=uid, unit_path=upath))
+                                source="registry" if pid in registered else "present", excluded=excluded,
+                                unit_id=uid, unit_path=upath))
     session.add_all(rows)
     rnd.targets = len(rows)
     session.flush()
     audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
                  unit=unit_code, targets=rnd.targets, deadline_hours=hours)
     return rnd
+
+
+def _present_elsewhere(session: Session, address_ids: list[int], registered: set[int], since: dt.datetime,
+                       until: dt.datetime) -> list[tuple[int, int, int, str]]:
+    """Persons present in the area but registered elsewhere (应检尽检): who scanned a venue code at an
+    address of the area within the look-back window (venues' `persons_seen_at`), targeted at that
+    venue's address and grid — (person id, address id, unit id, unit path) as `residents_of`."""
+    try:
+        from fangkong.venues import service as venues_service
+    except ModuleNotFoundError:  # a build without venues: nobody is known to be present
+        return []
+    from fangkong.kernel.places.models import Place
+
+    places: dict[int, int] = {}
+    for chunk in chunks(address_ids, 5000):
+        places.update(session.execute(select(Place.id, Place.address_id).where(
+            in_list(session, Place.address_id, chunk))).all())
+    if not places:
+        return []
+    seen = venues_service.persons_seen_at(session, sorted(places), since, until)
+    at = {pid: places[place] for pid, place in seen.items() if pid not in registered}
+    if not at:
+        return []
+    grids = dict((aid, (uid, upath)) for aid, uid, upath in session.execute(
+        select(Address.id, Address.unit_id, Address.unit_path).where(
+            in_list(session, Address.id, sorted(set(at.values()))))).all())
+    return [(pid, aid, *grids[aid]) for pid, aid in sorted(at.items()) if aid in grids]
 
 
 def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, reason: str, note: str = "") -> None:
