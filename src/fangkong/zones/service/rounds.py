@@ -135,28 +135,44 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
 
 def _present_elsewhere(session: Session, address_ids: list[int], registered: set[int], since: dt.datetime,
                        until: dt.datetime) -> list[tuple[int, int, int, str]]:
-    """Persons present in the area but registered elsewhere (应检尽检): who scanned a venue code at an
-    address of the area within the look-back window (venues' `persons_seen_at`), targeted at that
-    venue's address and grid — (person id, address id, unit id, unit path) as `residents_of`."""
-    try:
-        from fangkong.venues import service as venues_service
-    except ModuleNotFoundError:  # a build without venues: nobody is known to be present
-        return []
+    """Persons present in the area but registered elsewhere (应检尽检) within the look-back window: who
+    scanned a venue code at an address of the area (venues' `persons_seen_at`), targeted at the venue's
+    address, and who entered through a checkpoint giving an address of the area as destination
+    (checkpoints' `arrivals_with_address`), targeted there — (person id, address id, unit id, unit path)
+    as `residents_of`, on the address's grid (a checkpoint's destination before a venue)."""
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
     from fangkong.kernel.places.models import Place
 
-    places: dict[int, int] = {}
-    for chunk in chunks(address_ids, 5000):
-        places.update(session.execute(select(Place.id, Place.address_id).where(
-            in_list(session, Place.address_id, chunk))).all())
-    if not places:
-        return []
-    seen = venues_service.persons_seen_at(session, sorted(places), since, until)
-    at = {pid: places[place] for pid, place in seen.items() if pid not in registered}
+    area = set(address_ids)
+    at: dict[int, int] = {}
+    try:
+        from fangkong.venues import service as venues_service
+    except ModuleNotFoundError:  # a build without venues: no venue sightings
+        venues_service = None  # type: ignore[assignment]
+    if venues_service is not None and area:
+        places: dict[int, int] = {}
+        for chunk in chunks(address_ids, 5000):
+            places.update(session.execute(select(Place.id, Place.address_id).where(
+                in_list(session, Place.address_id, chunk))).all())
+        if places:
+            seen = venues_service.persons_seen_at(session, sorted(places), since, until)
+            at.update({pid: places[place] for pid, place in seen.items()})
+    try:
+        from fangkong.checkpoints.service import records as checkpoint_records
+    except ModuleNotFoundError:  # a build without checkpoints: no arrivals
+        checkpoint_records = None  # type: ignore[assignment]
+    if checkpoint_records is not None and area:
+        arrivals = checkpoint_records.arrivals_with_address(session, since, until)
+        matches = jurisdictions_service.match_addresses(session, [text for _p, text in arrivals])
+        for (pid, _text), m in zip(arrivals, matches, strict=True):
+            if m.address is not None and m.address.id in area:
+                at[pid] = m.address.id
+    at = {pid: aid for pid, aid in at.items() if pid not in registered}
     if not at:
         return []
-    grids = dict((aid, (uid, upath)) for aid, uid, upath in session.execute(
+    grids = {aid: (uid, upath) for aid, uid, upath in session.execute(
         select(Address.id, Address.unit_id, Address.unit_path).where(
-            in_list(session, Address.id, sorted(set(at.values()))))).all())
+            in_list(session, Address.id, sorted(set(at.values()))))).all()}
     return [(pid, aid, *grids[aid]) for pid, aid in sorted(at.items()) if aid in grids]
 
 
