@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from zone_factories import build_city, make_id, sample, t
+from zone_factories import build_city, make_id, pool, sample, t
 
 from fangkong.control import service as control_service
 from fangkong.kernel import clock
@@ -135,21 +135,6 @@ def test_a_positive_pool_in_a_round_proposes_a_lockdown_the_command_centre_confi
     assert sorted(city.people[x.person_id] for x in pooled) == [5, 6]
 
 
-def _pool_of(session: Session, city, barcode: str, seqs: list[int], at: dt.datetime, result: str) -> None:
-    from fangkong.testing import service as testing_service
-
-    with clock.frozen(at):
-        testing_service.open_tube(session, S, barcode=barcode, pool_size=len(seqs), sampling_point_id=city.point.id)
-        for seq in seqs:
-            testing_service.add_sample(session, S, barcode=barcode, person=make_id(seq), collected_at=at)
-    reported = at + dt.timedelta(hours=5)
-    with clock.frozen(reported):
-        rows = testing_service.ingest_results(session, S, items=[testing_service.ResultItem(2, {
-            "tube_barcode": barcode, "result": result, "lab": "常州检测",
-            "reported_at": reported.strftime("%Y-%m-%d %H:%M")})])
-    assert rows[0].status == "accepted", rows[0].issues
-
-
 def test_a_negative_pool_covers_its_members_and_a_positive_pools_members_await_the_retest(session: Session) -> None:
     """Hand-computed round over 20 residents (5 per room): grid 1 holds seqs 1–10, grid 2 seqs 11–20.
     A negative pool of 1–10 makes grid 1 sampled 10 / resulted 10; a positive pool of 11–20 makes
@@ -158,8 +143,8 @@ def test_a_negative_pool_covers_its_members_and_a_positive_pools_members_await_t
     city = build_city(session, per_room=5)
     rnd = zones_service.start_round(session, S, unit_code=city.community.code, at=t(2, 7))
     assert rnd.targets == 20
-    _pool_of(session, city, "POOLN", list(range(1, 11)), t(2, 8), "negative")
-    _pool_of(session, city, "POOLP", list(range(11, 21)), t(2, 8), "positive")
+    pool(session, city, "POOLN", list(range(1, 11)), t(2, 8), "negative")
+    pool(session, city, "POOLP", list(range(11, 21)), t(2, 8), "positive")
     with clock.frozen(t(2, 12)):  # pools collected, results not reported yet
         rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(2, 12))
     assert {r.unit_code: (r.targets, r.sampled, r.resulted, r.positive_pools) for r in rows} == {
