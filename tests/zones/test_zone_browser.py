@@ -1,6 +1,7 @@
 """The main walk in a real browser (Debian chromium via Playwright): the command centre draws a
 high-risk zone from the unit tree with a preview, starts a round from the zone page, watches its
-coverage, and a grid worker's phone lists the doors still to knock."""
+coverage, and a grid worker's phone lists the doors still to knock; a positive pool in a round is
+shown on the round page and its lockdown proposal confirmed by a district user."""
 
 from __future__ import annotations
 
@@ -150,3 +151,53 @@ def test_the_walk_from_a_cluster_to_a_lifted_zone(walk_site: Any, chromium: Any,
         p.click("[data-testid=lift-button]")
         expect(p.locator("[data-testid=zone-level]")).to_have_text("中风险区")
         p.screenshot(path=str(artifacts / "walk-lifted.png"), full_page=True)
+
+
+@pytest.fixture
+def pool_site(live_site: Any) -> Any:
+    def build(session: Session) -> dict[str, Any]:
+        from zone_factories import pool, t
+
+        from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+        from fangkong.zones import service as zones_service
+
+        city = build_city(session)
+        user(session, "p_district", "district", city.district)
+        rnd = zones_service.start_round(session, SYSTEM_ACTOR, unit_code=city.community.code, at=t(2, 7))
+        pool(session, city, "BPOOL1", [5, 6], t(2, 8), "positive")  # 花园路8号2栋101室
+        pool(session, city, "BPOOL2", [1, 2, 3, 4], t(2, 8), "negative")  # building 1
+        return {"round_id": rnd.id, "household": sorted(pid for pid, seq in city.people.items() if seq in (5, 6))}
+
+    return live_site(build)
+
+
+def test_a_positive_pool_on_the_round_page_is_a_lockdown_a_district_user_confirms(
+        pool_site: Any, chromium: Any, artifacts: Path) -> None:
+    from playwright.sync_api import expect
+    from zone_factories import t
+
+    from fangkong.kernel import clock
+
+    site = pool_site
+    office = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    with clock.frozen(t(2, 14)):
+        p = _login(office, site.base, "p_district")
+        p.goto(f"{site.base}/rounds/{site.data['round_id']}")
+        expect(p.locator("[data-testid=pool-positive-total]")).to_have_text("2")
+        expect(p.locator("[data-testid=missing-total]")).to_have_text("2")  # building 2, room 102
+        expect(p.locator("[data-testid=proposals] li")).to_have_count(1)
+        expect(p.locator("[data-testid=proposals] li")).to_contain_text("建议封控,待确认")
+        p.screenshot(path=str(artifacts / "round-positive-pool.png"), full_page=True)
+        p.click("[data-testid=proposals] li a")
+        expect(p.locator("[data-testid=zone-status]")).to_have_text("建议封控,待确认")
+        p.click("[data-testid=confirm-proposal]")
+        expect(p.locator("[data-testid=zone-status]")).to_have_text("生效中")
+        expect(p.locator("[data-testid=zone-level]")).to_have_text("高风险区")
+        p.screenshot(path=str(artifacts / "proposal-confirmed.png"), full_page=True)
+    from fangkong.control import service as control_service
+
+    pids = site.data["household"]
+    with site.factory() as session:  # the residents of the household are under the zone's measure now
+        in_force = control_service.measures_in_force(session, pids, at=t(2, 15))
+    assert len(pids) == 2 and all(any(m.category == "sealed_zone_resident" for m in in_force.get(x, []))
+                                  for x in pids)

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from zone_factories import build_city, make_id, sample, t
+from zone_factories import build_city, make_id, pool, sample, t
 
 from fangkong.control import service as control_service
 from fangkong.kernel import clock
@@ -133,6 +133,34 @@ def test_a_positive_pool_in_a_round_proposes_a_lockdown_the_command_centre_confi
     pooled = session.execute(select(RoundTarget).where(RoundTarget.round_id == rnd.id,
                                                        RoundTarget.pool_positive_at.is_not(None))).scalars().all()
     assert sorted(city.people[x.person_id] for x in pooled) == [5, 6]
+
+
+def test_a_negative_pool_covers_its_members_and_a_positive_pools_members_await_the_retest(session: Session) -> None:
+    """Hand-computed round over 20 residents (5 per room): grid 1 holds seqs 1–10, grid 2 seqs 11–20.
+    A negative pool of 1–10 makes grid 1 sampled 10 / resulted 10; a positive pool of 11–20 makes
+    grid 2 sampled 10 / resulted 0 / positive pools 10, until one member's single-tube retest (negative)
+    resolves that member alone: resulted 1."""
+    city = build_city(session, per_room=5)
+    rnd = zones_service.start_round(session, S, unit_code=city.community.code, at=t(2, 7))
+    assert rnd.targets == 20
+    pool(session, city, "POOLN", list(range(1, 11)), t(2, 8), "negative")
+    pool(session, city, "POOLP", list(range(11, 21)), t(2, 8), "positive")
+    with clock.frozen(t(2, 12)):  # pools collected, results not reported yet
+        rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(2, 12))
+    assert {r.unit_code: (r.targets, r.sampled, r.resulted, r.positive_pools) for r in rows} == {
+        city.grid1.code: (10, 10, 0, 0), city.grid2.code: (10, 10, 0, 0)}
+    with clock.frozen(t(2, 14)):
+        rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(2, 14))
+    got = {r.unit_code: (r.targets, r.sampled, r.resulted, r.positive, r.positive_pools, r.missing) for r in rows}
+    assert got == {city.grid1.code: (10, 10, 10, 0, 0, 0), city.grid2.code: (10, 10, 0, 0, 10, 0)}
+    sample(session, city, 11, t(2, 15), result="negative")  # the retest of one member, within the round
+    with clock.frozen(t(2, 22)):
+        rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(2, 22))
+    got = {r.unit_code: (r.sampled, r.resulted, r.positive, r.positive_pools) for r in rows}
+    assert got == {city.grid1.code: (10, 10, 0, 0), city.grid2.code: (10, 1, 0, 10)}
+    by_seq = {city.people[x.person_id]: x.result for x in session.execute(
+        select(RoundTarget).where(RoundTarget.round_id == rnd.id)).scalars()}
+    assert [s for s, r in sorted(by_seq.items()) if r == "negative"] == [*range(1, 12)]
 
 
 def test_high_risk_zones_get_a_round_every_day_until_lifted(session: Session) -> None:

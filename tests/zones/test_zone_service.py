@@ -183,3 +183,55 @@ def test_door_knock_tasks_at_eighty_percent_of_the_deadline(session: Session) ->
     assert (task.unit_id, task.subject_id, task.due_at) == (city.grid2.id, rnd.id, t(2, 10))
     assert len(task.detail["person_ids"]) == 2
     assert create_door_knock_tasks(session, S, at=t(2, 9)) == {"rounds": 0, "tasks": 0}  # once per round
+
+
+def test_persons_present_but_registered_elsewhere_are_round_targets(session: Session) -> None:
+    """A visitor registered outside the city who scanned the shop at 花园路9号 (grid 2) within the
+    look-back window is a target of the community's round, on that grid, and so is one who entered
+    through a checkpoint for 花园路8号1栋102室 (grid 1); a resident scanning there is not counted twice; a
+    visitor seen only at a venue outside the area, before the window, or entering for an address
+    elsewhere, is not."""
+    from zone_factories import make_id
+
+    from fangkong.checkpoints.service import checkpoints as checkpoints_service
+    from fangkong.checkpoints.service import records as records_service
+    from fangkong.checkpoints.service.records import RecordItem
+    from fangkong.kernel.people import service as people_service
+    from fangkong.kernel.places import service as places_service
+    from fangkong.venues import service as venues_service
+    from fangkong.zones.models import RoundTarget
+
+    city = build_city(session)
+    shop = places_service.create_place(session, S, kind="venue", name="花园便利店", ref="ZV3", category="shop",
+                                       address_text="花园路9号1栋101室")
+    away = places_service.create_place(session, S, kind="venue", name="新北超市", ref="ZV4", category="supermarket",
+                                       unit_id=city.district.id)
+    assert shop.address_id is not None and shop.unit_id == city.grid2.id
+    visitors = {seq: people_service.register_person(session, S, name=f"访客{seq}", id_number=make_id(seq),
+                                                    phone=f"137{seq:08d}").id for seq in (101, 102, 103, 104, 105)}
+    scans = [(shop, 101, t(3, 8)), (shop, 1, t(3, 9)),  # a visitor; a resident
+             (away, 102, t(3, 10)),  # outside the area
+             (shop, 103, t(3, 8) - dt.timedelta(days=8))]  # before the look-back window (7 days)
+    items = [venues_service.ScanItem(i, place_id=p.id, id_number=make_id(seq), scanned_at=at.isoformat(),
+                                     request_id=f"zp{i}") for i, (p, seq, at) in enumerate(scans, start=1)]
+    with clock.frozen(t(5)):
+        got = venues_service.record_scans(session, S, items=items, source="api")
+    assert {r.status for r in got} == {"accepted"}, [r.issues for r in got]
+    checkpoints_service.create_checkpoint(session, S, name="武进收费站", kind="highway_exit", ref="ZK1")
+    arrivals = [("zk1", 104, "花园路8号1栋102室"), ("zk2", 105, "新北区太湖路1号")]
+    rows = records_service.record_items(session, S, items=[RecordItem(i, {
+        "record_ref": ref, "checkpoint": "ZK1", "inspected_at": "2022-04-04 09:00", "direction": "in",
+        "plate": f"苏D1234{i}", "id_number": make_id(seq), "name": f"访客{seq}", "address": address})
+        for i, (ref, seq, address) in enumerate(arrivals, 1)])
+    assert [r.status for r in rows] == ["accepted"] * 2, [r.issues for r in rows]
+    rnd = zones_service.start_round(session, S, unit_code=city.community.code, at=t(5, 7))
+    assert rnd.targets == 10
+    targets = session.query(RoundTarget).filter(RoundTarget.round_id == rnd.id).all()
+    present = sorted((x.person_id, x.address_id, x.unit_id) for x in targets if x.source == "present")
+    room = next(x.address_id for x in targets if city.people.get(x.person_id) == 3)  # 花园路8号1栋102室
+    assert present == sorted([(visitors[101], shop.address_id, city.grid2.id), (visitors[104], room, city.grid1.id)])
+    sample(session, city, 101, t(5, 9))
+    with clock.frozen(t(5, 18)):
+        rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(5, 18))
+    assert {r.unit_code: (r.targets, r.sampled, r.resulted) for r in rows} == {
+        city.grid1.code: (5, 0, 0), city.grid2.code: (5, 1, 1)}

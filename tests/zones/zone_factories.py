@@ -92,6 +92,25 @@ def sample(session: Session, city: City, seq: int, at: dt.datetime, *, result: s
     assert rows[0].status == "accepted", rows[0].issues
 
 
+def pool(session: Session, city: City, barcode: str, seqs: list[int], at: dt.datetime, result: str,
+         *, report_after: float = 5) -> None:
+    """A pooled PCR tube (混采) of residents `seqs` collected at `at`, and its result (a positive pool
+    runs testing's pool loop)."""
+    from fangkong.testing import service as testing_service
+
+    with clock.frozen(at):
+        testing_service.open_tube(session, SYSTEM_ACTOR, barcode=barcode, pool_size=len(seqs),
+                                  sampling_point_id=city.point.id)
+        for seq in seqs:
+            testing_service.add_sample(session, SYSTEM_ACTOR, barcode=barcode, person=make_id(seq), collected_at=at)
+    reported = at + dt.timedelta(hours=report_after)
+    with clock.frozen(reported):
+        rows = testing_service.ingest_results(session, SYSTEM_ACTOR, items=[testing_service.ResultItem(2, {
+            "tube_barcode": barcode, "result": result, "lab": "常州检测",
+            "reported_at": reported.strftime("%Y-%m-%d %H:%M")})])
+    assert rows[0].status == "accepted", rows[0].issues
+
+
 PASSWORD = "correct-horse-9"
 
 

@@ -420,3 +420,14 @@ def inspection_check(session: Session, actor: Actor, *, at: dt.datetime, token: 
         if origin or late:
             out.append(PersonCheck(number, origin, risk, late))
     return InspectionCheck(at, verdict, out, hours)
+
+
+def arrivals_with_address(session: Session, since: dt.datetime, until: dt.datetime) -> list[tuple[int, str]]:
+    """(person id, destination address as recorded) of the persons recorded entering with since ≤
+    inspected_at < until, oldest first (what area-wide testing rounds read for 'present but registered
+    elsewhere'; a system read, the caller scopes what it shows)."""
+    return [(pid, address) for pid, address in session.execute(
+        select(CheckpointRecord.person_id, CheckpointRecord.address).where(
+            CheckpointRecord.direction == "in", CheckpointRecord.person_id.is_not(None),
+            CheckpointRecord.address.is_not(None), CheckpointRecord.inspected_at >= since,
+            CheckpointRecord.inspected_at < until).order_by(CheckpointRecord.inspected_at, CheckpointRecord.id))]

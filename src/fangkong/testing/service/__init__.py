@@ -43,6 +43,7 @@ from fangkong.testing.service.reports import turnaround
 from fangkong.testing.service.results import ResultItem, import_results, ingest_results
 from fangkong.testing.service.sampling import (
     CitizenView,
+    PersonResult,
     PointView,
     SampleItem,
     SampleRefused,
@@ -56,6 +57,7 @@ from fangkong.testing.service.sampling import (
     ingest_samples,
     list_tubes,
     open_tube,
+    person_results,
     sample_results,
     sampling_points,
     set_hours,
@@ -69,14 +71,14 @@ control_service.register_result_source("testing", sample_results)
 
 __all__ = [
     "EXPORT_COLUMNS", "CandidateView", "CitizenView", "ComplianceRow",
-    "CoverageReport", "CoverageRow", "PersonKeys", "PointView",
+    "CoverageReport", "CoverageRow", "PersonKeys", "PersonResult", "PointView",
     "Resolved", "ResultItem", "RosterItem", "SampleItem",
     "SampleRefused", "TestResult", "add_sample", "case_candidates", "citizen_status",
     "clean_barcode", "close_tube", "collected_times", "compliance_counts", "coverage", "coverage_counts", "create_overdue_tasks", "declare_headcount",
     "employer_or_register", "end_membership", "enrol", "enrol_roster", "export_compliance",
     "find_employer", "follow_ups", "get_case_candidate", "get_tube",
     "import_results", "import_roster", "import_samples", "ingest_results", "ingest_samples", "list_compliance",
-    "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "positive_pool_counts", "refresh_due", "resolve_person",
+    "list_tubes", "on_individual_result", "on_positive_pool", "open_tube", "person_results", "positive_pool_counts", "refresh_due", "resolve_person",
     "resolve_persons", "results_of_person", "sampled_counts", "sampling_points",
     "set_hours", "summary", "sync_rule_members", "tube_samples",
     "turnaround",

@@ -370,6 +370,57 @@ def sample_results(session: Session, person_ids: Sequence[int], since: dt.dateti
     return out
 
 
+@dataclass(frozen=True)
+class PersonResult:
+    """A person's PCR testing in a window, through single tubes and pools, as of a moment."""
+
+    #: the first collection in the window (single tube or pool)
+    sampled_at: dt.datetime | None
+    #: None (no result yet, or a positive pool awaiting the single-tube retest) | negative | positive
+    result: str | None
+    resulted_at: dt.datetime | None
+    #: when a pool holding the person was first reported positive (the pool loop runs)
+    pool_positive_at: dt.datetime | None
+
+
+def _standing(versions: list[tuple[str, dt.datetime]]) -> tuple[str | None, dt.datetime | None]:
+    """A tube's result over its versions reported so far: positive wins (safety first)."""
+    if not versions:
+        return None, None
+    result = "positive" if any(r == "positive" for r, _ in versions) else "negative"
+    return result, max(rep for r, rep in versions if r == result)
+
+
+def person_results(session: Session, person_ids: Sequence[int], since: dt.datetime, until: dt.datetime, *,
+                   at: dt.datetime) -> dict[int, PersonResult]:
+    """Each person's result from PCR samples collected in [since, until), counting result versions
+    reported by `at` (what area-wide rounds read for coverage): a single-tube result decides (positive
+    wins); without one, a positive pool leaves the person awaiting the retest (no result,
+    `pool_positive_at` set) and a negative pool is a negative for each of its members."""
+    tubes: dict[int, dict[int, tuple[int, dt.datetime, list[tuple[str, dt.datetime]]]]] = defaultdict(dict)
+    for chunk in common.chunks(sorted(set(person_ids))):
+        stmt = (select(TubeSample.person_id, Tube.id, Tube.pool_size, TubeSample.collected_at, TubeResult.result,
+                       TubeResult.reported_at)
+                .join(Tube, Tube.id == TubeSample.tube_id)
+                .outerjoin(TubeResult, TubeResult.tube_id == Tube.id)
+                .where(TubeSample.person_id.in_(chunk), TubeSample.collected_at >= since,
+                       TubeSample.collected_at < until, Tube.test_type == "pcr"))
+        for pid, tube_id, size, collected, result, reported in session.execute(stmt):
+            _size, _at, versions = tubes[pid].setdefault(tube_id, (size, collected, []))
+            if result and reported is not None and reported <= at:
+                versions.append((result, reported))
+    out: dict[int, PersonResult] = {}
+    for pid, by_tube in tubes.items():
+        single = [_standing(v) for size, _c, v in by_tube.values() if size == 1]
+        pooled = [_standing(v) for size, _c, v in by_tube.values() if size > 1]
+        sampled = min(c for _s, c, _v in by_tube.values())
+        pool_positive = min((rep for r, rep in pooled if r == "positive"), default=None)
+        decided = [(r, rep) for r, rep in single if r] or ([] if pool_positive else [(r, rep) for r, rep in pooled if r])
+        result, resulted = _standing(decided)  # type: ignore[arg-type]
+        out[pid] = PersonResult(sampled, result, resulted, pool_positive)
+    return out
+
+
 # ----------------------------------------------------------------------------------- sample files
 
 @dataclass

@@ -71,3 +71,19 @@ def scans_of_persons(session: Session, actor: Actor, *, person_ids: Sequence[int
             if len(visits) < MAX_ROWS:
                 visits.append(ScanVisit(at, vid, ref or code, name, category))
     return out
+
+
+def persons_seen_at(session: Session, place_ids: list[int], since: dt.datetime, until: dt.datetime
+                    ) -> dict[int, int]:
+    """Who scanned the venues' codes with since ≤ scanned_at < until: person id → the venue of their
+    latest scan there (what area-wide testing rounds read for 'present but registered elsewhere';
+    a system read, the caller scopes what it shows)."""
+    out: dict[int, int] = {}
+    for start in range(0, len(place_ids), 5000):
+        rows = session.execute(
+            select(Scan.person_id, Scan.place_id)
+            .where(Scan.place_id.in_(place_ids[start:start + 5000]), Scan.scanned_at >= since,
+                   Scan.scanned_at < until)
+            .order_by(Scan.scanned_at, Scan.id))
+        out.update({pid: place for pid, place in rows})
+    return out

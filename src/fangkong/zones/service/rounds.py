@@ -101,6 +101,10 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
     session.add(rnd)
     session.flush()
     people = zones_service.residents_of(session, address_ids)
+    registered = {p for p, *_ in people}
+    present = _present_elsewhere(session, address_ids, registered, start - dt.timedelta(days=pack.zones.lookback_days),
+                                 start)
+    people += present
     pids = [p for p, *_ in people]
     births: dict[int, dt.date | None] = {}
     for chunk in chunks(pids, 5000):
@@ -119,13 +123,57 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
             excluded = "central_quarantine"
         rows.append(RoundTarget(round_id=rnd.id, person_id=pid, address_id=aid, building_key=buildings.get(aid),
-                                source="registry", excluded=excluded, unit_id=uid, unit_path=upath))
+                                source="registry" if pid in registered else "present", excluded=excluded,
+                                unit_id=uid, unit_path=upath))
     session.add_all(rows)
     rnd.targets = len(rows)
     session.flush()
     audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
                  unit=unit_code, targets=rnd.targets, deadline_hours=hours)
     return rnd
+
+
+def _present_elsewhere(session: Session, address_ids: list[int], registered: set[int], since: dt.datetime,
+                       until: dt.datetime) -> list[tuple[int, int, int, str]]:
+    """Persons present in the area but registered elsewhere (应检尽检) within the look-back window: who
+    scanned a venue code at an address of the area (venues' `persons_seen_at`), targeted at the venue's
+    address, and who entered through a checkpoint giving an address of the area as destination
+    (checkpoints' `arrivals_with_address`), targeted there — (person id, address id, unit id, unit path)
+    as `residents_of`, on the address's grid (a checkpoint's destination before a venue)."""
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+    from fangkong.kernel.places.models import Place
+
+    area = set(address_ids)
+    at: dict[int, int] = {}
+    try:
+        from fangkong.venues import service as venues_service
+    except ModuleNotFoundError:  # a build without venues: no venue sightings
+        venues_service = None  # type: ignore[assignment]
+    if venues_service is not None and area:
+        places: dict[int, int] = {}
+        for chunk in chunks(address_ids, 5000):
+            places.update(session.execute(select(Place.id, Place.address_id).where(
+                in_list(session, Place.address_id, chunk))).all())
+        if places:
+            seen = venues_service.persons_seen_at(session, sorted(places), since, until)
+            at.update({pid: places[place] for pid, place in seen.items()})
+    try:
+        from fangkong.checkpoints.service import records as checkpoint_records
+    except ModuleNotFoundError:  # a build without checkpoints: no arrivals
+        checkpoint_records = None  # type: ignore[assignment]
+    if checkpoint_records is not None and area:
+        arrivals = checkpoint_records.arrivals_with_address(session, since, until)
+        matches = jurisdictions_service.match_addresses(session, [text for _p, text in arrivals])
+        for (pid, _text), m in zip(arrivals, matches, strict=True):
+            if m.address is not None and m.address.id in area:
+                at[pid] = m.address.id
+    at = {pid: aid for pid, aid in at.items() if pid not in registered}
+    if not at:
+        return []
+    grids = {aid: (uid, upath) for aid, uid, upath in session.execute(
+        select(Address.id, Address.unit_id, Address.unit_path).where(
+            in_list(session, Address.id, sorted(set(at.values()))))).all()}
+    return [(pid, aid, *grids[aid]) for pid, aid in sorted(at.items()) if aid in grids]
 
 
 def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, reason: str, note: str = "") -> None:
@@ -157,37 +205,29 @@ def list_rounds(session: Session, actor: Actor, *, zone_id: int | None = None) -
 
 def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
     """Read what testing knows of the targets' samples collected in the round (from its start to its
-    deadline, as of `at`): the first sample's time, and the single-tube result reported by `at`
-    (positive wins). Returns the targets changed."""
+    deadline, as of `at`), through single tubes and pools (testing's `person_results`): the first
+    sample's time, the result (a negative pool counts for each member; a positive pool's members await
+    their single-tube retest — testing's pool loop runs — and are marked once with `pool_positive_at`).
+    Returns the targets changed."""
     from fangkong.testing import service as testing_service
-    from fangkong.testing.service.pools import awaiting_retest
 
     until = min(rnd.deadline_at, at) + dt.timedelta(seconds=1)
     pids = list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == rnd.id)).scalars())
-    changes: list[dict[str, Any]] = []
-    for chunk in chunks(pids, 5000):
-        times = testing_service.collected_times(session, chunk, rnd.started_at, until)
-        results = testing_service.sample_results(session, chunk, rnd.started_at, until)
-        for pid in chunk:
-            sampled = min(times[pid]) if times.get(pid) else None
-            seen = [(r, rep) for _t, _c, r, rep in results.get(pid, []) if r and rep is not None and rep <= at]
-            result = "positive" if any(r == "positive" for r, _ in seen) else ("negative" if seen else None)
-            resulted = max((rep for r, rep in seen if r == result), default=None) if result else None
-            changes.append({"pid": pid, "sampled_at": sampled, "result": result, "resulted_at": resulted})
     n = 0
-    for c in changes:
-        n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
-                                                       RoundTarget.person_id == c["pid"])
-                             .values(sampled_at=c["sampled_at"], result=c["result"], resulted_at=c["resulted_at"])
-                             ).rowcount or 0
-    # members of a positive pool (testing's pool loop runs: temporary control, single-tube retests)
-    sampled = [c["pid"] for c in changes if c["sampled_at"] is not None and c["result"] is None]
-    for chunk in chunks(sampled, 5000):
-        pooled = awaiting_retest(session, chunk)
+    for chunk in chunks(pids, 5000):
+        found = testing_service.person_results(session, chunk, rnd.started_at, until, at=at)
+        for pid in chunk:
+            r = found.get(pid)
+            values: dict[str, Any] = {"sampled_at": r.sampled_at if r else None, "result": r.result if r else None,
+                                      "resulted_at": r.resulted_at if r else None}
+            n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
+                                                           RoundTarget.person_id == pid).values(**values)
+                                 ).rowcount or 0
+        pooled = sorted(pid for pid, r in found.items() if r.pool_positive_at is not None)
         if pooled:
             n += session.execute(update(RoundTarget).where(
                 RoundTarget.round_id == rnd.id, RoundTarget.pool_positive_at.is_(None),
-                in_list(session, RoundTarget.person_id, sorted(pooled))).values(pool_positive_at=at)).rowcount or 0
+                in_list(session, RoundTarget.person_id, pooled)).values(pool_positive_at=at)).rowcount or 0
     session.expire_all()
     _propose_lockdowns(session, rnd)
     return n
