@@ -186,3 +186,6 @@ def daily_report_file(fmt: Annotated[str, Path(pattern="^(xlsx|pdf)$")], session
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"daily-{report.table.unit_code}-{day.isoformat()}.{fmt}"
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+from fangkong.command import home as _home  # noqa: E402,F401  (registers the role home pages)

@@ -3,7 +3,9 @@ entries whose permission the actor holds, in `order`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fangkong.kernel.auth.actor import Actor
 
@@ -76,3 +78,23 @@ def person_sections_for(actor: Actor | None, person_id: int) -> list[str]:
     return [s.url.format(person_id=person_id)
             for s in sorted(_PERSON_SECTIONS.values(), key=lambda s: (s.order, s.code))
             if s.permission is None or actor.can(s.permission)]
+
+
+#: (request, session, actor) → the response of this actor's home page, or None to leave it to others
+HomeChooser = Callable[[Any, Any, Actor], Any]
+_HOMES: dict[str, tuple[int, HomeChooser]] = {}
+
+
+def register_home(code: str, chooser: HomeChooser, order: int = 100) -> None:
+    """Let a capability give some roles their own home page (首页): the kernel's `/` asks each chooser,
+    in `order`, and renders the first answer; nobody answering keeps the kernel's own home."""
+    _HOMES[code] = (order, chooser)
+
+
+def home_for(request: Any, session: Any, actor: Actor) -> Any:
+    """The first registered home page for this actor, or None."""
+    for _order, chooser in sorted(_HOMES.values(), key=lambda oc: oc[0]):
+        response = chooser(request, session, actor)
+        if response is not None:
+            return response
+    return None

@@ -28,6 +28,7 @@ from fangkong.kernel.jurisdictions.models import LEVEL_NAMES_ZH
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.kernel.web.deps import DbSession
 from fangkong.kernel.web.errors import safe_next
+from fangkong.kernel.web.nav import home_for
 from fangkong.kernel.web.ratelimit import login_limit
 from fangkong.kernel.web.schemas import HealthOut
 from fangkong.kernel.web.templating import gettext_for, render, request_locale
@@ -123,6 +124,10 @@ def logout(request: Request, session: DbSession, actor: PageActor) -> Response:
 
 @pages.get("/")
 def home(request: Request, session: DbSession, actor: PageActor) -> Response:
+    """A capability may give the actor's role its own home (the command screen …); else the task counts."""
+    chosen = home_for(request, session, actor)
+    if chosen is not None:
+        return chosen
     counts: Any = None
     if actor.can("task.view"):
         counts = tasks_service.counts(session, actor)
