@@ -332,3 +332,67 @@ def test_the_phone_link_checks_in_without_sign_in_until_7_days_after_the_end(cli
     assert ended.status_code == 409 and 'data-testid="phone-refused"' in ended.text
     with clock.frozen(t(13, 9)):  # more than 7 days after the release
         assert client.get(url).status_code == 403
+
+
+# ------------------------------------------------------------------------------ the check-in SMS
+
+def _sms(session: Session) -> list:
+    from fangkong.kernel.messaging.models import OutboxMessage
+
+    session.expire_all()
+    return list(session.execute(select(OutboxMessage).where(OutboxMessage.channel == "sms")
+                                .order_by(OutboxMessage.id)).scalars())
+
+
+def test_the_checkin_sms_is_queued_once_per_person_and_day_held_in_a_test_database(session: Session) -> None:
+    from fangkong.kernel.people import service as people_service
+
+    w = build_world(session)
+    m1 = central(session, w)
+    m2 = home(session, w, 20, "赵居家")
+    nophone = people_service.register_person(session, SYSTEM_ACTOR, name="钱无机", id_number=make_id(30),
+                                             unit_id=w.grid.id, address_text="花园路9号").id
+    control_service.start_measure(session, SYSTEM_ACTOR, person_id=nophone, category="close_contact",
+                                  rule="categories.close_contact", place_kind="site", place_id=w.site.id,
+                                  started_at=FOUND, exposure_at=t(0, 19))
+    session.commit()
+    done = checkins.queue_checkin_sms(session, SYSTEM_ACTOR, base="https://fk.example.cn/", at=t(6, 9))
+    assert sorted(done.queued) == sorted([m1.person_id, m2.person_id]) and done.no_phone == [nophone]
+    sms = _sms(session)
+    assert sorted((s.person_id, s.subject_id, s.status) for s in sms) == sorted(
+        [(m1.person_id, m1.id, "held"), (m2.person_id, m2.id, "held")])
+    body = next(s.body for s in sms if s.person_id == m1.person_id)
+    assert f"https://fk.example.cn{checkins.link_of(m1)}" in body and "打卡" in body
+    assert all(phone(seq) not in s.body and s.recipient is None for s in sms for seq in (10, 20))  # no number kept
+    # the same day again (later that afternoon): nothing new
+    again = checkins.queue_checkin_sms(session, SYSTEM_ACTOR, base="https://fk.example.cn", at=t(6, 15))
+    assert again.queued == [] and sorted(again.already) == sorted([m1.person_id, m2.person_id])
+    assert len(_sms(session)) == 2
+    # the next day: one more each
+    with clock.frozen(t(7, 9)):
+        nxt = checkins.queue_checkin_sms(session, SYSTEM_ACTOR, base="https://fk.example.cn", at=t(7, 9))
+    assert sorted(nxt.queued) == sorted([m1.person_id, m2.person_id]) and len(_sms(session)) == 4
+
+
+def test_checkin_links_queues_the_sms_and_prints_for_an_outside_gateway(operator_db) -> None:
+    from cli_runner import run_cli
+
+    factory, env = operator_db
+    with factory() as session:
+        w = build_world(session)
+        m = central(session, w)
+        session.commit()
+    assert run_cli("control", "checkin-links", env=env).returncode == 2  # no public address: no SMS
+    r = run_cli("control", "checkin-links", "--base", "https://fk.example.cn", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "queued: 1, already sent today: 0, without a phone: 0" in r.stdout
+    again = run_cli("control", "checkin-links", "--base", "https://fk.example.cn", env=env)
+    assert again.returncode == 0 and "queued: 0, already sent today: 1" in again.stdout
+    printed = run_cli("control", "checkin-links", "--print", "--base", "https://fk.example.cn", env=env)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.splitlines() == [
+        "person_id,measure_id,phone,url",
+        f"{m.person_id},{m.id},136****0010,https://fk.example.cn{checkins.link_of(m)}"]
+    with factory() as session:
+        sms = _sms(session)
+    assert [(s.person_id, s.subject_type, s.status) for s in sms] == [(m.person_id, "checkin_link", "held")]

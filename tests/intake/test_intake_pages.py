@@ -1,5 +1,6 @@
 """Intake pages: the lead list, the forms that create leads (community, self-report, tip-off), the four
-checks, a person's leads, daily clearance, reconciliation, risk areas, exports and uploads."""
+checks, a person's leads, daily clearance, the old reconciliation URL (a redirect), risk areas, exports
+and uploads."""
 
 from __future__ import annotations
 
@@ -89,8 +90,9 @@ def test_list_is_scoped_masked_and_has_the_menu(client: TestClient, session: Ses
     with clock.frozen(NOW + H):
         page = client.get("/leads")
     assert page.status_code == 200
-    for label in ("线索", "日产日清", "数据闭环", "风险地区"):
+    for label in ("线索", "日产日清", "风险地区"):
         assert f">{label}</a>" in page.text
+    assert ">数据闭环</a>" not in page.text  # retired: the checkpoints' 数据闭环差异 replaces it
     assert f'href="/leads/{lead_id}"' in page.text and "张三" in page.text
     assert id_number[:6] + "********" + id_number[-4:] in page.text and id_number not in page.text
     assert "138****5678" in page.text and "13812345678" not in page.text
@@ -313,17 +315,20 @@ def test_clearance_rolls_up_children_and_lists_open_leads(client: TestClient, se
     assert client.get("/leads/clearance?day=yesterday").status_code == 422
 
 
-def test_reconciliation_lists_link_to_the_leads(client: TestClient, session: Session, tree: Tree) -> None:
-    [a] = ingest(session, tree, {"name": "甲", "phone": "13800000001", "address": ADDR})
-    [c] = ingest(session, tree, {"name": "丙", "phone": "13800000003", "address": ADDR}, channel="checkpoint")
+def test_the_old_reconciliation_page_redirects_to_the_checkpoints_data_loop(client: TestClient,
+                                                                            tree: Tree) -> None:
     login(client, "centre")
     with clock.frozen(NOW + H):
-        page = client.get("/leads/reconciliation", params={"day": "2022-04-18"})
-    assert page.status_code == 200
-    data = page.text[page.text.index('data-testid="data-not-community"'):page.text.index("在卡口被发现")]
-    assert f'href="/leads/{a}#verify"' in data and "甲" in data
-    checkpoint = page.text[page.text.index('data-testid="checkpoint-not-verified"'):]
-    assert f'href="/leads/{c}#verify"' in checkpoint
+        old = client.get("/leads/reconciliation", params={"day": "2022-04-18", "unit_id": "1"},
+                         follow_redirects=False)
+        assert old.status_code == 307 and old.headers["location"] == "/checkpoints/reconciliation?day=2022-04-18"
+        today = client.get("/leads/reconciliation", follow_redirects=False)
+        assert today.headers["location"] == "/checkpoints/reconciliation"
+        landed = client.get("/leads/reconciliation", params={"day": "2022-04-18"})
+        assert landed.status_code == 200 and str(landed.url).endswith("/checkpoints/reconciliation?day=2022-04-18")
+        assert client.get("/leads/reconciliation?day=yesterday", follow_redirects=False).status_code == 422
+        home = client.get("/")
+    assert 'href="/leads/reconciliation"' not in home.text and 'href="/checkpoints/reconciliation"' in home.text
 
 
 def test_risk_areas_add_edit_and_import(client: TestClient, session: Session, tree: Tree) -> None:

@@ -63,7 +63,6 @@ PAGES = [
     ("compliance", "/compliance?group=courier_delivery_rider", {"group=courier_delivery_rider"}),
     ("coverage", "/coverage?group=courier_delivery_rider", {"group=courier_delivery_rider"}),
     ("clearance", f"/leads/clearance?day={DAY}", {f"day={DAY}", "unit_id="}),
-    ("reconciliation", f"/leads/reconciliation?day={DAY}", {f"day={DAY}", "unit_id="}),
     ("tasks", "/tasks?tab=open", {"tab=open"}),
     ("venues", f"/venues?tab=all&day={DAY}", {"tab=all", f"day={DAY}"}),
 ]

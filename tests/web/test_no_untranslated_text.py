@@ -223,7 +223,7 @@ def test_every_page_an_admin_reaches_is_chinese(zh_client: TestClient, session: 
              f"/cases/{w.case_id}/contacts/{w.contact_id}", f"/persons/{w.person_id}",
              f"/persons/{w.person_id}/leads", f"/persons/{w.person_id}/cases", f"/sampling/tubes/{w.tube}",
              f"/venues/{w.venue_id}/poster", "/leads/new", "/leads/import", "/turnaround", "/coverage",
-             "/compliance", "/sampling", "/risk-areas", "/leads/clearance", "/leads/reconciliation",
+             "/compliance", "/sampling", "/risk-areas", "/leads/clearance", "/checkpoints/reconciliation",
              "/audit", "/venues", "/places", "/units", "/tasks", "/tasks?tab=done", "/leads?overdue=1"]
     problems, read = crawl(zh_client, start, _data_strings(session))
     assert read >= 40, f"only {read} pages read: the crawl proves little"

@@ -163,11 +163,16 @@ def import_checkins_cmd(
     run_import(_("Importing check-ins"), file, report, work, ["measure_id", "alert"])
 
 
-@control_app.command("checkin-links", help=_("Print the signed phone check-in link of every measure that takes "
-                                             "check-ins now (for the SMS): person_id,measure_id,phone,url."))
+@control_app.command("checkin-links", help=_("Queue the check-in SMS (signed phone link) to every person who takes "
+                                             "check-ins now, once per person and day, through the outbox; "
+                                             "--print prints person_id,measure_id,phone,url for an outside "
+                                             "gateway instead."))
 def checkin_links_cmd(
     site: str = typer.Option(None, "--site", help=_("Only measures at this quarantine site (ref or id).")),
-    base: str = typer.Option("", "--base", help=_("The site's public address to put before the path.")),
+    base: str = typer.Option("", "--base", help=_("The site's public address to put before the path "
+                                                  "(default: the setting public_url).")),
+    print_only: bool = typer.Option(False, "--print", help=_("Print the links for an outside SMS gateway "
+                                                             "and queue nothing.")),
 ) -> None:
     from sqlalchemy import or_, select
 
@@ -175,7 +180,11 @@ def checkin_links_cmd(
     from fangkong.kernel import clock
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.kernel.places.models import Place
+    from fangkong.settings import get_settings
 
+    base = (base or get_settings().public_url or "").rstrip("/")
+    if not print_only and not base:
+        fail(_("give --base or set FANGKONG_PUBLIC_URL: an SMS needs the full address of the link"), EXIT_USAGE)
     with cli_session() as session:
         site_id = None
         if site:
@@ -183,9 +192,17 @@ def checkin_links_cmd(
             site_id = session.execute(select(Place.id).where(Place.kind == "quarantine_site", or_(*cond))).scalar()
             if site_id is None:
                 fail(_("unknown site {site}").format(site=site), EXIT_USAGE)
-        rows = checkins.roster(session, SYSTEM_ACTOR, at=clock.now(), site_id=site_id, limit=2000)
-        phones = checkins.masked_phones(session, [r.person_id for r in rows])
-        lines = [f"{r.person_id},{r.measure_id},{phones.get(r.person_id, '')},{base.rstrip('/')}{r.link}" for r in rows]
+        if print_only:
+            rows = checkins.roster(session, SYSTEM_ACTOR, at=clock.now(), site_id=site_id, limit=2000)
+            phones = checkins.masked_phones(session, [r.person_id for r in rows])
+            lines = [f"{r.person_id},{r.measure_id},{phones.get(r.person_id, '')},{base}{r.link}" for r in rows]
+        else:
+            done = checkins.queue_checkin_sms(session, SYSTEM_ACTOR, base=base, at=clock.now(), site_id=site_id)
+    if not print_only:
+        typer.echo(_("check-in SMS queued: {queued}, already sent today: {already}, without a phone: "
+                     "{no_phone}").format(queued=len(done.queued), already=len(done.already),
+                                          no_phone=len(done.no_phone)))
+        return
     sys.stdout.write("person_id,measure_id,phone,url\n" + "".join(line + "\n" for line in lines))
 
 

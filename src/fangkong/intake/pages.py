@@ -1,6 +1,6 @@
 """Intake pages (重点人员排查页面): leads, the forms that create them, the four checks and a person's
-leads; the report pages (clearance, reconciliation, risk areas) live in `pages_reports` and are included
-here. Thin like the JSON API: parse, call intake's services, render.
+leads; the report pages (clearance, risk areas, the old reconciliation URL) live in `pages_reports` and are
+included here. Thin like the JSON API: parse, call intake's services, render.
 
 The public forms (/report 自觉报备, /tip 群众举报) need no sign-in. They are protected against
 cross-site posting by a signed form token bound to a cookie (see `_FormToken`); the token's nonce is
@@ -88,7 +88,6 @@ pages.include_router(pages_reports.router)
 
 register_nav("leads", N_("Leads"), "/leads", "lead.view", 12)
 register_nav("clearance", N_("Daily clearance"), "/leads/clearance", "lead.view", 13)
-register_nav("reconciliation", N_("Data closed loop"), "/leads/reconciliation", "lead.view", 14)
 register_nav("risk_areas", N_("Risk areas"), "/risk-areas", "lead.view", 15)
 register_person_section("leads", "/persons/{person_id}/leads", "lead.view", 10)
 

@@ -1,4 +1,5 @@
-"""Intake report pages: daily clearance (日产日清), reconciliation (数据闭环) and risk areas (风险地区)."""
+"""Intake report pages: daily clearance (日产日清) and risk areas (风险地区); the old reconciliation URL
+redirects to the checkpoints' data closed loop (数据闭环)."""
 
 from __future__ import annotations
 
@@ -79,19 +80,12 @@ def clearance_page(
 
 
 @router.get("/leads/reconciliation")
-def reconciliation_page(
-    request: Request,
-    session: DbSession,
-    actor: CanView,
-    day: Annotated[str, Query(max_length=10)] = "",
-    unit_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
-) -> Response:
-    """数据闭环: the three lists, each row linking to the person and the leads to act on."""
-    the_day = parse_day(day)
-    unit = scope.base_unit(session, actor, unit_id)
-    report = service.reconciliation(session, actor, day=the_day, unit_id=unit.id)
-    return render(request, "intake/reconciliation.html", actor=actor, day=the_day, unit=unit, report=report,
-                  channel_label=labeler(request, CHANNEL_LABELS), can_import=actor.can("lead.import"))
+def reconciliation_page(actor: CanView, day: Annotated[str, Query(max_length=10)] = "") -> Response:
+    """Retired: intake's first 数据闭环 page. The data closed loop is the checkpoints' page (the one
+    `fangkong report reconciliation` prints); old links and bookmarks land there, on the same day."""
+    the_day = parse_day(day) if day else None
+    target = "/checkpoints/reconciliation" + (f"?day={the_day.isoformat()}" if the_day else "")
+    return RedirectResponse(target, status_code=307)
 
 
 # --- risk areas ---------------------------------------------------------------------------------------

@@ -635,5 +635,65 @@ def split_entry(text: str) -> tuple[str, str]:
     return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
 
 
+
+
+# ------------------------------------------------------------------------------------------ the SMS
+
+#: the outbox subject of a check-in SMS: one per person and local day
+SMS_SUBJECT = "checkin_link"
+
+
+@dataclass
+class LinkSms:
+    """What `queue_checkin_sms` did: messages put in the outbox, persons already sent one that day,
+    persons without a phone number (nothing to send to)."""
+
+    queued: list[int]
+    already: list[int]
+    no_phone: list[int]
+
+
+def sms_text(url: str) -> str:
+    """The check-in SMS (Chinese: it goes to residents, whatever the operator's language)."""
+    return f"【防控】您正在接受健康管理,请每天上午、下午各打卡一次(体温、症状),点击链接填报:{url} 解除管理后链接失效。"
+
+
+def queue_checkin_sms(session: Session, actor: Actor, *, base: str, at: dt.datetime | None = None,
+                      site_id: int | None = None, limit: int = 2000) -> LinkSms:
+    """One SMS with the signed check-in link to every person taking check-ins at `at` (default now),
+    through the kernel's outbox (`held`, never sent, in a drill or test database). The outbox keeps the
+    person, not the number: the SMS sender decrypts the phone when it delivers. Idempotent per person
+    and local day of `at`: a person already sent a check-in SMS that day gets none."""
+    from fangkong.kernel.messaging import service as messaging
+    from fangkong.kernel.messaging.models import OutboxMessage
+
+    at = at or clock.now()
+    rows = roster(session, actor, at=at, site_id=site_id, limit=limit)
+    lo, hi = clock.local_day_bounds(at.astimezone(clock.tz()).date())
+    pids = sorted({r.person_id for r in rows})
+    sent: set[int] = set()
+    phones: set[int] = set()
+    for i in range(0, len(pids), CHUNK):
+        chunk = pids[i:i + CHUNK]
+        sent |= set(session.execute(select(OutboxMessage.person_id).where(
+            OutboxMessage.channel == "sms", OutboxMessage.subject_type == SMS_SUBJECT,
+            in_list(session, OutboxMessage.person_id, chunk),
+            OutboxMessage.created_at >= lo, OutboxMessage.created_at < hi)).scalars())
+        phones |= set(session.execute(select(Person.id).where(
+            in_list(session, Person.id, chunk), Person.phone_enc.is_not(None))).scalars())
+    out = LinkSms([], [], [])
+    for r in rows:
+        if r.person_id in sent:
+            out.already.append(r.person_id)
+        elif r.person_id not in phones:
+            out.no_phone.append(r.person_id)
+        else:
+            messaging.send(session, actor, channel="sms", person_id=r.person_id, subject_type=SMS_SUBJECT,
+                           subject_id=r.measure_id, body=sms_text(f"{base.rstrip('/')}{r.link}"))
+            sent.add(r.person_id)
+            out.queued.append(r.person_id)
+    return out
+
+
 __all__ = ["CHECKIN_PHASES", "CheckInItem", "counts", "create_home_confirmations", "create_missed_checkin_tasks",
-           "import_checkins", "record_checkins"]
+           "import_checkins", "queue_checkin_sms", "record_checkins"]
