@@ -45,6 +45,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.checkpoints.service import checkpoints as checkpoints_service
     from fangkong.checkpoints.service import records as checkpoint_records
     from fangkong.checkpoints.service import trips as checkpoint_trips
+    from fangkong.control.service import imports as control_imports
     from fangkong.control.service.checkins import CHECKIN_COLUMNS, import_checkins
     from fangkong.control.sites.service import sites as control_sites
     from fangkong.intake.headers import LEAD_COLUMNS, OUTCOME_COLUMNS, RISK_AREA_COLUMNS
@@ -88,6 +89,8 @@ def _importers() -> dict[str, Importer]:
         "checkins": Importer(CHECKIN_COLUMNS, lambda s, p: list(import_checkins(s, a, p))),
         "sites": Importer(control_sites.SITE_COLUMNS, lambda s, p: control_sites.import_sites_file(s, a, p)),
         "rooms": Importer(control_sites.ROOM_COLUMNS, lambda s, p: control_sites.import_rooms_file(s, a, p)),
+        "measures": Importer(control_imports.MEASURE_COLUMNS,
+                             lambda s, p: list(control_imports.import_measures(s, a, p))),
     }
 
 

@@ -149,6 +149,7 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
                     b50, b95 = _ms(_timed(baselines[name], requests))
                     figures["panels"][name] = {"p50_ms": p50, "p95_ms": p95, "baseline_p50_ms": b50,
                                                "baseline_p95_ms": b95}
+                    figures[f"ratio_{name}_p95_to_baseline"] = round(p95 / b95, 1) if b95 else None
                 session.rollback()
                 for fmt in ("xlsx", "pdf") if pdf else ("xlsx",):
                     t0 = time.perf_counter()
