@@ -10,7 +10,7 @@ CHANNELS = labels("channel", {
     "telecom": _("Telecom operator"), "checkpoint": _("Checkpoint"), "tip": _("Tip-off"),
     "self": _("Self-report"), "assist": _("Assist request"), "tracing": _("Tracing"),
     "colocation": _("Co-location"), "testing": _("Testing"), "zone": _("Risk zone"),
-    "sentinel": _("Sentinel surveillance"),
+    "sentinel": _("Sentinel surveillance"), "control": _("Measures taken over"),
 })
 STATUSES = labels("lead_status", {
     "known": _("Known, to verify"), "locating": _("Locating"), "managed": _("Verified"),

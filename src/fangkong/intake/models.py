@@ -12,9 +12,10 @@ from fangkong.kernel.db import Base, UTCDateTime
 from fangkong.kernel.keys.registry import register_encrypted
 from fangkong.kernel.scoped import Scoped
 
-#: where leads come from (issue #3); the last six are internal channels of later capabilities
+#: where leads come from (issue #3); the last seven are internal channels of later capabilities (`control`:
+#: measures already running in another system, taken over — `fangkong import measures`)
 CHANNELS: tuple[str, ...] = ("bigdata", "employer", "community", "telecom", "checkpoint", "tip", "self",
-                             "assist", "tracing", "colocation", "testing", "zone", "sentinel")
+                             "assist", "tracing", "colocation", "testing", "zone", "sentinel", "control")
 
 #: lead life: known (person resolved, task assigned) → locating (not at the address, re-pushed) →
 #: managed (verified) → controlled (measure started) | closed (nothing further to do here)

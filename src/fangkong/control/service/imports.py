@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -29,9 +31,8 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.clock import BadTime
-from fangkong.kernel.errors import REQUIRED, DomainError
+from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, _, labels, message
-from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.resolution import find_known
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
@@ -48,7 +49,7 @@ UNKNOWN_SITE = message("measure_import.unknown_site", _("unknown quarantine site
 UNKNOWN_ROOM = message("measure_import.unknown_room", _("unknown room %(text)s at this site"))
 ROOM_TAKEN = message("measure_import.room_taken", _("room %(text)s is taken by someone outside the household"))
 UNDER_MEASURE = message("measure_import.under_measure", _("already under an active measure (%(id)s)"))
-NEED_PERSON = message("measure_import.need_person", _("give id_number, or phone and name"))
+SAME_PERSON = message("measure_import.same_person", _("the same person as row %(row)s"))
 UNKNOWN_CONTACT = message("measure_import.unknown_contact", _("no person with this ID number: not linked"))
 # `source_ref` and `room` are labelled by intake and the sites (one label per field code)
 labels("field", {"started_at": _("Start time"), "exposure_at": _("Last exposure"), "household": _("Household"),
@@ -97,9 +98,28 @@ def _room(session: Session, site_id: int, text: str) -> Room | None:
     return rooms[0] if len(rooms) == 1 else None
 
 
+def _lead_item(row_number: int, v: dict[str, str], category: str, started: dt.datetime, ref: str,
+               extra: dict[str, str]) -> Any:
+    """The row as a lead of the internal `control` channel: who, where, the category that fixes the
+    decision; the raw row kept as its payload."""
+    from fangkong.intake import service as intake_service
+
+    values = {k: (v.get(k) or "") for k in ("name", "id_number", "phone", "address")}
+    values.update(source_ref=ref, category=category,
+                  reason=f"接管在管人员:{clock.iso_local(started)} 起"[:255])
+    return intake_service.LeadItem(row_number, values, {}, {**{k: x for k, x in v.items() if x}, **extra})
+
+
 def import_measures(session: Session, actor: Actor, path: Path, *, anchor: str = "start",
                     progress: Callable[[int], None] | None = None) -> Sequence[ReportRow]:
-    """`fangkong import measures FILE` (CSV or XLSX). Raises UnusableFile."""
+    """`fangkong import measures FILE` (CSV or XLSX). Raises UnusableFile.
+
+    Each row that passes the measure's own checks enters intake as a lead of the internal channel
+    `control` (`intake.ingest_leads(fixed_decision=True)`: the person resolved by the one matcher, the
+    decision fixed by the category, no verification task), then starts through `start_many` with that
+    lead, and the lead is marked controlled."""
+    from fangkong.intake import service as intake_service
+
     actor.require(PERMISSION)
     if anchor not in ANCHORS:
         raise ValueError(anchor)
@@ -108,13 +128,16 @@ def import_measures(session: Session, actor: Actor, path: Path, *, anchor: str =
     by_label = {**{c.name_zh: code for code, c in pack.categories.items() if c.name_zh}, **LABELS}
     reports = ReportLog()
     seen: set[str] = set()
+    handing = actor.acting_for(PERMISSION, "lead.import")  # the rows become leads as this user
+    batch_id: int | None = None
     for chunk in table.chunks():
         now = clock.now()
         rows: list[ReportRow] = []
-        todo: list[tuple[ReportRow, bulk_start.NewMeasure, Room | None]] = []
+        checked: list[tuple[ReportRow, _Checked]] = []
         refs = [(r.values.get("source_ref") or "").strip()[:64] for r in chunk]
         stored = set(session.execute(select(Measure.source_ref).where(
             in_list(session, Measure.source_ref, [x for x in refs if x]))).scalars()) if any(refs) else set()
+        rooms_taken: dict[int, set[str | None]] = {}
         for row, ref in zip(chunk, refs, strict=True):
             v = row.values
             rep = ReportRow(row.number, "rejected")
@@ -153,62 +176,116 @@ def import_measures(session: Session, actor: Actor, path: Path, *, anchor: str =
                 if room is None:
                     rep.issues.append(FieldIssue("room", UNKNOWN_ROOM(text=room_text[:20])))
                 else:
-                    held = set(session.execute(select(RoomStay.household).where(
-                        RoomStay.room_id == room.id, RoomStay.until_at.is_(None))).scalars())
-                    held |= {h for _r, it, rm in todo if rm is not None and rm.id == room.id for h in [it.household]}
+                    if room.id not in rooms_taken:
+                        rooms_taken[room.id] = set(session.execute(select(RoomStay.household).where(
+                            RoomStay.room_id == room.id, RoomStay.until_at.is_(None))).scalars())
+                    held = rooms_taken[room.id]
                     if held and (household is None or held != {household}):
                         rep.issues.append(FieldIssue("room", ROOM_TAKEN(text=room_text[:20])))
             if rep.issues:
                 continue
             id_number, phone, name = (v.get(k, "").strip() for k in ("id_number", "phone", "name"))
-            if not id_number and not (phone and name):
-                rep.issues.append(FieldIssue("id_number", NEED_PERSON()))
+            # a person already under a measure, by the keys that settle who they are (valid ID, else
+            # phone and name); what the matcher finds otherwise is checked again once resolved
+            ids, _bad = find_known(session, id_number=id_number or None, phone=None if id_number else phone,
+                                   name=name or None)
+            if not ids and _bad is not None and id_number and phone:
+                ids, _bad = find_known(session, phone=phone, name=name or None)
+            busy = _under_measure(session, ids[:1], now)
+            if busy is not None:
+                rep.issues.append(FieldIssue("id_number", UNDER_MEASURE(id=busy)))
                 continue
-            ids, issue = find_known(session, id_number=id_number or None, phone=None if id_number else phone,
-                                    name=name or None)
-            if issue:
-                rep.issues.append(issue)
-                continue
-            if ids:
-                pid = ids[0]
-                running = measures_in_force(session, [pid], at=now).get(pid, [])
-                open_planned = session.execute(select(Measure.id).where(
-                    Measure.person_id == pid, Measure.status == "planned")).scalars().first()
-                if running or open_planned:
-                    rep.issues.append(FieldIssue("id_number", UNDER_MEASURE(
-                        id=running[0].id if running else open_planned)))
+            assert started is not None
+            if room is not None:
+                rooms_taken[room.id].add(household)
+            seen.add(ref)
+            checked.append((rep, _Checked(row.number, category, started, exposure, central, site, room, household,
+                                          (v.get("contact_of") or "").strip(), ref)))
+            rep.extra["_lead"] = _lead_item(row.number, v, category, started, ref, row.extra)
+
+        # the rows enter intake as leads of the internal channel `control`, decided by their category
+        todo: list[tuple[ReportRow, _Checked, int, int]] = []
+        if checked:
+            result = intake_service.ingest_leads(
+                session, handing, channel="control", items=[rep.extra.pop("_lead") for rep, _c in checked],
+                via="file", filename=Path(path).name, batch_id=batch_id, fixed_decision=True)
+            batch_id = result.batch_id
+            taken: dict[int, int] = {}
+            in_force = measures_in_force(session, [r.person_id for r in result.rows if r.person_id], at=now)
+            for (rep, c), lead_rep in zip(checked, result.rows, strict=True):
+                rep.issues.extend(lead_rep.issues)
+                rep.person_id = lead_rep.person_id
+                if lead_rep.status != "accepted" or rep.person_id is None:
+                    rep.status = lead_rep.status if lead_rep.status in ("duplicate", "rejected") else "rejected"
                     continue
-            else:
-                try:
-                    pid = people_service.register_person(session, actor, name=name or None, id_number=id_number or None,
-                                                         phone=phone or None, address_text=v.get("address") or None,
-                                                         source="control", strict=False).id
-                except DomainError as exc:
-                    rep.issues.extend(FieldIssue(f.field, f.message) for f in exc.fields)
+                pid = rep.person_id
+                lead_id = int(lead_rep.extra["lead_id"])
+                rep.extra["lead_id"] = lead_id
+                busy = (in_force[pid][0].id if in_force.get(pid) else None) or _under_measure(session, [pid], now)
+                if busy is not None:
+                    rep.issues.append(FieldIssue("id_number", UNDER_MEASURE(id=busy)))
                     continue
+                if pid in taken:
+                    rep.issues.append(FieldIssue("id_number", SAME_PERSON(row=taken[pid])))
+                    continue
+                taken[pid] = c.number
+                todo.append((rep, c, pid, lead_id))
+        items: list[bulk_start.NewMeasure] = []
+        for rep, c, pid, lead_id in todo:
             contact_of = None
-            linked = (v.get("contact_of") or "").strip()
-            if linked:
-                found, _issue = find_known(session, id_number=linked)
+            if c.contact_of:
+                found, _issue = find_known(session, id_number=c.contact_of)
                 contact_of = found[0] if found else None
                 if contact_of is None:
                     rep.issues.append(FieldIssue("contact_of", UNKNOWN_CONTACT()))
-            rep.person_id = pid
-            seen.add(ref)
-            todo.append((rep, bulk_start.NewMeasure(
-                person_id=pid, category=category, rule=f"import:{category}", started_at=started,
-                place_kind="site" if central else "home", place_id=site.id if central and site else None,
-                exposure_at=exposure, planned=central, anchor=anchor, source_ref=ref, household=household,
-                contact_of=contact_of), room))
-        ids = bulk_start.start_many(session, actor, [it for _r, it, _rm in todo]) if todo else []
-        for (rep, it, room), mid in zip(todo, ids, strict=True):
+            items.append(bulk_start.NewMeasure(
+                person_id=pid, category=c.category, rule=f"import:{c.category}", started_at=c.started,
+                place_kind="site" if c.central else "home", place_id=c.site.id if c.central and c.site else None,
+                lead_id=lead_id, exposure_at=c.exposure, planned=c.central, anchor=anchor, source_ref=c.ref,
+                household=c.household, contact_of=contact_of))
+        ids = bulk_start.start_many(session, actor, items) if items else []
+        if ids:
+            intake_service.leads_controlled(session, handing, measures={
+                lead_id: mid for (_rep, _c, _pid, lead_id), mid in zip(todo, ids, strict=True)})
+        for (rep, c, _pid, _lead), mid in zip(todo, ids, strict=True):
             rep.status = "accepted"
             rep.extra["measure_id"] = mid
-            if room is not None:
-                stays_service.assign_room(session, actor, measure_ids=[mid], room_id=room.id, at=it.started_at)
-                stays_service.arrive(session, actor, measure_id=mid, at=it.started_at)
+            if c.room is not None:
+                stays_service.assign_room(session, actor, measure_ids=[mid], room_id=c.room.id, at=c.started)
+                stays_service.arrive(session, actor, measure_id=mid, at=c.started)
+        for rep in rows:
+            rep.extra.pop("_lead", None)
         if progress:
             progress(len(chunk))
         reports.extend(table.report(rows))
         checkpoint(session)
     return table.report(reports)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A row that passed the measure's own checks, waiting for its person."""
+
+    number: int
+    category: str
+    started: dt.datetime
+    exposure: dt.datetime | None
+    central: bool
+    site: Place | None
+    room: Room | None
+    household: str | None
+    contact_of: str
+    ref: str
+
+
+def _under_measure(session: Session, person_ids: Sequence[int], at: dt.datetime) -> int | None:
+    """The id of an active measure in force, or a planned one (awaiting a room), of these persons."""
+    if not person_ids:
+        return None
+    running = measures_in_force(session, person_ids, at=at)
+    for pid in person_ids:
+        if running.get(pid):
+            return running[pid][0].id
+    return session.execute(select(Measure.id).where(
+        in_list(session, Measure.person_id, list(person_ids)), Measure.status == "planned")).scalars().first()
+

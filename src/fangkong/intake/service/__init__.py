@@ -1,11 +1,13 @@
 """Intake use cases (重点人员排查), split by use case; the only intake modules that write."""
 
 from fangkong.intake.service.ingest import (
+    FIXED_CHANNELS,
     IngestResult,
     LeadItem,
     import_leads_file,
     ingest_leads,
     lead_payload,
+    leads_controlled,
 )
 from fangkong.intake.service.leads import (
     LeadState,
@@ -37,10 +39,10 @@ from fangkong.intake.service.risk_areas import (
 from fangkong.intake.service.verification import record_verification
 
 __all__ = [
-    "IngestResult", "LeadFact", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "daily_clearance_by_child",
+    "FIXED_CHANNELS", "IngestResult", "LeadFact", "LeadItem", "LeadState", "add_risk_area", "daily_clearance", "daily_clearance_by_child",
     "derived_low_areas",
     "export_leads", "get_lead", "import_leads_file", "import_outcomes", "import_outcomes_file", "import_risk_areas", "ingest_leads", "insert_synthetic_leads",
-    "lead_facts", "lead_facts_by_id", "lead_payload", "lead_states", "leads_of_person", "list_leads",
+    "lead_facts", "lead_facts_by_id", "lead_payload", "lead_states", "leads_controlled", "leads_of_person", "list_leads",
     "list_risk_areas", "open_lead_categories", "reconciliation",
     "record_verification", "split_person", "update_risk_area",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
@@ -31,7 +31,7 @@ from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import bulk_insert, in_list, reserve_ids
 from fangkong.kernel.bulk import chunks as _chunks
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import REQUIRED, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import FieldIssue, Term, _, issue, issue_stored, message, reason_of
@@ -65,6 +65,8 @@ NO_ADDRESS = message("lead.no_address", _("no address"))
 NOTHING_TO_FIND = message("lead.nothing_to_find", _("nothing to find the person by (no ID number, no phone, %(missing)s)"))
 CATEGORY_NOT_IN_PACK = message("lead.category_not_in_pack", _(
     "%(category)s is not a category of the active policy pack %(pack)s: decided by the other fields"))
+#: internal channels whose leads carry a decision fixed by their category (`ingest_leads(fixed_decision=True)`)
+FIXED_CHANNELS: tuple[str, ...] = ("control",)
 #: every category code the platform knows (a file may name one the active pack lacks)
 ALL_CATEGORIES = frozenset(CATEGORIES)
 
@@ -285,6 +287,8 @@ def ingest_leads(
     filename: str | None = None,
     advance: Callable[[int], None] | None = None,
     batch: LeadBatch | None = None,
+    fixed_decision: bool = False,
+    batch_id: int | None = None,
 ) -> IngestResult:
     """Store a batch of leads with one report line per item (线索批量接收).
 
@@ -293,6 +297,12 @@ def ingest_leads(
     or `rejected` (nothing to find a person by). Invalid ID or phone numbers are issues, not
     rejections. One bad item never stops the others. A file comes in chunks: each chunk after the
     first passes the file's `batch`, whose counts add up.
+
+    `fixed_decision` (the internal channel `control`: measures already running elsewhere, taken over):
+    each row's decision is its category's (no risk-area or origin rule), no verification task is given
+    (the caller starts the measure at once and calls `leads_controlled`), and the lead is `managed` —
+    or `controlled` when a measure is already in force (decision `measures.in_force`). `batch_id`
+    names the batch of the file's earlier chunks, like `batch`.
     """
     actor.require("lead.import")
     pack = policy_service.active_pack(session)
@@ -300,6 +310,9 @@ def ingest_leads(
     if channel not in CHANNELS:
         errors.append(FieldError("channel", UNKNOWN_CHANNEL(channel=repr(channel), channels=[
             Term(c, kind="channel") for c in CHANNELS])))
+    if fixed_decision and channel not in FIXED_CHANNELS:
+        errors.append(FieldError("channel", UNKNOWN_CHANNEL(channel=repr(channel), channels=[
+            Term(c, kind="channel") for c in FIXED_CHANNELS])))
     if category is not None and category not in pack.categories:
         errors.append(FieldError("category", UNKNOWN_CATEGORY_OF(category=repr(category), categories=[
             category_term(pack, c) for c in pack.categories])))
@@ -308,6 +321,8 @@ def ingest_leads(
     now = clock.now()
     advance = advance or (lambda n: None)
     root = jurisdictions_service.root_unit(session)
+    if batch is None and batch_id is not None:  # a later chunk of another capability's file
+        batch = session.get(LeadBatch, batch_id)
     if batch is None:
         batch = LeadBatch(channel=channel, via=via, filename=filename, actor_id=actor.user_id,
                           actor_name=actor.username, started_at=now, rows=0, accepted=0, duplicate=0,
@@ -319,6 +334,12 @@ def ingest_leads(
     lap = _Lap(timings)
     rows = [_Row(item, ReportRow(item.number, "accepted")) for item in items]
     _normalise(rows, channel=channel, default_category=category, known=frozenset(pack.categories), pack=pack)
+    if fixed_decision:  # the decision is the category's: a row without one has nothing to decide by
+        for r in rows:
+            if r.report.status == "accepted" and r.category is None:
+                r.report.status = "rejected"
+                if not any(getattr(i, "field", "") == "category" for i in r.report.issues):
+                    r.report.issues.append(FieldIssue("category", REQUIRED()))
     lap("normalise")
     _dedupe(session, rows, channel)
     lap("dedupe")
@@ -356,7 +377,12 @@ def ingest_leads(
         running = in_force.get(pid, ())
         key = (r.category, r.text["origin"], r.arrival_at)
         decision = cache.get(key) if not running else None
-        if decision is None:
+        if decision is None and fixed_decision:  # the category's, whatever the origin
+            decision = rules.decide(pack, category=r.category, origin=None, arrival_at=None, decided_at=now,
+                                    in_force=running)
+            if not running:
+                cache[key] = decision
+        elif decision is None:
             decision = rules.decide(pack, category=r.category, origin=r.text["origin"], arrival_at=r.arrival_at,
                                     decided_at=now, areas=areas, in_force=running)
             if not running:
@@ -374,8 +400,12 @@ def ingest_leads(
             "phone_valid": bool(r.phone_check and r.phone_check.valid),
             "origin": r.text["origin"], "arrival_at": r.arrival_at, "address_text": r.text["address"],
             "address_id": r.address_id, "transport": r.text["transport"], "reason": r.text["reason"],
-            "issues": [issue_stored(i) for i in r.report.issues], "person_id": pid, "match_rule": r.rule, "status": "known",
-            "known_at": now, "managed_at": None, "controlled_at": None, "closed_at": None,
+            "issues": [issue_stored(i) for i in r.report.issues], "person_id": pid, "match_rule": r.rule,
+            "status": "known" if not fixed_decision else (
+                "controlled" if decision.rule == "measures.in_force" else "managed"),
+            "known_at": now, "managed_at": now if fixed_decision else None,
+            "controlled_at": now if fixed_decision and decision.rule == "measures.in_force" else None,
+            "closed_at": None,
             "pack_version": decision.pack_version, "rule": decision.rule,
             "decision_category": decision.category, "measure_code": decision.measure,
             "decision": as_dicts.get(id(decision)) or as_dicts.setdefault(id(decision), decision.as_dict()),
@@ -392,6 +422,8 @@ def ingest_leads(
     # by the tasks' one write path, as the actor who handed the leads in
     new_tasks = []
     for r, p, lid in zip(live, params, lead_ids, strict=True):
+        if fixed_decision:  # the measure starts at once (the caller's): nothing to verify
+            continue
         is_grid = unit_levels.get(p["unit_id"]) == "grid"
         kind = kinds.VERIFY if is_grid else kinds.LOCATE
         who = r.name or p["phone_masked"] or p["id_number_masked"] or f"#{p['person_id']}"
@@ -401,7 +433,8 @@ def ingest_leads(
             policy_version=pack.version_tag, rule="sla_hours.lead_verify",
             detail={"person_id": p["person_id"], "channel": channel, "measure": p["measure_code"],
                     "decision_rule": p["rule"]}))
-    task_ids = tasks_service.create_tasks(session, actor, new_tasks)
+    task_ids: Sequence[int | None] = (tasks_service.create_tasks(session, actor, new_tasks) if new_tasks
+                                      else [None] * len(params))
     for p, lid, tid in zip(params, lead_ids, task_ids, strict=True):
         p["id"], p["verification_task_id"] = lid, tid
     lap("tasks")
@@ -485,3 +518,19 @@ def import_leads_file(session: Session, actor: Actor, path: Any, *, channel: str
         result = ingest_leads(session, actor, channel=channel, items=[], category=category, via="file",
                               filename=Path(path).name, advance=progress)
     return IngestResult(result.batch_id, table.report(rows), timings)
+
+
+def leads_controlled(session: Session, actor: Actor, *, measures: dict[int, int]) -> None:
+    """Leads of the internal `control` channel whose measures the caller has just started (lead id →
+    measure id): controlled now, naming their measure (即控). One statement for the batch, one audit
+    entry."""
+    actor.require("lead.import")
+    if not measures:
+        return
+    now = clock.now()
+    table = Lead.__table__
+    session.execute(update(table).where(table.c.id == bindparam("_lid"), table.c.channel == "control")
+                    .values(measure_id=bindparam("_mid"), status="controlled", controlled_at=now),
+                    [{"_lid": lid, "_mid": mid} for lid, mid in measures.items()])
+    audit.record(session, actor, "intake.leads_controlled", object_type="lead", count=len(measures),
+                 lead_ids=audit.compact_ids(sorted(measures)), measure_ids=audit.compact_ids(sorted(measures.values())))
