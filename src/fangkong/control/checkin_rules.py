@@ -105,3 +105,17 @@ def slot_of(at: dt.datetime, tz: dt.tzinfo, starts: Sequence[str] = ("00:00", "1
             return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
     prev = dt.datetime.combine(day, dt.time(0), tzinfo=tz)  # before the first start: from midnight
     return prev.astimezone(dt.UTC), bounds[0].astimezone(dt.UTC)
+
+
+def reminder_slot(at: dt.datetime, tz: dt.tzinfo, reminders: Sequence[str] = ("08:00", "15:00"),
+                  starts: Sequence[str] = ("00:00", "12:00")) -> tuple[dt.datetime, dt.datetime] | None:
+    """The check-in slot (UTC start, end) whose reminder is due at `at`: the latest reminder time of
+    `at`'s local day at or before `at`, while its slot still holds `at` (a reminder after its slot has
+    ended reminds of nothing). None before the day's first reminder or after its slot."""
+    local = at.astimezone(tz)
+    times = [dt.datetime.combine(local.date(), dt.time(int(r[:2]), int(r[3:])), tzinfo=tz) for r in reminders]
+    passed = [t for t in times if t <= local]
+    if not passed:
+        return None
+    lo, hi = slot_of(passed[-1], tz, starts)
+    return (lo, hi) if at < hi else None

@@ -46,3 +46,16 @@ def home_confirmations(session: Session, at: str | None = None) -> dict[str, Any
 
     when = clock.parse_time(at) if at else None
     return checkins.create_home_confirmations(session, SYSTEM_ACTOR, at=when or clock.now())
+
+
+@job("control.checkin_reminders", schedule="0 * * * *",
+     label=N_("Remind persons under measures who have not checked in yet (08:00, 15:00)"))
+def checkin_reminders(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Hourly: from each of the pack's reminder times (08:00, 15:00) until its check-in slot ends, one SMS
+    (kernel outbox) to each person in a check-in phase who has not checked in in that slot; once per
+    person and slot."""
+    from fangkong.control.service import reminders
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    when = clock.parse_time(at) if at else None
+    return reminders.queue_checkin_reminders(session, SYSTEM_ACTOR, at=when or clock.now())

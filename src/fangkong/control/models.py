@@ -189,6 +189,22 @@ class CheckInMissed(Base, Scoped):
     __table_args__ = (UniqueConstraint("measure_id", "slot_start", name="uq_checkin_missed_slot"),)
 
 
+class CheckInReminder(Base):
+    """A check-in reminder (打卡提醒) queued for one person and one check-in slot (at the pack's 08:00 and
+    15:00, for the person who has not checked in yet): kept so that running the job again in the same
+    slot sends no second one. `outbox_id` is the kernel outbox message."""
+
+    __tablename__ = "checkin_reminder"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    slot_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("person_id", "slot_start", name="uq_checkin_reminder_slot"),)
+
+
 class HomeConfirmation(Base, Scoped):
     """The community's daily confirmation that a home-measure household is in (居家人员在位核查: by
     phone, video or visit): one task per household (address) and local day, overdue at the pack's time

@@ -190,12 +190,21 @@ class ControlRules(_Sourced):
     checkin_missed_due_hours: float = Field(default=2, ge=0, le=72)
     #: the community's daily confirmation that a home-measure household is in is overdue at this local time
     home_confirm_due: str = "20:00"
+    #: local times of the check-in reminders (each reminds, once, who has not checked in in its slot yet)
+    checkin_reminders: list[str] = Field(default_factory=lambda: ["08:00", "15:00"])
 
     @field_validator("home_confirm_due")
     @classmethod
     def _due(cls, value: str) -> str:
         if not _HHMM.match(value) or value == "24:00":
             raise ValueError("expected HH:MM")
+        return value
+
+    @field_validator("checkin_reminders")
+    @classmethod
+    def _reminders(cls, value: list[str]) -> list[str]:
+        if any(not _HHMM.match(v) or v == "24:00" for v in value) or value != sorted(set(value)):
+            raise ValueError("expected increasing HH:MM times")
         return value
 
     @field_validator("checkin_slots")
