@@ -135,3 +135,27 @@ def test_the_releases_page_prints_the_notices(client: TestClient, session: Sessi
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
     assert "赵可解" in text
+
+
+def test_another_system_releases_with_a_token_limited_to_releasing(client: TestClient, session: Session,
+                                                                    world: dict[str, Any]) -> None:
+    """A quarantine site's own system holds a token of a district user (`fangkong token create NAME --only
+    releases.apply`): it releases one person or a cohort — an override too, the user being a doctor — and
+    can call nothing else."""
+    from fangkong.kernel.auth import service as auth_service
+
+    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username="rel_doc", label="隔离点系统",
+                                            operations=["releases.apply"])
+    session.commit()
+    machine = {"Authorization": f"Bearer {token}"}
+    with clock.frozen(t(7, 21)):
+        one = client.post(f"/api/v1/measures/{world['ok']}/release", json={"notice": False}, headers=machine)
+        assert one.status_code == 200, one.text
+        assert one.json()["status"] == "released"
+        cohort = client.post("/api/v1/releases", json={"measure_ids": [world["short"]],
+                                                        "override_reason": "会诊同意", "notice": False}, headers=machine)
+        assert cohort.status_code == 200, cohort.text
+        assert cohort.json()[0]["override"] is True
+        other = client.get("/api/v1/quarantine-sites", headers=machine)
+        assert (other.status_code, other.json()["error"]["code"]) == (403, "token_scope")
+        assert client.post("/api/v1/checkins", json={"items": []}, headers=machine).status_code == 403

@@ -59,6 +59,8 @@ _LABELS = labels("token_operation", {
     "samples.upload": _("Upload sampling records"),
     "leads.import": _("Send leads"),
     "roster.enrol": _("Enrol an employer's roster"),
+    "releases.apply": _("Release persons from measures (one or a cohort)"),
+    "checkins.upload": _("Upload check-ins of persons under measures"),
 })
 
 #: the token list's columns (on a terminal)
@@ -84,6 +86,10 @@ declare_operation("results.upload", _LABELS["results.upload"], ("POST", "/api/v1
 declare_operation("samples.upload", _LABELS["samples.upload"], ("POST", "/api/v1/samples"))
 declare_operation("leads.import", _LABELS["leads.import"], ("POST", "/api/v1/leads"))
 declare_operation("roster.enrol", _LABELS["roster.enrol"], ("POST", "/api/v1/groups/{group}/members"))
+#: another system (a quarantine site's own system, a hospital's) releasing persons and reporting check-ins
+declare_operation("releases.apply", _LABELS["releases.apply"], ("POST", "/api/v1/measures/{measure_id}/release"),
+                  ("POST", "/api/v1/releases"))
+declare_operation("checkins.upload", _LABELS["checkins.upload"], ("POST", "/api/v1/checkins"))
 
 
 def is_withheld_from_read_only(permission: str) -> bool:
