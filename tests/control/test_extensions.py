@@ -148,3 +148,44 @@ def test_without_the_floors_rule_only_household_and_links_restart(session: Sessi
     _c, off = mr.extensions(members, [mr.Positive(10, at)], TZ, floors_rule=False)
     assert [r.measure_id for r in on] == [2] and off == []
     assert extensions.RULES["floor"] == "control.floors_rule"
+
+
+def test_a_restart_withdraws_the_missed_test_tasks_of_the_old_dates(session: Session) -> None:
+    """Days 1 and 2 were missed and chased by tasks; a positive on the floor below restarts the measure on
+    day 3: those tasks chase dates that no longer count, so they are withdrawn (with the reason, the old
+    day and date kept in their detail), the re-dated due tests hold no task, and the job makes none for
+    the old dates."""
+    from fangkong.control.models import DueTest
+    from fangkong.kernel.tasks.models import TaskEvent
+    from fangkong.testing import service as _testing  # noqa: F401  (the sample source the job needs)
+
+    w = build_world(session)
+    site = sites_service.register_site(session, SYSTEM_ACTOR, name="湖塘宾馆", ref="HT", unit_id=w.district.id)
+    room = {n: sites_service.add_room(session, SYSTEM_ACTOR, site_id=site.place_id, building="A", floor=int(n[0]),
+                                      number=n).id for n in ("201", "301")}
+    pos = _central(session, w, 1, "阳某", room["201"])
+    m = _central(session, w, 2, "三楼", room["301"])
+    session.flush()
+    made = control_service.create_missed_tasks(session, SYSTEM_ACTOR, at=t(3, 13))
+    chased = {r.day: r.task_id for r in session.execute(select(DueTest).where(
+        DueTest.measure_id == m.id, DueTest.task_id.is_not(None))).scalars()}
+    assert made["tasks"] == 4 and set(chased) == {1, 2}  # days 1 and 2 of both
+
+    _positive(session, w, 1, collected=t(3, 8), reported=t(3, 15))
+    assert pos.status == "converted" and m.anchor_on == D0 + dt.timedelta(days=3)
+    for day, task_id in chased.items():
+        task = session.get(Task, task_id)
+        assert task is not None and task.status == "cancelled", (day, task.status if task else None)
+        assert task.detail["day"] == day and task.detail["due_on"] == (D0 + dt.timedelta(days=day)).isoformat()
+        [event] = session.execute(select(TaskEvent).where(TaskEvent.task_id == task_id,
+                                                          TaskEvent.event == "cancelled")).scalars().all()
+        assert "重新计算" in event.detail["reason"] and f"第{day}天" in event.detail["reason"]
+    rows = session.execute(select(DueTest).where(DueTest.measure_id == m.id, DueTest.status != "cancelled")).scalars()
+    assert all(r.task_id is None and r.due_on > D0 + dt.timedelta(days=3) for r in rows)
+    again = control_service.create_missed_tasks(session, SYSTEM_ACTOR, at=t(3, 16))
+    assert again["tasks"] == 0
+    # the converted person's own missed-test tasks are withdrawn too: tracing takes over
+    own = session.execute(select(DueTest).where(DueTest.measure_id == pos.id)).scalars().all()
+    assert own and all(r.task_id is None for r in own)
+    assert not session.execute(select(Task).where(Task.kind == "control_missed_test", Task.status == "open",
+                                                  Task.subject_id == pos.person_id)).scalars().all()

@@ -134,6 +134,8 @@ def redate_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pac
     plan = {p.day: p for p in plan_of(measure, pack)}
     rows = {r.day: r for r in session.execute(select(DueTest).where(DueTest.measure_id == measure.id)).scalars()}
     chase = next(iter(rows.values())).chase if rows else True
+    # the missed-test tasks of the old dates chase days that no longer count: withdrawn, with the reason
+    _withdraw_tasks(session, actor, [r for r in rows.values() if r.task_id is not None], measure, at=at)
     n = 0
     for day, p in plan.items():
         place_kind, site_id = _place_of(measure, p.phase_kind)
@@ -152,6 +154,34 @@ def redate_due_tests(session: Session, actor: Actor, measure: Measure, pack: Pac
     session.flush()
     refresh(session, [measure.person_id], at=at, actor=actor.acting_for("measure.start", "task.view", "task.work"))
     return n
+
+
+def _withdraw_tasks(session: Session, actor: Actor, rows: Sequence[DueTest], measure: Measure, *,
+                    at: dt.datetime, converted: bool = False) -> int:
+    """Withdraw (撤销) the open missed-test tasks of these due tests: the measure restarted at `at` (the
+    old dates they chase no longer count: 隔离期重新计算) or converted (the person is a case now). Each
+    task keeps its old day and date in its detail; the due test lets go of it. Returns the tasks withdrawn."""
+    doer = actor.acting_for("measure.start", "task.view", "task.assign")
+    day0 = measure.anchor_on.isoformat() if measure.anchor_on else ""
+    n = 0
+    for r in rows:
+        assert r.task_id is not None
+        task = tasks_service.get_task(session, doer, r.task_id)
+        if task.status == "open":
+            why = (f"已转为病例({clock.iso_local(at)}):第{r.day}天({r.due_on})不再追检" if converted else
+                   f"隔离期自 {day0} 重新计算(restarted {clock.iso_local(at)}):第{r.day}天({r.due_on})不再计")
+            tasks_service.cancel_task(session, doer, task.id, reason=why[:200])
+            n += 1
+        r.task_id = None
+    return n
+
+
+def withdraw_missed_tasks(session: Session, actor: Actor, measure: Measure, *, at: dt.datetime) -> int:
+    """A measure converted at `at` (the person became a case; tracing takes over): its open missed-test
+    tasks are withdrawn. Returns how many."""
+    rows = session.execute(select(DueTest).where(DueTest.measure_id == measure.id,
+                                                 DueTest.task_id.is_not(None))).scalars().all()
+    return _withdraw_tasks(session, actor, rows, measure, at=at, converted=True)
 
 
 def cancel_due_tests(session: Session, measure: Measure, *, at: dt.datetime) -> int:

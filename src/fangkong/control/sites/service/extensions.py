@@ -94,6 +94,7 @@ def positive_reported(session: Session, actor: Actor, *, person_id: int, reporte
             lifecycle.record_change(session, actor, m, action="converted", to_status="converted", to_phase="ended",
                                     at=c.at, reason="positive", rule="measure.conversion",
                                     detail={"reported_at": clock.iso_local(c.at)})
+            due.withdraw_missed_tasks(session, actor, m, at=c.at)
     for r in restarts:
         _restart(session, actor, r, pack_close=close)
     return conversions, restarts
