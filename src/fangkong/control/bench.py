@@ -163,3 +163,6 @@ def bench_measures(*, residents: int = 10_000, single: int | None = None, catego
         engine.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+from fangkong.control import bench_daily as _bench_daily  # noqa: E402, F401  (registers `control-daily`)

@@ -100,24 +100,38 @@ def day0_of(measure: Measure) -> dt.date:
 def evaluations(session: Session, measures: Sequence[Measure], *, at: dt.datetime) -> dict[int, mr.Evaluation]:
     """What the rules say of each measure at `at` (results reported after `at` are not seen)."""
     tz = clock.tz()
-    packs: dict[str, Pack] = {}
+    packs: dict[str, tuple[Pack, dt.timedelta]] = {}
+    plans: dict[tuple[str, str], mr.MeasurePlan | None] = {}  # one plan per pack version and category
     out: dict[int, mr.Evaluation] = {}
     for i in range(0, len(measures), CHUNK):
         chunk = measures[i:i + CHUNK]
         since = min(m.started_at for m in chunk)
         samples = samples_of(session, sorted({m.person_id for m in chunk}), since, at + dt.timedelta(microseconds=1))
         for m in chunk:
-            pack = packs.get(m.pack_version) or packs.setdefault(m.pack_version, pack_of(session, m))
-            try:
-                plan = mr.plan_for(pack, m.category)
-            except KeyError:
+            if m.pack_version not in packs:
+                pack = pack_of(session, m)  # type: ignore[arg-type]
+                packs[m.pack_version] = (pack, pack.sla("missed_test_grace") if "missed_test_grace" in pack.sla_hours
+                                         else dt.timedelta(hours=12))
+            pack, grace = packs[m.pack_version]
+            key = (m.pack_version, m.category)
+            if key not in plans:
+                try:
+                    plans[key] = mr.plan_for(pack, m.category)
+                except KeyError:
+                    plans[key] = None
+            plan = plans[key]
+            if plan is None:
                 continue
             out[m.id] = mr.evaluate(plan, day0=day0_of(m), started_at=m.started_at,  # type: ignore[arg-type]
-                                    samples=samples.get(m.person_id, []), at=at, tz=tz,
-                                    grace=pack.sla("missed_test_grace") if "missed_test_grace" in pack.sla_hours
-                                    else dt.timedelta(hours=12),
+                                    samples=samples.get(m.person_id, []), at=at, tz=tz, grace=grace,
                                     counts_from=_utc(m.counts_from), released_at=_utc(m.released_at))
     return out
+
+
+#: the columns the rules read of a measure (`evaluations`, `due_steps`): rows, not entities — a daily run
+#: over 50,000 measures loads no JSON schedules and builds no ORM objects
+RULE_COLUMNS = (Measure.id, Measure.person_id, Measure.category, Measure.pack_version, Measure.started_at,
+                Measure.anchor_on, Measure.counts_from, Measure.released_at, Measure.phase, Measure.stepped_down_at)
 
 
 # ------------------------------------------------------------------------------------------ changes
@@ -263,8 +277,8 @@ def due_steps(session: Session, actor: Actor, *, at: dt.datetime, site_id: int |
     only these with `measure_ids`): a stepdown not yet taken, or a release. Converted persons are not
     listed."""
     actor.require("measure.start")
-    stmt = scope.visible(select(Measure), actor, Measure).where(Measure.status == "active",
-                                                                 Measure.started_at <= at)
+    stmt = scope.visible(select(*RULE_COLUMNS), actor, Measure).where(Measure.status == "active",
+                                                                       Measure.started_at <= at)
     if site_id is not None:
         stmt = stmt.where(Measure.place_id == site_id)
     if measure_ids is not None:
@@ -274,7 +288,7 @@ def due_steps(session: Session, actor: Actor, *, at: dt.datetime, site_id: int |
     out: list[Step] = []
     last_id = 0
     while True:
-        batch = list(session.execute(stmt.where(Measure.id > last_id).order_by(Measure.id).limit(CHUNK)).scalars())
+        batch = list(session.execute(stmt.where(Measure.id > last_id).order_by(Measure.id).limit(CHUNK)).all())
         if not batch:
             break
         last_id = batch[-1].id
