@@ -92,6 +92,12 @@ def test_measures_are_taken_over_with_the_senders_day_count(session: Session, tm
         assert lead.verification_task_id is None and lead.controlled_at is not None
     assert session.execute(select(AuditEvent).where(AuditEvent.action == "intake.leads_controlled")).scalars().all()
 
+    # the export names the room the measure holds (as of T), empty for a home measure
+    from fangkong.control.exports import measure_rows
+
+    exported = {r["measure_id"]: r for r in measure_rows(session, SYSTEM_ACTOR, at=NOW)}
+    assert (exported[x1.id]["site"], exported[x1.id]["room"]) == ("湖塘宾馆", "A-301")
+    assert exported[x3.id]["room"] is None and exported[x2.id]["room"] is None  # at home; awaiting a room
     again = import_measures(session, SYSTEM_ACTOR, _file(tmp_path, lines[:3]))
     assert [r.status for r in again] == ["duplicate"] * 3
 

@@ -4,7 +4,8 @@ The CSV keeps the issue's columns `person_id,measure_id,category,phase,status,an
 stepdown_on,releasable_on,released_at,site,room,missed_tests,checkins_missed,fevers`; `missed_tests`
 lists day numbers (`2;5`); `checkins_missed` counts the check-in slots (00–12, 12–24) lying wholly inside
 the measure's check-in phases before T without a check-in, `fevers` the check-ins ≥ 37.3 °C (the pack's
-threshold) by T. `room` stays empty until rooms exist. The people's XLSX adds the person's name and the category's and status' names.
+threshold) by T. `room` is the room (`A-301`) the measure holds at T, empty for home measures and
+those awaiting a room. The people's XLSX adds the person's name and the category's and status' names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.control.models import Measure
+from fangkong.control.sites.service.sites import room_label
+from fangkong.control.sites.service.stays import stays_of
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.export import CODE, DATE, DATETIME, INT, Column, ExportKind
@@ -68,12 +71,13 @@ def measure_rows(session: Session, actor: Actor, *, at: dt.datetime | None = Non
         last = batch[-1][0].id
         names = {m.id: name for m, name in batch}
         checkins = counts(session, [m for m, _n in batch], at=at)
+        rooms = {mid: room_label(room) for mid, (_stay, room) in stays_of(session, list(names), at=at).items()}
         for s in status_as_of(session, at=at, measures=[m for m, _n in batch]):
             yield {"person_id": s.person_id, "name": names.get(s.measure_id), "measure_id": s.measure_id,
                    "category": s.category, "phase": s.phase, "status": s.status, "anchor_on": s.anchor_on,
                    "planned_end_on": s.planned_end_on, "stepdown_on": s.stepdown_on,
                    "releasable_on": s.releasable_on, "released_at": s.released_at,
-                   "site": s.site_name if s.place_kind == "site" else None, "room": None,
+                   "site": s.site_name if s.place_kind == "site" else None, "room": rooms.get(s.measure_id),
                    "missed_tests": ";".join(str(d) for d in s.missed_tests),
                    "checkins_missed": checkins[s.measure_id][0], "fevers": checkins[s.measure_id][1]}
 
