@@ -159,3 +159,31 @@ def test_another_system_releases_with_a_token_limited_to_releasing(client: TestC
         other = client.get("/api/v1/quarantine-sites", headers=machine)
         assert (other.status_code, other.json()["error"]["code"]) == (403, "token_scope")
         assert client.post("/api/v1/checkins", json={"items": []}, headers=machine).status_code == 403
+
+
+def test_the_due_steps_and_the_measures_as_of_a_moment_through_the_api(client: TestClient, session: Session,
+                                                                       world: dict[str, Any]) -> None:
+    """`GET /api/v1/releases/due` lists what `control release --due` lists (nothing applied);
+    `GET /api/v1/measures?at=` pages the export's columns as of the moment."""
+    with clock.frozen(t(7, 21)):
+        due = client.get("/api/v1/releases/due", headers=world["grid"])
+        assert due.status_code == 200, due.text
+        assert due.json() == [{"person_id": session.get(Measure, world["ok"]).person_id, "measure_id": world["ok"],
+                               "action": "release"}]
+        earlier = client.get("/api/v1/releases/due", params={"as_of": "2022年4月23日 21:00"}, headers=world["grid"])
+        assert earlier.status_code == 200 and earlier.json() == []  # day 5: before day N
+        assert client.get("/api/v1/releases/due", params={"as_of": "not a time"},
+                          headers=world["grid"]).status_code == 422
+        page = client.get("/api/v1/measures", params={"limit": 1}, headers=world["grid"])
+        assert page.status_code == 200, page.text
+        body = page.json()
+        [item] = body["items"]
+        assert set(item) == {"person_id", "measure_id", "category", "phase", "status", "anchor_on", "planned_end_on",
+                             "stepdown_on", "releasable_on", "released_at", "site", "room", "missed_tests",
+                             "checkins_missed", "fevers"}
+        assert (item["measure_id"], item["status"], item["category"]) == (world["ok"], "releasable", "secondary_contact")
+        rest = client.get("/api/v1/measures", params={"limit": 5, "cursor": body["next_cursor"]}, headers=world["grid"])
+        [short] = rest.json()["items"]
+        assert (short["measure_id"], short["missed_tests"], rest.json()["next_cursor"]) == (world["short"], "4", None)  # day 7: not past its grace yet
+        outside = client.get("/api/v1/measures", headers=world["other"])
+        assert outside.status_code == 200 and outside.json()["items"] == []

@@ -55,15 +55,17 @@ def _filters(session: Session, actor: Actor, params: Mapping[str, str]) -> dict[
     return {"at": clock.parse_time(text) if text else None}
 
 
-def measure_rows(session: Session, actor: Actor, *, at: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
-    """One row per measure the actor sees that started by `at` (default now), as of `at`."""
+def measure_rows(session: Session, actor: Actor, *, at: dt.datetime | None = None, after_id: int | None = None
+                 ) -> Iterator[dict[str, Any]]:
+    """One row per measure the actor sees that started by `at` (default now), as of `at`, by id (after
+    `after_id`: a page of `GET /api/v1/measures`)."""
     from fangkong.control.service.checkins import counts
     from fangkong.control.service.status import status_as_of
 
     at = at or clock.now()
     stmt = (scope.visible(select(Measure, Person.name), actor, Measure).join(Person, Person.id == Measure.person_id)
             .where(Measure.started_at <= at).order_by(Measure.id))
-    last = 0
+    last = after_id or 0
     while True:
         batch = session.execute(stmt.where(Measure.id > last).limit(500)).all()
         if not batch:

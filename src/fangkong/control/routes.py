@@ -13,8 +13,11 @@ from fangkong.control import service
 from fangkong.control.schemas import (
     CheckInsIn,
     ControlStatusOut,
+    DueStepOut,
     DueTestOut,
     DueTestsPage,
+    MeasureAsOfOut,
+    MeasuresPage,
     PersonControlOut,
     ReleaseIn,
     ReleaseOut,
@@ -49,6 +52,7 @@ Place = Annotated[str | None, Query(pattern="^(home|site)$")]
 Id = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the previous page")]
+At = Annotated[clock.LocalTime | None, Query(description="as of this moment (default now)")]
 PAGE_SIZE = 200
 
 register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
@@ -113,6 +117,39 @@ def _released_out(session: Any, done: Any) -> list[ReleaseOut]:
                        released_at=clock.iso_local(m.released_at),
                        override=any(e.action == "released" and e.override for e in events.get(m.id, [])),
                        notice_no=numbers.get(m.id, "")) for m in done.measures]
+
+
+@api.get("/releases/due", response_model=list[DueStepOut],
+         summary="The steps due as of a moment (stepdown or release by rule)")
+def get_due_steps(session: DbSession, actor: CanRelease, site_id: Id = None, as_of: At = None) -> list[DueStepOut]:
+    """What `fangkong control release --due [--site S] [--as-of T]` lists: each stepdown (central →
+    home health monitoring) and release the rules allow at `as_of`, nothing applied."""
+    steps = service.due_steps(session, actor, at=as_of or clock.now(), site_id=site_id)
+    return [DueStepOut(person_id=s.person_id, measure_id=s.measure_id, action=s.action) for s in steps]
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return clock.iso_local(value) if isinstance(value, dt.datetime) else value.isoformat()
+
+
+@api.get("/measures", response_model=MeasuresPage, summary="Measures as of a moment (管控名单)")
+def get_measures(session: DbSession, actor: CanView, at: At = None, limit: Limit = PAGE_SIZE,
+                 cursor: Cursor = "") -> MeasuresPage:
+    """The measures of `fangkong export measures [--at T]`, by id, a page at a time: started by `at`,
+    as they stood then (later events and results ignored)."""
+    from fangkong.control.exports import measure_rows
+
+    when = at or clock.now()
+    rows = []
+    for r in measure_rows(session, actor, at=when, after_id=parse_cursor(cursor)):
+        rows.append(MeasureAsOfOut(**{k: (_iso(v) if k.endswith(("_on", "_at")) else v)
+                                      for k, v in r.items() if k != "name"}))
+        if len(rows) > limit:
+            break
+    nxt = str(rows[limit - 1].measure_id) if len(rows) > limit else None
+    return MeasuresPage(items=rows[:limit], at=clock.iso_local(when), next_cursor=nxt)
 
 
 @api.post("/measures/{measure_id}/release", response_model=ReleaseOut,

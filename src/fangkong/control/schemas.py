@@ -160,3 +160,37 @@ class ReleaseOut(BaseModel):
     released_at: str
     override: bool
     notice_no: str
+
+
+class DueStepOut(BaseModel):
+    """A step the rules allow now (`fangkong control release --due`): `stepdown` or `release`."""
+
+    person_id: int
+    measure_id: int
+    action: str
+
+
+class MeasureAsOfOut(BaseModel):
+    """One measure as of a moment: the columns of `fangkong export measures` (dates local, ISO)."""
+
+    person_id: int
+    measure_id: int
+    category: str
+    phase: str | None
+    status: str
+    anchor_on: str | None
+    planned_end_on: str | None
+    stepdown_on: str | None
+    releasable_on: str | None
+    released_at: str | None
+    site: str | None
+    room: str | None
+    missed_tests: str
+    checkins_missed: int
+    fevers: int
+
+
+class MeasuresPage(BaseModel):
+    items: list[MeasureAsOfOut]
+    at: str
+    next_cursor: str | None = None
