@@ -573,6 +573,9 @@ class RosterRow:
     unit_id: int
     today: list[CheckIn]
     link: str
+    #: the room held now (`A-301`), None at home or awaiting a room
+    room: str | None = None
+    room_key: tuple[str, int, str] = ("", 0, "")
 
 
 def roster(session: Session, actor: Actor, *, at: dt.datetime, site_id: int | None = None,
@@ -604,10 +607,17 @@ def roster(session: Session, actor: Actor, *, at: dt.datetime, site_id: int | No
                                                        CheckIn.checked_at >= lo, CheckIn.checked_at < hi)
                                  .order_by(CheckIn.checked_at)).scalars():
             today[c.measure_id].append(c)
+    from fangkong.control.sites.service.stays import stays_of
+
+    rooms = {mid: room for mid, (_stay, room) in stays_of(session, ids, at=at).items()}
     rows = [RosterRow(m.id, m.person_id, persons[m.person_id].name, persons[m.person_id].id_number_masked,
                       phase_at(changes[m.id], at), sites.get(m.place_id) if m.place_kind == "site" else None,
-                      m.unit_id, today.get(m.id, []), link_of(m)) for m in measures]
-    return sorted(rows, key=lambda r: (r.site_name or "", r.name or "", r.measure_id))
+                      m.unit_id, today.get(m.id, []), link_of(m),
+                      f"{rooms[m.id].building}-{rooms[m.id].number}" if m.id in rooms else None,
+                      (rooms[m.id].building, rooms[m.id].floor, rooms[m.id].number) if m.id in rooms else ("", 0, ""))
+            for m in measures]
+    # the room grid: by site, then building, floor and room (the staff walk the corridors), then name
+    return sorted(rows, key=lambda r: (r.site_name or "", r.room is None, r.room_key, r.name or "", r.measure_id))
 
 
 def roster_row(session: Session, actor: Actor, measure_id: int, *, at: dt.datetime) -> RosterRow | None:
