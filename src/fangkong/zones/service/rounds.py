@@ -16,7 +16,7 @@ from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.bulk import chunks, in_list, insert_rows
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.messages import _, labels, message
@@ -114,7 +114,7 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         in_list(session, Address.id, address_ids))).all()) if address_ids else {}
     in_force = control_service.measures_in_force(session, pids, at=start) if pids else {}
     today = clock.to_local(start).date()  # type: ignore[union-attr]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for pid, aid, uid, upath in dict.fromkeys(people):
         excluded = None
         age = _age_months(births.get(pid), today)
@@ -122,10 +122,10 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
             excluded = "infant"
         elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
             excluded = "central_quarantine"
-        rows.append(RoundTarget(round_id=rnd.id, person_id=pid, address_id=aid, building_key=buildings.get(aid),
-                                source="registry" if pid in registered else "present", excluded=excluded,
-                                unit_id=uid, unit_path=upath))
-    session.add_all(rows)
+        rows.append((rnd.id, pid, aid, buildings.get(aid), "registry" if pid in registered else "present", excluded,
+                     uid, upath))
+    insert_rows(session, RoundTarget.__table__, ("round_id", "person_id", "address_id", "building_key", "source",
+                                                 "excluded", "unit_id", "unit_path"), rows)
     rnd.targets = len(rows)
     session.flush()
     audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
