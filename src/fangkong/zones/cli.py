@@ -1,5 +1,5 @@
 """Zones' command line: `fangkong zones draw|list|lift|eligibility|national-list`, `fangkong rounds
-start|coverage`, `fangkong import zones`."""
+start|coverage`, `fangkong import zones`, `fangkong import special-needs`."""
 
 from __future__ import annotations
 
@@ -269,3 +269,21 @@ def import_zones_cmd(
         return import_zones_file(session, actor, path)
 
     run_import(_("Importing zones"), file, report, work, ["zone_id", "addresses", "households", "residents"])
+
+
+@import_app.command("special-needs", help=_("Record residents' special needs from the community's CSV or XLSX file: "
+                                            "id_number (or phone and name), need (独居老人, 残疾, 孕产妇, 慢病治疗中; "
+                                            "several separated by ;), note, address."))
+def import_special_needs_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX with Chinese or English headers.")),
+    report: Path = typer.Option(None, "--report", help=REPORT_HELP),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.zones.imports import import_special_needs
+
+    _load_sources()
+
+    def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
+        return import_special_needs(session, actor, path)
+
+    run_import(_("Importing special needs"), file, report, work, ["need"])

@@ -98,3 +98,99 @@ def import_zones_file(session: Session, actor: Actor, path: Path) -> list[Report
 def _field(name: str) -> str:
     """`addresses.2` → `addresses` (the file's column)."""
     return name.split(".", 1)[0]
+
+
+# ------------------------------------------------------------------------------ special needs
+
+SPECIAL_NEED_COLUMNS: dict[str, list[str]] = {
+    "name": ["姓名", "名字", "人员姓名", "name", "full name"],
+    "id_number": ["身份证号", "身份证号码", "身份证", "证件号码", "公民身份号码", "id_number", "id no", "id"],
+    "phone": ["手机号", "手机号码", "手机", "联系电话", "电话", "phone", "mobile"],
+    "address": ["住址", "现住址", "地址", "居住地址", "address"],
+    "need": ["特殊需求", "特殊人群", "人群类别", "类别", "需求", "need", "needs", "special need"],
+    "note": ["备注", "说明", "情况说明", "note", "notes"],
+}
+#: the words communities write for each need (the code itself and the Chinese label are read too)
+NEED_WORDS = {"独居老人": "elderly_alone", "独居": "elderly_alone", "空巢老人": "elderly_alone",
+              "独居老年人": "elderly_alone", "残疾": "disabled", "残疾人": "disabled", "残障": "disabled",
+              "失能": "disabled", "孕产妇": "pregnant", "孕妇": "pregnant", "产妇": "pregnant", "怀孕": "pregnant",
+              "慢病治疗中": "chronic_treatment", "慢病": "chronic_treatment", "慢性病": "chronic_treatment",
+              "慢性病治疗": "chronic_treatment", "透析": "chronic_treatment", "化疗": "chronic_treatment",
+              "elderly_alone": "elderly_alone", "disabled": "disabled", "pregnant": "pregnant",
+              "chronic_treatment": "chronic_treatment"}
+UNKNOWN_NEED_WORD = message("special_need.unknown", _("unknown need %(text)s: one of 独居老人, 残疾, 孕产妇, 慢病治疗中"))
+NEED_PERSON = message("special_need.need_person", _("give id_number, or phone and name"))
+
+
+def _needs(text: str) -> tuple[list[str], list[str]]:
+    """The need codes a cell names (several separated by ;、,), and the words not understood."""
+    codes, unknown = [], []
+    for word in re.split(r"[;；、,，|/\s]+", text or ""):
+        word = word.strip()
+        if not word:
+            continue
+        code = NEED_WORDS.get(word) or NEED_WORDS.get(word.lower())
+        if code is None:
+            unknown.append(word)
+        elif code not in codes:
+            codes.append(code)
+    return codes, unknown
+
+
+def import_special_needs(session: Session, actor: Actor, path: Path) -> list[ReportRow]:
+    """`fangkong import special-needs FILE`: the community's list of residents with special needs
+    (独居老人、残疾、孕产妇、慢病治疗中), one person a row with one or several needs. The person is
+    found by ID number (or phone and name) through the one matcher, registered from the row when
+    unknown; a need already recorded for the person is `duplicate`, so a file read again changes nothing."""
+    from fangkong.kernel.errors import REQUIRED
+    from fangkong.kernel.people import service as people_service
+    from fangkong.kernel.people.resolution import find_known
+    from fangkong.kernel.tabular import read_table
+    from fangkong.zones.service import help as help_service
+
+    actor.require("task.work")
+    table = read_table(Path(path), SPECIAL_NEED_COLUMNS, required_any=["need"])
+    out: list[ReportRow] = []
+    for chunk in table.chunks():
+        todo: list[tuple[ReportRow, int, list[str], str]] = []
+        for row in chunk:
+            v = row.values
+            rep = ReportRow(row.number, "rejected", extra={"need": ""})
+            out.append(rep)
+            codes, unknown = _needs(v.get("need") or "")
+            if unknown:
+                rep.issues.append(FieldIssue("need", UNKNOWN_NEED_WORD(text="、".join(unknown)[:40])))
+            elif not codes:
+                rep.issues.append(FieldIssue("need", REQUIRED()))
+            id_number, phone, name = (v.get(k, "").strip() for k in ("id_number", "phone", "name"))
+            if not id_number and not (phone and name):
+                rep.issues.append(FieldIssue("id_number", NEED_PERSON()))
+            if rep.issues:
+                continue
+            ids, issue = find_known(session, id_number=id_number or None, phone=None if id_number else phone,
+                                    name=name or None)
+            if issue:
+                rep.issues.append(issue)
+                continue
+            if ids:
+                pid = ids[0]
+            else:
+                try:
+                    with session.begin_nested():
+                        pid = people_service.register_person(
+                            session, actor, name=name or None, id_number=id_number or None, phone=phone or None,
+                            address_text=v.get("address") or None, source="zones", strict=False).id
+                except DomainError as exc:
+                    rep.issues.extend(FieldIssue(f.field, f.message) for f in getattr(exc, "fields", []) or [])
+                    if not rep.issues:
+                        rep.issues.append(FieldIssue("id_number", exc.message))
+                    continue
+            rep.person_id = pid
+            rep.extra["need"] = ";".join(codes)
+            todo.append((rep, pid, codes, (v.get("note") or "").strip()))
+        items = [(pid, code, note) for _rep, pid, codes, note in todo for code in codes]
+        created = iter(help_service.record_special_needs(session, actor, items))
+        for rep, _pid, codes, _note in todo:
+            new = [next(created) for _c in codes]
+            rep.status = "accepted" if any(new) else "duplicate"
+    return table.report(out)

@@ -30,6 +30,7 @@ INVALID_ROUND = message("round.invalid", _("invalid testing round"))
 ZONE_OR_UNIT = message("round.zone_or_unit", _("name a zone or a unit, not both"))
 DEADLINE_RANGE = message("round.deadline_range", _("between 1 and 168 hours"))
 UNKNOWN_UNIT = message("round.unknown_unit", _("unknown unit %(code)s"))
+EVIDENCE_REQUIRED = message("round.evidence_required", _("say where the person is and how it is known (the evidence)"))
 labels("round_exclusion", {"away": _("Away (with evidence)"), "hospitalised": _("Hospitalised"),
                            "central_quarantine": _("Under centralised quarantine"), "infant": _("Infant"),
                            "other": _("Other")})
@@ -177,11 +178,14 @@ def _present_elsewhere(session: Session, address_ids: list[int], registered: set
 
 
 def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, reason: str, note: str = "") -> None:
-    """Exclude a target with a reason (away with evidence, hospitalised …)."""
+    """Exclude a target with a reason (排除: away — with its evidence in `note` —, hospitalised …);
+    audited. Excluded targets leave the door list and count as `excluded` in the coverage."""
     actor.require("round.manage")
     if reason not in EXCLUSION_REASONS:
         raise ValidationFailed(INVALID_ROUND(), [FieldError("reason", message(
             "round.reason", _("one of away, hospitalised, central_quarantine, infant, other"))())])
+    if reason == "away" and not note.strip():
+        raise ValidationFailed(INVALID_ROUND(), [FieldError("note", EVIDENCE_REQUIRED())])
     get_round(session, actor, round_id)
     t = scope.get_visible_by(session, actor, RoundTarget, round_id=round_id, person_id=person_id)
     t.excluded, t.excluded_note = reason, note[:200] or None
@@ -301,6 +305,15 @@ def missing(session: Session, actor: Actor, *, round_id: int, at: dt.datetime | 
     stmt = scope.visible(select(RoundTarget, Person).join(Person, Person.id == RoundTarget.person_id)
                          .where(RoundTarget.round_id == rnd.id, RoundTarget.sampled_at.is_(None),
                                 RoundTarget.excluded.is_(None)), actor, RoundTarget)
+    return list(session.execute(stmt.order_by(RoundTarget.unit_id, RoundTarget.building_key,
+                                              RoundTarget.person_id)).all())
+
+
+def excluded_targets(session: Session, actor: Actor, *, round_id: int) -> list[tuple[RoundTarget, Person]]:
+    """The round's excluded targets with their reason and evidence (排除名单), by grid and building."""
+    rnd = get_round(session, actor, round_id)
+    stmt = scope.visible(select(RoundTarget, Person).join(Person, Person.id == RoundTarget.person_id)
+                         .where(RoundTarget.round_id == rnd.id, RoundTarget.excluded.is_not(None)), actor, RoundTarget)
     return list(session.execute(stmt.order_by(RoundTarget.unit_id, RoundTarget.building_key,
                                               RoundTarget.person_id)).all())
 
