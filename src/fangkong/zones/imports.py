@@ -3,9 +3,11 @@ reason), one report line per row; a zone_ref already stored is `duplicate`."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -194,3 +196,60 @@ def import_special_needs(session: Session, actor: Actor, path: Path) -> list[Rep
             new = [next(created) for _c in codes]
             rep.status = "accepted" if any(new) else "duplicate"
     return table.report(out)
+
+
+# ------------------------------------------------------------------------------ a round's samples
+
+ROUND_COLUMN: dict[str, list[str]] = {"round": ["轮次", "核酸轮次", "区域核酸轮次", "轮次编号", "round", "round_id",
+                                                "round id"]}
+UNKNOWN_ROUND = message("round.unknown", _("no testing round %(text)s in your area: the sample is stored, it counts "
+                                           "for the round of its time"))
+
+
+def mark_round_samples(session: Session, actor: Actor, path: Path, rows: Iterable[ReportRow], *,
+                       round_id: int | None = None) -> list[ReportRow]:
+    """`fangkong import round-samples`: testing's sample report with each row's round (the file's
+    optional `round` column, else `--round`) and whether the sampled person is one of its targets;
+    the rounds named are refreshed at once, so their coverage shows the samples. A sample counts for
+    a round by its time either way: an unknown round is an issue on the row, never a rejection."""
+    from fangkong.kernel.errors import NotFound
+    from fangkong.kernel.tabular import UnusableFile, read_table
+    from fangkong.zones.models import RoundTarget
+    from fangkong.zones.service import rounds as rounds_service
+
+    named: dict[int, str] = {}
+    with contextlib.suppress(UnusableFile):  # no round column: --round names it, or rows count by their time
+        named = {r.number: (r.values.get("round") or "").strip() for r in read_table(
+            Path(path), ROUND_COLUMN, required_any=["round"])}
+    rounds: dict[str, Any] = {}
+    out = list(rows)
+    wanted: dict[int, set[int]] = {}
+    for rep in out:
+        text = named.get(rep.row) or (str(round_id) if round_id else "")
+        rep.extra.setdefault("round_id", "")
+        rep.extra.setdefault("round_target", "")
+        if not text:
+            continue
+        if text not in rounds:
+            try:
+                rounds[text] = rounds_service.get_round(session, actor, int(text)) if text.isdigit() else None
+            except NotFound:
+                rounds[text] = None
+        rnd = rounds[text]
+        if rnd is None:
+            rep.issues.append(FieldIssue("round", translate(UNKNOWN_ROUND(text=text[:20]), "en")))
+            continue
+        rep.extra["round_id"] = rnd.id
+        if rep.person_id is not None:
+            wanted.setdefault(rnd.id, set()).add(rep.person_id)
+    targets: set[tuple[int, int]] = set()
+    for rid, pids in wanted.items():
+        targets.update((rid, p) for p in session.execute(select(RoundTarget.person_id).where(
+            RoundTarget.round_id == rid, RoundTarget.person_id.in_(sorted(pids)))).scalars())
+    for rep in out:
+        if rep.extra["round_id"] != "" and rep.person_id is not None:
+            rep.extra["round_target"] = "yes" if (rep.extra["round_id"], rep.person_id) in targets else "no"
+    now = clock.now()
+    for rnd in {r.id: r for r in rounds.values() if r is not None}.values():
+        rounds_service.refresh(session, rnd, at=now)
+    return out
