@@ -281,7 +281,7 @@ def zone_page(request: Request, zone_id: RowId, session: DbSession, actor: CanVi
     helps = help_service.queue(session, actor, status=None, zone_id=zone_id) if actor.can("task.view") else []
     return render(request, "zones/zone.html", actor=actor, z=z, e=e, events=service.history(session, actor, zone_id),
                   rounds=service.list_rounds(session, actor, zone_id=zone_id), zones_policy=pack.zones, error=None,
-                  needs=needs, helps=helps)
+                  needs=needs, helps=helps, under_measure=service.measure_counts(session, zone_id))
 
 
 @pages.post("/zones/{zone_id}/confirm")

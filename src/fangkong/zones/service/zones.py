@@ -487,6 +487,13 @@ def history(session: Session, actor: Actor, zone_id: int) -> list[ZoneEvent]:
                                 .order_by(ZoneEvent.at, ZoneEvent.id)).scalars())
 
 
+def measure_counts(session: Session, zone_id: int) -> tuple[int, int]:
+    """(residents under the zone's measure now, of whom already under an equal or stronger one)."""
+    n, kept = session.execute(select(func.count(), func.count().filter(ZoneResident.measure_id.is_(None))).where(
+        ZoneResident.zone_id == zone_id, ZoneResident.ended_at.is_(None))).one()
+    return int(n or 0), int(kept or 0)
+
+
 def zone_person_ids(session: Session, zone_id: int) -> list[int]:
     return list(session.execute(select(ZoneResident.person_id).where(ZoneResident.zone_id == zone_id)
                                 .distinct()).scalars())
