@@ -71,18 +71,21 @@ def walk_site(live_site: Any) -> Any:
         city = build_city(session)
         user(session, "w_district", "district", city.district)
         user(session, "w_grid", "grid", city.grid1)
+        user(session, "w_sampler", "sampler", city.community)
         return {"grid1": city.grid1.code, "city": city}
 
     return live_site(build)
 
 
 def test_the_walk_from_a_cluster_to_a_lifted_zone(walk_site: Any, chromium: Any, artifacts: Path) -> None:
-    """The issue's "done means" on phones and the office screen: a zone drawn over the cluster's grid, a
-    resident asks for help on their phone and the grid worker serves it, the day-7 round is sampled
-    with the doors still to knock listed on the way to 100 %, and the next morning the zone is eligible
-    and moved down (the served app reads this process's frozen test clock)."""
+    """The issue's "done means" on phones and the office screen: a zone drawn over the cluster's grid with
+    its residents under measure, a resident asks for help on their phone and the grid worker serves it,
+    the day-7 round is sampled door to door by a sampler on a phone (single tubes: a pooled tube refuses a
+    sealed resident) with the doors still to knock listed on the way to 100 %, and the next morning the
+    zone is eligible and moved down (the served app reads this process's frozen test clock). The positive
+    pool of a round is the next test's walk (a pool is not taken in a high-risk zone)."""
     from playwright.sync_api import expect
-    from zone_factories import make_id, sample, t
+    from zone_factories import make_id, t
 
     from fangkong.kernel import clock
 
@@ -97,6 +100,7 @@ def test_the_walk_from_a_cluster_to_a_lifted_zone(walk_site: Any, chromium: Any,
         p.fill("input[name=reason]", "聚集性疫情 C1")
         p.click("[data-testid=draw-button]")
         expect(p.locator("[data-testid=zone-level]")).to_have_text("高风险区")
+        expect(p.locator("[data-testid=under-measure]")).to_have_text("4")  # the residents, in one step
         zone_url = p.url
         # a sealed household asks for medicine on its own phone and follows the state
         r = resident.new_page()
@@ -125,22 +129,45 @@ def test_the_walk_from_a_cluster_to_a_lifted_zone(walk_site: Any, chromium: Any,
         p.click("[data-testid=start-round]")
         expect(p.locator("[data-testid=missing-total]")).to_have_text("4")
         round_url = p.url
-    with walk_site.factory() as session:
+    sampler = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   locale="zh-CN")
+
+    def single_tube(s: Any, seq: int) -> None:
+        """At the door: a high-risk zone's resident is sampled alone (单管单采; a pooled tube refuses them)."""
+        s.goto(site.base + "/sampling")
+        s.select_option("#point", str(city.point.id))
+        s.check("[data-testid=mode-single]")
+        s.fill("[data-testid=tube-barcode]", f"walk-s{seq}")
+        s.click("[data-testid=open-tube]")
+        s.wait_for_url(f"**/sampling/tubes/WALK-S{seq}")
+        s.fill("[data-testid=person-input]", make_id(seq))
+        s.click("[data-testid=add-person]")
+        expect(s.locator("[data-testid=tube-closed]")).to_be_visible()
+
+    with clock.frozen(t(8, 9)):  # the sampler at the doors, on a phone
+        s = _login(sampler, site.base, "w_sampler")
         for seq in (1, 2, 3):
-            sample(session, city, seq, t(8, 9))
-        session.commit()
+            single_tube(s, seq)
+        s.screenshot(path=str(artifacts / "walk-sampling-phone.png"), full_page=True)
     with clock.frozen(t(8, 10)):
         g = _login(phone, site.base, "w_grid")  # sessions time out while the clock jumps
         g.goto(round_url + "/doors")
-        expect(g.locator("[data-testid=doors-count]")).to_have_text("1")
+        expect(g.locator("[data-testid=doors-count]")).to_have_text("1")  # the door still to knock, listed
         g.screenshot(path=str(artifacts / "walk-doors-phone.png"), full_page=True)
-    with walk_site.factory() as session:
-        sample(session, city, 4, t(8, 10))
-        session.commit()
+        single_tube(_login(sampler, site.base, "w_sampler"), 4)
     with clock.frozen(t(8, 11)):
         g = _login(phone, site.base, "w_grid")
         g.goto(round_url + "/doors")
         expect(g.locator("[data-testid=doors-empty]")).to_be_visible()
+    with walk_site.factory() as session, clock.frozen(t(8, 18)):  # the lab: every tube negative
+        from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+        from fangkong.testing import service as testing_service
+
+        rows = testing_service.ingest_results(session, SYSTEM_ACTOR, items=[testing_service.ResultItem(n, {
+            "tube_barcode": f"WALK-S{seq}", "result": "阴性", "lab": "常州检测", "reported_at": "2022-04-08 18:00"})
+            for n, seq in enumerate((1, 2, 3, 4), start=2)])
+        assert [r.status for r in rows] == ["accepted"] * 4, [r.issues for r in rows]
+        session.commit()
     with clock.frozen(t(9, 8)):  # seven quiet days and a clean day-7 round
         p = _login(office, site.base, "w_district")
         p.goto(round_url)

@@ -16,7 +16,7 @@ import pytest
 from own_database import initialised_database
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
-from zone_factories import build_city, sample, t
+from zone_factories import build_city, make_id, sample, t
 
 from fangkong import cli
 from fangkong.kernel import db
@@ -135,9 +135,26 @@ def test_draw_round_coverage_eligibility_lift_from_the_command_line(operator_db,
                           [str(zone_id), "high", "", "", "", "medium"]]
     r = _run(env, "zones", "lift", str(zone_id), "--at", "2022-04-09 08:00")
     assert r.returncode == 1 and "not eligible" in r.stderr
-    with factory() as session:
-        sample(session, city, sorted(city.people.values())[3], t(8, 12))
-        session.commit()
+    # the last door's sample through `import round-samples` (testing's sample import with a round column):
+    # the 4th resident is a target, the 5th (building 2) is not, a round that does not exist is an issue
+    samples = tmp_path / "round-samples.csv"
+    samples.write_text("tube_barcode,pool_size,id_number,name,collected_at,sampling_point,round\n"
+                       f"RS4,1,{make_id(4)},居民4,2022-04-08 12:00,ZSP1,{rnd['round_id']}\n"
+                       f"RS5,1,{make_id(5)},居民5,2022-04-08 12:05,ZSP1,{rnd['round_id']}\n"
+                       f"RS6,1,{make_id(6)},居民6,2022-04-08 12:10,ZSP1,999\n", encoding="utf-8")
+    report = tmp_path / "round-samples-report.csv"
+    r = _run(env, "import", "round-samples", str(samples), "--report", str(report), now=t(8, 13).isoformat())
+    assert r.returncode == 0, r.stderr
+    rep = _csv(report)
+    assert rep[0][:4] == ["row", "status", "person_id", "issues"] and rep[0][-2:] == ["round_id", "round_target"]
+    assert [(x[1], x[-2], x[-1]) for x in rep[1:]] == [("accepted", str(rnd["round_id"]), "yes"),
+                                                      ("accepted", str(rnd["round_id"]), "no"), ("accepted", "", "")]
+    assert rep[3][3].startswith("round: no testing round 999")
+    results = tmp_path / "results.csv"
+    results.write_text("tube_barcode,result,lab,reported_at\nRS4,阴性,常州检测,2022-04-08 18:00\n", encoding="utf-8")
+    assert _run(env, "import", "results", str(results), now=t(8, 19).isoformat()).returncode == 0
+    r = _run(env, "import", "round-samples", str(samples), "--report", str(report), now=t(8, 19).isoformat())
+    assert [x[1] for x in _csv(report)[1:]] == ["duplicate"] * 3  # read again: nothing changes
     r = _run(env, "zones", "eligibility", "--at", "2022-04-09 08:00", "--out", str(elig))
     assert _csv(elig)[1] == [str(zone_id), "high", "", str(rnd["round_id"]), "2022-04-09", "medium"]
 

@@ -178,3 +178,42 @@ def test_high_risk_zones_get_a_round_every_day_until_lifted(session: Session) ->
     assert rounds_service.start_daily_rounds(session, S, at=t(4, 7))["rounds"] == 0
     assert [r.targets for r in zones_service.list_rounds(session, S, zone_id=z.id)] == [4, 4]
     assert city.grid1.id
+
+
+def test_the_special_needs_file_reports_each_row_and_a_second_read_changes_nothing(session: Session,
+                                                                                    tmp_path) -> None:
+    from fangkong.kernel.people.models import Person
+    from fangkong.zones.imports import import_special_needs
+
+    city = build_city(session)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+    bad_id = make_id(3)[:-1] + ("0" if make_id(3)[-1] != "0" else "1")
+    f = tmp_path / "特殊人群.csv"
+    f.write_text("花园社区特殊人群名单\n"
+                 "姓名,身份证号,手机号,特殊人群,备注\n"
+                 f"居民1,{make_id(1)},,孕妇；慢性病,孕32周 透析\n"  # two needs, by the words communities write
+                 ",,13600000002,独居老人,\n"  # phone without a name: nobody to find
+                 f"居民3,{bad_id},,残疾,\n"  # a wrong check digit: the field says so
+                 f"居民4,{make_id(4)},,理发,\n"  # not a need
+                 "居民2,,13600000002,独居老人,\n"  # phone and name
+                 f"新来的,{make_id(77)},,disabled,\n"  # unknown: registered from the row
+                 f"居民1,{make_id(1)},,孕产妇,\n", encoding="utf-8")  # the same need again in the file
+    with clock.frozen(t(1, 12)):
+        first = import_special_needs(session, S, f)
+        assert [(r.row, r.status) for r in first] == [(3, "accepted"), (4, "rejected"), (5, "rejected"),
+                                                      (6, "rejected"), (7, "accepted"), (8, "accepted"),
+                                                      (9, "duplicate")]
+        assert first[0].extra["need"] == "pregnant;chronic_treatment" and first[0].person_id == _pid(city, 1)
+        assert [i.field for i in first[1].issues] == ["id_number"]
+        assert [i.field for i in first[2].issues] == ["id_number"] and "check digit" in str(first[2].issues[0])
+        assert [i.field for i in first[3].issues] == ["need"] and "理发" in str(first[3].issues[0])
+        assert first[4].person_id == _pid(city, 2)
+        assert session.get(Person, first[5].person_id).name == "新来的"
+        again = import_special_needs(session, S, f)
+    assert [r.status for r in again] == ["duplicate", "rejected", "rejected", "rejected", "duplicate", "duplicate",
+                                         "duplicate"]
+    assert sorted((n.need, city.people[p.id]) for n, p in help_service.special_needs_of_zone(session, S, z.id)) == [
+        ("chronic_treatment", 1), ("elderly_alone", 2), ("pregnant", 1)]
+    audits = session.execute(select(AuditEvent).where(AuditEvent.action == "help.special_need")).scalars().all()
+    assert len(audits) == 1 and audits[0].detail["count"] == 4

@@ -92,3 +92,50 @@ def test_draw_preview_detail_round_doors_and_api(client: TestClient, session: Se
         assert client.get(f"/zones/{zone_id}").status_code == 404
         assert client.get("/api/v1/zones").json() == []
         assert client.get(f"/api/v1/rounds/{round_id}/coverage").status_code == 404
+
+
+def test_a_target_is_excluded_from_the_doors_page_with_its_reason_and_evidence(client: TestClient,
+                                                                               session: Session) -> None:
+    from sqlalchemy import select
+
+    from fangkong.kernel.audit.models import AuditEvent
+    from fangkong.zones import service as zones_service
+
+    city = build_city(session)
+    user(session, "x_street", "street", city.district)
+    user(session, "x_grid", "grid", city.grid1)
+    with clock.frozen(t(1, 10)):
+        z = zones_service.draw_zone(session, SYSTEM_ACTOR, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+        rnd = zones_service.start_round(session, SYSTEM_ACTOR, zone_id=z.id)
+        away = next(p for p, s in city.people.items() if s == 1)
+        session.flush()
+        csrf = login(client, "x_grid")  # a grid worker knocks but does not exclude
+        doors = client.get(f"/rounds/{rnd.id}/doors")
+        assert 'data-testid="doors-count">4<' in doors.text and f'data-testid="exclude-{away}"' not in doors.text
+        assert client.post(f"/rounds/{rnd.id}/exclude", data={"csrf_token": csrf, "person_id": away,
+                                                              "reason": "hospitalised"}).status_code == 403
+        client.post("/logout", data={"csrf_token": csrf})
+        csrf = login(client, "x_street")
+        assert f'data-testid="exclude-{away}"' in client.get(f"/rounds/{rnd.id}/doors").text
+        no_evidence = client.post(f"/rounds/{rnd.id}/exclude", data={"csrf_token": csrf, "person_id": away,
+                                                                     "reason": "away", "note": " "})
+        assert no_evidence.status_code == 422 and 'data-testid="exclude-error"' in no_evidence.text
+        done = client.post(f"/rounds/{rnd.id}/exclude", data={"csrf_token": csrf, "person_id": away, "reason": "away",
+                                                              "note": "4月12日起在南京, 见车票"}, follow_redirects=False)
+        assert done.status_code == 303
+        doors = client.get(f"/rounds/{rnd.id}/doors")
+        assert 'data-testid="doors-count">3<' in doors.text and "见车票" in doors.text and "外出" in doors.text, doors.text
+        api = client.get(f"/api/v1/rounds/{rnd.id}/coverage").json()
+        assert [(c["targets"], c["excluded"], c["missing"]) for c in api] == [(4, 1, 3)]
+        # the same through the API: hospitalised needs no evidence; away without it is a 422 on `note`
+        second = next(p for p, s in city.people.items() if s == 2)
+        bad = client.post(f"/api/v1/rounds/{rnd.id}/exclusions", json={"person_id": second, "reason": "away"},
+                          headers={"X-CSRF-Token": csrf})
+        assert bad.status_code == 422 and "note" in bad.text
+        ok = client.post(f"/api/v1/rounds/{rnd.id}/exclusions", json={"person_id": second, "reason": "hospitalised"},
+                         headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and ok.json()["excluded"] == "hospitalised"
+        assert client.get(f"/api/v1/rounds/{rnd.id}/coverage").json()[0]["missing"] == 2
+    entries = session.execute(select(AuditEvent).where(AuditEvent.action == "round.excluded")
+                              .order_by(AuditEvent.id)).scalars().all()
+    assert [(e.actor_name, e.detail["reason"]) for e in entries] == [("x_street", "away"), ("x_street", "hospitalised")]

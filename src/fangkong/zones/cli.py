@@ -1,5 +1,5 @@
 """Zones' command line: `fangkong zones draw|list|lift|eligibility|national-list`, `fangkong rounds
-start|coverage`, `fangkong import zones`."""
+start|coverage`, `fangkong import zones`, `fangkong import special-needs`."""
 
 from __future__ import annotations
 
@@ -269,3 +269,43 @@ def import_zones_cmd(
         return import_zones_file(session, actor, path)
 
     run_import(_("Importing zones"), file, report, work, ["zone_id", "addresses", "households", "residents"])
+
+
+@import_app.command("special-needs", help=_("Record residents' special needs from the community's CSV or XLSX file: "
+                                            "id_number (or phone and name), need (独居老人, 残疾, 孕产妇, 慢病治疗中; "
+                                            "several separated by ;), note, address."))
+def import_special_needs_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX with Chinese or English headers.")),
+    report: Path = typer.Option(None, "--report", help=REPORT_HELP),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.zones.imports import import_special_needs
+
+    _load_sources()
+
+    def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
+        return import_special_needs(session, actor, path)
+
+    run_import(_("Importing special needs"), file, report, work, ["need"])
+
+
+@import_app.command("round-samples", help=_("Import a round's sampling records: testing's sample import (tube barcode, "
+                                            "pool size, ID number or phone, name, collected_at, sampling point) with "
+                                            "an optional round column (or --round); the report says whether each "
+                                            "person is a target of the round."))
+def import_round_samples_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=REPORT_HELP),
+    round_id: int = typer.Option(None, "--round", help=_("The round of rows without a round column.")),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.testing import service as testing_service
+    from fangkong.zones.imports import mark_round_samples
+
+    _load_sources()
+
+    def work(session: Any, actor: Any, path: Path, progress: Any) -> Any:
+        rows = testing_service.import_samples(session, actor, path, progress=progress)
+        return mark_round_samples(session, actor, path, rows, round_id=round_id)
+
+    run_import(_("Importing samples"), file, report, work, ["tube_barcode", "position", "round_id", "round_target"])

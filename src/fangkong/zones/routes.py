@@ -174,6 +174,19 @@ def get_coverage(round_id: RowId, session: DbSession, actor: CanView) -> list[Co
     return [_cov_out(r) for r in service.coverage(session, actor, round_id=round_id, at=clock.now())]
 
 
+class ExclusionIn(BaseModel):
+    person_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    reason: Annotated[str, Field(pattern="^(away|hospitalised|central_quarantine|infant|other)$")]
+    #: the evidence (required for `away`)
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+@api.post("/rounds/{round_id}/exclusions", summary="Exclude a target from a round with a reason (and evidence)")
+def post_exclusion(round_id: RowId, body: ExclusionIn, session: DbSession, actor: CanRound) -> dict[str, Any]:
+    service.exclude(session, actor, round_id=round_id, person_id=body.person_id, reason=body.reason, note=body.note)
+    return {"round_id": round_id, "person_id": body.person_id, "excluded": body.reason}
+
+
 class HelpIn(BaseModel):
     person_id: Annotated[int, Field(ge=1, le=2_147_483_647)]
     kind: Annotated[str, Field(max_length=16)]
@@ -268,7 +281,7 @@ def zone_page(request: Request, zone_id: RowId, session: DbSession, actor: CanVi
     helps = help_service.queue(session, actor, status=None, zone_id=zone_id) if actor.can("task.view") else []
     return render(request, "zones/zone.html", actor=actor, z=z, e=e, events=service.history(session, actor, zone_id),
                   rounds=service.list_rounds(session, actor, zone_id=zone_id), zones_policy=pack.zones, error=None,
-                  needs=needs, helps=helps)
+                  needs=needs, helps=helps, under_measure=service.measure_counts(session, zone_id))
 
 
 @pages.post("/zones/{zone_id}/confirm")
@@ -313,7 +326,26 @@ def round_page(request: Request, round_id: RowId, session: DbSession, actor: Can
 
 @pages.get("/rounds/{round_id}/doors")
 def doors_page(request: Request, round_id: RowId, session: DbSession, actor: CanView) -> Response:
-    """The grid worker's phone list: doors (rooms) where someone is still to be sampled, by building."""
+    """The grid worker's phone list: doors (rooms) where someone is still to be sampled, by building;
+    with the round.manage permission each person can be excluded with a reason (and the evidence)."""
+    return _doors(request, session, actor, round_id)
+
+
+@pages.post("/rounds/{round_id}/exclude")
+def exclude_target(request: Request, round_id: RowId, session: DbSession, actor: CanRound,
+                   person_id: Annotated[int, Form(ge=1)], reason: Annotated[str, Form(max_length=24)] = "",
+                   note: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Exclude a target from the round (away with evidence, hospitalised, other), audited."""
+    try:
+        service.exclude(session, actor, round_id=round_id, person_id=person_id, reason=reason, note=note)
+    except DomainError as exc:
+        session.rollback()
+        return _doors(request, session, actor, round_id, error=exc, status_code=422)
+    return RedirectResponse(f"/rounds/{round_id}/doors", status_code=303)
+
+
+def _doors(request: Request, session: Any, actor: Actor, round_id: int, *, error: Any = None,
+           status_code: int = 200) -> Response:
     rnd = service.get_round(session, actor, round_id)
     rows = service.missing(session, actor, round_id=round_id, at=clock.now())
     buildings: dict[str, dict[str, list[Any]]] = {}
@@ -324,7 +356,9 @@ def doors_page(request: Request, round_id: RowId, session: DbSession, actor: Can
     zl = pack.zones.levels.get(rnd.level) if rnd.level else None  # type: ignore[call-overload]
     pool = pack.pooling.get(zl.pool) if zl is not None and zl.pool else None
     return render(request, "zones/doors.html", actor=actor, rnd=rnd, buildings=buildings, n=len(rows),
-                  pool_size=pool.size if pool is not None else None)
+                  pool_size=pool.size if pool is not None else None, error=error, status_code=status_code,
+                  excluded=service.excluded_targets(session, actor, round_id=round_id),
+                  reasons=("away", "hospitalised", "other"))
 
 
 # ------------------------------------------------------------------------------------- help requests

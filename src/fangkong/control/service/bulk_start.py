@@ -13,7 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    insert,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from fangkong.control import measure_rules
@@ -24,6 +39,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import CHUNK, bulk_insert, in_list
+from fangkong.kernel.db import UTCDateTime
 from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed, record_not_found
 from fangkong.kernel.messages import Term
 from fangkong.kernel.people.models import Person
@@ -121,38 +137,38 @@ def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, p
         })
     ids = bulk_insert(session, Measure.__table__, rows)
 
-    events = [{
-        "measure_id": mid, "person_id": r["person_id"], "at": r["started_at"], "action": "started",
-        "from_status": None, "to_status": r["status"], "from_phase": None, "to_phase": r["phase"],
-        "user_id": actor.user_id, "username": actor.username[:64], "reason": r["rule"][:200],
-        "rule": f"categories.{r['category']}", "pack_version": r["pack_version"], "override": False,
-        "detail": {"anchor": r["anchor"], "anchor_on": r["anchor_on"].isoformat(),
-                   "planned_end_on": r["planned_end_on"].isoformat() if r["planned_end_on"] else None},
-        "unit_id": r["unit_id"], "unit_path": r["unit_path"]} for mid, r in zip(ids, rows, strict=True)]
-    bulk_insert(session, MeasureEvent.__table__, events)
-
-    plans: dict[tuple[Any, ...], list[Any]] = {}
-    tests: list[dict[str, Any]] = []
+    # the events and the due tests are derived from the measures just inserted, one INSERT … SELECT per
+    # layout (a zone's residents share one): no Python row per event or test day (a zone of 50,000
+    # residents under a 7-day daily-test measure has 350,000 due tests)
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for mid, r, it in zip(ids, rows, items, strict=True):
-        key = (r["category"], r["started_at"], r["anchor_on"])
-        if key not in plans:
-            plans[key] = due.plan_of(Measure(category=r["category"], started_at=r["started_at"],
-                                             anchor_on=r["anchor_on"], phases=r["phases"]), pack)
-        for p in plans[key]:
-            at_site = r["place_kind"] == "site" and p.phase_kind == "centralised_quarantine"
-            tests.append({
-                "measure_id": mid, "person_id": r["person_id"], "day": p.day, "due_on": p.due_on,
-                "window_end_on": p.window_end_on, "min_gap_hours": p.min_gap_hours, "phase_measure": p.phase_measure,
-                "phase_kind": p.phase_kind, "place_kind": "site" if at_site else "home",
-                "site_id": r["place_id"] if at_site else None, "status": "due", "sampled_at": None,
-                "chase": it.chase_missed, "task_id": None, "created_at": now, "cancelled_at": None,
-                "unit_id": r["unit_id"], "unit_path": r["unit_path"]})
-    bulk_insert(session, DueTest.__table__, tests)
+        groups.setdefault((r["category"], r["started_at"], r["anchor"], r["anchor_on"], r["planned_end_on"],
+                           it.chase_missed), []).append(mid)
+    n_tests = 0
+    first_due: dt.date | None = None
+    last_window: dt.date | None = None
+    by_layout: dict[tuple[Any, ...], list[int]] = {}
+    for key, mids in groups.items():
+        by_layout.setdefault(key[:5], []).extend(mids)
+    for (category, _start, anchor, anchor_on, planned_end_on), mids in by_layout.items():
+        _insert_events(session, actor, sorted(mids), pack.version_tag, category, {
+            "anchor": anchor, "anchor_on": anchor_on.isoformat(),
+            "planned_end_on": planned_end_on.isoformat() if planned_end_on else None})
+    phases_of = {(r["category"], r["started_at"], r["anchor_on"]): r["phases"] for r in rows}
+    for (category, start, _anchor, anchor_on, _end, chase), mids in groups.items():
+        plan = due.plan_of(Measure(category=category, started_at=start, anchor_on=anchor_on,
+                                   phases=phases_of[(category, start, anchor_on)]), pack)
+        if not plan:
+            continue
+        _insert_due_tests(session, sorted(mids), plan, chase=chase, now=now)
+        n_tests += len(plan) * len(mids)
+        first_due = min(filter(None, [first_due, *(p.due_on for p in plan)]))
+        last_window = max(filter(None, [last_window, *(p.window_end_on for p in plan)]))
     # samples already taken on a test day count, as with one start: only the persons with a sample
     # inside the new test days' windows can change, so only they are matched again
-    if tests:
-        since = clock.local_day_bounds(min(t["due_on"] for t in tests))[0]
-        until = clock.local_day_bounds(max(t["window_end_on"] for t in tests))[1]
+    if n_tests and first_due is not None and last_window is not None:
+        since = clock.local_day_bounds(first_due)[0]
+        until = clock.local_day_bounds(last_window)[1]
         sampled: set[int] = set()
         for i in range(0, len(person_ids), CHUNK):
             sampled.update(due.sample_persons(session, person_ids[i:i + CHUNK], since, until))
@@ -161,6 +177,45 @@ def start_many(session: Session, actor: Actor, items: Sequence[NewMeasure], *, p
                         actor=actor.acting_for("measure.start", "task.view", "task.work"))
     audit.record(session, actor, "measure.started", object_type="measure", object_id=ids[0] if len(ids) == 1 else None,
                  count=len(ids), ids=audit.compact_ids(ids), categories=dict(Counter(r["category"] for r in rows)),
-                 rules=sorted({r["rule"] for r in rows})[:20], pack_version=pack.version_tag, due_tests=len(tests),
+                 rules=sorted({r["rule"] for r in rows})[:20], pack_version=pack.version_tag, due_tests=n_tests,
                  place_kinds=dict(Counter(r["place_kind"] for r in rows)))
     return ids
+
+
+def _insert_events(session: Session, actor: Actor, measure_ids: list[int], pack_version: str, category: str,
+                   detail: dict[str, Any]) -> None:
+    """Each new measure's first lifecycle event (`started`), as `start_measure` writes it, read from
+    the measure rows themselves (one statement for measures sharing a layout)."""
+    m = Measure.__table__
+    cols = ("measure_id", "person_id", "at", "action", "from_status", "to_status", "from_phase", "to_phase",
+            "user_id", "username", "reason", "rule", "pack_version", "override", "detail", "unit_id", "unit_path")
+    query = select(
+        m.c.id, m.c.person_id, m.c.started_at, literal("started", String), null(), m.c.status, null(), m.c.phase,
+        literal(actor.user_id, Integer), literal(actor.username[:64], String), m.c.rule,
+        literal(f"categories.{category}", String), literal(pack_version, String), literal(False, Boolean),
+        literal(detail, JSON), m.c.unit_id, m.c.unit_path,
+    ).where(in_list(session, m.c.id, measure_ids)).order_by(m.c.id)
+    session.execute(insert(MeasureEvent.__table__).from_select(cols, query))
+
+
+def _insert_due_tests(session: Session, measure_ids: list[int], plan: Sequence[Any], *, chase: bool,
+                      now: dt.datetime) -> None:
+    """The due tests of measures sharing one plan (`due.plan_of`): measures × test days in one
+    INSERT … SELECT; a test of a centralised-quarantine phase is taken at the measure's site."""
+    m = Measure.__table__
+    days = union_all(*[select(
+        literal(p.day, Integer).label("day"), literal(p.due_on, Date).label("due_on"),
+        literal(p.window_end_on, Date).label("window_end_on"), literal(float(p.min_gap_hours), Float).label("gap"),
+        literal(p.phase_measure, String).label("phase_measure"), literal(p.phase_kind, String).label("phase_kind"),
+    ) for p in plan]).subquery("plan")
+    at_site = and_(m.c.place_kind == "site", days.c.phase_kind == "centralised_quarantine")
+    cols = ("measure_id", "person_id", "day", "due_on", "window_end_on", "min_gap_hours", "phase_measure",
+            "phase_kind", "place_kind", "site_id", "status", "sampled_at", "chase", "task_id", "created_at",
+            "cancelled_at", "unit_id", "unit_path")
+    query = select(
+        m.c.id, m.c.person_id, days.c.day, days.c.due_on, days.c.window_end_on, days.c.gap, days.c.phase_measure,
+        days.c.phase_kind, case((at_site, literal("site", String)), else_=literal("home", String)),
+        case((at_site, m.c.place_id), else_=null()), literal("due", String), null(), literal(chase, Boolean), null(),
+        literal(now, UTCDateTime), null(), m.c.unit_id, m.c.unit_path,
+    ).select_from(m.join(days, true())).where(in_list(session, m.c.id, measure_ids)).order_by(m.c.id, days.c.day)
+    session.execute(insert(DueTest.__table__).from_select(cols, query))

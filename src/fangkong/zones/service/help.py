@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import Conflict, FieldError, ValidationFailed
+from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed, record_not_found
 from fangkong.kernel.messages import _, labels, message
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.people.models import Person
@@ -198,6 +200,46 @@ def record_special_need(session: Session, actor: Actor, *, person_id: int, need:
     session.flush()
     audit.record(session, actor, "help.special_need", object_type="person", object_id=person.id, need=need)
     return row
+
+
+def record_special_needs(session: Session, actor: Actor, items: Sequence[tuple[int, str, str]]) -> list[bool]:
+    """Many residents' special needs at once (the community's file): (person id, need, note) each;
+    returns, in order, whether each was new (a person and need already recorded is left as it is).
+    One audit entry names every new record."""
+    actor.require("task.work")
+    bad = [i for i, (_p, need, _n) in enumerate(items) if need not in SPECIAL_NEEDS]
+    if bad:
+        raise ValidationFailed(INVALID_HELP(), [FieldError(f"items[{i}].need", UNKNOWN_NEED()) for i in bad[:20]])
+    pids = sorted({p for p, _n, _t in items})
+    stored: set[tuple[int, str]] = set()
+    units: dict[int, tuple[int, str]] = {}
+    for chunk in chunks(pids):
+        stored.update(session.execute(select(SpecialNeed.person_id, SpecialNeed.need).where(
+            in_list(session, SpecialNeed.person_id, chunk))).tuples())
+        units.update((pid, (uid, path)) for pid, uid, path in session.execute(
+            scope.visible(select(Person.id, Person.unit_id, Person.unit_path), actor, Person).where(
+                in_list(session, Person.id, chunk))))
+    now = clock.now()
+    out: list[bool] = []
+    new: list[SpecialNeed] = []
+    for pid, need, note in items:
+        if pid not in units:
+            raise NotFound(record_not_found("person", pid))
+        if (pid, need) in stored:
+            out.append(False)
+            continue
+        stored.add((pid, need))
+        new.append(SpecialNeed(person_id=pid, need=need, note=(note or "").strip()[:200], recorded_at=now,
+                               recorded_by=actor.username, unit_id=units[pid][0], unit_path=units[pid][1]))
+        out.append(True)
+    if new:
+        session.add_all(new)
+        session.flush()
+        audit.record(session, actor, "help.special_need", object_type="person",
+                     object_id=new[0].person_id if len(new) == 1 else None, count=len(new),
+                     ids=audit.compact_ids(n.id for n in new), persons=audit.compact_ids(n.person_id for n in new),
+                     needs=dict(Counter(n.need for n in new)))
+    return out
 
 
 def special_needs_of_zone(session: Session, actor: Actor, zone_id: int) -> list[tuple[SpecialNeed, Person]]:

@@ -16,7 +16,7 @@ from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.bulk import chunks, in_list, insert_rows
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.messages import _, labels, message
@@ -30,6 +30,7 @@ INVALID_ROUND = message("round.invalid", _("invalid testing round"))
 ZONE_OR_UNIT = message("round.zone_or_unit", _("name a zone or a unit, not both"))
 DEADLINE_RANGE = message("round.deadline_range", _("between 1 and 168 hours"))
 UNKNOWN_UNIT = message("round.unknown_unit", _("unknown unit %(code)s"))
+EVIDENCE_REQUIRED = message("round.evidence_required", _("say where the person is and how it is known (the evidence)"))
 labels("round_exclusion", {"away": _("Away (with evidence)"), "hospitalised": _("Hospitalised"),
                            "central_quarantine": _("Under centralised quarantine"), "infant": _("Infant"),
                            "other": _("Other")})
@@ -114,7 +115,7 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         in_list(session, Address.id, address_ids))).all()) if address_ids else {}
     in_force = control_service.measures_in_force(session, pids, at=start) if pids else {}
     today = clock.to_local(start).date()  # type: ignore[union-attr]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for pid, aid, uid, upath in dict.fromkeys(people):
         excluded = None
         age = _age_months(births.get(pid), today)
@@ -122,10 +123,10 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
             excluded = "infant"
         elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
             excluded = "central_quarantine"
-        rows.append(RoundTarget(round_id=rnd.id, person_id=pid, address_id=aid, building_key=buildings.get(aid),
-                                source="registry" if pid in registered else "present", excluded=excluded,
-                                unit_id=uid, unit_path=upath))
-    session.add_all(rows)
+        rows.append((rnd.id, pid, aid, buildings.get(aid), "registry" if pid in registered else "present", excluded,
+                     uid, upath))
+    insert_rows(session, RoundTarget.__table__, ("round_id", "person_id", "address_id", "building_key", "source",
+                                                 "excluded", "unit_id", "unit_path"), rows)
     rnd.targets = len(rows)
     session.flush()
     audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
@@ -177,11 +178,14 @@ def _present_elsewhere(session: Session, address_ids: list[int], registered: set
 
 
 def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, reason: str, note: str = "") -> None:
-    """Exclude a target with a reason (away with evidence, hospitalised …)."""
+    """Exclude a target with a reason (排除: away — with its evidence in `note` —, hospitalised …);
+    audited. Excluded targets leave the door list and count as `excluded` in the coverage."""
     actor.require("round.manage")
     if reason not in EXCLUSION_REASONS:
         raise ValidationFailed(INVALID_ROUND(), [FieldError("reason", message(
             "round.reason", _("one of away, hospitalised, central_quarantine, infant, other"))())])
+    if reason == "away" and not note.strip():
+        raise ValidationFailed(INVALID_ROUND(), [FieldError("note", EVIDENCE_REQUIRED())])
     get_round(session, actor, round_id)
     t = scope.get_visible_by(session, actor, RoundTarget, round_id=round_id, person_id=person_id)
     t.excluded, t.excluded_note = reason, note[:200] or None
@@ -301,6 +305,15 @@ def missing(session: Session, actor: Actor, *, round_id: int, at: dt.datetime | 
     stmt = scope.visible(select(RoundTarget, Person).join(Person, Person.id == RoundTarget.person_id)
                          .where(RoundTarget.round_id == rnd.id, RoundTarget.sampled_at.is_(None),
                                 RoundTarget.excluded.is_(None)), actor, RoundTarget)
+    return list(session.execute(stmt.order_by(RoundTarget.unit_id, RoundTarget.building_key,
+                                              RoundTarget.person_id)).all())
+
+
+def excluded_targets(session: Session, actor: Actor, *, round_id: int) -> list[tuple[RoundTarget, Person]]:
+    """The round's excluded targets with their reason and evidence (排除名单), by grid and building."""
+    rnd = get_round(session, actor, round_id)
+    stmt = scope.visible(select(RoundTarget, Person).join(Person, Person.id == RoundTarget.person_id)
+                         .where(RoundTarget.round_id == rnd.id, RoundTarget.excluded.is_not(None)), actor, RoundTarget)
     return list(session.execute(stmt.order_by(RoundTarget.unit_id, RoundTarget.building_key,
                                               RoundTarget.person_id)).all())
 

@@ -17,7 +17,7 @@ from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list
+from fangkong.kernel.bulk import chunks, in_list, insert_rows
 from fangkong.kernel.errors import Conflict, FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions import regions
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
@@ -240,13 +240,19 @@ def draw_zone(session: Session, actor: Actor, *, level: str, reason: str, units:
                 residents=len(people), unit_id=owner.id, unit_path=owner.path)
     session.add(zone)
     session.flush()
-    grids = dict(session.execute(select(Address.id, Address.unit_id).where(
-        in_list(session, Address.id, sel.address_ids))).all()) if len(sel.address_ids) < 200000 else {}
-    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(set(grids.values())))).all()) \
-        if grids else {}
-    session.add_all([ZoneAddress(zone_id=zone.id, address_id=a, unit_id=grids[a], unit_path=paths[grids[a]])
-                     for a in sel.address_ids])
+    _add_addresses(session, zone, sel.address_ids)
     return _take_effect(session, actor, zone, pack, owner, people, at=start)
+
+
+def _add_addresses(session: Session, zone: Zone, address_ids: Sequence[int]) -> None:
+    """The zone's addresses, each owned by its grid: one bulk insert (a zone may hold tens of
+    thousands of addresses)."""
+    rows: list[tuple[int, int, int, str]] = []
+    ids = sorted(set(address_ids))
+    for chunk in chunks(ids, 5000):
+        rows.extend((zone.id, a, uid, upath) for a, uid, upath in session.execute(
+            select(Address.id, Address.unit_id, Address.unit_path).where(in_list(session, Address.id, chunk))))
+    insert_rows(session, ZoneAddress.__table__, ("zone_id", "address_id", "unit_id", "unit_path"), rows)
 
 
 def _take_effect(session: Session, actor: Actor, zone: Zone, pack: Pack, owner: Unit,
@@ -284,11 +290,7 @@ def propose_zone(session: Session, actor: Actor, *, address_ids: Sequence[int], 
                 residents=len(people), unit_id=owner.id, unit_path=owner.path)
     session.add(zone)
     session.flush()
-    grids = dict(session.execute(select(Address.id, Address.unit_id).where(
-        in_list(session, Address.id, list(address_ids)))).all())
-    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(set(grids.values())))).all())
-    session.add_all([ZoneAddress(zone_id=zone.id, address_id=a, unit_id=grids[a], unit_path=paths[grids[a]])
-                     for a in address_ids])
+    _add_addresses(session, zone, address_ids)
     _event(session, actor, zone, action="proposed", from_level=None, to_level=level, at=now, reason=reason)
     session.flush()
     audit.record(session, actor, "zone.proposed", object_type="zone", object_id=zone.id, level=level,
@@ -342,11 +344,9 @@ def _start_measures(session: Session, actor: Actor, zone: Zone, pack: Pack,
     Returns (started, kept: already under an equal or stronger measure)."""
     zl = pack.zones.levels.get(zone.level)  # type: ignore[call-overload]
     category = zl.category if zl is not None else None
-    rows: list[ZoneResident] = []
     started = kept = 0
     if category is None or not pack.has_category(category) or not people:
-        session.add_all([ZoneResident(zone_id=zone.id, person_id=p, address_id=a, level=zone.level, measure_id=None,
-                                      started_at=at, unit_id=u, unit_path=up) for p, a, u, up in people])
+        _add_residents(session, [(zone.id, p, a, zone.level, None, at, u, up) for p, a, u, up in people])
         return 0, 0
     new_rank = _rank_of_category(pack, category)
     in_force = control_service.measures_in_force(session, [p for p, *_ in people], at=at)
@@ -357,16 +357,24 @@ def _start_measures(session: Session, actor: Actor, zone: Zone, pack: Pack,
     new_ids = control_service.start_many(session, doer, [control_service.NewMeasure(
         person_id=pid, category=category, rule=f"zone:{zone.id}", started_at=at) for pid in to_start])
     measure_of = dict(zip(to_start, new_ids, strict=True))
+    rows: list[tuple[Any, ...]] = []
     for pid, aid, uid, upath in people:
         measure_id = measure_of.pop(pid, None)
         if measure_id is None:
             kept += 1
         else:
             started += 1
-        rows.append(ZoneResident(zone_id=zone.id, person_id=pid, address_id=aid, level=zone.level,
-                                 measure_id=measure_id, started_at=at, unit_id=uid, unit_path=upath))
-    session.add_all(rows)
+        rows.append((zone.id, pid, aid, zone.level, measure_id, at, uid, upath))
+    _add_residents(session, rows)
     return started, kept
+
+
+_RESIDENT_COLUMNS = ("zone_id", "person_id", "address_id", "level", "measure_id", "started_at", "unit_id", "unit_path")
+
+
+def _add_residents(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """The zone's residents (`_RESIDENT_COLUMNS` tuples) in one bulk insert."""
+    insert_rows(session, ZoneResident.__table__, _RESIDENT_COLUMNS, rows)
 
 
 def _rank_of_category(pack: Pack, category: str) -> int:
@@ -442,9 +450,12 @@ def _leads_for_leavers(session: Session, actor: Actor, zone: Zone, pack: Pack, o
     if not gone:
         return 0
     items = []
+    persons: dict[int, Person] = {}
+    for chunk in chunks(sorted(gone)):
+        persons.update((p.id, p) for p in session.execute(select(Person).where(in_list(session, Person.id, chunk)))
+                       .scalars())
     for n, pid in enumerate(sorted(gone), start=1):
-        p = session.get(Person, pid)
-        assert p is not None
+        p = persons[pid]
         left_at, venue = gone[pid]
         items.append(intake_service.LeadItem(n, {
             "name": p.name or "", "id_number": crypto.decrypt(p.id_number_enc) if p.id_number_enc else "",
@@ -474,6 +485,13 @@ def history(session: Session, actor: Actor, zone_id: int) -> list[ZoneEvent]:
     get_zone(session, actor, zone_id)
     return list(session.execute(select(ZoneEvent).where(ZoneEvent.zone_id == zone_id)
                                 .order_by(ZoneEvent.at, ZoneEvent.id)).scalars())
+
+
+def measure_counts(session: Session, zone_id: int) -> tuple[int, int]:
+    """(residents under the zone's measure now, of whom already under an equal or stronger one)."""
+    n, kept = session.execute(select(func.count(), func.count().filter(ZoneResident.measure_id.is_(None))).where(
+        ZoneResident.zone_id == zone_id, ZoneResident.ended_at.is_(None))).one()
+    return int(n or 0), int(kept or 0)
 
 
 def zone_person_ids(session: Session, zone_id: int) -> list[int]:
