@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 299 operations × 3 relations = 11,661 cells. Operations that name a record in
+Matrix size: 13 roles × 304 operations × 3 relations = 11,856 cells. Operations that name a record in
 their path are asked about all three relations; the others (lists, forms, creations) have no foreign
 record to name, so their three relations are one request (`test_the_complete_matrix`, run with
 `pytest -m heavy`, sends them all). The default run sends every operation once per role — a refused
@@ -137,6 +137,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/surveillance/detect"): {"method": "ears-c1", "items": [{"t": 1, "count": 1}]},
     ("POST", "/api/v1/sentinel-counts"): {"items": [{"site_ref": "none", "date": "2022-04-17",
                                                      "indicator": "fever_visits", "count": 1}]},
+    ("POST", "/api/v1/antigen-results"): {"items": [{"source_ref": "m1", "source": "self",
+                                                     "tested_at": "2022-04-17 10:00", "result": "阴性"}]},
     ("POST", "/api/v1/pharmacy-purchases"): {"items": [{"source_ref": "m1", "pharmacy_ref": "none",
                                                         "purchased_at": "2022-04-17 10:00", "phone": "13800138000",
                                                         "drug_class": "退热", "quantity": 1}]},

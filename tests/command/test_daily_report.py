@@ -38,7 +38,7 @@ def test_xlsx_and_pdf(session, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(live_xlsx)
     assert "未截止" in str(wb["线索核查"]["A3"].value)
     text = _pdf_text(live_pdf)
-    assert "未截止" in text and "截止时间 2022-04-19 00:00" in text and "cn-2022-v9@4" in text
+    assert "未截止" in text and "截止时间 2022-04-19 00:00" in text and "cn-2022-v9@5" in text
 
     with clock.frozen(CUTOFF + 2 * H):
         service.take_snapshot(session, SYSTEM_ACTOR, day=DAY)
@@ -56,7 +56,7 @@ def test_xlsx_and_pdf(session, tmp_path: Path) -> None:
     assert wb.sheetnames == ["线索核查", "三个时钟", "核酸检测", "病例与密接", "卡口隔离预警", "补报", "数据"]
     ws = wb["线索核查"]
     assert ws["A1"].value == "甲区疫情防控指标日报(2022-04-18)"
-    assert "截止时间 2022-04-19 00:00" in ws["A2"].value and "cn-2022-v9@4" in ws["A2"].value
+    assert "截止时间 2022-04-19 00:00" in ws["A2"].value and "cn-2022-v9@5" in ws["A2"].value
     assert "快照第 1 版" in ws["A2"].value
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A1:L1", "A2:L2", "A3:A4", "D3:F3", "G3:I3", "J3:L3"} <= merged

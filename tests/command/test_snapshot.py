@@ -35,7 +35,7 @@ def test_frozen_numbers_survive_late_feedback(session) -> None:
         assert first["created"] and first["version"] == 1
         assert daily_snapshot(session, day=DAY.isoformat())["created"] is False  # again: nothing new
         frozen = service.indicators(session, actor(tree.root), day=DAY)
-    assert frozen.frozen and frozen.version == 1 and frozen.pack_version == "cn-2022-v9@4"
+    assert frozen.frozen and frozen.version == 1 and frozen.pack_version == "cn-2022-v9@5"
     assert _rows(frozen)[("G1", "leads.cleared_same_day")].value == 0.5
 
     # late feedback (补报): L4 verified at 20:00 on D, reported the next morning on a feedback sheet

@@ -55,7 +55,7 @@ def test_plan_of_each_category(category, phases, test_days, ending, anchor, day_
     plan = mr.plan_for(PACK, category)
     assert (tuple(p.phase for p in plan.phases), plan.test_days, plan.ending, plan.anchor, plan.day_n) == (
         phases, test_days, ending, anchor, day_n)
-    assert plan.pack_version == "cn-2022-v9@4" and plan.rule == f"categories.{PACK.category_code(category)}"
+    assert plan.pack_version == "cn-2022-v9@5" and plan.rule == f"categories.{PACK.category_code(category)}"
 
 
 def test_close_contact_steps_down_on_day_7_and_is_releasable_on_day_10() -> None:

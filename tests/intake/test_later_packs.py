@@ -103,7 +103,7 @@ def test_activating_a_pack_changes_decisions_from_then_on_never_past_ones(sessio
     with clock.frozen(NOW):
         old = _lead(session, tree, "1", "close_contact")
     stored = (old.pack_version, old.rule, old.measure_code, dict(old.decision or {}))
-    assert stored[0] == "cn-2022-v9@4" and stored[3]["total_days"] == 10
+    assert stored[0] == "cn-2022-v9@5" and stored[3]["total_days"] == 10
 
     policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-ershitiao", version="1")
     with clock.frozen(NOW + DAY):
@@ -126,16 +126,16 @@ def test_activating_a_pack_changes_decisions_from_then_on_never_past_ones(sessio
         record_verification(session, worker, lead_id=old.id, outcome_code="found_site", site_place_id=site.id)
         record_verification(session, worker, lead_id=new.id, outcome_code="found_site", site_place_id=site.id)
     m_old, m_new = session.get(Measure, old.measure_id), session.get(Measure, new.measure_id)
-    assert (m_old.pack_version, m_old.planned_end_at - m_old.started_at) == ("cn-2022-v9@4", 10 * DAY)
+    assert (m_old.pack_version, m_old.planned_end_at - m_old.started_at) == ("cn-2022-v9@5", 10 * DAY)
     assert (m_new.pack_version, m_new.planned_end_at - m_new.started_at) == ("cn-2022-ershitiao@1", 8 * DAY)
 
     # re-activating the 9th edition changes neither stored decision; the next lead is the 9th's again
-    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="4")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="5")
     with clock.frozen(NOW + 3 * DAY):
         third = _lead(session, tree, "4", "close_contact")
     session.refresh(new)
     assert (new.pack_version, new.decision["total_days"]) == ("cn-2022-ershitiao@1", 8)
-    assert (third.pack_version, third.decision["total_days"]) == ("cn-2022-v9@4", 10)
+    assert (third.pack_version, third.decision["total_days"]) == ("cn-2022-v9@5", 10)
     assert session.get(Measure, m_new.id).planned_end_at - m_new.started_at == 8 * DAY
 
 
@@ -177,5 +177,5 @@ def test_a_medium_area_under_a_pack_without_medium_is_an_issue(session) -> None:
     with pytest.raises(ValidationFailed):
         update_risk_area(session, SYSTEM_ACTOR, area_id=area.id, level="low")
     # under the 9th edition a medium area is what it was
-    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="4")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="5")
     assert add_risk_area(session, SYSTEM_ACTOR, region_name="北京市朝阳区", level="medium", start_at=NOW).level == "medium"

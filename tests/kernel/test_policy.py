@@ -55,7 +55,7 @@ def kind_of(pack: Pack, category: str) -> list[str]:
 # -- the default pack (domain.md, "Default policy pack") -------------------------------------------
 def test_default_pack_identity() -> None:
     pack = default_pack()
-    assert pack.version_tag == "cn-2022-v9@4"
+    assert pack.version_tag == "cn-2022-v9@5"
     assert pack.effective_from == dt.date(2022, 6, 28)
     assert "第九版" in pack.source and "苏疫指办发〔2022〕49号" in pack.source
     assert set(CATEGORIES) <= set(pack.categories)
@@ -206,8 +206,8 @@ def test_yaml_errors_are_reported() -> None:
 
 
 def test_numeric_version_is_text() -> None:
-    text = DEFAULT_TEXT.replace('version: "4"', "version: 5")
-    assert service.parse_pack(text).version_tag == "cn-2022-v9@5"
+    text = DEFAULT_TEXT.replace('version: "5"', "version: 6")
+    assert service.parse_pack(text).version_tag == "cn-2022-v9@6"
 
 
 @settings(deadline=None)  # parsing a whole pack: no wall-clock limit on a loaded machine
@@ -239,8 +239,8 @@ def audit_actions(session, object_id: int) -> list[str]:
 
 
 def test_initialised_database_has_the_default_pack_active(session) -> None:
-    assert service.active_version(session) == "cn-2022-v9@4"
-    assert service.active_pack(session).version_tag == "cn-2022-v9@4"
+    assert service.active_version(session) == "cn-2022-v9@5"
+    assert service.active_pack(session).version_tag == "cn-2022-v9@5"
 
 
 def test_ensure_default_pack_is_idempotent(session, system) -> None:
@@ -266,10 +266,10 @@ def test_store_activate_and_audit(session, system) -> None:
     assert audit_actions(session, row.id) == ["policy.stored", "policy.activated"]
     assert service.active_pack(session).name == "第九版 修订"
     # the old version still explains old decisions
-    assert service.get_pack(session, "cn-2022-v9@4").name != "第九版 修订"
-    service.activate_pack(session, system, code="cn-2022-v9", version="4")
-    assert service.active_version(session) == "cn-2022-v9@4"
-    assert {r.version_tag for r in service.list_packs(session)} >= {"cn-2022-v9@4", "cn-2022-v9@20"}
+    assert service.get_pack(session, "cn-2022-v9@5").name != "第九版 修订"
+    service.activate_pack(session, system, code="cn-2022-v9", version="5")
+    assert service.active_version(session) == "cn-2022-v9@5"
+    assert {r.version_tag for r in service.list_packs(session)} >= {"cn-2022-v9@5", "cn-2022-v9@20"}
 
 
 def test_same_version_other_content_conflicts(session, system) -> None:
@@ -298,7 +298,7 @@ def test_active_pack_is_parsed_once(session, system) -> None:
     service.activate_pack(session, system, code="cn-2022-v9", version="7")
     seventh = service.active_pack(session)
     assert seventh.version_tag == "cn-2022-v9@7" and service.active_pack(session) is seventh
-    service.activate_pack(session, system, code="cn-2022-v9", version="4")
+    service.activate_pack(session, system, code="cn-2022-v9", version="5")
     assert service.active_pack(session) is first
 
 

@@ -64,7 +64,7 @@ def test_the_ninth_edition_tests_inbound_contacts_daily() -> None:
 
 def test_the_ninth_editions_numbers() -> None:
     """联防联控机制综发〔2022〕71号 (2022-06-28), as the default pack encodes it, each with its source."""
-    assert "联防联控机制综发〔2022〕71号" in DEFAULT.source and DEFAULT.version_tag == "cn-2022-v9@4"
+    assert "联防联控机制综发〔2022〕71号" in DEFAULT.source and DEFAULT.version_tag == "cn-2022-v9@5"
 
     def plan(code: str) -> list[tuple[str, int | None, list[int]]]:
         return [(p.measure, p.days, p.test_days) for p in DEFAULT.category(code).phases]
@@ -151,7 +151,7 @@ def test_a_source_kind_is_one_of_the_known() -> None:
 
 def test_init_stores_the_later_packs_without_activating_them(session) -> None:
     tags = {r.version_tag: r.is_active for r in service.list_packs(session)}
-    assert tags["cn-2022-v9@4"] is True
+    assert tags["cn-2022-v9@5"] is True
     assert tags["cn-2022-ershitiao@1"] is False and tags["cn-2022-xinshitiao@1"] is False
     assert service.get_pack(session, "cn-2022-xinshitiao@1").levels == ("high",)
 

@@ -61,7 +61,7 @@ def test_secondary_contact_is_refused_under_the_twenty_measures(session: Session
     assert session.execute(select(func.count()).select_from(Contact).where(Contact.tier == "secondary")
                            ).scalar_one() == 0
     # under the 9th edition the same contact is taken
-    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="4")
+    policy_service.activate_pack(session, SYSTEM_ACTOR, code="cn-2022-v9", version="5")
     [again] = service.confirm_contacts(session, epi, case_id=case_id, items=[
         service.ContactItem(kind="secondary", via_contact_id=close_id, name="王同事", phone=phone(88))])
     assert again.status == "accepted" and again.category == "secondary_contact"

@@ -184,6 +184,19 @@ def import_purchases_cmd(
                ["source_ref", "pharmacy_ref", "lead_id"])
 
 
+@import_app.command("antigen-results", help=_("Import antigen test results: source_ref, source (self, pharmacy, "
+                                              "clinic, employer), site_ref, employer, tested_at, result, name, "
+                                              "id_number, phone, address."))
+def import_antigen_cmd(
+    file: Path = typer.Argument(..., help=_("CSV or XLSX file.")),
+    report: Path = typer.Option(None, "--report", help=_("Write a per-row report (CSV, UTF-8 with BOM) to this file.")),
+) -> None:
+    from fangkong.kernel.tabular import run_import
+    from fangkong.surveillance import service
+
+    run_import(_("Importing antigen results"), file, report, service.import_antigen, ["source_ref", "lead_id"])
+
+
 @surveillance_app.command("run", help=_("Judge every series up to DATE (default yesterday): days without a verdict "
                                         "or whose data changed; alarms open or extend signals."))
 def run_cmd(

@@ -17,3 +17,12 @@ def daily_run(session: Session) -> dict[str, Any]:
     from fangkong.surveillance import service
 
     return service.run_detection(session, SYSTEM_ACTOR)
+
+
+@job("surveillance.antigen_followups", schedule="15 * * * *",
+     label=N_("Close positive antigen tests whose PCR result has arrived"))
+def antigen_followups(session: Session) -> dict[str, Any]:
+    """Hourly: a PCR result sampled after a positive antigen test resolves it (negative ends the control)."""
+    from fangkong.surveillance import service
+
+    return service.resolve_antigen_followups(session, SYSTEM_ACTOR)

@@ -24,3 +24,10 @@ register_kind(
     MISSING, label_zh="哨点缺报", label_en="Sentinel site missed its report",
     outcomes={"reported": ("已补报", "Reported"), "closed": ("不再报送", "Site closed")},
 )
+
+PCR_CONFIRM = "antigen_pcr_confirm"
+register_kind(
+    PCR_CONFIRM, label_zh="抗原阳性核酸复核", label_en="PCR confirmation of a positive antigen test",
+    outcomes={"negative": ("核酸阴性(解除临时管控)", "PCR negative"),
+              "positive": ("核酸阳性(转流调)", "PCR positive")},
+)

@@ -138,3 +138,40 @@ class PharmacyPurchase(Base, Scoped):
     lead_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+#: who tested (抗原检测来源): a citizen's self-test, a pharmacy, a clinic, an employer
+ANTIGEN_SOURCES: tuple[str, ...] = ("self", "pharmacy", "clinic", "employer")
+#: negative (nothing follows) · awaiting_pcr → pcr_negative | pcr_positive
+ANTIGEN_STATUSES: tuple[str, ...] = ("negative", "awaiting_pcr", "pcr_negative", "pcr_positive")
+
+
+class AntigenResult(Base, Scoped):
+    """An antigen test result (抗原检测结果) reported by a citizen, a pharmacy, a clinic or an employer.
+
+    Never a PCR result: testing's tubes and compliance do not see it. A positive one hands the person to
+    intake (category `antigen_positive`), puts them under temporary control and gets a PCR confirmation
+    task; the first PCR result sampled after the antigen test resolves it. Owned by the person's unit
+    (positives) or the reporting site's or reporter's unit; the unit's daily positives are a series."""
+
+    __tablename__ = "antigen_result"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sentinel_site.id"), index=True)
+    employer: Mapped[str | None] = mapped_column(String(120))
+    tested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    result: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    measure_id: Mapped[int | None] = mapped_column(Integer)
+    pcr_task_id: Mapped[int | None] = mapped_column(Integer)
+    pcr_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the cassette's photo of a self-test (a file under the data directory), if any
+    photo: Mapped[str | None] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))

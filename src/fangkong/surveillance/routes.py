@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from fangkong.surveillance import detect, rules, service
 from fangkong.surveillance.algorithms import methods
 from fangkong.surveillance.models import Signal
 from fangkong.surveillance.schemas import (
+    AntigenResultsIn,
     CountsIn,
     DetectIn,
     DetectOut,
@@ -107,6 +108,16 @@ def post_purchases(body: PurchasesIn, session: DbSession, actor: CanReport) -> d
     """Pharmacy real-name registrations (药店实名登记), a per-item report as for file imports; a watched
     drug class becomes a lead (`sentinel` channel, category `pharmacy_purchase`). Idempotent by source_ref."""
     reports = service.record_purchases(session, actor, [i.model_dump() for i in body.items], source="api")
+    return {"counts": summarise(reports),
+            "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
+
+
+@api.post("/antigen-results", response_model=ItemsOut)
+def post_antigen(body: AntigenResultsIn, session: DbSession, actor: CanReport) -> dict[str, Any]:
+    """Antigen test results (抗原检测结果), a per-item report as for file imports: a positive becomes a
+    lead (`sentinel` channel, category `antigen_positive`), temporary control and a PCR confirmation
+    task. Idempotent by source_ref."""
+    reports = service.record_antigen(session, actor, [i.model_dump() for i in body.items], via="api")
     return {"counts": summarise(reports),
             "items": [{"row": r.row, "status": r.status, "issues": [str(i) for i in r.issues]} for r in reports]}
 
@@ -268,3 +279,115 @@ def report_submit(session: DbSession, actor: CanReport, form: FormFields) -> Any
 
 
 BAD_COUNTS = message("sentinel.bad_counts", _("some counts were not stored"))
+
+
+# ------------------------------------------------- phone pages: pharmacy registrations, antigen results
+
+PURCHASE_FIELDS = ("name", "id_number", "phone", "address", "drug_name", "drug_class", "quantity", "temperature",
+                   "symptoms", "purchased_at")
+ANTIGEN_FIELDS = ("source", "employer", "tested_at", "result", "name", "id_number", "phone", "address")
+
+
+def _new_ref(prefix: str) -> str:
+    """A fresh client id for one form: submitting the same form twice stores it once (duplicate)."""
+    import secrets
+
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+def _local_now_input() -> str:
+    from fangkong.kernel import clock
+
+    return clock.to_local(clock.now()).strftime("%Y-%m-%dT%H:%M")  # type: ignore[union-attr]
+
+
+@pages.get("/pharmacy-register")
+def pharmacy_form(request: Request, session: DbSession, actor: CanReport,
+                  site: Annotated[str | None, Query(max_length=64)] = None) -> Any:
+    """药店实名登记 on a phone: one buyer of fever, cough, antiviral or antibiotic medicine per form."""
+    sites = [s for s in service.reporting_sites(session, actor) if s.kind == "pharmacy"]
+    chosen = next((s for s in sites if s.ref == site), sites[0] if sites else None)
+    return _pharmacy_render(request, session, actor, sites, chosen, values={"quantity": "1",
+                            "purchased_at": _local_now_input()}, issues=[],
+                            saved=request.query_params.get("saved"))
+
+
+def _pharmacy_render(request: Request, session: Session, actor: Actor, sites: list[Any], chosen: Any,
+                     values: dict[str, str], issues: list[Any], saved: str | None, status_code: int = 200) -> Any:
+    from fangkong.kernel import clock
+    from fangkong.surveillance.models import DRUG_CLASSES
+
+    today = clock.today()
+    registered = service.purchases_of_day(session, actor, chosen.id, today) \
+        if chosen is not None and actor.can("surveillance.view") else []
+    response = render(request, "surveillance/pharmacy.html", actor=actor, sites=sites, chosen=chosen,
+                      values=values, issues=issues, saved=saved, classes=DRUG_CLASSES, registered=registered,
+                      source_ref=_new_ref("page"), today=today)
+    response.status_code = status_code
+    return response
+
+
+@pages.post("/pharmacy-register")
+def pharmacy_submit(request: Request, session: DbSession, actor: CanReport, form: FormFields) -> Any:
+    values = {k: str(form.get(k) or "").strip() for k in (*PURCHASE_FIELDS, "pharmacy_ref", "source_ref")}
+    sites = [s for s in service.reporting_sites(session, actor) if s.kind == "pharmacy"]
+    chosen = next((s for s in sites if s.ref == values["pharmacy_ref"]), sites[0] if sites else None)
+    item = {**values, "purchased_at": values["purchased_at"].replace("T", " ")}
+    [report] = service.record_purchases(session, actor, [item], source="page")
+    if report.status == "rejected":
+        return _pharmacy_render(request, session, actor, sites, chosen, values=values, issues=report.issues,
+                                saved=None, status_code=422)
+    return RedirectResponse(f"/pharmacy-register?site={values['pharmacy_ref']}&saved={report.status}",
+                            status_code=303)
+
+
+@pages.get("/antigen-report")
+def antigen_form(request: Request, session: DbSession, actor: CanReport) -> Any:
+    """抗原检测结果上报 on a phone: a self-test (with the cassette's photo), or a pharmacy's, clinic's or
+    employer's test."""
+    return _antigen_render(request, session, actor, values={"source": "self", "tested_at": _local_now_input()},
+                           issues=[], saved=request.query_params.get("saved"))
+
+
+def _antigen_render(request: Request, session: Session, actor: Actor, values: dict[str, str], issues: list[Any],
+                    saved: str | None, status_code: int = 200) -> Any:
+    from fangkong.surveillance.models import ANTIGEN_SOURCES
+
+    sites = [s for s in service.reporting_sites(session, actor) if s.kind in ("pharmacy", "clinic", "fever_clinic")]
+    response = render(request, "surveillance/antigen.html", actor=actor, sites=sites, values=values, issues=issues,
+                      saved=saved, sources=ANTIGEN_SOURCES, source_ref=_new_ref("ag"))
+    response.status_code = status_code
+    return response
+
+
+@pages.post("/antigen-report")
+def antigen_submit(request: Request, session: DbSession, actor: CanReport,
+                   photo: Annotated[UploadFile | None, File()] = None,
+                   source_ref: Annotated[str, Form(max_length=64)] = "",
+                   site_ref: Annotated[str, Form(max_length=64)] = "",
+                   source: Annotated[str, Form(max_length=16)] = "",
+                   employer: Annotated[str, Form(max_length=120)] = "",
+                   tested_at: Annotated[str, Form(max_length=40)] = "",
+                   result: Annotated[str, Form(max_length=16)] = "",
+                   name: Annotated[str, Form(max_length=60)] = "",
+                   id_number: Annotated[str, Form(max_length=40)] = "",
+                   phone: Annotated[str, Form(max_length=40)] = "",
+                   address: Annotated[str, Form(max_length=200)] = "") -> Any:
+    from fangkong.kernel.messages import FieldIssue
+    from fangkong.surveillance.service import antigen
+
+    values = {"source_ref": source_ref, "site_ref": site_ref, "source": source, "employer": employer,
+              "tested_at": tested_at, "result": result, "name": name, "id_number": id_number, "phone": phone,
+              "address": address}
+    item: dict[str, Any] = {**values, "tested_at": tested_at.replace("T", " ")}
+    content = photo.file.read(antigen.MAX_PHOTO_BYTES + 1) if photo is not None and photo.filename else b""
+    if content and not antigen.photo_ok(content):
+        return _antigen_render(request, session, actor, values=values,
+                               issues=[FieldIssue("photo", antigen.BAD_PHOTO())], saved=None, status_code=422)
+    if content:
+        item["photo"] = antigen.store_photo(content)
+    [report] = service.record_antigen(session, actor, [item], via="page")
+    if report.status == "rejected":
+        return _antigen_render(request, session, actor, values=values, issues=report.issues, saved=None,
+                               status_code=422)
+    return RedirectResponse(f"/antigen-report?saved={report.status}", status_code=303)

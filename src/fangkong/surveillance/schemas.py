@@ -114,3 +114,23 @@ class PurchaseIn(BaseModel):
 
 class PurchasesIn(BaseModel):
     items: list[PurchaseIn] = Field(min_length=1, max_length=10_000)
+
+
+class AntigenIn(BaseModel):
+    """One antigen test result (抗原检测结果); source 自测/self, 药店/pharmacy, 诊所/clinic, 单位/employer;
+    result 阳性/positive or 阴性/negative. A positive needs an ID number, a phone or a name with an address."""
+
+    source_ref: str = Field(max_length=128)
+    source: str = Field(max_length=16)
+    site_ref: str = Field(default="", max_length=64)
+    employer: str = Field(default="", max_length=120)
+    tested_at: str = Field(max_length=40)
+    result: str = Field(max_length=16)
+    name: str = Field(default="", max_length=60)
+    id_number: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=200)
+
+
+class AntigenResultsIn(BaseModel):
+    items: list[AntigenIn] = Field(min_length=1, max_length=10_000)

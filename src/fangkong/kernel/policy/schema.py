@@ -513,6 +513,8 @@ class SurveillanceRules(_Sourced):
     #: drug classes whose pharmacy registrations become leads and daily counts (四类药品)
     watched_classes: list[Literal["antipyretic", "cough", "antiviral", "antibiotic", "other"]] = Field(
         default_factory=lambda: ["antipyretic", "cough", "antiviral", "antibiotic"])
+    #: a positive antigen test's PCR confirmation is due within these hours (抗原阳性 核酸复核)
+    antigen_pcr_hours: int = Field(default=12, ge=1, le=24 * 7)
 
     def rule_for(self, *, level: str, site_kind: str | None, indicator: str, period: str = "day"
                  ) -> DetectionRule | None:

@@ -1,5 +1,11 @@
 """Surveillance use cases (哨点监测预警): sites, counts, the detection run, signals and their review."""
 
+from fangkong.surveillance.service.antigen import (
+    import_antigen,
+    list_antigen,
+    record_antigen,
+    resolve_antigen_followups,
+)
 from fangkong.surveillance.service.counts import import_counts, record_counts, site_counts
 from fangkong.surveillance.service.purchases import import_purchases, purchases_of_day, record_purchases
 from fangkong.surveillance.service.run import run_detection
@@ -18,5 +24,5 @@ from fangkong.surveillance.service.sites import (
     reporting_sites,
 )
 
-__all__ = ["curve", "get_signal", "get_site_by_ref", "import_counts", "import_purchases", "import_sites", "list_signals", "list_sites",
+__all__ = ["import_antigen", "list_antigen", "record_antigen", "resolve_antigen_followups", "curve", "get_signal", "get_site_by_ref", "import_counts", "import_purchases", "import_sites", "list_signals", "list_sites",
            "purchases_of_day", "record_counts", "record_field_result", "record_purchases", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]

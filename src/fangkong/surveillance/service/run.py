@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock
@@ -21,7 +21,7 @@ from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.surveillance import kinds, rules
 from fangkong.surveillance.algorithms import methods
-from fangkong.surveillance.models import SentinelCount, SentinelSite, Verdict
+from fangkong.surveillance.models import AntigenResult, SentinelCount, SentinelSite, Verdict
 from fangkong.surveillance.service.signals import attach_alarms
 
 
@@ -41,8 +41,6 @@ class _Series:
 def _series(session: Session, pack: Any, until: dt.date) -> list[_Series]:
     sites = list(session.execute(select(SentinelSite).where(SentinelSite.active_from <= until)
                                  .order_by(SentinelSite.id)).scalars())
-    if not sites:
-        return []
     counts: dict[tuple[int, str], dict[dt.date, int]] = defaultdict(dict)
     for site_id, day, indicator, count in session.execute(select(
             SentinelCount.site_id, SentinelCount.day, SentinelCount.indicator, SentinelCount.count)
@@ -69,11 +67,29 @@ def _series(session: Session, pack: Any, until: dt.date) -> list[_Series]:
                     else:
                         cell[0] += v
     paths = dict(session.execute(select(Unit.id, Unit.path)).all())
+    _antigen_sums(session, until, paths, unit_sum)
     for (unit_id, indicator), acc in sorted(unit_sum.items()):
         days = sorted(acc)
         out.append(_Series(f"unit:{unit_id}", "unit", None, unit_id, paths[unit_id], indicator, None, days,
                            [None if acc[d][1] else acc[d][0] for d in days]))
     return out
+
+
+def _antigen_sums(session: Session, until: dt.date, paths: dict[int, str],
+                  unit_sum: dict[tuple[int, str], dict[dt.date, list[int]]]) -> None:
+    """Daily positive antigen results per unit and every unit above it (`antigen_positive`): every day
+    from the first antigen result to `until`, 0 on a day without one (a test count, never missing)."""
+    from fangkong.surveillance.service.antigen import INDICATOR, daily_positives
+
+    first = session.execute(select(func.min(AntigenResult.day))).scalar()
+    if first is None or first > until:
+        return
+    days = [first + dt.timedelta(days=n) for n in range((until - first).days + 1)]
+    for unit_id, by_day in daily_positives(session, until).items():
+        for anc in [int(p) for p in paths[unit_id].strip("/").split("/") if p]:
+            acc = unit_sum[(anc, INDICATOR)]
+            for d in days:
+                acc.setdefault(d, [0, 0])[0] += by_day.get(d, 0)
 
 
 def run_detection(session: Session, actor: Actor, *, until: dt.date | None = None) -> dict[str, int]:
@@ -87,6 +103,9 @@ def run_detection(session: Session, actor: Actor, *, until: dt.date | None = Non
     alarms: list[Verdict] = []
     missing_sites: dict[int, SentinelSite] = {}
     now = clock.now()
+    from fangkong.surveillance.service.antigen import resolve_antigen_followups
+
+    stats["antigen_resolved"] = sum(resolve_antigen_followups(session, actor).values())
     for s in _series(session, pack, until):
         if s.site is not None and any(v is None for v in s.values):
             missing_sites[s.site.id] = s.site
@@ -107,7 +126,8 @@ def run_detection(session: Session, actor: Actor, *, until: dt.date | None = Non
     opened, extended = attach_alarms(session, actor, alarms, pack)
     stats["signals_opened"], stats["signals_extended"] = opened, extended
     stats["missing_tasks"] = _missing_tasks(session, actor, list(missing_sites.values()))
-    if any(stats[k] for k in ("judged", "insufficient", "signals_opened", "signals_extended", "missing_tasks")):
+    if any(stats[k] for k in ("judged", "insufficient", "signals_opened", "signals_extended", "missing_tasks",
+                              "antigen_resolved")):
         audit.record(session, actor, "surveillance.run", object_type="surveillance_verdict", until=until.isoformat(),
                      **{k: v for k, v in stats.items() if v})
     session.flush()
