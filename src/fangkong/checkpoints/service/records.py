@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,12 +312,25 @@ def crew_on_epass(rec: CheckpointRecord, passage_has_epass: bool) -> bool:
     return rec.role in ("driver", "crew") and passage_has_epass
 
 
+def passages_on_epass(recs: Iterable[CheckpointRecord]) -> set[str]:
+    """The passages (keys) whose vehicle came on an e-pass: a row gives its number or token, and no row's
+    token verified invalid (a forged, revoked or expired pass exempts nobody: its crew are checked like
+    any other person; a number alone, or a token no verifier checked, is taken as given)."""
+    given: set[str] = set()
+    refused: set[str] = set()
+    for rec in recs:
+        if rec.epass_no or rec.epass_token:
+            given.add(rec.passage_key)
+        if rec.epass_verdict not in (None, "valid"):
+            refused.add(rec.passage_key)
+    return given - refused
+
+
 def _make_leads(session: Session, actor: Actor, live: list[_Row]) -> None:
     """A person entering from a risk area (intake's areas at the inspection time) or with a yellow or red
     code becomes a `checkpoint` lead (source_ref = the record's ref), unless returned (劝返) or crew on an
-    e-pass (followed by the trip)."""
-    passages_with_epass = {r.record.passage_key for r in live if r.record is not None
-                           and (r.record.epass_no or r.record.epass_token)}
+    e-pass (followed by the trip) — a pass that verified invalid exempts nobody."""
+    passages_with_epass = passages_on_epass(r.record for r in live if r.record is not None)
     areas = None
     items: list[tuple[_Row, str]] = []
     for r in live:
