@@ -158,3 +158,24 @@ def test_stranded_vehicles_make_tasks(session, system) -> None:
         ("苏D10001", "SA", local("2022-04-20T00:00:00"), local("2022-04-20T06:30:00"), 6.5)]
     assert len(reports.make_stranded_tasks(session, system, at=local("2022-04-20T08:00:00"))) == 1
     assert reports.make_stranded_tasks(session, system, at=local("2022-04-20T09:00:00")) == []
+
+
+def test_roster_and_handover_across_midnight(session, system) -> None:
+    """班次交接: the night shift's note (20:00-08:00 of the 20th) is what the day shift of the 21st reads;
+    saving again updates the one log; an unknown shift names the field."""
+    from fangkong.checkpoints.service import checkpoints as checkpoints_service
+    from fangkong.kernel.errors import ValidationFailed
+
+    cp = checkpoint(session, "K1", shifts="08:00-20:00;20:00-08:00")
+    save = checkpoints_service.save_shift_log
+    save(session, system, place_id=cp.id, day=dt.date(2022, 4, 20), shift="20:00-08:00", roster="张警官 李辅警",
+         handover="苏D·A1234 未出城,请跟进")
+    log = save(session, system, place_id=cp.id, day=dt.date(2022, 4, 20), shift="20:00-08:00", roster="张警官",
+               handover="苏DA1234 未出城,请跟进")
+    note = checkpoints_service.previous_handover(session, system, place_id=cp.id, at=local("2022-04-21T09:00:00"))
+    assert note is not None and note.id == log.id and note.roster == "张警官" and note.handover.startswith("苏DA1234")
+    # at 03:00 on the 21st the night shift of the 20th runs: the note left for it is the day shift's (none)
+    assert checkpoints_service.previous_handover(session, system, place_id=cp.id, at=local("2022-04-21T03:00:00")) is None
+    with pytest.raises(ValidationFailed) as err:
+        save(session, system, place_id=cp.id, day=dt.date(2022, 4, 20), shift="08:00-16:00", roster="x")
+    assert [e.field for e in err.value.fields] == ["shift"]

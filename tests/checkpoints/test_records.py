@@ -95,3 +95,25 @@ def test_a_yellow_code_or_a_risk_area_makes_a_checkpoint_lead_but_not_truck_crew
     assert rows[2].extra["trip_id"] is not None
     lead = intake_service.get_lead(session, system, leads[1])
     assert lead.channel == "checkpoint" and lead.source_ref == "o"
+
+
+def test_crew_on_a_pass_that_verified_invalid_are_checked_like_anyone(session, system) -> None:
+    """A forged, revoked or expired pass exempts nobody: its driver from a high-risk area becomes a lead
+    (a number alone, unverified, is taken as given: see the test above)."""
+    from fangkong.checkpoints.epass import service as _epass  # noqa: F401  (registers the verifier)
+    from fangkong.checkpoints.service import records as records_service
+
+    checkpoint(session, "K1")
+    intake_service.add_risk_area(session, system, level="high", start_at=local("2022-04-10T00:00:00"), end_at=None,
+                                 region_name="上海市浦东新区")
+    [row] = records(session, [
+        {"record_ref": "f", "passage_ref": "truck2", "checkpoint": "K1", "inspected_at": "2022-04-20 09:10",
+         "direction": "in", "plate": "沪A88888", "vehicle_type": "货车", "epass_no": "320400000002",
+         "epass_token": "eyJhbGciOiJub25lIn0.e30.", "name": "钱七", "phone": "13912340000", "role": "驾驶员",
+         "origin": "上海市浦东新区", "destination": "常州市武进区"}])
+    assert row.status == "accepted", row.issues
+    assert row.extra["lead_id"] is not None and row.extra["trip_id"] is not None  # a lead, and still followed
+    stored = session.get(CheckpointRecord, session.execute(
+        select(CheckpointRecord.id).where(CheckpointRecord.record_ref == "f")).scalar_one())
+    assert stored.epass_verdict not in (None, "valid")
+    assert records_service.passages_on_epass([stored]) == set()

@@ -11,7 +11,9 @@ the app in this process (the HTTP stack, sessions, CSRF, templates — no networ
   time after one untimed warm-up vehicle (`post_p50_ms`, `post_p95_ms`), and as many at-once checks of
 the form (`check_p95_ms`).
 The answer is checked: every person accepted, one record each in the database, one lead per vehicle.
-Options: posts=N (default 200) database=URL.
+A national risk-area list of `areas` areas (default 2,000, over some 150 counties; April 2022's list ran to
+thousands) sits beside the one high-risk county, so that reading areas costs what it costs in production.
+Options: posts=N (default 200) areas=N database=URL.
 """
 
 from __future__ import annotations
@@ -42,8 +44,25 @@ def _id(n: int) -> str:
     return first + id_check_digit(first)
 
 
-@benchmark("inspection", quick={"posts": 10})
-def bench_inspection(*, posts: int = 200, database: str | None = None) -> BenchResult:
+def _counties(n: int) -> list[str]:
+    """`n` current county codes, spread over the country (for the bench's risk-area list)."""
+    from fangkong.kernel.jurisdictions import regions
+
+    out: list[str] = []
+    for province in range(11, 66):
+        for city in range(1, 21):
+            for county in range(1, 30):
+                code = f"{province:02d}{city:02d}{county:02d}"
+                if code[:4] != "3101" and regions.is_county(code) and regions.resolve_region(code).is_county:
+                    out.append(code)
+                    break
+            if len(out) >= n:
+                return out
+    return out
+
+
+@benchmark("inspection", quick={"posts": 10, "areas": 100})
+def bench_inspection(*, posts: int = 200, areas: int = 2000, database: str | None = None) -> BenchResult:
     """The inspection page's weight on a repeat visit and its posts' p95 (goals 100 KB, 150 ms)."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session, sessionmaker
@@ -61,14 +80,14 @@ def bench_inspection(*, posts: int = 200, database: str | None = None) -> BenchR
     from fangkong.kernel.jurisdictions import service as jurisdictions_service
     from fangkong.registry import import_all_models
 
-    posts = int(posts)
+    posts, areas = int(posts), int(areas)
     import_all_models()
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-inspection-"))
     result = BenchResult("inspection")
     fig = result.figures
     try:
         engine = scratch_database(database, tmp)
-        fig.update(backend=engine.dialect.name, posts=posts)
+        fig.update(backend=engine.dialect.name, posts=posts, risk_areas=areas + 1)
         with Session(engine) as session:
             root = jurisdictions_service.root_unit(session)
             checkpoints_service.create_checkpoint(session, SYSTEM_ACTOR, name="基准高速出口", kind="highway_exit",
@@ -77,6 +96,10 @@ def bench_inspection(*, posts: int = 200, database: str | None = None) -> BenchR
                                      unit_code=root.code, password=PASSWORD, display_name="卡口民警")
             intake_service.add_risk_area(session, SYSTEM_ACTOR, level="high", region_name="上海市浦东新区",
                                          start_at=clock.now() - dt.timedelta(days=3), end_at=None)
+            counties = _counties(max(1, min(150, areas // 10)))
+            for n in range(areas):  # medium-risk places elsewhere (none in the posts' counties)
+                intake_service.add_risk_area(session, SYSTEM_ACTOR, level="medium", region_code=counties[n % len(counties)],
+                                             place=f"第{n}小区", start_at=clock.now() - dt.timedelta(days=3), end_at=None)
             session.commit()
         app = create_app(session_factory=sessionmaker(engine, expire_on_commit=False))
         with TestClient(app, base_url="https://testserver") as client:

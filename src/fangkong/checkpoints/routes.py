@@ -30,7 +30,7 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
 from fangkong.kernel.clock import BadTime
-from fangkong.kernel.errors import FieldError, ValidationFailed
+from fangkong.kernel.errors import INVALID_INPUT, ONE_OF, FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message, reason_of
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.tabular import ReportRow, summarise
@@ -277,7 +277,7 @@ def reconciliation_tasks_post(request: Request, session: DbSession, actor: CanMa
                               day: Annotated[str, Form(max_length=10)] = "") -> Response:
     the_day = _day(day)
     if gap not in reconciliation_service.GAPS:
-        raise ValidationFailed(INVALID_TIME(), [FieldError("gap", _("unknown list"))])
+        raise ValidationFailed(INVALID_INPUT(), [FieldError("gap", ONE_OF(choices=", ".join(reconciliation_service.GAPS)))])
     reconciliation_service.make_gap_tasks(session, actor, day=the_day, gap=gap)
     return RedirectResponse(f"/checkpoints/reconciliation?day={the_day.isoformat()}", status_code=303)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.checkpoints import exports, kinds, rules
 from fangkong.checkpoints.models import CheckpointRecord
+from fangkong.checkpoints.service import records as records_service
 from fangkong.checkpoints.service import trips as trips_service
 from fangkong.intake import service as intake_service
 from fangkong.kernel import clock, scope
@@ -90,7 +91,7 @@ def reconciliation(session: Session, actor: Actor, *, day: dt.date, unit_id: int
         CheckpointRecord.inspected_at >= start - match, CheckpointRecord.inspected_at <= end + match),
         actor, CheckpointRecord), unit, CheckpointRecord).order_by(CheckpointRecord.inspected_at,
                                                                    CheckpointRecord.id)).scalars())
-    epass_passages = {r.passage_key for r in recs if r.epass_no or r.epass_token}
+    epass_passages = records_service.passages_on_epass(recs)
     inbound: dict[int, list[CheckpointRecord]] = defaultdict(list)
     for r in recs:
         inbound[r.person_id].append(r)  # type: ignore[index]

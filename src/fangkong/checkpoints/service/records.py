@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,7 +295,10 @@ def record_items(session: Session, actor: Actor, *, items: Sequence[RecordItem],
     _make_leads(session, actor, live)
     from fangkong.checkpoints.service import trips as trips_service
 
-    trips_service.rebuild_trips(session, {r.plate for r in live if r.plate and r.codes["direction"] != "seen"})
+    # trips: plates passing on an e-pass now, or holding trips already (a car's plate with neither has none)
+    moving = {r.plate for r in live if r.plate and r.codes["direction"] != "seen"}
+    on_pass = {r.plate for r in live if r.plate in moving and (r.text["epass_no"] or r.text["epass_token"])}
+    trips_service.rebuild_trips(session, on_pass | trips_service.plates_with_trips(session, moving - on_pass))
     for r in rows:
         if r.record is not None:
             r.report.extra = {"lead_id": r.record.lead_id, "trip_id": r.record.trip_id}
@@ -312,26 +315,39 @@ def crew_on_epass(rec: CheckpointRecord, passage_has_epass: bool) -> bool:
     return rec.role in ("driver", "crew") and passage_has_epass
 
 
+def passages_on_epass(recs: Iterable[CheckpointRecord]) -> set[str]:
+    """The passages (keys) whose vehicle came on an e-pass: a row gives its number or token, and no row's
+    token verified invalid (a forged, revoked or expired pass exempts nobody: its crew are checked like
+    any other person; a number alone, or a token no verifier checked, is taken as given)."""
+    given: set[str] = set()
+    refused: set[str] = set()
+    for rec in recs:
+        if rec.epass_no or rec.epass_token:
+            given.add(rec.passage_key)
+        if rec.epass_verdict not in (None, "valid"):
+            refused.add(rec.passage_key)
+    return given - refused
+
+
 def _make_leads(session: Session, actor: Actor, live: list[_Row]) -> None:
     """A person entering from a risk area (intake's areas at the inspection time) or with a yellow or red
     code becomes a `checkpoint` lead (source_ref = the record's ref), unless returned (劝返) or crew on an
-    e-pass (followed by the trip)."""
-    passages_with_epass = {r.record.passage_key for r in live if r.record is not None
-                           and (r.record.epass_no or r.record.epass_token)}
-    areas = None
+    e-pass (followed by the trip) — a pass that verified invalid exempts nobody."""
+    passages_with_epass = passages_on_epass(r.record for r in live if r.record is not None)
+    candidates = [r for r in live if r.record is not None and r.record.person_id is not None
+                  and r.record.direction == "in" and r.record.decision != "return"
+                  and not crew_on_epass(r.record, r.record.passage_key in passages_with_epass)]
+    # the areas of the origins' counties only (one indexed read; an origin naming no county is no lead)
+    counties = {r.origin_code for r in candidates if r.origin_code and r.record.health_code not in ("yellow", "red")}  # type: ignore[union-attr]
+    areas = intake_areas.area_spans(session, counties) if counties else None
     items: list[tuple[_Row, str]] = []
-    for r in live:
+    for r in candidates:
         rec = r.record
-        if rec is None or rec.person_id is None or rec.direction != "in" or rec.decision == "return":
-            continue
-        if crew_on_epass(rec, rec.passage_key in passages_with_epass):
-            continue
+        assert rec is not None
         reason = None
         if rec.health_code in ("yellow", "red"):
             reason = LEAD_REASON_CODE % {"colour": CODE_COLOURS[rec.health_code]}
-        elif rec.origin:
-            if areas is None:
-                areas = intake_areas.area_spans(session)
+        elif rec.origin and r.origin_code and areas is not None:
             match = intake_rules.risk_level_at(rec.origin, rec.inspected_at, areas)
             if match is not None:
                 reason = LEAD_REASON_AREA % {"level": intake_rules.LEVEL_ZH[match.level], "origin": rec.origin}
@@ -398,18 +414,18 @@ def inspection_check(session: Session, actor: Actor, *, at: dt.datetime, token: 
     hours = policy_service.active_pack(session).checkpoints.sample_on_spot_hours
     key = rules.plate_key(plate or "")
     verdict = verifier.verify_epass(session, _clean(token) or None, plate=key or None, at=at)
-    areas = None
+    resolved = {origin: regions.resolve_region(origin) for origin in (_clean(o) for _n, o, _t in persons) if origin}
+    counties = {res.code for res in resolved.values() if res.is_county and res.code}
+    areas = intake_areas.area_spans(session, counties) if counties else None  # their counties' areas only
     out: list[PersonCheck] = []
     for number, origin_text, tested_text in persons:
         origin = _clean(origin_text)
         risk: str | None = None
         if origin:
-            res = regions.resolve_region(origin)
-            if not res.is_county:
+            res = resolved[origin]
+            if not res.is_county or areas is None:
                 risk = "unknown"
             else:
-                if areas is None:
-                    areas = intake_areas.area_spans(session)
                 match = intake_rules.risk_level_at(res, at, areas)
                 risk = match.level if match is not None else "none"
         try:

@@ -118,6 +118,14 @@ def rebuild_trips(session: Session, plates: Iterable[str]) -> None:
     session.flush()
 
 
+def plates_with_trips(session: Session, plates: Iterable[str]) -> set[str]:
+    """Those of the plates that have a trip (one indexed read; nothing to read for no plates)."""
+    out: set[str] = set()
+    for chunk in chunks(sorted(set(plates))):
+        out.update(session.execute(select(Trip.plate).where(Trip.plate.in_(chunk)).distinct()).scalars())
+    return out
+
+
 def _unit_for(session: Session, destination_code: str | None, place_id: int) -> Unit:
     """The destination county's unit (a unit coded by the county), else the checkpoint's unit."""
     if destination_code:

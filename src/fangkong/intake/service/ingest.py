@@ -25,7 +25,7 @@ from fangkong.intake import kinds, rules
 from fangkong.intake.headers import BadTime, parse_category, parse_time
 from fangkong.intake.models import CHANNELS, AssistRequest, Lead, LeadBatch
 from fangkong.intake.service.resolution import resolve_rows
-from fangkong.intake.service.risk_areas import area_spans
+from fangkong.intake.service.risk_areas import area_spans_for
 from fangkong.kernel import clock
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -359,7 +359,7 @@ def ingest_leads(
     lap("resolve")
 
     # decide, then store leads (Core bulk insert)
-    areas = area_spans(session)
+    areas = area_spans_for(session, (r.text["origin"] for r in live))  # the origins' areas only
     in_force = in_force_of(session, sorted({r.report.person_id for r in live if r.report.person_id}), now)
     person_units = _person_units(session, [r.report.person_id for r in live if r.unit is None])
     unit_paths = {root.id: root.path, **{u.id: u.path for u in (r.unit for r in live) if u is not None}}

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.intake import rules
@@ -231,12 +231,40 @@ def derived_low_areas(session: Session, actor: Actor, *, at: dt.datetime) -> lis
     return sorted((d for c, d in by_county.items() if c not in whole), key=lambda d: d.county_code)
 
 
-def area_spans(session: Session) -> rules.AreaIndex:
-    """Every stored area as the decision rules see them, indexed by county."""
-    rows = session.execute(select(RiskArea.id, RiskArea.county_code, RiskArea.level, RiskArea.start_at,
-                                  RiskArea.end_at, RiskArea.places).where(RiskArea.county_code.is_not(None)))
+def area_spans(session: Session, counties: Iterable[str] | None = None,
+               prefixes: Iterable[str] = ()) -> rules.AreaIndex:
+    """Every stored area as the decision rules see them, indexed by county; with `counties`, only the
+    areas of those county codes and of the counties under `prefixes` (2- or 4-digit province or
+    prefecture codes) — enough for `rules.decide`/`risk_level_at` on origins there: the national list
+    runs to thousands of areas, a batch of leads or a checkpoint's vehicle names a few counties."""
+    stmt = select(RiskArea.id, RiskArea.county_code, RiskArea.level, RiskArea.start_at, RiskArea.end_at,
+                  RiskArea.places).where(RiskArea.county_code.is_not(None))
+    if counties is not None:
+        codes, heads = sorted(set(counties)), sorted(set(prefixes))
+        if not codes and not heads:
+            return rules.AreaIndex(())
+        if len(codes) + len(heads) <= 500:  # else reading them all is as cheap
+            stmt = stmt.where(or_(RiskArea.county_code.in_(codes) if codes else false(),
+                                  *(RiskArea.county_code.startswith(h, autoescape=True) for h in heads)))
+    rows = session.execute(stmt)
     return rules.AreaIndex(rules.AreaSpan(code, level, start, end, tuple(places or ()), aid)
                            for aid, code, level, start, end, places in rows)
+
+
+def area_spans_for(session: Session, origins: Iterable[str | None]) -> rules.AreaIndex:
+    """The areas the decisions on these origins (free text or codes) can read: those of each origin's
+    county, or of the counties under an origin that names only a province or prefecture."""
+    counties: set[str] = set()
+    heads: set[str] = set()
+    for origin in set(origins):
+        res = regions.resolve_region(origin) if origin else None
+        if res is None or not res.code:
+            continue
+        if res.is_county:
+            counties.add(res.code)
+        else:
+            heads.add(res.code[:2] if res.code[2:] == "0000" else res.code[:4])
+    return area_spans(session, counties, heads)
 
 
 def import_risk_areas(session: Session, actor: Actor, *, rows: Iterable[Row],
