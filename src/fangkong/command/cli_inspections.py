@@ -134,6 +134,11 @@ def unpublish_cmd(finding_id: int = typer.Argument(..., help=_("Finding id.")),
 def review_cmd(
     case_id: int = typer.Argument(None, help=_("Case id.")),
     all_cases: bool = typer.Option(False, "--all", help=_("Every case (newest 50).")),
+    causes: list[str] = typer.Option(None, "--cause", help=_("Conclude the review: a cause code of the pack "
+                                                              "(repeatable).")),
+    actions: list[str] = typer.Option(None, "--action", help=_("An action CAUSE=UNIT[:NOTE]: a rectification of "
+                                                                "that unit (repeatable).")),
+    note: str = typer.Option("", "--note", help=_("The reviewer's note.")),
     as_user: str = typer.Option(None, "--as", help=AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
@@ -144,8 +149,19 @@ def review_cmd(
 
     if (case_id is None) == (not all_cases):
         fail(_("give a case id or --all"), EXIT_USAGE)
+    if (causes or actions) and (all_cases or not as_user):
+        fail(_("concluding a review needs a case id and --as"), EXIT_USAGE)
+    parsed = []
+    for a in actions or []:
+        cause, _sep, rest = a.partition("=")
+        unit, _sep2, text = rest.partition(":")
+        if not cause or not unit:
+            fail(_("--action is CAUSE=UNIT[:NOTE]"), EXIT_USAGE)
+        parsed.append({"cause": cause.strip(), "unit": unit.strip(), "note": text.strip()})
     with cli_session() as session:
         actor = auth_service.actor_for(session, as_user) if as_user else SYSTEM_ACTOR
+        if causes:
+            review.complete_review(session, actor, case_id=case_id, causes=list(causes), actions=parsed, note=note)
         out = review.reviews(session, actor) if all_cases else [review.review(session, actor, case_id)]
     if as_json:
         typer.echo(json.dumps(out if all_cases else out[0], ensure_ascii=False))

@@ -171,6 +171,20 @@ def exposure_json(session: DbSession) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------- case review
 
 CanReview = Annotated[Actor, Depends(requires("case.view"))]
+CanConclude = Annotated[Actor, Depends(requires("case.manage"))]
+
+
+class ActionIn(BaseModel):
+    cause: str = Field(max_length=64, description="one of the review's cause codes")
+    unit: str = Field(max_length=32, description="the unit at fault (code): it gets the rectification")
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    causes: list[Annotated[str, Field(max_length=64)]] = Field(max_length=20,
+                                                               description="cause codes (command.review_causes)")
+    actions: list[ActionIn] = Field(default_factory=list, max_length=20)
+    note: str = Field(default="", max_length=4000)
 
 
 @api.get("/command/reviews/{case_id}", summary="Case review (复盘): events from every source, stages against targets")
@@ -180,12 +194,37 @@ def get_review(case_id: RowId, session: DbSession, actor: CanReview) -> dict[str
     return review.review(session, actor, case_id)
 
 
+@api.post("/command/reviews/{case_id}", summary="Conclude a case review: cause codes and actions (rectifications)")
+def post_review(case_id: RowId, body: ReviewIn, session: DbSession, actor: CanConclude) -> dict[str, Any]:
+    from fangkong.command.service import review
+
+    review.complete_review(session, actor, case_id=case_id, causes=body.causes,
+                           actions=[a.model_dump() for a in body.actions], note=body.note)
+    return review.review(session, actor, case_id)
+
+
 @pages.get("/command/reviews/{case_id}")
 def review_page(request: Request, case_id: RowId, session: DbSession, actor: CanReview) -> Response:
     from fangkong.command.service import review
+    from fangkong.kernel.policy import service as policy_service
 
+    causes = policy_service.active_pack(session).command.review_causes
     return render(request, "command/review.html", actor=actor, r=review.review(session, actor, case_id),
-                  kinds=REVIEW_LABELS)
+                  kinds=REVIEW_LABELS, causes=causes)
+
+
+@pages.post("/command/reviews/{case_id}")
+def review_conclude_page(case_id: RowId, session: DbSession, actor: CanConclude,
+                         causes: Annotated[list[str] | None, Form(max_length=64)] = None,
+                         action_cause: Annotated[str, Form(max_length=64)] = "",
+                         action_unit: Annotated[str, Form(max_length=32)] = "",
+                         action_note: Annotated[str, Form(max_length=2000)] = "",
+                         note: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    from fangkong.command.service import review
+
+    actions = [{"cause": action_cause, "unit": action_unit, "note": action_note}] if action_unit.strip() else []
+    review.complete_review(session, actor, case_id=case_id, causes=causes or [], actions=actions, note=note)
+    return RedirectResponse(f"/command/reviews/{case_id}", status_code=303)
 
 
 #: how the review's codes read (translated in the template)
