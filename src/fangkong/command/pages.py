@@ -41,6 +41,7 @@ class FindingIn(BaseModel):
     unit: str | None = Field(default=None, max_length=32, description="the inspected unit (code) …")
     venue: str | None = Field(default=None, max_length=200, description="… or venue (ref, code or QR link)")
     note: str = Field(default="", max_length=2000)
+    plan: int | None = Field(default=None, ge=1, description="the unannounced plan this finding was made under")
 
 
 class VerifyIn(BaseModel):
@@ -59,8 +60,33 @@ def _evidence(file: UploadFile | None) -> inspections.Evidence | None:
 def post_finding(body: FindingIn, session: DbSession, actor: CanRecord) -> dict[str, Any]:
     finding, _rect = inspections.record_finding(session, actor, kind=body.kind, item=body.item,
                                                 severity=body.severity, unit_code=body.unit, venue_ref=body.venue,
-                                                note=body.note)
+                                                note=body.note, plan_id=body.plan)
     return inspections.view(session, actor, finding.id)
+
+
+class PlanIn(BaseModel):
+    title: str = Field(max_length=200)
+    level: str = Field(max_length=16, description="draw targets among the units of this level …")
+    under: str | None = Field(default=None, max_length=32, description="… under this unit (default: yours)")
+    size: int = Field(ge=1, le=500)
+    team: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
+    seed: str | None = Field(default=None, max_length=64)
+
+
+@api.post("/inspection-plans", status_code=201, summary="An unannounced inspection plan (四不两直): random targets")
+def post_plan(body: PlanIn, session: DbSession, actor: CanRecord) -> dict[str, Any]:
+    from fangkong.command.service import plans
+
+    plan = plans.create_plan(session, actor, title=body.title, level=body.level, under=body.under, size=body.size,
+                             team=body.team, seed=body.seed)
+    return plans.view(session, actor, plan.id)
+
+
+@api.get("/inspection-plans/{plan_id}", summary="A plan of your team (404 for anyone else)")
+def get_plan(plan_id: RowId, session: DbSession, actor: CanView) -> dict[str, Any]:
+    from fangkong.command.service import plans
+
+    return plans.view(session, actor, plan_id)
 
 
 @api.get("/findings", summary="Findings in your jurisdiction with their rectification's status")
