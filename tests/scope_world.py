@@ -244,6 +244,10 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     inspections_service.close(session, s, rect_id=rect.id, evidence=inspections_service.Evidence(
         f"{t}.jpg", b"scope"), note=f"{t}已整改")
     fed.add("finding_id", finding.id)
+    from fangkong.command.service import plans as plans_service
+
+    fed.add("plan_id", plans_service.create_plan(session, s, title=f"{t}暗访", level="district", under=None, size=1,
+                                                 team=[]).id)
     fed.add("rect_id", rect.id)
     # checkpoints: a checkpoint of the unit and a truck's trip through it
     checkpoints_service.create_checkpoint(session, s, name=f"{t}卡口", kind="road", ref=f"CPSC{n}", unit_id=unit.id)

@@ -85,6 +85,8 @@ OWN_ANSWERS: dict[tuple[str, str], tuple[set[int], str]] = {
     ("POST", "/orders/{order_id}/ack"): ({403}, "the caller's unit is not the order's target"),
     ("POST", "/orders/{order_id}/complete"): ({403}, "the caller's unit is not the order's target"),
     ("POST", "/orders/{order_id}/relay"): ({403}, "the caller's unit is not the order's target"),
+    # 四不两直: a plan is seen by its team only, whoever sits above the planning unit
+    ("GET", "/api/v1/inspection-plans/{plan_id}"): ({404}, "an unannounced plan is seen by its team only"),
 }
 #: the world's import job belongs to another user of the unit and is a lead import: following it needs
 #: the permission to import leads (`kernel.imports.service.get_job`)
@@ -107,6 +109,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
     ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
     ("POST", "/api/v1/rectifications/{rect_id}/verify"): {"accept": False},
+    ("POST", "/api/v1/command/reviews/{case_id}"): {"causes": ["other"]},
     ("POST", "/api/v1/leads/{lead_id}/verification"): {"outcome_code": "found_home"},
     ("PATCH", "/api/v1/risk-areas/{area_id}"): {"source": "matrix"},
     ("POST", "/api/v1/tubes/{barcode}/samples"): lambda own, foreign: {"person": foreign["phone"]},

@@ -201,3 +201,41 @@ def test_cli(cli_db: Engine, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["status"] == "verified", out
     code, out = _run("exposure", "publish", str(made["finding_id"]), "--as", "chief", "--json")
     assert code == 0 and json.loads(out)["published"] is True, out
+
+
+def test_unannounced_plan_random_targets_seed_kept_team_only(session: Session) -> None:
+    """四不两直: targets drawn from the grids with the seed kept (the same seed draws the same grids, and
+    the draw checks out), the plan seen by its team only, findings under it only at its targets."""
+    from fangkong.command.service import plans
+
+    tree = build_tree(session)
+    lead = actor(tree.root, "inspector", "inspector")
+    chief = actor(tree.root, "command", "chief")  # above everyone, not in the team
+    mate = actor(tree.root, "inspector", "mate")
+    with clock.frozen(NOW):
+        plan = plans.create_plan(session, lead, title="四月暗访", level="grid", under=None, size=1,
+                                 team=["mate"], seed="2022-04-18")
+        again = plans.create_plan(session, lead, title="复核", level="grid", under=None, size=1, team=[],
+                                  seed="2022-04-18")
+        with pytest.raises(ValidationFailed):  # only two grids under the root
+            plans.create_plan(session, lead, title="太多", level="grid", under=None, size=3, team=[])
+    assert plan.targets == again.targets and plan.targets[0] in ("G1", "G2")
+    assert plan.team == ["inspector", "mate"]
+    seen = plans.view(session, mate, plan.id)
+    assert (seen["seed"], seen["draw_verified"], [t["unit_code"] for t in seen["targets"]]) == (
+        "2022-04-18", True, plan.targets)
+    with pytest.raises(NotFound):
+        plans.view(session, chief, plan.id)
+    assert [p["id"] for p in plans.plans(session, chief)] == []
+    target = plan.targets[0]
+    other = "G2" if target == "G1" else "G1"
+    with clock.frozen(NOW + H):
+        with pytest.raises(ValidationFailed):  # not a target of the plan
+            inspections.record_finding(session, mate, kind="onsite", item="register_missing", severity="low",
+                                       unit_code=other, plan_id=plan.id)
+        with pytest.raises(NotFound):  # not in the team: the plan does not exist for them
+            inspections.record_finding(session, chief, kind="onsite", item="register_missing", severity="low",
+                                       unit_code=target, plan_id=plan.id)
+        finding, _rect = inspections.record_finding(session, mate, kind="onsite", item="register_missing",
+                                                    severity="low", unit_code=target, plan_id=plan.id)
+    assert (finding.kind, finding.plan_id) == ("unannounced", plan.id)

@@ -98,3 +98,52 @@ def test_review_api_and_page(client: TestClient, session: Session) -> None:
         page = client.get(f"/command/reviews/{case_id}", headers=chief)
     assert page.status_code == 200 and "密接已管控" in page.text and "偏慢" in page.text
     assert f'data-ref="contact:{contact.id}"' in page.text
+
+
+def test_reviews_opened_concluded_and_counted(session: Session) -> None:
+    """Every case gets a review (the job, once); the reviewer's causes and an action that becomes a
+    rectification of the unit at fault; `cases.detected_in_control` on the case's day, by hand 0 of 1."""
+    from fangkong.command import service as command_service
+    from fangkong.command.jobs import open_reviews
+    from fangkong.command.models import CaseReview
+    from fangkong.command.service import inspections
+    from fangkong.kernel.errors import ValidationFailed
+    from fangkong.kernel.tasks.models import Task
+
+    case_id, district_id, _lead, _contact = _case(session)
+    epi = tracing_epi(session, district_id)
+    with clock.frozen(NOW + 41 * H):
+        assert open_reviews(session) == {"opened": 1}
+        assert open_reviews(session) == {"opened": 0}  # one review per case
+        stored = session.execute(select(CaseReview).where(CaseReview.case_id == case_id)).scalar_one()
+        task = session.get(Task, stored.task_id)
+        assert (stored.status, stored.detected_in_control, task.kind, task.status) == (
+            "open", False, "command_case_review", "open")
+        with pytest.raises(ValidationFailed) as bad:
+            review.complete_review(session, epi, case_id=case_id, causes=["no_such_cause"])
+        assert "no_such_cause" in str(bad.value.fields[0])
+        out = review.complete_review(session, epi, case_id=case_id, causes=["measure_late", "contact_missed"],
+                                     actions=[{"cause": "measure_late", "unit": "R01", "note": "密接管控提速"}],
+                                     note="密接 30 小时才管控")
+        r = review.review(session, SYSTEM_ACTOR, case_id)
+    assert [c["code"] for c in out["causes"]] == ["measure_late", "contact_missed"]
+    assert r["review"] == out and out["status"] == "reviewed" and task.status != "open"
+    [action] = out["actions"]
+    finding = inspections.view(session, SYSTEM_ACTOR, action["finding_id"])
+    # measure_late is a high-severity cause: due 24 h after the review (command.rectify_hours.high)
+    assert (finding["kind"], finding["item"], finding["item_name"], finding["severity"], finding["unit_code"]) == (
+        "review", "measure_late", "管控措施落实迟缓", "high", "R01")
+    assert finding["rectification"]["due_at"] == clock.iso_local(NOW + 41 * H + 24 * H)
+    # the indicator: the case's day (registered at NOW), 0 of 1 detected under control
+    case = tracing.get_case(session, SYSTEM_ACTOR, case_id)
+    day = clock.to_local(case.created_at).date()
+    with clock.frozen(NOW + 41 * H):
+        t = command_service.indicators(session, SYSTEM_ACTOR, day=day, indicator="cases.detected_in_control")
+    root = next(x for x in t.rows if x.level == "city")
+    assert (root.value, root.numerator, root.denominator) == (0, 0, 1)
+
+
+def tracing_epi(session: Session, district_id: int):  # noqa: ANN201
+    from fangkong.kernel.jurisdictions.models import Unit
+
+    return epidemiologist(session.get(Unit, district_id))

@@ -40,13 +40,13 @@ def _timed(fn: Callable[[], Any], n: int) -> list[float]:
 
 @benchmark("screen", quick={"persons": 3000, "days": 3, "requests": 5, "pdf": 0})
 def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 200, seed: int = 1, pdf: int = 1,
-                 database: str | None = None) -> BenchResult:
+                 baseline_requests: int = 0, database: str | None = None) -> BenchResult:
     """The big screen's four panels, p50/p95 per panel against a plain GROUP BY, and the daily report time."""
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from fangkong.command import service as command_service
-    from fangkong.command.service import orders, panels
+    from fangkong.command.service import cache, orders, panels
     from fangkong.command.service.report import write_report
     from fangkong.intake import service as intake_service
     from fangkong.kernel import clock
@@ -57,7 +57,8 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
         raise ValueError("persons ≥ 1000, days ≥ 2, requests ≥ 1")
     per_day = max(10, persons * 9 // 100)  # 90k leads a day at 1,000,000 persons
     fan = 10 if persons >= 100_000 else 2  # 10 districts × 10 streets × 10 grids at a large city
-    figures: dict[str, Any] = {"persons": persons, "days": days, "leads_per_day": per_day, "requests": requests}
+    figures: dict[str, Any] = {"persons": persons, "days": days, "leads_per_day": per_day, "requests": requests,
+                               "baseline_requests": baseline_requests or requests}
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-screen-"))
     engine = scratch_database(database, tmp)
@@ -143,12 +144,13 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
                     def call(name: str = name) -> Any:
                         return panels.panel(session, SYSTEM_ACTOR, name, day=today)
 
-                    call()  # warm
+                    cache.clear()
+                    cold = _timed(call, 1)[0]  # the first request after a write: computed, then cached
                     p50, p95 = _ms(_timed(call, requests))
                     baselines[name]()
-                    b50, b95 = _ms(_timed(baselines[name], requests))
+                    b50, b95 = _ms(_timed(baselines[name], baseline_requests or requests))
                     figures["panels"][name] = {"p50_ms": p50, "p95_ms": p95, "baseline_p50_ms": b50,
-                                               "baseline_p95_ms": b95}
+                                               "baseline_p95_ms": b95, "cold_ms": round(1000 * cold, 1)}
                     figures[f"ratio_{name}_p95_to_baseline"] = round(p95 / b95, 1) if b95 else None
                 session.rollback()
                 for fmt in ("xlsx", "pdf") if pdf else ("xlsx",):
@@ -162,5 +164,8 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
         shutil.rmtree(tmp, ignore_errors=True)
     notes = ["goal (issue #16): p95 ≤ 300 ms per panel at 1,000,000 persons with 30 days of activity; panels are "
              "timed through the service the route calls (panels.panel), baselines are plain GROUP BY queries "
-             "over the same leads; only leads are built at scale"]
+             "over the same leads; only leads are built at scale",
+             "the panels read the per-day cache (command/service/cache.py): cold_ms is the first request after "
+             "the cache was emptied (what the first refresh after a committed write costs), p50/p95 the "
+             "requests that follow; the baselines are not cached"]
     return BenchResult("screen", figures, notes)

@@ -104,6 +104,19 @@ def contacts_under_control(session: Session, base: Unit, w: Window) -> dict[str,
     return out
 
 
+def detected_in_control(session: Session, base: Unit, w: Window) -> dict[str, Figure]:
+    from fangkong.command.service import review
+
+    facts = tracing_service.case_facts(session, base, start=w.start, end=w.cutoff)
+    control = review.detected_in_control(session, facts)
+    out: dict[str, Figure] = defaultdict(Figure)
+    for f in facts:
+        fig = out[f["unit_path"]]
+        fig.denominator += 1
+        fig.numerator += 1 if control[f["id"]] else 0
+    return out
+
+
 _STEP_DEF = {"known": "即知 (person resolved)", "managed": "即管 (verified, 四个查清)",
              "controlled": "即控 (measure started)"}
 
@@ -125,6 +138,9 @@ for _code, _zh, _en, _kind, _dir, _def, _fn in [
     ("testing.positive_pools", "阳性混管", "Positive pools", "count", "down",
      "Pooled tubes that turned positive in [D, C).", positive_pools),
     ("cases.new", "新增病例", "New cases", "count", "down", "Cases registered in [D, C).", cases_new),
+    ("cases.detected_in_control", "管控中发现率", "Cases detected under control", "rate", "up",
+     "Of the cases registered in [D, C), the share on whom a control measure was in force when detected "
+     "(sampled; else the result; else the registration), as their case reviews record it.", detected_in_control),
     ("contacts.under_control", "密接管控率", "Contacts under control", "rate", "up",
      "Contacts confirmed before C and not released: the share whose lead was under control before C "
      "(a contact lead closed without a measure is not counted).", contacts_under_control),

@@ -36,6 +36,7 @@ def record_cmd(
     item: str = typer.Option(..., "--item", help=_("A checklist item of the policy pack.")),
     severity: str = typer.Option(..., "--severity", help=_("high, medium or low.")),
     note: str = typer.Option("", "--note", help=_("What was found.")),
+    plan: int = typer.Option(None, "--plan", help=_("The unannounced plan this finding was made under.")),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
@@ -45,12 +46,47 @@ def record_cmd(
     with cli_session() as session:
         actor = auth_service.actor_for(session, as_user)
         finding, rect = inspections.record_finding(session, actor, kind=kind, item=item, severity=severity,
-                                                   unit_code=unit, venue_ref=venue, note=note)
+                                                   unit_code=unit, venue_ref=venue, note=note, plan_id=plan)
         view = {"id": finding.id, "finding_id": finding.id, "rectification_id": rect.id,
                 "due_at": inspections.view(session, actor, finding.id)["rectification"]["due_at"],
                 "repeat_of": finding.repeat_of_id}
     _print(view, as_json, _("Finding {id} recorded; rectification {rid} due {due}").format(
         id=view["id"], rid=view["rectification_id"], due=view["due_at"]))
+
+
+@inspections_app.command("plan", help=_("An unannounced inspection plan (四不两直): targets drawn at random "
+                                       "from the units of a level, the seed kept; seen only by its team."))
+def plan_cmd(
+    title: str = typer.Option(..., "--title", help=_("The plan's title.")),
+    level: str = typer.Option(..., "--level", help=_("Draw targets among the units of this level.")),
+    under: str = typer.Option(None, "--under", help=_("… under this unit (default: yours).")),
+    size: int = typer.Option(..., "--size", help=_("How many targets.")),
+    team: str = typer.Option("", "--team", help=_("The team's user names, comma-separated (you are in it).")),
+    seed: str = typer.Option(None, "--seed", help=_("The draw's seed (default: a random one, kept).")),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
+) -> None:
+    from fangkong.command.service import plans
+    from fangkong.kernel.auth import service as auth_service
+
+    with cli_session() as session:
+        actor = auth_service.actor_for(session, as_user)
+        plan = plans.create_plan(session, actor, title=title, level=level, under=under, size=size,
+                                 team=[t for t in team.replace("，", ",").split(",")], seed=seed)
+        view = plans.view(session, actor, plan.id)
+    _print(view, as_json, _("Plan {id}: targets {targets} (seed {seed})").format(
+        id=view["id"], targets=", ".join(t["unit_code"] for t in view["targets"]), seed=view["seed"]))
+
+
+@inspections_app.command("show-plan", help=_("A plan of your team, its draw checked again from the seed."))
+def show_plan_cmd(plan_id: int = typer.Argument(..., help=_("Plan id.")),
+                  as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+    from fangkong.command.service import plans
+    from fangkong.kernel.auth import service as auth_service
+
+    with cli_session() as session:
+        view = plans.view(session, auth_service.actor_for(session, as_user), plan_id)
+    typer.echo(json.dumps(view, ensure_ascii=False))
 
 
 @rectifications_app.command("close", help=_("Close a rectification with evidence (a file and a note)."))
@@ -134,6 +170,11 @@ def unpublish_cmd(finding_id: int = typer.Argument(..., help=_("Finding id.")),
 def review_cmd(
     case_id: int = typer.Argument(None, help=_("Case id.")),
     all_cases: bool = typer.Option(False, "--all", help=_("Every case (newest 50).")),
+    causes: list[str] = typer.Option(None, "--cause", help=_("Conclude the review: a cause code of the pack "
+                                                              "(repeatable).")),
+    actions: list[str] = typer.Option(None, "--action", help=_("An action CAUSE=UNIT[:NOTE]: a rectification of "
+                                                                "that unit (repeatable).")),
+    note: str = typer.Option("", "--note", help=_("The reviewer's note.")),
     as_user: str = typer.Option(None, "--as", help=AS_HELP),
     as_json: bool = typer.Option(False, "--json", help=_("Print JSON.")),
 ) -> None:
@@ -144,8 +185,19 @@ def review_cmd(
 
     if (case_id is None) == (not all_cases):
         fail(_("give a case id or --all"), EXIT_USAGE)
+    if (causes or actions) and (all_cases or not as_user):
+        fail(_("concluding a review needs a case id and --as"), EXIT_USAGE)
+    parsed = []
+    for a in actions or []:
+        cause, _sep, rest = a.partition("=")
+        unit, _sep2, text = rest.partition(":")
+        if not cause or not unit:
+            fail(_("--action is CAUSE=UNIT[:NOTE]"), EXIT_USAGE)
+        parsed.append({"cause": cause.strip(), "unit": unit.strip(), "note": text.strip()})
     with cli_session() as session:
         actor = auth_service.actor_for(session, as_user) if as_user else SYSTEM_ACTOR
+        if causes:
+            review.complete_review(session, actor, case_id=case_id, causes=list(causes), actions=parsed, note=note)
         out = review.reviews(session, actor) if all_cases else [review.review(session, actor, case_id)]
     if as_json:
         typer.echo(json.dumps(out if all_cases else out[0], ensure_ascii=False))

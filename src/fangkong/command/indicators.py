@@ -83,6 +83,7 @@ PLANNED: list[Planned] = [Planned(*p) for p in [
     ("testing.tested", "采样人次", "Persons sampled", "count"),
     ("testing.positive_pools", "阳性混管", "Positive pools", "count"),
     ("cases.new", "新增病例", "New cases", "count"),
+    ("cases.detected_in_control", "管控中发现率", "Cases detected under control", "rate"),
     ("contacts.under_control", "密接管控率", "Contacts under control", "rate"),
     ("checkpoints.inspected", "卡口查验", "Checkpoint inspections", "count"),
     ("trips.open", "未闭环行程", "Open trips", "count"),

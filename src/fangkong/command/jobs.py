@@ -46,3 +46,12 @@ def rectification_escalation(session: Session, at: str | None = None) -> dict[st
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
     return inspections.escalate(session, SYSTEM_ACTOR, now=clock.parse_time(at) if at else None)
+
+
+@job("command.open_reviews", schedule="*/10 * * * *", label=N_("Open a review for every new case"))
+def open_reviews(session: Session) -> dict[str, Any]:
+    """Every case without a review gets one (病例复盘), however it was registered, with a task for its unit."""
+    from fangkong.command.service import review
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+
+    return review.open_reviews(session, SYSTEM_ACTOR)

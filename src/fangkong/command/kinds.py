@@ -22,3 +22,7 @@ register_kind(RECTIFY, label_zh="整改督查发现的问题", label_en="Rectify
               outcomes={"rectified": ("已整改", "Rectified")}, work_url="/command/findings?rect={subject_id}")
 register_kind(RECTIFY_ESCALATED, label_zh="督促下级整改", label_en="Chase a late rectification",
               outcomes={"chased": ("已督促", "Chased")})
+
+REVIEW = "command_case_review"
+register_kind(REVIEW, label_zh="病例复盘", label_en="Review a new case",
+              outcomes={"reviewed": ("已复盘", "Reviewed")}, work_url="/command/reviews/{subject_id}")

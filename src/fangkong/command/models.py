@@ -94,6 +94,8 @@ class OrderTarget(Base, Scoped):
 
 
 FINDING_KINDS = ("onsite", "unannounced", "online")
+#: a finding opened by a case review's action (复盘整改), not by an inspection
+REVIEW_KIND = "review"
 SEVERITIES = ("high", "medium", "low")
 RECTIFICATION_STATUSES = ("open", "submitted", "verified", "overdue")
 
@@ -121,6 +123,10 @@ class Finding(Base, Scoped):
     rule: Mapped[str] = mapped_column(String(300))
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[str | None] = mapped_column(String(64))
+    #: the case review whose action opened this finding (kind `review`)
+    review_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: the unannounced inspection plan this finding was recorded under
+    plan_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Rectification(Base, Scoped):
@@ -145,6 +151,45 @@ class Rectification(Base, Scoped):
     rejections: Mapped[int] = mapped_column(Integer, default=0)
     rejected_note: Mapped[str | None] = mapped_column(String(2000))
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseReview(Base, Scoped):
+    """The review of a new case (病例复盘), owned by the case's unit: opened for every case however it was
+    registered, completed by a reviewer with cause codes (policy data) and actions, each action a
+    rectification of the unit at fault. The timeline itself is computed from the sources when read."""
+
+    __tablename__ = "command_review"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    #: a control measure was in force on the person when the case was detected (采样时已在管控中)
+    detected_in_control: Mapped[bool | None] = mapped_column(Boolean)
+    detected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    causes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(4000), default="")
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    pack_version: Mapped[str] = mapped_column(String(64))
+
+
+class InspectionPlan(Base, Scoped):
+    """An unannounced inspection plan (四不两直暗访计划), owned by the planning unit: seen only by its team;
+    its targets drawn at random from the units of a level below, with the seed kept so the draw can be
+    checked afterwards."""
+
+    __tablename__ = "command_inspection_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    team: Mapped[list[str]] = mapped_column(JSON, default=list)
+    level: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str] = mapped_column(String(64))
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    planned_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
 
 
 from fangkong.command import kinds as _kinds  # noqa: E402,F401  (registers the task kinds)

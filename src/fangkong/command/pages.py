@@ -41,6 +41,7 @@ class FindingIn(BaseModel):
     unit: str | None = Field(default=None, max_length=32, description="the inspected unit (code) …")
     venue: str | None = Field(default=None, max_length=200, description="… or venue (ref, code or QR link)")
     note: str = Field(default="", max_length=2000)
+    plan: int | None = Field(default=None, ge=1, description="the unannounced plan this finding was made under")
 
 
 class VerifyIn(BaseModel):
@@ -59,8 +60,33 @@ def _evidence(file: UploadFile | None) -> inspections.Evidence | None:
 def post_finding(body: FindingIn, session: DbSession, actor: CanRecord) -> dict[str, Any]:
     finding, _rect = inspections.record_finding(session, actor, kind=body.kind, item=body.item,
                                                 severity=body.severity, unit_code=body.unit, venue_ref=body.venue,
-                                                note=body.note)
+                                                note=body.note, plan_id=body.plan)
     return inspections.view(session, actor, finding.id)
+
+
+class PlanIn(BaseModel):
+    title: str = Field(max_length=200)
+    level: str = Field(max_length=16, description="draw targets among the units of this level …")
+    under: str | None = Field(default=None, max_length=32, description="… under this unit (default: yours)")
+    size: int = Field(ge=1, le=500)
+    team: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
+    seed: str | None = Field(default=None, max_length=64)
+
+
+@api.post("/inspection-plans", status_code=201, summary="An unannounced inspection plan (四不两直): random targets")
+def post_plan(body: PlanIn, session: DbSession, actor: CanRecord) -> dict[str, Any]:
+    from fangkong.command.service import plans
+
+    plan = plans.create_plan(session, actor, title=body.title, level=body.level, under=body.under, size=body.size,
+                             team=body.team, seed=body.seed)
+    return plans.view(session, actor, plan.id)
+
+
+@api.get("/inspection-plans/{plan_id}", summary="A plan of your team (404 for anyone else)")
+def get_plan(plan_id: RowId, session: DbSession, actor: CanView) -> dict[str, Any]:
+    from fangkong.command.service import plans
+
+    return plans.view(session, actor, plan_id)
 
 
 @api.get("/findings", summary="Findings in your jurisdiction with their rectification's status")
@@ -171,6 +197,20 @@ def exposure_json(session: DbSession) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------- case review
 
 CanReview = Annotated[Actor, Depends(requires("case.view"))]
+CanConclude = Annotated[Actor, Depends(requires("case.manage"))]
+
+
+class ActionIn(BaseModel):
+    cause: str = Field(max_length=64, description="one of the review's cause codes")
+    unit: str = Field(max_length=32, description="the unit at fault (code): it gets the rectification")
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    causes: list[Annotated[str, Field(max_length=64)]] = Field(max_length=20,
+                                                               description="cause codes (command.review_causes)")
+    actions: list[ActionIn] = Field(default_factory=list, max_length=20)
+    note: str = Field(default="", max_length=4000)
 
 
 @api.get("/command/reviews/{case_id}", summary="Case review (复盘): events from every source, stages against targets")
@@ -180,12 +220,37 @@ def get_review(case_id: RowId, session: DbSession, actor: CanReview) -> dict[str
     return review.review(session, actor, case_id)
 
 
+@api.post("/command/reviews/{case_id}", summary="Conclude a case review: cause codes and actions (rectifications)")
+def post_review(case_id: RowId, body: ReviewIn, session: DbSession, actor: CanConclude) -> dict[str, Any]:
+    from fangkong.command.service import review
+
+    review.complete_review(session, actor, case_id=case_id, causes=body.causes,
+                           actions=[a.model_dump() for a in body.actions], note=body.note)
+    return review.review(session, actor, case_id)
+
+
 @pages.get("/command/reviews/{case_id}")
 def review_page(request: Request, case_id: RowId, session: DbSession, actor: CanReview) -> Response:
     from fangkong.command.service import review
+    from fangkong.kernel.policy import service as policy_service
 
+    causes = policy_service.active_pack(session).command.review_causes
     return render(request, "command/review.html", actor=actor, r=review.review(session, actor, case_id),
-                  kinds=REVIEW_LABELS)
+                  kinds=REVIEW_LABELS, causes=causes)
+
+
+@pages.post("/command/reviews/{case_id}")
+def review_conclude_page(case_id: RowId, session: DbSession, actor: CanConclude,
+                         causes: Annotated[list[str] | None, Form(max_length=64)] = None,
+                         action_cause: Annotated[str, Form(max_length=64)] = "",
+                         action_unit: Annotated[str, Form(max_length=32)] = "",
+                         action_note: Annotated[str, Form(max_length=2000)] = "",
+                         note: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    from fangkong.command.service import review
+
+    actions = [{"cause": action_cause, "unit": action_unit, "note": action_note}] if action_unit.strip() else []
+    review.complete_review(session, actor, case_id=case_id, causes=causes or [], actions=actions, note=note)
+    return RedirectResponse(f"/command/reviews/{case_id}", status_code=303)
 
 
 #: how the review's codes read (translated in the template)

@@ -96,7 +96,8 @@ def cutoff_of(session: Session, day: dt.date) -> tuple[dt.datetime, dt.datetime,
     return start, (midnight + pack.clearance_cutoff).astimezone(dt.UTC), pack.version_tag
 
 
-def _check_day(day: dt.date) -> dt.date:
+def check_day(day: dt.date) -> dt.date:
+    """A day the indicators can be asked for: a real date, not in the future (422 on `day`)."""
     clock.check_day(day)
     if day > clock.today():
         text = FUTURE_DAY(day=day.isoformat())
@@ -178,6 +179,18 @@ def _latest(session: Session, day: dt.date) -> IndicatorSnapshot | None:
                            .order_by(IndicatorSnapshot.version.desc()).limit(1)).scalar_one_or_none()
 
 
+def latest_snapshot_ids(session: Session, days: list[dt.date]) -> dict[dt.date, int]:
+    """The id of each day's latest snapshot version (days not frozen are left out), in one read."""
+    if not days:
+        return {}
+    out: dict[dt.date, tuple[int, int]] = {}
+    for sid, d, v in session.execute(select(IndicatorSnapshot.id, IndicatorSnapshot.day, IndicatorSnapshot.version)
+                                     .where(IndicatorSnapshot.day.in_(days))):
+        if d not in out or v > out[d][1]:
+            out[d] = (sid, v)
+    return {d: sid for d, (sid, _v) in out.items()}
+
+
 def _known(code: str) -> None:
     known = [p.code for p, _i in registry.catalogue()]
     if code not in known:
@@ -190,7 +203,7 @@ def indicators(session: Session, actor: Actor, *, day: dt.date | None = None, un
     latest version) when there is one and `live` is not asked, else computed now. A unit outside the
     caller's subtree is a 404, a future day a 422, an unknown indicator a 404 listing the known ones."""
     actor.require("command.view")
-    day = _check_day(day or clock.today())
+    day = check_day(day or clock.today())
     base = scope.visible_unit(session, actor, code=unit_code) if unit_code else scope.base_unit(session, actor)
     if indicator is not None:
         _known(indicator)
@@ -232,7 +245,7 @@ def take_snapshot(session: Session, actor: Actor, *, day: dt.date, recompute: bo
     already frozen is left alone unless `recompute` (更正): then a new version is written, the old kept,
     and the recompute audited. Returns `{day, version, values, created}`."""
     actor.require("command.snapshot")
-    day = _check_day(day)
+    day = check_day(day)
     _start, cutoff, _version = cutoff_of(session, day)
     if clock.now() < cutoff:
         text = BEFORE_CUTOFF(cutoff=clock.iso_local(cutoff))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.command import kinds
-from fangkong.command.models import FINDING_KINDS, SEVERITIES, Finding, Rectification
+from fangkong.command.models import FINDING_KINDS, REVIEW_KIND, SEVERITIES, Finding, Rectification
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
@@ -84,13 +84,42 @@ def _commands(session: Session) -> Any:
 
 def record_finding(session: Session, actor: Actor, *, kind: str, item: str, severity: str,
                    unit_code: str | None = None, venue_ref: str | None = None, note: str = "",
-                   photos: list[str] | None = None) -> tuple[Finding, Rectification]:
-    """Record a finding and open its rectification (due by severity) with a task for the unit."""
+                   photos: list[str] | None = None, plan_id: int | None = None) -> tuple[Finding, Rectification]:
+    """Record a finding and open its rectification (due by severity) with a task for the unit. Under an
+    unannounced plan (`plan_id`) the kind is `unannounced` and the place one of the plan's targets."""
     actor.require("inspection.record")
+    if plan_id is not None:
+        from fangkong.command.service import plans
+
+        unit_code = plans.check_target(session, actor, plan_id=plan_id, unit_code=unit_code, venue_ref=venue_ref)
+        kind = "unannounced"
+    return _record(session, actor, kind=kind, item=item, severity=severity, unit_code=unit_code,
+                   venue_ref=venue_ref, note=note, photos=photos, plan_id=plan_id)
+
+
+def review_action(session: Session, actor: Actor, *, review_id: int, cause: str, unit_code: str, note: str = ""
+                  ) -> tuple[Finding, Rectification]:
+    """A case review's action (复盘整改): a finding of kind `review` whose item is the cause code, at the
+    unit at fault, opening its rectification due by the cause's severity. The caller checked the review."""
     pack = _commands(session)
-    checklist = pack.command.checklist
+    sev = pack.command.review_causes[cause].severity
+    return _record(session, actor, kind=REVIEW_KIND, item=cause, severity=sev, unit_code=unit_code,
+                   venue_ref=None, note=note, photos=None, review_id=review_id)
+
+
+def item_name(pack: Any, kind: str, item: str) -> str:
+    """How a finding's item reads: the checklist's name, or the review cause's."""
+    entry = (pack.command.review_causes if kind == REVIEW_KIND else pack.command.checklist).get(item)
+    return entry.name_zh if entry else item
+
+
+def _record(session: Session, actor: Actor, *, kind: str, item: str, severity: str, unit_code: str | None,
+            venue_ref: str | None, note: str, photos: list[str] | None, plan_id: int | None = None,
+            review_id: int | None = None) -> tuple[Finding, Rectification]:
+    pack = _commands(session)
+    checklist = pack.command.review_causes if kind == REVIEW_KIND else pack.command.checklist
     errors: list[FieldError] = []
-    if kind not in FINDING_KINDS:
+    if kind not in FINDING_KINDS and kind != REVIEW_KIND:
         errors.append(FieldError("kind", ONE_OF(values=", ".join(FINDING_KINDS))))
     if item not in checklist:
         errors.append(FieldError("item", ONE_OF(values=", ".join(sorted(checklist)))))
@@ -124,7 +153,8 @@ def record_finding(session: Session, actor: Actor, *, kind: str, item: str, seve
                       found_by=actor.username, repeat_of_id=earlier, photos=list(photos or []),
                       venue_id=venue.id if venue else None, venue_name=venue.name if venue else None,
                       venue_address=venue.address_text if venue else None,
-                      pack_version=pack.version_tag, rule=rule, unit_id=unit.id, unit_path=unit.path)
+                      pack_version=pack.version_tag, rule=rule, unit_id=unit.id, unit_path=unit.path,
+                      review_id=review_id, plan_id=plan_id)
     session.add(finding)
     session.flush()
     rect = Rectification(finding_id=finding.id, status="open", due_at=now + dt.timedelta(hours=hours), rejections=0,
@@ -289,10 +319,12 @@ def view(session: Session, actor: Actor, finding_id: int) -> dict[str, Any]:
     f = get_finding(session, actor, finding_id)
     r = rectification_of(session, f.id)
     unit = session.get(Unit, f.unit_id)
-    item = _commands(session).command.checklist.get(f.item)
+    pack = _commands(session)
+    item = pack.command.checklist.get(f.item) if f.kind != REVIEW_KIND else None
     iso = clock.iso_local
     return {"id": f.id, "finding_id": f.id, "rectification_id": r.id, "kind": f.kind, "item": f.item,
-            "item_name": item.name_zh if item else f.item, "severity": f.severity, "note": f.note,
+            "item_name": item_name(pack, f.kind, f.item), "severity": f.severity, "note": f.note,
+            "review_id": f.review_id, "plan_id": f.plan_id,
             "unit_code": unit.code if unit else "", "unit_name": unit.name if unit else "",
             "venue_name": f.venue_name, "venue_address": f.venue_address, "found_at": iso(f.found_at),
             "found_by": f.found_by, "repeat_of": f.repeat_of_id, "pack_version": f.pack_version, "rule": f.rule,
@@ -315,9 +347,9 @@ def findings(session: Session, actor: Actor, *, status: str | None = None, limit
                          .join(Unit, Unit.id == Finding.unit_id), actor, Finding)
     if status:
         stmt = stmt.where(Rectification.status == status)
-    checklist = _commands(session).command.checklist
-    return [{"id": f.id, "rectification_id": r.id, "item": f.item,
-             "item_name": checklist[f.item].name_zh if f.item in checklist else f.item, "note": f.note,
+    pack = _commands(session)
+    return [{"id": f.id, "rectification_id": r.id, "item": f.item, "kind": f.kind,
+             "item_name": item_name(pack, f.kind, f.item), "note": f.note,
              "severity": f.severity,
              "unit_name": u.name, "venue_name": f.venue_name, "found_at": clock.iso_local(f.found_at),
              "status": r.status, "due_at": clock.iso_local(r.due_at), "repeat": f.repeat_of_id is not None,

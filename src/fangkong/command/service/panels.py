@@ -13,11 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.command.models import Order, OrderTarget
-from fangkong.command.service.indicators import IndicatorRow, indicators
+from fangkong.command.service import cache
+from fangkong.command.service.indicators import (
+    IndicatorRow,
+    IndicatorTable,
+    check_day,
+    indicators,
+    latest_snapshot_ids,
+)
 from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.policy import service as policy_service
 
 PANELS = ("kpis", "trends", "rankings", "orders")
 KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.managed_h.p90",
@@ -37,11 +45,35 @@ def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
             "enabled": r.enabled}
 
 
-def _own(session: Session, actor: Actor, day: dt.date, unit_code: str | None, *, subtree: bool = False
+def _tables(session: Session, actor: Actor, days: list[dt.date], base: Unit, *, subtree: bool
+            ) -> dict[dt.date, IndicatorTable]:
+    """Each day's table of `base` (its own rows, or its subtree's), through the per-day cache: a frozen
+    day by its snapshot's id, a live one by day, pack version and the write generation (`cache`)."""
+    snaps = latest_snapshot_ids(session, days)
+    pack = policy_service.active_pack(session)
+    out: dict[dt.date, IndicatorTable] = {}
+    for d in days:
+        sid = snaps.get(d)
+        if sid is not None:
+            key: tuple[Any, ...] = ("frozen", sid, base.path, subtree)
+            ttl = None
+        else:
+            # live: always the whole subtree (KPIs and rankings share one computation)
+            key = ("live", d, pack.version_tag, base.path, cache.generation())
+            ttl = float(pack.command.screen_live_seconds)
+
+        def compute(d: dt.date = d, live: bool = sid is None) -> IndicatorTable:
+            return indicators(session, actor, day=d, unit_code=base.code, subtree=subtree or live)
+
+        out[d] = cache.get_or_compute(session, key, compute, ttl_s=ttl)
+    return out
+
+
+def _own(session: Session, actor: Actor, day: dt.date, base: Unit, *, subtree: bool = False
          ) -> tuple[str, dict[str, IndicatorRow], list[IndicatorRow]]:
-    t = indicators(session, actor, day=day, unit_code=unit_code, subtree=subtree)
-    own = {r.indicator: r for r in t.rows if r.unit_code == t.unit_code}
-    return t.unit_code, own, t.rows
+    t = _tables(session, actor, [day], base, subtree=subtree)[day]
+    own = {r.indicator: r for r in t.rows if r.unit_code == base.code}
+    return base.code, own, t.rows
 
 
 def _name(own: dict[str, IndicatorRow]) -> str:
@@ -54,10 +86,13 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
     actor.require("command.view")
     if name not in PANELS:
         raise NotFound(record_not_found("panel", name))
-    day = day or clock.today()
+    day = check_day(day or clock.today())
+    if name == "orders":
+        return _orders(session, actor, day, unit_code)
+    base = scope.visible_unit(session, actor, code=unit_code) if unit_code else scope.base_unit(session, actor)
     if name == "kpis":
-        code, today, _rows = _own(session, actor, day, unit_code)
-        _c, yesterday, _r = _own(session, actor, day - dt.timedelta(days=1), unit_code)
+        code, today, _rows = _own(session, actor, day, base)
+        _c, yesterday, _r = _own(session, actor, day - dt.timedelta(days=1), base)
         items = []
         for k in KPIS:
             now, before = _row(today.get(k)), _row(yesterday.get(k))
@@ -73,9 +108,11 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
         days = [day - dt.timedelta(days=i) for i in range(13, -1, -1)]
         series: dict[str, list[Any]] = {k: [] for k in TRENDS}
         names: dict[str, str] = {}
-        code = ""
+        code = base.code
+        tables = _tables(session, actor, days, base, subtree=False)
+        own: dict[str, IndicatorRow] = {}
         for d in days:
-            code, own, _rows = _own(session, actor, d, unit_code)
+            own = {r.indicator: r for r in tables[d].rows if r.unit_code == code}
             for k in TRENDS:
                 r = own.get(k)
                 names[k] = r.name_zh if r else k
@@ -84,8 +121,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                 "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
     if name == "rankings":
-        code, own, rows = _own(session, actor, day, unit_code, subtree=True)
-        base = scope.visible_unit(session, actor, code=code)
+        code, own, rows = _own(session, actor, day, base, subtree=True)
         children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}
         by_unit: dict[str, dict[str, IndicatorRow]] = {}
         for r in rows:
@@ -101,7 +137,11 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
                                 (x["cleared"] or {}).get("value") or 0, -((x["overdue"] or {}).get("value") or 0),
                                 x["unit_code"]))
         return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own), "units": out}
-    # orders: targets in the caller's subtree not yet completed, soonest due first
+    raise NotFound(record_not_found("panel", name))
+
+
+def _orders(session: Session, actor: Actor, day: dt.date, unit_code: str | None) -> dict[str, Any]:
+    """Targets in the caller's subtree not yet completed, soonest due first (not cached: per caller)."""
     stmt = scope.visible(select(OrderTarget, Order, Unit).join(Order, Order.id == OrderTarget.order_id)
                          .join(Unit, Unit.id == OrderTarget.unit_id)
                          .where(OrderTarget.status != "completed"), actor, OrderTarget)
@@ -110,4 +150,4 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
     items = [{"order_id": o.id, "title": o.title, "unit_code": u.code, "unit_name": u.name, "status": t.status,
               "ack_due_at": clock.iso_local(o.ack_due_at), "due_at": clock.iso_local(o.due_at)}
              for t, o, u in session.execute(stmt.order_by(Order.due_at, OrderTarget.id).limit(50))]
-    return {"panel": name, "day": day.isoformat(), "unit_code": unit_code or "", "items": items}
+    return {"panel": "orders", "day": day.isoformat(), "unit_code": unit_code or "", "items": items}

@@ -29,7 +29,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("线索核查", ["leads.received", "leads.cleared_same_day", "leads.overdue"]),
     ("三个时钟", [f"clock.{s}_h.{q}" for s in ("known", "managed", "controlled") for q in ("p50", "p90")]),
     ("核酸检测", ["testing.compliance", "testing.coverage", "testing.tested", "testing.positive_pools"]),
-    ("病例与密接", ["cases.new", "contacts.under_control"]),
+    ("病例与密接", ["cases.new", "cases.detected_in_control", "contacts.under_control"]),
     ("卡口隔离预警", ["checkpoints.inspected", "trips.open", "quarantine.occupancy", "signals.open"]),
 ]
 STATUS_ZH = {"green": "正常", "amber": "关注", "red": "预警", "none": "无数据", "": ""}

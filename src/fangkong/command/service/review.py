@@ -11,12 +11,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.kernel import clock
+from fangkong.command import kinds
+from fangkong.command.models import CaseReview
+from fangkong.kernel import clock, scope
+from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import PermissionDenied
+from fangkong.kernel.errors import FieldError, PermissionDenied, ValidationFailed
+from fangkong.kernel.jurisdictions.models import Unit
+from fangkong.kernel.messages import _, message
 from fangkong.kernel.policy import service as policy_service
+from fangkong.kernel.tasks import service as tasks_service
+from fangkong.kernel.tasks.models import Task
+
+REQUIRED = message("rectification.required", _("required"))
 
 H = 3600.0
 
@@ -104,7 +114,7 @@ def review(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
             "detected_in_control": bool(in_force), "pack_version": pack.version_tag,
             "events": [{"at": clock.iso_local(at), "kind": kind, "source": source, "ref": r}
                        for at, kind, source, r in events],
-            "stages": stages, "missed": missed}
+            "stages": stages, "missed": missed, "review": stored_review(session, actor, case.id)}
 
 
 def reviews(session: Session, actor: Actor, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -112,3 +122,121 @@ def reviews(session: Session, actor: Actor, *, limit: int = 50) -> list[dict[str
     from fangkong.tracing.service import cases as cases_service
 
     return [review(session, actor, c.id) for c, _p in cases_service.list_cases(session, actor, limit=limit)]
+
+
+# ------------------------------------------------------------------------------ stored reviews (复盘记录)
+
+INVALID_REVIEW = message("review.invalid", _("invalid review"))
+UNKNOWN_CAUSE = message("review.unknown_cause", _("unknown cause %(code)s; known: %(known)s"))
+ACTION_CAUSE = message("review.action_cause", _("an action names one of the review's causes"))
+
+
+def detected_in_control(session: Session, facts: list[dict[str, Any]]) -> dict[int, bool]:
+    """By case id: whether a control measure was in force on the person when the case was detected
+    (`case_facts`' `detected_at`). One read per case: cases are few (hundreds a day at most)."""
+    from fangkong.control import service as control_service
+
+    out: dict[int, bool] = {}
+    for f in facts:
+        at = f["detected_at"]
+        out[f["id"]] = bool(control_service.measures_in_force(session, [f["person_id"]], at=at).get(f["person_id"]))
+    return out
+
+
+def open_reviews(session: Session, actor: Actor) -> dict[str, Any]:
+    """Open a review for every case that has none yet, however it was registered (from a candidate,
+    the API, the page): the review row, with whether the case was already under control when detected,
+    and a task for the case's unit to carry it out. Idempotent (one review per case)."""
+    from fangkong.tracing import service as tracing_service
+
+    pack = policy_service.active_pack(session)
+    known = set(session.execute(select(CaseReview.case_id)).scalars())
+    facts = [f for f in tracing_service.case_facts(session) if f["id"] not in known]
+    control = detected_in_control(session, facts)
+    opened = 0
+    for f in facts:
+        r = CaseReview(case_id=f["id"], status="open", opened_at=clock.now(), detected_in_control=control[f["id"]],
+                       detected_at=f["detected_at"], causes=[], note="", pack_version=pack.version_tag,
+                       unit_id=f["unit_id"], unit_path=f["unit_path"])
+        session.add(r)
+        session.flush()
+        [r.task_id] = tasks_service.create_tasks(session, actor, [tasks_service.NewTask(
+            kind=kinds.REVIEW, title=f"病例复盘:病例 {f['id']}", unit_id=f["unit_id"], subject_type="case",
+            subject_id=f["id"], due_at=clock.now() + dt.timedelta(hours=72), policy_version=pack.version_tag,
+            rule="command: every new case is reviewed (复盘)")])
+        opened += 1
+    if opened:
+        audit.record(session, actor, "command.reviews_opened", object_type="command_review", object_id=None,
+                     count=opened)
+    session.flush()
+    return {"opened": opened}
+
+
+def stored_review(session: Session, actor: Actor, case_id: int) -> dict[str, Any] | None:
+    """The stored part of a case's review (status, causes, note, actions as findings), None when not opened."""
+    from fangkong.command.models import Finding, Rectification
+
+    r = session.execute(scope.visible(select(CaseReview).where(CaseReview.case_id == case_id), actor, CaseReview)
+                        ).scalar_one_or_none()
+    if r is None:
+        return None
+    pack = policy_service.active_pack(session)
+    actions = []
+    for f, rect, u in session.execute(select(Finding, Rectification, Unit)
+                                      .join(Rectification, Rectification.finding_id == Finding.id)
+                                      .join(Unit, Unit.id == Finding.unit_id)
+                                      .where(Finding.review_id == r.id).order_by(Finding.id)):
+        actions.append({"finding_id": f.id, "rectification_id": rect.id, "cause": f.item, "unit_code": u.code,
+                        "unit_name": u.name, "note": f.note, "status": rect.status,
+                        "due_at": clock.iso_local(rect.due_at)})
+    causes = pack.command.review_causes
+    return {"id": r.id, "status": r.status, "opened_at": clock.iso_local(r.opened_at),
+            "detected_in_control": r.detected_in_control,
+            "causes": [{"code": c, "name_zh": causes[c].name_zh if c in causes else c} for c in r.causes],
+            "note": r.note, "reviewed_at": clock.iso_local(r.reviewed_at) if r.reviewed_at else None,
+            "reviewed_by": r.reviewed_by, "actions": actions}
+
+
+def complete_review(session: Session, actor: Actor, *, case_id: int, causes: list[str],
+                    actions: list[dict[str, str]] | None = None, note: str = "") -> dict[str, Any]:
+    """The reviewer's conclusion (复盘结论): cause codes of the pack (`command.review_causes`) and actions,
+    each `{cause, unit, note}` becoming a rectification of that unit (due by the cause's severity).
+    Opens the review first when the job has not yet; the review's task is done."""
+    from fangkong.command.service import inspections
+    from fangkong.tracing.service import cases as cases_service
+
+    actor.require("case.manage")
+    cases_service.get_case(session, actor, case_id)  # 404 outside the caller's subtree
+    pack = policy_service.active_pack(session)
+    known = pack.command.review_causes
+    errors = [FieldError("causes", UNKNOWN_CAUSE(code=c, known=", ".join(sorted(known))))
+              for c in causes if c not in known]
+    if not causes:
+        errors.append(FieldError("causes", REQUIRED()))
+    for i, a in enumerate(actions or []):
+        if a.get("cause") not in causes:
+            errors.append(FieldError(f"actions.{i}.cause", ACTION_CAUSE()))
+        if not (a.get("unit") or "").strip():
+            errors.append(FieldError(f"actions.{i}.unit", REQUIRED()))
+    if errors:
+        raise ValidationFailed(INVALID_REVIEW(), errors)
+    r = session.execute(select(CaseReview).where(CaseReview.case_id == case_id)).scalar_one_or_none()
+    if r is None:
+        open_reviews(session, actor)
+        r = session.execute(select(CaseReview).where(CaseReview.case_id == case_id)).scalar_one()
+    r.causes = list(dict.fromkeys(causes))
+    r.note = note.strip()
+    r.status = "reviewed"
+    r.reviewed_at = clock.now()
+    r.reviewed_by = actor.username
+    for a in actions or []:
+        inspections.review_action(session, actor, review_id=r.id, cause=a["cause"], unit_code=a["unit"].strip(),
+                                  note=(a.get("note") or "").strip())
+    if r.task_id is not None:
+        task = session.get(Task, r.task_id)
+        if task is not None and task.status == "open":
+            tasks_service.complete_task(session, actor, r.task_id, outcome_code="reviewed", by_owner=True)
+    audit.record(session, actor, "command.case_reviewed", object_type="command_review", object_id=r.id,
+                 case_id=case_id, causes=r.causes, actions=len(actions or []))
+    session.flush()
+    return stored_review(session, actor, case_id) or {}

@@ -460,6 +460,26 @@ def _default_checklist() -> dict[str, ChecklistItem]:
         ("duty_absent", "值守人员不在岗", "Duty post unmanned", False))}
 
 
+class ReviewCause(_Model):
+    """A cause a case reviewer may name (复盘原因): its names; an action taken on it becomes a
+    rectification of the unit at fault, due by `severity`."""
+
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    severity: Literal["high", "medium", "low"] = "medium"
+
+
+def _default_review_causes() -> dict[str, ReviewCause]:
+    return {code: ReviewCause(name_zh=zh, name_en=en, severity=sev) for code, zh, en, sev in (
+        ("lead_not_verified", "线索未及时核查", "Lead not verified in time", "high"),
+        ("test_overdue", "未按期检测", "Test overdue", "high"),
+        ("venue_scan_not_enforced", "场所未落实扫码", "Venue did not enforce scans", "medium"),
+        ("measure_late", "管控措施落实迟缓", "Measure started late", "high"),
+        ("contact_missed", "密接漏排", "Contact missed", "high"),
+        ("report_late", "报告迟报", "Report late", "medium"),
+        ("other", "其他", "Other", "low"))}
+
+
 def _default_rectify_hours() -> dict[str, float]:
     return {"high": 24, "medium": 72, "low": 168}
 
@@ -476,6 +496,13 @@ class Command(_Model):
         Field(default_factory=_default_rectify_hours)
     #: a finding of the same item at the same place within this many days is a repeat (举一反三)
     repeat_days: int = Field(default=30, ge=1, le=365)
+    #: the big screen keeps a live day's figures at most this long when another process writes (大屏缓存)
+    screen_live_seconds: int = Field(default=30, ge=0, le=3600)
+    #: the reviewer's cause codes of a case review (复盘原因), with the hours to act on each cause's action
+    review_causes: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
+                        ReviewCause] = Field(default_factory=_default_review_causes)
+
+
 class DetectionRule(_Model):
     """Which algorithm judges a series (预警规则): the first rule matching the series' level (`site`,
     `unit` or any), sentinel kind and indicator (empty: any) and its period (`day` or `week`)."""

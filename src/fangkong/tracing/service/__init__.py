@@ -1,6 +1,7 @@
 """Tracing use cases (流调溯源), split by use case; the only tracing modules that write."""
 
 from fangkong.tracing.service.cases import (
+    case_facts,
     cases_created,
     confirm_candidate,
     contact_lead_ids,
@@ -28,7 +29,7 @@ from fangkong.tracing.service.investigation import Investigation, add_place, inv
 
 __all__ = [
     "ContactItem", "ContactReport", "Investigation", "ReviewResult",
-    "add_place", "case_chain", "cases_created", "cluster_of", "confirm_candidate",
+    "add_place", "case_chain", "case_facts", "cases_created", "cluster_of", "confirm_candidate",
     "confirm_contacts", "contact_lead_ids", "contact_views", "create_case", "get_case", "get_contact", "investigation_of", "link_cases",
     "list_cases", "pending_candidates", "promote_secondaries",
     "record_milestone", "review_secondary_contacts", "timeline", "upgrade_contact",

@@ -292,3 +292,21 @@ def contact_lead_ids(session: Session, *, until: dt.datetime) -> list[int]:
     stmt = select(Contact.lead_id).where(Contact.lead_id.is_not(None), Contact.confirmed_at < until,
                                          or_(Contact.released_at.is_(None), Contact.released_at >= until))
     return [int(i) for i in session.execute(stmt).scalars()]
+
+
+def case_facts(session: Session, base: Unit | None = None, *, start: dt.datetime | None = None,
+               end: dt.datetime | None = None, after_id: int = 0) -> list[dict[str, Any]]:
+    """Figures of the cases registered in [start, end) in `base`'s subtree (all cases when not given),
+    with ids above `after_id`: `{id, person_id, unit_id, unit_path, created_at, detected_at}`, where
+    `detected_at` is the sampling time, else the result time, else the registration (the command
+    centre's case reviews and `cases.detected_in_control`). `base` must be a unit the caller found visible."""
+    stmt = select(Case.id, Case.person_id, Case.unit_id, Case.unit_path, Case.created_at, Case.sampled_at,
+                  Case.result_at).where(Case.id > after_id)
+    if start is not None:
+        stmt = stmt.where(Case.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(Case.created_at < end)
+    if base is not None:
+        stmt = scope.within(stmt, base, Case)
+    return [{"id": r[0], "person_id": r[1], "unit_id": r[2], "unit_path": r[3], "created_at": r[4],
+             "detected_at": r[5] or r[6] or r[4]} for r in session.execute(stmt.order_by(Case.id))]
