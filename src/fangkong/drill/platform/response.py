@@ -120,6 +120,7 @@ class PlatformResponse:
                 self.members_g[g].append(i)
         self._delay_cache: dict[tuple[str, int], np.ndarray] = {}
         self.barcodes: dict[tuple[int, float], str] = {}
+        self.extra_scores: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -127,7 +128,19 @@ class PlatformResponse:
         return None
 
     def finish(self) -> None:
-        return None
+        """Read `leads_cleared_same_day` from the command indicators, summed over the run's days."""
+        num = den = 0.0
+        days = self.scenario.days
+        for d in range(days):
+            on = (self.scenario.start + dt.timedelta(days=d)).date().isoformat()
+            rows = self._call("GET", "/command/indicators", "command", float(days), params={
+                "day": on, "live": "true", "indicator": "leads.cleared_same_day"}).json()["rows"]
+            top = [r for r in rows if r["indicator"] == "leads.cleared_same_day"][:1]
+            if top and top[0]["denominator"]:
+                num += float(top[0]["numerator"] or 0)
+                den += float(top[0]["denominator"])
+        self.extra_scores = {"leads_cleared_same_day": round(num / den, 6) if den else None,
+                             "platform_leads": int(den)}
 
     def _time(self, t: float) -> dt.datetime:
         return self.scenario.start + dt.timedelta(seconds=round(t * 86400))

@@ -106,11 +106,17 @@ def run_drill(scenario: Scenario, *, seed: int, out: Path, force: bool = False,
         run_engine = Engine(scenario, seed, world=engine.world)
         run_truth = run_engine.run(response, progress=progress)  # type: ignore[arg-type]
         main_scores = scores(run_engine, run_truth)
+        extra = getattr(response, "extra_scores", None)  # what only the platform knows (command indicators)
+        if extra is not None:
+            main_scores.update(extra)
         write_files(run_engine, run_truth, out)
     averted = base_scores["infections"] - main_scores["infections"]
     main_scores.update({"baseline_infections": base_scores["infections"], "infections_averted": averted,
                         "relative_reduction": round(averted / base_scores["infections"], 6)
-                        if base_scores["infections"] else 0.0})
+                        if base_scores["infections"] else 0.0,
+                        "baseline_attack_rate": base_scores["attack_rate"],
+                        "quarantine_person_days_per_averted": round(main_scores["quarantine_person_days"] / averted, 3)
+                        if averted > 0 else None})
     run["wall_s"] = round(time.perf_counter() - t0, 3)
     (out / "baseline" / "score.json").write_text(_score_file(scenario, seed, base_scores, {**run, "baseline": True}),
                                                  encoding="utf-8")
