@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from fangkong.drill.platform.transport import PlatformError
 from fangkong.drill.scenario_schema import Scenario
 from fangkong.drill.sim.draws import Draws
 from fangkong.drill.sim.response import (
@@ -95,13 +96,15 @@ class PlatformResponse:
     name = "platform"
 
     def __init__(self, platform: Any, *, scenario: Scenario, seed: int, world: World, tokens: dict[str, str],
-                 identity: Any, sla_hours: dict[str, float], site_id: int | None) -> None:
+                 identity: Any, sla_hours: dict[str, float], site_id: int | None,
+                 centralised: frozenset[str] = frozenset()) -> None:
         self.platform = platform
         self.scenario = scenario
         self.world = world
         self.tokens = tokens
         self.identity = identity
         self.site_id = site_id
+        self.centralised = centralised
         self.hours = responder_hours(scenario.responders, sla_hours)
         self.draws = Draws(seed)
         self.index = {int(p): i for i, p in enumerate(world.person_id.tolist())}
@@ -227,28 +230,41 @@ class PlatformResponse:
         key = f"drill-arrivals-{self.day_no}-{t:.6f}"
         answer = self._call("POST", "/leads", "checkpoint", t, key=key,
                             json={"channel": "checkpoint", "category": "high_risk_area", "items": items}).json()
-        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id")) for r in answer["items"]])
+        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id"), "high_risk_area") for r in answer["items"]
+                               if r.get("status") == "accepted"])
 
-    def _verify_leads(self, t: float, leads: list[tuple[int | None, int | None]]) -> None:
+    def _verify_leads(self, t: float, leads: list[tuple[int | None, int | None, str | None]]) -> None:
         if self.hours["grid"] is None:
             return
-        for lead_id, person_id in leads:
+        for lead_id, person_id, category in leads:
             if lead_id is None or person_id is None or person_id not in self.index:
                 continue
             i = self.index[person_id]
-            self._at(t + self._delay("grid", i, int(t)), "verify", lead=int(lead_id))
+            self._at(t + self._delay("grid", i, int(t)), "verify", lead=int(lead_id),
+                     site=category in self.centralised)
 
-    def _on_verify(self, t: float, *, lead: int) -> None:
+    def _on_verify(self, t: float, *, lead: int, site: bool) -> None:
+        """The four checks: at a site when the lead's category starts with centralised quarantine; when
+        the platform decided otherwise (it answers 422), the grid worker reads the lead and follows it."""
+        home = {"outcome_code": "found_home", "four_checks": {"identity": True, "location": "家中"}}
+        at_site = {"outcome_code": "found_site", "site_place_id": self.site_id,
+                   "four_checks": {"identity": True, "location": "转运至隔离点"}}
+        try:
+            self._call("POST", f"/leads/{lead}/verification", "grid", t,
+                       json=at_site if site and self.site_id is not None else home)
+            return
+        except PlatformError as exc:
+            if exc.status not in (409, 422):
+                raise
         row = self._call("GET", f"/leads/{lead}", "grid", t).json()
         if row["status"] not in ("known", "locating") or row.get("verification_task_id") is None:
             return
-        body: dict[str, Any] = {"outcome_code": "found_home", "four_checks": {"identity": True, "location": "家中"}}
         if row.get("measure_code") in CENTRALISED_CODES:
             if self.site_id is None:
                 return
-            body = {"outcome_code": "found_site", "site_place_id": self.site_id,
-                    "four_checks": {"identity": True, "location": "转运至隔离点"}}
-        self._call("POST", f"/leads/{lead}/verification", "grid", t, json=body)
+            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=at_site)
+        else:
+            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=home)
 
     def _on_sample(self, t: float, *, person: int) -> None:
         i = self.index[person]
@@ -303,7 +319,8 @@ class PlatformResponse:
             if report.get("person_id") is not None:
                 self.actions.contacts.append(ListedContact(case_id=person, contact_person_id=int(w.person_id[j]),
                                                            category=kind, listed_at=listed_at))
-        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id")) for r in reports])
+        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id"), r.get("category")) for r in reports
+                               if r.get("status") == "accepted"])
 
     # ----------------------------------------------------------------------------------- feedback
 

@@ -53,7 +53,8 @@ def run_platform_drill(scenario: Scenario, *, seed: int, out: Path, db_url: str 
         platform = Platform(sessionmaker(engine, expire_on_commit=False), transport)
         holder["platform"] = platform
         return PlatformResponse(platform, scenario=scenario, seed=seed, world=world, tokens=setup.tokens,
-                                identity=setup.identity, sla_hours=setup.sla_hours, site_id=setup.site_id)
+                                identity=setup.identity, sla_hours=setup.sla_hours, site_id=setup.site_id,
+                                centralised=setup.centralised)
 
     try:
         result = run_drill(scenario, seed=seed, out=out, force=force, response=factory, progress=progress)

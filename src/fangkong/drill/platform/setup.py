@@ -37,6 +37,8 @@ class PlatformSetup:
     identity: Identity
     sla_hours: dict[str, float]
     site_id: int | None
+    #: pack categories whose measure starts as centralised quarantine (the grid worker takes them to a site)
+    centralised: frozenset[str] = frozenset()
 
 
 def identities(persons: int, seed: int) -> tuple[list[int], Identity]:
@@ -79,7 +81,9 @@ def prepare(engine: Engine, *, persons: int, city_seed: int, world_person_ids: l
                "epidemiologist": pack.sla("investigation_core").total_seconds() / 3600,
                "lab": pack.turnaround("routine").total_seconds() / 3600,
                "sampler": 0.0}
+        centralised = frozenset(code for code, cat in pack.categories.items()
+                                if cat.phases and cat.phases[0].measure == "centralised_quarantine")
         sites = places_service.list_places(session, SYSTEM_ACTOR, kind="quarantine_site")
         session.commit()
     site_id = sites[0].id if sites else None
-    return PlatformSetup(tokens=tokens, identity=identity, sla_hours=sla, site_id=site_id)
+    return PlatformSetup(tokens=tokens, identity=identity, sla_hours=sla, site_id=site_id, centralised=centralised)
