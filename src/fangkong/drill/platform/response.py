@@ -124,6 +124,8 @@ class PlatformResponse:
         self._delay_cache: dict[tuple[str, int], np.ndarray] = {}
         self.barcodes: dict[tuple[int, float], str] = {}
         self.extra_scores: dict[str, Any] | None = None
+        self.verified_days: set[str] = set()  # local days on which the leads verified today were received
+        self.cases_today = 0
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -241,11 +243,13 @@ class PlatformResponse:
                 continue
             i = self.index[person_id]
             self._at(t + self._delay("grid", i, int(t)), "verify", lead=int(lead_id),
-                     site=category in self.centralised)
+                     site=category in self.centralised,
+                     received=clock.to_local(self._time(t)).date().isoformat())  # type: ignore[union-attr]
 
-    def _on_verify(self, t: float, *, lead: int, site: bool) -> None:
+    def _on_verify(self, t: float, *, lead: int, site: bool, received: str) -> None:
         """The four checks: at a site when the lead's category starts with centralised quarantine; when
         the platform decided otherwise (it answers 422), the grid worker reads the lead and follows it."""
+        self.verified_days.add(received)
         home = {"outcome_code": "found_home", "four_checks": {"identity": True, "location": "家中"}}
         at_site = {"outcome_code": "found_site", "site_place_id": self.site_id,
                    "four_checks": {"identity": True, "location": "转运至隔离点"}}
@@ -293,6 +297,7 @@ class PlatformResponse:
             "person_id": person, "sampled_at": self._iso(collected_at), "result_at": self._iso(result_at),
             "isolated_at": self._iso(t)}).json()
         self.case_of[person] = int(answer["id"])
+        self.cases_today += 1
         self.actions.cases.append(Case(person_id=person, detected_at=round(t * 86400) / 86400))
         i = self.index[person]
         self._at(t + self._delay("epidemiologist", i, int(t) + 1), "contacts", person=person)
@@ -325,33 +330,30 @@ class PlatformResponse:
     # ----------------------------------------------------------------------------------- feedback
 
     def _feedback(self, t: float) -> None:
-        """The measures the platform recorded, read back through its API, as the simulator's."""
-        text = self._call("GET", "/exports/leads", "command", t, params={"format": "csv", "status": "controlled"},
-                          ).content.decode("utf-8-sig")
+        """The measures the platform recorded today, read back through its API, as the simulator's: the
+        controlled leads of each day on which a lead verified today was received (the leads export of
+        that day), and the cases registered today (the newest page of the case list)."""
         new: list[Measure] = []
-        for row in csv.DictReader(io.StringIO(text)):
-            if not row.get("person_id") or not row.get("controlled_at"):
-                continue
-            person = int(row["person_id"])
-            kind = "centralised" if row.get("measure") in CENTRALISED_CODES else "home"
-            if (person, kind) in self.fed:
-                continue
-            self.fed.add((person, kind))
-            new.append(Measure(person_id=person, kind=kind, started_at=self._days(row["controlled_at"])))
-        cursor: str | None = None
-        while self.case_of:
-            params: dict[str, Any] = {"limit": 500}
-            if cursor:
-                params["cursor"] = cursor
-            page = self._call("GET", "/cases", "epidemiologist", t, params=params).json()
+        for on in sorted(self.verified_days):
+            text = self._call("GET", "/exports/leads", "command", t,
+                              params={"format": "csv", "status": "controlled", "day": on}).content.decode("utf-8-sig")
+            for row in csv.DictReader(io.StringIO(text)):
+                if not row.get("person_id") or not row.get("controlled_at"):
+                    continue
+                person = int(row["person_id"])
+                kind = "centralised" if row.get("measure") in CENTRALISED_CODES else "home"
+                if (person, kind) in self.fed:
+                    continue
+                self.fed.add((person, kind))
+                new.append(Measure(person_id=person, kind=kind, started_at=self._days(row["controlled_at"])))
+        self.verified_days.clear()
+        if self.cases_today:
+            page = self._call("GET", "/cases", "epidemiologist", t, params={"limit": min(500, self.cases_today)}).json()
             for case in page["items"]:
                 person = int(case["person_id"])
                 if case.get("isolated_at") and (person, "case") not in self.fed:
                     self.fed.add((person, "case"))
-                    new.append(Measure(person_id=person, kind="centralised",
-                                       started_at=self._days(case["isolated_at"])))
-            cursor = page.get("next_cursor")
-            if not cursor:
-                break
+                    new.append(Measure(person_id=person, kind="centralised", started_at=self._days(case["isolated_at"])))
+            self.cases_today = 0
         new.sort(key=lambda m: (m.started_at, m.person_id, m.kind))
         self.actions.measures.extend(new)
