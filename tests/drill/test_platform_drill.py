@@ -112,10 +112,18 @@ def test_a_non_drill_database_is_refused_with_nothing_written(cli_db: Engine, tm
         out = tmp_path / "o"
         run = run_cli("drill", "run", str(path), "--seed", "1", "--out", str(out), "--db", url)
         assert run.returncode == 1, run.stdout + run.stderr
-        assert "not a drill database" in run.stderr
+        assert "not a drill database" in " ".join(run.stderr.split())
         assert not out.exists()
     with Session(cli_db) as session:
         assert session.execute(select(func.count()).select_from(_table(session, "person"))).scalar_one() == before
+    if len(urls) > 1:  # the server database's default schema got nothing either
+        from sqlalchemy import create_engine, inspect
+
+        probe = create_engine(urls[1])
+        try:
+            assert "system_setting" not in inspect(probe).get_table_names()
+        finally:
+            probe.dispose()
     with pytest.raises(NotADrillDatabase):
         run_platform_drill(_scenario(tmp_path), seed=1, out=tmp_path / "o2", db_url="sqlite:///:memory:")
 

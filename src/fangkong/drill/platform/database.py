@@ -20,11 +20,20 @@ def default_url(data_dir: Path, run_id: str) -> str:
     return f"sqlite:///{(data_dir / 'drills' / f'{run_id}.db').as_posix()}"
 
 
+SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast"}
+
+
 def _stored_mode(engine: Engine) -> str | None:
-    """The database's stored mode; None when it holds no platform at all (a fresh, empty database);
-    'unknown' when it holds tables but no mode (someone else's database)."""
-    names = set(inspect(engine).get_table_names())
+    """The database's stored mode; None when it holds no table at all, in any schema (a fresh, empty
+    database); 'unknown' when it holds tables but no mode (someone else's database, or platforms in
+    other schemas)."""
+    insp = inspect(engine)
+    names = set(insp.get_table_names())
     if not names:
+        if engine.dialect.name != "sqlite":
+            for schema in insp.get_schema_names():
+                if schema not in SYSTEM_SCHEMAS and not schema.startswith("pg_") and insp.get_table_names(schema):
+                    return "unknown"
         return None
     if "system_setting" not in names:
         return "unknown"
@@ -38,14 +47,25 @@ def _stored_mode(engine: Engine) -> str | None:
     return str(value)
 
 
+def _same(a: str, b: str) -> bool:
+    norm = [u.replace("postgresql+psycopg://", "postgresql://").rstrip("/") for u in (a, b)]
+    return norm[0] == norm[1]
+
+
 def check_url(url: str) -> None:
-    """Refuse (NotADrillDatabase) a database that exists and is not a drill's; write nothing. A SQLite
-    file that does not exist yet is fine (it will be the drill's)."""
+    """Refuse (NotADrillDatabase) a database that exists and is not a drill's, and the configured
+    database unless it is a drill's; write nothing. A SQLite file that does not exist yet, or a server
+    database without any table, is fine (it will be the drill's)."""
+    from fangkong.settings import get_settings
+
+    configured = _same(url, get_settings().resolved_database_url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path in ("", ":memory:"):
             raise NotADrillDatabase(url)
         if not Path(path).exists():
+            if configured:
+                raise NotADrillDatabase(url)
             return
     from sqlalchemy import create_engine
 
@@ -57,7 +77,7 @@ def check_url(url: str) -> None:
         raise NotADrillDatabase(f"{url}: {exc.__class__.__name__}") from exc
     finally:
         probe.dispose()
-    if mode is not None and mode != "drill":
+    if (mode is not None or configured) and mode != "drill":
         raise NotADrillDatabase(url)
 
 
