@@ -118,13 +118,6 @@ def test_run_refuses_bad_input_with_exit_2_and_the_field_path(tmp_path: Path) ->
     assert not (tmp_path / "o").exists()  # nothing written
 
 
-def test_response_true_is_refused_clearly_not_pretended(tmp_path: Path) -> None:
-    path = _write(tmp_path, SMALL_YAML.replace("response: false", "response: true"))
-    result = _invoke(["drill", "run", str(path), "--seed", "1", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "not yet available" in result.output
-    assert not (tmp_path / "o").exists()
-
-
 def test_an_out_directory_holding_another_run_needs_force(tmp_path: Path) -> None:
     path = _write(tmp_path, SMALL_YAML)
     out = tmp_path / "o"

@@ -110,25 +110,48 @@ def drill_run_cmd(
     sets: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
                                    help=_("Change one scenario value, e.g. transmission.r0=2.5 (repeatable).")),
     force: bool = typer.Option(False, "--force", help=_("Replace a run already in the directory.")),
+    db_url: str | None = typer.Option(None, "--db", metavar="URL",
+                                      help=_("The drill's own database (default: $FANGKONG_DATA_DIR/drills/RUN.db, "
+                                             "made like init --mode drill). Any other database is refused.")),
+    transport: str = typer.Option("http", "--transport", metavar="http|inprocess",
+                                  help=_("How the simulated senders and responders reach the platform: a real "
+                                         "HTTP server on a free local port, or the same routes in-process.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print score.json's scores as JSON.")),
 ) -> None:
+    from fangkong.drill.platform.database import NotADrillDatabase
+    from fangkong.drill.platform.transport import TRANSPORTS
     from fangkong.drill.scenario_schema import ScenarioError, load_scenario
-    from fangkong.drill.sim.run import ResponseUnavailable, RunExists, run_drill
+    from fangkong.drill.sim.run import RunExists, run_drill
 
     try:
         scenario = load_scenario(scenario_file, sets)
     except ScenarioError as exc:
         fail("\n".join(exc.lines), 2)
-    if scenario.response:
-        fail(_("response: true is not yet available: the platform-driven response is still to come. "
-               "Run the simulation alone with response: false (--set response=false)."), 2)
+    if transport not in TRANSPORTS:
+        fail(_("--transport: one of {choices}").format(choices=", ".join(TRANSPORTS)), 2)
+    platform_note = ""
     try:
         with progress(_("Simulated days"), scenario.days) as advance:
-            result = run_drill(scenario, seed=seed, out=out, force=force, progress=advance)
+            if scenario.response:
+                from fangkong.drill.platform.response import responder_hours
+                from fangkong.drill.platform.run import run_platform_drill
+
+                try:
+                    responder_hours(scenario.responders, {})
+                except ValueError as exc:
+                    fail(str(exc), 2)
+                result, stats = run_platform_drill(scenario, seed=seed, out=out, db_url=db_url,
+                                                   transport=transport, force=force,  # type: ignore[arg-type]
+                                                   progress=advance)
+                platform_note = _("Platform calls: {calls} over {transport}; database {db}.").format(
+                    calls=stats.calls, transport=stats.transport, db=stats.db_url)
+            else:
+                result = run_drill(scenario, seed=seed, out=out, force=force, progress=advance)
     except RunExists:
         fail(_("{out} already holds a run; use --force to replace it").format(out=out), EXIT_UNUSABLE)
-    except ResponseUnavailable as exc:  # pragma: no cover - refused above already
-        fail(str(exc), 2)
+    except NotADrillDatabase as exc:
+        fail(_("{db} is not a drill database: a drill runs only on its own database (made by init --mode "
+               "drill, or a new one); nothing was written").format(db=exc), EXIT_UNUSABLE)
     from fangkong.drill.report.aar import write_aar
 
     write_aar(out)  # the after-action report (aar.xlsx, aar.pdf) beside the truth files, as the page offers it
@@ -142,3 +165,5 @@ def drill_run_cmd(
         (_("Peak day"), s["peak_day"]), (_("Travellers"), s["travellers"]),
     ], title=_("Drill run"))
     err_console.print(_("Run written to {out} (baseline in {out}/baseline).").format(out=out), highlight=False)
+    if platform_note:
+        err_console.print(platform_note, highlight=False)

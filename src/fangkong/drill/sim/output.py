@@ -152,4 +152,70 @@ def scores(engine: Engine, truth: Truth) -> dict[str, Any]:
         "detected": int((~np.isnan(truth.detected_at)).sum()),
         "controlled": int((~np.isnan(truth.controlled_at)).sum()),
         "tests_used": truth.samples,
+        **response_scores(engine, truth),
+    }
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 6) if total else None
+
+
+def _quantiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p90": None}
+    a = np.array(values)
+    return {"p50": round(float(np.percentile(a, 50)), 3), "p90": round(float(np.percentile(a, 90)), 3)}
+
+
+def response_scores(engine: Engine, truth: Truth) -> dict[str, Any]:
+    """The response's scores (issue #17), from the truth alone (a baseline has them too: nobody
+    controlled). Shares are None when there is nothing to count.
+
+    - `imports_controlled_24h`: travellers arrived ≥ 24 h before the end, under a measure within 24 h
+      of arrival;
+    - `contacts_before_infectious`: infected, listed close contacts (each once, earliest control)
+      controlled no later than the start of their infectious period;
+    - `infectees_of_cases_controlled_before_infectious`: the same over everyone infected by a detected
+      case; a person never listed as a contact is a miss;
+    - `first_positive_to_all_contacts_h`: per detected case with listed contacts, hours from its
+      detection to its last contact listed (p50, p90);
+    - `cases_detected_in_control`: detected cases already under a measure when detected;
+    - `quarantine_person_days`: days under a measure up to the end of the run."""
+    days, c = engine.scenario.days, engine.courses
+    ctrl, inf = truth.controlled_at, truth.infected_at
+    eligible = [(i, at) for i, at, _inf in truth.travellers if at <= days - 1]
+    hits = sum(1 for i, at in eligible if not np.isnan(ctrl[i]) and at - 1 <= ctrl[i] <= at + 1)
+    index = {int(p): i for i, p in enumerate(engine.world.person_id.tolist())} if truth.contacts else {}
+    infectious_start = inf + c.infectious_from
+    listed: set[int] = set()
+    last_listed: dict[int, float] = {}
+    infected_contacts: set[int] = set()
+    for k in truth.contacts:
+        j, case = index.get(k.contact_person_id), index.get(k.case_id)
+        if j is None or case is None:
+            continue
+        listed.add(j)
+        last_listed[case] = max(last_listed.get(case, k.listed_at), k.listed_at)
+        if not np.isnan(inf[j]) and not (inf[j] < inf[case]):
+            infected_contacts.add(j)
+    before = [j for j in infected_contacts if not np.isnan(ctrl[j]) and ctrl[j] <= infectious_start[j]]
+    detected = ~np.isnan(truth.detected_at)
+    infectees = np.flatnonzero((truth.infector >= 0) & detected[np.maximum(truth.infector, 0)])
+    ok = [int(j) for j in infectees.tolist()
+          if j in listed and not np.isnan(ctrl[j]) and ctrl[j] <= infectious_start[j]]
+    clocks = [(t - truth.detected_at[case]) * 24 for case, t in sorted(last_listed.items())
+              if not np.isnan(truth.detected_at[case])]
+    det = np.flatnonzero(detected)
+    in_control = int(np.sum(~np.isnan(ctrl[det]) & (ctrl[det] < truth.detected_at[det])))
+    under = np.clip(days - np.nan_to_num(ctrl, nan=days), 0, None)
+    return {
+        "imports_controlled_24h": _share(hits, len(eligible)),
+        "imports_eligible": len(eligible),
+        "contacts_before_infectious": _share(len(before), len(infected_contacts)),
+        "infected_contacts_listed": len(infected_contacts),
+        "infectees_of_cases_controlled_before_infectious": _share(len(ok), len(infectees)),
+        "infectees_of_detected_cases": len(infectees),
+        "first_positive_to_all_contacts_h": _quantiles(clocks),
+        "cases_detected_in_control": _share(in_control, len(det)),
+        "quarantine_person_days": round(float(under.sum()), 3),
     }

@@ -27,6 +27,7 @@ from fangkong.drill.scenario_schema import Scenario
 from fangkong.drill.sim.engine import Engine, Truth
 from fangkong.drill.sim.output import scores, write_files
 from fangkong.drill.sim.response import NoResponse, Response
+from fangkong.drill.sim.world import World
 
 #: the files a run writes into its directory (and its baseline's)
 RUN_FILES = ("truth_infections.csv", "contacts.csv", "travellers.csv", "daily.csv", "score.json")
@@ -75,10 +76,12 @@ def run_id(scenario: Scenario, seed: int, started: dt.datetime) -> str:
 
 
 def run_drill(scenario: Scenario, *, seed: int, out: Path, force: bool = False,
-              response: Response | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
+              response: Response | Callable[[World], Response] | None = None,
+              progress: Callable[[int], None] | None = None) -> RunResult:
     """Run the baseline of `scenario` with `seed` into `out/baseline/`, and into `out/` the run itself:
-    the same simulation worked by `response` (the next session's platform driver; tests pass scripted
-    ones), or with none the baseline again. `progress(1)` after each simulated day."""
+    the same simulation worked by `response` (the platform driver, `drill.platform`; tests pass scripted
+    ones), or with none the baseline again. `response` may be a factory given the simulated world
+    (called after the baseline). `progress(1)` after each simulated day."""
     if scenario.response and response is None:
         raise ResponseUnavailable("response: true is not yet available (the platform-driven response is next); "
                                   "run with response: false (--set response=false) for the simulation alone")
@@ -98,14 +101,22 @@ def run_drill(scenario: Scenario, *, seed: int, out: Path, force: bool = False,
         main_scores = dict(base_scores)
         write_files(engine, truth, out)
     else:  # the same city, courses and draws: only the response differs
+        if not hasattr(response, "day"):
+            response = response(engine.world)  # type: ignore[operator]
         run_engine = Engine(scenario, seed, world=engine.world)
-        run_truth = run_engine.run(response, progress=progress)
+        run_truth = run_engine.run(response, progress=progress)  # type: ignore[arg-type]
         main_scores = scores(run_engine, run_truth)
+        extra = getattr(response, "extra_scores", None)  # what only the platform knows (command indicators)
+        if extra is not None:
+            main_scores.update(extra)
         write_files(run_engine, run_truth, out)
     averted = base_scores["infections"] - main_scores["infections"]
     main_scores.update({"baseline_infections": base_scores["infections"], "infections_averted": averted,
                         "relative_reduction": round(averted / base_scores["infections"], 6)
-                        if base_scores["infections"] else 0.0})
+                        if base_scores["infections"] else 0.0,
+                        "baseline_attack_rate": base_scores["attack_rate"],
+                        "quarantine_person_days_per_averted": round(main_scores["quarantine_person_days"] / averted, 3)
+                        if averted > 0 else None})
     run["wall_s"] = round(time.perf_counter() - t0, 3)
     (out / "baseline" / "score.json").write_text(_score_file(scenario, seed, base_scores, {**run, "baseline": True}),
                                                  encoding="utf-8")

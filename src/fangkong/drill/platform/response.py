@@ -1,0 +1,359 @@
+"""The platform-driven response (平台响应): simulated senders and scripted responders working the real
+platform through its public HTTP API, and the feedback of the measures it recorded.
+
+Each simulated day, in time order (a small event queue, times in days since the scenario's start, the
+kernel clock frozen at each event's time so the platform dates what it records in simulated time):
+
+- **senders** send only what real senders send: the checkpoint's records of travellers arriving from
+  risk areas, as leads on the `checkpoint` channel (`POST /leads`, a source reference and an
+  idempotency key each);
+- the **sampler** samples a person who visits a fever clinic or pharmacy (`POST /samples`); the **lab**
+  reports the result after its turnaround (`POST /results`);
+- the **epidemiologist** registers a positive person as a case, isolated at once (`POST /cases`), and
+  after the core interview lists the household and the work group or class as close contacts
+  (`POST /cases/{id}/contacts`, which the platform turns into leads);
+- the **grid worker** does the four checks of each lead (`GET /leads/{id}`, then
+  `POST /leads/{id}/verification`: at a quarantine site when the platform decided centralised
+  quarantine, else at home), and the platform starts the measure.
+
+Delays (`responders:`): `instant` (none), `default` (each role's delay uniform between 0 and the pack's
+hours: lead verification, core investigation, routine turnaround), `none` (no responder acts: senders
+still send, nothing is done, no measure starts) or a mapping `{role: hours | none}` over the default.
+Delays are keyed draws (seed, role, person, day), so runs are reproducible.
+
+**Feedback.** At the end of each day the command account reads back the measures the platform recorded
+(`GET /exports/leads?status=controlled`: person, measure, controlled_at; `GET /cases`: isolated_at) and
+hands them to the simulator as `Measure`s (centralised quarantine → `centralised`, any other → `home`).
+A measure acts from its start; one started within a day acts from the next day's transmission on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import heapq
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fangkong.drill.platform.transport import PlatformError
+from fangkong.drill.scenario_schema import Scenario
+from fangkong.drill.sim.draws import Draws
+from fangkong.drill.sim.response import (
+    Case,
+    DayActions,
+    DayObservation,
+    ListedContact,
+    Measure,
+    Sample,
+)
+from fangkong.drill.sim.world import World
+from fangkong.kernel import clock
+
+ROLES = ("sampler", "lab", "epidemiologist", "grid")
+#: the most close contacts listed per setting of one case (a work group is small; a class is too)
+MAX_LISTED = 60
+CENTRALISED_CODES = {"centralised_quarantine"}
+
+
+def responder_hours(spec: Any, sla_hours: dict[str, float]) -> dict[str, float | None]:
+    """Each role's longest delay in hours (None: the role does not act) from `responders:`."""
+    if spec == "instant":
+        return {r: 0.0 for r in ROLES}
+    if spec == "none":
+        return {r: None for r in ROLES}
+    out: dict[str, float | None] = {r: float(sla_hours.get(r, 0.0)) for r in ROLES}
+    if isinstance(spec, dict):
+        for role, value in spec.items():
+            if role not in ROLES:
+                raise ValueError(f"responders.{role}: unknown role; known: {', '.join(ROLES)}")
+            if value in (None, "none"):
+                out[role] = None
+            elif value == "instant":
+                out[role] = 0.0
+            else:
+                hours = float(value)
+                if hours < 0:
+                    raise ValueError(f"responders.{role}: must be >= 0")
+                out[role] = hours
+    return out
+
+
+@dataclass(order=True)
+class _Event:
+    at: float
+    seq: int
+    kind: str = field(compare=False)
+    data: dict[str, Any] = field(compare=False)
+
+
+class PlatformResponse:
+    """The `Response` of a drill worked through the platform (see the module's docstring)."""
+
+    name = "platform"
+
+    def __init__(self, platform: Any, *, scenario: Scenario, seed: int, world: World, tokens: dict[str, str],
+                 identity: Any, sla_hours: dict[str, float], site_id: int | None,
+                 centralised: frozenset[str] = frozenset()) -> None:
+        self.platform = platform
+        self.scenario = scenario
+        self.world = world
+        self.tokens = tokens
+        self.identity = identity
+        self.site_id = site_id
+        self.centralised = centralised
+        self.hours = responder_hours(scenario.responders, sla_hours)
+        self.draws = Draws(seed)
+        self.index = {int(p): i for i, p in enumerate(world.person_id.tolist())}
+        self.queue: list[_Event] = []
+        self.seq = 0
+        self.day_no = 0
+        self.actions = DayActions()
+        self.fed: set[tuple[int, str]] = set()  # (person, source) already handed to the simulator
+        self.case_of: dict[int, int] = {}  # person → platform case id
+        self.members_h: dict[int, list[int]] = defaultdict(list)
+        self.members_g: dict[int, list[int]] = defaultdict(list)
+        for i, h in enumerate(world.household.tolist()):
+            self.members_h[h].append(i)
+        for i, g in enumerate(world.group.tolist()):
+            if g >= 0:
+                self.members_g[g].append(i)
+        self._delay_cache: dict[tuple[str, int], np.ndarray] = {}
+        self.barcodes: dict[tuple[int, float], str] = {}
+        self.extra_scores: dict[str, Any] | None = None
+        self.verified_days: set[str] = set()  # local days on which the leads verified today were received
+        self.cases_today = 0
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def start(self, *, persons: int, days: int, seed: int) -> None:
+        return None
+
+    def finish(self) -> None:
+        """Read `leads_cleared_same_day` from the command indicators, summed over the run's days."""
+        num = den = 0.0
+        days = self.scenario.days
+        for d in range(days):
+            on = (self.scenario.start + dt.timedelta(days=d)).date().isoformat()
+            rows = self._call("GET", "/command/indicators", "command", float(days), params={
+                "day": on, "live": "true", "indicator": "leads.cleared_same_day"}).json()["rows"]
+            top = [r for r in rows if r["indicator"] == "leads.cleared_same_day"][:1]
+            if top and top[0]["denominator"]:
+                num += float(top[0]["numerator"] or 0)
+                den += float(top[0]["denominator"])
+        self.extra_scores = {"leads_cleared_same_day": round(num / den, 6) if den else None,
+                             "platform_leads": int(den)}
+
+    def _time(self, t: float) -> dt.datetime:
+        return self.scenario.start + dt.timedelta(seconds=round(t * 86400))
+
+    def _iso(self, t: float) -> str:
+        return self._time(t).isoformat(timespec="seconds")
+
+    def _days(self, text: str) -> float:
+        value = dt.datetime.fromisoformat(text)
+        return (value - self.scenario.start).total_seconds() / 86400
+
+    def _delay(self, role: str, person_index: int, day: int) -> float:
+        """The role's delay for this person and day, in days (keyed: the same in every run)."""
+        hours = self.hours[role]
+        assert hours is not None
+        if hours == 0:
+            return 0.0
+        key = (role, day)
+        if key not in self._delay_cache:
+            if len(self._delay_cache) > 64:
+                self._delay_cache.clear()
+            self._delay_cache[key] = self.draws.uniform(f"responder_{role}", self.world.persons, day)
+        return float(self._delay_cache[key][person_index]) * hours / 24
+
+    def _at(self, t: float, kind: str, **data: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, _Event(round(t * 86400) / 86400, self.seq, kind, data))
+
+    def _call(self, method: str, path: str, account: str, t: float, **kw: Any) -> Any:
+        with clock.frozen(self._time(t)):
+            return self.platform.request(method, path, token=self.tokens[account], **kw)
+
+    def _person(self, i: int) -> dict[str, str]:
+        ident = self.identity
+        out = {"name": ident.name[i]}
+        if ident.id_number[i]:
+            out["id_number"] = ident.id_number[i]
+        if ident.phone[i]:
+            out["phone"] = ident.phone[i]
+        return out
+
+    # ---------------------------------------------------------------------------------------- day
+
+    def day(self, observation: DayObservation) -> DayActions:
+        d = observation.day
+        self.day_no = d
+        self.actions = DayActions()
+        self._senders(observation)
+        end = d + 1.0
+        while self.queue and self.queue[0].at < end:
+            event = heapq.heappop(self.queue)
+            getattr(self, f"_on_{event.kind}")(max(event.at, float(d)), **event.data)
+        self._feedback(end - 1 / 86400)
+        return self.actions
+
+    def _senders(self, obs: DayObservation) -> None:
+        # checkpoint records of today's arrivals, one batch an hour (the checkpoint's system pushes hourly)
+        if len(obs.arrivals_person):
+            hours = np.floor(obs.arrivals_at * 24).astype(np.int64)
+            for h in np.unique(hours).tolist():
+                m = hours == h
+                self._at((h + 1) / 24, "arrivals", persons=obs.arrivals_person[m].tolist(),
+                         times=obs.arrivals_at[m].tolist(), modes=[str(x) for x in obs.arrivals_mode[m].tolist()])
+        # fever-clinic and pharmacy visits: the sampler samples the person there
+        if self.hours["sampler"] is not None:
+            for p, t in zip(obs.care_person.tolist(), obs.care_at.tolist(), strict=True):
+                i = self.index[int(p)]
+                self._at(t + self._delay("sampler", i, obs.day), "sample", person=int(p))
+        # the lab's findings of samples taken earlier
+        if self.hours["lab"] is not None:
+            for sample, positive in obs.results:
+                i = self.index[sample.person_id]
+                self._at(sample.collected_at + self._delay("lab", i, int(sample.collected_at)), "result",
+                         person=sample.person_id, collected_at=sample.collected_at, positive=positive)
+
+    # ------------------------------------------------------------------------------------- events
+
+    def _on_arrivals(self, t: float, *, persons: list[int], times: list[float], modes: list[str]) -> None:
+        items = []
+        for p, at, mode in zip(persons, times, modes, strict=True):
+            i = self.index[int(p)]
+            items.append({**self._person(i), "arrival_at": self._iso(at), "origin": "风险地区(演练)",
+                          "transport": mode, "source_ref": f"drill-arrival-{p}-{at:.6f}"})
+        key = f"drill-arrivals-{self.day_no}-{t:.6f}"
+        answer = self._call("POST", "/leads", "checkpoint", t, key=key,
+                            json={"channel": "checkpoint", "category": "high_risk_area", "items": items}).json()
+        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id"), "high_risk_area") for r in answer["items"]
+                               if r.get("status") == "accepted"])
+
+    def _verify_leads(self, t: float, leads: list[tuple[int | None, int | None, str | None]]) -> None:
+        if self.hours["grid"] is None:
+            return
+        for lead_id, person_id, category in leads:
+            if lead_id is None or person_id is None or person_id not in self.index:
+                continue
+            i = self.index[person_id]
+            self._at(t + self._delay("grid", i, int(t)), "verify", lead=int(lead_id),
+                     site=category in self.centralised,
+                     received=clock.to_local(self._time(t)).date().isoformat())  # type: ignore[union-attr]
+
+    def _on_verify(self, t: float, *, lead: int, site: bool, received: str) -> None:
+        """The four checks: at a site when the lead's category starts with centralised quarantine; when
+        the platform decided otherwise (it answers 422), the grid worker reads the lead and follows it."""
+        self.verified_days.add(received)
+        home = {"outcome_code": "found_home", "four_checks": {"identity": True, "location": "家中"}}
+        at_site = {"outcome_code": "found_site", "site_place_id": self.site_id,
+                   "four_checks": {"identity": True, "location": "转运至隔离点"}}
+        try:
+            self._call("POST", f"/leads/{lead}/verification", "grid", t,
+                       json=at_site if site and self.site_id is not None else home)
+            return
+        except PlatformError as exc:
+            if exc.status not in (409, 422):
+                raise
+        row = self._call("GET", f"/leads/{lead}", "grid", t).json()
+        if row["status"] not in ("known", "locating") or row.get("verification_task_id") is None:
+            return
+        if row.get("measure_code") in CENTRALISED_CODES:
+            if self.site_id is None:
+                return
+            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=at_site)
+        else:
+            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=home)
+
+    def _on_sample(self, t: float, *, person: int) -> None:
+        i = self.index[person]
+        barcode = f"DR{person}D{int(t * 1440)}"
+        self._call("POST", "/samples", "sampler", t, key=f"drill-sample-{barcode}",
+                   json={"items": [{**self._person(i), "tube_barcode": barcode, "collected_at": self._iso(t)}]})
+        sample = Sample(person_id=person, collected_at=round(t * 86400) / 86400)
+        self.actions.samples.append(sample)
+        self.barcodes[(person, sample.collected_at)] = barcode
+
+    def _on_result(self, t: float, *, person: int, collected_at: float, positive: bool) -> None:
+        barcode = self.barcodes.pop((person, collected_at))
+        self._call("POST", "/results", "lab", t, key=f"drill-result-{barcode}",
+                   json={"items": [{"tube_barcode": barcode, "result": "阳性" if positive else "阴性",
+                                    "reported_at": self._iso(t)}]})
+        if positive and self.hours["epidemiologist"] is not None and person not in self.case_of:
+            i = self.index[person]
+            self._at(t + self._delay("epidemiologist", i, int(t)), "case", person=person,
+                     collected_at=collected_at, result_at=t)
+
+    def _on_case(self, t: float, *, person: int, collected_at: float, result_at: float) -> None:
+        if person in self.case_of:
+            return
+        answer = self._call("POST", "/cases", "epidemiologist", t, json={
+            "classification": "confirmed", "detection_channel": "sentinel", "source": "manual",
+            "person_id": person, "sampled_at": self._iso(collected_at), "result_at": self._iso(result_at),
+            "isolated_at": self._iso(t)}).json()
+        self.case_of[person] = int(answer["id"])
+        self.cases_today += 1
+        self.actions.cases.append(Case(person_id=person, detected_at=round(t * 86400) / 86400))
+        i = self.index[person]
+        self._at(t + self._delay("epidemiologist", i, int(t) + 1), "contacts", person=person)
+
+    def _on_contacts(self, t: float, *, person: int) -> None:
+        """The core interview: the household, and the work group or class, as close contacts."""
+        i = self.index[person]
+        w = self.world
+        listed: list[tuple[int, str]] = [(j, "household") for j in self.members_h[int(w.household[i])] if j != i]
+        g = int(w.group[i])
+        if g >= 0:
+            mates = [j for j in self.members_g[g] if j != i][:MAX_LISTED]
+            listed += [(j, "workplace") for j in mates]
+        if not listed:
+            return
+        items = [{"kind": kind, "person_id": int(w.person_id[j])} for j, kind in listed]
+        case_id = self.case_of[person]
+        reports = []
+        for k in range(0, len(items), 500):
+            reports += self._call("POST", f"/cases/{case_id}/contacts", "epidemiologist", t,
+                                  key=f"drill-contacts-{case_id}-{k}", json={"items": items[k:k + 500]}).json()["items"]
+        listed_at = round(t * 86400) / 86400
+        for (j, kind), report in zip(listed, reports, strict=True):
+            if report.get("person_id") is not None:
+                self.actions.contacts.append(ListedContact(case_id=person, contact_person_id=int(w.person_id[j]),
+                                                           category=kind, listed_at=listed_at))
+        self._verify_leads(t, [(r.get("lead_id"), r.get("person_id"), r.get("category")) for r in reports
+                               if r.get("status") == "accepted"])
+
+    # ----------------------------------------------------------------------------------- feedback
+
+    def _feedback(self, t: float) -> None:
+        """The measures the platform recorded today, read back through its API, as the simulator's: the
+        controlled leads of each day on which a lead verified today was received (the leads export of
+        that day), and the cases registered today (the newest page of the case list)."""
+        new: list[Measure] = []
+        for on in sorted(self.verified_days):
+            text = self._call("GET", "/exports/leads", "command", t,
+                              params={"format": "csv", "status": "controlled", "day": on}).content.decode("utf-8-sig")
+            for row in csv.DictReader(io.StringIO(text)):
+                if not row.get("person_id") or not row.get("controlled_at"):
+                    continue
+                person = int(row["person_id"])
+                kind = "centralised" if row.get("measure") in CENTRALISED_CODES else "home"
+                if (person, kind) in self.fed:
+                    continue
+                self.fed.add((person, kind))
+                new.append(Measure(person_id=person, kind=kind, started_at=self._days(row["controlled_at"])))
+        self.verified_days.clear()
+        if self.cases_today:
+            page = self._call("GET", "/cases", "epidemiologist", t, params={"limit": min(500, self.cases_today)}).json()
+            for case in page["items"]:
+                person = int(case["person_id"])
+                if case.get("isolated_at") and (person, "case") not in self.fed:
+                    self.fed.add((person, "case"))
+                    new.append(Measure(person_id=person, kind="centralised", started_at=self._days(case["isolated_at"])))
+            self.cases_today = 0
+        new.sort(key=lambda m: (m.started_at, m.person_id, m.kind))
+        self.actions.measures.extend(new)
