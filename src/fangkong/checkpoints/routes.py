@@ -207,7 +207,7 @@ def inspect_post(request: Request, session: DbSession, actor: CanRecord, form: F
     if not items:
         items.append(records_service.RecordItem(0, {**vehicle, "record_ref": f"{client_id}-0",
                                                     "decision": f.get("p1_decision", "")}))
-    rows = records_service.record_items(session, actor, items=items, source="page")
+    rows = records_service.record_items(session, actor, items=items, source="page", known=cp)
     if request.headers.get("accept", "").startswith("application/json"):
         from fastapi.responses import JSONResponse
 

@@ -218,14 +218,18 @@ def _parse(r: _Row, checkpoints: dict[str, checkpoints_service.CheckpointView | 
 
 
 def record_items(session: Session, actor: Actor, *, items: Sequence[RecordItem], source: str = "api",
-                 progress: Callable[[int], None] | None = None) -> list[ReportRow]:
+                 progress: Callable[[int], None] | None = None,
+                 known: checkpoints_service.CheckpointView | None = None) -> list[ReportRow]:
     """Store checkpoint records, one report line per item in order (`accepted` | `duplicate` |
     `rejected`), with `lead_id` and `trip_id` in each line's extra columns. Needs `checkpoint.record`
-    and, for checkpoints outside the actor's jurisdiction, finds nothing (unknown checkpoint)."""
+    and, for checkpoints outside the actor's jurisdiction, finds nothing (unknown checkpoint). `known`:
+    a checkpoint the caller has already read in the actor's scope (the page's), not read again."""
     actor.require("checkpoint.record")
     now = clock.now()
     rows = [_Row(it, ReportRow(it.number, "accepted")) for it in items]
     found: dict[str, checkpoints_service.CheckpointView | None] = {}
+    if known is not None:
+        found.update({k: known for k in (known.ref, known.code) if k})
     for r in rows:
         _parse(r, found, session, actor, now)
 
