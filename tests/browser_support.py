@@ -24,3 +24,19 @@ def signed_in_page(chromium: Any, base: str, username: str, password: str, *,
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
     return page
+
+
+def click_menu(page: Any, *, text: str | None = None, href: str | None = None) -> None:
+    """Follow a main-menu entry by its exact text or its href, opening its section first when the
+    bar is grouped into drop-downs (an actor with many entries: kernel/web/nav.py)."""
+    import re
+
+    links = page.locator("nav.main-nav a")
+    if href is not None:
+        link = page.locator(f'nav.main-nav a[href="{href}"]')
+    else:
+        link = links.filter(has_text=re.compile(f"^\\s*{re.escape(text or '')}\\s*$"))
+    link = link.first
+    if not link.is_visible():
+        link.locator("xpath=ancestor::details[1]/summary").click()
+    link.click()

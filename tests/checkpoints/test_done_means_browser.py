@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import BROWSER_TIMEOUT_MS, click_menu
 from cp_factories import ID_A, SHANGHAI
 from epass_factories import application, make_id, sampled
 from sqlalchemy import select
@@ -100,7 +100,7 @@ def test_cars_and_trucks_on_a_phone_trip_confirmed_closed_and_overdue(served: An
     data = served.data
     with clock.frozen(at("12:00")):
         page = _phone(chromium, served.base, "officer")
-        page.click("nav.main-nav a[href=\"/checkpoints/inspect\"]")
+        click_menu(page, href="/checkpoints/inspect")
         page.wait_for_url("**/checkpoints/inspect")
 
         # a car from a high-risk area: the level shows at once, before recording

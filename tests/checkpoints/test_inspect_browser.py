@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import click_menu
 from cp_factories import ID_A, ID_B
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ def test_a_car_and_a_truck_on_a_phone_and_an_offline_entry(served: Any, chromium
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(served.base + "/")
-    page.click("nav.main-nav a[href=\"/checkpoints/inspect\"]")
+    click_menu(page, href="/checkpoints/inspect")
     page.wait_for_url("**/checkpoints/inspect")
 
     # a car, two persons: one passes, one is sampled on the spot

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import BROWSER_TIMEOUT_MS, click_menu
 from intake_factories import Tree, make_id
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,7 +71,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
     page.wait_for_url(served.base + "/")
 
     # the inbox holds the verification task (四个查清) for the worker's grid
-    page.click("nav.main-nav >> text=任务")
+    click_menu(page, text="任务")
     page.wait_for_url("**/tasks")
     card = page.locator(f"[data-testid=task-{task_id}]")
     expect(card).to_contain_text("核查重点人员 张三")
@@ -79,7 +79,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
     page.screenshot(path=str(artifacts / "intake-inbox.png"), full_page=True)
 
     # the lead list, then the lead
-    page.click("nav.main-nav >> text=线索")
+    click_menu(page, text="线索")
     page.wait_for_url("**/leads")
     row = page.locator(f"[data-testid=lead-row-{lead_id}]")
     expect(row).to_contain_text("张三")
@@ -111,7 +111,7 @@ def test_grid_worker_takes_a_lead_from_import_to_controlled(served: Any, chromiu
     page.screenshot(path=str(artifacts / "intake-lead-controlled.png"), full_page=True)
 
     # the day is cleared
-    page.click("nav.main-nav >> text=日产日清")
+    click_menu(page, text="日产日清")
     page.wait_for_url("**/leads/clearance")
     expect(page.locator("[data-testid=n-received]")).to_have_text("1")
     expect(page.locator("[data-testid=n-cleared]")).to_have_text("1")

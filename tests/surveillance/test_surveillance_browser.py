@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import BROWSER_TIMEOUT_MS, click_menu
 from sentinel_factories import NOW, build_city, daily_counts
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,7 +79,7 @@ def test_staff_report_and_epidemiologist_investigates(served: Any, chromium: Any
     # the epidemiologist: the signal list, the curve, the review form
     page = _sign_in(chromium, served.base, "epi", viewport={"width": 1280, "height": 900})
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.click("nav.main-nav >> text=预警信号")
+    click_menu(page, text="预警信号")
     sid = served.data["signal"]
     page.click(f"[data-testid=signal-{sid}]")
     expect(page.locator("[data-testid=signal-summary]")).to_contain_text("东区发热门诊")
@@ -132,7 +132,7 @@ def test_demo_outbreak_signal_investigated_to_its_result_and_rt(demo_served: Any
     page = _sign_in(chromium, demo_served.base, "cityepi", viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.click("nav.main-nav >> text=预警信号")
+    click_menu(page, text="预警信号")
     sid = demo_served.data["signal"]
     page.click(f"[data-testid=signal-{sid}]")
     expect(page.locator("[data-testid=signal-summary]")).to_contain_text(demo_served.data["site"])

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import BROWSER_TIMEOUT_MS, click_menu
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tracing_factories import NOW, build_world, epidemiologist, grant, positive_result, standard_scans
@@ -61,7 +61,7 @@ def test_epidemiologist_confirms_a_colocation_contact(served: Any, chromium: Any
     page.fill("#username", "epi1")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.click("nav.main-nav >> text=病例")
+    click_menu(page, text="病例")
     case_id, covisitor = served.data["case"], served.data["covisitor"]
     page.click(f"[data-testid=case-list] >> text=#{case_id}")
     expect(page.locator("[data-testid=case-title]")).to_contain_text("王病例")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import click_menu
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from venues_factories import PASSWORD
@@ -59,7 +60,7 @@ def test_venue_staff_record_entry_checks_from_the_menu_and_the_code(served: Any,
     page.click("button[type=submit]")
     page.wait_for_url(served.base + "/")
 
-    page.click("nav.main-nav >> text=入场查验")
+    click_menu(page, text="入场查验")
     page.wait_for_url("**/entry-check")
     expect(page.locator("main")).to_contain_text("老街面馆")
     expect(page.locator("main")).not_to_contain_text("隔壁网吧")

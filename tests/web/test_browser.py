@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import BROWSER_TIMEOUT_MS
+from browser_support import BROWSER_TIMEOUT_MS, click_menu
 from sqlalchemy import select
 from web_world import ID_A, PASSWORD, build_world
 
@@ -44,7 +44,7 @@ def test_grid_worker_unmasks_an_id_number_from_the_inbox(served: Any, chromium: 
     page.wait_for_url(served.base + "/")
     expect(page.locator(".who-name")).to_have_text("李网格")
 
-    page.click("nav.main-nav >> text=任务")
+    click_menu(page, text="任务")
     page.wait_for_url("**/tasks")
     card = page.locator(f"[data-testid=task-{w.task_id}]")
     expect(card).to_contain_text("核查返常人员信息")

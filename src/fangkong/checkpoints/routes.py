@@ -48,10 +48,10 @@ CanSeeTrips = Annotated[Actor, Depends(requires("trip.view"))]
 CanConfirm = Annotated[Actor, Depends(requires("trip.confirm"))]
 CanManage = Annotated[Actor, Depends(requires("trip.manage"))]
 
-register_nav("checkpoints", N_("Checkpoints"), "/checkpoints", "checkpoint.view", 50)
-register_nav("inspect", N_("Inspection"), "/checkpoints/inspect", "checkpoint.record", 51)
-register_nav("trips", N_("Truck trips"), "/checkpoints/trips", "trip.view", 52)
-register_nav("data_loop", N_("Data gaps"), "/checkpoints/reconciliation", "checkpoint.view", 53)
+register_nav("checkpoints", N_("Checkpoints"), "/checkpoints", "checkpoint.view", 50, group="places")
+register_nav("inspect", N_("Inspection"), "/checkpoints/inspect", "checkpoint.record", 51, group="places")
+register_nav("trips", N_("Truck trips"), "/checkpoints/trips", "trip.view", 52, group="places")
+register_nav("data_loop", N_("Data gaps"), "/checkpoints/reconciliation", "checkpoint.view", 53, group="places")
 
 INVALID_TIME = message("checkpoint.invalid_time", _("invalid time"))
 #: persons on one vehicle the inspection page takes at once

@@ -20,7 +20,7 @@ from fangkong.kernel.web.templating import render
 
 api = APIRouter(tags=["inspections"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
-register_nav("command_findings", N_("Inspections"), "/command/findings", "inspection.view", 6)
+register_nav("command_findings", N_("Inspections"), "/command/findings", "inspection.view", 6, group="command")
 
 CanView = Annotated[Actor, Depends(requires("inspection.view"))]
 CanRecord = Annotated[Actor, Depends(requires("inspection.record"))]

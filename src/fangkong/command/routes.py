@@ -82,7 +82,7 @@ def relay_order(order_id: RowId, body: RelayIn, session: DbSession, actor: CanWo
 # ------------------------------------------------------------------------------------------ big screen
 
 pages = APIRouter(include_in_schema=False)
-register_nav("command_screen", N_("Command screen"), "/command/screen", "command.view", 5)
+register_nav("command_screen", N_("Command screen"), "/command/screen", "command.view", 5, group="command")
 
 
 @api.get("/command/panels/{panel}", summary="One panel of the big screen: kpis, trends, rankings or orders")
@@ -105,7 +105,7 @@ def screen_page(request: Request, session: DbSession, actor: CanView, unit: Unit
 
 # ---------------------------------------------------------------------------------------------- order pages
 
-register_nav("command_orders", N_("Orders"), "/orders", "order.view", 6)
+register_nav("command_orders", N_("Orders"), "/orders", "order.view", 6, group="command")
 #: how an order target's status reads (translated in the template)
 ORDER_STATUS = {"issued": N_("Awaiting acknowledgement"), "acknowledged": N_("Acknowledged"),
                 "completed": N_("Carried out"), "overdue": N_("Overdue, not carried out"),

@@ -55,10 +55,10 @@ Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the p
 At = Annotated[clock.LocalTime | None, Query(description="as of this moment (default now)")]
 PAGE_SIZE = 200
 
-register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52)
-register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53)
-register_nav("releases", N_("Release from measures"), "/releases", "measure.start", 54)
-register_nav("notice_templates", N_("Notice templates"), "/notice-templates", "policy.manage", 95)
+register_nav("due_tests", N_("Due tests"), "/due-tests", "person.view", 52, group="testing")
+register_nav("checkins", N_("Check-ins"), "/checkins", "measure.checkin", 53, group="control")
+register_nav("releases", N_("Release from measures"), "/releases", "measure.start", 54, group="control")
+register_nav("notice_templates", N_("Notice templates"), "/notice-templates", "policy.manage", 95, group="system")
 register_person_section("control", "/persons/{person_id}/control", "person.view", 5)
 
 

@@ -86,9 +86,9 @@ pages = APIRouter(include_in_schema=False)
 # the report pages first: their fixed paths (/leads/clearance …) must win over /leads/{lead_id}
 pages.include_router(pages_reports.router)
 
-register_nav("leads", N_("Leads"), "/leads", "lead.view", 12)
-register_nav("clearance", N_("Daily clearance"), "/leads/clearance", "lead.view", 13)
-register_nav("risk_areas", N_("Risk areas"), "/risk-areas", "lead.view", 15)
+register_nav("leads", N_("Leads"), "/leads", "lead.view", 12, group="people")
+register_nav("clearance", N_("Daily clearance"), "/leads/clearance", "lead.view", 13, group="people")
+register_nav("risk_areas", N_("Risk areas"), "/risk-areas", "lead.view", 15, group="people")
 register_person_section("leads", "/persons/{person_id}/leads", "lead.view", 10)
 
 

@@ -77,8 +77,8 @@ def detect_series(body: DetectIn, actor: CanView) -> dict[str, Any]:
 CanReport = Annotated[Actor, Depends(requires("sentinel.report"))]
 CanReview = Annotated[Actor, Depends(requires("signal.review"))]
 
-register_nav("surveillance", N_("Surveillance"), "/surveillance", "surveillance.view", 60)
-register_nav("signals", N_("Signals"), "/signals", "surveillance.view", 61)
+register_nav("surveillance", N_("Surveillance"), "/surveillance", "surveillance.view", 60, group="surveillance")
+register_nav("signals", N_("Signals"), "/signals", "surveillance.view", 61, group="surveillance")
 
 
 def _signal(session: Session, s: Signal) -> dict[str, Any]:

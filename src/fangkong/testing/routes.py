@@ -63,9 +63,9 @@ Status = Annotated[str | None, Query(pattern="^(compliant|grace|overdue|not_due)
 Group = Annotated[str | None, Query(max_length=48)]
 Barcode = Annotated[str, Form(max_length=64)]
 
-register_nav("sampling", N_("Sampling"), "/sampling", "testing.sample", 50)
-register_nav("compliance", N_("Test compliance"), "/compliance", "testing.view", 55)
-register_nav("coverage", N_("Enrolment coverage"), "/coverage", "testing.view", 56)
+register_nav("sampling", N_("Sampling"), "/sampling", "testing.sample", 50, group="testing")
+register_nav("compliance", N_("Test compliance"), "/compliance", "testing.view", 55, group="testing")
+register_nav("coverage", N_("Enrolment coverage"), "/coverage", "testing.view", 56, group="testing")
 
 
 def _report(session: Any, actor: Actor, rows: list[Any]) -> ReportOut:

@@ -57,7 +57,7 @@ CanManage = Annotated[Actor, Depends(requires("case.manage"))]
 CanConfirm = Annotated[Actor, Depends(requires("contact.confirm"))]
 CanUpgrade = Annotated[Actor, Depends(requires("contact.upgrade"))]
 
-register_nav("cases", N_("Cases"), "/cases", "case.view", 50)
+register_nav("cases", N_("Cases"), "/cases", "case.view", 50, group="people")
 register_person_section("cases", "/persons/{person_id}/cases", "case.view", 30)
 
 

@@ -66,8 +66,8 @@ CanUpload = Annotated[Actor, Depends(requires("scans.upload"))]
 CanStaff = Annotated[Actor, Depends(requires("venues.scan_staff"))]
 CanQuery = Annotated[Actor, Depends(requires("colocation.query"))]
 
-register_nav("venues", N_("Venue codes"), "/venues", "venues.view", 45)
-register_nav("entry_check", N_("Entry check"), "/entry-check", "venues.scan_staff", 46)
+register_nav("venues", N_("Venue codes"), "/venues", "venues.view", 45, group="places")
+register_nav("entry_check", N_("Entry check"), "/entry-check", "venues.scan_staff", 46, group="places")
 
 #: the device's remembered identity: AES-GCM ciphertext (authenticated, so a tampered cookie is ignored)
 ID_COOKIE = "fk_scan_id"

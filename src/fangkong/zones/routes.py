@@ -38,8 +38,8 @@ CanRound = Annotated[Actor, Depends(requires("round.manage"))]
 CanSeeTasks = Annotated[Actor, Depends(requires("task.view"))]
 CanWork = Annotated[Actor, Depends(requires("task.work"))]
 
-register_nav("zones", N_("Risk zones"), "/zones", "zone.view", 56)
-register_nav("help", N_("Help requests"), "/help", "task.work", 57)
+register_nav("zones", N_("Risk zones"), "/zones", "zone.view", 56, group="control")
+register_nav("help", N_("Help requests"), "/help", "task.work", 57, group="control")
 
 Codes = Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=2000)]
 Texts = Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=20000)]

@@ -34,8 +34,8 @@ CanIssue = Annotated[Actor, Depends(requires("epass.issue"))]
 CanVerify = Annotated[Actor, Depends(requires("epass.verify"))]
 CanRevoke = Annotated[Actor, Depends(requires("epass.revoke"))]
 
-register_nav("epasses", N_("Truck e-passes"), "/epasses", "epass.issue", 60)
-register_nav("epass_verify", N_("Verify e-pass"), "/epasses/verify", "epass.verify", 61)
+register_nav("epasses", N_("Truck e-passes"), "/epasses", "epass.issue", 60, group="places")
+register_nav("epass_verify", N_("Verify e-pass"), "/epasses/verify", "epass.verify", 61, group="places")
 
 
 # ------------------------------------------------------------------------------------------------ API

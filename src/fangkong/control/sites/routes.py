@@ -36,8 +36,8 @@ At = Annotated[clock.LocalTime | None, Query(description="as of this moment (def
 
 NOT_AN_ID = message("form.not_an_id", _("not a record number"))
 
-register_nav("quarantine_sites", N_("Quarantine sites"), "/quarantine-sites", "place.view", 54)
-register_nav("quarantine_capacity", N_("Quarantine capacity"), "/quarantine-capacity", "place.view", 55)
+register_nav("quarantine_sites", N_("Quarantine sites"), "/quarantine-sites", "place.view", 54, group="control")
+register_nav("quarantine_capacity", N_("Quarantine capacity"), "/quarantine-capacity", "place.view", 55, group="control")
 
 
 # ---------------------------------------------------------------------------------------------- shapes

@@ -24,7 +24,7 @@ RunId = Annotated[str, Path(max_length=100)]
 Fmt = Annotated[str, Path(pattern=r"^(xlsx|pdf)$")]
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
-register_nav("drill_runs", N_("Drill runs"), "/drill/runs", "command.view", 90)
+register_nav("drill_runs", N_("Drill runs"), "/drill/runs", "command.view", 90, group="command")
 
 
 @pages.get("/drill/runs")

@@ -19,14 +19,44 @@ class NavItem:
     #: permission needed to see the entry; None = every signed-in user
     permission: str | None
     order: int
+    #: the menu section it sits in (see `NAV_GROUPS`); None = always on the bar itself
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """A section of the menu: when an actor sees many entries, each section becomes one drop-down."""
+
+    code: str
+    label_msgid: str
+    order: int
+
+
+@dataclass(frozen=True)
+class NavMenuEntry:
+    """One place on the bar: a plain entry, or a section holding entries."""
+
+    item: NavItem | None = None
+    group: NavGroup | None = None
+    items: tuple[NavItem, ...] = ()
 
 
 _ITEMS: dict[str, NavItem] = {}
 
+#: Above this many entries the bar shows sections (drop-downs) instead of every entry: a grid worker
+#: keeps a flat bar of a few links, an administrator's ~40 entries no longer fill three rows.
+GROUP_ABOVE = 10
 
-def register_nav(code: str, label_msgid: str, url: str, permission: str | None = None, order: int = 100) -> None:
-    """Add (or replace) a menu entry. Capabilities call this at import time of their routes module."""
-    _ITEMS[code] = NavItem(code, label_msgid, url, permission, order)
+
+def register_nav(code: str, label_msgid: str, url: str, permission: str | None = None, order: int = 100,
+                 group: str | None = None) -> None:
+    """Add (or replace) a menu entry. Capabilities call this at import time of their routes module.
+
+    `group` names one of `NAV_GROUPS` (the menu's sections, which are the kernel's: command, people,
+    testing, places, control, surveillance, system)."""
+    if group is not None and group not in NAV_GROUPS:
+        raise ValueError(f"unknown menu section {group!r}; one of {sorted(NAV_GROUPS)}")
+    _ITEMS[code] = NavItem(code, label_msgid, url, permission, order, group)
 
 
 def nav_for(actor: Actor | None) -> list[NavItem]:
@@ -37,6 +67,28 @@ def nav_for(actor: Actor | None) -> list[NavItem]:
     return sorted(items, key=lambda i: (i.order, i.code))
 
 
+def nav_menu_for(actor: Actor | None, group_above: int = GROUP_ABOVE) -> list[NavMenuEntry]:
+    """The bar for this actor: every entry when there are few; otherwise the ungrouped entries and one
+    drop-down per section, each in the order of its first entry (a section of one entry stays flat)."""
+    items = nav_for(actor)
+    if len(items) <= group_above:
+        return [NavMenuEntry(item=i) for i in items]
+    by_group: dict[str, list[NavItem]] = {}
+    for i in items:
+        if i.group is not None:
+            by_group.setdefault(i.group, []).append(i)
+    placed: set[str] = set()
+    menu: list[tuple[tuple[int, int], NavMenuEntry]] = []
+    for i in items:
+        if i.group is None or len(by_group[i.group]) == 1:
+            menu.append(((i.order, 0), NavMenuEntry(item=i)))
+        elif i.group not in placed:
+            placed.add(i.group)
+            g = NAV_GROUPS[i.group]
+            menu.append(((g.order, 1), NavMenuEntry(group=g, items=tuple(by_group[i.group]))))
+    return [entry for _, entry in sorted(menu, key=lambda e: e[0])]
+
+
 def _gettext_noop(message: str) -> str:
     """Marks a msgid for extraction; the label is translated when the page is rendered."""
     return message
@@ -44,13 +96,25 @@ def _gettext_noop(message: str) -> str:
 
 N_ = _gettext_noop
 
+#: The menu's sections, in the order they stand on the bar (entries without a section sort among
+#: them by their own order).
+NAV_GROUPS: dict[str, NavGroup] = {g.code: g for g in (
+    NavGroup("command", N_("Command"), 5),
+    NavGroup("people", N_("Leads and persons"), 12),
+    NavGroup("testing", N_("Testing"), 50),
+    NavGroup("places", N_("Venues and checkpoints"), 51),
+    NavGroup("control", N_("Control measures"), 53),
+    NavGroup("surveillance", N_("Surveillance"), 60),
+    NavGroup("system", N_("System"), 90),
+)}
+
 register_nav("home", N_("Home"), "/", None, 0)
 register_nav("tasks", N_("Tasks"), "/tasks", "task.view", 10)
-register_nav("persons", N_("Persons"), "/persons", "person.view", 20)
-register_nav("units", N_("Jurisdictions"), "/units", "unit.view", 30)
-register_nav("places", N_("Places"), "/places", "place.view", 40)
-register_nav("audit", N_("Audit"), "/audit", "audit.view", 90)
-register_nav("jobs", N_("Scheduled jobs"), "/jobs", "job.view", 95)
+register_nav("persons", N_("Persons"), "/persons", "person.view", 20, group="people")
+register_nav("units", N_("Jurisdictions"), "/units", "unit.view", 30, group="system")
+register_nav("places", N_("Places"), "/places", "place.view", 40, group="places")
+register_nav("audit", N_("Audit"), "/audit", "audit.view", 90, group="system")
+register_nav("jobs", N_("Scheduled jobs"), "/jobs", "job.view", 95, group="system")
 
 
 @dataclass(frozen=True)

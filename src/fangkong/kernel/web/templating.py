@@ -25,7 +25,7 @@ from fangkong.kernel import labels as _labels  # noqa: F401  (registers the kern
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.i18n import LOCALES, normalise_locale, translations
 from fangkong.kernel.messages import field_label, label_of, translate
-from fangkong.kernel.web.nav import nav_for
+from fangkong.kernel.web.nav import nav_for, nav_menu_for
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANG_COOKIE = "lang"
@@ -165,6 +165,7 @@ def base_context(request: Request, actor: Actor | None = None) -> dict[str, Any]
         "lang_url": lang_url,
         "csrf_token": getattr(request.state, "csrf_token", None) or "",
         "nav": nav,
+        "nav_menu": nav_menu_for(actor),
         "current_nav": max(prefixes, key=len) if prefixes else ("/" if path == "/" else None),
         "mode": clock.mode(),
         "path": request.url.path,

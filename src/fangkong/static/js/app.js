@@ -26,6 +26,16 @@
     if (close && close.parentElement) { close.parentElement.remove(); }
     var once = evt.target.closest && evt.target.closest("[data-disable-on-click]");
     if (once) { window.setTimeout(function () { once.disabled = true; }, 0); }
+    // menu sections: one open at a time; a click elsewhere closes them
+    var here = evt.target.closest && evt.target.closest(".nav-group details");
+    document.querySelectorAll(".nav-group details[open]").forEach(function (d) {
+      if (d !== here) { d.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "Escape") {
+      document.querySelectorAll(".nav-group details[open]").forEach(function (d) { d.removeAttribute("open"); });
+    }
   });
   document.addEventListener("change", function (evt) {
     if (evt.target.matches && evt.target.matches("[data-autosubmit]") && evt.target.form) {
