@@ -23,7 +23,9 @@ Delays are keyed draws (seed, role, person, day), so runs are reproducible.
 
 **Feedback.** At the end of each day the command account reads back the measures the platform recorded
 (`GET /exports/leads?status=controlled`: person, measure, controlled_at; `GET /cases`: isolated_at) and
-hands them to the simulator as `Measure`s (centralised quarantine → `centralised`, any other → `home`).
+hands them to the simulator as `Measure`s (centralised quarantine → `centralised`; home quarantine, home
+health monitoring and temporary control → `home`; self health monitoring and test-only measures close
+no setting and are not fed back).
 A measure acts from its start; one started within a day acts from the next day's transmission on.
 """
 
@@ -57,6 +59,9 @@ ROLES = ("sampler", "lab", "epidemiologist", "grid")
 #: the most close contacts listed per setting of one case (a work group is small; a class is too)
 MAX_LISTED = 60
 CENTRALISED_CODES = {"centralised_quarantine"}
+#: measures that keep the person at home (all settings but the household); self health monitoring and
+#: test-only measures close no setting, so they are not fed back
+HOME_CODES = {"home_quarantine", "home_health_monitoring", "temporary_control"}
 
 
 def responder_hours(spec: Any, sla_hours: dict[str, float]) -> dict[str, float | None]:
@@ -341,7 +346,10 @@ class PlatformResponse:
                 if not row.get("person_id") or not row.get("controlled_at"):
                     continue
                 person = int(row["person_id"])
-                kind = "centralised" if row.get("measure") in CENTRALISED_CODES else "home"
+                code = row.get("measure") or ""
+                if code not in CENTRALISED_CODES and code not in HOME_CODES:
+                    continue
+                kind = "centralised" if code in CENTRALISED_CODES else "home"
                 if (person, kind) in self.fed:
                     continue
                 self.fed.add((person, kind))

@@ -44,7 +44,11 @@ class Platform:
                 time.sleep(0.02)
             self.client: Any = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
         elif transport == "inprocess":
-            from fastapi.testclient import TestClient
+            import warnings
+
+            with warnings.catch_warnings():  # Starlette would rather see httpx2; httpx serves here
+                warnings.simplefilter("ignore")
+                from fastapi.testclient import TestClient
 
             self.client = TestClient(app, base_url="http://drill.local")
         else:

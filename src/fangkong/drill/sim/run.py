@@ -2,8 +2,9 @@
 
 The no-response baseline always goes into `OUT/baseline/`. With `response: false` the run is its own
 baseline: `OUT/` gets the same truth files, and its `score.json` compares the two (nothing averted).
-The platform-driven response (`response: true`) plugs in through `sim.response.Response`; until it
-does, such a scenario is refused (`ResponseUnavailable`) rather than silently run without one.
+The platform-driven response (`response: true`, `drill.platform.run.run_platform_drill`) plugs in
+through `sim.response.Response`; called without a response, such a scenario is refused
+(`ResponseUnavailable`) rather than silently run without one.
 
 `score.json` = `{"scenario": as run, "seed", "scores", "run": {"id", "wall_s", "versions",
 "started_at"}}`. Everything but `run` is the same bytes for the same scenario and seed.
@@ -83,7 +84,7 @@ def run_drill(scenario: Scenario, *, seed: int, out: Path, force: bool = False,
     ones), or with none the baseline again. `response` may be a factory given the simulated world
     (called after the baseline). `progress(1)` after each simulated day."""
     if scenario.response and response is None:
-        raise ResponseUnavailable("response: true is not yet available (the platform-driven response is next); "
+        raise ResponseUnavailable("response: true needs a response (drill.platform.run.run_platform_drill); "
                                   "run with response: false (--set response=false) for the simulation alone")
     if holds_run(out):
         if not force:
