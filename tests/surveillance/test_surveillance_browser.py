@@ -111,7 +111,7 @@ def demo_served(live_site: Any) -> Any:
         from fangkong.surveillance.models import SentinelSite
 
         generate_city(session, persons=300, seed=2)
-        made = seed_sentinels(session, seed=2)
+        made = seed_sentinels(session, seed=2, history_days=0)  # eight weeks (the weekly series: test_demo_and_rt)
         add_cases(session, [1, 0, 2, 1, 3, 2, 4, 3, 5, 6, 4, 7, 8, 6, 9, 10])
         root = session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
         auth_service.create_user(session, SYSTEM_ACTOR, username="cityepi", role="epidemiologist",
