@@ -127,3 +127,16 @@ def test_daily_positives_are_a_unit_series_judged_once(session: Session) -> None
     assert first["judged"] > 0
     second = service.run_detection(session, SYSTEM_ACTOR, until=dt.date(2022, 4, 16))
     assert second["judged"] == 0 and second["signals_opened"] == 0
+
+
+def test_the_phone_page_closes_a_day_at_the_next_days_cutoff(session: Session) -> None:
+    """`surveillance.report_cutoff` (10:00): at 09:00 on 18 April the page still takes the 17th, not the
+    16th; a file still corrects the 16th (its history kept)."""
+    build_city(session, "co")
+    staff = SYSTEM_ACTOR
+    row = {"site_ref": "FCco", "indicator": "fever_visits", "count": 5}
+    page = service.record_counts(session, staff, [{**row, "date": "2022-04-17"}, {**row, "date": "2022-04-16"}],
+                                 source="page")
+    assert [r.status for r in page] == ["accepted", "rejected"] and page[1].issues[0].field == "date"
+    assert [r.status for r in service.record_counts(session, staff, [{**row, "date": "2022-04-16"}],
+                                                    source="file")] == ["accepted"]
