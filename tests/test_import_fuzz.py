@@ -54,6 +54,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.intake.service.outcomes import import_outcomes_file
     from fangkong.kernel.jurisdictions import service as jurisdictions
     from fangkong.surveillance import service as surveillance
+    from fangkong.surveillance.service.antigen import ANTIGEN_COLUMNS
     from fangkong.surveillance.service.counts import COUNT_COLUMNS
     from fangkong.surveillance.service.purchases import PURCHASE_COLUMNS
     from fangkong.surveillance.service.sites import SITE_COLUMNS
@@ -80,6 +81,7 @@ def _importers() -> dict[str, Importer]:
         "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
         "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
         "purchases": Importer(PURCHASE_COLUMNS, lambda s, p: surveillance.import_purchases(s, a, p)),
+        "antigen-results": Importer(ANTIGEN_COLUMNS, lambda s, p: surveillance.import_antigen(s, a, p)),
         "checkpoints": Importer(checkpoints_service.CHECKPOINT_COLUMNS,
                                 lambda s, p: checkpoints_service.import_checkpoints_file(s, a, p)),
         "checkpoint-records": Importer(checkpoint_records.RECORD_COLUMNS,

@@ -6,13 +6,16 @@ positives per unit are a series the run judges, and a second run changes nothing
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sentinel_factories import NOW, build_city, reporter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from surveillance_cli import cli_database, run
 
 from fangkong.control.models import Measure
 from fangkong.intake.models import Lead
@@ -127,3 +130,31 @@ def test_daily_positives_are_a_unit_series_judged_once(session: Session) -> None
     assert first["judged"] > 0
     second = service.run_detection(session, SYSTEM_ACTOR, until=dt.date(2022, 4, 16))
     assert second["judged"] == 0 and second["signals_opened"] == 0
+
+
+def test_the_phone_page_closes_a_day_at_the_next_days_cutoff(session: Session) -> None:
+    """`surveillance.report_cutoff` (10:00): at 09:00 on 18 April the page still takes the 17th, not the
+    16th; a file still corrects the 16th (its history kept)."""
+    build_city(session, "co")
+    staff = SYSTEM_ACTOR
+    row = {"site_ref": "FCco", "indicator": "fever_visits", "count": 5}
+    page = service.record_counts(session, staff, [{**row, "date": "2022-04-17"}, {**row, "date": "2022-04-16"}],
+                                 source="page")
+    assert [r.status for r in page] == ["accepted", "rejected"] and page[1].issues[0].field == "date"
+    assert [r.status for r in service.record_counts(session, staff, [{**row, "date": "2022-04-16"}],
+                                                    source="file")] == ["accepted"]
+
+
+def test_import_antigen_results_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with cli_database(tmp_path, monkeypatch, now="2022-04-18T09:00:00+08:00"):
+        file = tmp_path / "ag.csv"
+        file.write_text("检测编号,来源,检测时间,结果,姓名,身份证号,手机号,住址\n"
+                        f"G1,自测,2022-04-18 07:00,阳性,王五,{VALID_ID},13900139000,东街道2号\n"
+                        "G2,单位,2022-04-18 07:10,阴性,,,,\n"
+                        "G3,药店,2022-04-18 07:20,弱阳,,,13900139001,\n", encoding="utf-8")
+        r = run("import", "antigen-results", str(file), "--report", str(tmp_path / "r.csv"))
+        assert r.returncode == 0 and "3 rows: 2 accepted, 1 rejected" in r.stderr, r.stderr
+        with (tmp_path / "r.csv").open(encoding="utf-8-sig") as fh:
+            report = list(csv.DictReader(fh))
+        assert report[0]["lead_id"] and report[0]["person_id"] and report[2]["issues"].startswith("result:")
+        assert "3 rows: 2 duplicate, 1 rejected" in run("import", "antigen-results", str(file)).stderr

@@ -24,7 +24,7 @@ from fangkong.kernel.tasks.models import Task
 from fangkong.surveillance import service
 from fangkong.surveillance.algorithms import rt
 from fangkong.surveillance.demo import OUTBREAK_DAYS, seed_sentinels
-from fangkong.surveillance.models import SentinelCount, SentinelSite, Signal
+from fangkong.surveillance.models import SentinelCount, SentinelSite, Signal, Verdict
 from fangkong.surveillance.service import rt as rt_service
 
 
@@ -59,8 +59,18 @@ def test_demo_sentinels_raise_a_signal_investigated_to_its_result(session: Sessi
     site = session.execute(select(SentinelSite).where(SentinelSite.ref == made["outbreak_site"])).scalar_one()
     outbreak = clock.today() - dt.timedelta(days=OUTBREAK_DAYS)
     sig = session.execute(select(Signal).where(Signal.site_id == site.id, Signal.indicator == "fever_visits",
+                                               Signal.series_key.not_like("%/week"),
                                                Signal.last_day >= outbreak)).scalar_one()
     assert sig.status == "open" and sig.first_day >= outbreak and sig.last_day == clock.today() - dt.timedelta(days=1)
+    # six years at the first fever clinic: weekly Farrington verdicts for it and its units
+    weekly = session.execute(select(Verdict).where(Verdict.series_key.endswith("/week"),
+                                                   Verdict.status == "judged")).scalars().all()
+    assert {v.algorithm for v in weekly} == {"farrington"}
+    assert {(v.level, v.indicator) for v in weekly} >= {("site", "fever_visits"), ("unit", "fever_visits"),
+                                                         ("site", "ili_visits")}
+    assert all(v.day.weekday() == 6 for v in weekly) and all(v.expected is not None for v in weekly)
+    old = session.execute(select(Signal).where(Signal.last_day < clock.today() - dt.timedelta(days=56))).scalars().all()
+    assert all((s.status, s.note) == ("closed", "演示历史数据") for s in old)
     assert seed_sentinels(session, seed=2) == {"sites": 0}  # a second seeding does nothing
     # investigate, then the field result closes the signal and its field task
     with pytest.raises(Conflict):

@@ -102,7 +102,7 @@ def test_run_signals_idempotence_missing_days_and_school_days(session: Session) 
     assert session.execute(select(func.count()).select_from(Verdict)).scalar_one() == before
     # the missing day reported late: its verdict and those whose baseline holds it are redone
     service.record_counts(session, SYSTEM_ACTOR, [{"site_ref": "FCb", "date": gap.isoformat(),
-                                                  "indicator": "fever_visits", "count": 11}], source="page")
+                                                  "indicator": "fever_visits", "count": 11}], source="api")  # late: past the page's cut-off
     redo = service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
     assert redo["judged"] >= 8 and redo["signals_opened"] == 0
 

@@ -111,7 +111,7 @@ def demo_served(live_site: Any) -> Any:
         from fangkong.surveillance.models import SentinelSite
 
         generate_city(session, persons=300, seed=2)
-        made = seed_sentinels(session, seed=2)
+        made = seed_sentinels(session, seed=2, history_days=0)  # eight weeks (the weekly series: test_demo_and_rt)
         add_cases(session, [1, 0, 2, 1, 3, 2, 4, 3, 5, 6, 4, 7, 8, 6, 9, 10])
         root = session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
         auth_service.create_user(session, SYSTEM_ACTOR, username="cityepi", role="epidemiologist",
@@ -159,4 +159,47 @@ def test_demo_outbreak_signal_investigated_to_its_result_and_rt(demo_served: Any
     assert rt_chart.locator("canvas").count() == 1
     expect(page.locator("body")).to_contain_text("95% 可信区间")
     page.screenshot(path=str(artifacts / "surveillance-rt.png"), full_page=True)
+    assert errors == []
+
+
+def test_pharmacy_registers_a_buyer_on_a_360px_phone(served: Any, chromium: Any, artifacts: Path) -> None:
+    """药店实名登记 on a 360-px phone: a bad row shows its errors in Chinese and keeps what was typed; the
+    corrected form registers the buyer once (a second tap is a duplicate), who becomes a lead."""
+    from playwright.sync_api import expect
+
+    from fangkong.intake.models import Lead
+
+    phone = _sign_in(chromium, served.base, "staff", viewport={"width": 360, "height": 740}, is_mobile=True)
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    phone.goto(served.base + "/pharmacy-register")
+    expect(phone.locator("h1")).to_have_text("药店购药实名登记")
+    phone.fill("input[name=name]", "张三")
+    phone.select_option("select[name=drug_class]", "cough")
+    phone.fill("input[name=drug_name]", "止咳糖浆")
+    phone.fill("input[name=quantity]", "0")
+    phone.click("[data-testid=purchase-submit]")
+    issues = phone.locator("[data-testid=issues]")
+    expect(issues).to_contain_text("数量")
+    expect(issues).to_contain_text("身份证号")
+    expect(phone.locator("input[name=drug_name]")).to_have_value("止咳糖浆")
+    # nothing overflows the phone's width
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.fill("input[name=quantity]", "1")
+    phone.fill("input[name=phone]", "13800138000")
+    ref = phone.locator("input[name=source_ref]").input_value()
+    phone.click("[data-testid=purchase-submit]")
+    expect(phone.locator("[data-testid=saved]")).to_have_text("已登记。")
+    expect(phone.locator("[data-testid=registered-count]")).to_have_count(0)  # staff without surveillance.view
+    phone.screenshot(path=str(artifacts / "pharmacy-register-360.png"), full_page=True)
+    # the same form sent again (a resubmitted page keeps its source_ref): stored once
+    phone.evaluate("ref => document.querySelector('input[name=source_ref]').value = ref", ref)
+    phone.fill("input[name=phone]", "13800138000")
+    phone.select_option("select[name=drug_class]", "cough")
+    phone.fill("input[name=drug_name]", "止咳糖浆")
+    phone.click("[data-testid=purchase-submit]")
+    expect(phone.locator("[data-testid=saved]")).to_contain_text("已保存过")
+    with served.factory() as session:
+        leads = session.execute(select(Lead).where(Lead.channel == "sentinel")).scalars().all()
+        assert [(x.category, x.reason) for x in leads] == [("pharmacy_purchase", "药店购药 东区药店 止咳糖浆")]
     assert errors == []

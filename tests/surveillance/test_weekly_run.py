@@ -87,7 +87,7 @@ def test_weekly_farrington_in_the_run(session: Session) -> None:
     again = service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
     assert again["judged"] == again["signals_opened"] == again["signals_extended"] == 0
     service.record_counts(session, SYSTEM_ACTOR, [{"site_ref": "FCWK", "date": "2022-04-13",
-                                                   "indicator": "fever_visits", "count": 99}], source="page")
+                                                   "indicator": "fever_visits", "count": 99}], source="api")  # past the page's cut-off
     redo = service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
     assert redo["signals_opened"] == 0 and 0 < redo["judged"] <= 2 * (10 + 1)  # site + unit: days and one week
 

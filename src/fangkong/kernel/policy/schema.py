@@ -540,6 +540,8 @@ class SurveillanceRules(_Sourced):
     #: drug classes whose pharmacy registrations become leads and daily counts (四类药品)
     watched_classes: list[Literal["antipyretic", "cough", "antiviral", "antibiotic", "other"]] = Field(
         default_factory=lambda: ["antipyretic", "cough", "antiviral", "antibiotic"])
+    #: a day's counts are editable on the phone page until this local time of the next day (HH:MM)
+    report_cutoff: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "10:00"
     #: a positive antigen test's PCR confirmation is due within these hours (抗原阳性 核酸复核)
     antigen_pcr_hours: int = Field(default=12, ge=1, le=24 * 7)
 

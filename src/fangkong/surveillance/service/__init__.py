@@ -24,5 +24,26 @@ from fangkong.surveillance.service.sites import (
     reporting_sites,
 )
 
-__all__ = ["import_antigen", "list_antigen", "record_antigen", "resolve_antigen_followups", "curve", "get_signal", "get_site_by_ref", "import_counts", "import_purchases", "import_sites", "list_signals", "list_sites",
-           "purchases_of_day", "record_counts", "record_field_result", "record_purchases", "register_site", "reporting_sites", "review_signal", "run_detection", "site_counts"]
+__all__ = [
+    "curve",
+    "get_signal",
+    "get_site_by_ref",
+    "import_antigen",
+    "import_counts",
+    "import_purchases",
+    "import_sites",
+    "list_antigen",
+    "list_signals",
+    "list_sites",
+    "purchases_of_day",
+    "record_antigen",
+    "record_counts",
+    "record_field_result",
+    "record_purchases",
+    "register_site",
+    "reporting_sites",
+    "resolve_antigen_followups",
+    "review_signal",
+    "run_detection",
+    "site_counts",
+]

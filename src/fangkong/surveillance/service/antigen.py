@@ -10,6 +10,7 @@ testing's tubes and compliance never see it. Daily positives per unit are a surv
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -257,11 +258,9 @@ def resolve_antigen_followups(session: Session, actor: Actor) -> dict[str, int]:
         a.status, a.resolved_at = f"pcr_{first.result}", now
         out[a.status] += 1
         if first.result == "negative" and a.measure_id is not None:
-            try:
+            with contextlib.suppress(Conflict):  # ended by hand meanwhile
                 control_service.end_measure(session, doer, measure_id=a.measure_id,
                                             reason=f"negative PCR after a positive antigen test ({a.source_ref})")
-            except Conflict:
-                pass  # ended by hand meanwhile
         if a.pcr_task_id is not None:
             task = tasks_service.get_task(session, doer, a.pcr_task_id)
             if task.status == "open":

@@ -36,6 +36,8 @@ NOT_REPORTED = message("sentinel.indicator_not_reported",
 FUTURE_DAY = message("sentinel.future_day", _("%(day)s is in the future"))
 BEFORE_START = message("sentinel.before_start", _("%(day)s is before the site started reporting (%(start)s)"))
 BAD_COUNT = message("sentinel.bad_count", _("not a whole number of at least 0: %(value)s"))
+PAST_CUTOFF = message("sentinel.past_cutoff", _("%(day)s closed for the page at %(cutoff)s the next day: "
+                                                   "send a correction by file or API"))
 CORRECTED = message("sentinel.corrected", _("corrected from %(old)s to %(new)s"))
 
 
@@ -46,6 +48,7 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
     actor.require("sentinel.report")
     pack = policy_service.active_pack(session)
     today = clock.today()
+    cutoff = pack.surveillance.report_cutoff
     reports: list[ReportRow] = []
     sites: dict[str, SentinelSite | None] = {}
     items = list(items)
@@ -72,6 +75,8 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
             rep.issues.append(FieldIssue("date", FUTURE_DAY(day=day.isoformat())))
         elif site is not None and day < site.active_from:
             rep.issues.append(FieldIssue("date", BEFORE_START(day=day.isoformat(), start=site.active_from.isoformat())))
+        elif source == "page" and _past_cutoff(day, cutoff):
+            rep.issues.append(FieldIssue("date", PAST_CUTOFF(day=day.isoformat(), cutoff=cutoff)))
         indicator = str(item.get("indicator") or "").strip()
         if site is not None:
             allowed = pack.surveillance.indicators.get(site.kind, [])
@@ -111,6 +116,16 @@ def record_counts(session: Session, actor: Actor, items: Iterable[Mapping[str, A
         audit.record(session, actor, "sentinel.counts_recorded", object_type="sentinel_count", source=source,
                      accepted=accepted)
     return reports
+
+
+def _past_cutoff(day: dt.date, cutoff: str) -> bool:
+    """A day's counts are editable on the page until `cutoff` (local HH:MM) of the next day."""
+    hours, minutes = (int(x) for x in cutoff.split(":"))
+    local_now = clock.to_local(clock.now())
+    assert local_now is not None
+    closes = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=local_now.tzinfo) \
+        + dt.timedelta(hours=hours, minutes=minutes)
+    return local_now >= closes
 
 
 def _day_range(items: list[Mapping[str, Any]]) -> tuple[dt.date, dt.date]:

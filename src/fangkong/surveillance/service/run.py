@@ -139,6 +139,9 @@ def _judge(session: Session, s: _Series, key: str, days: list[dt.date], values: 
     """Judge every point of one series that lacks a verdict or whose window changed."""
     params = methods.parse_params(rule.method, dict(rule.params))
     need = rules.needed_before(rule.method, params)
+    # EARS judges a point from its window alone: one pass over the whole series gives every point's
+    # verdict exactly as the window would (computed once, when the first point needs it)
+    whole: Any = None
     for i in range(need, len(days)):
         window = values[i - need: i + 1]
         print_ = rules.fingerprint(rule.method, params, window)
@@ -156,13 +159,19 @@ def _judge(session: Session, s: _Series, key: str, days: list[dt.date], values: 
             v.expected = v.upperbound = v.statistic = None
             stats["insufficient"] += 1
         else:
-            det = methods.run(rule.method, np.array(window, dtype=float), params, start=need)
+            if rule.method in WINDOW_METHODS:
+                if whole is None:
+                    whole = methods.run(rule.method, np.array([np.nan if x is None else x for x in values],
+                                                              dtype=float), params, start=need)
+                det, j = whole, i - need
+            else:
+                det, j = methods.run(rule.method, np.array(window, dtype=float), params, start=need), 0
             v.status = "judged"
-            v.observed = int(det.observed[0])
-            v.expected = _f(det.expected[0])
-            v.upperbound = _f(det.upperbound[0])
-            v.statistic = _f(det.statistic[0])
-            v.alarm = bool(det.alarm[0])
+            v.observed = int(det.observed[j])
+            v.expected = _f(det.expected[j])
+            v.upperbound = _f(det.upperbound[j])
+            v.statistic = _f(det.statistic[j])
+            v.alarm = bool(det.alarm[j])
             stats["judged"] += 1
         if old is None:
             session.add(v)
@@ -170,6 +179,10 @@ def _judge(session: Session, s: _Series, key: str, days: list[dt.date], values: 
             alarms.append(v)
         if not v.alarm and was_alarm:
             v.signal_id = None
+
+
+#: methods whose verdict at a point depends on the point's window only (batched over a series)
+WINDOW_METHODS = frozenset({"ears-c1", "ears-c2", "ears-c3"})
 
 
 def _f(x: float) -> float | None:
