@@ -256,6 +256,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("heavy") is not None:
             item.add_marker(skip)
+    _slow_first(items)
+
+
+def _slow_first(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (tens of seconds each: the quick benchmarks, crawls, the API fuzz, crash
+    loads) run first, in their collected order: `pytest -n 2` hands tests out in collection order, and
+    a long test handed out last leaves the other worker idle at the end. A heavy variant (skipped in the
+    default run) is not moved."""
+    def first(item: pytest.Item) -> bool:
+        return item.get_closest_marker("slow") is not None and item.get_closest_marker("heavy") is None
+
+    items[:] = [i for i in items if first(i)] + [i for i in items if not first(i)]
 
 
 @pytest.fixture

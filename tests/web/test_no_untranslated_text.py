@@ -217,6 +217,7 @@ def _report(problems: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_every_page_an_admin_reaches_is_chinese(zh_client: TestClient, session: Session, zh_world: ZhWorld) -> None:
     w = zh_world
     login(zh_client, ADMIN)
