@@ -49,6 +49,7 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, input: str | None 
         reset_settings_cache()
         crypto.reset_keys()
         db._engine, db._factory = None, None
+        clock._frozen = None  # a process of its own has no test's frozen clock: FANGKONG_NOW or the real one
         sys.argv = ["fangkong", *args]
         try:
             cli.main()

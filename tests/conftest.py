@@ -25,6 +25,8 @@ TEST_KEY = base64.b64encode(b"k" * 32).decode()
 os.environ.setdefault("FANGKONG_SECRET_KEY", TEST_KEY)
 os.environ.setdefault("FANGKONG_TIMEZONE", "Asia/Shanghai")
 
+from db_template import initialise_sqlite  # noqa: E402
+
 from fangkong.kernel import clock, db  # noqa: E402
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor  # noqa: E402
 from fangkong.kernel.bootstrap import initialise  # noqa: E402
@@ -182,7 +184,7 @@ def live_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
         engine = db.make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
         with factory() as session:
-            initialise(engine, session, mode="test")
+            initialise_sqlite(engine, session, mode="test")
             data = build(session)
             session.commit()
         with socket.socket() as s:
@@ -254,6 +256,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("heavy") is not None:
             item.add_marker(skip)
+    _slow_first(items)
+
+
+def _slow_first(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (tens of seconds each: the quick benchmarks, crawls, the API fuzz, crash
+    loads) run first, in their collected order: `pytest -n 2` hands tests out in collection order, and
+    a long test handed out last leaves the other worker idle at the end. A heavy variant (skipped in the
+    default run) is not moved."""
+    def first(item: pytest.Item) -> bool:
+        return item.get_closest_marker("slow") is not None and item.get_closest_marker("heavy") is None
+
+    items[:] = [i for i in items if first(i)] + [i for i in items if not first(i)]
 
 
 @pytest.fixture
@@ -271,7 +285,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     previous = db._engine
     engine = db.make_engine(url)
     with Session(engine) as session:
-        initialise(engine, session, mode="test")
+        initialise_sqlite(engine, session, mode="test")
         session.commit()
     db.set_engine(engine)
     try:

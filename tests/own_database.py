@@ -41,7 +41,8 @@ def initialised_database(backend: str, tmp_path: Path, monkeypatch: Any, name: s
                          ) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """`own_database`, made the configured one (FANGKONG_DATABASE_URL, data dir `tmp_path`), migrated and
     seeded by `initialise`; yields its URL and a session factory. Settings and keys are reset around it."""
-    from fangkong.kernel.bootstrap import initialise
+    from db_template import initialise_sqlite
+
     from fangkong.kernel.people import crypto
     from fangkong.settings import reset_settings_cache
 
@@ -54,7 +55,7 @@ def initialised_database(backend: str, tmp_path: Path, monkeypatch: Any, name: s
         factory = sessionmaker(engine, expire_on_commit=False)
         try:
             with factory() as session:
-                initialise(engine, session, mode="test")
+                initialise_sqlite(engine, session, mode="test")  # SQLite: a copy of a migrated file
                 session.commit()
             yield url, factory
         finally:

@@ -279,6 +279,7 @@ def _run(world: World, role: str, *, complete: bool) -> tuple[list[str], int]:
     return problems, calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_every_operation_answers_each_role_as_the_table_says(world: World, role: str) -> None:
     problems, calls = _run(world, role, complete=False)
@@ -295,6 +296,7 @@ def test_the_complete_matrix(world: World, role: str) -> None:
     assert not problems, f"{role} at {PLACEMENT.get(role, 'C')}:\n" + "\n".join(problems)
 
 
+@pytest.mark.slow  # with the other users of the module's world: it is built once per worker
 def test_unmasked_exports_obey_the_same_scope(world: World) -> None:
     """Full numbers (`unmasked=true`, person.unmask) widen the columns, never the rows: every export kind,
     as every role allowed to unmask it, holds no foreign row and no foreign phone number in full."""

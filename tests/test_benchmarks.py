@@ -20,6 +20,7 @@ from fangkong.kernel.cli_support import CliError
 JOB_KEYS = {"job", "product_s", "baselines", "equal", "rows"}
 
 
+@pytest.mark.slow
 def test_every_bench_quick_as_json_with_its_answers_equal(tmp_path) -> None:
     env = {**os.environ, "FANGKONG_DATA_DIR": str(tmp_path), "LANG": "C.UTF-8", "TMPDIR": str(tmp_path)}
     env.pop("FANGKONG_DATABASE_URL", None)

@@ -157,6 +157,7 @@ def _expanded(route: str) -> list[tuple[str, str]]:
     return expanded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_every_route_shows_this_role_its_own_rows_only(world: World, role: str) -> None:
     at = PLACEMENT.get(role, "C")

@@ -11,10 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_runner import CliRun, run_cli
+
 FANGKONG = Path(sys.executable).parent / "fangkong"
 
 
-def _run(env: dict[str, str], *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(env: dict[str, str], *args: str, now: str | None = None, input: str | None = None) -> CliRun:
+    """`fangkong ARGS` in-process (tests/cli_runner.py) under `env`; `_process` runs the real entry point."""
+    e = dict(env)
+    if now:
+        e["FANGKONG_NOW"] = now
+    return run_cli(*args, env=e, input=input)
+
+
+def _process(env: dict[str, str], *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
     e = dict(env)
     if now:
         e["FANGKONG_NOW"] = now
@@ -94,9 +104,10 @@ def test_indicators_end_to_end(tmp_path: Path) -> None:
 def test_fixed_clock_refused_in_production(tmp_path: Path, monkeypatch) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
     env.update(FANGKONG_DATA_DIR=str(tmp_path), LANG="en_US.UTF-8", LC_ALL="en_US.UTF-8")
-    assert _run(env, "init").returncode == 0
-    assert _run(env, "indicators").returncode == 0
-    r = _run(env, "indicators", now="2022-04-19T08:00:00+08:00")
+    # real processes: the production refusal is an exit-status contract of the installed `fangkong`
+    assert _process(env, "init").returncode == 0
+    assert _process(env, "indicators").returncode == 0
+    r = _process(env, "indicators", now="2022-04-19T08:00:00+08:00")
     assert r.returncode == 1 and "FANGKONG_NOW" in r.stderr and "production" in r.stderr
     # the server's start-up (create_app → load_mode) refuses too
     import pytest
@@ -127,8 +138,8 @@ def test_orders_from_the_command_line(tmp_path: Path) -> None:
                                             ["G1", "一网格", "D1", "grid"], ["G2", "二网格", "D1", "grid"]])
     assert _run(env, "import", "units", str(units)).returncode == 0
     for name, role, unit in [("chief", "command", "000000"), ("grid1", "grid", "G1"), ("grid2", "grid", "G2")]:
-        r = subprocess.run([str(FANGKONG), "users", "add", name, "--role", role, "--unit", unit, "--password-stdin"],
-                           env=env, input="correct-horse-9\n", capture_output=True, text=True, timeout=180)
+        r = _run(env, "users", "add", name, "--role", role, "--unit", unit, "--password-stdin",
+                 input="correct-horse-9\n")
         assert r.returncode == 0, r.stderr
     r = _run(env, "orders", "issue", "--title", "核查返乡人员", "--to-level", "grid", "--under", "D1", "--evidence",
              "--as", "chief", "--json")

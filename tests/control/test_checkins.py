@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import CliRun, run_cli
 from control_factories import bearer, build_world, make_id, person, phone, user
 from fastapi.testclient import TestClient
 from own_database import initialised_database
@@ -233,9 +232,10 @@ def operator_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.undo()
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fangkong", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+def _run(env: dict[str, str], *args: str) -> CliRun:
+    """`fangkong ARGS` in-process under `env` (tests/cli_runner.py: the entry point's own process is
+    tested in tests/kernel/test_cli_usage.py)."""
+    return run_cli(*args, env=env)
 
 
 def test_import_checkins_and_the_jobs_from_the_command_line(operator_db, tmp_path: Path) -> None:
@@ -375,7 +375,6 @@ def test_the_checkin_sms_is_queued_once_per_person_and_day_held_in_a_test_databa
 
 
 def test_checkin_links_queues_the_sms_and_prints_for_an_outside_gateway(operator_db) -> None:
-    from cli_runner import run_cli
 
     factory, env = operator_db
     with factory() as session:

@@ -208,6 +208,7 @@ class _Checks:
             assert versions == ["negative"] and tube.result == "negative", tube.barcode
 
 
+@pytest.mark.slow
 def test_nothing_acknowledged_is_lost_when_the_server_is_killed(crash_site):
     cdb, site = crash_site
     _crash_run(cdb, site, calls=90, clients=8, kills=3, cuts=2, seed=SEED)

@@ -136,6 +136,7 @@ def _check(report: FuzzReport) -> None:
     assert not report.failures, f"{len(report.failures)} server errors:\n" + "\n".join(report.failures[:30])
 
 
+@pytest.mark.slow
 def test_no_api_operation_answers_5xx(fuzz_target):
     app, token, known = fuzz_target
     report = fuzz_api(app, token, examples=DEFAULT_EXAMPLES, derandomize=True, known=known)

@@ -109,6 +109,7 @@ def _links(page: Any, selector: str) -> list[str]:
     return page.eval_on_selector_all(selector, "els => els.map(e => e.getAttribute('href'))")
 
 
+@pytest.mark.slow
 def test_every_visible_button_has_enough_contrast(served: Any, chromium: Any, artifacts: Path) -> None:
     failures: list[str] = []
     checked = 0
