@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 299 operations × 3 relations = 11,661 cells. Operations that name a record in
+Matrix size: 13 roles × 301 operations × 3 relations = 11,739 cells. Operations that name a record in
 their path are asked about all three relations; the others (lists, forms, creations) have no foreign
 record to name, so their three relations are one request (`test_the_complete_matrix`, run with
 `pytest -m heavy`, sends them all). The default run sends every operation once per role — a refused
@@ -103,6 +103,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/leads"): lambda own, foreign: {"channel": "community", "items": [
         {"name": "某人", "id_number": foreign["id_number"], "phone": foreign["phone"], "source_ref": "matrix"}]},
     ("POST", "/api/v1/persons/{person_id}/unmask"): {"field": "phone"},
+    ("POST", "/api/v1/rounds/{round_id}/exclusions"): lambda own, foreign: {"person_id": own["person_id"],
+                                                                            "reason": "hospitalised"},
+    ("POST", "/rounds/{round_id}/exclude"): lambda own, foreign: {"person_id": str(own["person_id"]),
+                                                                  "reason": "hospitalised"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
     ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},
