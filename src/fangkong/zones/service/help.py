@@ -214,8 +214,8 @@ def record_special_needs(session: Session, actor: Actor, items: Sequence[tuple[i
     stored: set[tuple[int, str]] = set()
     units: dict[int, tuple[int, str]] = {}
     for chunk in chunks(pids):
-        stored.update(session.execute(select(SpecialNeed.person_id, SpecialNeed.need).where(
-            in_list(session, SpecialNeed.person_id, chunk))).tuples())
+        stored.update((pid, need) for pid, need in session.execute(select(SpecialNeed.person_id, SpecialNeed.need)
+                                                                    .where(in_list(session, SpecialNeed.person_id, chunk))))
         units.update((pid, (uid, path)) for pid, uid, path in session.execute(
             scope.visible(select(Person.id, Person.unit_id, Person.unit_path), actor, Person).where(
                 in_list(session, Person.id, chunk))))
