@@ -105,6 +105,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/leads"): lambda own, foreign: {"channel": "community", "items": [
         {"name": "某人", "id_number": foreign["id_number"], "phone": foreign["phone"], "source_ref": "matrix"}]},
     ("POST", "/api/v1/persons/{person_id}/unmask"): {"field": "phone"},
+    ("POST", "/api/v1/rounds/{round_id}/exclusions"): lambda own, foreign: {"person_id": own["person_id"],
+                                                                            "reason": "hospitalised"},
+    ("POST", "/rounds/{round_id}/exclude"): lambda own, foreign: {"person_id": str(own["person_id"]),
+                                                                  "reason": "hospitalised"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"outcome_code": "found_home"},
     ("POST", "/api/v1/orders"): lambda own, foreign: {"title": "matrix", "to": [own["code"]]},
     ("POST", "/api/v1/orders/{order_id}/relay"): lambda own, foreign: {"to": [own["code"]]},

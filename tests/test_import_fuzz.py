@@ -62,7 +62,14 @@ def _importers() -> dict[str, Importer]:
     from fangkong.testing.headers import RESULT_COLUMNS, ROSTER_COLUMNS, SAMPLE_COLUMNS
     from fangkong.venues.service.scans import SCAN_COLUMNS, import_scans_file
     from fangkong.venues.service.venues import VENUE_COLUMNS, import_venues_file
-    from fangkong.zones.imports import ZONE_COLUMNS, import_zones_file
+    from fangkong.zones.imports import (
+        ROUND_COLUMN,
+        SPECIAL_NEED_COLUMNS,
+        ZONE_COLUMNS,
+        import_special_needs,
+        import_zones_file,
+        mark_round_samples,
+    )
 
     a = SYSTEM_ACTOR
     return {
@@ -78,6 +85,9 @@ def _importers() -> dict[str, Importer]:
         "venues": Importer(VENUE_COLUMNS, lambda s, p: import_venues_file(s, a, p)),
         "scans": Importer(SCAN_COLUMNS, lambda s, p: import_scans_file(s, a, p)),
         "zones": Importer(ZONE_COLUMNS, lambda s, p: import_zones_file(s, a, p)),
+        "special-needs": Importer(SPECIAL_NEED_COLUMNS, lambda s, p: import_special_needs(s, a, p)),
+        "round-samples": Importer({**SAMPLE_COLUMNS, **ROUND_COLUMN}, lambda s, p: mark_round_samples(
+            s, a, p, testing.import_samples(s, a, p))),
         "sentinels": Importer(SITE_COLUMNS, lambda s, p: surveillance.import_sites(s, a, p)),
         "sentinel-counts": Importer(COUNT_COLUMNS, lambda s, p: surveillance.import_counts(s, a, p)),
         "purchases": Importer(PURCHASE_COLUMNS, lambda s, p: surveillance.import_purchases(s, a, p)),

@@ -217,3 +217,27 @@ def test_the_special_needs_file_reports_each_row_and_a_second_read_changes_nothi
         ("chronic_treatment", 1), ("elderly_alone", 2), ("pregnant", 1)]
     audits = session.execute(select(AuditEvent).where(AuditEvent.action == "help.special_need")).scalars().all()
     assert len(audits) == 1 and audits[0].detail["count"] == 4
+
+
+def test_elderly_living_alone_are_listed_from_the_registry(session: Session) -> None:
+    from fangkong.kernel.jurisdictions import service as jurisdictions_service
+    from fangkong.kernel.people import service as people_service
+
+    city = build_city(session)
+    for room in ("103", "104", "105"):
+        jurisdictions_service.add_address(session, S, text=f"花园路8号1栋{room}室", grid_code=city.grid1.code)
+    alone = people_service.register_person(session, S, name="独居老人", id_number=make_id(61, born="19620418"),
+                                           address_text="花园路8号1栋103室")  # 60 on the day the zone is drawn
+    people_service.register_person(session, S, name="同住老人", id_number=make_id(62, born="19400101"),
+                                   address_text="花园路8号1栋104室")
+    people_service.register_person(session, S, name="同住子女", id_number=make_id(63, born="19700101"),
+                                   address_text="花园路8号1栋104室")
+    young = people_service.register_person(session, S, name="独居青年", id_number=make_id(64, born="19620419"),
+                                           address_text="花园路8号1栋105室")  # alone, one day short of 60
+    session.flush()
+    with clock.frozen(t(18, 10)):
+        z = zones_service.draw_zone(session, S, level="high", reason="病例", addresses=["花园路8号1栋"]).zone
+        assert [p.id for p in help_service.elderly_alone_from_registry(session, S, z.id)] == [alone.id]
+        help_service.record_special_need(session, S, person_id=alone.id, need="elderly_alone")
+        assert help_service.elderly_alone_from_registry(session, S, z.id) == []  # recorded: listed once, as recorded
+    assert young.id not in help_service.elderly_alone_from_registry(session, S, z.id)

@@ -235,3 +235,29 @@ def test_persons_present_but_registered_elsewhere_are_round_targets(session: Ses
         rows = zones_service.coverage(session, S, round_id=rnd.id, at=t(5, 18))
     assert {r.unit_code: (r.targets, r.sampled, r.resulted) for r in rows} == {
         city.grid1.code: (5, 0, 0), city.grid2.code: (5, 1, 1)}
+
+
+def test_persons_arriving_later_are_decided_by_the_zone_level(session: Session) -> None:
+    from zone_factories import make_id
+
+    from fangkong.kernel.people import service as people_service
+    from fangkong.zones.jobs import new_residents
+
+    build_city(session)
+    with clock.frozen(t(1, 10)):
+        high = zones_service.draw_zone(session, SYSTEM_ACTOR, level="high", reason="病例",
+                                       addresses=["花园路8号1栋"]).zone
+        zones_service.draw_zone(session, SYSTEM_ACTOR, level="low", reason="防范", addresses=["花园路8号2栋"])
+    with clock.frozen(t(3, 9)):
+        newcomer = people_service.register_person(session, SYSTEM_ACTOR, name="新住户", id_number=make_id(90),
+                                                  address_text="花园路8号1栋102室")
+        elsewhere = people_service.register_person(session, SYSTEM_ACTOR, name="外人", id_number=make_id(91),
+                                                   address_text="花园路9号1栋101室")
+        session.flush()
+        first = new_residents(session)
+        assert first == {"zones": 1, "residents": 1, "by_zone": {high.id: 1}}
+        in_force = control_service.measures_in_force(session, [newcomer.id, elsewhere.id])
+        assert [m.category for m in in_force.get(newcomer.id, [])] == ["sealed_zone_resident"]
+        assert elsewhere.id not in in_force
+        assert new_residents(session)["residents"] == 0  # admitted once
+    assert high.residents == 5 and zones_service.measure_counts(session, high.id) == (5, 0)

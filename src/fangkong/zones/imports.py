@@ -232,7 +232,8 @@ def mark_round_samples(session: Session, actor: Actor, path: Path, rows: Iterabl
             continue
         if text not in rounds:
             try:
-                rounds[text] = rounds_service.get_round(session, actor, int(text)) if text.isdigit() else None
+                rounds[text] = (rounds_service.get_round(session, actor, int(text))
+                                if text.isascii() and text.isdigit() and len(text) <= 9 else None)
             except NotFound:
                 rounds[text] = None
         rnd = rounds[text]

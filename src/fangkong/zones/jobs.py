@@ -1,4 +1,5 @@
-"""Scheduled zone work: the door-knock tasks of rounds at the pack's share of their deadline."""
+"""Scheduled zone work: the door-knock tasks of rounds at the pack's share of their deadline, the
+daily rounds of high-risk zones, and persons registered in a zone after it was drawn."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def daily_rounds(session: Session, at: str | None = None) -> dict[str, Any]:
 
     when = clock.parse_time(at) if at else None
     return rounds.start_daily_rounds(session, SYSTEM_ACTOR, at=when or clock.now())
+
+
+@job("zones.new_residents", schedule="*/30 * * * *",
+     label=N_("Persons registered in a zone after it was drawn put under its measure"))
+def new_residents(session: Session, at: str | None = None) -> dict[str, Any]:
+    """Persons arriving later in a zone in force are decided by its level (the zone's measure)."""
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.zones.service import zones
+
+    when = clock.parse_time(at) if at else None
+    return zones.admit_new_residents(session, SYSTEM_ACTOR, at=when or clock.now())

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import client_ip, requires
-from fangkong.kernel.errors import DomainError
+from fangkong.kernel.errors import DomainError, ValidationFailed
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.policy import service as policy_service
@@ -281,7 +281,8 @@ def zone_page(request: Request, zone_id: RowId, session: DbSession, actor: CanVi
     helps = help_service.queue(session, actor, status=None, zone_id=zone_id) if actor.can("task.view") else []
     return render(request, "zones/zone.html", actor=actor, z=z, e=e, events=service.history(session, actor, zone_id),
                   rounds=service.list_rounds(session, actor, zone_id=zone_id), zones_policy=pack.zones, error=None,
-                  needs=needs, helps=helps, under_measure=service.measure_counts(session, zone_id))
+                  needs=needs, helps=helps, under_measure=service.measure_counts(session, zone_id),
+                  alone=help_service.elderly_alone_from_registry(session, actor, zone_id))
 
 
 @pages.post("/zones/{zone_id}/confirm")
@@ -338,7 +339,7 @@ def exclude_target(request: Request, round_id: RowId, session: DbSession, actor:
     """Exclude a target from the round (away with evidence, hospitalised, other), audited."""
     try:
         service.exclude(session, actor, round_id=round_id, person_id=person_id, reason=reason, note=note)
-    except DomainError as exc:
+    except ValidationFailed as exc:
         session.rollback()
         return _doors(request, session, actor, round_id, error=exc, status_code=422)
     return RedirectResponse(f"/rounds/{round_id}/doors", status_code=303)

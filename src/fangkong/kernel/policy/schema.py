@@ -401,6 +401,9 @@ class ZonesPolicy(_Sourced):
     infant_age_months: int = Field(default=6, ge=0, le=72)
     #: residents who left within this many days before the zone starts become leads
     lookback_days: int = Field(default=7, ge=0, le=30)
+    #: a resident this old (years) registered alone at an address is listed as elderly living alone
+    #: from the registry (老年人权益保障法: 老年人 = 60 周岁以上)
+    elderly_alone_age: int = Field(default=60, ge=50, le=100)
     #: help request kind → hours until due (急症 `emergency` at once)
     help_due_hours: dict[Code, float] = Field(default_factory=lambda: {
         "emergency": 0.5, "medical": 2, "medicine": 12, "supplies": 24, "psychological": 24, "other": 48})

@@ -10,7 +10,7 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import clock, scope
@@ -214,8 +214,8 @@ def record_special_needs(session: Session, actor: Actor, items: Sequence[tuple[i
     stored: set[tuple[int, str]] = set()
     units: dict[int, tuple[int, str]] = {}
     for chunk in chunks(pids):
-        stored.update(session.execute(select(SpecialNeed.person_id, SpecialNeed.need).where(
-            in_list(session, SpecialNeed.person_id, chunk))).tuples())
+        stored.update((pid, need) for pid, need in session.execute(select(SpecialNeed.person_id, SpecialNeed.need)
+                                                                    .where(in_list(session, SpecialNeed.person_id, chunk))))
         units.update((pid, (uid, path)) for pid, uid, path in session.execute(
             scope.visible(select(Person.id, Person.unit_id, Person.unit_path), actor, Person).where(
                 in_list(session, Person.id, chunk))))
@@ -240,6 +240,27 @@ def record_special_needs(session: Session, actor: Actor, items: Sequence[tuple[i
                      ids=audit.compact_ids(n.id for n in new), persons=audit.compact_ids(n.person_id for n in new),
                      needs=dict(Counter(n.need for n in new)))
     return out
+
+
+def elderly_alone_from_registry(session: Session, actor: Actor, zone_id: int) -> list[Person]:
+    """Residents of the zone the registry shows as elderly living alone (独居老人, from the registry's
+    attributes): the only person registered at their address, at least the pack's `elderly_alone_age`
+    years old today — unless the community already recorded them as such."""
+    actor.require("zone.view")
+    age = policy_service.active_pack(session).zones.elderly_alone_age
+    today = clock.to_local(clock.now()).date()  # type: ignore[union-attr]
+    try:
+        born_by = today.replace(year=today.year - age)
+    except ValueError:  # 29 February
+        born_by = today.replace(year=today.year - age, day=28)
+    alone = (select(ZoneResident.address_id).where(ZoneResident.zone_id == zone_id, ZoneResident.ended_at.is_(None),
+                                                   ZoneResident.address_id.is_not(None))
+             .group_by(ZoneResident.address_id).having(func.count(func.distinct(ZoneResident.person_id)) == 1))
+    recorded = select(SpecialNeed.person_id).where(SpecialNeed.need == "elderly_alone")
+    stmt = scope.visible(select(Person).join(ZoneResident, ZoneResident.person_id == Person.id).where(
+        ZoneResident.zone_id == zone_id, ZoneResident.ended_at.is_(None), ZoneResident.address_id.in_(alone),
+        Person.birth_date.is_not(None), Person.birth_date <= born_by, Person.id.not_in(recorded)), actor, ZoneResident)
+    return list(session.execute(stmt.order_by(ZoneResident.unit_id, Person.id)).scalars().unique())
 
 
 def special_needs_of_zone(session: Session, actor: Actor, zone_id: int) -> list[tuple[SpecialNeed, Person]]:

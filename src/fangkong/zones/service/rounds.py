@@ -30,6 +30,7 @@ INVALID_ROUND = message("round.invalid", _("invalid testing round"))
 ZONE_OR_UNIT = message("round.zone_or_unit", _("name a zone or a unit, not both"))
 DEADLINE_RANGE = message("round.deadline_range", _("between 1 and 168 hours"))
 UNKNOWN_UNIT = message("round.unknown_unit", _("unknown unit %(code)s"))
+NOT_A_TARGET = message("round.not_a_target", _("not a target of this round in your area"))
 EVIDENCE_REQUIRED = message("round.evidence_required", _("say where the person is and how it is known (the evidence)"))
 labels("round_exclusion", {"away": _("Away (with evidence)"), "hospitalised": _("Hospitalised"),
                            "central_quarantine": _("Under centralised quarantine"), "infant": _("Infant"),
@@ -181,13 +182,17 @@ def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, re
     """Exclude a target with a reason (排除: away — with its evidence in `note` —, hospitalised …);
     audited. Excluded targets leave the door list and count as `excluded` in the coverage."""
     actor.require("round.manage")
+    get_round(session, actor, round_id)  # 404 outside the actor's area, before anything about the body
     if reason not in EXCLUSION_REASONS:
         raise ValidationFailed(INVALID_ROUND(), [FieldError("reason", message(
             "round.reason", _("one of away, hospitalised, central_quarantine, infant, other"))())])
     if reason == "away" and not note.strip():
         raise ValidationFailed(INVALID_ROUND(), [FieldError("note", EVIDENCE_REQUIRED())])
-    get_round(session, actor, round_id)
-    t = scope.get_visible_by(session, actor, RoundTarget, round_id=round_id, person_id=person_id)
+    t = session.execute(scope.visible(select(RoundTarget).where(RoundTarget.round_id == round_id,
+                                                                RoundTarget.person_id == person_id), actor,
+                                      RoundTarget)).scalars().first()
+    if t is None:  # never says whether such a person exists
+        raise ValidationFailed(INVALID_ROUND(), [FieldError("person_id", NOT_A_TARGET())])
     t.excluded, t.excluded_note = reason, note[:200] or None
     session.flush()
     audit.record(session, actor, "round.excluded", object_type="testing_round", object_id=round_id,

@@ -56,7 +56,8 @@ labels("zone_status", {"proposed": _("Proposed, waiting for confirmation"), "act
                        "lifted": _("Lifted"), "declined": _("Declined")})
 labels("audit_action", {"zone.drawn": _("Zone drawn"), "zone.downgraded": _("Zone downgraded"),
                         "zone.lifted": _("Zone lifted"), "zone.proposed": _("Lockdown proposed"),
-                        "zone.declined": _("Lockdown proposal declined")})
+                        "zone.declined": _("Lockdown proposal declined"),
+                        "zone.residents_admitted": _("New residents put under the zone's measure")})
 labels("field", {"level": _("Level"), "reason": _("Reason"), "units": _("Units"), "addresses": _("Addresses"),
                  "starts_at": _("Starts at"), "zone": _("Zone")})
 
@@ -485,6 +486,33 @@ def history(session: Session, actor: Actor, zone_id: int) -> list[ZoneEvent]:
     get_zone(session, actor, zone_id)
     return list(session.execute(select(ZoneEvent).where(ZoneEvent.zone_id == zone_id)
                                 .order_by(ZoneEvent.at, ZoneEvent.id)).scalars())
+
+
+def admit_new_residents(session: Session, actor: Actor, *, at: dt.datetime | None = None) -> dict[str, Any]:
+    """Persons arriving later (后续迁入) are decided by the zone's level: whoever is registered at an
+    address of a zone in force but is not yet one of its residents gets the zone's measure the same
+    way (control's `start_many`; kept when already under an equal or stronger one). One audit entry
+    per zone that admitted anyone."""
+    actor.require("zone.manage")
+    at = at or clock.now()
+    pack = _pack(session)
+    admitted: dict[int, int] = {}
+    for zone in list_zones(session, actor, status="active"):
+        if zone.starts_at > at:
+            continue
+        known = set(zone_person_ids(session, zone.id))
+        ids = list(session.execute(select(ZoneAddress.address_id).where(ZoneAddress.zone_id == zone.id)).scalars())
+        people = [p for p in residents_of(session, ids) if p[0] not in known]
+        if not people:
+            continue
+        started, kept = _start_measures(session, actor, zone, pack, people, at=at)
+        zone.residents += len(people)
+        admitted[zone.id] = len(people)
+        session.flush()
+        audit.record(session, actor, "zone.residents_admitted", object_type="zone", object_id=zone.id,
+                     residents=len(people), measures=started, kept=kept,
+                     persons=audit.compact_ids(p for p, *_ in people))
+    return {"zones": len(admitted), "residents": sum(admitted.values()), "by_zone": admitted}
 
 
 def measure_counts(session: Session, zone_id: int) -> tuple[int, int]:
