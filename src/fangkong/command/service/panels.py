@@ -27,7 +27,11 @@ from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.policy import service as policy_service
 
-PANELS = ("kpis", "trends", "rankings", "orders")
+PANELS = ("kpis", "trends", "rankings", "funnel", "cases", "orders")
+#: the clock funnel (三个时钟): leads received today, then the steps that fell today, with their hours
+FUNNEL = [("received", "leads.received", None), ("known", "clock.known_h.p50", "clock.known_h.p90"),
+          ("managed", "clock.managed_h.p50", "clock.managed_h.p90"),
+          ("controlled", "clock.controlled_h.p50", "clock.controlled_h.p90")]
 KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.managed_h.p90",
         "clock.controlled_h.p90", "testing.compliance", "testing.tested", "cases.new", "contacts.under_control",
         "checkpoints.inspected", "quarantine.occupancy", "signals.open"]
@@ -120,6 +124,28 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
         return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
                 "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
+    if name == "funnel":
+        code, own, _rows = _own(session, actor, day, base)
+        steps = []
+        for step, first, second in FUNNEL:
+            r = own.get(first)
+            r90 = own.get(second) if second else None
+            steps.append({"step": step, "indicator": first,
+                          "count": (r.value if step == "received" else r.numerator) if r else None,
+                          "p50_h": r.value if r and second else None, "p90_h": r90.value if r90 else None,
+                          "status": r90.status if r90 else "", "rule": r90.rule if r90 else ""})
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own), "steps": steps}
+    if name == "cases":
+        from fangkong.tracing import service as tracing_service
+
+        code, own, _rows = _own(session, actor, day, base)
+        start, end = clock.local_day_bounds(day)
+        facts = tracing_service.case_facts(session, base, start=start, end=end)
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
+                "new": _row(own.get("cases.new")), "detected_in_control": _row(own.get("cases.detected_in_control")),
+                # ids and times only (nothing personal): each opens the case's review
+                "items": [{"case_id": f["id"], "created_at": clock.iso_local(f["created_at"]),
+                           "review": f"/command/reviews/{f['id']}"} for f in facts[-20:]]}
     if name == "rankings":
         code, own, rows = _own(session, actor, day, base, subtree=True)
         children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}

@@ -1,4 +1,4 @@
-// The command centre's big screen (大屏): four panels from /api/v1/command/panels/{panel}, every 30 s.
+// The command centre's big screen (大屏): six panels from /api/v1/command/panels/{panel}, every 30 s.
 (function () {
   "use strict";
   var root = document.getElementById("command-screen");
@@ -85,6 +85,30 @@
       })
     }, true);
   }
+  var STEP = { received: "接收", known: "即知", managed: "即管", controlled: "即控" };
+  function funnel(data) {
+    var chart = charts.funnel || (charts.funnel = echarts.init(document.getElementById("panel-funnel")));
+    chart.setOption({
+      tooltip: { formatter: function (p) {
+        var s = p.data.step; return p.name + " " + (p.value === null ? "—" : p.value) +
+          (s.p90_h === null || s.p90_h === undefined ? "" : "<br>P50 " + s.p50_h + " 小时 · P90 " + s.p90_h + " 小时"); } },
+      series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", minSize: "10%",
+        label: { show: true, position: "inside", fontSize: 16, formatter: function (p) { return p.name + " " + (p.value === null ? "—" : p.value); } },
+        data: data.steps.map(function (s) {
+          return { name: STEP[s.step] || s.step, value: s.count, step: s,
+                   itemStyle: { color: COLOURS[s.status] || COLOURS[""] } };
+        }) }]
+    }, true);
+  }
+  function cases(data) {
+    document.getElementById("panel-cases-count").textContent = data["new"] ? data["new"].shown : "—";
+    var list = document.getElementById("panel-cases");
+    list.textContent = "";
+    data.items.forEach(function (c) {
+      var li = el("li"), a = el("a", "", "病例 #" + c.case_id + " · " + c.created_at.slice(11, 16));
+      a.href = c.review; li.appendChild(a); list.appendChild(li);
+    });
+  }
   function orders(data) {
     var body = document.querySelector("#panel-orders tbody");
     body.textContent = "";
@@ -99,7 +123,8 @@
     });
   }
   function refresh() {
-    Promise.all([get("kpis").then(kpis), get("rankings").then(rankings), get("trends").then(trends), get("orders").then(orders)])
+    Promise.all([get("kpis").then(kpis), get("rankings").then(rankings), get("trends").then(trends),
+                 get("funnel").then(funnel), get("cases").then(cases), get("orders").then(orders)])
       .then(function () { document.getElementById("screen-updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN"); root.dataset.loaded = "1"; })
       .catch(function (e) { document.getElementById("screen-updated").textContent = "刷新失败:" + e.message; });
   }
