@@ -47,7 +47,8 @@ def import_geometry(session: Session, actor: Actor, path: Path, **_kw: Any) -> l
     stored = {g.unit_id: g for g in session.execute(select(UnitGeometry)).scalars()}
     out: list[ReportRow] = []
     for i, f in enumerate(features, start=1):
-        props = (f.get("properties") if isinstance(f, dict) else None) or {}
+        props = f.get("properties") if isinstance(f, dict) else None
+        props = props if isinstance(props, dict) else {}
         code = str(props.get("code") or props.get("unit_code") or "").strip()
         geom = f.get("geometry") if isinstance(f, dict) else None
         kind = geom.get("type") if isinstance(geom, dict) else None
@@ -80,6 +81,20 @@ def import_geometry(session: Session, actor: Actor, path: Path, **_kw: Any) -> l
                  rejected=sum(r.status == "rejected" for r in out))
     session.flush()
     return out
+
+
+def store_outline(session: Session, actor: Actor, *, unit: Unit, shape: dict[str, Any]) -> UnitGeometry:
+    """Keep (or replace) one unit's outline (a checked Polygon or MultiPolygon)."""
+    actor.require("unit.manage")
+    old = session.execute(select(UnitGeometry).where(UnitGeometry.unit_id == unit.id)).scalar_one_or_none()
+    if old is None:
+        old = UnitGeometry(unit_id=unit.id, unit_path=unit.path, geometry=shape, imported_at=clock.now(),
+                           imported_by=actor.username)
+        session.add(old)
+    else:
+        old.geometry, old.imported_at, old.imported_by = shape, clock.now(), actor.username
+    session.flush()
+    return old
 
 
 def children_map(session: Session, actor: Actor, *, unit_code: str | None) -> dict[str, Any]:
