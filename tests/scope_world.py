@@ -244,7 +244,11 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     inspections_service.close(session, s, rect_id=rect.id, evidence=inspections_service.Evidence(
         f"{t}.jpg", b"scope"), note=f"{t}已整改")
     fed.add("finding_id", finding.id)
+    from fangkong.command.service import geometry as geometry_service
     from fangkong.command.service import plans as plans_service
+
+    geometry_service.store_outline(session, s, unit=unit, shape={"type": "Polygon", "coordinates": [
+        [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]})
 
     fed.add("plan_id", plans_service.create_plan(session, s, title=f"{t}暗访", level="district", under=None, size=1,
                                                  team=[]).id)

@@ -45,6 +45,7 @@ def _importers() -> dict[str, Importer]:
     from fangkong.checkpoints.service import checkpoints as checkpoints_service
     from fangkong.checkpoints.service import records as checkpoint_records
     from fangkong.checkpoints.service import trips as checkpoint_trips
+    from fangkong.command.service.geometry import import_geometry
     from fangkong.control.service import imports as control_imports
     from fangkong.control.service.checkins import CHECKIN_COLUMNS, import_checkins
     from fangkong.control.sites.service import sites as control_sites
@@ -103,6 +104,8 @@ def _importers() -> dict[str, Importer]:
         "rooms": Importer(control_sites.ROOM_COLUMNS, lambda s, p: control_sites.import_rooms_file(s, a, p)),
         "measures": Importer(control_imports.MEASURE_COLUMNS,
                              lambda s, p: list(control_imports.import_measures(s, a, p))),
+        # GeoJSON, not a table: tabular files and random bytes must be refused whole (UnusableFile)
+        "geometry": Importer({"code": [], "geometry": []}, lambda s, p: import_geometry(s, a, p)),
     }
 
 

@@ -88,6 +88,7 @@ GLOBAL: dict[str, str] = {
 EMPTY_BY_DESIGN: dict[tuple[str, str], str] = {
     ("/api/v1/units", "G"): "a grid has no child units",
     ("/units", "G"): "a grid has no child units to browse",
+    ("/api/v1/command/geometry", "G"): "a grid has no child units to outline on the map",
     # the machine columns of trucks' trips and stranded vehicles are plates, numbers and times: nothing names
     # the unit (the people's layout, the pages and /api/v1/trips show the checkpoint's name and prove scoping)
     **{(path, at): "machine columns hold no name" for path in ("/api/v1/exports/trips", "/api/v1/exports/stranded",
@@ -100,6 +101,10 @@ PUBLIC_DETAIL: dict[str, str] = {"/v/{token}": "a venue's QR code opens the publ
                                  "/drill/runs/{run_id}/aar.xlsx": "a drill run's report file, not a unit's row",
                                  "/c/{link}": "a person's signed SMS link opens their own check-in page (name masked)",
                                  "/help-me/{token}": "a resident's own help request, by the token of its link"}
+#: one row's routes whose own row is hidden from the world's users by design (the sibling's and the
+#: parent's must still be 404)
+OWN_HIDDEN: dict[str, str] = {"/api/v1/inspection-plans/{plan_id}":
+                              "an unannounced plan (四不两直) is seen by its team only, not by its unit"}
 #: query strings that make a list show everything it can (a tab, a period)
 QUERY: dict[str, str] = {"/venues": "tab=all", "/api/v1/turnaround": "days=30", "/turnaround": "days=30",
                          "/api/v1/reports/clearance": "day=2022-04-18",
@@ -217,7 +222,7 @@ def test_every_route_shows_this_role_its_own_rows_only(world: World, role: str) 
                         break
                 if len(answers) < 3:
                     continue
-                if answers["own"].status_code >= 400:
+                if answers["own"].status_code >= 400 and not (path in OWN_HIDDEN and answers["own"].status_code == 404):
                     problems.append(f"{path}: own row answers {answers['own'].status_code} "
                                     f"{answers['own'].text[:160]}")
                 for relation in ("sibling", "parent"):

@@ -80,3 +80,24 @@ def test_xlsx_and_pdf(session, tmp_path: Path) -> None:
     text = _pdf_text(pdf)
     assert "甲区疫情防控指标日报(2022-04-18)" in text and "未截止" not in text
     assert "补报" in text and "尚未启用" in text and "一网格" in text and "50.00%" in text
+
+
+def test_daily_report_job_reads_the_snapshot(session) -> None:
+    """The job after the snapshot writes the city's report under the data directory; its 数据 sheet is
+    the frozen rows (`fangkong indicators` of the day), a file only its owner reads."""
+    from fangkong.command.jobs import daily_report
+
+    tree = build_tree(session)
+    leads_of_the_day(session, tree)
+    with clock.frozen(CUTOFF + 2 * H):
+        service.take_snapshot(session, SYSTEM_ACTOR, day=DAY)
+        out = daily_report(session, day=DAY.isoformat(), formats="xlsx")
+        table = service.indicators(session, SYSTEM_ACTOR, day=DAY)
+    [written] = out["written"]
+    assert (written["frozen"], written["version"]) == (True, 1)
+    path = Path(written["file"])
+    assert path.name == "daily-2022-04-18.xlsx" and path.stat().st_mode & 0o777 == 0o600
+    data = [[c.value for c in r] for r in openpyxl.load_workbook(path)["数据"].iter_rows(min_row=2)]
+    assert len(data) == len(table.rows)
+    g1 = next(r for r in data if r[1] == "G1" and r[4] == "leads.cleared_same_day")
+    assert (g1[5], g1[6], g1[7], g1[8]) == (0.5, 2, 4, "red")  # by hand: 2 of G1's 4 leads cleared on D

@@ -23,7 +23,7 @@ from fangkong.command.service import review
 from fangkong.intake.models import Lead
 from fangkong.intake.service import import_outcomes
 from fangkong.kernel import clock
-from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR, Actor
 from fangkong.kernel.errors import NotFound
 from fangkong.kernel.tabular import Row
 from fangkong.tracing import service as tracing
@@ -143,7 +143,7 @@ def test_reviews_opened_concluded_and_counted(session: Session) -> None:
     assert (root.value, root.numerator, root.denominator) == (0, 0, 1)
 
 
-def tracing_epi(session: Session, district_id: int):  # noqa: ANN201
+def tracing_epi(session: Session, district_id: int) -> Actor:
     from fangkong.kernel.jurisdictions.models import Unit
 
     return epidemiologist(session.get(Unit, district_id))

@@ -53,6 +53,16 @@ def test_panels_api(client: TestClient, session: Session) -> None:
         r = client.get("/api/v1/command/panels/trends", params={"day": DAY.isoformat()}, headers=chief)
         series = {s["indicator"]: s["values"] for s in r.json()["series"]}
         assert len(r.json()["days"]) == 14 and series["leads.received"][-2:] == [1, 5]
+        # the clock funnel, by hand: 5 received on D; verified on D: L1 after 1 h, L2 after 3 h (L3 after C)
+        r = client.get("/api/v1/command/panels/funnel", params={"day": DAY.isoformat()}, headers=chief)
+        steps = {s["step"]: s for s in r.json()["steps"]}
+        assert steps["received"]["count"] == 5
+        assert (steps["managed"]["count"], steps["managed"]["p50_h"], steps["managed"]["p90_h"]) == (2, 2.0, 2.8)
+        assert (steps["controlled"]["count"], steps["controlled"]["p90_h"]) == (0, None)
+        r = client.get("/api/v1/command/panels/cases", params={"day": DAY.isoformat()}, headers=chief)
+        # no case: the count is 0, the share detected under control has no denominator ("—", none)
+        assert (r.json()["new"]["value"], r.json()["items"]) == (0, [])
+        assert (r.json()["detected_in_control"]["shown"], r.json()["detected_in_control"]["status"]) == ("—", "none")
         r = client.get("/api/v1/command/panels/orders", headers=d2)
         assert [(o["unit_code"], o["status"]) for o in r.json()["items"]] == [("D2", "issued")]
         assert client.get("/api/v1/command/panels/nope", headers=chief).status_code == 404
@@ -64,10 +74,15 @@ def test_panels_api(client: TestClient, session: Session) -> None:
 
 
 @pytest.fixture
-def served(live_site: Any) -> Any:
+def served(live_site: Any, tmp_path: Path) -> Any:
+    from test_geometry import outlines
+
+    from fangkong.command.service import geometry
+
     def build(session: Session) -> None:
         tree = build_tree(session)
         leads_of_the_day(session, tree)
+        geometry.import_geometry(session, SYSTEM_ACTOR, outlines(tmp_path / "city.geojson"))  # D1, D2
         auth_service.create_user(session, SYSTEM_ACTOR, username="chief", role="command", unit_code=tree.root.code,
                                  password=PASSWORD)
 
@@ -93,11 +108,14 @@ def test_screen_drill_down_to_the_list(served: Any, chromium: Any, artifacts: Pa
         expect(page.locator("[data-indicator='leads.received'] .kpi-value")).to_have_text("5")
         expect(page.locator("[data-indicator='signals.open'] .kpi-value")).to_have_text("尚未启用")
         assert page.locator("#panel-map canvas").count() == 1
+        expect(page.locator("#command-screen")).to_have_attribute("data-map", "outlines")  # registerMap        assert page.locator("#panel-funnel canvas").count() == 1
+        expect(page.locator("#panel-cases-count")).to_have_text("0")
         page.screenshot(path=str(artifacts / "command-screen.png"), full_page=True)
         # drill down: the worst unit first, then its street
         page.click("#panel-rankings a[data-unit='D1']")
         expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("甲区")
         expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
+        expect(page.locator("#command-screen")).to_have_attribute("data-map", "tiles")  # no outlines below D1
         page.click("#panel-rankings a[data-unit='S1']")
         expect(page.locator("[data-testid=screen-crumbs]")).to_contain_text("甲街道")
         expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")

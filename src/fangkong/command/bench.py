@@ -130,12 +130,18 @@ def bench_screen(*, persons: int = 1_000_000, days: int = 30, requests: int = 20
                         "(managed_at IS NULL OR managed_at >= :c) GROUP BY unit_path")
             window = text("SELECT unit_path, count(*), count(managed_at) FROM lead WHERE received_at >= :t14 "
                           "AND received_at < :c GROUP BY unit_path")
+            steps = text("SELECT unit_path, count(known_at), count(managed_at), count(controlled_at) FROM lead "
+                         "WHERE received_at >= :s AND received_at < :c GROUP BY unit_path")
+            new_cases = text("SELECT unit_path, count(*) FROM tracing_case WHERE created_at >= :s AND created_at < :c "
+                             "GROUP BY unit_path")
             open_targets = text("SELECT status, count(*) FROM command_order_target WHERE status <> 'completed' "
                                 "GROUP BY status")
             baselines: dict[str, Callable[[], Any]] = {
                 "kpis": lambda: [session.execute(q, p).all() for q in (day_counts, yesterday, late)],
                 "trends": lambda: session.execute(window, p).all(),
                 "rankings": lambda: [session.execute(q, p).all() for q in (day_counts, late)],
+                "funnel": lambda: session.execute(steps, p).all(),
+                "cases": lambda: session.execute(new_cases, p).all(),
                 "orders": lambda: session.execute(open_targets).all(),
             }
             figures["panels"] = {}

@@ -12,7 +12,7 @@ import typer
 
 from fangkong.cli import app
 from fangkong.command import jobs as _jobs  # noqa: F401  (registers command.daily_snapshot)
-from fangkong.kernel.cli_support import EXIT_USAGE, cli_session, fail, print_rows, report_app
+from fangkong.kernel.cli_support import EXIT_USAGE, cli_session, fail, import_app, print_rows, report_app
 from fangkong.kernel.i18n import _
 
 
@@ -189,3 +189,15 @@ def orders_show(order_id: int = typer.Argument(..., help=_("Order id.")),
         view = orders.show(session, actor, order_id=order_id)
     _print_order(view, as_json)
 from fangkong.command import cli_inspections as _cli_inspections  # noqa: E402,F401  (inspections, rectifications, exposure)
+
+
+@import_app.command("geometry", help=_("Import unit outlines (GeoJSON FeatureCollection, properties.code = unit code) "
+                                        "for the big screen's map."))
+def import_geometry_cmd(
+    file: Path = typer.Argument(..., help=_("A GeoJSON file: one Polygon or MultiPolygon feature per unit.")),
+    report: Path = typer.Option(None, "--report", help=_("Write the per-feature report (CSV) here.")),
+) -> None:
+    from fangkong.command.service.geometry import import_geometry
+    from fangkong.kernel.tabular import run_import
+
+    run_import(_("Importing unit outlines"), file, report, import_geometry, ["unit_code"])

@@ -55,3 +55,23 @@ def open_reviews(session: Session) -> dict[str, Any]:
     from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 
     return review.open_reviews(session, SYSTEM_ACTOR)
+
+
+@job("command.daily_report", schedule="45 0 * * *", label=N_("Write the daily report after the snapshot"))
+def daily_report(session: Session, day: str | None = None, formats: str = "xlsx,pdf") -> dict[str, Any]:
+    """Write day `day`'s (default yesterday) city report (日报) from its snapshot, as XLSX and PDF, under
+    the data directory (`reports/daily-D.xlsx|pdf`, 0600); runs after `command.daily_snapshot`."""
+    from fangkong.command.service.report import write_report
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+    from fangkong.kernel.files import private_dir
+    from fangkong.settings import get_settings
+
+    when = dt.date.fromisoformat(day) if day else clock.today() - dt.timedelta(days=1)
+    folder = private_dir(get_settings().data_dir / "reports")
+    written = []
+    for fmt in [f.strip() for f in formats.split(",") if f.strip() in ("xlsx", "pdf")]:
+        out = folder / f"daily-{when.isoformat()}.{fmt}"
+        report = write_report(session, SYSTEM_ACTOR, day=when, unit_code=None, out=out)
+        out.chmod(0o600)
+        written.append({"file": str(out), "frozen": report.table.frozen, "version": report.table.version})
+    return {"day": when.isoformat(), "written": written}

@@ -192,4 +192,17 @@ class InspectionPlan(Base, Scoped):
     created_by: Mapped[str] = mapped_column(String(64))
 
 
+class UnitGeometry(Base, Scoped):
+    """A unit's outline for the big screen's map (辖区边界): a GeoJSON Polygon or MultiPolygon imported from
+    a deployment's approved file (`fangkong import geometry`); we ship no real map."""
+
+    __tablename__ = "command_geometry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    geometry: Mapped[dict] = mapped_column(JSON)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("unit_id", name="uq_command_geometry_unit_id"),)
+
+
 from fangkong.command import kinds as _kinds  # noqa: E402,F401  (registers the task kinds)

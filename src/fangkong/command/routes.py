@@ -91,6 +91,13 @@ def get_panel(panel: Annotated[str, Path(max_length=16)], session: DbSession, ac
     return panels.panel(session, actor, panel, unit_code=unit, day=day)
 
 
+@api.get("/command/geometry", summary="Outlines of a unit's children (GeoJSON) for the screen's map")
+def get_geometry(session: DbSession, actor: CanView, unit: UnitCode = None) -> dict:
+    from fangkong.command.service import geometry
+
+    return geometry.children_map(session, actor, unit_code=unit)
+
+
 @pages.get("/command/screen")
 def screen_page(request: Request, session: DbSession, actor: CanView, unit: UnitCode = None) -> Response:
     base = scope.visible_unit(session, actor, code=unit) if unit else scope.base_unit(session, actor)

@@ -27,7 +27,11 @@ from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.policy import service as policy_service
 
-PANELS = ("kpis", "trends", "rankings", "orders")
+PANELS = ("kpis", "trends", "rankings", "funnel", "cases", "orders")
+#: the clock funnel (三个时钟): leads received today, then the steps that fell today, with their hours
+FUNNEL = [("received", "leads.received", None), ("known", "clock.known_h.p50", "clock.known_h.p90"),
+          ("managed", "clock.managed_h.p50", "clock.managed_h.p90"),
+          ("controlled", "clock.controlled_h.p50", "clock.controlled_h.p90")]
 KPIS = ["leads.received", "leads.cleared_same_day", "leads.overdue", "clock.managed_h.p90",
         "clock.controlled_h.p90", "testing.compliance", "testing.tested", "cases.new", "contacts.under_control",
         "checkpoints.inspected", "quarantine.occupancy", "signals.open"]
@@ -45,13 +49,23 @@ def _row(r: IndicatorRow | None) -> dict[str, Any] | None:
             "enabled": r.enabled}
 
 
+class Indexed:
+    """A cached day's table with its rows indexed by unit code, then indicator (built once, on compute)."""
+
+    def __init__(self, table: IndicatorTable) -> None:
+        self.table = table
+        self.by_unit: dict[str, dict[str, IndicatorRow]] = {}
+        for r in table.rows:
+            self.by_unit.setdefault(r.unit_code, {})[r.indicator] = r
+
+
 def _tables(session: Session, actor: Actor, days: list[dt.date], base: Unit, *, subtree: bool
-            ) -> dict[dt.date, IndicatorTable]:
+            ) -> dict[dt.date, Indexed]:
     """Each day's table of `base` (its own rows, or its subtree's), through the per-day cache: a frozen
     day by its snapshot's id, a live one by day, pack version and the write generation (`cache`)."""
     snaps = latest_snapshot_ids(session, days)
     pack = policy_service.active_pack(session)
-    out: dict[dt.date, IndicatorTable] = {}
+    out: dict[dt.date, Indexed] = {}
     for d in days:
         sid = snaps.get(d)
         if sid is not None:
@@ -62,18 +76,17 @@ def _tables(session: Session, actor: Actor, days: list[dt.date], base: Unit, *, 
             key = ("live", d, pack.version_tag, base.path, cache.generation())
             ttl = float(pack.command.screen_live_seconds)
 
-        def compute(d: dt.date = d, live: bool = sid is None) -> IndicatorTable:
-            return indicators(session, actor, day=d, unit_code=base.code, subtree=subtree or live)
+        def compute(d: dt.date = d, live: bool = sid is None) -> Indexed:
+            return Indexed(indicators(session, actor, day=d, unit_code=base.code, subtree=subtree or live))
 
         out[d] = cache.get_or_compute(session, key, compute, ttl_s=ttl)
     return out
 
 
 def _own(session: Session, actor: Actor, day: dt.date, base: Unit, *, subtree: bool = False
-         ) -> tuple[str, dict[str, IndicatorRow], list[IndicatorRow]]:
+         ) -> tuple[str, dict[str, IndicatorRow], Indexed]:
     t = _tables(session, actor, [day], base, subtree=subtree)[day]
-    own = {r.indicator: r for r in t.rows if r.unit_code == base.code}
-    return base.code, own, t.rows
+    return base.code, t.by_unit.get(base.code, {}), t
 
 
 def _name(own: dict[str, IndicatorRow]) -> str:
@@ -112,7 +125,7 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
         tables = _tables(session, actor, days, base, subtree=False)
         own: dict[str, IndicatorRow] = {}
         for d in days:
-            own = {r.indicator: r for r in tables[d].rows if r.unit_code == code}
+            own = tables[d].by_unit.get(code, {})
             for k in TRENDS:
                 r = own.get(k)
                 names[k] = r.name_zh if r else k
@@ -120,13 +133,32 @@ def panel(session: Session, actor: Actor, name: str, *, unit_code: str | None = 
         return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
                 "days": [d.isoformat() for d in days],
                 "series": [{"indicator": k, "name_zh": names[k], "values": v} for k, v in series.items()]}
+    if name == "funnel":
+        code, own, _rows = _own(session, actor, day, base)
+        steps = []
+        for step, first, second in FUNNEL:
+            r = own.get(first)
+            r90 = own.get(second) if second else None
+            steps.append({"step": step, "indicator": first,
+                          "count": (r.value if step == "received" else r.numerator) if r else None,
+                          "p50_h": r.value if r and second else None, "p90_h": r90.value if r90 else None,
+                          "status": r90.status if r90 else "", "rule": r90.rule if r90 else ""})
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own), "steps": steps}
+    if name == "cases":
+        from fangkong.tracing import service as tracing_service
+
+        code, own, _rows = _own(session, actor, day, base)
+        start, end = clock.local_day_bounds(day)
+        facts = tracing_service.case_facts(session, base, start=start, end=end)
+        return {"panel": name, "day": day.isoformat(), "unit_code": code, "unit_name": _name(own),
+                "new": _row(own.get("cases.new")), "detected_in_control": _row(own.get("cases.detected_in_control")),
+                # ids and times only (nothing personal): each opens the case's review
+                "items": [{"case_id": f["id"], "created_at": clock.iso_local(f["created_at"]),
+                           "review": f"/command/reviews/{f['id']}"} for f in facts[-20:]]}
     if name == "rankings":
-        code, own, rows = _own(session, actor, day, base, subtree=True)
+        code, own, indexed = _own(session, actor, day, base, subtree=True)
         children = {u.code: u for u in session.execute(select(Unit).where(Unit.parent_id == base.id)).scalars()}
-        by_unit: dict[str, dict[str, IndicatorRow]] = {}
-        for r in rows:
-            if r.unit_code in children:
-                by_unit.setdefault(r.unit_code, {})[r.indicator] = r
+        by_unit = {c: indexed.by_unit[c] for c in children if c in indexed.by_unit}
         out = []
         for c, rs in by_unit.items():
             clear, late = rs.get("leads.cleared_same_day"), rs.get("leads.overdue")

@@ -1,4 +1,5 @@
-"""command tables: command_review (病例复盘), command_inspection_plan (四不两直); findings name their review or plan
+"""command tables: command_review (病例复盘), command_inspection_plan (四不两直), command_geometry (辖区边界);
+findings name their review or plan
 
 Revision ID: 0820
 Revises: 0810
@@ -60,6 +61,19 @@ def upgrade() -> None:
     op.create_index(op.f('ix_command_inspection_plan_unit_id'), 'command_inspection_plan', ['unit_id'], unique=False)
     op.create_index(op.f('ix_command_inspection_plan_unit_path'), 'command_inspection_plan', ['unit_path'],
                     unique=False)
+    op.create_table('command_geometry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('geometry', sa.JSON(), nullable=False),
+    sa.Column('imported_at', fangkong.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('imported_by', sa.String(length=64), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('unit_path', PATH, nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_command_geometry_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_command_geometry')),
+    sa.UniqueConstraint('unit_id', name='uq_command_geometry_unit_id')
+    )
+    op.create_index(op.f('ix_command_geometry_unit_id'), 'command_geometry', ['unit_id'], unique=False)
+    op.create_index(op.f('ix_command_geometry_unit_path'), 'command_geometry', ['unit_path'], unique=False)
     with op.batch_alter_table('command_finding') as batch:
         batch.add_column(sa.Column('review_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('plan_id', sa.Integer(), nullable=True))
@@ -73,5 +87,6 @@ def downgrade() -> None:
         batch.drop_index(op.f('ix_command_finding_review_id'))
         batch.drop_column('plan_id')
         batch.drop_column('review_id')
+    op.drop_table('command_geometry')
     op.drop_table('command_inspection_plan')
     op.drop_table('command_review')

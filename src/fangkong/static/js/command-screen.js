@@ -1,4 +1,4 @@
-// The command centre's big screen (大屏): four panels from /api/v1/command/panels/{panel}, every 30 s.
+// The command centre's big screen (大屏): six panels from /api/v1/command/panels/{panel}, every 30 s.
 (function () {
   "use strict";
   var root = document.getElementById("command-screen");
@@ -54,22 +54,43 @@
       tr.appendChild(el("td", STATUS[u.overdue && u.overdue.status] || "", u.overdue ? u.overdue.shown : "—"));
       body.appendChild(tr);
     });
-    // schematic tile map: one tile per child unit, coloured by its clearance (no real map is shipped)
+    drawMap(data);
+  }
+  // the map: the children's imported outlines (registerMap) when there are any, else a schematic tile map
+  // (one tile per child unit); coloured by clearance either way — no real map is shipped or downloaded
+  var outlines = null;
+  function loadOutlines() {
+    if (outlines !== null) { return Promise.resolve(outlines); }
+    return fetch("/api/v1/command/geometry?unit=" + encodeURIComponent(unit), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+      .then(function (g) { outlines = g; if (g.features.length) { echarts.registerMap("unit-" + unit, g); } return g; });
+  }
+  function drawMap(data) {
     var map = charts.map || (charts.map = echarts.init(document.getElementById("panel-map")));
-    map.setOption({
-      tooltip: { formatter: function (p) { return p.name + "<br>日产日清率 " + p.data.shown; } },
-      series: [{ type: "treemap", roam: false, nodeClick: false, breadcrumb: { show: false },
-        // tiles apart, names large and bold; dark text on amber, white elsewhere (readable on the wall)
-        itemStyle: { borderColor: "#fff", borderWidth: 3, gapWidth: 3 },
-        label: { show: true, fontSize: 18, fontWeight: "bold", lineHeight: 26,
-                 formatter: function (p) { return p.name + "\n" + p.data.shown; } },
-        data: data.units.map(function (u) {
-          var st = u.cleared ? u.cleared.status : "none";
-          return { name: u.unit_name, value: 1, code: u.unit_code, shown: u.cleared ? u.cleared.shown : "—",
-                   itemStyle: { color: COLOURS[st] || COLOURS.none },
-                   label: { color: st === "amber" ? "#1f2937" : "#ffffff" } };
-        }) }]
-    }, true);
+    var points = data.units.map(function (u) {
+      var st = u.cleared ? u.cleared.status : "none";
+      return { name: u.unit_name, value: 1, code: u.unit_code, shown: u.cleared ? u.cleared.shown : "—", status: st,
+               itemStyle: { color: COLOURS[st] || COLOURS.none, areaColor: COLOURS[st] || COLOURS.none },
+               label: { color: st === "amber" ? "#1f2937" : "#ffffff" } };
+    });
+    var tooltip = { formatter: function (p) { return p.name + "<br>日产日清率 " + (p.data ? p.data.shown : "—"); } };
+    var geo = outlines && outlines.features.length;
+    root.dataset.map = geo ? "outlines" : "tiles";
+    if (geo) {
+      var byCode = {};
+      outlines.features.forEach(function (f) { byCode[f.properties.code] = f.properties.name; });
+      map.setOption({ tooltip: tooltip, series: [{ type: "map", map: "unit-" + unit, roam: false, nameProperty: "name",
+        label: { show: true, fontSize: 16, fontWeight: "bold" }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
+        data: points.filter(function (p) { return byCode[p.code]; }) }] }, true);
+    } else {
+      map.setOption({ tooltip: tooltip,
+        series: [{ type: "treemap", roam: false, nodeClick: false, breadcrumb: { show: false },
+          // tiles apart, names large and bold; dark text on amber, white elsewhere (readable on the wall)
+          itemStyle: { borderColor: "#fff", borderWidth: 3, gapWidth: 3 },
+          label: { show: true, fontSize: 18, fontWeight: "bold", lineHeight: 26,
+                   formatter: function (p) { return p.name + "\n" + p.data.shown; } },
+          data: points }] }, true);
+    }
     map.off("click");
     map.on("click", function (p) { if (p.data && p.data.code) { location.href = "/command/screen?unit=" + encodeURIComponent(p.data.code); } });
   }
@@ -85,6 +106,30 @@
       })
     }, true);
   }
+  var STEP = { received: "接收", known: "即知", managed: "即管", controlled: "即控" };
+  function funnel(data) {
+    var chart = charts.funnel || (charts.funnel = echarts.init(document.getElementById("panel-funnel")));
+    chart.setOption({
+      tooltip: { formatter: function (p) {
+        var s = p.data.step; return p.name + " " + (p.value === null ? "—" : p.value) +
+          (s.p90_h === null || s.p90_h === undefined ? "" : "<br>P50 " + s.p50_h + " 小时 · P90 " + s.p90_h + " 小时"); } },
+      series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", minSize: "10%",
+        label: { show: true, position: "inside", fontSize: 16, formatter: function (p) { return p.name + " " + (p.value === null ? "—" : p.value); } },
+        data: data.steps.map(function (s) {
+          return { name: STEP[s.step] || s.step, value: s.count, step: s,
+                   itemStyle: { color: COLOURS[s.status] || COLOURS[""] } };
+        }) }]
+    }, true);
+  }
+  function cases(data) {
+    document.getElementById("panel-cases-count").textContent = data["new"] ? data["new"].shown : "—";
+    var list = document.getElementById("panel-cases");
+    list.textContent = "";
+    data.items.forEach(function (c) {
+      var li = el("li"), a = el("a", "", "病例 #" + c.case_id + " · " + c.created_at.slice(11, 16));
+      a.href = c.review; li.appendChild(a); list.appendChild(li);
+    });
+  }
   function orders(data) {
     var body = document.querySelector("#panel-orders tbody");
     body.textContent = "";
@@ -99,7 +144,8 @@
     });
   }
   function refresh() {
-    Promise.all([get("kpis").then(kpis), get("rankings").then(rankings), get("trends").then(trends), get("orders").then(orders)])
+    Promise.all([get("kpis").then(kpis), loadOutlines().then(function () { return get("rankings"); }).then(rankings), get("trends").then(trends),
+                 get("funnel").then(funnel), get("cases").then(cases), get("orders").then(orders)])
       .then(function () { document.getElementById("screen-updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN"); root.dataset.loaded = "1"; })
       .catch(function (e) { document.getElementById("screen-updated").textContent = "刷新失败:" + e.message; });
   }
