@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.app import create_app
 from fangkong.kernel import clock
+from fangkong.kernel.auth import service as auth_service
+from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.imports.models import ImportJob
 from fangkong.kernel.jurisdictions import service as jurisdictions_service
 
@@ -95,6 +97,12 @@ def test_other_systems_import_sites_rooms_and_measures_by_api(client: TestClient
     c = bearer(session, "comm1")
     assert _upload(client, "/api/v1/quarantine-sites/import", SITES, c).status_code == 403
     assert client.post("/api/v1/rooms/import", files={"file": ("r.csv", b"x", "text/csv")}).status_code == 401
+    # a token limited to `sites.import` imports sites and rooms, and nothing else
+    _row, token = auth_service.create_token(session, SYSTEM_ACTOR, username="city1", operations=["sites.import"])
+    session.flush()
+    only = {"Authorization": f"Bearer {token}"}
+    assert [r[1] for r in _rows(_upload(client, "/api/v1/rooms/import", ROOMS, only))] == ["duplicate", "rejected"]
+    assert _upload(client, "/api/v1/measures/import", MEASURES, only).status_code == 403
 
 
 def _job(client: TestClient, session: Session, url: str, text: str, csrf: str, **data: str) -> ImportJob:
