@@ -41,6 +41,12 @@ from fangkong.kernel.web.templating import render
 api = APIRouter(tags=["control"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
+# file imports first: `/checkins/import` must match before `/checkins/{measure_id}` (control/routes_imports.py)
+from fangkong.control import routes_imports as _imports_routes  # noqa: E402
+
+api.include_router(_imports_routes.api)
+pages.include_router(_imports_routes.pages)
+
 CanView = Annotated[Actor, Depends(requires("person.view"))]
 CanCheckIn = Annotated[Actor, Depends(requires("measure.checkin"))]
 CanRelease = Annotated[Actor, Depends(requires("measure.start"))]

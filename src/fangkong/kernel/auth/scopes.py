@@ -61,6 +61,8 @@ _LABELS = labels("token_operation", {
     "roster.enrol": _("Enrol an employer's roster"),
     "releases.apply": _("Release persons from measures (one or a cohort)"),
     "checkins.upload": _("Upload check-ins of persons under measures"),
+    "sites.import": _("Import quarantine sites and rooms (files)"),
+    "measures.import": _("Import measures already running (files)"),
 })
 
 #: the token list's columns (on a terminal)
@@ -89,7 +91,11 @@ declare_operation("roster.enrol", _LABELS["roster.enrol"], ("POST", "/api/v1/gro
 #: another system (a quarantine site's own system, a hospital's) releasing persons and reporting check-ins
 declare_operation("releases.apply", _LABELS["releases.apply"], ("POST", "/api/v1/measures/{measure_id}/release"),
                   ("POST", "/api/v1/releases"))
-declare_operation("checkins.upload", _LABELS["checkins.upload"], ("POST", "/api/v1/checkins"))
+declare_operation("checkins.upload", _LABELS["checkins.upload"], ("POST", "/api/v1/checkins"),
+                  ("POST", "/api/v1/checkins/import"))
+declare_operation("sites.import", _LABELS["sites.import"], ("POST", "/api/v1/quarantine-sites/import"),
+                  ("POST", "/api/v1/rooms/import"))
+declare_operation("measures.import", _LABELS["measures.import"], ("POST", "/api/v1/measures/import"))
 
 
 def is_withheld_from_read_only(permission: str) -> bool:
