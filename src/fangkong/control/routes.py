@@ -130,8 +130,18 @@ def _released_out(session: Any, done: Any) -> list[ReleaseOut]:
 def get_due_steps(session: DbSession, actor: CanRelease, site_id: Id = None, as_of: At = None) -> list[DueStepOut]:
     """What `fangkong control release --due [--site S] [--as-of T]` lists: each stepdown (central →
     home health monitoring) and release the rules allow at `as_of`, nothing applied."""
+    from sqlalchemy import select
+
+    from fangkong.kernel.people.models import Person
+
     steps = service.due_steps(session, actor, at=as_of or clock.now(), site_id=site_id)
-    return [DueStepOut(person_id=s.person_id, measure_id=s.measure_id, action=s.action) for s in steps]
+    ids = sorted({s.person_id for s in steps})
+    names: dict[int, str | None] = {}
+    for i in range(0, len(ids), 10_000):  # SQLite binds at most 32,766 parameters per statement
+        names.update(session.execute(select(Person.id, Person.name)  # type: ignore[arg-type]
+                                     .where(Person.id.in_(ids[i:i + 10_000]))).tuples())
+    return [DueStepOut(person_id=s.person_id, name=names.get(s.person_id), measure_id=s.measure_id,
+                       action=s.action) for s in steps]
 
 
 def _iso(value: Any) -> str | None:
@@ -151,7 +161,7 @@ def get_measures(session: DbSession, actor: CanView, at: At = None, limit: Limit
     rows = []
     for r in measure_rows(session, actor, at=when, after_id=parse_cursor(cursor)):
         rows.append(MeasureAsOfOut(**{k: (_iso(v) if k.endswith(("_on", "_at")) else v)
-                                      for k, v in r.items() if k != "name"}))
+                                      for k, v in r.items()}))
         if len(rows) > limit:
             break
     nxt = str(rows[limit - 1].measure_id) if len(rows) > limit else None

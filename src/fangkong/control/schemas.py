@@ -166,14 +166,18 @@ class DueStepOut(BaseModel):
     """A step the rules allow now (`fangkong control release --due`): `stepdown` or `release`."""
 
     person_id: int
+    #: the person's name beside the id, as on the releases page
+    name: str | None = None
     measure_id: int
     action: str
 
 
 class MeasureAsOfOut(BaseModel):
-    """One measure as of a moment: the columns of `fangkong export measures` (dates local, ISO)."""
+    """One measure as of a moment: the columns of `fangkong export measures` (dates local, ISO), with
+    the person's name beside the id."""
 
     person_id: int
+    name: str | None = None
     measure_id: int
     category: str
     phase: str | None
