@@ -31,6 +31,7 @@ from fangkong.kernel.tabular import ReportLog, ReportRow, checkpoint, read_table
 from fangkong.kernel.tasks import service as tasks_service
 from fangkong.surveillance import kinds
 from fangkong.surveillance.models import ANTIGEN_SOURCES, AntigenResult, SentinelSite
+from fangkong.surveillance.service.purchases import past_time
 
 CATEGORY = "antigen_positive"
 CHANNEL = "sentinel"
@@ -123,17 +124,7 @@ def record_antigen(session: Session, actor: Actor, items: Iterable[Mapping[str, 
         result = result_of(_text(item, "result"))
         if result is None:
             issues.append(FieldIssue("result", BAD_RESULT(value=repr(_text(item, "result")))))
-        raw_time = item.get("tested_at")
-        at: dt.datetime | None = None
-        try:
-            at = clock.parse_time(raw_time if isinstance(raw_time, dt.datetime) else _text(item, "tested_at"))
-        except clock.BadTime:
-            issues.append(FieldIssue("tested_at", BAD_TIME(value=repr(_text(item, "tested_at")))))
-        else:
-            if at is None:
-                issues.append(FieldIssue("tested_at", REQUIRED()))
-            elif at > now:
-                issues.append(FieldIssue("tested_at", FUTURE_TIME(value=clock.iso_local(at))))
+        at = past_time(item, "tested_at", now, issues, bad=BAD_TIME, future=FUTURE_TIME, text=_text)
         person = {k: _text(item, k) for k in ("name", "id_number", "phone", "address")}
         if result == "positive" and not (person["id_number"] or person["phone"]
                                          or (person["name"] and person["address"])):

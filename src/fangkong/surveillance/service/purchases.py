@@ -74,6 +74,25 @@ def _text(item: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+def past_time(item: Mapping[str, Any], key: str, now: dt.datetime, issues: list[FieldIssue], *,
+              bad: Any, future: Any, text: Any = _text) -> dt.datetime | None:
+    """The time in `item[key]` (a datetime, or text in any format `clock.parse_time` reads), required
+    and not after `now`; otherwise None with the field's issue added (`bad`/`future`: the caller's
+    messages, so each input keeps its own error codes)."""
+    raw = item.get(key)
+    try:
+        at = clock.parse_time(raw if isinstance(raw, dt.datetime) else text(item, key))
+    except clock.BadTime:
+        issues.append(FieldIssue(key, bad(value=repr(text(item, key)))))
+        return None
+    if at is None:
+        issues.append(FieldIssue(key, REQUIRED()))
+    elif at > now:
+        issues.append(FieldIssue(key, future(value=clock.iso_local(at))))
+        return None
+    return at
+
+
 def record_purchases(session: Session, actor: Actor, items: Iterable[Mapping[str, Any]], *, source: str,
                      first_row: int = 1) -> list[ReportRow]:
     """Store registrations (mappings with the columns above; `row` optional), one report row each:
@@ -108,17 +127,7 @@ def record_purchases(session: Session, actor: Actor, items: Iterable[Mapping[str
                 issues.append(FieldIssue("pharmacy_ref", UNKNOWN_PHARMACY(ref=site_ref)))
             elif site.kind != "pharmacy":
                 issues.append(FieldIssue("pharmacy_ref", NOT_PHARMACY(ref=site_ref, kind=site.kind)))
-        raw_time = item.get("purchased_at")
-        at: dt.datetime | None = None
-        try:
-            at = clock.parse_time(raw_time if isinstance(raw_time, dt.datetime) else _text(item, "purchased_at"))
-        except clock.BadTime:
-            issues.append(FieldIssue("purchased_at", BAD_TIME(value=repr(_text(item, "purchased_at")))))
-        else:
-            if at is None:
-                issues.append(FieldIssue("purchased_at", REQUIRED()))
-            elif at > now:
-                issues.append(FieldIssue("purchased_at", FUTURE_TIME(value=clock.iso_local(at))))
+        at = past_time(item, "purchased_at", now, issues, bad=BAD_TIME, future=FUTURE_TIME, text=_text)
         drug_class = drug_class_of(_text(item, "drug_class"))
         if drug_class is None:
             issues.append(FieldIssue("drug_class", UNKNOWN_CLASS(value=repr(_text(item, "drug_class")))))
