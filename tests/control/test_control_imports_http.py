@@ -147,3 +147,22 @@ def test_site_staff_import_the_same_files_from_the_pages(client: TestClient, ses
     refused = client.post("/quarantine-sites/import", data={"csrf_token": csrf, "what": "rooms"},
                           files={"file": ("x.csv", b"nothing,here\n1,2\n", "text/csv")})
     assert refused.status_code == 422 and 'data-testid="import-refused"' in refused.text
+
+
+def test_a_row_whose_person_falls_outside_the_importers_subtree_is_refused_on_its_address(
+        client: TestClient, session: Session) -> None:
+    """A district's file naming someone its address cannot place (intake puts them at the root unit):
+    the row is refused naming `address`, the rest of the file is imported, never a 404 for the whole
+    file; the city, which sees the root, imports the same row."""
+    w = build_world(session)
+    _city(session)
+    user(session, "dist1", "district", w.district)
+    city, district = bearer(session, "city1"), bearer(session, "dist1")
+    assert _rows(_upload(client, "/api/v1/quarantine-sites/import", SITES, city))[0][1] == "accepted"
+    assert _rows(_upload(client, "/api/v1/rooms/import", ROOMS, city))[0][1] == "accepted"
+    answer = _upload(client, "/api/v1/measures/import", MEASURES, district)
+    assert _rows(answer) == [(2, "rejected", ["address"]), (3, "rejected", ["category"])]
+    # the refused row left nothing behind (no lead, no person): sent again it is refused again, not a duplicate
+    assert _rows(_upload(client, "/api/v1/measures/import", MEASURES, district)) == [
+        (2, "rejected", ["address"]), (3, "rejected", ["category"])]
+    assert _rows(_upload(client, "/api/v1/measures/import", MEASURES, city))[0][1] == "accepted"

@@ -20,6 +20,7 @@ from fangkong.control import service as control_service
 from fangkong.control.models import Measure
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
+from fangkong.kernel.people.models import Person
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 D0 = dt.date(2022, 4, 18)
@@ -168,8 +169,10 @@ def test_the_due_steps_and_the_measures_as_of_a_moment_through_the_api(client: T
     with clock.frozen(t(7, 21)):
         due = client.get("/api/v1/releases/due", headers=world["grid"])
         assert due.status_code == 200, due.text
-        assert due.json() == [{"person_id": session.get(Measure, world["ok"]).person_id, "measure_id": world["ok"],
-                               "action": "release"}]
+        person_id = session.get(Measure, world["ok"]).person_id  # type: ignore[union-attr]
+        name = session.get(Person, person_id).name  # type: ignore[union-attr]
+        assert name and due.json() == [{"person_id": person_id, "name": name, "measure_id": world["ok"],
+                                        "action": "release"}]
         earlier = client.get("/api/v1/releases/due", params={"as_of": "2022年4月23日 21:00"}, headers=world["grid"])
         assert earlier.status_code == 200 and earlier.json() == []  # day 5: before day N
         assert client.get("/api/v1/releases/due", params={"as_of": "not a time"},
@@ -178,10 +181,11 @@ def test_the_due_steps_and_the_measures_as_of_a_moment_through_the_api(client: T
         assert page.status_code == 200, page.text
         body = page.json()
         [item] = body["items"]
-        assert set(item) == {"person_id", "measure_id", "category", "phase", "status", "anchor_on", "planned_end_on",
+        assert set(item) == {"person_id", "name", "measure_id", "category", "phase", "status", "anchor_on", "planned_end_on",
                              "stepdown_on", "releasable_on", "released_at", "site", "room", "missed_tests",
                              "checkins_missed", "fevers"}
         assert (item["measure_id"], item["status"], item["category"]) == (world["ok"], "releasable", "secondary_contact")
+        assert item["name"] == name  # the person's name beside the id
         rest = client.get("/api/v1/measures", params={"limit": 5, "cursor": body["next_cursor"]}, headers=world["grid"])
         [short] = rest.json()["items"]
         assert (short["measure_id"], short["missed_tests"], rest.json()["next_cursor"]) == (world["short"], "4", None)  # day 7: not past its grace yet

@@ -138,8 +138,8 @@ def get_due_steps(session: DbSession, actor: CanRelease, site_id: Id = None, as_
     ids = sorted({s.person_id for s in steps})
     names: dict[int, str | None] = {}
     for i in range(0, len(ids), 10_000):  # SQLite binds at most 32,766 parameters per statement
-        names.update(session.execute(select(Person.id, Person.name)  # type: ignore[arg-type]
-                                     .where(Person.id.in_(ids[i:i + 10_000]))).tuples())
+        names.update((pid, name) for pid, name in session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(ids[i:i + 10_000]))))
     return [DueStepOut(person_id=s.person_id, name=names.get(s.person_id), measure_id=s.measure_id,
                        action=s.action) for s in steps]
 

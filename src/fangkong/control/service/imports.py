@@ -27,12 +27,13 @@ from fangkong.control.service import bulk_start
 from fangkong.control.service.measures import measures_in_force
 from fangkong.control.sites.models import Room, RoomStay
 from fangkong.control.sites.service import stays as stays_service
-from fangkong.kernel import clock
+from fangkong.kernel import clock, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.bulk import in_list
 from fangkong.kernel.clock import BadTime
 from fangkong.kernel.errors import REQUIRED
 from fangkong.kernel.messages import FieldIssue, _, labels, message
+from fangkong.kernel.people.models import Person
 from fangkong.kernel.people.resolution import find_known
 from fangkong.kernel.places.models import Place
 from fangkong.kernel.policy import service as policy_service
@@ -51,6 +52,9 @@ ROOM_TAKEN = message("measure_import.room_taken", _("room %(text)s is taken by s
 UNDER_MEASURE = message("measure_import.under_measure", _("already under an active measure (%(id)s)"))
 SAME_PERSON = message("measure_import.same_person", _("the same person as row %(row)s"))
 UNKNOWN_CONTACT = message("measure_import.unknown_contact", _("no person with this ID number: not linked"))
+OUTSIDE = message("measure_import.outside_jurisdiction",
+                  _("the person belongs to a unit outside your jurisdiction (the address places them there or "
+                    "nowhere): the unit above yours imports this row"))
 # `source_ref` and `room` are labelled by intake and the sites (one label per field code)
 labels("field", {"started_at": _("Start time"), "exposure_at": _("Last exposure"), "household": _("Household"),
                  "contact_of": _("Close contact of")})
@@ -205,10 +209,27 @@ def import_measures(session: Session, actor: Actor, path: Path, *, anchor: str =
 
         # the rows enter intake as leads of the internal channel `control`, decided by their category
         todo: list[tuple[ReportRow, _Checked, int, int]] = []
+        leads = [rep.extra.pop("_lead") for rep, _c in checked]
         if checked:
-            result = intake_service.ingest_leads(
-                session, handing, channel="control", items=[rep.extra.pop("_lead") for rep, _c in checked],
-                via="file", filename=Path(path).name, batch_id=batch_id, fixed_decision=True)
+            # A measure belongs to its person's unit. A person outside the importer's subtree (an address
+            # that places them elsewhere, or nowhere: the root, intake's rule) could not be seen, housed or
+            # released by the importer, so the row is refused naming `address` — and leaves nothing: the
+            # leads (and persons) of the chunk are stored under a savepoint, undone when any row falls
+            # outside, and stored again without those rows. So the unit above can import the row later.
+            savepoint = session.begin_nested()
+            result = _ingest_control_leads(session, handing, leads, path, batch_id)
+            outside = _outside(session, actor, result.rows)
+            if outside:
+                savepoint.rollback()
+                for i in sorted(outside):
+                    checked[i][0].issues.append(FieldIssue("address", OUTSIDE()))
+                checked = [c for i, c in enumerate(checked) if i not in outside]
+                leads = [x for i, x in enumerate(leads) if i not in outside]
+                if leads:
+                    result = _ingest_control_leads(session, handing, leads, path, batch_id)
+            else:
+                savepoint.commit()
+        if checked:
             batch_id = result.batch_id
             taken: dict[int, int] = {}
             in_force = measures_in_force(session, [r.person_id for r in result.rows if r.person_id], at=now)
@@ -260,6 +281,26 @@ def import_measures(session: Session, actor: Actor, path: Path, *, anchor: str =
         reports.extend(table.report(rows))
         checkpoint(session)
     return table.report(reports)
+
+
+def _ingest_control_leads(session: Session, actor: Actor, leads: list[Any], path: Path,
+                          batch_id: int | None) -> Any:
+    """The rows as leads of the internal channel `control`, decided by their category (intake's service)."""
+    from fangkong.intake import service as intake_service
+
+    return intake_service.ingest_leads(session, actor, channel="control", items=leads, via="file",
+                                       filename=Path(path).name, batch_id=batch_id, fixed_decision=True)
+
+
+def _outside(session: Session, actor: Actor, lead_rows: Sequence[ReportRow]) -> set[int]:
+    """Positions of the accepted lead rows whose person lies outside the actor's subtree."""
+    pids = [r.person_id for r in lead_rows if r.status == "accepted" and r.person_id]
+    if not pids:
+        return set()
+    paths = {pid: upath for pid, upath in session.execute(
+        select(Person.id, Person.unit_path).where(in_list(session, Person.id, pids)))}
+    return {i for i, r in enumerate(lead_rows)
+            if r.status == "accepted" and r.person_id and not scope.sees(actor, paths.get(r.person_id))}
 
 
 @dataclass(frozen=True)
