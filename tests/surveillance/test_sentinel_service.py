@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.errors import Conflict, NotFound, ValidationFailed
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.tasks.models import Task
 from fangkong.surveillance import kinds, rules, service
 from fangkong.surveillance.models import SentinelCount, SentinelCountChange, Signal, Verdict
@@ -154,6 +155,11 @@ def test_review_dismiss_investigate_escalate_and_scope(session: Session) -> None
     up = service.review_signal(session, epi, signal_id=unit_signal.id, action="escalate")
     assert up.status == "escalated" and up.unit_id == c.city.id
     assert session.get(Task, up.task_id).unit_id == c.city.id
+    # the command centre (the tree's root) is told too, unless the parent is the root itself
+    told = session.execute(select(Task.unit_id).where(Task.kind == kinds.ESCALATED,
+                                                      Task.subject_id == up.id)).scalars().all()
+    root = jurisdictions_service.root_unit(session)
+    assert c.city.id != root.id and told == [root.id]
     with pytest.raises(NotFound):  # now the city's: outside the district epidemiologist's jurisdiction
         service.get_signal(session, epi, up.id)
     city_epi = epidemiologist(c.city, "city")
@@ -161,6 +167,26 @@ def test_review_dismiss_investigate_escalate_and_scope(session: Session) -> None
     assert closed.status == "closed" and closed.outcome == "dismissed"
     with pytest.raises(Conflict):
         service.review_signal(session, city_epi, signal_id=up.id, action="dismiss")
+
+
+def test_an_escalation_below_the_top_also_reaches_the_command_centre(session: Session) -> None:
+    """Escalating hands a signal to the parent unit and to the command centre (the tree's root)."""
+    c = build_city(session, "e")
+    service.record_counts(session, SYSTEM_ACTOR, daily_counts("e"), source="file")
+    service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
+    epi = epidemiologist(c.district)
+    signal = next(s for s in service.list_signals(session, epi) if s.level == "unit" and s.unit_id == c.district.id)
+    # the same signal one level lower: a community under the street
+    community = jurisdictions_service.create_unit(session, SYSTEM_ACTOR, code="SVKe", name="东社区",
+                                                  level="community", parent_code=c.district.code)
+    signal.unit_id, signal.unit_path = community.id, community.path
+    session.flush()
+    up = service.review_signal(session, epi, signal_id=signal.id, action="escalate")
+    assert up.unit_id == c.district.id and session.get(Task, up.task_id).unit_id == c.district.id
+    notices = session.execute(select(Task).where(Task.kind == kinds.ESCALATED,
+                                                 Task.subject_id == signal.id)).scalars().all()
+    assert [(t.unit_id, t.status) for t in notices] == [(jurisdictions_service.root_unit(session).id, "open")]
+    assert "上报指挥部" in notices[0].title
 
 
 def test_pure_rules() -> None:

@@ -31,3 +31,10 @@ register_kind(
     outcomes={"negative": ("核酸阴性(解除临时管控)", "PCR negative"),
               "positive": ("核酸阳性(转流调)", "PCR positive")},
 )
+
+ESCALATED = "surveillance_escalated"
+register_kind(
+    ESCALATED, label_zh="预警信号上报指挥部", label_en="A signal escalated to the command centre",
+    outcomes={"noted": ("已知悉并部署", "Noted and acted on")},
+    work_url="/signals/{subject_id}",
+)

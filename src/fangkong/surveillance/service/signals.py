@@ -15,6 +15,7 @@ from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import Conflict, FieldError, ValidationFailed
+from fangkong.kernel.jurisdictions import service as jurisdictions_service
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.tasks import service as tasks_service
@@ -135,11 +136,18 @@ def review_signal(session: Session, actor: Actor, *, signal_id: int, action: str
         assert parent is not None
         signal.status = "escalated"
         signal.unit_id, signal.unit_path = parent.id, parent.path
-        (signal.task_id,) = tasks_service.create_tasks(
-            session, actor.acting_for("signal.review", "task.assign"), [tasks_service.NewTask(
-                kind=kinds.REVIEW, title=_title(signal, where) + "(下级上报)", unit_id=parent.id,
-                subject_type="surveillance_signal", subject_id=signal.id,
-                due_at=clock.now() + dt.timedelta(hours=24))])
+        due = clock.now() + dt.timedelta(hours=24)
+        review = tasks_service.NewTask(
+            kind=kinds.REVIEW, title=_title(signal, where) + "(下级上报)", unit_id=parent.id,
+            subject_type="surveillance_signal", subject_id=signal.id, due_at=due)
+        # escalating hands the signal to the parent unit *and* the command centre (the tree's root); when
+        # the parent is the top itself, its review task is already the command centre's
+        notices = [] if parent.parent_id is None else [tasks_service.NewTask(
+            kind=kinds.ESCALATED, title=_title(signal, where) + "(上报指挥部)",
+            unit_id=jurisdictions_service.root_unit(session).id, subject_type="surveillance_signal",
+            subject_id=signal.id, due_at=due)]
+        (signal.task_id, *_notice) = tasks_service.create_tasks(
+            session, actor.acting_for("signal.review", "task.assign"), [review, *notices])
     audit.record(session, actor, "surveillance.signal_reviewed", object_type="surveillance_signal",
                  object_id=signal.id, review=action)
     session.flush()
