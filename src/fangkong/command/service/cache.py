@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
@@ -95,18 +96,34 @@ def get_or_compute(session: Session, key: tuple[Any, ...], compute: Callable[[],
 
 # ------------------------------------------------------------------------------------ write detection
 
+def _info(conn: Any) -> dict[str, Any] | None:
+    """The connection's info, or None when the connection was lost: reading `info` then raises
+    (PendingRollbackError), and a lost connection must stay the 503 the kernel maps it to, not a 500."""
+    if conn.invalidated or conn.closed:
+        return None
+    try:
+        return conn.info  # type: ignore[no-any-return]
+    except SQLAlchemyError:
+        return None
+
+
 def _on_execute(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
     m = _WRITE.match(statement)
-    if m is not None and m.group(1).lower() not in IGNORED:
-        conn.info["command_cache_dirty"] = True
+    info = _info(conn) if m is not None and m.group(1).lower() not in IGNORED else None
+    if info is not None:
+        info["command_cache_dirty"] = True
 
 
 def _on_commit(conn: Any) -> None:
-    if conn.info.pop("command_cache_dirty", False):
+    info = _info(conn)
+    if info is None:
+        bump()  # cannot tell: assume a write
+        return
+    if info.pop("command_cache_dirty", False):
         bump()
         # the commit event comes just before the commit itself: move again when the connection is
         # handed back, so nothing computed in between from the old data is kept
-        conn.info["command_cache_committed"] = True
+        info["command_cache_committed"] = True
 
 
 def _on_checkin(dbapi_conn: Any, record: Any) -> None:
@@ -115,7 +132,8 @@ def _on_checkin(dbapi_conn: Any, record: Any) -> None:
 
 
 def _on_rollback(conn: Any) -> None:
-    if conn.info.pop("command_cache_dirty", False):
+    info = _info(conn)
+    if info is None or info.pop("command_cache_dirty", False):
         # ids of rolled-back rows (a snapshot's) may be handed out again: forget everything
         clear()
 

@@ -94,14 +94,14 @@ def check_target(session: Session, actor: Actor, *, plan_id: int, unit_code: str
     if unit_code:
         unit = scope.visible_unit(session, actor, code=unit_code)
         ok = any(unit.code == c for c in plan.targets) or any(
-            unit.path.startswith(p) for p in _target_paths(session, plan))
+            scope.inside(unit, p) for p in _target_paths(session, plan))
         place = unit_code
     else:
         from fangkong.venues.service import codes as venue_codes
 
         venue = venue_codes.find_venue(session, actor, venue_ref or "")
         vunit = session.get(Unit, venue.unit_id)
-        ok = vunit is not None and any(vunit.path.startswith(p) for p in _target_paths(session, plan))
+        ok = vunit is not None and any(scope.inside(vunit, p) for p in _target_paths(session, plan))
         place = venue.name
     if not ok:
         text = NOT_TARGET(place=place, id=plan.id)
