@@ -76,6 +76,7 @@ OWN_ANSWERS: dict[tuple[str, str], tuple[set[int], str]] = {
     ("POST", "/tip"): ({403}, "a public form with its own CSRF pair, which an empty form lacks"),
     ("POST", "/my-test"): ({404}, "no results for the (empty) numbers typed: the citizen's page says so"),
     ("POST", "/help-me"): ({404}, "no zone resident for the (empty) numbers typed: the resident's page says so"),
+    ("POST", "/self-test"): ({404}, "no person for the (empty) numbers typed: the citizen's page says so"),
     ("GET", "/help-me/{token}"): ({404}, "no help request has the world's placeholder token"),
     # an order's own record is one to the unit itself: a role sitting above that unit sees it but is no
     # target of it, and only a target acknowledges, completes or relays (issue #16: 403)
