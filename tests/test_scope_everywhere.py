@@ -65,6 +65,7 @@ NOT_A_LIST: dict[str, str] = {
     "/leads/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
     "/my-test": "a citizen's own results, by the citizen's own numbers",
     "/help-me": "a sealed household's own help form (a public form)",
+    "/self-test": "a citizen's own antigen self-test form (a public form)",
     "/pharmacy-register": "a pharmacy's registration form (a purchase is entered, none is listed)",
     "/epasses/verify": "the e-pass verify form (a verdict needs a scanned token)",
     "/v": "the e-pass verify form a pass's QR link opens",

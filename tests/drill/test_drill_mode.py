@@ -122,7 +122,7 @@ def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
 
 
 def test_the_red_drill_banner_on_every_page(client: TestClient, drill: None) -> None:
-    for url in ("/login", "/report", "/tip", "/my-test"):
+    for url in ("/login", "/report", "/tip", "/my-test", "/self-test"):
         page = client.get(url)
         assert page.status_code == 200, url
         assert 'data-mode="drill"' in page.text and "演练 DRILL" in page.text and "background:#c00000" in page.text

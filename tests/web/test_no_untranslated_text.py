@@ -43,6 +43,7 @@ ALLOWED_WORDS = {
     "PCR",  # 核酸 PCR: the test's name
     "Ct",  # Ct 值: the lab's measure
     "CSV", "XLSX", "PDF", "Excel",  # file formats and the program staff open them with
+    "JPEG", "PNG", "WebP", "HEIC",  # photo formats a phone names (the antigen cassette's photo)
     "API", "URL", "QR", "HTTP", "HTTPS",  # technical terms without a Chinese word in use
     "GB", "GB/T", "MB", "KB",  # GB/T 2260 (a standard's name), file sizes
     "XX",  # a placeholder in an example (南京市鼓楼区宁海路街道XX小区), as Chinese writes it
@@ -235,7 +236,7 @@ def test_every_page_an_admin_reaches_is_chinese(zh_client: TestClient, session: 
 def test_public_pages_are_chinese(zh_client: TestClient, session: Session, zh_world: ZhWorld) -> None:
     w = zh_world
     problems: dict[str, list[str]] = {}
-    for url in ("/login", "/report", "/tip", "/my-test", f"/v/{w.venue_token}", f"/v/{w.venue_token}/staff",
+    for url in ("/login", "/report", "/tip", "/my-test", "/self-test", f"/v/{w.venue_token}", f"/v/{w.venue_token}/staff",
                 "/v/not-a-code"):
         r = zh_client.get(url)
         assert r.status_code < 500, url
@@ -250,6 +251,9 @@ def test_public_pages_are_chinese(zh_client: TestClient, session: Session, zh_wo
                                         "id_number": "320412198503121230", "arrival_at": "昨天"})
     answers = {"POST /report": r,
                "POST /my-test": zh_client.post("/my-test", data={"id_number": "12345", "name": "钱"}),
+               "POST /self-test": zh_client.post("/self-test", data={"id_number": "12345", "phone": "1"}),
+               "POST /self-test photo": zh_client.post("/self-test", data={"id_number": "1"},
+                                                       files={"photo": ("x.jpg", b"GIF89a", "image/jpeg")}),
                "POST /v/…": zh_client.post(f"/v/{w.venue_token}", data={"phone": "12345", "name": "钱"})}
     for label, answer in answers.items():
         assert answer.status_code < 500, label

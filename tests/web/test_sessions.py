@@ -32,6 +32,7 @@ PUBLIC = {
     ("POST", "/tip"): "a citizen's tip, anonymous",
     ("POST", "/my-test"): "a citizen looks up their own test status (reads; rate-limited)",
     ("POST", "/help-me"): "a sealed household asks for help by its own ID and phone number (no session; rate-limited)",
+    ("POST", "/self-test"): "a citizen reports their own antigen self-test by ID and phone number (no session; rate-limited)",
     ("POST", "/v/{token}"): "a venue check-in; the remembered identity is a SameSite=Lax cookie, not sent cross-site",
     ("POST", "/v/{token}/forget"): "forgets the identity remembered on this device",
     ("POST", "/c/{link}"): "a person's own check-in from the signed SMS link: the link is the credential, no session",

@@ -11,12 +11,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.tabular import summarise
 from fangkong.kernel.web.deps import DbSession, FormFields, RowId
 from fangkong.kernel.web.nav import N_, register_nav
+from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 from fangkong.surveillance import detect, rules, service
@@ -341,6 +342,15 @@ def pharmacy_submit(request: Request, session: DbSession, actor: CanReport, form
                             status_code=303)
 
 
+def _photo_bytes(photo: UploadFile | None) -> bytes | None:
+    """The uploaded cassette photo's bytes (b"" when none was chosen), None when it is not a photo of at
+    most 5 MB (`antigen.photo_ok`): the staff page and the citizen's page check it alike."""
+    from fangkong.surveillance.service import antigen
+
+    content = photo.file.read(antigen.MAX_PHOTO_BYTES + 1) if photo is not None and photo.filename else b""
+    return None if content and not antigen.photo_ok(content) else content
+
+
 @pages.get("/antigen-report")
 def antigen_form(request: Request, session: DbSession, actor: CanReport) -> Any:
     """抗原检测结果上报 on a phone: a self-test (with the cassette's photo), or a pharmacy's, clinic's or
@@ -380,8 +390,8 @@ def antigen_submit(request: Request, session: DbSession, actor: CanReport,
               "tested_at": tested_at, "result": result, "name": name, "id_number": id_number, "phone": phone,
               "address": address}
     item: dict[str, Any] = {**values, "tested_at": tested_at.replace("T", " ")}
-    content = photo.file.read(antigen.MAX_PHOTO_BYTES + 1) if photo is not None and photo.filename else b""
-    if content and not antigen.photo_ok(content):
+    content = _photo_bytes(photo)
+    if content is None:
         return _antigen_render(request, session, actor, values=values,
                                issues=[FieldIssue("photo", antigen.BAD_PHOTO())], saved=None, status_code=422)
     if content:
@@ -391,3 +401,43 @@ def antigen_submit(request: Request, session: DbSession, actor: CanReport,
         return _antigen_render(request, session, actor, values=values, issues=report.issues, saved=None,
                                status_code=422)
     return RedirectResponse(f"/antigen-report?saved={report.status}", status_code=303)
+
+
+# ------------------------------------------------- the citizen's own self-test page (no sign-in)
+
+
+@pages.get("/self-test")
+def self_test_page(request: Request, session: DbSession) -> Any:
+    """抗原自测上报: a resident reports their own antigen self-test on a phone, by their ID number and the
+    phone registered with it (no sign-in; throttled)."""
+    return render(request, "surveillance/self_test.html", values={"tested_at": _local_now_input()}, issues=[],
+                  report=None, checked=False)
+
+
+@pages.post("/self-test", dependencies=[public_limit()])
+def self_test_submit(request: Request, session: DbSession,
+                     photo: Annotated[UploadFile | None, File()] = None,
+                     id_number: Annotated[str, Form(max_length=32)] = "",
+                     phone: Annotated[str, Form(max_length=32)] = "",
+                     tested_at: Annotated[str, Form(max_length=40)] = "",
+                     result: Annotated[str, Form(max_length=16)] = "") -> Any:
+    from fangkong.kernel.messages import FieldIssue
+    from fangkong.surveillance.service import antigen
+
+    values = {"tested_at": tested_at, "result": result}
+
+    def page(status_code: int, **kw: Any) -> Any:
+        args: dict[str, Any] = {"values": values, "issues": [], "report": None, "checked": True, **kw}
+        return render(request, "surveillance/self_test.html", status_code=status_code, **args)
+
+    content = _photo_bytes(photo)
+    if content is None:
+        return page(422, issues=[FieldIssue("photo", antigen.BAD_PHOTO())])
+    report = service.record_self_test(session, id_number=id_number, phone=phone, tested_at=tested_at or
+                                      _local_now_input(), result=result, photo=content, ip=client_ip(request))
+    if report is None:
+        return page(404)
+    if report.status == "rejected":
+        session.rollback()
+        return page(422, issues=report.issues)
+    return page(200, report=report, result=antigen.result_of(result))

@@ -61,6 +61,8 @@ EXPLICIT: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/my-test"): (PUBLIC, "a citizen's own results, by their own ID and phone number, throttled"),
     ("GET", "/help-me"): (PUBLIC, "a sealed household's own help form (封控区求助)"),
     ("POST", "/help-me"): (PUBLIC, "a resident's own help request, by their own ID and phone number, throttled"),
+    ("GET", "/self-test"): (PUBLIC, "a citizen's own antigen self-test form (抗原自测上报)"),
+    ("POST", "/self-test"): (PUBLIC, "a citizen's own antigen self-test, by their own ID and phone number, throttled"),
     ("GET", "/help-me/{token}"): (PUBLIC, "the state of one's own help request, by the unguessable token of its link"),
     ("GET", "/c/{link}"): (PUBLIC, "a person's own check-in page, from the signed link of their SMS (健康打卡)"),
     ("POST", "/c/{link}"): (PUBLIC, "a person's own check-in through the signed link of their SMS, throttled"),

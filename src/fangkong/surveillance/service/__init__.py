@@ -4,6 +4,7 @@ from fangkong.surveillance.service.antigen import (
     import_antigen,
     list_antigen,
     record_antigen,
+    record_self_test,
     resolve_antigen_followups,
 )
 from fangkong.surveillance.service.counts import import_counts, record_counts, site_counts
@@ -40,6 +41,7 @@ __all__ = [
     "record_counts",
     "record_field_result",
     "record_purchases",
+    "record_self_test",
     "register_site",
     "reporting_sites",
     "resolve_antigen_followups",

@@ -291,6 +291,38 @@ def store_photo(content: bytes) -> str:
     return name
 
 
+def self_test_ref(person_id: int, tested_at: str, result: str) -> str:
+    """A citizen's self-test's source_ref, the same for the same submission (person, minute, result), so
+    sending the form twice stores it once."""
+    minute = "".join(ch for ch in unicodedata.normalize("NFKC", tested_at or "") if ch.isdigit())[:12]
+    return f"self-{person_id}-{minute}-{result_of(result) or 'x'}"
+
+
+def record_self_test(session: Session, *, id_number: str, phone: str, tested_at: str, result: str,
+                     photo: bytes = b"", ip: str | None = None) -> ReportRow | None:
+    """A citizen's own phone page (抗原自测上报): the ID number and the phone registered with it must both
+    match a person; None otherwise (never saying which was wrong). The resident is the actor (audit names
+    "citizen"), holding only `sentinel.report` for this one result; a positive sets off what any reported
+    positive does (lead, temporary control, PCR task). `photo` was checked by the caller (`photo_ok`)."""
+    from fangkong.kernel.people import service as people_service
+
+    citizen = Actor(None, "citizen", "citizen", None, "/", frozenset({"sentinel.report"}), ip)
+    person = people_service.find_by_id_number(session, id_number)
+    if person is not None and (not phone.strip() or person not in people_service.find_by_phone(session, phone)):
+        person = None
+    if person is None:
+        audit.record(session, citizen, "sentinel.self_test", object_type="antigen_result", object_id=None,
+                     found=False)
+        return None
+    item: dict[str, Any] = {"source_ref": self_test_ref(person.id, tested_at, result), "source": "self",
+                            "tested_at": tested_at.replace("T", " "), "result": result,
+                            "id_number": id_number, "phone": phone}
+    if photo:
+        item["photo"] = store_photo(photo)
+    [report] = record_antigen(session, citizen, [item], via="page")
+    return report
+
+
 def import_antigen(session: Session, actor: Actor, path: Path, progress: Any = None) -> ReportLog:
     """`fangkong import antigen-results FILE`: source_ref, source, site_ref, employer, tested_at, result,
     name, id_number, phone, address (Chinese headers too)."""
