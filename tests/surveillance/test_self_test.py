@@ -20,7 +20,9 @@ from fangkong.kernel import clock
 from fangkong.kernel.audit.models import AuditEvent
 from fangkong.kernel.auth.actor import SYSTEM_ACTOR
 from fangkong.kernel.people import service as people_service
+from fangkong.kernel.people.models import Person
 from fangkong.kernel.tasks.models import Task
+from fangkong.settings import get_settings
 from fangkong.surveillance import kinds
 from fangkong.surveillance.models import AntigenResult
 
@@ -94,9 +96,14 @@ def test_bad_photo_is_refused_naming_the_field(client: TestClient, session: Sess
     data = {"id_number": ID, "phone": PHONE, "tested_at": "2022-04-18T07:45", "result": "negative"}
     bad = client.post("/self-test", data=data, files={"photo": ("x.jpg", b"GIF89a", "image/jpeg")})
     assert bad.status_code == 422 and "照片" in bad.text
-    future = client.post("/self-test", data={**data, "tested_at": "2022-04-19T07:45"})
+    photos = get_settings().data_dir / "antigen-photos"
+    before = sorted(photos.iterdir()) if photos.exists() else []
+    future = client.post("/self-test", data={**data, "tested_at": "2022-04-19T07:45"},
+                         files={"photo": ("cassette.jpg", JPEG, "image/jpeg")})
     assert future.status_code == 422 and "检测时间" in future.text
     assert _count(session, AntigenResult) == 0
+    # a refused form keeps no photo of the resident's cassette
+    assert (sorted(photos.iterdir()) if photos.exists() else []) == before
 
 
 def test_negative_is_stored_without_a_lead(client: TestClient, session: Session, resident: int) -> None:
@@ -106,3 +113,5 @@ def test_negative_is_stored_without_a_lead(client: TestClient, session: Session,
     row = session.execute(select(AntigenResult)).scalar_one()
     assert (row.source_kind, row.result, row.status) == ("self", "negative", "negative")
     assert _count(session, Lead) == 0
+    # filed under the resident's own unit (its daily series), not the root
+    assert row.unit_id == session.get(Person, resident).unit_id

@@ -111,3 +111,31 @@ def _command_line_end_to_end(tmp_path: Path) -> None:
     assert list(det[0]) == ["level", "site_ref", "unit_code", "indicator", "algorithm", "date", "observed",
                             "upperbound", "statistic", "alarm"]
     assert {d["alarm"] for d in det} == {"true"}
+
+
+def test_signals_page_pages_fifty_at_a_time_newest_first(client: TestClient, session: Session) -> None:
+    from fangkong.surveillance.models import Signal
+
+    c = build_city(session, "p")
+    epi = user_headers(session, "sv-epi-p", "epidemiologist", c.district.code)
+    day = dt.date(2022, 4, 1)
+    session.add_all(Signal(series_key=f"p{i}", level="unit", site_id=None, unit_id=c.district.id,
+                           indicator="fever_visits", algorithm="ears_c1", first_day=day, last_day=day,
+                           status="closed", opened_at=NOW, unit_path=c.district.path) for i in range(55))
+    session.commit()
+    ids = sorted(session.query(Signal.id).filter(Signal.series_key.like("p%")).all(), reverse=True)
+    first = client.get("/signals", headers=epi)
+    assert first.status_code == 200
+    shown = [int(i) for i in _SIGNAL_LINK.findall(first.text)]
+    assert shown == [i for (i,) in ids[:50]]
+    assert c.district.name in first.text
+    nxt = _NEXT.search(first.text)
+    assert nxt is not None
+    second = client.get(nxt.group(1).replace("&amp;", "&"), headers=epi)
+    assert [int(i) for i in _SIGNAL_LINK.findall(second.text)] == [i for (i,) in ids[50:]]
+    assert _NEXT.search(second.text) is None and "/signals\">" in second.text  # back to the first page
+    assert client.get("/signals?cursor=abc", headers=epi).status_code == 422
+
+
+_SIGNAL_LINK = __import__("re").compile(r'data-testid="signal-(\d+)"')
+_NEXT = __import__("re").compile(r'data-testid="signals-next" href="([^"]+)"')

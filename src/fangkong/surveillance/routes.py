@@ -15,7 +15,7 @@ from fangkong.kernel.auth.deps import client_ip, requires
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.messages import _, message
 from fangkong.kernel.tabular import summarise
-from fangkong.kernel.web.deps import DbSession, FormFields, RowId
+from fangkong.kernel.web.deps import DbSession, FormFields, RowId, parse_cursor
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.ratelimit import public_limit
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
@@ -205,27 +205,38 @@ def rt_page(request: Request, session: DbSession, actor: CanView,
                   window=window, cases=sum(data.local) + sum(data.imported), can_cases=actor.can("case.view"))
 
 
+SIGNALS_PAGE = 50
+
+
 @pages.get("/signals")
 def signals_page(request: Request, session: DbSession, actor: CanView,
-                 status: Annotated[str | None, Query(max_length=16)] = None) -> Any:
-    rows = service.list_signals(session, actor, status=status or None, limit=200)
+                 status: Annotated[str | None, Query(max_length=16)] = None,
+                 cursor: Annotated[str, Query(max_length=24)] = "") -> Any:
+    """Newest first, 50 a page; `cursor` is the last id of the previous page (the list grows long:
+    a city's seasonal history holds hundreds of closed signals)."""
+    rows = service.list_signals(session, actor, status=status or None, limit=SIGNALS_PAGE + 1,
+                                after_id=parse_cursor(cursor))
+    next_cursor = str(rows[SIGNALS_PAGE - 1].id) if len(rows) > SIGNALS_PAGE else None
+    rows = rows[:SIGNALS_PAGE]
     return render(request, "surveillance/signals.html", actor=actor, rows=rows, status=status,
-                  names=_signal_names(session, rows))
+                  names=_signal_names(session, rows), next_cursor=next_cursor, first_page=not cursor)
 
 
 def _signal_names(session: Session, rows: list[Signal]) -> dict[int, str]:
+    """Where each signal is, in words: the sentinel site's name and ref, else the unit's name."""
+    from sqlalchemy import select
+
     from fangkong.kernel.jurisdictions.models import Unit
     from fangkong.surveillance.models import SentinelSite
 
-    out = {}
-    for s in rows:
-        if s.site_id is not None:
-            site = session.get(SentinelSite, s.site_id)
-            out[s.id] = f"{site.name}({site.ref})" if site else str(s.site_id)
-        else:
-            unit = session.get(Unit, s.unit_id)
-            out[s.id] = unit.name if unit else str(s.unit_id)
-    return out
+    site_ids = {s.site_id for s in rows if s.site_id is not None}
+    unit_ids = {s.unit_id for s in rows if s.site_id is None}
+    sites = {i: f"{n}({r})" for i, n, r in session.execute(
+        select(SentinelSite.id, SentinelSite.name, SentinelSite.ref).where(SentinelSite.id.in_(site_ids)))} \
+        if site_ids else {}
+    units = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()) if unit_ids else {}
+    return {s.id: sites.get(s.site_id, str(s.site_id)) if s.site_id is not None
+            else units.get(s.unit_id, str(s.unit_id)) for s in rows}
 
 
 @pages.get("/signals/{signal_id}")

@@ -306,20 +306,27 @@ def record_self_test(session: Session, *, id_number: str, phone: str, tested_at:
     positive does (lead, temporary control, PCR task). `photo` was checked by the caller (`photo_ok`)."""
     from fangkong.kernel.people import service as people_service
 
-    citizen = Actor(None, "citizen", "citizen", None, "/", frozenset({"sentinel.report"}), ip)
+    nobody = Actor(None, "citizen", "citizen", None, "/", frozenset({"sentinel.report"}), ip)
     person = people_service.find_by_id_number(session, id_number)
     if person is not None and (not phone.strip() or person not in people_service.find_by_phone(session, phone)):
         person = None
     if person is None:
-        audit.record(session, citizen, "sentinel.self_test", object_type="antigen_result", object_id=None,
+        audit.record(session, nobody, "sentinel.self_test", object_type="antigen_result", object_id=None,
                      found=False)
         return None
-    item: dict[str, Any] = {"source_ref": self_test_ref(person.id, tested_at, result), "source": "self",
-                            "tested_at": tested_at.replace("T", " "), "result": result,
-                            "id_number": id_number, "phone": phone}
-    if photo:
-        item["photo"] = store_photo(photo)
+    # The resident reports from home: the result belongs to their own unit (negatives too, which count in
+    # that unit's daily series), not to the root.
+    citizen = Actor(None, "citizen", "citizen", person.unit_id, person.unit_path, frozenset({"sentinel.report"}),
+                    ip)
+    ref = self_test_ref(person.id, tested_at, result)
+    item: dict[str, Any] = {"source_ref": ref, "source": "self", "tested_at": tested_at.replace("T", " "),
+                            "result": result, "id_number": id_number, "phone": phone}
     [report] = record_antigen(session, citizen, [item], via="page")
+    if photo and report.status == "accepted":
+        # kept only once the result is accepted: a rejected form (bad time, unknown result) leaves no file
+        stored = session.execute(select(AntigenResult).where(AntigenResult.source_ref == ref)).scalar_one()
+        stored.photo = store_photo(photo)
+        session.flush()
     return report
 
 
