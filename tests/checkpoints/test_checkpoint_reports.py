@@ -179,3 +179,31 @@ def test_roster_and_handover_across_midnight(session, system) -> None:
     with pytest.raises(ValidationFailed) as err:
         save(session, system, place_id=cp.id, day=dt.date(2022, 4, 20), shift="08:00-16:00", roster="x")
     assert [e.field for e in err.value.fields] == ["shift"]
+
+
+def test_the_command_screen_counts_inspections_and_open_trips(session, system) -> None:
+    """卡口查验 and 未闭环行程 on the command centre's indicators, by hand: day D = 20 April (cut-off 24:00)."""
+    from fangkong.command import service as command_service
+
+    checkpoint(session, "K1")
+    truck = {"plate": "苏D77777", "vehicle_type": "truck", "epass_no": "320400000001", "destination": "常州市武进区",
+             "role": "driver", "name": "司机甲", "id_number": ID_A}
+    records(session, [
+        _row("i1", "2022-04-19 23:59", "in", plate="苏D44444"),  # the day before
+        _row("i2", "2022-04-20 08:00", "in", passage_ref="v1", **truck),  # opens a trip
+        _row("i3", "2022-04-20 09:00", "in", phone="13800001111", name="丁"),
+        _row("i4", "2022-04-21 00:00", "in", plate="苏D55555"),  # at the cut-off: the next day
+    ])
+
+    def figures(day: dt.date) -> dict[str, tuple[float | None, str]]:
+        t = command_service.indicators(session, system, day=day)
+        root = next(r.unit_code for r in t.rows if r.level == "city")
+        return {r.indicator: (r.value, r.shown()) for r in t.rows if r.unit_code == root}
+
+    d20 = figures(dt.date(2022, 4, 20))
+    assert d20["checkpoints.inspected"] == (2, "2") and d20["trips.open"] == (1, "1")
+    records(session, [_row("x1", "2022-04-21 14:00", "out", passage_ref="v2", plate="苏D77777", vehicle_type="truck")])
+    # closed on the 21st: still open at the 20th's cut-off, no longer at the 21st's
+    assert figures(dt.date(2022, 4, 20))["trips.open"] == (1, "1")
+    assert figures(dt.date(2022, 4, 21))["trips.open"] == (0, "0")
+    assert figures(dt.date(2022, 4, 21))["checkpoints.inspected"] == (2, "2")

@@ -50,7 +50,7 @@ def test_indicators_api(client: TestClient, session: Session) -> None:
     assert {"day", "unit_code", "unit_name", "level", "indicator", "value", "numerator", "denominator",
             "status"} <= set(g1)
     sig = rows[("G1", "signals.open")]
-    assert (sig["enabled"], sig["value"], sig["status"], sig["note"]) == (False, None, "none", "尚未启用")
+    assert (sig["enabled"], sig["value"], sig["status"]) == (True, 0, "")
     assert rows[(tree.root.code, "leads.received")]["level"] == "city"
 
     # a district: its subtree only; another district is a 404, a future day a 422

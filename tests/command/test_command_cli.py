@@ -81,7 +81,7 @@ def test_indicators_end_to_end(tmp_path: Path) -> None:
         "0.6667", "2", "3", "red"]
     assert [got[("G2", "leads.cleared_same_day")][k] for k in ("value", "status")] == ["0.0", "red"]
     assert [got[("D1", "clock.managed_h.p50")][k] for k in ("value", "numerator")] == ["2.5", "2"]
-    assert [got[("D1", "signals.open")][k] for k in ("value", "status")] == ["", "none"]
+    assert [got[("D1", "signals.open")][k] for k in ("value", "status")] == ["0", ""]  # enabled: a true zero
     assert [got[("D1", "testing.compliance")][k] for k in ("value", "denominator", "status")] == ["", "0", "none"]
 
     # the job freezes the day; the frozen read equals the live one at the time

@@ -67,7 +67,7 @@ def test_xlsx_and_pdf(session, tmp_path: Path) -> None:
     assert (ws.cell(7, 4).value, ws.cell(7, 7).value, ws.cell(7, 8).value, ws.cell(7, 9).value) == (4, 0.5, 2, 4)
     assert ws.cell(7, 7).number_format == "0.00%"
     assert ws.cell(5, 10).value == 1  # D1 overdue: L0
-    assert wb["卡口隔离预警"].cell(5, 4).value == "尚未启用"
+    assert wb["卡口隔离预警"].cell(5, 4).value == 0  # no inspection: a number, not a note
     late = wb["补报"]
     rows = [[c.value for c in r] for r in late.iter_rows(min_row=4)]
     assert ["G1", "一网格", "日产日清率", 0.5, 0.75, 2, 3, 4, 4] in rows
@@ -79,7 +79,7 @@ def test_xlsx_and_pdf(session, tmp_path: Path) -> None:
 
     text = _pdf_text(pdf)
     assert "甲区疫情防控指标日报(2022-04-18)" in text and "未截止" not in text
-    assert "补报" in text and "尚未启用" in text and "一网格" in text and "50.00%" in text
+    assert "补报" in text and "一网格" in text and "50.00%" in text
 
 
 def test_daily_report_job_reads_the_snapshot(session) -> None:

@@ -80,12 +80,22 @@ def test_pooled_percentiles_not_child_percentiles(session) -> None:
     assert rows[("G1", "leads.cleared_same_day")].status == "green"
 
 
-def test_not_enabled_indicators_are_not_zero(session) -> None:
+def test_not_enabled_indicators_are_not_zero(session, monkeypatch) -> None:
+    """A planned indicator that no capability provides (a deployment that leaves checkpoints and quarantine
+    sites out: here their registrations are taken away) shows 尚未启用, never a zero; the ones provided
+    show their values, zeros included."""
+    from fangkong.command import indicators
+
+    indicators.load()
+    for code in ("checkpoints.inspected", "trips.open", "quarantine.occupancy"):
+        monkeypatch.delitem(indicators._REGISTRY, code)
     tree = build_tree(session)
     _t, rows = _table(session, actor(tree.root))
-    for code in ("checkpoints.inspected", "trips.open", "quarantine.occupancy", "signals.open"):
+    for code in ("checkpoints.inspected", "trips.open", "quarantine.occupancy"):
         r = rows[("G1", code)]
         assert (r.enabled, r.value, r.status, r.shown()) == (False, None, "none", "尚未启用")
+    r = rows[("G1", "signals.open")]
+    assert (r.enabled, r.value, r.shown()) == (True, 0, "0")
     # the first set is there for every unit, even with nothing to count
     assert rows[("D2", "cases.new")].value == 0
     assert rows[("D2", "testing.compliance")].value is None

@@ -45,7 +45,7 @@ def test_panels_api(client: TestClient, session: Session) -> None:
         assert (kpis["leads.received"]["value"], kpis["leads.received"]["yesterday"], kpis["leads.received"]["delta"]
                 ) == (5, 1, 4)
         assert (kpis["leads.cleared_same_day"]["shown"], kpis["leads.cleared_same_day"]["status"]) == ("40.00%", "red")
-        assert kpis["signals.open"]["shown"] == "尚未启用"
+        assert (kpis["signals.open"]["shown"], kpis["signals.open"]["value"]) == ("0", 0)  # enabled: a true zero
         assert kpis["leads.overdue"]["list"] == f"/leads?overdue=1&unit={tree.root.code}"
         r = client.get("/api/v1/command/panels/rankings", params={"day": DAY.isoformat()}, headers=chief)
         # worst first: D1 (40 %) before D2 (no leads: no value)
@@ -106,7 +106,7 @@ def test_screen_drill_down_to_the_list(served: Any, chromium: Any, artifacts: Pa
         page.goto(served.base + "/command/screen")
         expect(page.locator("#command-screen")).to_have_attribute("data-loaded", "1")
         expect(page.locator("[data-indicator='leads.received'] .kpi-value")).to_have_text("5")
-        expect(page.locator("[data-indicator='signals.open'] .kpi-value")).to_have_text("尚未启用")
+        expect(page.locator("[data-indicator='signals.open'] .kpi-value")).to_have_text("0")
         assert page.locator("#panel-map canvas").count() == 1
         expect(page.locator("#command-screen")).to_have_attribute("data-map", "outlines")  # registerMap        assert page.locator("#panel-funnel canvas").count() == 1
         expect(page.locator("#panel-cases-count")).to_have_text("0")

@@ -81,7 +81,7 @@ def test_snapshot_scope_and_permission(session) -> None:
             service.take_snapshot(session, actor(tree.d2, "district", "d2"), day=DAY, recompute=True)
     # a frozen read is narrowed to the caller's subtree like a live one
     assert {r.unit_code for r in mine.rows} == {"D2"} and mine.frozen
-    assert next(r for r in mine.rows if r.indicator == "signals.open").enabled is False
+    assert next(r for r in mine.rows if r.indicator == "signals.open").enabled is True
 
 
 def test_outcome_sheet_rules(session) -> None:

@@ -272,3 +272,26 @@ def test_dashboard_series_count_arrivals_releases_and_occupied_rooms(session: Se
     # noon of day 0: both rooms held (assigned at 09:00); day 2: 甲 left at 12:00 sharp, so at noon only
     # 乙's room is held (a stay holds its room up to, not at, its end); day 3 (as of 09:00): 乙's
     assert (occupied[day], occupied[day + dt.timedelta(days=2)], occupied[day + dt.timedelta(days=3)]) == (2, 1, 1)
+
+
+def test_the_command_screen_reads_occupancy_from_the_rooms(session: Session) -> None:
+    """隔离点使用率 on the command centre's indicators, by hand: occupied rooms over rooms in service at the
+    cut-off, per district and summed (not averaged) at the root; a district with no room shows —."""
+    from fangkong.command import service as command_service
+
+    w = build_world(session)
+    _site, (r301, r302, r401) = site_with_rooms(session, w)
+    site_with_rooms(session, w, "QS2", unit=w.other, rooms=(("1", 1, "101", 1),))
+    sites_service.set_room_status(session, SYSTEM_ACTOR, room_id=r401.id, status="out_of_service")
+    a, b = planned(session, w, 1, "冯一"), planned(session, w, 2, "冯二")
+    stays_service.assign_room(session, SYSTEM_ACTOR, measure_ids=[a.id], room_id=r301.id, arrived=True)
+    stays_service.assign_room(session, SYSTEM_ACTOR, measure_ids=[b.id], room_id=r302.id, arrived=True)
+
+    t = command_service.indicators(session, SYSTEM_ACTOR, day=NOW.date())
+    got = {r.unit_code: (r.numerator, r.denominator, r.shown()) for r in t.rows
+           if r.indicator == "quarantine.occupancy"}
+    root = next(r.unit_code for r in t.rows if r.level == "city")
+    assert got["C01"] == (2, 2, "100.00%")  # 301 and 302 occupied; 401 out of service
+    assert got["C02"] == (0, 1, "0.00%")
+    assert got[root] == (2, 3, "66.67%")
+    assert not any(r.enabled is False for r in t.rows if r.indicator == "quarantine.occupancy")

@@ -197,3 +197,34 @@ def test_pure_rules() -> None:
     assert not rules.joins_signal(dt.date(2022, 4, 1), dt.date(2022, 4, 9), 7)
     assert rules.fingerprint("ears-c2", {"baseline": 7}, [1, None]) != rules.fingerprint("ears-c2", {"baseline": 7},
                                                                                           [1, 0])
+
+
+def test_the_command_screen_counts_signals_open_at_the_cut_off(session: Session) -> None:
+    """未处置预警 on the command centre's indicators, by hand: every signal the run opened is open at the
+    day's cut-off; one dismissed after it still counts for that day, not for the next; an escalated one
+    counts at the unit it was handed to."""
+    from fangkong.command import service as command_service
+
+    c = build_city(session, "o")
+    service.record_counts(session, SYSTEM_ACTOR, daily_counts("o"), source="file")
+    service.run_detection(session, SYSTEM_ACTOR, until=UNTIL)
+    opened = list(session.execute(select(Signal).where(Signal.unit_path.startswith(c.district.path))).scalars())
+    assert len(opened) >= 2
+
+    def open_at(unit_code: str, day: dt.date) -> float | None:
+        t = command_service.indicators(session, SYSTEM_ACTOR, day=day)
+        return next(r.value for r in t.rows if r.unit_code == unit_code and r.indicator == "signals.open")
+
+    today = clock.to_local(NOW).date()
+    assert open_at(c.district.code, today) == len(opened)
+    city_before = open_at(c.city.code, today)
+    epi = epidemiologist(c.district)
+    tomorrow = NOW + dt.timedelta(days=1)
+    with clock.frozen(tomorrow):
+        service.review_signal(session, epi, signal_id=opened[0].id, action="dismiss", note="录入错误")
+        assert open_at(c.district.code, today) == len(opened)  # closed after that day's cut-off
+        assert open_at(c.district.code, clock.to_local(tomorrow).date()) == len(opened) - 1
+    unit_signal = next(s for s in opened[1:] if s.level == "unit" and s.unit_id == c.district.id)
+    service.review_signal(session, epi, signal_id=unit_signal.id, action="escalate")
+    assert open_at(c.district.code, today) == len(opened) - 1
+    assert open_at(c.city.code, today) == city_before  # handed up, still in the city's subtree

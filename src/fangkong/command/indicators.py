@@ -2,7 +2,7 @@
 a kind, a direction, a definition and a function that asks the owning capability's service.
 
 The command centre lists every code of `PLANNED`; a planned code that no capability has registered
-yet (checkpoints, quarantine occupancy, signals) is reported as not enabled (尚未启用, status
+yet (a capability a deployment leaves out) is reported as not enabled (尚未启用, status
 `none`), never as a zero. A capability plugs in later with `register(Indicator(...))` at import time
 (its `command_indicators` module, imported by `load()`)."""
 

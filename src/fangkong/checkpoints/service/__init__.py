@@ -2,6 +2,6 @@
 
 # the e-pass part registers its verification at the one boundary (`verifier.register_verifier`)
 from fangkong.checkpoints.epass import service as _epass_service  # noqa: F401
-from fangkong.checkpoints.service import checkpoints, records, reports, trips, verifier
+from fangkong.checkpoints.service import checkpoints, figures, records, reports, trips, verifier
 
-__all__ = ["checkpoints", "records", "reports", "trips", "verifier"]
+__all__ = ["checkpoints", "figures", "records", "reports", "trips", "verifier"]

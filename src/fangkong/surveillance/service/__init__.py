@@ -14,6 +14,7 @@ from fangkong.surveillance.service.signals import (
     curve,
     get_signal,
     list_signals,
+    open_signal_counts,
     record_field_result,
     review_signal,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "list_antigen",
     "list_signals",
     "list_sites",
+    "open_signal_counts",
     "purchases_of_day",
     "record_antigen",
     "record_counts",

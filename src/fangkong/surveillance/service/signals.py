@@ -197,3 +197,16 @@ def curve(session: Session, actor: Actor, *, series_key: str, indicator: str, si
     if since is not None:
         stmt = stmt.where(Verdict.day >= since)
     return list(session.execute(stmt).scalars())
+
+
+def open_signal_counts(session: Session, base: Unit, *, at: dt.datetime) -> dict[str, int]:
+    """The command centre's 未处置预警 at `at`: signals opened before `at` and not closed by then, per unit
+    path of the signal (its current owner: an escalated signal counts at the unit it was handed to). A
+    closed signal's closing time is its last review (`reviewed_at`: dismissal or the field result)."""
+    from sqlalchemy import func, or_
+
+    stmt = scope.within(select(Signal.unit_path, func.count()).where(
+        Signal.opened_at < at,
+        or_(Signal.status.in_(OPEN), Signal.reviewed_at.is_(None), Signal.reviewed_at >= at))
+        .group_by(Signal.unit_path), base, Signal)
+    return {path: int(n) for path, n in session.execute(stmt)}

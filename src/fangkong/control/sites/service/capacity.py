@@ -268,3 +268,17 @@ def dashboard(session: Session, actor: Actor, *, at: dt.datetime | None = None) 
         "flows": [{"day": d.isoformat(), "admissions": a, "releases": r} for d, a, r in flows(session, actor, at=at)],
         "forecast": [{"day": d.isoformat(), "releases": n} for d, n in sorted(report.releases_by_day.items())],
     }
+
+
+def occupancy_by_unit(session: Session, base: Unit, *, at: dt.datetime) -> dict[str, tuple[int, int]]:
+    """The command centre's 隔离点使用率 at `at`: (occupied rooms, usable rooms) per unit path of the
+    rooms in `base`'s subtree, with the precedence of `rules.room_state` (a room out of service is not
+    usable; an occupied one counts once however many beds are taken). One grouped statement."""
+    occ = select(RoomStay.room_id).where(RoomStay.from_at <= at, or_(
+        RoomStay.until_at.is_(None), RoomStay.until_at > at)).distinct().subquery()
+    usable = Room.status != "out_of_service"
+    stmt = scope.within(select(
+        Room.unit_path, func.sum(case((and_(usable, occ.c.room_id.is_not(None)), 1), else_=0)),
+        func.sum(case((usable, 1), else_=0)),
+    ).outerjoin(occ, occ.c.room_id == Room.id).group_by(Room.unit_path), base, Room)
+    return {path: (int(occupied or 0), int(n or 0)) for path, occupied, n in session.execute(stmt)}
