@@ -34,6 +34,16 @@ def test_scenario_loads_leads_tasks_and_measures(session):
     assert open_tasks > 0
     # verified leads have their measure; centralised quarantine ones went to a site
     assert 0 < stats.verified < 60
+    # received over the last half day in batches, verified hours later (never after now): real clocks
+    leads = [lead for lead in session.execute(select(Lead).where(Lead.channel != "testing")).scalars()]
+    assert len({clock.to_local(lead.received_at).hour for lead in leads}) > 5
+    assert all(clock.parse_time(lead.received_at) <= NOW for lead in leads)
+    managed = [lead for lead in leads if lead.managed_at is not None]
+    assert len(managed) == stats.verified
+    hours = [(clock.parse_time(m.managed_at) - clock.parse_time(m.received_at)).total_seconds() / 3600
+             for m in managed]
+    assert all(0 < h <= 10 for h in hours) and max(hours) - min(hours) > 1
+    assert all(clock.parse_time(m.managed_at) <= NOW for m in managed)
     measures = session.execute(select(Measure.kind, Measure.place_kind)).all()
     assert measures and all(place == "site" for kind, place in measures if kind == "centralised_quarantine")
     # key groups: members on lists, most with a negative test; the positive pool drives the testing loop

@@ -58,6 +58,10 @@ EMPLOYER_GROUPS: dict[str, str] = {
 }
 #: the demo enrols at most this many members: it illustrates the loop, it is not a load test
 MAX_MEMBERS = 1500
+#: the demo's leads arrive over this many hours before now
+RECEIPT_HOURS = 14
+#: a verified lead is verified up to this many hours after its receipt
+VERIFY_HOURS = 10
 
 
 @dataclass
@@ -70,9 +74,11 @@ class ScenarioStats:
     positive_pools: int = 0
 
 
-def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: float = 0.4) -> ScenarioStats:
-    """Risk areas and `leads` leads across the external channels; `verified_share` of the accepted
-    ones verified as found at home (measure started)."""
+def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: float = 0.5) -> ScenarioStats:
+    """Risk areas and `leads` leads across the external channels, received over the last
+    `RECEIPT_HOURS` hours; `verified_share` of the accepted ones visited up to `VERIFY_HOURS` after
+    receipt and, where that time has come, verified as found at home or sent to a site (measure
+    started)."""
     from fangkong.intake import service as intake_service
     from fangkong.intake.service.ingest import LeadItem
     from fangkong.kernel.policy import service as policy_service
@@ -93,12 +99,16 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
     max_id = session.execute(select(func.max(Person.id))).scalar() or 0
     if max_id == 0 or leads <= 0:
         return stats
-    by_channel: dict[str, list[LeadItem]] = {c: [] for c in CHANNELS}
+    # leads arrive over the last half day, in hourly batches per channel (as pushes do), and a share is
+    # verified some hours after its receipt: the clocks and the daily clearance show real hours, and the
+    # leads whose verification would fall after now are still waiting
+    by_batch: dict[tuple[dt.datetime, str], list[LeadItem]] = {}
     for n in range(1, leads + 1):
         channel = rng.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
         origin, _level, category = rng.choice(origins)
+        received = now - dt.timedelta(hours=rng.randint(0, RECEIPT_HOURS - 1), minutes=20)
         values = {"origin": origin, "transport": rng.choice(TRANSPORT), "reason": "探亲" if n % 3 else "返岗",
-                  "arrival_at": clock.iso_local(now - dt.timedelta(hours=rng.randint(2, 60))),
+                  "arrival_at": clock.iso_local(received - dt.timedelta(hours=rng.randint(1, 48))),
                   "source_ref": f"DEMO-{channel}-{n:05d}"}
         if category:
             values["category"] = category
@@ -115,21 +125,26 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
             values["name"] = rng.choice(NEW_NAMES)
             values["phone"] = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
             values["address"] = (host.address_text if host else "") or ""
-        by_channel[channel].append(LeadItem(number=n, values=values))
-    accepted: list[int] = []
-    for channel, items in by_channel.items():
-        if not items:
-            continue
-        result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=items,
-                                             via="demo", filename="demo-scenario")
-        stats.leads[channel] = sum(1 for r in result.rows if r.status == "accepted")
-        accepted += [int(r.extra["lead_id"]) for r in result.rows if r.status == "accepted" and r.extra.get("lead_id")]
+        by_batch.setdefault((received, channel), []).append(LeadItem(number=n, values=values))
+    accepted: list[tuple[int, dt.datetime]] = []
+    for (received, channel), items in sorted(by_batch.items(), key=lambda kv: (kv[0][0], list(CHANNELS).index(
+            kv[0][1]))):
+        with clock.frozen(received):
+            result = intake_service.ingest_leads(session, SYSTEM_ACTOR, channel=channel, items=items,
+                                                 via="demo", filename="demo-scenario")
+        stats.leads[channel] = stats.leads.get(channel, 0) + sum(1 for r in result.rows if r.status == "accepted")
+        accepted += [(int(r.extra["lead_id"]), received) for r in result.rows
+                     if r.status == "accepted" and r.extra.get("lead_id")]
     site = session.execute(select(Place.id).where(Place.kind == "quarantine_site").order_by(Place.id)).scalar()
-    for lead_id in accepted:
-        if rng.random() < verified_share:
-            lead = intake_service.get_lead(session, SYSTEM_ACTOR, lead_id)
-            to_site = lead.measure_code == "centralised_quarantine" and site is not None
-            try:
+    visits = [(received + dt.timedelta(minutes=rng.randint(20, VERIFY_HOURS * 60)), lead_id)
+              for lead_id, received in accepted if rng.random() < verified_share]
+    for at, lead_id in sorted(visits):
+        if at > now:
+            continue  # the grid worker has not been yet
+        lead = intake_service.get_lead(session, SYSTEM_ACTOR, lead_id)
+        to_site = lead.measure_code == "centralised_quarantine" and site is not None
+        try:
+            with clock.frozen(at):
                 intake_service.record_verification(
                     session, SYSTEM_ACTOR, lead_id=lead_id, outcome_code="found_site" if to_site else "found_home",
                     site_place_id=site if to_site else None,
@@ -137,9 +152,9 @@ def seed_scenario(session: Session, *, leads: int, seed: int, verified_share: fl
                                  "location": "隔离点" if to_site else "家中",
                                  "control": "集中隔离" if to_site else "居家"},
                     note="演示数据")
-                stats.verified += 1
-            except DomainError:  # e.g. a lead closed by its decision: no verification task to record
-                continue
+            stats.verified += 1
+        except DomainError:  # e.g. a lead closed by its decision: no verification task to record
+            continue
     _key_groups(session, rng, stats)
     return stats
 
