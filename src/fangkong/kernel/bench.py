@@ -511,8 +511,11 @@ def scratch_database(database: str | None, tmp: Path) -> Any:
     url = engine.url
     fresh = None if database or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
         else Path(url.database)
-    template = _SQLITE_TEMPLATES.get(_template_key()) if fresh is not None and not fresh.exists() else None
+    if fresh is not None and ((fresh.exists() and fresh.stat().st_size) or Path(f"{fresh}-wal").exists()):
+        fresh = None  # not new (make_engine creates the file empty): initialise it as it is
+    template = _SQLITE_TEMPLATES.get(_template_key()) if fresh is not None else None
     if template is not None:
+        engine.dispose()  # no connection may hold the empty file open while it is replaced
         shutil.copyfile(template, fresh)  # type: ignore[arg-type]
         os.chmod(fresh, 0o600)  # type: ignore[arg-type]
     with Session(engine) as session:
