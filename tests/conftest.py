@@ -98,7 +98,27 @@ def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]
     holds both backends' tests); only `engine`'s cheap part may run again then, never the migration."""
     databases = _Databases(tmp_path_factory)
     yield databases
+    _close_shared_worlds()  # their connections hold transactions open: before the schemas are dropped
     databases.close()
+
+
+@pytest.fixture
+def shares_scope_world() -> None:
+    """Asked for by the tests that read `scope_world.shared_world` (the authorization matrix, the scope
+    tests): the world stays open from one of them to the next, and is closed before any other test."""
+
+
+def _close_shared_worlds() -> None:
+    import sys
+
+    if "scope_world" in sys.modules:  # imported only by the tests that use it
+        sys.modules["scope_world"].close_shared_worlds()
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "shares_scope_world" not in getattr(item, "fixturenames", ()):
+        _close_shared_worlds()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

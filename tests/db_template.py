@@ -95,3 +95,61 @@ def initialise_sqlite(engine: Engine, session: Session, *, mode: str = "test") -
         shutil.copyfile(template, path)
         os.chmod(path, 0o600)
     return initialise(engine, session, mode=mode)
+
+
+#: this process's migrated and seeded PostgreSQL databases, by settings (`postgres_template`)
+_PG_TEMPLATES: dict[tuple, str] = {}
+
+
+def postgres_template() -> str:
+    """The name of a database on FANGKONG_TEST_DATABASE_URL's server that this process migrated and seeded
+    (`initialise`, test mode) under the current settings, to be copied by `CREATE DATABASE … TEMPLATE`
+    (tests/own_database.py); no connection to it stays open; dropped when the process ends."""
+    import uuid
+
+    from sqlalchemy import make_url, text
+
+    from fangkong.kernel import db
+    from fangkong.kernel.bootstrap import initialise
+    from fangkong.kernel.people import crypto
+    from fangkong.settings import reset_settings_cache
+
+    key = _key("test")
+    if key in _PG_TEMPLATES:
+        return _PG_TEMPLATES[key]
+    base = make_url(os.environ["FANGKONG_TEST_DATABASE_URL"])
+    name = f"fk_template_{uuid.uuid4().hex[:10]}"
+    admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    saved = {k: os.environ.get(k) for k in ("FANGKONG_DATA_DIR", "FANGKONG_DATABASE_URL")}
+    directory = Path(tempfile.mkdtemp(prefix="fangkong-pg-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ["FANGKONG_DATA_DIR"] = str(directory)
+    os.environ["FANGKONG_DATABASE_URL"] = url
+    reset_settings_cache()
+    crypto.reset_keys()
+    try:
+        engine = db.make_engine(url)
+        with Session(engine) as session:
+            initialise(engine, session, mode="test")
+            session.commit()
+        engine.dispose()  # a template database must have no connection when it is copied
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        reset_settings_cache()
+        crypto.reset_keys()
+    _PG_TEMPLATES[key] = name
+    return name

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.kernel import db
@@ -37,16 +37,43 @@ def own_database(backend: str, tmp_path: Path, name: str) -> Iterator[str]:
 
 
 @contextmanager
+def _postgres_copy(name: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database, a copy (`CREATE DATABASE … TEMPLATE`) of one this process
+    migrated and seeded once under the current settings (`postgres_template`); dropped afterwards."""
+    from db_template import postgres_template
+
+    template = postgres_template()
+    base = make_url(os.environ["FANGKONG_TEST_DATABASE_URL"])
+    database = f"{name}_{uuid.uuid4().hex[:8]}"
+    admin = db.make_engine(os.environ["FANGKONG_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}"'))
+        try:
+            yield base.set(database=database).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
 def initialised_database(backend: str, tmp_path: Path, monkeypatch: Any, name: str
                          ) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """`own_database`, made the configured one (FANGKONG_DATABASE_URL, data dir `tmp_path`), migrated and
-    seeded by `initialise`; yields its URL and a session factory. Settings and keys are reset around it."""
+    seeded by `initialise`; yields its URL and a session factory. Settings and keys are reset around it.
+
+    Neither backend replays the migrations each time: a SQLite file is a copy of a migrated one, a
+    PostgreSQL database a copy of a migrated database (both made once per process, `db_template`);
+    `initialise` then runs on the copy as on any existing database."""
     from db_template import initialise_sqlite
 
     from fangkong.kernel.people import crypto
     from fangkong.settings import reset_settings_cache
 
-    with own_database(backend, tmp_path, name) as url:
+    made = own_database(backend, tmp_path, name) if backend == "sqlite" else _postgres_copy(name)
+    with made as url:
         monkeypatch.setenv("FANGKONG_DATA_DIR", str(tmp_path))
         monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
         reset_settings_cache()

@@ -368,6 +368,30 @@ def build_world(engine: Engine) -> Iterator[World]:
         reset_settings_cache()
 
 
+#: worlds kept open between tests, by engine: the authorization matrix and the scope tests read the same
+#: world (neither writes to it: each request runs in a savepoint rolled back after it), so a process
+#: builds it once per backend for both modules, not once per module
+_SHARED: dict[int, tuple[contextlib.ExitStack, World]] = {}
+
+
+def shared_world(engine: Engine) -> World:
+    """`build_world(engine)`, built on first use and kept open for the next tests that ask for it; the
+    conftest closes it (`close_shared_worlds`) before a test that does not, and before the databases go."""
+    if id(engine) not in _SHARED:
+        stack = contextlib.ExitStack()
+        world = stack.enter_context(build_world(engine))
+        _SHARED[id(engine)] = (stack, world)
+    return _SHARED[id(engine)][1]
+
+
+def close_shared_worlds() -> None:
+    """Roll back and close every world `shared_world` keeps open (a SQLite world's open transaction holds
+    the database's write lock: no other test may run beside it)."""
+    while _SHARED:
+        _key, (stack, _world) = _SHARED.popitem()
+        stack.close()
+
+
 #: query strings of the export lists (the same filters as the pages they export)
 EXPORT_QUERY: dict[str, str] = {"clearance": "day=2022-04-18", "reconciliation": "day=2022-04-18",
                                 "venues": "tab=all"}

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,11 @@ from scope_world import (
     PLACEMENT,
     RELATIONS,
     World,
-    build_world,
     foreign_json_ids,
     foreign_links,
     foreign_of,
     response_text,
+    shared_world,
 )
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
@@ -170,19 +169,22 @@ def _world_values(world: World) -> dict[str, Any]:
     return {**GLOBAL_VALUES, "area_id": area_id}
 
 
-@pytest.fixture(scope="module")
-def world(engine: Engine) -> Iterator[World]:
+@pytest.fixture
+def world(engine: Engine, shares_scope_world: None) -> World:
+    """The scope world, shared with the scope tests (tests/scope_world.py `shared_world`), and a drill run's
+    files (runs are directories in the data directory, not rows of a unit)."""
     import sys
 
     from fangkong.settings import get_settings
 
     # a drill run's files (runs are directories in the data directory, not rows of a unit)
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "drill"))
+    drill = str(Path(__file__).resolve().parent / "drill")
+    if drill not in sys.path:
+        sys.path.insert(0, drill)
     from drill_run_files import make_run
 
     make_run(get_settings().data_dir / "drills", "matrix-run")
-    with build_world(engine) as w:
-        yield w
+    return shared_world(engine)
 
 
 @functools.cache

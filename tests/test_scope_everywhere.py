@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -34,12 +33,12 @@ from scope_world import (
     PLACEMENT,
     RELATIONS,
     World,
-    build_world,
     foreign_json_ids,
     foreign_links,
     foreign_of,
     response_text,
     row_token,
+    shared_world,
     subtree_keys,
     unit_token,
 )
@@ -51,10 +50,10 @@ from fangkong.kernel import clock
 from fangkong.kernel.auth.roles import ROLES
 
 
-@pytest.fixture(scope="module")
-def world(engine: Engine) -> Iterator[World]:
-    with build_world(engine) as w:
-        yield w
+@pytest.fixture
+def world(engine: Engine, shares_scope_world: None) -> World:
+    """The scope world, shared with the authorization matrix (tests/scope_world.py `shared_world`)."""
+    return shared_world(engine)
 
 
 # --- routes that list nothing of their own, with the reason ---------------------------------------------

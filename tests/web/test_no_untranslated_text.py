@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 from cli_runner import CliRun, run_cli
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from web_world import login
 from zh_world import ADMIN, GRID, NOW, ZhWorld, build_zh_world
@@ -188,12 +188,38 @@ def crawl(client: TestClient, start: list[str], data: tuple[str, ...]) -> tuple[
     return problems, read
 
 
+@pytest.fixture(scope="module")
+def _zh_shared(engine: Engine) -> Iterator[tuple[Connection, ZhWorld]]:
+    """The demo world, built once per backend for this module's page tests (a city of 500 is seconds of
+    work): in an outer transaction of a connection of the module's own, rolled back at its end."""
+    conn = engine.connect()
+    trans = conn.begin()
+    factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        with clock.frozen(NOW), factory() as session:
+            w = build_zh_world(session)
+            session.commit()  # releases the session's savepoint into the outer transaction
+        yield conn, w
+    finally:
+        trans.rollback()
+        conn.close()
+
+
 @pytest.fixture
-def zh_world(session: Session) -> Iterator[ZhWorld]:
+def connection(_zh_shared: tuple[Connection, ZhWorld]) -> Iterator[Connection]:
+    """This module's tests run on the shared world's connection, each in a savepoint rolled back after
+    it (what they write — sign-ins, posted forms — never reaches the next test)."""
+    conn, _w = _zh_shared
+    nested = conn.begin_nested()
+    yield conn
+    if nested.is_active:
+        nested.rollback()
+
+
+@pytest.fixture
+def zh_world(_zh_shared: tuple[Connection, ZhWorld], session: Session) -> Iterator[ZhWorld]:
     with clock.frozen(NOW):
-        w = build_zh_world(session)
-        session.flush()
-        yield w
+        yield _zh_shared[1]
 
 
 @pytest.fixture

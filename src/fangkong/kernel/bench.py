@@ -15,6 +15,7 @@ import decimal
 import json
 import os
 import resource
+import shutil
 import statistics
 import time
 import uuid
@@ -507,7 +508,45 @@ def scratch_database(database: str | None, tmp: Path) -> Any:
     crypto.reset_keys()
     engine = db.make_engine(get_settings().resolved_database_url)
     db.set_engine(engine)
+    url = engine.url
+    fresh = None if database or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+        else Path(url.database)
+    if fresh is not None and ((fresh.exists() and fresh.stat().st_size) or Path(f"{fresh}-wal").exists()):
+        fresh = None  # not new (make_engine creates the file empty): initialise it as it is
+    template = _SQLITE_TEMPLATES.get(_template_key()) if fresh is not None else None
+    if template is not None:
+        engine.dispose()  # no connection may hold the empty file open while it is replaced
+        shutil.copyfile(template, fresh)  # type: ignore[arg-type]
+        os.chmod(fresh, 0o600)  # type: ignore[arg-type]
     with Session(engine) as session:
         initialise(engine, session, mode="test")
         session.commit()
+    if fresh is not None and template is None:
+        _keep_template(engine, fresh)
     return engine
+
+
+#: this process's migrated and seeded SQLite files by settings: `bench --all` runs the Alembic history
+#: once per settings, and each later bench's scratch SQLite file starts as a copy of it (`initialise`
+#: still runs on the copy, as on any existing database: at head, seeds present, key file made)
+_SQLITE_TEMPLATES: dict[tuple[tuple[str, str], ...], Path] = {}
+
+
+def _template_key() -> tuple[tuple[str, str], ...]:
+    own = ("FANGKONG_DATA_DIR", "FANGKONG_DATABASE_URL")
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("FANGKONG_") and k not in own))
+
+
+def _keep_template(engine: Any, path: Path) -> None:
+    """Copy the just-initialised SQLite file at `path` aside as the template for these settings."""
+    import atexit
+    import tempfile
+
+    engine.dispose()  # the last connection closed checkpoints the WAL into the file
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size:
+        return  # not checkpointed: no template (the next bench migrates again)
+    keep = Path(tempfile.mkdtemp(prefix="fangkong-template-")) / "template.db"
+    shutil.copyfile(path, keep)
+    atexit.register(shutil.rmtree, keep.parent, ignore_errors=True)
+    _SQLITE_TEMPLATES[_template_key()] = keep
