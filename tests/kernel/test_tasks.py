@@ -144,6 +144,50 @@ def test_close_tasks_shares_the_single_close_rules_and_audits_once(session: Sess
     assert audit_ids(entry.detail["ids"]) == sorted([a.id, b.id])
 
 
+def test_close_open_tasks_about_closes_per_subject_in_one_statement_and_audits_once(session: Session,
+                                                                                    tree: Tree) -> None:
+    """The set-based close by subject: only the open tasks of the kind about the subjects, each with
+    its subject's outcome, a `done` event each, one audit entry naming them; a task the actor cannot
+    see refuses the whole call before anything is written; subjects without an open task are skipped."""
+    with clock.frozen(T0):
+        def about(subject: int, *, kind: str = "test.review", unit: Unit | None = None) -> Task:
+            return tasks.create_task(session, tree.district_actor, kind=kind, title="复核", unit_id=(unit or tree.grid).id,
+                                     subject_type="thing", subject_id=subject)
+        a, b = about(1), about(2)
+        other_kind = about(1, kind="generic")
+        done = about(3)
+        far = about(4, unit=tree.street2)
+    tasks.complete_task(session, tree.grid_actor, done.id, outcome_code="rejected")
+    before = session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
+    with pytest.raises(NotFound):
+        tasks.close_open_tasks_about(session, tree.grid_actor, kind="test.review", subject_type="thing",
+                                     outcomes={1: None, 4: None}, outcome_code="confirmed")
+    assert session.execute(select(AuditEvent.id).where(AuditEvent.id > before)).first() is None
+    assert history(session, a) == ["created"]
+    with pytest.raises(ValidationFailed):
+        tasks.close_open_tasks_about(session, tree.grid_actor, kind="test.review", subject_type="thing",
+                                     outcomes={1: None}, outcome_code="done")
+    shared = {"found": True}
+    with clock.frozen(T0 + H):
+        closed = tasks.close_open_tasks_about(session, tree.grid_actor, kind="test.review", subject_type="thing",
+                                              outcomes={1: shared, 2: None, 3: shared, 99: shared},
+                                              outcome_code="confirmed")
+    assert closed == sorted([a.id, b.id])
+    assert (a.status, a.done_at, a.outcome_code, a.outcome) == ("done", T0 + H, "confirmed", {"found": True})
+    assert (b.status, b.outcome) == ("done", None)
+    assert (other_kind.status, done.outcome_code, far.status) == ("open", "rejected", "open")
+    for t in (a, b):
+        event = session.execute(select(TaskEvent).where(TaskEvent.task_id == t.id, TaskEvent.event == "done")
+                                ).scalar_one()
+        assert (event.actor_id, event.at, event.detail) == (tree.grid_actor.user_id, T0 + H,
+                                                            {"outcome_code": "confirmed", "note": None})
+    [entry] = session.execute(select(AuditEvent).where(AuditEvent.id > before)).scalars().all()
+    assert (entry.action, entry.detail["count"], audit_ids(entry.detail["ids"])) == (
+        "task.completed", 2, sorted([a.id, b.id]))
+    assert tasks.close_open_tasks_about(session, tree.grid_actor, kind="test.review", subject_type="thing",
+                                        outcomes={1: None, 2: None}, outcome_code="confirmed") == []
+
+
 def test_create_checks_permission_unit_and_kind(session: Session, tree: Tree) -> None:
     with pytest.raises(PermissionDenied):
         tasks.create_task(session, tree.grid_actor, kind="generic", title="x", unit_id=tree.grid.id)

@@ -9,6 +9,9 @@ Used by every import pipeline (intake, testing results, tasks, venues, the synth
   PostgreSQL, the driver's own `executemany` of tuples on SQLite;
 - `update_rows`: `COPY` into a temporary table and one `UPDATE … FROM` on PostgreSQL, a driver
   `executemany` of an UPDATE by key on SQLite;
+- `staged`: rows given in Python as a table SQL can join (`UPDATE … FROM`, `INSERT … SELECT`): one
+  JSON parameter read by `json_each` on SQLite, one array per column `unnest`ed on PostgreSQL — a
+  set-based statement instead of a statement per row;
 - `expire_changed`: the ORM objects those writes changed behind the identity map's back.
 
 Values are converted exactly as the columns' SQLAlchemy types bind them (`UTCDateTime` to naive UTC,
@@ -29,6 +32,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, String, Table, any_, bindparam, func, insert, literal_column, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -104,7 +109,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
     session.flush()
     if is_postgres(session):
         with session.connection().connection.driver_connection.cursor() as cur:
-            _copy(cur, f'"{table.name}"', columns, _converted(session, table, columns, rows))
+            _copy(cur, f'"{table.name}"', columns, _converted(session, [table.c[c] for c in columns], rows))
         return
     if session.get_bind().dialect.name != "sqlite" or any(
             c.default is not None and c.name not in columns for c in table.columns):
@@ -114,7 +119,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
         return
     names = ", ".join(f'"{c}"' for c in columns)
     _executemany(session, f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})',
-                 _converted(session, table, columns, rows))
+                 _converted(session, [table.c[c] for c in columns], rows))
 
 
 def update_rows(session: Session, table: Table, key: str, columns: Sequence[str],
@@ -122,9 +127,9 @@ def update_rows(session: Session, table: Table, key: str, columns: Sequence[str]
     """`UPDATE table SET columns … WHERE key = …` for each row: (key, *columns) tuples; `guard`:
     column → value every updated row must still have (e.g. a task still `open`)."""
     session.flush()
-    converted = _converted(session, table, [key, *columns], rows)
+    converted = _converted(session, [table.c[c] for c in [key, *columns]], rows)
     guards = list((guard or {}).items())
-    guard_values = [v for _row in _converted(session, table, [c for c, _v in guards], [[v for _c, v in guards]])
+    guard_values = [v for _row in _converted(session, [table.c[c] for c, _v in guards], [[v for _c, v in guards]])
                     for v in _row]
     if is_postgres(session):
         stage = f"fk_stage_{uuid.uuid4().hex[:12]}"
@@ -152,6 +157,39 @@ def update_rows(session: Session, table: Table, key: str, columns: Sequence[str]
     _executemany(session, f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?{where}', ordered())
 
 
+def staged(session: Session, columns: Sequence[tuple[str, Any]], rows: Iterable[Sequence[Any]], *,
+           name: str = "staged") -> Any:
+    """Rows given in Python (tuples in `columns` order) as a table named `name`, for set-based SQL
+    (`UPDATE … FROM`, `INSERT … SELECT`, joins): `columns` are (name, a table column whose type the
+    values take); the first column is the one joined on.
+
+    On PostgreSQL one array per column, `unnest`ed (the planner hash-joins it). On SQLite a temporary
+    table indexed on the first column, filled by one driver `executemany` (a `json_each` would do as
+    a FROM, but SQLite's planner cannot search it and loops over it per row of the other side: an
+    UPDATE … FROM of 100,000 rows then took minutes); one per `name` and connection, replaced on
+    each call. Values are converted as those columns bind them (`_converted`: SQLite's DATETIME
+    text, JSON text), so they compare with stored values as the columns' own do."""
+    names = [n for n, _c in columns]
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        data = [list(r) for r in rows]
+        arrays = [bindparam(None, [r[i] for r in data], type_=ARRAY(col.type)) for i, (_n, col) in enumerate(columns)]
+        return func.unnest(*arrays).table_valued(*names).render_derived(name=name)
+    conn = session.connection()
+    temp = f"fk_staged_{name}"
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{temp}"')
+    dialect = session.get_bind().dialect
+    # each column declared as its model's (the same affinity: compared as stored values are)
+    declared = ", ".join(f'"{n}" {c.type.compile(dialect=dialect)}' for n, c in columns)
+    conn.exec_driver_sql(f'CREATE TEMP TABLE "{temp}" ({declared})')
+    conn.exec_driver_sql(f'CREATE INDEX temp."ix_{temp}" ON "{temp}" ("{names[0]}")')
+    _executemany(session, f'INSERT INTO temp."{temp}" VALUES ({", ".join("?" * len(names))})',
+                 _converted(session, [c for _n, c in columns], rows))
+    conn.exec_driver_sql(f'ANALYZE temp."{temp}"')  # its size for the planner, which otherwise guesses a million rows
+    return sa_table(temp, *(sa_column(n) for n in names), schema="temp").alias(name)
+
+
 def expire_changed(session: Session, cls: type, ids: Iterable[int]) -> None:
     """Expire the session's loaded `cls` objects among `ids` (rows changed behind the identity map)."""
     changed = set(ids)
@@ -162,7 +200,7 @@ def expire_changed(session: Session, cls: type, ids: Iterable[int]) -> None:
             session.expire(obj)
 
 
-def _converters(session: Session, table: Table, columns: Sequence[str]) -> list[tuple[Any, frozenset[type]]]:
+def _converters(session: Session, columns: Sequence[Any]) -> list[tuple[Any, frozenset[type]]]:
     """Per column: a function turning a Python value into what the driver gets (None: as is), and the
     types whose equal values it converts alike (memoised by value).
 
@@ -172,8 +210,7 @@ def _converters(session: Session, table: Table, columns: Sequence[str]) -> list[
     dialect = session.get_bind().dialect
     pg = dialect.name == "postgresql"
     out: list[tuple[Any, frozenset[type]]] = []
-    for name in columns:
-        col = table.c[name]
+    for col in columns:
         # equal aware datetimes are one instant: alike only where the column stores the instant in UTC
         by_value = _BY_VALUE_UTC if isinstance(col.type, UTCDateTime) else _BY_VALUE
         if pg:
@@ -197,12 +234,11 @@ _BY_VALUE_UTC = _BY_VALUE | {dt.datetime}
 _MISSING = object()
 
 
-def _converted(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-               ) -> Iterator[list[Any]]:
+def _converted(session: Session, columns: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
     """The rows as lists of driver values, each distinct value converted once."""
     # (position, converter, types memoised by value, memo by value, memo by object id → (object,
     # converted): the object is kept alive so its id cannot be reused by another value meanwhile)
-    active = [(i, conv, kinds, {}, {}) for i, (conv, kinds) in enumerate(_converters(session, table, columns))
+    active = [(i, conv, kinds, {}, {}) for i, (conv, kinds) in enumerate(_converters(session, columns))
               if conv is not None]
     for row in rows:
         out = list(row)

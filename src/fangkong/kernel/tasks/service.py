@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from fangkong.kernel import clock, scope
+from fangkong.kernel import bulk, clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.models import User
@@ -349,19 +349,61 @@ def close_open_tasks_about(
     outcomes: dict[int, dict[str, Any] | None],
     outcome_code: str,
 ) -> list[int]:
-    """`close_tasks` for the open tasks of `kind` about these subjects (subject id → outcome), found
-    and checked in the same read: what a consequence closes (a result arriving closes the members'
-    overdue tasks) without reading its tasks twice. Subjects without an open task are skipped."""
+    """`close_tasks` for the open tasks of `kind` about these subjects (subject id → outcome): what
+    a consequence closes (a result arriving closes the members' overdue tasks). Subjects without an
+    open task are skipped. Returns the closed ids, sorted.
+
+    Set-based (issue #18: 100,000 tasks of one batch of results): the rules are `close_tasks`'s,
+    checked per distinct pair of units and per kind from one grouped read (not per task row); the
+    close is ONE `UPDATE … FROM` the staged (subject, outcome) pairs `RETURNING` the ids, the `done`
+    events ONE `INSERT … SELECT`, and one `task.completed` audit entry names every id. The caller's
+    outcome objects are stored as given (share one dict per distinct outcome: converted once)."""
     actor.require("task.work")
     if not outcomes:
         return []
     t = Task.__table__
     session.flush()
-    rows = sorted(session.execute(select(*(t.c[c] for c in _CLOSE_COLUMNS)).where(
-        t.c.kind == kind, t.c.subject_type == subject_type, t.c.status == "open",
-        in_list(session, t.c.subject_id, sorted(outcomes)))).all(), key=lambda r: r.id)
-    return _close_rows(session, actor, rows, {r.id: outcomes[r.subject_id] for r in rows},
-                       outcome_code=outcome_code, by_owner=False)
+    subjects = sorted(outcomes)
+    about = (t.c.kind == kind, t.c.subject_type == subject_type, t.c.status == "open")
+    # the visibility rule per distinct (unit, escalated unit): a handful per batch, whatever its size
+    places = session.execute(select(t.c.unit_path, t.c.escalated_unit_path, func.min(t.c.id)).where(
+        *about, in_list(session, t.c.subject_id, subjects)).group_by(t.c.unit_path, t.c.escalated_unit_path)).all()
+    if not places:
+        return []
+    unseen = [first for unit_path, escalated, first in places
+              if not _sees(actor, _Where(unit_path, escalated))]
+    if unseen:
+        raise NotFound(record_not_found("task", min(unseen)))
+    first = session.execute(select(*(t.c[c] for c in _CLOSE_COLUMNS)).where(
+        t.c.id == min(first for _u, _e, first in places))).one()
+    _check_close(first, outcome_code=outcome_code, note=None, by_owner=False)  # the rules depend on the kind only
+    now = clock.now()
+    pairs = bulk.staged(session, [("subject_id", t.c.subject_id), ("outcome", t.c.outcome)],
+                        ((sid, outcomes[sid] or None) for sid in subjects), name="closing")
+    ids = sorted(session.execute(
+        # the IN makes the task's subject index drive the join (SQLite would scan every open task otherwise)
+        update(t).where(*about, t.c.subject_id.in_(select(pairs.c.subject_id)), t.c.subject_id == pairs.c.subject_id)
+        .values(status="done", done_at=now, outcome_code=outcome_code, outcome=pairs.c.outcome)
+        .returning(t.c.id)).scalars())
+    if not ids:
+        return []
+    te = TaskEvent.__table__
+    closed = bulk.staged(session, [("task_id", te.c.task_id)], ((i,) for i in ids), name="closed")
+    session.execute(insert(te).from_select(
+        ["task_id", "at", "actor_id", "event", "detail"],
+        select(closed.c.task_id, literal(now, UTCDateTime), literal(actor.user_id, te.c.actor_id.type),
+               literal("done", te.c.event.type), literal({"outcome_code": outcome_code, "note": None}, te.c.detail.type))))
+    audit.record(session, actor, "task.completed", object_type="task", object_id=ids[0] if len(ids) == 1 else None,
+                 count=len(ids), ids=audit.compact_ids(ids), kinds=[kind], outcome_code=outcome_code)
+    expire_changed(session, Task, ids)  # rows changed behind the identity map's back
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """The two units a task is visible from (`_sees` reads these only)."""
+    unit_path: str
+    escalated_unit_path: str | None
 
 
 def _close_rows(session: Session, actor: Actor, rows: Sequence[Any], outcomes: dict[int, dict[str, Any] | None],

@@ -11,13 +11,14 @@ A tube's standing result is positive while any version is positive. When it chan
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.kernel import bulk, clock
@@ -206,70 +207,92 @@ def apply_changes(session: Session, actor: Actor, changed: dict[int, tuple[str |
     if not changed:
         return {}
     ts = TubeSample.__table__
+    # each tube's size and single person in one grouped read: a batch's 100,000 samples stay in SQL
+    sizes: dict[int, int] = {}
+    singles: dict[int, int] = {}
+    for tid, n, pid in session.execute(select(ts.c.tube_id, func.count(), func.min(ts.c.person_id))
+                                       .where(bulk.in_list(session, ts.c.tube_id, sorted(changed)))
+                                       .group_by(ts.c.tube_id)).all():
+        sizes[tid] = n
+        if n == 1:
+            singles[tid] = pid
+    negative = sorted(tid for tid, (_old, new) in changed.items() if new == "negative")
+    withdrawing = {tid for tid, (old, new) in changed.items() if new == "positive" and old == "negative"}
+    pooled_positive = {tid for tid, (_old, new) in changed.items() if new == "positive" and sizes.get(tid, 0) > 1}
+    # the persons and sampling times of the (rare) tubes whose actions need them
     samples: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
-    for tid, pid, at in session.execute(select(ts.c.tube_id, ts.c.person_id, ts.c.collected_at)
-                                        .where(bulk.in_list(session, ts.c.tube_id, sorted(changed)))).all():
-        samples[tid].append((pid, at))
-    negatives: dict[int, dt.datetime] = {}
-    withdrawn: set[int] = set()
-    positive_pools = 0
-    negative_tubes = 0
-    for tid, (old, new) in changed.items():
-        persons = samples.get(tid, [])
-        if new == "negative":
-            negative_tubes += 1
-            for pid, at in persons:
-                if pid not in negatives or at > negatives[pid]:
-                    negatives[pid] = at
-        elif new == "positive" and old == "negative":
-            withdrawn.update(pid for pid, _ in persons)
-    moved = advance_negatives(session, negatives, actor=actor) if negatives else []
+    if withdrawing | pooled_positive:
+        for tid, pid, at in session.execute(select(ts.c.tube_id, ts.c.person_id, ts.c.collected_at).where(
+                bulk.in_list(session, ts.c.tube_id, sorted(withdrawing | pooled_positive)))).all():
+            samples[tid].append((pid, at))
+    moved = advance_negatives(session, negative, actor=actor) if negative else []
+    withdrawn = {pid for tid in withdrawing for pid, _at in samples[tid]}
     if withdrawn:
         recompute_members(session, sorted(withdrawn))
-    singles = {tid: s[0][0] for tid, s in samples.items() if len(s) == 1}
     # a single negative tube matters only to a person awaiting a positive pool's retest
     awaiting = pools.awaiting_retest(session, sorted({pid for tid, pid in singles.items()
                                                       if changed[tid][1] == "negative"}))
+    positive_pools = 0
     for tid, (_old, new) in changed.items():
-        persons = samples.get(tid, [])
-        if new == "positive" and len(persons) > 1:
+        if tid in pooled_positive:
             tube = session.get(Tube, tid)
             assert tube is not None
-            if pools.on_positive_pool(session, actor, tube=tube, persons=persons):
+            if pools.on_positive_pool(session, actor, tube=tube, persons=samples[tid]):
                 positive_pools += 1
-        elif len(persons) == 1 and (new == "positive" or (new == "negative" and persons[0][0] in awaiting)):
+        elif tid in singles and (new == "positive" or (new == "negative" and singles[tid] in awaiting)):
             tube = session.get(Tube, tid)
             assert tube is not None
-            pools.on_individual_result(session, actor, tube=tube, person_id=persons[0][0])
-    return {"positive_pools": positive_pools, "negative_tubes": negative_tubes,
-            "_sizes": {tid: len(samples.get(tid, [])) for tid in changed}, "_person_of": singles, "_moved": moved}
+            pools.on_individual_result(session, actor, tube=tube, person_id=singles[tid])
+    return {"positive_pools": positive_pools, "negative_tubes": len(negative),
+            "_sizes": {tid: sizes.get(tid, 0) for tid in changed}, "_person_of": singles, "_moved": moved}
 
 
-def advance_negatives(session: Session, negatives: dict[int, dt.datetime], *, actor: Actor) -> list[int]:
-    """Move members' last negative forward to these sampling times (person id → time) and their next
-    due with it (`common.due_from`, the rule every path uses, per member row); close their open
-    overdue tasks as tested. One read, one bulk write. Returns the ids of the members moved."""
+def advance_negatives(session: Session, tube_ids: Sequence[int], *, actor: Actor) -> list[int]:
+    """Move the active members sampled in these (now negative) tubes: each member's last negative
+    forward to its latest sampling time among them, and its next due with it (`common.due_from`,
+    the rule every path uses); close their open overdue tasks as tested. Returns the moved members'
+    ids, sorted.
+
+    Set-based (issue #18: 100,000 members per batch): the rule is computed in Python once per
+    distinct basis (group, frequency, test days, sampling time — a handful per batch, not per
+    member), read with one grouped query; the members are moved by ONE `UPDATE … FROM` joining
+    them to their basis's new due, `RETURNING` their ids; no member row travels to Python."""
     freqs = common.group_frequencies(common.pack(session))
-    gm = GroupMember.__table__
-    moved: list[tuple[int, dt.datetime, int | None, dt.datetime | None]] = []
-    # columns, not ORM rows: 100,000 members of a batch are read and written in bulk
-    for m in session.execute(select(gm.c.id, gm.c.person_id, gm.c.group_code, gm.c.test_dates,
-                                    gm.c.last_negative_at, gm.c.enrolled_at, gm.c.frequency_days)
-                             .where(bulk.in_list(session, gm.c.person_id, sorted(negatives)),
-                                    gm.c.active.is_(True))).all():  # fetchall: not a fetch per row
-        at = negatives[m.person_id]
-        if m.last_negative_at is None or at > m.last_negative_at:
-            freq, due = common.due_from(group_code=m.group_code, test_dates=m.test_dates, last_negative_at=at,
-                                        enrolled_at=m.enrolled_at, frequency_days=m.frequency_days,
-                                        frequencies=freqs)
-            moved.append((m.id, at, freq, due))
-    moved.sort()
-    if moved:
-        bulk.update_rows(session, gm, "id", ["last_negative_at", "frequency_days", "next_due_at"], moved)
-        bulk.expire_changed(session, GroupMember, (m[0] for m in moved))
+    ts, gm = TubeSample.__table__, GroupMember.__table__
+    sampled = (select(ts.c.person_id, func.max(ts.c.collected_at).label("at"))
+               .where(bulk.in_list(session, ts.c.tube_id, list(tube_ids))).group_by(ts.c.person_id)
+               .subquery("sampled"))
+    dates = cast(gm.c.test_dates, String)  # JSON has no equality on PostgreSQL: compared as its text
+    later = (gm.c.person_id == sampled.c.person_id, gm.c.active.is_(True),
+             or_(gm.c.last_negative_at.is_(None), gm.c.last_negative_at < sampled.c.at))
+    bases = session.execute(select(gm.c.group_code, gm.c.frequency_days, dates, sampled.c.at)
+                            .where(*later).distinct()).all()
+    if not bases:
+        return []
+    dues = []
+    for code, freq_days, dates_text, at in bases:
+        test_dates = json.loads(dates_text) if dates_text is not None else None
+        # a last negative is given, so the rule never falls back on the enrolment time
+        freq, due = common.due_from(group_code=code, test_dates=test_dates, last_negative_at=at, enrolled_at=at,
+                                    frequency_days=freq_days, frequencies=freqs)
+        dues.append((at, code, freq_days, dates_text, freq, due))
+    basis = bulk.staged(session, [("at", gm.c.last_negative_at), ("group_code", gm.c.group_code),
+                                  ("basis_frequency", gm.c.frequency_days), ("dates", gm.c.group_code),
+                                  ("frequency_days", gm.c.frequency_days), ("next_due_at", gm.c.next_due_at)],
+                        dues, name="basis")
+    moved = session.execute(
+        # the IN makes the members' person index drive the join (SQLite could scan a whole group otherwise)
+        update(gm).where(*later, gm.c.person_id.in_(select(sampled.c.person_id)), basis.c.at == sampled.c.at, gm.c.group_code == basis.c.group_code,
+                         gm.c.frequency_days.is_not_distinct_from(basis.c.basis_frequency),
+                         dates.is_not_distinct_from(basis.c.dates))
+        .values(last_negative_at=sampled.c.at, frequency_days=basis.c.frequency_days,
+                next_due_at=basis.c.next_due_at)
+        .returning(gm.c.id, gm.c.last_negative_at, gm.c.next_due_at)).all()
+    bulk.expire_changed(session, GroupMember, (m[0] for m in moved))
     # the overdue tasks close as a consequence of the result, as the user who sent it
-    _close_overdue_tasks(session, actor.acting_for("testing.result", "task.view", "task.work"), moved)
-    return [m[0] for m in moved]
+    _close_overdue_tasks(session, actor.acting_for("testing.result", "task.view", "task.work"),
+                         [(m_id, lna, due) for m_id, lna, due in moved])
+    return sorted(m[0] for m in moved)
 
 
 def recompute_members(session: Session, person_ids: Sequence[int]) -> None:
@@ -284,12 +307,12 @@ def recompute_members(session: Session, person_ids: Sequence[int]) -> None:
 
 
 def _close_overdue_tasks(session: Session, actor: Actor,
-                         moved: list[tuple[int, dt.datetime, int | None, dt.datetime | None]]) -> None:
+                         moved: list[tuple[int, dt.datetime, dt.datetime | None]]) -> None:
     """Close the moved members' open overdue tasks as tested — those now due in the future — in one
     bulk close per batch (the tasks service's rules, a `done` event per task, one audit entry naming
-    them all). `moved`: (member id, last negative, frequency, next due) as just stored."""
+    them all). `moved`: (member id, last negative, next due) as just stored."""
     now = clock.now()
-    due_later = {m_id: lna for m_id, lna, _freq, due in moved if due is not None and due > now}
+    due_later = {m_id: lna for m_id, lna, due in moved if due is not None and due > now}
     if not due_later:
         return
     outcome_of: dict[dt.datetime, dict[str, Any]] = {}  # one outcome per sampling time, shared
