@@ -147,3 +147,32 @@ def test_merge_into_preallocated_outputs_equals_merge() -> None:
         keys, persons = np.empty(size, np.int64), np.empty(size, np.int64)
         assert merge_into(a, b, keys, persons, min_t=min_t, block=int(rng.integers(1, 300))) == size == len(want)
         assert np.array_equal(keys, want.keys) and np.array_equal(persons, want.persons)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 3), st.integers(0, 50), st.integers(0, 1)),
+                min_size=1, max_size=8, unique=True),
+       st.lists(st.tuples(st.integers(0, 7), st.integers(0, 10**6), st.integers(-60, 60)), max_size=40),
+       st.booleans())
+def test_pairs_ordered_as_the_sort_of_their_fields(visit_rows, hit_rows, huge) -> None:
+    """The pairs of each case come in (subject time, venue, source, co-visitor time, co-visitor) order,
+    whether the order is one packed sort or (ids too large to pack: `huge`) the two-key lexsort. (Two
+    visits alike in all four fields keep their own pairs together, in the visits' order: not drawn.)"""
+    from fangkong.venues.colocation.core import Hits
+    from fangkong.venues.colocation.service import _pair_sets, _Venues
+
+    n_cases = 3
+    case, venue, t, src = (np.array(c, np.int64) for c in zip(*visit_rows, strict=True))
+    visits = Visits(case, case + 100, venue, t + 1000)
+    hits_v = np.array([h[0] % len(visit_rows) for h in hit_rows], np.int64)
+    persons = np.array([h[1] % 1000 + (2**60 if huge else 0) for h in hit_rows], np.int64)
+    hits = Hits(hits_v, persons, visits.t[hits_v] + np.array([h[2] for h in hit_rows], np.int64))
+    names = _Venues(np.array([1, 2, 3], np.int64), ["a", "b", "c"], ["A", "B", "C"], np.zeros(3, np.int64))
+    sets = _pair_sets(visits, src, hits, n_cases, names)
+    for k, ps in enumerate(sets):
+        got = list(zip(*(ps.columns()[c].tolist() for c in ("subject_t", "venue_id", "source", "covisitor_t",
+                                                              "person_id")), strict=True))
+        want = sorted((int(visits.t[v]), int(venue[v]), int(src[v]), int(ht), int(p))
+                      for v, p, ht in zip(hits.visit.tolist(), hits.person.tolist(), hits.t.tolist(), strict=True)
+                      if case[v] == k)
+        assert got == want

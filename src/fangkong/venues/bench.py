@@ -10,7 +10,8 @@ persons exist only as ids in the scans — the co-location path never reads a co
 co-location index is built by the product's own job (`ColocationIndex.extend`: `index_build_*`). Then, on the same data and in the same
 run, through the service the API, page and CLI call:
 
-    one_case    `colocated()` for one subject, its rows as the API/CLI print them (median of 3)
+    one_case    `colocated()` for one subject, its rows streamed as CSV lines as `fangkong colocation --out`
+                writes them (median of 3; `as_python_rows_s`: the same case as Python rows, for reference)
     api_pages   every page of `page_size` pairs of the largest of the single cases, each page a request's
                 work (service, then the page's rows at the cursor): p95 and median per page; the pages
                 concatenated must be the whole answer
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import itertools
 import shutil
 import statistics
@@ -250,19 +252,33 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
             raise ValueError("the bench period spans a change of UTC offset; choose another period")
         with Session(engine) as session:
             def one(subject: int) -> list[tuple[Any, ...]]:
-                """One case as the API and CLI get it: the service, then its rows."""
+                """One case as Python rows (what `rows()` gives a caller that wants objects)."""
                 pairs = service.colocated(session, actor, person_id=subject, since=since, until=until)
                 return [(subject, *row) for row in pairs.rows()]
 
+            def one_streamed(subject: int) -> Iterator[tuple[Any, ...]]:
+                """One case as the CLI's `--out` and a streamed answer get it: the service, then its rows
+                streamed as CSV lines into a sink (parsed back, untimed, for the comparison)."""
+                pairs = service.colocated(session, actor, person_id=subject, since=since, until=until)
+                sink = io.BytesIO()
+                for chunk in pairs.csv_chunks():
+                    sink.write(chunk)
+                return _parse_lines(sink.getvalue(), subject)
+
             one(subjects[-1])  # warm the page cache and the process on a case not timed below
-            single, sizes = [], []
+            single, single_rows, sizes = [], [], []
             for subject in subjects[:single_cases]:
                 t0 = time.perf_counter()
-                rows = one(subject)
+                streamed = one_streamed(subject)
                 single.append(time.perf_counter() - t0)
+                rows = list(streamed)
+                t0 = time.perf_counter()
+                one(subject)
+                single_rows.append(time.perf_counter() - t0)
                 sizes.append(len(rows))
             figures["single_case_ms_median"] = _ms(statistics.median(single))
             figures["single_case_ms_max"] = _ms(max(single))
+            figures["single_case_as_python_rows_ms_median"] = _ms(statistics.median(single_rows))
             figures["single_case_pairs_median"] = int(statistics.median(sizes))
 
             # API pages of the largest of those cases: each page is one request's work (the service's
@@ -311,8 +327,20 @@ def bench_colocation(scans: int = 30_000_000, cases: int = 500, visits: int = 50
                 baselines.load()
                 figures.update(baselines.figures)
                 notes.extend(baselines.notes)
-                compare(figures, "one_case", lambda: one(subjects[0]),
-                        baselines.queries(_baseline_sql(subjects[:1], since_s, until_s, offset)), repeat=3)
+                entry = compare(figures, "one_case", lambda: one_streamed(subjects[0]),
+                                baselines.queries(_baseline_sql(subjects[:1], since_s, until_s, offset)), repeat=3)
+                rows_s = []
+                for _i in range(3):
+                    t0 = time.perf_counter()
+                    one(subjects[0])
+                    rows_s.append(time.perf_counter() - t0)
+                entry["as_python_rows_s"] = round(statistics.median(rows_s), 4)
+                cpu = []
+                for _i in range(3):  # this process's CPU for the product path (the parse is lazy: not in it)
+                    t0 = time.process_time()
+                    one_streamed(subjects[0])
+                    cpu.append(time.process_time() - t0)
+                entry["product_cpu_s"] = round(statistics.median(cpu), 4)
                 entry = compare(figures, "api_pages", api_pages,
                                 baselines.queries(_baseline_sql([big], since_s, until_s, offset)))
                 ranked = sorted(page_times)
@@ -351,6 +379,12 @@ def _venue_select(session: Any) -> str:
     cases = " ".join(f"WHEN '{c}' THEN {pack.dwell(c) * 60}" for c in BENCH_CATEGORIES)
     return (f"SELECT id, coalesce(ref, code), name, CASE category {cases} ELSE {pack.dwell(None) * 60} END "
             "FROM place WHERE kind = 'venue'")
+
+
+def _parse_lines(data: bytes, subject: int) -> Iterator[tuple[Any, ...]]:
+    """CSV lines (no header) as the comparison reads them: (subject, *cells), numbers parsed."""
+    for p, ref, name, a, b, g in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
+        yield (subject, int(p), ref, name, a, b, float(g))
 
 
 def _read_back(path: Path, subjects: list[int], counts: list[int]) -> Iterator[tuple[Any, ...]]:

@@ -379,10 +379,7 @@ class PairSet(Sequence[Pair]):
             if self._venues.ids.size == 0 or (k >= self._venues.ids.size).any() or \
                     (self._venues.ids[np.minimum(k, self._venues.ids.size - 1)] != venue).any():
                 raise ValueError("a pair's venue has no label")
-            ts, tc = self._ts[sl], self._tc[sl]
-            yield fastcsv.join_fields([fastcsv.int_field(self._person[sl]), venue_cells[k],
-                                       fastcsv.iso_local_field(ts), fastcsv.iso_local_field(tc),
-                                       fastcsv.gap_field(np.round((tc - ts) / 60.0, 2))])
+            yield fastcsv.pair_lines(self._person[sl], venue_cells[k], self._ts[sl], self._tc[sl])
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
         if isinstance(index, slice):
@@ -421,22 +418,29 @@ def csv_lines(sets: Sequence[PairSet], chunk: int = 200_000) -> Iterator[bytes]:
 
 
 def _pair_sets(visits: Visits, sources: np.ndarray, hits: Hits, n_cases: int, venues: _Venues) -> list[PairSet]:
-    case = visits.case[hits.visit]
-    venue = visits.venue[hits.visit]
-    t_subject = visits.t[hits.visit]
-    source = sources[hits.visit]
     # order by (case, subject time, venue, source, co-visitor time, co-visitor): the visits' rank in the
-    # first four (few visits) and the co-visitor's time packed in one int64, then the co-visitor
+    # first four (few visits), the co-visitor's time and the co-visitor packed in one int64 and sorted
+    # (one vectorised sort of values, no argsort); two sort keys when they do not fit in 63 bits
     rank = np.empty(len(visits), np.int64)
-    rank[np.lexsort((sources, visits.venue, visits.t, visits.case))] = np.arange(len(visits))
+    by_rank = np.lexsort((sources, visits.venue, visits.t, visits.case))
+    rank[by_rank] = np.arange(len(visits))
     t_lo = int(hits.t.min()) if len(hits) else 0
     span = int(hits.t.max()) - t_lo + 1 if len(hits) else 1
-    if len(visits) * span < 2**62:
-        order = np.lexsort((hits.person, rank[hits.visit] * span + (hits.t - t_lo)))
+    people = int(hits.person.max()) + 1 if len(hits) else 1
+    if len(hits) and int(hits.person.min()) >= 0 and len(visits) * span * people < 2**63:
+        packed = (rank[hits.visit] * span + (hits.t - t_lo)) * people + hits.person
+        packed.sort()
+        rest, person = np.divmod(packed, people)
+        r, t_cov = np.divmod(rest, span)
+        t_cov += t_lo
+        visit = by_rank[r]
     else:
-        order = np.lexsort((hits.person, hits.t, rank[hits.visit]))
-    case, venue, t_subject, source = case[order], venue[order], t_subject[order], source[order]
-    person, t_cov = hits.person[order], hits.t[order]
+        if len(visits) * span < 2**62:
+            order = np.lexsort((hits.person, rank[hits.visit] * span + (hits.t - t_lo)))
+        else:
+            order = np.lexsort((hits.person, hits.t, rank[hits.visit]))
+        visit, person, t_cov = hits.visit[order], hits.person[order], hits.t[order]
+    case, venue, t_subject, source = visits.case[visit], visits.venue[visit], visits.t[visit], sources[visit]
     bounds = np.searchsorted(case, np.arange(n_cases + 1), side="left")
     return [PairSet(person[lo:hi], venue[lo:hi], t_subject[lo:hi], t_cov[lo:hi], venues, source[lo:hi])
             for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
