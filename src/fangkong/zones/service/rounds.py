@@ -114,7 +114,7 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
                                       .where(in_list(session, Person.id, chunk))).all())
     buildings = dict(session.execute(select(Address.id, Address.building_key).where(
         in_list(session, Address.id, address_ids))).all()) if address_ids else {}
-    in_force = control_service.measures_in_force(session, pids, at=start) if pids else {}
+    in_force = control_service.kinds_in_force(session, pids, at=start) if pids else {}
     today = clock.to_local(start).date()  # type: ignore[union-attr]
     rows: list[tuple[Any, ...]] = []
     for pid, aid, uid, upath in dict.fromkeys(people):
@@ -122,7 +122,7 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         age = _age_months(births.get(pid), today)
         if age is not None and age < pack.zones.infant_age_months:
             excluded = "infant"
-        elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
+        elif "centralised_quarantine" in in_force.get(pid, ()):
             excluded = "central_quarantine"
         rows.append((rnd.id, pid, aid, buildings.get(aid), "registry" if pid in registered else "present", excluded,
                      uid, upath))
