@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import JSON, Boolean, Integer, String, insert, literal, null, select, update
+from sqlalchemy import JSON, Boolean, Integer, String, func, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.control.models import DueTest, Measure, MeasureEvent
@@ -67,8 +67,11 @@ def end_many(session: Session, actor: Actor, measure_ids: Sequence[int], *, reas
         session.execute(update(Measure).where(in_list(session, Measure.id, chunk)).values(
             status="ended", phase="ended", ended_at=at, end_reason=reason)
             .execution_options(synchronize_session=False))
+        # the status inside a function: the planner walks the measure ids' index, never the whole
+        # (status, window) index of every measure's due tests
         cancelled += session.execute(update(DueTest).where(
-            in_list(session, DueTest.measure_id, chunk), DueTest.status == "due", DueTest.window_end_on >= today)
+            in_list(session, DueTest.measure_id, chunk), func.coalesce(DueTest.status, "") == "due",
+            DueTest.window_end_on >= today)
             .values(status="cancelled", cancelled_at=at).execution_options(synchronize_session=False)).rowcount or 0
     ended = set(active)
     for obj in list(session.identity_map.values()):  # rows changed behind the session's objects
