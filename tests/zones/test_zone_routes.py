@@ -139,3 +139,38 @@ def test_a_target_is_excluded_from_the_doors_page_with_its_reason_and_evidence(c
     entries = session.execute(select(AuditEvent).where(AuditEvent.action == "round.excluded")
                               .order_by(AuditEvent.id)).scalars().all()
     assert [(e.actor_name, e.detail["reason"]) for e in entries] == [("x_street", "away"), ("x_street", "hospitalised")]
+
+
+def test_a_household_headcount_declared_on_the_round_page_and_the_api(client: TestClient, session: Session) -> None:
+    """申报人数: the round page's form and `POST /api/v1/declared-headcounts` (round.manage); the gap shows
+    in the coverage (page and API) as `declared_extra`; an address outside the area is a 422 on the page."""
+    from fangkong.zones import service as zones_service
+
+    city = build_city(session)
+    user(session, "h_community", "community", city.community)
+    user(session, "h_grid", "grid", city.grid1)
+    rnd = zones_service.start_round(session, SYSTEM_ACTOR, unit_code=city.community.code, at=t(2, 7))
+    session.commit()
+    with clock.frozen(t(2, 8)):
+        csrf = login(client, "h_grid")  # a grid worker reads the round, does not declare
+        page = client.get(f"/rounds/{rnd.id}")
+        assert 'data-testid="headcount-form"' not in page.text
+        assert client.post("/api/v1/declared-headcounts", json={"address": "花园路9号1栋101室", "headcount": 3},
+                           headers={"X-CSRF-Token": csrf}).status_code == 403
+        client.post("/logout", data={"csrf_token": csrf})
+        csrf = login(client, "h_community")
+        r = client.post(f"/rounds/{rnd.id}/headcounts", data={"csrf_token": csrf, "address": "花园路8号1栋101室",
+                                                               "headcount": "5", "note": "租户"},
+                        follow_redirects=False)
+        assert r.status_code == 303
+        ok = client.post("/api/v1/declared-headcounts", json={"address": "花园路9号1栋101室", "headcount": 3},
+                         headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and ok.json() == {"address_id": ok.json()["address_id"], "headcount": 3,
+                                                       "registered": 0, "extra": 3}
+        bad = client.post(f"/rounds/{rnd.id}/headcounts", data={"csrf_token": csrf, "address": "花园路77号",
+                                                                 "headcount": "2"})
+        assert bad.status_code == 422 and 'data-testid="headcount-error"' in bad.text
+        page = client.get(f"/rounds/{rnd.id}")
+        assert 'data-testid="declared-extra-total">6<' in page.text and "租户" not in page.text
+        api = {c["unit_code"]: c["declared_extra"] for c in client.get(f"/api/v1/rounds/{rnd.id}/coverage").json()}
+        assert api == {city.grid1.code: 3, city.grid2.code: 3}

@@ -28,7 +28,7 @@ def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: 
     from fangkong.kernel.jurisdictions import service as jurisdictions_service
     from fangkong.kernel.jurisdictions.models import Address
     from fangkong.kernel.people.models import Person
-    from fangkong.zones.models import RoundTarget, TestingRound
+    from fangkong.zones.models import RoundTarget, TestingRound, target_state
     from fangkong.zones.service import rounds as rounds_service
     from fangkong.zones.service import zones as zones_service
 
@@ -67,7 +67,7 @@ def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: 
                                created_at=now, unit_id=dist.id, unit_path=dist.path)
             session.add(rnd)
             session.flush()
-            cols = ("round_id", "person_id", "source", "excluded", "sampled_at", "result", "resulted_at",
+            cols = ("round_id", "person_id", "source", "excluded", "sampled_at", "result", "resulted_at", "state",
                     "unit_id", "unit_path")
             later = now + dt.timedelta(hours=2)
 
@@ -78,8 +78,10 @@ def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: 
                     excluded = "infant" if r < 0.01 else None
                     sampled = later if r < 0.9 else None
                     result = ("positive" if r < 0.0005 else "negative") if r < 0.7 else None
-                    yield (rnd.id, pid, "registry", excluded, sampled, result, later if result else None, u.id,
-                           u.path)
+                    state = target_state(sampled=sampled is not None, result=result, excluded=excluded is not None,
+                                         pool_positive=False)  # as rounds.py keeps it
+                    yield (rnd.id, pid, "registry", excluded, sampled, result, later if result else None, state,
+                           u.id, u.path)
 
             insert_rows(session, RoundTarget.__table__, cols, rows())
             session.commit()
@@ -155,6 +157,40 @@ def bench_rounds(*, targets: int = 1_000_000, grids: int = 400, zone_residents: 
             session.commit()
             figures["zone_round_start_s"] = round(time.perf_counter() - t0, 2)
             figures["zone_round_targets"] = zr.targets
+            # lifting: high → medium ends the 50,000 measures (control's end_many) and starts the medium
+            # ones (start_many); then 1,000 of those ended one `end_measure` at a time (the path before
+            # end_many, in the same run) and medium → low ends the rest in bulk
+            from fangkong.control import service as control_service
+
+            zid = drawn.zone.id
+            t0 = time.perf_counter()
+            _z, _e, ended = zones_service.lift_zone(session, SYSTEM_ACTOR, zone_id=zid, override=True, reason="bench",
+                                                    at=now + dt.timedelta(days=1))
+            session.commit()
+            figures["lift_high_to_medium_s"] = round(time.perf_counter() - t0, 2)
+            figures["lift_high_to_medium_measures_ended"] = ended
+            medium = list(session.execute(text(
+                "SELECT id FROM measure WHERE rule = :r AND status = 'active' ORDER BY id"),
+                {"r": f"zone:{zid}"}).scalars())
+            one_by_one = medium[:min(1000, len(medium) // 2)]
+            t0 = time.perf_counter()
+            for mid in one_by_one:
+                control_service.end_measure(session, SYSTEM_ACTOR, measure_id=mid, reason="bench one by one",
+                                            at=now + dt.timedelta(days=1, hours=12))
+            session.commit()
+            single = time.perf_counter() - t0
+            figures["end_measure_one_by_one_ms_each"] = round(1000 * single / max(1, len(one_by_one)), 2)
+            t0 = time.perf_counter()
+            _z, _e, ended = zones_service.lift_zone(session, SYSTEM_ACTOR, zone_id=zid, override=True, reason="bench",
+                                                    at=now + dt.timedelta(days=2))
+            session.commit()
+            bulk = time.perf_counter() - t0
+            figures["lift_medium_to_low_s"] = round(bulk, 2)
+            figures["lift_medium_to_low_measures_ended"] = ended
+            figures["lift_medium_to_low_ms_per_measure"] = round(1000 * bulk / max(1, ended), 3)
+            left_active = session.execute(text("SELECT count(*) FROM measure WHERE rule = :r AND status = 'active'"),
+                                          {"r": f"zone:{zid}"}).scalar()
+            figures["lift_measures_left_active"] = int(left_active or 0)
         engine.dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

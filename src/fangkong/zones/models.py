@@ -130,11 +130,39 @@ class RoundTarget(Base, Scoped):
     resulted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: when the target was first seen in a positive pool of the round (testing's pool loop runs)
     pool_positive_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the columns above as bits (`TARGET_*`, `target_state`), kept by every write of rounds.py: the
+    #: coverage per grid is one GROUP BY over the covering index (round, grid, state)
+    state: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("round_id", "person_id", name="uq_round_target_round_person"),
-        Index("ix_round_target_round_unit", "round_id", "unit_id"),
+        Index("ix_round_target_round_unit_state", "round_id", "unit_id", "state"),
     )
+
+
+#: bits of `RoundTarget.state`
+TARGET_SAMPLED, TARGET_RESULTED, TARGET_POSITIVE, TARGET_EXCLUDED, TARGET_POOL_POSITIVE = 1, 2, 4, 8, 16
+
+
+def target_state(*, sampled: bool, result: str | None, excluded: bool, pool_positive: bool) -> int:
+    """`RoundTarget.state` of a target's columns."""
+    return ((TARGET_SAMPLED if sampled else 0) | (TARGET_RESULTED if result is not None else 0)
+            | (TARGET_POSITIVE if result == "positive" else 0) | (TARGET_EXCLUDED if excluded else 0)
+            | (TARGET_POOL_POSITIVE if pool_positive else 0))
+
+
+class DeclaredHeadcount(Base, Scoped):
+    """How many persons live at an address as the community declares it (申报人数), where the registry
+    is thin: a round's coverage shows the gap (declared − registered) as targets to find. Owned by the
+    address's grid; one a household (declared again: replaced)."""
+
+    __tablename__ = "zone_declared_headcount"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), unique=True)
+    headcount: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    declared_by: Mapped[str] = mapped_column(String(64))
 
 
 class HelpRequest(Base, Scoped):

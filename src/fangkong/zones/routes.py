@@ -27,6 +27,7 @@ from fangkong.kernel.web.schemas import ERROR_RESPONSES
 from fangkong.kernel.web.templating import render
 from fangkong.zones import service
 from fangkong.zones.models import HelpRequest, Zone
+from fangkong.zones.service import headcounts
 from fangkong.zones.service import help as help_service
 
 api = APIRouter(tags=["zones"], responses=ERROR_RESPONSES)
@@ -116,6 +117,8 @@ class CoverageOut(BaseModel):
     positive: int
     excluded: int
     missing: int
+    #: persons declared at the grid's households beyond those registered there (not among `targets`)
+    declared_extra: int = 0
 
 
 def _elig_out(e: Any) -> EligibilityOut:
@@ -127,7 +130,8 @@ def _elig_out(e: Any) -> EligibilityOut:
 
 def _cov_out(r: service.CoverageRow) -> CoverageOut:
     return CoverageOut(unit_code=r.unit_code, unit_name=r.unit_name, targets=r.targets, sampled=r.sampled,
-                       resulted=r.resulted, positive=r.positive, excluded=r.excluded, missing=r.missing)
+                       resulted=r.resulted, positive=r.positive, excluded=r.excluded, missing=r.missing,
+                       declared_extra=r.declared_extra)
 
 
 # ------------------------------------------------------------------------------------------------ API
@@ -172,6 +176,19 @@ def post_round(body: RoundIn, session: DbSession, actor: CanRound) -> dict[str, 
 @api.get("/rounds/{round_id}/coverage", response_model=list[CoverageOut], summary="A round's coverage per grid")
 def get_coverage(round_id: RowId, session: DbSession, actor: CanView) -> list[CoverageOut]:
     return [_cov_out(r) for r in service.coverage(session, actor, round_id=round_id, at=clock.now())]
+
+
+class HeadcountIn(BaseModel):
+    #: a household of the gazetteer (its address text)
+    address: Annotated[str, Field(min_length=1, max_length=255)]
+    headcount: Annotated[int, Field(ge=0, le=headcounts.MAX_HEADCOUNT)]
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+@api.post("/declared-headcounts", summary="Declare how many persons live at a household (申报人数)")
+def post_headcount(body: HeadcountIn, session: DbSession, actor: CanRound) -> dict[str, Any]:
+    d = headcounts.declare_headcount(session, actor, address=body.address, headcount=body.headcount, note=body.note)
+    return {"address_id": d.address_id, "headcount": d.headcount, "registered": d.registered, "extra": d.extra}
 
 
 class ExclusionIn(BaseModel):
@@ -316,13 +333,35 @@ def zone_round(request: Request, zone_id: RowId, session: DbSession, actor: CanR
 @pages.get("/rounds/{round_id}")
 def round_page(request: Request, round_id: RowId, session: DbSession, actor: CanView) -> Response:
     """A round's coverage per grid in real time, with the names still to sample."""
+    return _round(request, session, actor, round_id)
+
+
+def _round(request: Request, session: Any, actor: Actor, round_id: int, *, error: Any = None,
+           status_code: int = 200) -> Response:
     rnd = service.get_round(session, actor, round_id)
     rows = service.coverage(session, actor, round_id=round_id, at=clock.now())
-    return render(request, "zones/round.html", actor=actor, rnd=rnd, rows=rows,
-                  proposals=service.proposals(session, actor, round_id=round_id),
+    declared = [d for d in headcounts.declared_in_round(session, rnd) if any(r.unit_id == d.unit_id for r in rows)]
+    return render(request, "zones/round.html", actor=actor, rnd=rnd, rows=rows, declared=declared, error=error,
+                  status_code=status_code, proposals=service.proposals(session, actor, round_id=round_id),
                   zones_policy=policy_service.active_pack(session).zones,
                   total={k: sum(getattr(r, k) for r in rows) for k in
-                         ("targets", "sampled", "resulted", "positive", "positive_pools", "excluded", "missing")})
+                         ("targets", "sampled", "resulted", "positive", "positive_pools", "excluded", "missing",
+                          "declared_extra")})
+
+
+@pages.post("/rounds/{round_id}/headcounts")
+def round_headcount(request: Request, round_id: RowId, session: DbSession, actor: CanRound,
+                    address: Annotated[str, Form(max_length=255)] = "",
+                    headcount: Annotated[int, Form(ge=0, le=headcounts.MAX_HEADCOUNT)] = 0,
+                    note: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """A household's declared headcount from the round page (where the registry is thin)."""
+    service.get_round(session, actor, round_id)  # 404 outside the actor's area, before the body
+    try:
+        headcounts.declare_headcount(session, actor, address=address, headcount=headcount, note=note)
+    except ValidationFailed as exc:
+        session.rollback()
+        return _round(request, session, actor, round_id, error=exc, status_code=422)
+    return RedirectResponse(f"/rounds/{round_id}", status_code=303)
 
 
 @pages.get("/rounds/{round_id}/doors")

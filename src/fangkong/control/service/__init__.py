@@ -4,6 +4,7 @@ and the due tests of every measure. Other capabilities call these, never control
 from __future__ import annotations
 
 from fangkong.control.rules import KIND_RANK, PHASE_LABELS, ControlStatus, entry_warning, phase_label
+from fangkong.control.service.bulk_end import end_many
 from fangkong.control.service.bulk_start import NewMeasure, start_many
 from fangkong.control.service.due import (
     STATES,
@@ -33,6 +34,7 @@ from fangkong.control.service.measures import (
     extend_measure,
     get_measure,
     hold_measure,
+    kinds_in_force,
     measures_in_force,
     measures_of_person,
     move_measures,
@@ -67,6 +69,7 @@ __all__ = [
     "due_steps",
     "due_tests",
     "due_tests_of_person",
+    "end_many",
     "end_measure",
     "entry_warning",
     "evaluations",
@@ -75,6 +78,7 @@ __all__ = [
     "get_measure",
     "has_sample_source",
     "hold_measure",
+    "kinds_in_force",
     "measures_in_force",
     "measures_of_person",
     "move_measures",

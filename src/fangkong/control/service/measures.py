@@ -264,6 +264,23 @@ def measures_in_force(session: Session, person_ids: Iterable[int], *, at: dt.dat
     return out
 
 
+def kinds_in_force(session: Session, person_ids: Iterable[int], *, at: dt.datetime | None = None
+                   ) -> dict[int, set[str]]:
+    """The kinds of the active measures not yet past their planned end, by person (unscoped: for
+    decisions) — `measures_in_force` read as two columns, for tens of thousands of persons at once
+    (a zone's residents, a round's targets): no ORM object per measure."""
+    at = at or clock.now()
+    ids = sorted(set(person_ids))
+    out: dict[int, set[str]] = defaultdict(set)
+    for i in range(0, len(ids), 5000):
+        stmt = select(Measure.person_id, Measure.kind).where(
+            in_list(session, Measure.person_id, ids[i:i + 5000]), Measure.status == "active",
+            or_(Measure.planned_end_at.is_(None), Measure.planned_end_at > at))
+        for pid, kind in session.execute(stmt):
+            out[pid].add(kind)
+    return dict(out)
+
+
 def measures_of_person(session: Session, person_id: int, *, limit: int = 20) -> list[Measure]:
     """A person's measures, newest first (unscoped: the caller has checked the person)."""
     return list(session.execute(select(Measure).where(Measure.person_id == person_id)

@@ -9,22 +9,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.bulk import chunks, in_list, insert_rows
+from fangkong.kernel.bulk import chunks, in_list, insert_rows, update_rows
 from fangkong.kernel.errors import FieldError, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Address, Unit
 from fangkong.kernel.messages import _, labels, message
 from fangkong.kernel.people.models import Person
 from fangkong.kernel.policy import service as policy_service
 from fangkong.zones import rules
-from fangkong.zones.models import EXCLUSION_REASONS, RoundTarget, TestingRound, ZoneAddress
+from fangkong.zones.models import (
+    EXCLUSION_REASONS,
+    TARGET_EXCLUDED,
+    TARGET_POOL_POSITIVE,
+    TARGET_POSITIVE,
+    TARGET_RESULTED,
+    TARGET_SAMPLED,
+    RoundTarget,
+    TestingRound,
+    ZoneAddress,
+    target_state,
+)
 from fangkong.zones.service import zones as zones_service
+from fangkong.zones.service.headcounts import declared_extra
 
 INVALID_ROUND = message("round.invalid", _("invalid testing round"))
 ZONE_OR_UNIT = message("round.zone_or_unit", _("name a zone or a unit, not both"))
@@ -51,6 +63,9 @@ class CoverageRow:
     positive: int
     excluded: int
     positive_pools: int = 0
+    #: persons declared at the grid's households beyond those registered there (申报人数 − 登记人数),
+    #: to be found: not among `targets`
+    declared_extra: int = 0
 
     @property
     def missing(self) -> int:
@@ -114,7 +129,7 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
                                       .where(in_list(session, Person.id, chunk))).all())
     buildings = dict(session.execute(select(Address.id, Address.building_key).where(
         in_list(session, Address.id, address_ids))).all()) if address_ids else {}
-    in_force = control_service.measures_in_force(session, pids, at=start) if pids else {}
+    in_force = control_service.kinds_in_force(session, pids, at=start) if pids else {}
     today = clock.to_local(start).date()  # type: ignore[union-attr]
     rows: list[tuple[Any, ...]] = []
     for pid, aid, uid, upath in dict.fromkeys(people):
@@ -122,12 +137,12 @@ def start_round(session: Session, actor: Actor, *, zone_id: int | None = None, u
         age = _age_months(births.get(pid), today)
         if age is not None and age < pack.zones.infant_age_months:
             excluded = "infant"
-        elif any(m.kind == "centralised_quarantine" for m in in_force.get(pid, [])):
+        elif "centralised_quarantine" in in_force.get(pid, ()):
             excluded = "central_quarantine"
         rows.append((rnd.id, pid, aid, buildings.get(aid), "registry" if pid in registered else "present", excluded,
-                     uid, upath))
+                     TARGET_EXCLUDED if excluded else 0, uid, upath))
     insert_rows(session, RoundTarget.__table__, ("round_id", "person_id", "address_id", "building_key", "source",
-                                                 "excluded", "unit_id", "unit_path"), rows)
+                                                 "excluded", "state", "unit_id", "unit_path"), rows)
     rnd.targets = len(rows)
     session.flush()
     audit.record(session, actor, "round.started", object_type="testing_round", object_id=rnd.id, zone_id=zone_id,
@@ -194,6 +209,7 @@ def exclude(session: Session, actor: Actor, *, round_id: int, person_id: int, re
     if t is None:  # never says whether such a person exists
         raise ValidationFailed(INVALID_ROUND(), [FieldError("person_id", NOT_A_TARGET())])
     t.excluded, t.excluded_note = reason, note[:200] or None
+    t.state = (t.state or 0) | TARGET_EXCLUDED
     session.flush()
     audit.record(session, actor, "round.excluded", object_type="testing_round", object_id=round_id,
                  person_id=person_id, reason=reason)
@@ -221,22 +237,27 @@ def refresh(session: Session, rnd: TestingRound, *, at: dt.datetime) -> int:
     from fangkong.testing import service as testing_service
 
     until = min(rnd.deadline_at, at) + dt.timedelta(seconds=1)
-    pids = list(session.execute(select(RoundTarget.person_id).where(RoundTarget.round_id == rnd.id)).scalars())
+    t = RoundTarget
+    session.flush()
+    targets = session.execute(select(t.id, t.person_id, t.sampled_at, t.result, t.resulted_at, t.pool_positive_at,
+                                     t.state).where(t.round_id == rnd.id).order_by(t.person_id)).all()
     n = 0
-    for chunk in chunks(pids, 5000):
-        found = testing_service.person_results(session, chunk, rnd.started_at, until, at=at)
-        for pid in chunk:
-            r = found.get(pid)
-            values: dict[str, Any] = {"sampled_at": r.sampled_at if r else None, "result": r.result if r else None,
-                                      "resulted_at": r.resulted_at if r else None}
-            n += session.execute(update(RoundTarget).where(RoundTarget.round_id == rnd.id,
-                                                           RoundTarget.person_id == pid).values(**values)
-                                 ).rowcount or 0
-        pooled = sorted(pid for pid, r in found.items() if r.pool_positive_at is not None)
-        if pooled:
-            n += session.execute(update(RoundTarget).where(
-                RoundTarget.round_id == rnd.id, RoundTarget.pool_positive_at.is_(None),
-                in_list(session, RoundTarget.person_id, pooled)).values(pool_positive_at=at)).rowcount or 0
+    for chunk in chunks(targets, 5000):
+        found = testing_service.person_results(session, [x.person_id for x in chunk], rnd.started_at, until, at=at)
+        changed: list[tuple[Any, ...]] = []
+        for x in chunk:
+            r = found.get(x.person_id)
+            sampled, result, resulted = (r.sampled_at, r.result, r.resulted_at) if r else (None, None, None)
+            pooled = x.pool_positive_at or (at if r is not None and r.pool_positive_at is not None else None)
+            state = target_state(sampled=sampled is not None, result=result,
+                                 excluded=bool(x.state & TARGET_EXCLUDED), pool_positive=pooled is not None)
+            if (x.sampled_at, x.result, x.resulted_at, x.pool_positive_at, x.state) != (
+                    sampled, result, resulted, pooled, state):  # only what changed is written
+                changed.append((x.id, sampled, result, resulted, pooled, state))
+        if changed:
+            update_rows(session, t.__table__, "id", ("sampled_at", "result", "resulted_at", "pool_positive_at",
+                                                     "state"), changed)
+            n += len(changed)
     session.expire_all()
     _propose_lockdowns(session, rnd)
     return n
@@ -286,18 +307,31 @@ def coverage(session: Session, actor: Actor, *, round_id: int, at: dt.datetime |
 
 
 def coverage_query(session: Session, actor: Actor, *, round_id: int) -> list[CoverageRow]:
+    """One GROUP BY (grid, state) over the covering index (round, grid, state): a few rows per grid,
+    summed here by the state's bits. The actor's scope is the set of grids it sees (a target lies on
+    its grid: `unit_id`/`unit_path` are the grid's), so the index alone answers."""
     t = RoundTarget
-    stmt = (select(t.unit_id, func.count(), func.count(t.sampled_at), func.count(t.result),
-                   func.sum(case((t.result == "positive", 1), else_=0)),
-                   func.sum(case((t.excluded.is_not(None), 1), else_=0)), func.count(t.pool_positive_at))
-            .where(t.round_id == round_id).group_by(t.unit_id))
-    stmt = scope.visible(stmt, actor, RoundTarget)
-    rows = session.execute(stmt).all()
-    units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_([r[0] for r in rows]))).scalars()} \
-        if rows else {}
+    stmt = select(t.unit_id, t.state, func.count()).where(t.round_id == round_id)
+    if actor.unit_path != "/":
+        stmt = stmt.where(t.unit_id.in_(scope.visible(select(Unit.id), actor, Unit, column=Unit.path)))
+    sums: dict[int, list[int]] = {}
+    for uid, state, n in session.execute(stmt.group_by(t.unit_id, t.state)):
+        acc = sums.setdefault(uid, [0] * 6)
+        acc[0] += n
+        for i, bit in enumerate((TARGET_SAMPLED, TARGET_RESULTED, TARGET_POSITIVE, TARGET_EXCLUDED,
+                                 TARGET_POOL_POSITIVE), start=1):
+            if state & bit:
+                acc[i] += n
+    extra = declared_extra(session, round_id)
+    wanted = sorted(set(sums) | set(extra))
+    units = {u.id: u for u in session.execute(select(Unit.id, Unit.code, Unit.name, Unit.path).where(
+        in_list(session, Unit.id, wanted)))} if wanted else {}
+    for uid in extra:  # a grid whose declared households hold nobody registered yet
+        if uid not in sums and uid in units and scope.sees(actor, units[uid].path):
+            sums[uid] = [0] * 6
     out = [CoverageRow(uid, units[uid].code if uid in units else "", units[uid].name if uid in units else "",
-                       int(n), int(s), int(r), int(p or 0), int(e or 0), int(pp))
-           for uid, n, s, r, p, e, pp in rows]
+                       *acc[:5], positive_pools=acc[5], declared_extra=extra.get(uid, 0))
+           for uid, acc in sums.items()]
     return sorted(out, key=lambda r: r.unit_code)
 
 

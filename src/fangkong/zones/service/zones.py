@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import process
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.control import service as control_service
@@ -350,11 +350,11 @@ def _start_measures(session: Session, actor: Actor, zone: Zone, pack: Pack,
         _add_residents(session, [(zone.id, p, a, zone.level, None, at, u, up) for p, a, u, up in people])
         return 0, 0
     new_rank = _rank_of_category(pack, category)
-    in_force = control_service.measures_in_force(session, [p for p, *_ in people], at=at)
+    in_force = control_service.kinds_in_force(session, [p for p, *_ in people], at=at)
     doer = actor.acting_for("zone.manage", "measure.start")
     to_start = list(dict.fromkeys(
         pid for pid, *_ in people
-        if not any(control_service.KIND_RANK.get(m.kind, 0) >= new_rank for m in in_force.get(pid, []))))
+        if not any(control_service.KIND_RANK.get(k, 0) >= new_rank for k in in_force.get(pid, ()))))
     new_ids = control_service.start_many(session, doer, [control_service.NewMeasure(
         person_id=pid, category=category, rule=f"zone:{zone.id}", started_at=at) for pid in to_start])
     measure_of = dict(zip(to_start, new_ids, strict=True))
@@ -630,19 +630,21 @@ def lift_zone(session: Session, actor: Actor, *, zone_id: int, at: dt.datetime |
 
 
 def _end_measures(session: Session, actor: Actor, zone: Zone, *, at: dt.datetime, reason: str) -> int:
+    """The residents' zone measures end in one bulk step through control (`end_many`: end_measure's
+    rules, one audit entry naming the ids); the zone's residents are marked ended. Returns how many
+    measures ended (those ended meanwhile are left as they are)."""
     doer = actor.acting_for("zone.manage", "measure.start")
-    rows = session.execute(select(ZoneResident).where(ZoneResident.zone_id == zone.id,
-                                                      ZoneResident.ended_at.is_(None))).scalars().all()
-    n = 0
-    for r in rows:
-        r.ended_at = at
-        if r.measure_id is None:
-            continue
-        m = control_service.get_measure(session, doer, r.measure_id)
-        if m.status == "active":
-            control_service.end_measure(session, doer, measure_id=m.id, reason=reason[:200] or "zone", at=at)
-            n += 1
-    return n
+    open_rows = ZoneResident.zone_id == zone.id, ZoneResident.ended_at.is_(None)
+    measure_ids = list(session.execute(select(ZoneResident.measure_id).where(
+        *open_rows, ZoneResident.measure_id.is_not(None))).scalars())
+    session.flush()
+    session.execute(update(ZoneResident).where(*open_rows).values(ended_at=at)
+                    .execution_options(synchronize_session=False))
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ZoneResident) and obj.zone_id == zone.id:
+            session.expire(obj)
+    ended = control_service.end_many(session, doer, measure_ids, reason=reason[:200] or "zone", at=at)
+    return len(ended)
 
 
 def _update_risk_area(session: Session, actor: Actor, zone: Zone, *, end_at: dt.datetime | None) -> None:
