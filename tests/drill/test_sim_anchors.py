@@ -5,11 +5,14 @@ and tracing, no delay gets it below. Deterministic seeds; the full-size figures 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fangkong.drill.scenario_schema import load_scenario
 from fangkong.drill.sim.anchors import ANCHORS, anchor_file, ferretti, kucharski
 from fangkong.drill.sim.ideal import Ideal
+from tests.cli_runner import run_cli
 
 SMALL = ["city.persons=4000", "seeding.infections=40", "days=30"]
 
@@ -43,3 +46,13 @@ def test_ferretti_a_three_day_delay_keeps_r_above_1_and_no_delay_gets_below() ->
     assert all(row["r_at_max_trace"] > 1 for row in three["rows"]) and three["smallest_pair"] is None
     assert zero["smallest_pair"] == [0.9, 0.9] and zero["rows"][-1]["r_at_max_trace"] < 1
     assert out["delay_3_all_above_1"] and 0.4 < out["split"]["presymptomatic"] < 0.56
+
+
+def test_the_command_prints_the_ladder_and_writes_its_json(tmp_path) -> None:
+    bad = run_cli("drill", "anchors", "hellewell")
+    assert bad.returncode == 2
+    done = run_cli("drill", "anchors", "kucharski", "--persons", "1500", "--set", "seeding.infections=20",
+                   "--set", "days=20", "--out", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads((tmp_path / "anchor-kucharski.json").read_text(encoding="utf-8"))
+    assert figures == json.loads(done.stdout) and figures["persons"] == 1500 and len(figures["rows"]) == 6
