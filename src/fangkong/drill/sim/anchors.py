@@ -21,7 +21,7 @@ import yaml
 
 from fangkong.drill.scenario_schema import Scenario, load_scenario
 from fangkong.drill.sim.draws import Draws
-from fangkong.drill.sim.engine import Engine, Truth
+from fangkong.drill.sim.engine import HOUSEHOLD, Engine, Truth
 from fangkong.drill.sim.ideal import Ideal, IdealResponse
 from fangkong.drill.sim.world import World, build_world
 
@@ -111,8 +111,6 @@ def household_sar(engine: Engine, truth: Truth) -> float | None:
     if not len(infected):
         return None
     order = infected[np.lexsort((infected, truth.infected_at[infected]))][: max(1, math.ceil(0.02 * engine.n))]
-    from fangkong.drill.sim.engine import HOUSEHOLD
-
     hh_inf = (truth.setting == HOUSEHOLD) & (truth.infector >= 0)
     by = np.bincount(truth.infector[hh_inf], minlength=engine.n)
     exposed = (w.household_size[w.household[order]] - 1).sum()

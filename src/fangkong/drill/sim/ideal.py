@@ -18,8 +18,9 @@ scored drill; only for the sanity anchors (`fangkong drill anchors`).
 - **mass testing**: each day a share `test_weekly / 7` of the population is tested (PCR window and
   sensitivity of the pathogen); a positive isolates `test_result_delay_d` later.
 
-Decisions use keyed draws (seed, component, person, day), so a rung of a ladder is reproducible.
-Measures are handed to the engine one day ahead (times in the next day), so they act from their start.
+Decisions use keyed draws — (seed, component, person, day), and for a case's contacts (seed, component,
+contact, case) — so a rung of a ladder is reproducible and rungs share their numbers. Measures are
+handed to the engine one day ahead (times in the next day), so they act from their start.
 """
 
 from __future__ import annotations
@@ -59,10 +60,6 @@ class Ideal:
         if unknown:
             raise ValueError(f"unknown intervention parameter(s): {', '.join(unknown)}")
         return cls(**(data or {}))
-
-    @property
-    def acts(self) -> bool:
-        return bool(self.isolate or self.test_weekly)
 
 
 class IdealResponse:
