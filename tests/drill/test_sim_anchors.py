@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.drill.scenario_schema import load_scenario
-from fangkong.drill.sim.anchors import ANCHORS, anchor_file, ferretti, kucharski
+from fangkong.drill.sim.anchors import ANCHORS, _frontier, anchor_file, ferretti, kucharski
 from fangkong.drill.sim.ideal import Ideal
 from tests.cli_runner import run_cli
 
@@ -56,3 +58,23 @@ def test_the_command_prints_the_ladder_and_writes_its_json(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     figures = json.loads((tmp_path / "anchor-kucharski.json").read_text(encoding="utf-8"))
     assert figures == json.loads(done.stdout) and figures["persons"] == 1500 and len(figures["rows"]) == 6
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(0.5, 3.0), b=st.floats(0.0, 2.0), c=st.floats(0.0, 3.0))
+def test_the_frontier_finds_the_least_tracing_that_works(a: float, b: float, c: float) -> None:
+    """R falls with both coverages; the bisection finds what a full scan finds."""
+    covs = [i / 10 for i in range(10)]
+
+    def r(iso: float, tr: float) -> float:
+        return a - b * iso - c * iso * tr
+
+    out = _frontier(covs, r)
+    for row in out["rows"]:
+        works = [t for t in covs if r(row["isolation"], t) < 1]
+        assert row["least_tracing"] == (works[0] if works else None)
+    pairs = [(i, t) for i in covs for t in covs if r(i, t) < 1]
+    best = min((i + t for i, t in pairs), default=None)
+    assert (out["smallest_pair"] is None) == (best is None)
+    if best is not None:
+        assert abs(sum(out["smallest_pair"]) - best) < 1e-9
