@@ -2,7 +2,8 @@
 
 Runs the no-response baseline of a structured-mixing scenario (R0 `r0`, `imports` travellers a day)
 in the synthetic city of `persons` residents for `days` days, as `fangkong drill run` does, and writes
-its files into a temporary directory. Figures: the city's build time, the simulation's, the files',
+its files into a temporary directory. Figures: the city's build time, the simulation's, the files'
+(wall and CPU seconds: on a shared machine the CPU figure is the comparable one),
 `simulated_days_per_s`, infections and peak memory. Its baseline, measured in the same run, is a
 floor: drawing the keyed random numbers a day needs (movement and infection: `floor_s`), with
 `ratio_to_floor` = simulation / floor (the model's own work over the draws').
@@ -83,15 +84,15 @@ def bench_drill(*, persons: int = 20000, days: int = 60, r0: str | float = 2.0, 
                         "transmission": {"r0": float(r0), "mixing": mixing}, "imports": {"per_day": imports}})
     tmp = Path(tempfile.mkdtemp(prefix="fangkong-bench-drill-"))
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         world = build_world(persons=persons, seed=seed, movement=sc.movement, draws=Draws(seed))
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         engine = Engine(sc, seed, world=world)
         truth = engine.run()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         figures = scores(engine, truth)
         write_files(engine, truth, tmp)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         floor_s = _floor(Draws(seed), persons, days, sc.movement.max_visits)
         platform: dict[str, float | int | None] = {"calls_per_s": None}
         if transport != "none":
@@ -103,6 +104,7 @@ def bench_drill(*, persons: int = 20000, days: int = 60, r0: str | float = 2.0, 
     result.figures = {
         "persons": persons, "days": days, "mixing": mixing, "r0": float(r0),
         "city_s": round(t1 - t0, 2), "simulate_s": round(t2 - t1, 2), "files_s": round(t3 - t2, 2),
+        "city_cpu_s": round(c1 - c0, 2), "simulate_cpu_s": round(c2 - c1, 2), "files_cpu_s": round(c3 - c2, 2),
         "wall_s": round(t3 - t0, 2), "simulated_days_per_s": round(days / (t2 - t1), 2) if t2 > t1 else None,
         "floor_s": round(floor_s, 2), "ratio_to_floor": round((t2 - t1) / floor_s, 2) if floor_s else None,
         "infections": figures["infections"], "attack_rate": figures["attack_rate"], "transport": transport,

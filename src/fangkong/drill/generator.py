@@ -145,7 +145,9 @@ class CityGenerator:
     complete afterwards."""
 
     def __init__(self, *, persons: int, seed: int, root: Root, ids: IdBase | None = None,
-                 as_of: dt.date = AS_OF, region_codes: Iterable[str] | None = None) -> None:
+                 as_of: dt.date = AS_OF, region_codes: Iterable[str] | None = None, arrays_only: bool = False) -> None:
+        """`arrays_only`: rows for the simulator's arrays (drill/sim/world.py) — the same ids, households,
+        persons and places from the same draws, but addresses not normalised and ID numbers empty."""
         if persons < 1:
             raise ValueError("a city needs at least one person")
         self.persons = persons
@@ -153,6 +155,7 @@ class CityGenerator:
         self.root = root
         self.ids = ids or IdBase()
         self.as_of = as_of
+        self.arrays_only = arrays_only
         codes = frozenset(region_codes) if region_codes is not None else default_region_codes()
         self.people = Residents(seed=seed, regions=region_pools(codes), as_of=as_of)
         self.stats = CityStats()
@@ -263,9 +266,11 @@ class CityGenerator:
 
     # ----------------------------------------------------------------------------------- addresses
 
-    def _address(self, text: str, grid: _Grid) -> dict[str, Any]:
-        parts = normalise_address(text)
+    def _address(self, text: str, grid: _Grid, *, home: bool = False) -> dict[str, Any]:
         self.stats.addresses += 1
+        if home and self.arrays_only:  # a dwelling: the arrays need its id and grid only
+            return {"id": self._id("address"), "text": text, "unit_id": grid.id, "unit_path": grid.path}
+        parts = normalise_address(text)
         return {"id": self._id("address"), "text": text, "key": parts.key, "building_key": parts.building_key,
                 "road": parts.road, "house_no": parts.house_no, "building": parts.building,
                 "entrance": parts.entrance, "room": parts.room, "unit_id": grid.id, "unit_path": grid.path}
@@ -423,7 +428,7 @@ class CityGenerator:
                 for text in houses:
                     if left <= 0:
                         break
-                    address = self._address(text, grid)
+                    address = self._address(text, grid, home=True)
                     yield "address", address
                     if rng.random() >= (0.92 if rural else 0.88):
                         continue  # vacant
@@ -438,7 +443,8 @@ class CityGenerator:
         head_phone: str | None = None
         for m in members:
             birth = self.people.birth(rng, m.age)
-            id_number = self.people.id_number(rng, self.people.region(rng, m.age, birth.year), birth, m.sex)
+            id_number = self.people.id_number(rng, self.people.region(rng, m.age, birth.year), birth, m.sex,
+                                              text=not self.arrays_only)
             phone: str | None
             shared = False
             if m.age < 12:

@@ -271,6 +271,7 @@ def load_scenario(source: str | Path | dict[str, Any], sets: list[str] | tuple[s
             raise ScenarioError([f"{source}: {_('not valid YAML')} ({exc})"]) from exc
     if not isinstance(data, dict):
         raise ScenarioError([_("scenario: expected a mapping")])
+    data.pop("anchor", None)  # a sanity anchor's ladder (drill/sim/anchors.py): not part of the scenario
     for item in sets:
         _apply_set(data, item)
     try:

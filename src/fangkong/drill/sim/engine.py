@@ -4,7 +4,8 @@ A day: travellers arrive (imports); everyone moves (home, work or school on week
 visits); each susceptible person's force of infection is summed over their settings from today's
 infectiousness of the others there; a keyed uniform decides who is infected, a second which setting,
 a third by whom; symptomatic persons seek care; then the `Response` sees what real senders would send
-and answers with measures, which close settings from their start. Scaling: in `homogeneous` mixing
+and answers with measures, which close settings from their start — one started within the day
+removes that day's infections at or after its start in the settings it closes (`Engine._thin`). Scaling: in `homogeneous` mixing
 λ = β·Σ infectiousness / N with β = R0 / E[relative infectiousness]; in `structured` mixing each
 setting gets its share of R0 divided by the mean number of contacts it gives a person in this city.
 Each case's daily infectiousness integrates to its relative infectiousness exactly (the part that
@@ -284,8 +285,7 @@ class Engine:
         out = np.clip(np.nan_to_num(t.controlled_at - day, nan=1.0), 0.0, 1.0)  # share of the day outside
         home = np.where(t.control_kind == MEASURE_CODES["centralised"],
                         out + (1 - out) * sc.transmission.centralised_leak, 1.0)
-        if W.any():
-            self._transmit(day, W, out, home, visits)
+        new = self._transmit(day, W, out, home, visits) if W.any() else _EMPTY_I
         care_p, care_place, care_at = self._care(day)
         results = self._results(self.pending)
         self.pending = []
@@ -297,7 +297,45 @@ class Engine:
             visits_person=wd.person_id[visits.person], visits_place=wd.place_id[wd.venues[visits.venue]],
             visits_at=visits.at, care_person=wd.person_id[care_p], care_place=care_place, care_at=care_at,
             results=results)
+        before = t.controlled_at.copy()
         self._apply(response.day(obs))
+        if len(new):
+            self._thin(day, new, before, care_p)
+
+    def _thin(self, day: int, new: np.ndarray, before: np.ndarray, reported: np.ndarray) -> None:
+        """Measures the response started within today (or earlier, learnt only now) act from their
+        time: today's infections at or after a measure's start in a setting it closes — for the
+        infectee or the infector — did not happen (pro rata removal of the day's exposure: an
+        infection's time is uniform over its exposure). The rest of the day, and every infection before
+        the measure, stay as drawn: a run in which no measure starts is the baseline."""
+        t, sc = self.truth, self.scenario
+        ctrl = t.controlled_at
+        fresh = ctrl < np.where(np.isnan(before), np.inf, before)  # NaN compares False: never controlled
+        fresh &= ctrl < day + 1
+        if not fresh.any():
+            return
+        at, setting, src = t.infected_at[new], t.setting[new].astype(np.int64), t.infector[new]
+        closed_home = np.isin(setting, (WORK, SCHOOL, VENUE, COMMUNITY))
+        leak = self.draws.uniform("centralised_leak", self.n, day)[new] < sc.transmission.centralised_leak
+        closed_central = closed_home | ((setting == HOUSEHOLD) & ~leak)
+
+        def closes(who: np.ndarray) -> np.ndarray:
+            ok = who >= 0
+            w = np.maximum(who, 0)
+            kind = t.control_kind[w]
+            shut = np.where(kind == MEASURE_CODES["centralised"], closed_central, closed_home)
+            return ok & fresh[w] & (ctrl[w] <= at) & shut
+
+        drop = (closes(new) | closes(src)) & ~np.isin(new, reported)  # a care visit already seen stays
+        if not drop.any():
+            return
+        gone = new[drop]
+        t.infected_at[gone] = np.nan
+        t.infector[gone] = -1
+        t.setting[gone] = -1
+        t.generation[gone] = -1
+        self.norm[gone] = 0.0
+        self.count_from[gone] = 0
 
     def _transmit(self, day: int, W: np.ndarray, out: np.ndarray, home: np.ndarray, visits: Visits) -> np.ndarray:
         sc, t, wd, b = self.scenario, self.truth, self.world, self.betas

@@ -98,7 +98,8 @@ def _groups(keys: np.ndarray, size: int) -> np.ndarray:
 
 def build_world(*, persons: int, seed: int, movement: Movement, draws: Draws) -> World:
     """The city of `fangkong demo --persons persons --seed seed` as arrays."""
-    gen = CityGenerator(persons=persons, seed=seed, root=Root(1, "/1/", 0), ids=IdBase(unit=1), as_of=AS_OF)
+    gen = CityGenerator(persons=persons, seed=seed, root=Root(1, "/1/", 0), ids=IdBase(unit=1), as_of=AS_OF,
+                        arrays_only=True)
     grid_units: list[int] = []
     place_rows: list[tuple[int, str, str, int, int]] = []
     pid: list[int] = []
