@@ -62,7 +62,7 @@ def runs(data_dir: Path) -> dict[str, Any]:
     for transport in ("inprocess", "http"):
         result, stats = run_platform_drill(_scenario(data_dir), seed=3, out=data_dir / transport,
                                            db_url=f"sqlite:///{data_dir / (transport + '.db')}",
-                                           transport=transport)  # type: ignore[arg-type]
+                                           transport=transport, ceiling=True)  # type: ignore[arg-type]
         out[transport] = (result, stats)
     return out
 
@@ -73,6 +73,9 @@ def test_both_transports_give_the_same_run(runs: dict[str, Any], data_dir: Path)
         assert (data_dir / "inprocess" / name).read_bytes() == (data_dir / "http" / name).read_bytes(), name
     assert a.score == b.score
     assert sa.calls == sb.calls > 0
+    # instant responders are their own ceiling: no second run
+    assert sa.ceiling_calls == 0 and not (data_dir / "http" / "ceiling").exists()
+    assert b.score["contacts_before_infectious_ceiling"] == b.score["contacts_before_infectious"]
 
 
 def test_the_response_beats_the_baseline_and_is_scored(runs: dict[str, Any]) -> None:

@@ -116,6 +116,9 @@ def drill_run_cmd(
     transport: str = typer.Option("http", "--transport", metavar="http|inprocess",
                                   help=_("How the simulated senders and responders reach the platform: a real "
                                          "HTTP server on a free local port, or the same routes in-process.")),
+    ceiling: bool = typer.Option(False, "--ceiling", help=_(
+        "Also run the same drill with instant responders (into DIR/ceiling, on a database of its own) and "
+        "score the response against that ceiling.")),
     as_json: bool = typer.Option(False, "--json", help=_("Print score.json's scores as JSON.")),
 ) -> None:
     from fangkong.drill.platform.database import NotADrillDatabase
@@ -133,7 +136,7 @@ def drill_run_cmd(
     try:
         with progress(_("Simulated days"), scenario.days) as advance:
             if scenario.response:
-                from fangkong.drill.platform.response import responder_hours
+                from fangkong.drill.platform.responders import responder_hours
                 from fangkong.drill.platform.run import run_platform_drill
 
                 try:
@@ -142,7 +145,7 @@ def drill_run_cmd(
                     fail(str(exc), 2)
                 result, stats = run_platform_drill(scenario, seed=seed, out=out, db_url=db_url,
                                                    transport=transport, force=force,  # type: ignore[arg-type]
-                                                   progress=advance)
+                                                   progress=advance, ceiling=ceiling)
                 platform_note = _("Platform calls: {calls} over {transport}; database {db}.").format(
                     calls=stats.calls, transport=stats.transport, db=stats.db_url)
             else:

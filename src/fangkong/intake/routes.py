@@ -19,17 +19,23 @@ from fangkong.intake.schemas import (
     RiskAreaIn,
     RiskAreaOut,
     RiskAreaPatch,
+    VerificationErrorOut,
     VerificationIn,
+    VerificationItemOut,
+    VerificationsIn,
+    VerificationsOut,
 )
 from fangkong.kernel import clock
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.auth.scopes import declare_operation
 from fangkong.kernel.clock import BadTime, parse_time
 from fangkong.kernel.errors import INVALID_TIME, FieldError, ValidationFailed
 from fangkong.kernel.idempotency import IdempotencyKey, answer_once
-from fangkong.kernel.messages import reason_of
+from fangkong.kernel.messages import _, labels, reason_of
 from fangkong.kernel.people import service as people_service
 from fangkong.kernel.web.deps import DbSession, RowId, parse_cursor
+from fangkong.kernel.web.errors import error_body
 from fangkong.kernel.web.schemas import ERROR_RESPONSES
 
 api = APIRouter(tags=["intake"], responses=ERROR_RESPONSES)
@@ -41,6 +47,10 @@ CanManageAreas = Annotated[Actor, Depends(requires("risk_area.manage"))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str, Query(max_length=24, description="`next_cursor` of the previous page")]
 Day = Annotated[dt.date, Query(description="local day, YYYY-MM-DD")]
+
+#: a grid worker's phone app (or another system) syncing a round of four checks
+declare_operation("leads.verify", labels("token_operation", {"leads.verify": _("Record the four checks of leads (batch)")})
+                  ["leads.verify"], ("POST", "/api/v1/leads/verifications"))
 
 
 def _time(value: str | None, field: str) -> dt.datetime | None:
@@ -102,6 +112,36 @@ def post_verification(lead_id: RowId, body: VerificationIn, session: DbSession, 
                                        four_checks=body.four_checks, destination=body.destination,
                                        site_place_id=body.site_place_id, note=body.note)
     return LeadOut.of(lead)
+
+
+@api.post("/leads/verifications", response_model=VerificationsOut, summary="Record the four checks of many leads")
+def post_verifications(body: VerificationsIn, session: DbSession, actor: CanVerify,
+                       idempotency_key: IdempotencyKey = None) -> Any:
+    """A round of four checks at once: each item as `POST /leads/{id}/verification` would take it (the
+    same rules and steps, one audit event each), under its own savepoint; a refused item is reported with
+    its error (and the lead as it stands, when you see it) and leaves nothing behind. A repeated
+    `Idempotency-Key` returns the first answer itself."""
+    items = [service.VerificationItem(lead_id=it.lead_id, outcome_code=it.outcome_code, four_checks=it.four_checks,
+                                      destination=it.destination, site_place_id=it.site_place_id, note=it.note)
+             for it in body.items]
+
+    def answer() -> VerificationsOut:
+        reports = service.record_verifications(session, actor, items)
+        out = []
+        for n, r in enumerate(reports, 1):
+            error = None
+            if r.error is not None:
+                e = error_body(r.error.code, r.error.message, r.error.fields)["error"]
+                error = VerificationErrorOut(code=e["code"], reason=e.get("reason"), message=e["message"],
+                                             fields=e["fields"])
+            out.append(VerificationItemOut(row=n, lead_id=r.lead_id, status=r.status, error=error,
+                                           lead=LeadOut.of(r.lead) if r.lead is not None else None))
+        counts = {"verified": sum(r.status == "verified" for r in reports),
+                  "rejected": sum(r.status == "rejected" for r in reports)}
+        return VerificationsOut(counts=counts, items=out)
+
+    return answer_once(session, actor, idempotency_key, operation="intake.verifications",
+                       body=body.model_dump(), answer=answer)
 
 
 @api.get("/reports/clearance", summary="Daily clearance (日产日清) for a day and unit")

@@ -141,6 +141,41 @@ class VerificationIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
+class VerificationItemIn(VerificationIn):
+    """One lead's four checks in a batch."""
+
+    lead_id: int = Field(ge=1, le=2_147_483_647)
+
+
+class VerificationsIn(BaseModel):
+    """A round of four checks (a grid worker's phone syncing, another system): at most 500 leads."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[VerificationItemIn] = Field(min_length=1, max_length=500)
+
+
+class VerificationErrorOut(BaseModel):
+    code: str
+    reason: str | None = None
+    message: str
+    fields: list[dict[str, Any]] = []
+
+
+class VerificationItemOut(BaseModel):
+    row: int
+    lead_id: int
+    #: verified | rejected
+    status: str
+    error: VerificationErrorOut | None = None
+    #: the lead as it stands after the item (verified) or still stands (rejected, when you see it)
+    lead: LeadOut | None = None
+
+
+class VerificationsOut(BaseModel):
+    counts: dict[str, int]
+    items: list[VerificationItemOut]
+
+
 class RiskAreaIn(BaseModel):
     """Where (the national list's 省/市/县区/风险区名称, free text naming a county or a place in one, or a
     county code), level (high/medium: low-risk areas are derived) and times."""

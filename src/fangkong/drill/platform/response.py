@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from fangkong.drill.platform.transport import PlatformError
+from fangkong.drill.platform.responders import ROLES, Roster, parse_responders
 from fangkong.drill.scenario_schema import Scenario
 from fangkong.drill.sim.draws import Draws
 from fangkong.drill.sim.response import (
@@ -55,36 +55,14 @@ from fangkong.drill.sim.response import (
 from fangkong.drill.sim.world import World
 from fangkong.kernel import clock
 
-ROLES = ("sampler", "lab", "epidemiologist", "grid")
 #: the most close contacts listed per setting of one case (a work group is small; a class is too)
 MAX_LISTED = 60
+#: the most items of one batch call (the platform's batch endpoints take 500)
+BATCH = 500
 CENTRALISED_CODES = {"centralised_quarantine"}
 #: measures that keep the person at home (all settings but the household); self health monitoring and
 #: test-only measures close no setting, so they are not fed back
 HOME_CODES = {"home_quarantine", "home_health_monitoring", "temporary_control"}
-
-
-def responder_hours(spec: Any, sla_hours: dict[str, float]) -> dict[str, float | None]:
-    """Each role's longest delay in hours (None: the role does not act) from `responders:`."""
-    if spec == "instant":
-        return {r: 0.0 for r in ROLES}
-    if spec == "none":
-        return {r: None for r in ROLES}
-    out: dict[str, float | None] = {r: float(sla_hours.get(r, 0.0)) for r in ROLES}
-    if isinstance(spec, dict):
-        for role, value in spec.items():
-            if role not in ROLES:
-                raise ValueError(f"responders.{role}: unknown role; known: {', '.join(ROLES)}")
-            if value in (None, "none"):
-                out[role] = None
-            elif value == "instant":
-                out[role] = 0.0
-            else:
-                hours = float(value)
-                if hours < 0:
-                    raise ValueError(f"responders.{role}: must be >= 0")
-                out[role] = hours
-    return out
 
 
 @dataclass(order=True)
@@ -110,8 +88,17 @@ class PlatformResponse:
         self.identity = identity
         self.site_id = site_id
         self.centralised = centralised
-        self.hours = responder_hours(scenario.responders, sla_hours)
         self.draws = Draws(seed)
+        self.responders = parse_responders(scenario.responders, sla_hours)
+        self.hours = {r: self.responders[r].delay_h for r in ROLES}
+        offset_h = scenario.start.hour + scenario.start.minute / 60
+        self.rosters = {r: Roster(self.responders[r], offset_h) for r in ROLES}
+        #: batches waiting for their moment: (kind, time) → items
+        self.batches: dict[tuple[str, float], list[dict[str, Any]]] = {}
+        persons = world.persons
+        self.keys = 0
+        self.ignores_home = (self.draws.uniform("noncompliance", persons) < self.responders.noncompliance
+                             if self.responders.noncompliance > 0 else np.zeros(persons, dtype=bool))
         self.index = {int(p): i for i, p in enumerate(world.person_id.tolist())}
         self.queue: list[_Event] = []
         self.seq = 0
@@ -179,6 +166,31 @@ class PlatformResponse:
         self.seq += 1
         heapq.heappush(self.queue, _Event(round(t * 86400) / 86400, self.seq, kind, data))
 
+    def _when(self, role: str, t: float) -> float:
+        """When `role` gets to an item due at `t`: on duty, on its round, within its daily capacity."""
+        return self.rosters[role].when(t)
+
+    def _batch(self, t: float, kind: str, item: dict[str, Any]) -> None:
+        """Add `item` to the `kind` batch sent at `t` (one event per batch; a batch whose moment has
+        passed goes out with the next event, now)."""
+        key = (kind, round(t * 86400) / 86400)
+        if key not in self.batches:
+            self.batches[key] = []
+            self._at(key[1], kind, at=key[1])
+        self.batches[key].append(item)
+
+    def _key(self, name: str) -> str:
+        """A fresh idempotency key (numbered in the run's order: the same in every run)."""
+        self.keys += 1
+        return f"drill-{name}-{self.keys}"
+
+    def _error(self, role: str, person_index: int, day: int) -> bool:
+        """Whether the role gets this person's item wrong (keyed: the same in every run)."""
+        rate = self.responders[role].errors
+        if rate <= 0:
+            return False
+        return bool(self.draws.uniform(f"responder_{role}_error", self.world.persons, day)[person_index] < rate)
+
     def _call(self, method: str, path: str, account: str, t: float, **kw: Any) -> Any:
         with clock.frozen(self._time(t)):
             return self.platform.request(method, path, token=self.tokens[account], **kw)
@@ -218,13 +230,14 @@ class PlatformResponse:
         if self.hours["sampler"] is not None:
             for p, t in zip(obs.care_person.tolist(), obs.care_at.tolist(), strict=True):
                 i = self.index[int(p)]
-                self._at(t + self._delay("sampler", i, obs.day), "sample", person=int(p))
-        # the lab's findings of samples taken earlier
+                self._at(self._when("sampler", t + self._delay("sampler", i, obs.day)), "sample", person=int(p))
+        # the lab's findings of samples taken earlier, reported in the lab's rounds
         if self.hours["lab"] is not None:
             for sample, positive in obs.results:
                 i = self.index[sample.person_id]
-                self._at(sample.collected_at + self._delay("lab", i, int(sample.collected_at)), "result",
-                         person=sample.person_id, collected_at=sample.collected_at, positive=positive)
+                due = sample.collected_at + self._delay("lab", i, int(sample.collected_at))
+                self._batch(self._when("lab", due), "results", {
+                    "person": sample.person_id, "collected_at": sample.collected_at, "positive": positive})
 
     # ------------------------------------------------------------------------------------- events
 
@@ -241,39 +254,77 @@ class PlatformResponse:
                                if r.get("status") == "accepted"])
 
     def _verify_leads(self, t: float, leads: list[tuple[int | None, int | None, str | None]]) -> None:
+        """Each new lead goes on the grid worker's list, checked in the worker's round after its delay."""
         if self.hours["grid"] is None:
             return
+        received = clock.to_local(self._time(t)).date().isoformat()  # type: ignore[union-attr]
         for lead_id, person_id, category in leads:
             if lead_id is None or person_id is None or person_id not in self.index:
                 continue
             i = self.index[person_id]
-            self._at(t + self._delay("grid", i, int(t)), "verify", lead=int(lead_id),
-                     site=category in self.centralised,
-                     received=clock.to_local(self._time(t)).date().isoformat())  # type: ignore[union-attr]
+            due = t + self._delay("grid", i, int(t))
+            self._batch(self._when("grid", due), "verify", {
+                "lead": int(lead_id), "person": int(person_id), "site": category in self.centralised,
+                "received": received})
 
-    def _on_verify(self, t: float, *, lead: int, site: bool, received: str) -> None:
-        """The four checks: at a site when the lead's category starts with centralised quarantine; when
-        the platform decided otherwise (it answers 422), the grid worker reads the lead and follows it."""
-        self.verified_days.add(received)
-        home = {"outcome_code": "found_home", "four_checks": {"identity": True, "location": "家中"}}
-        at_site = {"outcome_code": "found_site", "site_place_id": self.site_id,
-                   "four_checks": {"identity": True, "location": "转运至隔离点"}}
-        try:
-            self._call("POST", f"/leads/{lead}/verification", "grid", t,
-                       json=at_site if site and self.site_id is not None else home)
-            return
-        except PlatformError as exc:
-            if exc.status not in (409, 422):
-                raise
-        row = self._call("GET", f"/leads/{lead}", "grid", t).json()
-        if row["status"] not in ("known", "locating") or row.get("verification_task_id") is None:
-            return
-        if row.get("measure_code") in CENTRALISED_CODES:
-            if self.site_id is None:
-                return
-            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=at_site)
-        else:
-            self._call("POST", f"/leads/{lead}/verification", "grid", t, json=home)
+    def _check(self, item: dict[str, Any], *, site: bool) -> dict[str, Any]:
+        if site and self.site_id is not None:
+            return {"lead_id": item["lead"], "outcome_code": "found_site", "site_place_id": self.site_id,
+                    "four_checks": {"identity": True, "location": "转运至隔离点"}}
+        return {"lead_id": item["lead"], "outcome_code": "found_home",
+                "four_checks": {"identity": True, "location": "家中"}}
+
+    def _post_checks(self, t: float, account: str, name: str, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`POST /leads/verifications` in batches (an idempotency key each); the per-item answers."""
+        out: list[dict[str, Any]] = []
+        for k in range(0, len(checks), BATCH):
+            out += self._call("POST", "/leads/verifications", account, t, key=self._key(name),
+                              json={"items": checks[k:k + BATCH]}).json()["items"]
+        return out
+
+    def _on_verify(self, t: float, *, at: float) -> None:
+        """The grid worker's round: the four checks of every lead due (`POST /leads/verifications`): at a
+        site when the lead's category starts with centralised quarantine, else at home; a person the
+        worker does not find at the address (`errors`) is left to the district (the platform pushes the
+        lead one level up). When the platform decided differently (the item is refused, with the lead as
+        it stands), the worker follows the platform's decision in a second call."""
+        items = self.batches.pop(("verify", at))
+        self._checks(t, "grid", "verify", items)
+
+    def _on_locate(self, t: float, *, at: float) -> None:
+        """The district's round: the persons a grid worker did not find, found (the locate tasks)."""
+        items = self.batches.pop(("locate", at))
+        self._checks(t, "district", "locate", items)
+
+    def _checks(self, t: float, role: str, name: str, items: list[dict[str, Any]]) -> None:
+        day = int(t)
+        checks = []
+        for item in items:
+            self.verified_days.add(item["received"])
+            i = self.index[item["person"]]
+            if role == "grid" and self._error("grid", i, day):
+                checks.append({"lead_id": item["lead"], "outcome_code": "not_at_address",
+                               "four_checks": {"identity": False, "location": "登记地址未见本人"}})
+            else:
+                checks.append(self._check(item, site=item["site"]))
+        again: list[dict[str, Any]] = []
+        for item, check, answer in zip(items, checks, self._post_checks(t, role, name, checks), strict=True):
+            lead = answer.get("lead") or {}
+            if answer["status"] == "verified":
+                if check["outcome_code"] == "not_at_address" and self.hours["district"] is not None:
+                    i = self.index[item["person"]]
+                    due = t + self._delay("district", i, day)
+                    self._batch(self._when("district", due), "locate", item)
+                continue
+            if lead.get("status") not in ("known", "locating") or lead.get("verification_task_id") is None:
+                continue
+            centralised = lead.get("measure_code") in CENTRALISED_CODES
+            if centralised and self.site_id is None:
+                continue
+            if (check["outcome_code"] == "found_site") != centralised:
+                again.append(self._check(item, site=centralised))
+        if again:
+            self._post_checks(t, role, name + "-again", again)
 
     def _on_sample(self, t: float, *, person: int) -> None:
         i = self.index[person]
@@ -284,15 +335,23 @@ class PlatformResponse:
         self.actions.samples.append(sample)
         self.barcodes[(person, sample.collected_at)] = barcode
 
-    def _on_result(self, t: float, *, person: int, collected_at: float, positive: bool) -> None:
-        barcode = self.barcodes.pop((person, collected_at))
-        self._call("POST", "/results", "lab", t, key=f"drill-result-{barcode}",
-                   json={"items": [{"tube_barcode": barcode, "result": "阳性" if positive else "阴性",
-                                    "reported_at": self._iso(t)}]})
-        if positive and self.hours["epidemiologist"] is not None and person not in self.case_of:
-            i = self.index[person]
-            self._at(t + self._delay("epidemiologist", i, int(t)), "case", person=person,
-                     collected_at=collected_at, result_at=t)
+    def _on_results(self, t: float, *, at: float) -> None:
+        """The lab's round: every result due (`POST /results`, one call), then positives to the epidemiologist."""
+        items = self.batches.pop(("results", at))
+        rows = []
+        for item in items:
+            barcode = self.barcodes.pop((item["person"], item["collected_at"]))
+            rows.append({"tube_barcode": barcode, "result": "阳性" if item["positive"] else "阴性",
+                         "reported_at": self._iso(t)})
+        for k in range(0, len(rows), BATCH):
+            self._call("POST", "/results", "lab", t, key=self._key("results"), json={"items": rows[k:k + BATCH]})
+        for item in items:
+            person = item["person"]
+            if item["positive"] and self.hours["epidemiologist"] is not None and person not in self.case_of:
+                i = self.index[person]
+                due = t + self._delay("epidemiologist", i, int(t))
+                self._at(self._when("epidemiologist", due), "case", person=person,
+                         collected_at=item["collected_at"], result_at=t)
 
     def _on_case(self, t: float, *, person: int, collected_at: float, result_at: float) -> None:
         if person in self.case_of:
@@ -305,7 +364,8 @@ class PlatformResponse:
         self.cases_today += 1
         self.actions.cases.append(Case(person_id=person, detected_at=round(t * 86400) / 86400))
         i = self.index[person]
-        self._at(t + self._delay("epidemiologist", i, int(t) + 1), "contacts", person=person)
+        self._at(self._when("epidemiologist", t + self._delay("epidemiologist", i, int(t) + 1)), "contacts",
+                 person=person)
 
     def _on_contacts(self, t: float, *, person: int) -> None:
         """The core interview: the household, and the work group or class, as close contacts."""
@@ -350,6 +410,8 @@ class PlatformResponse:
                 if code not in CENTRALISED_CODES and code not in HOME_CODES:
                     continue
                 kind = "centralised" if code in CENTRALISED_CODES else "home"
+                if kind == "home" and person in self.index and self.ignores_home[self.index[person]]:
+                    continue  # the platform recorded it; the person ignores it (non-compliance)
                 if (person, kind) in self.fed:
                     continue
                 self.fed.add((person, kind))

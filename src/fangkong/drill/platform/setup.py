@@ -20,6 +20,7 @@ ACCOUNTS = {
     "lab": "lab",  # lab results (检测结果)
     "epidemiologist": "epidemiologist",  # cases and their close contacts (流调)
     "grid": "grid",  # the four checks and the start of control (网格核查)
+    "district": "district",  # finds the persons a grid worker did not find (查找: the locate tasks)
     "command": "command",  # reads the platform's exports (指挥部)
 }
 
@@ -80,6 +81,7 @@ def prepare(engine: Engine, *, persons: int, city_seed: int, world_person_ids: l
         sla = {"grid": pack.sla("lead_verify").total_seconds() / 3600,
                "epidemiologist": pack.sla("investigation_core").total_seconds() / 3600,
                "lab": pack.turnaround("routine").total_seconds() / 3600,
+               "district": pack.sla("lead_verify").total_seconds() / 3600,
                "sampler": 0.0}
         centralised = frozenset(code for code, cat in pack.categories.items()
                                 if cat.phases and cat.phases[0].measure == "centralised_quarantine")

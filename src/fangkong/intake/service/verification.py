@@ -9,6 +9,8 @@ closed, or counted controlled when a measure is already in force.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +23,7 @@ from fangkong.intake.models import AssistRequest, Lead
 from fangkong.kernel import clock, scope
 from fangkong.kernel.audit import service as audit
 from fangkong.kernel.auth.actor import Actor
-from fangkong.kernel.errors import ONE_OF, FieldError, NotFound, ValidationFailed
+from fangkong.kernel.errors import ONE_OF, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.kernel.jurisdictions.models import Unit
 from fangkong.kernel.messages import Term, _, message
 from fangkong.kernel.messaging import service as messaging
@@ -217,3 +219,53 @@ def _needs_measure(session: Session, lead: Lead) -> bool:
     """False for a decision whose measure is of kind `none` (nothing to start)."""
     decision = lead.decision or {}
     return decision.get("kind", "none") != "none"
+
+
+@dataclass(frozen=True)
+class VerificationItem:
+    """One lead's four checks in a batch (the fields of `record_verification`)."""
+
+    lead_id: int
+    outcome_code: str
+    four_checks: dict[str, Any] | None = None
+    destination: str | None = None
+    site_place_id: int | None = None
+    note: str | None = None
+
+
+@dataclass
+class VerificationReport:
+    """A batch item's answer: `verified` with the lead as it now stands, or `rejected` with the error the
+    single-row path raised and the lead as it still stands (when the actor sees it), so the worker can
+    follow the platform's decision (a centralised measure is served at a site) without reading it again."""
+
+    lead_id: int
+    status: str
+    lead: Lead | None
+    error: DomainError | None = None
+
+
+def record_verifications(session: Session, actor: Actor, items: Sequence[VerificationItem]) -> list[VerificationReport]:
+    """The four checks of many leads at once (a grid worker's round, synced from a phone or another
+    system): each item goes through `record_verification` — the same rules, the same steps, one audit
+    event each — under its own savepoint, so a refused item (not open, invalid, not found) leaves
+    nothing behind and the others stand."""
+    actor.require("lead.verify")
+    out: list[VerificationReport] = []
+    for it in items:
+        savepoint = session.begin_nested()
+        try:
+            lead = record_verification(session, actor, lead_id=it.lead_id, outcome_code=it.outcome_code,
+                                       four_checks=it.four_checks, destination=it.destination,
+                                       site_place_id=it.site_place_id, note=it.note)
+        except DomainError as exc:
+            savepoint.rollback()
+            try:
+                current: Lead | None = scope.get_visible(session, actor, Lead, it.lead_id)
+            except NotFound:
+                current = None
+            out.append(VerificationReport(it.lead_id, "rejected", current, exc))
+            continue
+        savepoint.commit()
+        out.append(VerificationReport(it.lead_id, "verified", lead))
+    return out
