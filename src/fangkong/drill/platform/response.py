@@ -26,7 +26,8 @@ Delays are keyed draws (seed, role, person, day), so runs are reproducible.
 hands them to the simulator as `Measure`s (centralised quarantine → `centralised`; home quarantine, home
 health monitoring and temporary control → `home`; self health monitoring and test-only measures close
 no setting and are not fed back).
-A measure acts from its start; one started within a day acts from the next day's transmission on.
+A measure acts from its start: one started within a day removes that day's infections at or after its
+start in the settings it closes (the simulator's `Engine._thin`).
 """
 
 from __future__ import annotations
