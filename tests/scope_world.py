@@ -240,10 +240,13 @@ def _feed(session: Session, factory: sessionmaker[Session], key: str, unit: Unit
     from fangkong.command.service import inspections as inspections_service
 
     finding, rect = inspections_service.record_finding(session, s, kind="onsite", unit_code=unit.code,
-                                                       item="register_missing", severity="low", note=f"{t}台账")
+                                                       item="register_missing", severity="low", note=f"{t}台账",
+                                                       photo_files=[inspections_service.Evidence(
+                                                           f"{t}.png", b"\x89PNG\r\n\x1a\n" + t.encode())])
     inspections_service.close(session, s, rect_id=rect.id, evidence=inspections_service.Evidence(
         f"{t}.jpg", b"scope"), note=f"{t}已整改")
     fed.add("finding_id", finding.id)
+    fed.add("n", 1)  # the finding's first photo
     from fangkong.command.service import geometry as geometry_service
     from fangkong.command.service import plans as plans_service
 

@@ -61,7 +61,7 @@ NOT_A_LIST: dict[str, str] = {
     "/api/v1/openapi.json": "the API's description", "/api/v1/docs": "the API's documentation",
     "/docs/oauth2-redirect": "part of the API documentation", "/healthz": "a health check",
     "/api/v1/me": "who the caller is", "/login": "the sign-in form", "/": "the home page: counts and links",
-    "/leads/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
+    "/leads/new": "a form", "/command/findings/new": "a form", "/leads/import": "a form", "/report": "a public form", "/tip": "a public form",
     "/my-test": "a citizen's own results, by the citizen's own numbers",
     "/help-me": "a sealed household's own help form (a public form)",
     "/self-test": "a citizen's own antigen self-test form (a public form)",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from command_factories import CUTOFF, DAY, NOW, H, actor, build_tree, leads_of_the_day
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.command import service
 from fangkong.kernel import clock
@@ -119,3 +121,14 @@ def test_scope_day_and_unknown_indicator(session) -> None:
     assert "leads.received" in str(nf.value)
     with pytest.raises(PermissionDenied):
         _table(session, actor(tree.g1, "grid", "g"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1e4, allow_nan=False), min_size=1, max_size=60),
+       st.sampled_from([0, 10, 25, 50, 90, 99, 100]))
+def test_percentile_equals_numpy_linear(values: list[float], q: int) -> None:
+    import numpy as np
+
+    from fangkong.command.rules import percentile
+
+    assert percentile(values, q) == float(np.percentile(np.asarray(values, dtype=float), q))

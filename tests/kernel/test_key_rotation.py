@@ -49,6 +49,7 @@ KNOWN_CALLERS = {
     "drill/scenario.py": "decrypts",
     "drill/city.py": "person columns (registered), encrypted and indexed in batches",
     "drill/bench_sim.py": "forgets the cached keys around a bench's own data directory (no use of a key)",
+    "command/bench.py": "forgets the cached keys when it reopens a kept bench city (no use of a key)",
     "control/service/notices.py": "notice QR signatures (signing key: printed notices survive rotations)",
     "control/links.py": "check-in SMS link signatures (signing key: sent links survive rotations)",
     "zones/service/zones.py": "decrypts (the leftover residents handed to intake as leads)",

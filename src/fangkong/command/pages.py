@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from fangkong.command.models import FINDING_KINDS, SEVERITIES
 from fangkong.command.service import inspections
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.auth.deps import requires
+from fangkong.kernel.policy import service as policy_service
 from fangkong.kernel.web.deps import DbSession, RowId
 from fangkong.kernel.web.nav import N_, register_nav
 from fangkong.kernel.web.ratelimit import public_limit
@@ -131,6 +133,35 @@ def unpublish_finding(finding_id: RowId, session: DbSession, actor: CanPublish) 
 @pages.get("/command/findings")
 def findings_page(request: Request, session: DbSession, actor: CanView) -> Response:
     return render(request, "command/findings.html", actor=actor, labels=LABELS, rows=inspections.findings(session, actor))
+
+
+@pages.get("/command/findings/new")
+def finding_new_page(request: Request, session: DbSession, actor: CanRecord) -> Response:
+    """Record a finding on a phone (现场督查): the place, the checklist item, severity, a note, photos."""
+    pack = policy_service.active_pack(session)
+    return render(request, "command/finding_new.html", actor=actor, labels=LABELS,
+                  checklist=sorted(pack.command.checklist.items()), kinds=FINDING_KINDS, severities=SEVERITIES)
+
+
+@pages.post("/command/findings/new")
+def finding_new(session: DbSession, actor: CanRecord,
+                kind: Annotated[str, Form(max_length=16)], item: Annotated[str, Form(max_length=64)],
+                severity: Annotated[str, Form(max_length=8)],
+                unit: Annotated[str, Form(max_length=32)] = "", venue: Annotated[str, Form(max_length=200)] = "",
+                note: Annotated[str, Form(max_length=2000)] = "",
+                photos: Annotated[list[UploadFile] | None, File()] = None) -> Response:
+    files = [e for e in (_evidence(f) for f in photos or []) if e is not None]
+    finding, _rect = inspections.record_finding(session, actor, kind=kind, item=item, severity=severity,
+                                                unit_code=unit.strip() or None, venue_ref=venue.strip() or None,
+                                                note=note, photo_files=files)
+    return _back(finding.id)
+
+
+@pages.get("/command/findings/{finding_id}/photos/{n}")
+def finding_photo(finding_id: RowId, n: RowId, session: DbSession, actor: CanView) -> Response:
+    media, content = inspections.get_photo(session, actor, finding_id, n)
+    return Response(content, media_type=media, headers={"Cache-Control": "private, max-age=3600",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 @pages.get("/command/findings/{finding_id}")

@@ -45,8 +45,10 @@ def demo_cmd(
                               help=_("Key-person leads of a first day to load through intake (0 for none).")),
     as_json: bool = typer.Option(False, "--json", help=_("Print the counts as JSON.")),
 ) -> None:
+    from fangkong.command.service.demo import seed_demo_outlines
     from fangkong.drill.city import city_exists, generate_city
     from fangkong.drill.scenario import seed_scenario
+    from fangkong.kernel.auth.actor import SYSTEM_ACTOR
     from fangkong.surveillance.demo import seed_sentinels
 
     started = time.monotonic()
@@ -66,13 +68,15 @@ def demo_cmd(
                 stats = generate_city(session, persons=persons, seed=seed, progress=advance)
             scenario = seed_scenario(session, leads=leads, seed=seed)
             seed_sentinels(session, seed=seed)
+            outlines = seed_demo_outlines(session, SYSTEM_ACTOR, seed=seed)
         except DomainError as exc:
             fail(describe_error(exc), EXIT_UNUSABLE)
     elapsed = time.monotonic() - started
     if as_json:
         typer.echo(json.dumps({"created": True, "seed": seed, **stats.as_dict(), "risk_areas": scenario.risk_areas,
                                "leads": scenario.leads, "leads_verified": scenario.verified,
-                               "members": scenario.members, "samples": scenario.samples}, ensure_ascii=False))
+                               "members": scenario.members, "samples": scenario.samples, "outlines": outlines},
+                              ensure_ascii=False))
         return
     rows: list[tuple[str, int]] = [(_(_LEVEL_LABELS[lv]), n) for lv, n in stats.units.items()]
     rows += [(_("Addresses"), stats.addresses), (_("Households"), stats.households),

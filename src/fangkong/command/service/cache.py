@@ -7,13 +7,18 @@ Keys and invalidation:
 - a **frozen** day is keyed by its snapshot's id (with the unit's path and whether the subtree's rows
   are wanted). A snapshot never changes; a recompute (更正) is a new snapshot with a new id, so the old
   entry is simply never asked for again. These entries do not expire.
-- a **live** day (today, or a past day not yet frozen) is keyed by the day, the active pack's version,
-  the unit's path and this process's *write generation*. The generation moves when this process
-  commits a transaction that wrote to any table other than bookkeeping ones (sessions, audit, jobs,
-  outbox, the snapshots themselves): an import, a verification, a new unit, a new pack all drop every
-  live entry at once. A write committed by *another* process (a CLI import next to the server) is not
-  seen by the generation; live entries therefore also expire after the pack's
-  `command.screen_live_seconds` (30 s by default, the screen's own refresh period).
+- a **live** day (today, or a past day not yet frozen) is keyed by the database, the day, the active
+  pack's version and the unit's path, and remembers this process's *write generation* when it was
+  computed. The generation moves when this process commits a transaction that wrote to any table
+  other than bookkeeping ones (sessions, audit, jobs, outbox, the snapshots themselves): an import, a
+  verification, a new unit, a new pack all make every live entry stale. A write committed by
+  *another* process (a CLI import next to the server) is not seen by the generation; live entries
+  therefore also go stale after the pack's `command.screen_live_seconds` (30 s by default, the
+  screen's own refresh period).
+- a stale live entry is still answered while it is younger than `command.screen_stale_seconds`
+  (60 s by default; 0: never), and a background thread recomputes it meanwhile (one per entry). A
+  committed write therefore shows on the screen within that bound, and a steady stream of writes
+  (leads arriving all day) costs one recomputation per unit and bound, not one per refresh.
 
 The table is the same object `indicators` returns (`IndicatorTable`): the permission and the scope
 check stay with the caller, before the cache is asked (`scope.visible_unit`), and the cached figures
@@ -21,6 +26,7 @@ depend only on the unit, never on who asks. Entries are bounded (least recently 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -38,12 +44,16 @@ from sqlalchemy.pool import Pool
 IGNORED: frozenset[str] = frozenset({"web_session", "api_token", "login_throttle", "audit_event", "idempotent_request", "job_run",
                      "outbox_message", "import_job", "key_rotation", "command_snapshot", "command_value"})
 MAX_ENTRIES = 512
+logger = logging.getLogger(__name__)
 _WRITE = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
 _lock = threading.Lock()
 _generation = [0]
-_entries: OrderedDict[Hashable, tuple[float | None, Any]] = OrderedDict()
-_stats = {"hits": 0, "misses": 0}
+_epoch = [0]  # moves on clear(): a background refresh started before it keeps its value out
+#: key -> (expires at or None, generation computed at, computed at (its start), value)
+_entries: OrderedDict[Hashable, tuple[float | None, int, float, Any]] = OrderedDict()
+_refreshing: dict[Hashable, threading.Thread] = {}
+_stats = {"hits": 0, "misses": 0, "stale": 0, "refreshed": 0}
 
 
 def generation() -> int:
@@ -52,46 +62,99 @@ def generation() -> int:
 
 
 def bump() -> None:
-    """Drop every live entry (the next request recomputes); frozen entries stay (they cannot change)."""
+    """A committed write: every live entry becomes stale (served only within its stale bound while a
+    fresh one is computed); frozen entries stay (they cannot change)."""
     with _lock:
         _generation[0] += 1
-        for key in [k for k in _entries if k[0] == "live"]:
-            del _entries[key]
 
 
 def clear() -> None:
     with _lock:
         _entries.clear()
         _generation[0] += 1
+        _epoch[0] += 1
+
+
+def settle() -> None:
+    """Wait for the background refreshes under way (tests, and the bench before it times hits)."""
+    while True:
+        with _lock:
+            threads = list(_refreshing.values())
+        if not threads:
+            return
+        for t in threads:
+            t.join()
 
 
 def stats() -> dict[str, int]:
     return {**_stats, "entries": len(_entries), "generation": _generation[0]}
 
 
-def get_or_compute(session: Session, key: tuple[Any, ...], compute: Callable[[], Any], *, ttl_s: float | None
-                   ) -> Any:
+def _store(key: Hashable, ttl_s: float | None, gen: int, epoch: int, started: float, value: Any) -> None:
+    """Keep a value computed from the data committed before `started` (at generation `gen`); an older
+    value than the one held is not kept, nor one computed before a clear()."""
+    with _lock:
+        if epoch != _epoch[0]:
+            return
+        held = _entries.get(key)
+        if held is not None and held[2] > started:
+            return
+        _entries[key] = (None if ttl_s is None else started + ttl_s, gen, started, value)
+        _entries.move_to_end(key)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+
+
+def get_or_compute(session: Session, key: tuple[Any, ...], compute: Callable[[], Any], *, ttl_s: float | None,
+                   stale_s: float = 0.0, refresh: Callable[[], Any] | None = None) -> Any:
     """The cached value of `key` (a tuple starting "live" or "frozen"), else `compute()` stored for
-    `ttl_s` seconds (None: until evicted; 0: not stored). A live key ends with the generation it was
-    computed at. A session with uncommitted writes neither reads nor fills the cache."""
+    `ttl_s` seconds (None: until evicted; 0: not stored). A live entry is fresh while no write was
+    committed since it was computed and its `ttl_s` has not run out.
+
+    A live entry that is no longer fresh but was computed less than `stale_s` seconds ago is still
+    answered (time-bounded staleness: a write shows within `stale_s`), while `refresh()` — which must
+    open its own session — computes the fresh value in a background thread, one per key at a time. So a
+    steady stream of writes costs one recomputation per key at a time, never one per request. Older
+    than `stale_s` (or without `refresh`): computed before answering. A session with uncommitted
+    writes neither reads nor fills the cache."""
     if pending_writes(session) or ttl_s == 0:
         return compute()
     now = time.monotonic()
     with _lock:
         hit = _entries.get(key)
-        if hit is not None and (hit[0] is None or hit[0] > now):
-            _entries.move_to_end(key)
-            _stats["hits"] += 1
-            return hit[1]
+        gen, epoch = _generation[0], _epoch[0]
+        if hit is not None:
+            expires, at_gen, started, value = hit
+            fresh = (expires is None or expires > now) and (key[0] != "live" or at_gen == gen)
+            if fresh:
+                _entries.move_to_end(key)
+                _stats["hits"] += 1
+                return value
+            if key[0] == "live" and refresh is not None and now - started < stale_s:
+                _stats["stale"] += 1
+                if key not in _refreshing:
+                    t = threading.Thread(target=_refresh, args=(key, refresh, ttl_s, gen, epoch, now),
+                                         name="command-screen-refresh", daemon=True)
+                    _refreshing[key] = t
+                    t.start()
+                return value
     _stats["misses"] += 1
     value = compute()
-    with _lock:
-        # a write committed while computing moved the generation: the value may be stale, keep it out
-        if key[0] != "live" or key[-1] == _generation[0]:
-            _entries[key] = (None if ttl_s is None else now + ttl_s, value)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
+    _store(key, ttl_s, gen, epoch, now, value)
     return value
+
+
+def _refresh(key: Hashable, refresh: Callable[[], Any], ttl_s: float | None, gen: int, epoch: int,
+             started: float) -> None:
+    try:
+        value = refresh()
+        _store(key, ttl_s, gen, epoch, started, value)
+        _stats["refreshed"] += 1
+    except Exception:  # a failed refresh leaves the stale entry; a later request tries again
+        logger.warning("command screen: background refresh of %s failed", key, exc_info=True)
+    finally:
+        with _lock:
+            _refreshing.pop(key, None)
 
 
 # ------------------------------------------------------------------------------------ write detection

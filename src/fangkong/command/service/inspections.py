@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,8 @@ TOO_LARGE = message("rectification.too_large", _("the file is larger than %(mb)s
 NOT_EXPOSABLE = message("exposure.not_exposable", _("only a finding of %(items)s at a venue is published"))
 PERSONAL = message("exposure.personal", _("looks like an ID or phone number; not published"))
 INVALID_EXPOSURE = message("exposure.invalid", _("not published"))
+NOT_A_PHOTO = message("inspection.not_a_photo", _("%(name)s: a JPEG, PNG or WebP photo is required"))
+TOO_MANY_PHOTOS = message("inspection.too_many_photos", _("at most %(n)s photos"))
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 #: an 18-character resident ID, or a mainland mobile number
@@ -72,6 +75,56 @@ class Evidence:
     content: bytes
 
 
+MAX_PHOTOS = 6
+#: the photo types a finding keeps, by their first bytes (what the file is, not what its name says)
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def photo_type(content: bytes) -> str | None:
+    """The photo's type (`jpg`, `png`, `webp`) from its first bytes, else None."""
+    if content[:3] == b"\xff\xd8\xff":
+        return "jpg"
+    if content[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _check_photos(photos: list[Evidence]) -> list[FieldError]:
+    errors = []
+    if len(photos) > MAX_PHOTOS:
+        errors.append(FieldError("photos", TOO_MANY_PHOTOS(n=MAX_PHOTOS)))
+    for p in photos:
+        if len(p.content) > MAX_EVIDENCE_BYTES:
+            errors.append(FieldError("photos", TOO_LARGE(mb=MAX_EVIDENCE_BYTES // (1024 * 1024))))
+        elif photo_type(p.content) is None:
+            errors.append(FieldError("photos", NOT_A_PHOTO(name=Path(p.name).name[:100])))
+    return errors
+
+
+def _store_photo(p: Evidence) -> str:
+    """Keep a checked photo under the data directory (as rectification evidence is kept), named by its
+    SHA-256: the stored name, which the finding lists."""
+    stored = f"photo-{hashlib.sha256(p.content).hexdigest()}.{photo_type(p.content)}"
+    target = evidence_dir() / stored
+    if not target.exists():
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(p.content)
+    return stored
+
+
+def get_photo(session: Session, actor: Actor, finding_id: int, n: int) -> tuple[str, bytes]:
+    """A finding's n-th photo (from 1) as (media type, bytes); scoped like the finding."""
+    f = get_finding(session, actor, finding_id)
+    stored = [p for p in (f.photos or []) if p.startswith("photo-")]
+    if not 1 <= n <= len(stored):
+        raise NotFound(record_not_found("photo", n))
+    name = stored[n - 1]
+    return PHOTO_TYPES[name.rsplit(".", 1)[-1]], (evidence_dir() / name).read_bytes()
+
+
 def evidence_dir() -> Path:
     from fangkong.settings import get_settings
 
@@ -84,17 +137,29 @@ def _commands(session: Session) -> Any:
 
 def record_finding(session: Session, actor: Actor, *, kind: str, item: str, severity: str,
                    unit_code: str | None = None, venue_ref: str | None = None, note: str = "",
-                   photos: list[str] | None = None, plan_id: int | None = None) -> tuple[Finding, Rectification]:
+                   photos: list[str] | None = None, plan_id: int | None = None,
+                   photo_files: list[Evidence] | None = None) -> tuple[Finding, Rectification]:
     """Record a finding and open its rectification (due by severity) with a task for the unit. Under an
-    unannounced plan (`plan_id`) the kind is `unannounced` and the place one of the plan's targets."""
+    unannounced plan (`plan_id`) the kind is `unannounced` and the place one of the plan's targets.
+    `photo_files` (taken on the phone: JPEG, PNG or WebP, each ≤ 10 MB, at most 6) are kept under the
+    data directory and listed on the finding."""
     actor.require("inspection.record")
+    files = [p for p in (photo_files or []) if p.content]
+    if errors := _check_photos(files):
+        raise ValidationFailed(INVALID_FINDING(), errors)
     if plan_id is not None:
         from fangkong.command.service import plans
 
         unit_code = plans.check_target(session, actor, plan_id=plan_id, unit_code=unit_code, venue_ref=venue_ref)
         kind = "unannounced"
-    return _record(session, actor, kind=kind, item=item, severity=severity, unit_code=unit_code,
-                   venue_ref=venue_ref, note=note, photos=photos, plan_id=plan_id)
+    finding, rect = _record(session, actor, kind=kind, item=item, severity=severity, unit_code=unit_code,
+                            venue_ref=venue_ref, note=note, photos=photos, plan_id=plan_id)
+    if files:
+        finding.photos = [*(finding.photos or []), *(_store_photo(p) for p in files)]
+        audit.record(session, actor, "command.finding_photos", object_type="finding", object_id=finding.id,
+                     photos=len(files))
+        session.flush()
+    return finding, rect
 
 
 def review_action(session: Session, actor: Actor, *, review_id: int, cause: str, unit_code: str, note: str = ""
@@ -328,6 +393,8 @@ def view(session: Session, actor: Actor, finding_id: int) -> dict[str, Any]:
             "unit_code": unit.code if unit else "", "unit_name": unit.name if unit else "",
             "venue_name": f.venue_name, "venue_address": f.venue_address, "found_at": iso(f.found_at),
             "found_by": f.found_by, "repeat_of": f.repeat_of_id, "pack_version": f.pack_version, "rule": f.rule,
+            "photos": [f"/command/findings/{f.id}/photos/{n}" for n, _p in
+                       enumerate((p for p in (f.photos or []) if p.startswith("photo-")), start=1)],
             "published_at": iso(f.published_at) if f.published_at else None,
             "exposable": bool(item and item.exposable and f.venue_id is not None),
             "rectification": {"id": r.id, "status": r.status, "due_at": iso(r.due_at),

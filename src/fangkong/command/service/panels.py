@@ -7,10 +7,12 @@ report agree."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from fangkong.command.models import Order, OrderTarget
 from fangkong.command.service import cache
@@ -21,7 +23,10 @@ from fangkong.command.service.indicators import (
     indicators,
     latest_snapshot_ids,
 )
-from fangkong.kernel import clock, scope
+from fangkong.command.service.indicators import (
+    compute as compute_indicators,
+)
+from fangkong.kernel import clock, db, scope
 from fangkong.kernel.auth.actor import Actor
 from fangkong.kernel.errors import NotFound, record_not_found
 from fangkong.kernel.jurisdictions.models import Unit
@@ -65,22 +70,47 @@ def _tables(session: Session, actor: Actor, days: list[dt.date], base: Unit, *, 
     day by its snapshot's id, a live one by day, pack version and the write generation (`cache`)."""
     snaps = latest_snapshot_ids(session, days)
     pack = policy_service.active_pack(session)
+    bind = session.get_bind()
+    where = str(bind.engine.url) if isinstance(bind, Engine | Connection) else repr(bind)
     out: dict[dt.date, Indexed] = {}
     for d in days:
         sid = snaps.get(d)
         if sid is not None:
-            key: tuple[Any, ...] = ("frozen", sid, base.path, subtree)
+            key: tuple[Any, ...] = ("frozen", where, sid, base.path, subtree)
             ttl = None
         else:
             # live: always the whole subtree (KPIs and rankings share one computation)
-            key = ("live", d, pack.version_tag, base.path, cache.generation())
+            key = ("live", where, d, pack.version_tag, base.path)
             ttl = float(pack.command.screen_live_seconds)
 
         def compute(d: dt.date = d, live: bool = sid is None) -> Indexed:
             return Indexed(indicators(session, actor, day=d, unit_code=base.code, subtree=subtree or live))
 
-        out[d] = cache.get_or_compute(session, key, compute, ttl_s=ttl)
+        refresh = _background(bind, base.id, d) if sid is None and _threads_ok(bind) else None
+        out[d] = cache.get_or_compute(session, key, compute, ttl_s=ttl,
+                                      stale_s=float(pack.command.screen_stale_seconds), refresh=refresh)
     return out
+
+
+def _threads_ok(bind: Any) -> bool:
+    """Whether a background thread may open its own connection: not over one shared connection (an
+    in-memory SQLite database, a session bound to a connection)."""
+    return isinstance(bind, Engine) and not isinstance(bind.pool, StaticPool | SingletonThreadPool)
+
+
+def _background(engine: Engine, unit_id: int, day: dt.date) -> Callable[[], Indexed]:
+    """The live day's whole-subtree table of a unit recomputed in a session of its own (the screen's
+    background refresh). The permission and scope were checked by the request that asked; the figures
+    depend only on the unit."""
+    def refresh() -> Indexed:
+        with Session(engine) as s:
+            db.read_only(s)  # a reader: on SQLite a deferred BEGIN, writers go on meanwhile
+            base = s.get(Unit, unit_id)
+            if base is None:
+                raise LookupError(unit_id)
+            rows, cutoff, version = compute_indicators(s, base, day, subtree=True)
+            return Indexed(IndicatorTable(day, base.code, cutoff, version, False, None, None, rows))
+    return refresh
 
 
 def _own(session: Session, actor: Actor, day: dt.date, base: Unit, *, subtree: bool = False

@@ -501,6 +501,9 @@ class Command(_Model):
     repeat_days: int = Field(default=30, ge=1, le=365)
     #: the big screen keeps a live day's figures at most this long when another process writes (大屏缓存)
     screen_live_seconds: int = Field(default=30, ge=0, le=3600)
+    #: after a write, the screen may answer a live day's previous figures for at most this long while
+    #: fresh ones are computed in the background (0: recompute before answering)
+    screen_stale_seconds: int = Field(default=60, ge=0, le=3600)
     #: the reviewer's cause codes of a case review (复盘原因), with the hours to act on each cause's action
     review_causes: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
                         ReviewCause] = Field(default_factory=_default_review_causes)
