@@ -23,7 +23,7 @@ it, so a completed task or a rotated code does not change what the next request 
 A route without an entry in the permission table fails `test_every_route_has_an_entry_in_the_table`;
 a route whose parameters the world cannot fill fails the matrix.
 
-Matrix size: 13 roles × 325 operations × 3 relations = 12,675 cells. Operations that name a record in
+Matrix size: 13 roles × 328 operations × 3 relations = 12,792 cells. Operations that name a record in
 their path are asked about all three relations; the others (lists, forms, creations) have no foreign
 record to name, so their three relations are one request (`test_the_complete_matrix`, run with
 `pytest -m heavy`, sends them all). The default run sends every operation once per role — a refused
