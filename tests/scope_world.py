@@ -384,7 +384,13 @@ def shared_world(engine: Engine) -> World:
         stack = contextlib.ExitStack()
         world = stack.enter_context(build_world(engine))
         _SHARED[id(engine)] = (stack, world)
-    return _SHARED[id(engine)][1]
+    world = _SHARED[id(engine)][1]
+    # each test starts with the public forms' rate limits unspent, as with a world of its own: the
+    # roles' crawls of /public/… add up on one app otherwise (429 after a few roles)
+    from fangkong.kernel.web.ratelimit import RateLimiter
+
+    world.client.app.state.rate_limiter = RateLimiter()
+    return world
 
 
 def close_shared_worlds() -> None:
